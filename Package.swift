@@ -1,0 +1,57 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// One FastCGI executable per endpoint group, one-shot jobs for cron, and the shared libraries they
+/// stand on. The group executables live under `Functions/`, the libraries under `Sources/`.
+let groups: [(target: String, folder: String)] = [
+    ("OAuthFunction", "oauth"),
+    ("WebhooksFunction", "webhooks"),
+    ("DeploymentsFunction", "deployments"),
+    ("EnvFunction", "env"),
+    ("DomainsFunction", "domains"),
+    ("BreakglassFunction", "breakglass"),
+    ("OptimizationFunction", "optimization"),
+]
+
+let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
+
+var targets: [Target] = [
+    .systemLibrary(name: "CFastCGI", path: "Sources/CFastCGI", pkgConfig: "fcgi"),
+    .systemLibrary(name: "CPostgres", path: "Sources/CPostgres", pkgConfig: "libpq"),
+    .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "libcrypto"),
+    .target(name: "Crypto", dependencies: ["COpenSSL"], path: "Sources/Crypto"),
+    .target(name: "Postgres", dependencies: ["CPostgres"], path: "Sources/Postgres"),
+    .target(name: "FastCGI", dependencies: ["CFastCGI", "Crypto", logging], path: "Sources/FastCGI"),
+    .target(name: "Platform", dependencies: ["FastCGI", "Postgres", "Crypto", logging], path: "Sources/Platform"),
+    .target(name: "Migrator", dependencies: ["Postgres", "Crypto"], path: "Sources/Migrator"),
+    .executableTarget(name: "MigrateCommand", dependencies: ["Migrator"], path: "Functions/migrate"),
+    .executableTarget(name: "FastCGIHello", dependencies: ["FastCGI"], path: "Benchmarks/FastCGIHello"),
+    .testTarget(name: "CryptoTests", dependencies: ["Crypto"], path: "Tests/CryptoTests"),
+    .testTarget(name: "FastCGITests", dependencies: ["FastCGI"], path: "Tests/FastCGITests"),
+    .testTarget(name: "PlatformTests", dependencies: ["Platform", "Crypto", "Postgres"], path: "Tests/PlatformTests"),
+    .testTarget(name: "SchemaTests", dependencies: ["Migrator", "Postgres", "Crypto"], path: "Tests/SchemaTests"),
+    .testTarget(
+        name: "EndToEndTests",
+        dependencies: ["Crypto", "Postgres"],
+        path: "Tests/EndToEndTests"
+    ),
+]
+targets += groups.map { group in
+    .executableTarget(name: group.target, dependencies: ["Platform"], path: "Functions/\(group.folder)")
+}
+
+var products: [Product] = [
+    .executable(name: "vercel-migrate", targets: ["MigrateCommand"]),
+    .executable(name: "fastcgi-hello", targets: ["FastCGIHello"]),
+]
+products += groups.map { .executable(name: "vercel-\($0.folder)", targets: [$0.target]) }
+
+let package = Package(
+    name: "vercel-integration",
+    platforms: [.macOS(.v15)],
+    products: products,
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0")
+    ],
+    targets: targets
+)

@@ -51,7 +51,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: products,
     dependencies: [
-        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0")
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0")
     ],
     targets: targets
 )

@@ -1,0 +1,60 @@
+import Foundation
+
+/// One HTTP request as nginx passed it over FastCGI: the raw path and query as sent, headers with
+/// lowercase names, and the raw body bytes (signatures are computed over exactly these).
+public struct Request: Sendable {
+    public let method: String
+    /// The path as sent, still percent-encoded.
+    public let path: String
+    /// The query string as sent, without `?`; empty when there is none.
+    public let rawQuery: String
+    public let headers: [String: String]
+    public let body: [UInt8]
+    /// The correlation id: nginx's `$request_id`, or one made here.
+    public let requestID: String
+    /// Values of `:name` segments of the matched route, percent-decoded.
+    public internal(set) var pathParameters: [String: String] = [:]
+
+    public init(
+        method: String, path: String, rawQuery: String = "", headers: [String: String] = [:], body: [UInt8] = [],
+        requestID: String
+    ) {
+        self.method = method
+        self.path = path
+        self.rawQuery = rawQuery
+        self.headers = headers
+        self.body = body
+        self.requestID = requestID
+    }
+
+    /// The decoded query parameters in the order sent.
+    public var queryItems: [(name: String, value: String)] {
+        QueryString.parse(rawQuery)
+    }
+
+    /// The first value of query parameter `name`.
+    public func query(_ name: String) -> String? {
+        queryItems.first { $0.name == name }?.value
+    }
+
+    /// A path parameter of the matched route.
+    public func parameter(_ name: String) -> String? {
+        pathParameters[name]
+    }
+
+    /// The body decoded as JSON into `T`.
+    /// - Throws: a 400 `INVALID_JSON` error naming what is wrong, never echoing the body.
+    public func decodeJSON<T: Decodable>(_ type: T.Type = T.self) throws -> T {
+        guard !body.isEmpty else { throw HTTPError.badRequest("A JSON body is required", code: "INVALID_JSON") }
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(body))
+        } catch let DecodingError.keyNotFound(key, _) {
+            throw HTTPError.badRequest("Field '\(key.stringValue)' is required", code: "INVALID_JSON")
+        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
+            let field = context.codingPath.map(\.stringValue).joined(separator: ".")
+            throw HTTPError.badRequest("Field '\(field)' has the wrong type", code: "INVALID_JSON")
+        } catch {
+            throw HTTPError.badRequest("The body is not valid JSON", code: "INVALID_JSON")
+        }
+    }
+}

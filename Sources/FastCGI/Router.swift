@@ -1,0 +1,83 @@
+/// Routes requests by method and path pattern (`/v1/projects/:projectId/vercel/env/:key`).
+///
+/// Each route has a body-size limit and a chain of checks that run before its handler (the platform
+/// signature, for instance). Unknown paths are 404, known paths with another method 405.
+public struct Router<Context>: Sendable {
+    public typealias Handler = @Sendable (Request, Context) throws -> Response
+    public typealias Check = @Sendable (Request, Context) throws -> Void
+
+    public static var defaultBodyLimit: Int { 1 << 20 }
+
+    public struct Route: Sendable {
+        public let method: String
+        public let pattern: String
+        public let bodyLimit: Int
+        let segments: [Segment]
+        let checks: [Check]
+        let handler: Handler
+    }
+
+    enum Segment: Sendable, Equatable {
+        case literal(String)
+        case parameter(String)
+    }
+
+    /// The outcome of matching a path.
+    public enum Match {
+        case found(Route, parameters: [String: String])
+        case methodNotAllowed(allowed: [String])
+        case notFound
+    }
+
+    public private(set) var routes: [Route] = []
+
+    public init() {}
+
+    /// Adds a route.
+    /// - Parameters:
+    ///   - method: `GET`, `POST`, ...
+    ///   - pattern: literal segments and `:name` parameters.
+    ///   - bodyLimit: the largest body accepted, in bytes; larger is 413.
+    ///   - checks: run in order before the handler; any may throw.
+    public mutating func add(
+        _ method: String, _ pattern: String, bodyLimit: Int = Router.defaultBodyLimit, checks: [Check] = [],
+        _ handler: @escaping Handler
+    ) {
+        let segments = pattern.split(separator: "/").map { part -> Segment in
+            part.hasPrefix(":") ? .parameter(String(part.dropFirst())) : .literal(String(part))
+        }
+        precondition(
+            !routes.contains { $0.method == method && $0.segments == segments },
+            "route \(method) \(pattern) is registered twice")
+        routes.append(Route(method: method, pattern: pattern, bodyLimit: bodyLimit, segments: segments, checks: checks, handler: handler))
+    }
+
+    /// Finds the route for `method` and the raw (percent-encoded) `path`.
+    public func match(method: String, path: String) -> Match {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: true)
+        var allowed: [String] = []
+        for route in routes where route.segments.count == parts.count {
+            guard let parameters = Self.bind(route.segments, to: parts) else { continue }
+            if route.method == method || (method == "HEAD" && route.method == "GET") {
+                return .found(route, parameters: parameters)
+            }
+            allowed.append(route.method)
+        }
+        return allowed.isEmpty ? .notFound : .methodNotAllowed(allowed: allowed)
+    }
+
+    private static func bind(_ segments: [Segment], to parts: [Substring]) -> [String: String]? {
+        var parameters: [String: String] = [:]
+        for (segment, part) in zip(segments, parts) {
+            switch segment {
+            case .literal(let text):
+                guard text == part else { return nil }
+            case .parameter(let name):
+                let value = QueryString.decode(part, plusAsSpace: false)
+                guard !value.isEmpty, !value.contains("/") else { return nil }
+                parameters[name] = value
+            }
+        }
+        return parameters
+    }
+}

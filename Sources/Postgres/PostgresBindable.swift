@@ -1,0 +1,89 @@
+import Foundation
+
+/// A value that can travel as a bind parameter in Postgres text format.
+public protocol PostgresBindable {
+    var postgresText: String { get }
+}
+
+/// A value that can be read back from a column in Postgres text format.
+public protocol PostgresDecodable {
+    init?(postgresText: String)
+}
+
+extension String: PostgresBindable, PostgresDecodable {
+    public var postgresText: String { self }
+    public init?(postgresText: String) { self = postgresText }
+}
+
+extension Int: PostgresBindable, PostgresDecodable {
+    public var postgresText: String { String(self) }
+    public init?(postgresText: String) { self.init(postgresText) }
+}
+
+extension Int64: PostgresBindable, PostgresDecodable {
+    public var postgresText: String { String(self) }
+    public init?(postgresText: String) { self.init(postgresText) }
+}
+
+extension Int32: PostgresBindable, PostgresDecodable {
+    public var postgresText: String { String(self) }
+    public init?(postgresText: String) { self.init(postgresText) }
+}
+
+extension Double: PostgresBindable, PostgresDecodable {
+    public var postgresText: String { String(self) }
+    public init?(postgresText: String) { self.init(postgresText) }
+}
+
+extension Bool: PostgresBindable, PostgresDecodable {
+    public var postgresText: String { self ? "true" : "false" }
+    public init?(postgresText: String) {
+        switch postgresText {
+        case "t", "true": self = true
+        case "f", "false": self = false
+        default: return nil
+        }
+    }
+}
+
+extension UUID: PostgresBindable, PostgresDecodable {
+    public var postgresText: String { uuidString.lowercased() }
+    public init?(postgresText: String) { self.init(uuidString: postgresText) }
+}
+
+extension Date: PostgresBindable, PostgresDecodable {
+    /// ISO 8601 in UTC with microseconds, which `timestamptz` reads exactly.
+    public var postgresText: String { PostgresTimestamp.format(self) }
+    public init?(postgresText: String) {
+        guard let date = PostgresTimestamp.parse(postgresText) else { return nil }
+        self = date
+    }
+}
+
+/// A one-dimensional `text[]` value.
+extension Array: PostgresBindable where Element == String {
+    public var postgresText: String {
+        "{" + map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
+            .joined(separator: ",") + "}"
+    }
+}
+
+/// `bytea` in hex format.
+public struct PostgresBytes: PostgresBindable, PostgresDecodable, Sendable, Equatable {
+    public let bytes: [UInt8]
+    public init(_ bytes: [UInt8]) { self.bytes = bytes }
+    public var postgresText: String {
+        "\\x" + bytes.map { String(format: "%02x", $0) }.joined()
+    }
+    public init?(postgresText: String) {
+        guard postgresText.hasPrefix("\\x") else { return nil }
+        var out: [UInt8] = []
+        var chars = postgresText.utf8.dropFirst(2).makeIterator()
+        while let high = chars.next() {
+            guard let low = chars.next(), let byte = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16)
+            else { return nil }
+            out.append(byte)
+        }
+        bytes = out
+    }
+}

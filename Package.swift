@@ -19,9 +19,10 @@ var targets: [Target] = [
     .systemLibrary(name: "CFastCGI", path: "Sources/CFastCGI", pkgConfig: "fcgi"),
     .systemLibrary(name: "CPostgres", path: "Sources/CPostgres", pkgConfig: "libpq"),
     .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "libcrypto"),
+    .target(name: "CFastCGIGuard", path: "Sources/CFastCGIGuard"),
     .target(name: "Crypto", dependencies: ["COpenSSL"], path: "Sources/Crypto"),
     .target(name: "Postgres", dependencies: ["CPostgres"], path: "Sources/Postgres"),
-    .target(name: "FastCGI", dependencies: ["CFastCGI", "Crypto", logging], path: "Sources/FastCGI"),
+    .target(name: "FastCGI", dependencies: ["CFastCGI", "CFastCGIGuard", logging], path: "Sources/FastCGI"),
     .target(name: "Platform", dependencies: ["FastCGI", "Postgres", "Crypto", logging], path: "Sources/Platform"),
     .target(name: "Migrator", dependencies: ["Postgres", "Crypto"], path: "Sources/Migrator"),
     .executableTarget(name: "MigrateCommand", dependencies: ["Migrator"], path: "Functions/migrate"),
@@ -37,7 +38,7 @@ var targets: [Target] = [
     ),
 ]
 targets += groups.map { group in
-    .executableTarget(name: group.target, dependencies: ["Platform"], path: "Functions/\(group.folder)")
+    .executableTarget(name: group.target, dependencies: ["Platform", "FastCGI", "Postgres"], path: "Functions/\(group.folder)")
 }
 
 var products: [Product] = [

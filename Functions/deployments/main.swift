@@ -1,1 +1,23 @@
-print("todo")
+import Platform
+
+GroupFunction.run(group: "deployments") { router in
+    let project = "/v1/projects/:projectId/vercel"
+    router.planned("GET", "\(project)/projects")
+    router.planned("POST", "\(project)/projects/link")
+    router.planned("POST", "\(project)/projects/unlink")
+    router.planned("GET", "\(project)/projects/:vercelProjectId")
+    router.planned("POST", "\(project)/deploy")
+    router.planned("GET", "\(project)/deployments")
+    router.planned("GET", "\(project)/deployments/:deploymentId")
+    router.planned("GET", "\(project)/deployments/:deploymentId/logs")
+    router.planned("POST", "\(project)/deployments/:deploymentId/promote")
+    router.planned("DELETE", "\(project)/deployments/:deploymentId")
+    router.planned("POST", "\(project)/rollback")
+    router.planned("POST", "\(project)/deployment-override")
+    router.planned("GET", "\(project)/auto-deploy/config")
+    router.planned("PUT", "\(project)/auto-deploy/config")
+    router.planned("GET", "\(project)/auto-deploy/rules")
+    router.planned("POST", "\(project)/auto-deploy/rules")
+    router.planned("DELETE", "\(project)/auto-deploy/rules/:pattern")
+    router.planned("POST", "\(project)/auto-deploy/test")
+}

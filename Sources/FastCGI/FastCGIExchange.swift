@@ -26,6 +26,16 @@ public final class FastCGIExchange {
         self.parameters = parameters
     }
 
+    /// The connection to nginx, for the crash guard's last-resort reply.
+    var connectionFD: Int32? {
+        request.pointee.ipcFd >= 0 ? request.pointee.ipcFd : nil
+    }
+
+    /// The FastCGI request id of this exchange's records.
+    var recordRequestID: UInt16? {
+        UInt16(exactly: request.pointee.requestId)
+    }
+
     /// The declared body length, 0 when absent.
     public var contentLength: Int {
         parameters["CONTENT_LENGTH"].flatMap(Int.init) ?? 0

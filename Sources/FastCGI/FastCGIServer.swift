@@ -14,6 +14,7 @@ public final class FastCGIServer: Sendable {
     private let logger: Logger
     private let acceptLock = Mutex(())
     private let stopping = Atomic<Bool>(false)
+    private let exitCode = Atomic<Int32>(0)
 
     public init(listenFD: Int32, workers: Int, logger: Logger) {
         self.listenFD = listenFD
@@ -36,9 +37,11 @@ public final class FastCGIServer: Sendable {
         }
         defer { signals.forEach { $0.cancel() } }
 
+        CrashGuard.install()
         let finished = DispatchSemaphore(value: 0)
-        for index in 0..<workers {
+        let start: @Sendable (Int) -> Void = { [self] index in
             let thread = Thread { [self] in
+                CrashGuard.prepareThread()
                 serve(makeHandler())
                 finished.signal()
             }
@@ -46,10 +49,37 @@ public final class FastCGIServer: Sendable {
             thread.stackSize = 1 << 20
             thread.start()
         }
+        for index in 0..<workers { start(index) }
+        startReplacingParkedWorkers(start)
         logger.info("serving", metadata: ["workers": "\(workers)", "pid": "\(getpid())"])
         for _ in 0..<workers { finished.wait() }
         logger.info("drained, exiting")
     }
+
+    /// A worker that faulted parks for good (see `CrashGuard`); start another in its place. Past
+    /// `maxParkedWorkers` the leaked stacks and connections add up: drain and exit so the service
+    /// manager starts a fresh process.
+    private func startReplacingParkedWorkers(_ start: @escaping @Sendable (Int) -> Void) {
+        let thread = Thread { [self] in
+            while true {
+                let parked = CrashGuard.waitForParkedWorker()
+                logger.critical("a worker faulted and was replaced", metadata: ["workers.parked": "\(parked)"])
+                if parked >= Self.maxParkedWorkers {
+                    logger.critical("too many faulted workers; draining to restart")
+                    exitCode.store(70, ordering: .relaxed)
+                    stop()
+                }
+                start(workers + parked)
+            }
+        }
+        thread.name = "fcgi-guard"
+        thread.start()
+    }
+
+    static var maxParkedWorkers: Int { 16 }
+
+    /// 0 after a normal drain; 70 when the process should be restarted.
+    public var exitStatus: Int32 { exitCode.load(ordering: .relaxed) }
 
     /// Stops accepting; requests in flight finish.
     public func stop() {

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// One HTTP request as nginx passed it over FastCGI: the raw path and query as sent, headers with
 /// lowercase names, and the raw body bytes (signatures are computed over exactly these).
@@ -14,6 +15,8 @@ public struct Request: Sendable {
     public let requestID: String
     /// Values of `:name` segments of the matched route, percent-decoded.
     public internal(set) var pathParameters: [String: String] = [:]
+    /// The group's logger with this request's `request.id`.
+    public var logger = Logger(label: "request")
 
     public init(
         method: String, path: String, rawQuery: String = "", headers: [String: String] = [:], body: [UInt8] = [],

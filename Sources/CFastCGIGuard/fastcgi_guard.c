@@ -1,0 +1,94 @@
+// A fault (a Swift trap, a bad pointer) in a request handler must not take the process down. Swift
+// cannot catch a trap, so this handler, which only uses async-signal-safe calls, answers the
+// faulting thread's request with the 500 prepared before the handler ran, closes that connection,
+// and parks the thread for good. The server starts a replacement worker; other requests go on.
+#include "fastcgi_guard.h"
+
+#include <errno.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define REPLY_CAPACITY 4096
+#define ALT_STACK_SIZE (64 * 1024)
+
+static _Thread_local int armed_fd = -1;
+static _Thread_local size_t armed_length;
+static _Thread_local unsigned char armed_reply[REPLY_CAPACITY];
+
+static sem_t parked_signal;
+static volatile sig_atomic_t parked_count;
+
+static void write_all(int fd, const unsigned char *bytes, size_t length) {
+    size_t offset = 0;
+    while (offset < length) {
+        ssize_t written = write(fd, bytes + offset, length - offset);
+        if (written < 0 && errno == EINTR) continue;
+        if (written <= 0) return;
+        offset += (size_t)written;
+    }
+}
+
+static void on_fault(int number, siginfo_t *info, void *context) {
+    (void)info;
+    (void)context;
+    int fd = armed_fd;
+    if (fd < 0) {
+        // Not inside a request: a real crash of the process. Let it happen as usual.
+        signal(number, SIG_DFL);
+        raise(number);
+        return;
+    }
+    armed_fd = -1;
+    write_all(fd, armed_reply, armed_length);
+    close(fd);
+    static const char note[] =
+        "{\"level\":\"critical\",\"message\":\"handler faulted; request answered 500, worker parked\"}\n";
+    write_all(2, (const unsigned char *)note, sizeof note - 1);
+    parked_count++;
+    sem_post(&parked_signal);
+    for (;;) sleep(3600);
+}
+
+void sheen_guard_install(void) {
+    static int installed;
+    if (installed) return;
+    installed = 1;
+    sem_init(&parked_signal, 0, 0);
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_sigaction = on_fault;
+    action.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigemptyset(&action.sa_mask);
+    int numbers[] = {SIGILL, SIGTRAP, SIGSEGV, SIGBUS, SIGFPE};
+    for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++) sigaction(numbers[i], &action, NULL);
+}
+
+int sheen_guard_prepare_thread(void) {
+    stack_t stack;
+    memset(&stack, 0, sizeof stack);
+    stack.ss_sp = malloc(ALT_STACK_SIZE);
+    if (stack.ss_sp == NULL) return -1;
+    stack.ss_size = ALT_STACK_SIZE;
+    return sigaltstack(&stack, NULL);
+}
+
+int sheen_guard_arm(int fd, const unsigned char *reply, size_t length) {
+    if (length > REPLY_CAPACITY) {
+        armed_fd = -1;
+        return -1;
+    }
+    memcpy(armed_reply, reply, length);
+    armed_length = length;
+    armed_fd = fd;
+    return 0;
+}
+
+void sheen_guard_disarm(void) { armed_fd = -1; }
+
+int sheen_guard_wait_for_parked(void) {
+    while (sem_wait(&parked_signal) != 0 && errno == EINTR) {}
+    return parked_count;
+}

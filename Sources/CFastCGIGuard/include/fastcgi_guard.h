@@ -1,0 +1,23 @@
+#ifndef SHEEN_FASTCGI_GUARD_H
+#define SHEEN_FASTCGI_GUARD_H
+
+#include <stddef.h>
+
+/// Installs the fault handlers (SIGILL, SIGTRAP, SIGSEGV, SIGBUS, SIGFPE) once per process.
+void sheen_guard_install(void);
+
+/// Gives the calling thread an alternate signal stack, so a stack overflow can still be answered.
+int sheen_guard_prepare_thread(void);
+
+/// Arms the calling thread: if it faults before `sheen_guard_disarm`, `reply` (complete FastCGI
+/// records, at most 4096 bytes, copied here) is written to `fd`, `fd` is closed and the thread parks.
+/// Returns 0, or -1 when the reply is too long (the thread is then disarmed).
+int sheen_guard_arm(int fd, const unsigned char *reply, size_t length);
+
+/// Disarms the calling thread: a fault now ends the process as usual.
+void sheen_guard_disarm(void);
+
+/// Blocks until a thread has parked after a fault; returns how many have parked so far.
+int sheen_guard_wait_for_parked(void);
+
+#endif

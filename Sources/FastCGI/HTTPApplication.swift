@@ -1,0 +1,223 @@
+import Foundation
+import Logging
+
+/// Turns FastCGI exchanges into `Request`s, routes them, and writes the `Response`s back: the one
+/// place where a thrown error becomes `{"error", "code"}` JSON, where every response gets its
+/// `X-Request-ID`, and where the access log line is written.
+///
+/// One instance serves one worker thread; `Context` is that thread's state (its database
+/// connection, say), made once by the caller.
+public final class HTTPApplication<Context>: ExchangeHandler {
+    private let router: Router<Context>
+    private let context: Context
+    private let logger: Logger
+    private let classify: @Sendable (any Error) -> (any HTTPResponseError)?
+
+    /// - Parameters:
+    ///   - router: the routes of the group.
+    ///   - context: the worker thread's state, handed to every handler of this thread.
+    ///   - logger: the group's logger; each request's lines carry `request.id`.
+    ///   - classify: maps errors that are not `HTTPResponseError`s but have a meaning for clients
+    ///     (a database that is down is a 503); nil leaves them a 500.
+    public init(
+        router: Router<Context>, context: Context, logger: Logger,
+        classify: @escaping @Sendable (any Error) -> (any HTTPResponseError)? = { _ in nil }
+    ) {
+        self.router = router
+        self.context = context
+        self.logger = logger
+        self.classify = classify
+    }
+
+    public func handle(_ exchange: FastCGIExchange) {
+        let started = ContinuousClock.now
+        let head = RequestHead(parameters: exchange.parameters)
+        var requestLogger = logger
+        requestLogger[metadataKey: "request.id"] = "\(head.requestID)"
+        CrashGuard.arm(exchange: exchange, requestID: head.requestID)
+        defer { CrashGuard.disarm() }
+
+        var response: Response
+        do {
+            response = try respond(to: head, exchange: exchange, logger: requestLogger)
+        } catch {
+            response = errorResponse(for: error, requestID: head.requestID, logger: requestLogger)
+        }
+        write(response, requestID: head.requestID, to: exchange, logger: requestLogger)
+
+        let elapsed = ContinuousClock.now - started
+        requestLogger.info(
+            "request served",
+            metadata: [
+                "http.method": "\(head.method)", "http.path": "\(head.path)", "http.status": "\(response.status)",
+                "duration.ms": "\(elapsed.milliseconds)",
+            ])
+    }
+
+    /// Serves `request` in-process, without a socket: what tests of handlers call.
+    public func respond(to request: Request) -> Response {
+        do {
+            guard case .found(let route, let parameters) = try matched(request.method, request.path) else {
+                preconditionFailure("matched throws for anything but found")
+            }
+            guard request.body.count <= route.bodyLimit else { throw HTTPError.payloadTooLarge(limit: route.bodyLimit) }
+            var routed = request
+            routed.pathParameters = parameters
+            return try run(route, routed)
+        } catch {
+            return errorResponse(for: error, requestID: request.requestID, logger: logger)
+        }
+    }
+
+    private func respond(to head: RequestHead, exchange: FastCGIExchange, logger: Logger) throws -> Response {
+        guard case .found(let route, let parameters) = try matched(head.method, head.path) else {
+            preconditionFailure("matched throws for anything but found")
+        }
+        let body = try exchange.readBody(limit: route.bodyLimit)
+        var request = Request(
+            method: head.method, path: head.path, rawQuery: head.rawQuery, headers: head.headers, body: body,
+            requestID: head.requestID)
+        request.pathParameters = parameters
+        request.logger = logger
+        return try run(route, request)
+    }
+
+    private func matched(_ method: String, _ path: String) throws -> Router<Context>.Match {
+        switch router.match(method: method, path: path) {
+        case .found(let route, let parameters):
+            return .found(route, parameters: parameters)
+        case .methodNotAllowed(let allowed):
+            throw HTTPError(
+                405, code: "METHOD_NOT_ALLOWED", message: "\(method) is not allowed here",
+                headers: [("Allow", allowed.joined(separator: ", "))])
+        case .notFound:
+            throw HTTPError.notFound("No route for this path", code: "ROUTE_NOT_FOUND")
+        }
+    }
+
+    private func run(_ route: Router<Context>.Route, _ request: Request) throws -> Response {
+        for check in route.checks { try check(request, context) }
+        return try route.handler(request, context)
+    }
+
+    private func errorResponse(for error: any Error, requestID: String, logger: Logger) -> Response {
+        let known = (error as? any HTTPResponseError) ?? classify(error)
+        guard let known else {
+            // The description may name internals; it goes to the log, never to the client.
+            logger.error("request failed", metadata: ["error": "\(String(reflecting: type(of: error)))", "error.detail": "\(error)"])
+            return Self.internalError(requestID: requestID)
+        }
+        if known.status >= 500 {
+            logger.error("request failed", metadata: ["error.code": "\(known.code)", "error.detail": "\(error)"])
+        }
+        var fields = known.extraFields
+        fields["error"] = .string(known.message)
+        fields["code"] = .string(known.code)
+        if known.status >= 500 { fields["requestId"] = .string(requestID) }
+        var response = Response.json(JSONValue.object(fields), status: known.status)
+        response.headers += known.headers
+        return response
+    }
+
+    /// The reply to a request whose handler failed unexpectedly; the crash guard sends the same.
+    static func internalError(requestID: String) -> Response {
+        Response.json(
+            JSONValue.object([
+                "error": "The service failed to handle this request",
+                "code": "INTERNAL_ERROR",
+                "requestId": .string(requestID),
+            ]),
+            status: 500)
+    }
+
+    private func write(_ response: Response, requestID: String, to exchange: FastCGIExchange, logger: Logger) {
+        var headers = response.headers
+        headers.append(("X-Request-ID", requestID))
+        switch response.body {
+        case .bytes(let bytes):
+            headers.append(("Content-Length", "\(bytes.count)"))
+            exchange.writeHead(status: response.status, headers: headers)
+            exchange.writeBody(bytes)
+        case .stream(let produce):
+            exchange.writeHead(status: response.status, headers: headers)
+            exchange.flush()
+            CrashGuard.armForStream(exchange: exchange)
+            do {
+                try produce(ExchangeStream(exchange: exchange))
+            } catch is ClientGone {
+                logger.info("stream ended: client gone")
+            } catch {
+                logger.error("stream failed", metadata: ["error.detail": "\(error)"])
+            }
+        }
+    }
+}
+
+/// What nginx says about a request before its body is read.
+struct RequestHead {
+    let method: String
+    let path: String
+    let rawQuery: String
+    let headers: [String: String]
+    let requestID: String
+
+    init(parameters: [String: String]) {
+        method = parameters["REQUEST_METHOD"] ?? "GET"
+        let uri = parameters["REQUEST_URI"] ?? "/"
+        if let mark = uri.firstIndex(of: "?") {
+            path = String(uri[..<mark])
+            rawQuery = String(uri[uri.index(after: mark)...])
+        } else {
+            path = uri
+            rawQuery = ""
+        }
+        var headers: [String: String] = [:]
+        for (name, value) in parameters where name.hasPrefix("HTTP_") {
+            headers[name.dropFirst(5).lowercased().replacingOccurrences(of: "_", with: "-")] = value
+        }
+        if let type = parameters["CONTENT_TYPE"], !type.isEmpty { headers["content-type"] = type }
+        self.headers = headers
+        requestID = RequestID.accept(parameters["REQUEST_ID"]) ?? RequestID.make()
+    }
+}
+
+/// Correlation ids: the one nginx passes when it is well formed, or a new random one.
+public enum RequestID {
+    /// `candidate` when it is 1–128 characters of `[A-Za-z0-9._:-]`, else nil.
+    public static func accept(_ candidate: String?) -> String? {
+        guard let candidate, (1...128).contains(candidate.utf8.count) else { return nil }
+        let allowed = candidate.utf8.allSatisfy { c in
+            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)
+                || c == UInt8(ascii: ".") || c == UInt8(ascii: "_") || c == UInt8(ascii: ":") || c == UInt8(ascii: "-")
+        }
+        return allowed ? candidate : nil
+    }
+
+    /// A new 128-bit id in hex, as nginx's `$request_id` looks.
+    public static func make() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<4).map { _ in
+            let word = UInt32.random(in: .min ... .max, using: &generator)
+            let hex = String(word, radix: 16)
+            return String(repeating: "0", count: 8 - hex.count) + hex
+        }.joined()
+    }
+}
+
+/// Thrown by a stream whose client went away.
+struct ClientGone: Error {}
+
+private struct ExchangeStream: ResponseStream {
+    let exchange: FastCGIExchange
+
+    func send(_ bytes: [UInt8]) throws {
+        guard exchange.writeBody(bytes), exchange.flush() else { throw ClientGone() }
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds, rounded down.
+    var milliseconds: Int64 {
+        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
+    }
+}

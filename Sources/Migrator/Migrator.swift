@@ -1,0 +1,62 @@
+import Foundation
+import Postgres
+
+/// Applies migrations in order, each in its own transaction, under an advisory lock so two
+/// migrators (two hosts starting at once) never interleave. A file already applied is skipped when
+/// its checksum matches and refused when it does not.
+public struct Migrator {
+    public let migrations: [Migration]
+
+    public init(migrations: [Migration]) {
+        self.migrations = migrations
+    }
+
+    /// What a run did.
+    public struct Report: Equatable, Sendable {
+        public var applied: [String] = []
+        public var alreadyApplied: [String] = []
+    }
+
+    /// Brings `database` up to date.
+    /// - Throws: `MigrationError` before applying anything when an applied file changed or is
+    ///   missing; the server's error when a file fails (that file is rolled back, earlier ones stay).
+    public func run(on database: PostgresConnection) throws -> Report {
+        try database.withAdvisoryLock("sheen.vercel.migrate") {
+            try database.execute(
+                """
+                CREATE TABLE IF NOT EXISTS vercel_schema_migrations (
+                  name TEXT PRIMARY KEY,
+                  checksum TEXT NOT NULL,
+                  applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+                )
+                """)
+            var applied: [String: String] = [:]
+            for row in try database.query("SELECT name, checksum FROM vercel_schema_migrations") {
+                applied[try row.decode("name")] = try row.decode("checksum", as: String.self)
+            }
+            let known = Set(migrations.map(\.name))
+            if let missing = applied.keys.sorted().first(where: { !known.contains($0) }) {
+                throw MigrationError.missingFile(missing)
+            }
+            for migration in migrations {
+                if let checksum = applied[migration.name], checksum != migration.checksum {
+                    throw MigrationError.checksumMismatch(migration.name)
+                }
+            }
+            var report = Report()
+            for migration in migrations {
+                if applied[migration.name] != nil {
+                    report.alreadyApplied.append(migration.name)
+                    continue
+                }
+                try database.transaction {
+                    try database.executeScript(migration.sql)
+                    try database.execute(
+                        "INSERT INTO vercel_schema_migrations (name, checksum) VALUES (\(migration.name), \(migration.checksum))")
+                }
+                report.applied.append(migration.name)
+            }
+            return report
+        }
+    }
+}

@@ -1,0 +1,93 @@
+import FastCGI
+import Foundation
+import Logging
+import Postgres
+
+/// The `main` of every group executable: reads `--socket PATH` (or serves the socket inherited on
+/// fd 0) and `--workers N`, loads the configuration, and serves the group's routes until SIGTERM.
+public enum GroupFunction {
+    /// Never returns: exits 0 after a drain, 64 on bad arguments, 78 on bad configuration.
+    public static func run(
+        group: String, arguments: [String] = CommandLine.arguments,
+        routes: (inout Router<RequestContext>) -> Void
+    ) -> Never {
+        JSONLogHandler.bootstrap()
+        let logger = Logger(label: group)
+        let options: Options
+        do {
+            options = try Options(parsing: Array(arguments.dropFirst()))
+        } catch {
+            logger.critical("bad arguments", metadata: ["error.detail": "\(error)", "usage": "\(Options.usage)"])
+            exit(64)
+        }
+        let configuration: ServiceConfiguration
+        do {
+            configuration = try ServiceConfiguration.fromEnvironment()
+        } catch {
+            logger.critical("bad configuration", metadata: ["error.detail": "\(error)"])
+            exit(78)
+        }
+        var router = Router<RequestContext>()
+        router.addHealthRoutes(group: group, faultRoutes: configuration.faultRoutesEnabled)
+        routes(&router)
+        let fd: Int32
+        do {
+            fd = try options.socket.open()
+        } catch {
+            logger.critical("cannot listen", metadata: ["error.detail": "\(error)"])
+            exit(71)
+        }
+        let server = FastCGIServer(listenFD: fd, workers: options.workers, logger: logger)
+        let table = router
+        server.run {
+            HTTPApplication(
+                router: table, context: RequestContext(group: group, configuration: configuration, logger: logger),
+                logger: logger, classify: classify)
+        }
+        exit(server.exitStatus)
+    }
+
+    /// Errors with a meaning for clients that are not `HTTPResponseError`s.
+    @Sendable static func classify(_ error: any Error) -> (any HTTPResponseError)? {
+        guard let error = error as? PostgresError else { return nil }
+        if error.isConnectionFailure {
+            return HTTPError(
+                503, code: "DATABASE_UNAVAILABLE", message: "The database is unavailable; try again shortly",
+                headers: [("Retry-After", "1")])
+        }
+        if error.sqlState == "57014" || error.sqlState == "55P03" {
+            return HTTPError(503, code: "DATABASE_TIMEOUT", message: "The database did not answer in time")
+        }
+        return nil
+    }
+
+    struct Options {
+        var socket: ListenSocket = .inherited
+        var workers = 4
+
+        static let usage = "[--socket PATH] [--workers N]"
+
+        init(parsing arguments: [String]) throws {
+            var rest = arguments[...]
+            while let argument = rest.popFirst() {
+                switch argument {
+                case "--socket":
+                    guard let path = rest.popFirst(), !path.isEmpty else { throw OptionError("--socket needs a path") }
+                    socket = .path(path)
+                case "--workers":
+                    guard let text = rest.popFirst(), let count = Int(text), (1...256).contains(count) else {
+                        throw OptionError("--workers needs a number from 1 to 256")
+                    }
+                    workers = count
+                default:
+                    throw OptionError("unknown argument \(argument)")
+                }
+            }
+        }
+    }
+
+    struct OptionError: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
+    }
+}

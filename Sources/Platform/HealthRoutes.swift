@@ -1,0 +1,30 @@
+import FastCGI
+import Foundation
+
+extension Router where Context == RequestContext {
+    /// `GET /healthz/<group>`: 200 `{"group","database":"ok"}`, or 503 when the database does not
+    /// answer. With fault routes enabled (tests only), also `/healthz/<group>/fault/{throw,trap}`.
+    mutating func addHealthRoutes(group: String, faultRoutes: Bool) {
+        add("GET", "/healthz/\(group)") { _, context in
+            do {
+                try context.database.query("SELECT 1 AS ok")
+                return .json(JSONValue.object(["group": .string(group), "database": "ok"]))
+            } catch {
+                context.logger.warning("health check: database unreachable", metadata: ["error.detail": "\(error)"])
+                return .json(JSONValue.object(["group": .string(group), "database": "unreachable"]), status: 503)
+            }
+        }
+        guard faultRoutes else { return }
+        add("GET", "/healthz/\(group)/fault/throw") { _, _ in
+            throw DeliberateFault()
+        }
+        add("GET", "/healthz/\(group)/fault/trap") { request, _ in
+            // An out-of-bounds index: the kind of trap a handler bug causes.
+            let values = [Int](repeating: 0, count: request.path.count % 2)
+            return .json(JSONValue.integer(values[request.path.count + 1]))
+        }
+    }
+}
+
+/// Thrown by the fault route to exercise the 500 path.
+struct DeliberateFault: Error {}

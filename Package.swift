@@ -30,12 +30,9 @@ var targets: [Target] = [
     .testTarget(name: "CryptoTests", dependencies: ["Crypto"], path: "Tests/CryptoTests"),
     .testTarget(name: "FastCGITests", dependencies: ["FastCGI"], path: "Tests/FastCGITests"),
     .testTarget(name: "PlatformTests", dependencies: ["Platform", "Crypto", "Postgres"], path: "Tests/PlatformTests"),
-    .testTarget(name: "SchemaTests", dependencies: ["Migrator", "Postgres", "Crypto"], path: "Tests/SchemaTests"),
-    .testTarget(
-        name: "EndToEndTests",
-        dependencies: ["Crypto", "Postgres"],
-        path: "Tests/EndToEndTests"
-    ),
+    .target(name: "TestSupport", dependencies: ["Migrator", "Postgres", "Crypto"], path: "Tests/TestSupport"),
+    .testTarget(name: "SchemaTests", dependencies: ["TestSupport", "Migrator", "Postgres", "Crypto"], path: "Tests/SchemaTests"),
+    .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Crypto", "Postgres"], path: "Tests/EndToEndTests"),
 ]
 targets += groups.map { group in
     .executableTarget(name: group.target, dependencies: ["Platform", "FastCGI", "Postgres"], path: "Functions/\(group.folder)")

@@ -3,7 +3,7 @@ import Foundation
 
 extension Router where Context == RequestContext {
     /// `GET /healthz/<group>`: 200 `{"group","database":"ok"}`, or 503 when the database does not
-    /// answer. With fault routes enabled (tests only), also `/healthz/<group>/fault/{throw,trap}`.
+    /// answer. With fault routes enabled (tests only), also `/healthz/<group>/fault/{throw,trap,sleep}`.
     mutating func addHealthRoutes(group: String, faultRoutes: Bool) {
         add("GET", "/healthz/\(group)") { _, context in
             do {
@@ -17,6 +17,11 @@ extension Router where Context == RequestContext {
         guard faultRoutes else { return }
         add("GET", "/healthz/\(group)/fault/throw") { _, _ in
             throw DeliberateFault()
+        }
+        add("GET", "/healthz/\(group)/fault/sleep") { request, _ in
+            let milliseconds = min(Int(request.query("ms") ?? "") ?? 100, 5000)
+            Thread.sleep(forTimeInterval: Double(milliseconds) / 1000)
+            return .json(JSONValue.object(["slept": .integer(milliseconds)]))
         }
         add("GET", "/healthz/\(group)/fault/trap") { request, _ in
             // An out-of-bounds index: the kind of trap a handler bug causes.

@@ -25,6 +25,7 @@ public final class PostgresConnection {
 
     public let configuration: Configuration
     private var handle: OpaquePointer?
+    private var transactionDepth = 0
 
     public init(_ configuration: Configuration) {
         self.configuration = configuration
@@ -61,7 +62,10 @@ public final class PostgresConnection {
 
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
     public func transaction<T>(_ body: () throws -> T) throws -> T {
+        precondition(transactionDepth == 0, "transactions do not nest")
         try execute("BEGIN")
+        transactionDepth = 1
+        defer { transactionDepth = 0 }
         do {
             let value = try body()
             try execute("COMMIT")
@@ -155,10 +159,16 @@ public final class PostgresConnection {
         }
     }
 
-    /// The live connection, opening or resetting it first when needed.
+    /// The live connection, opening it first when needed. A connection the server has dropped
+    /// (restart, termination) is noticed before anything is sent on it, by reading what the server
+    /// said meanwhile, and replaced, except inside a transaction, whose work died with it.
     private func connected() throws -> OpaquePointer {
-        if let handle, PQstatus(handle) == CONNECTION_OK { return handle }
-        close()
+        if let handle {
+            if !Self.isDropped(handle) { return handle }
+            let message = Self.message(handle)
+            close()
+            if transactionDepth > 0 { throw PostgresError.connectionFailed("lost inside a transaction: \(message)") }
+        }
         let keywords = ["dbname", "connect_timeout", "application_name", "options"]
         let timeoutMs = configuration.statementTimeout.components.seconds * 1000
             + configuration.statementTimeout.components.attoseconds / 1_000_000_000_000_000
@@ -185,6 +195,23 @@ public final class PostgresConnection {
         }
         handle = connection
         return connection
+    }
+
+    /// Whether the server has closed `handle`'s socket or the connection is otherwise unusable.
+    /// A zero-timeout poll: the peer's hang-up shows as POLLRDHUP even while its last message
+    /// ("terminating connection ...") is still unread.
+    private static func isDropped(_ handle: OpaquePointer) -> Bool {
+        guard PQstatus(handle) == CONNECTION_OK else { return true }
+        let socket = PQsocket(handle)
+        guard socket >= 0 else { return true }
+        let peerHangUp: Int16 = 0x2000  // POLLRDHUP, which Glibc's module does not export.
+        var descriptor = pollfd(fd: socket, events: Int16(POLLIN) | peerHangUp, revents: 0)
+        guard poll(&descriptor, 1, 0) >= 0 else { return true }
+        if descriptor.revents & (peerHangUp | Int16(POLLHUP) | Int16(POLLERR) | Int16(POLLNVAL)) != 0 { return true }
+        if descriptor.revents & Int16(POLLIN) != 0 {
+            return PQconsumeInput(handle) == 0 || PQstatus(handle) != CONNECTION_OK
+        }
+        return false
     }
 
     private static func message(_ connection: OpaquePointer) -> String {

@@ -1,0 +1,31 @@
+import Foundation
+import Postgres
+import TestSupport
+
+/// Users and projects in the running stack's database.
+struct StackFixtures {
+    let db = PostgresConnection(.init(url: ProcessInfo.processInfo.environment["TEST_DATABASE_URL"] ?? ""))
+
+    func user(role: String = "user") throws -> UUID {
+        try db.query("INSERT INTO users (email, role) VALUES (\(UUID().uuidString + "@example.com"), \(role)) RETURNING id")[0].decode("id")
+    }
+
+    func project(owner: UUID) throws -> UUID {
+        try db.query("INSERT INTO projects (owner_id, name) VALUES (\(owner), 'e2e') RETURNING id")[0].decode("id")
+    }
+
+    /// The pid of a group's function, from the stack's run directory.
+    static func pid(of group: String) throws -> Int32 {
+        let run = URL(fileURLWithPath: try TestEnvironment.require("TEST_LOG_DIR")).deletingLastPathComponent()
+            .appendingPathComponent("run/\(group).pid")
+        return Int32(try String(contentsOf: run, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines))!
+    }
+
+    /// Everything the functions and nginx have logged so far.
+    static func logs() throws -> String {
+        let directory = try TestEnvironment.require("TEST_LOG_DIR")
+        return try FileManager.default.contentsOfDirectory(atPath: directory)
+            .map { try String(contentsOfFile: directory + "/" + $0, encoding: .utf8) }
+            .joined(separator: "\n")
+    }
+}

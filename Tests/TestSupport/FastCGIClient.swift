@@ -1,0 +1,78 @@
+import Foundation
+
+/// Just enough of a FastCGI client (FastCGI 1.0) to send one request over a unix socket and read
+/// the reply, for tests that drive a function process without nginx.
+public enum FastCGIClient {
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Sends a GET for `uri` and returns the CGI output (headers and body) once the request ends.
+    public static func get(socket path: String, uri: String, timeout: TimeInterval = 10) throws -> String {
+        let fd = try connect(path)
+        defer { close(fd) }
+        var tv = timeval(tv_sec: Int(timeout), tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var out: [UInt8] = []
+        out += record(type: 1, content: [0, 1, 0, 0, 0, 0, 0, 0])  // BEGIN_REQUEST, role RESPONDER
+        var params: [UInt8] = []
+        for (name, value) in [("REQUEST_METHOD", "GET"), ("REQUEST_URI", uri), ("CONTENT_LENGTH", "0")] {
+            params += [UInt8(name.utf8.count), UInt8(value.utf8.count)] + Array(name.utf8) + Array(value.utf8)
+        }
+        out += record(type: 4, content: params) + record(type: 4, content: [])  // PARAMS
+        out += record(type: 5, content: [])  // STDIN, empty
+        guard out.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == out.count else {
+            throw Failure(description: "write failed")
+        }
+        var reply: [UInt8] = []
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count <= 0 { throw Failure(description: "connection ended before END_REQUEST") }
+            received += buffer[0..<count]
+            while received.count >= 8 {
+                let length = Int(received[4]) << 8 | Int(received[5])
+                let total = 8 + length + Int(received[6])
+                guard received.count >= total else { break }
+                let type = received[1]
+                if type == 6 { reply += received[8..<(8 + length)] }
+                if type == 3 { return String(decoding: reply, as: UTF8.self) }
+                received.removeFirst(total)
+            }
+        }
+    }
+
+    /// Whether a connection to `path` is accepted now.
+    public static func accepts(socket path: String) -> Bool {
+        guard let fd = try? connect(path) else { return false }
+        close(fd)
+        return true
+    }
+
+    private static func connect(_ path: String) throws -> Int32 {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw Failure(description: "socket failed") }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { throw Failure(description: "path too long") }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in bytes.enumerated() { raw[index] = byte }
+        }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Foundation.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard connected == 0 else {
+            close(fd)
+            throw Failure(description: "connect failed")
+        }
+        return fd
+    }
+
+    private static func record(type: UInt8, content: [UInt8]) -> [UInt8] {
+        [1, type, 0, 1, UInt8(content.count >> 8), UInt8(content.count & 0xff), 0, 0] + content
+    }
+}

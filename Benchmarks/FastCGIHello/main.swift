@@ -1,1 +1,28 @@
-print("todo")
+import FastCGI
+import Foundation
+import Logging
+
+// fastcgi-hello --socket PATH [--workers N]: the Swift host answering a tiny JSON through the same
+// pipeline as every group (router, error mapping, crash guard, request id, access log), for
+// scripts/bench fastcgi to compare with a plain C libfcgi server.
+
+JSONLogHandler.bootstrap()
+let logger = Logger(label: "hello")
+var arguments = CommandLine.arguments.dropFirst()
+var socketPath = "/tmp/fastcgi-hello.sock"
+var workers = 4
+while let argument = arguments.popFirst() {
+    switch argument {
+    case "--socket": socketPath = arguments.popFirst() ?? socketPath
+    case "--workers": workers = Int(arguments.popFirst() ?? "") ?? workers
+    default: break
+    }
+}
+
+var router = Router<Void>()
+router.add("GET", "/hello") { _, _ in .json(JSONValue.object(["hello": "world"])) }
+let table = router
+let fd = try ListenSocket.path(socketPath).open()
+let server = FastCGIServer(listenFD: fd, workers: workers, logger: logger)
+server.run { HTTPApplication(router: table, context: (), logger: logger) }
+exit(server.exitStatus)

@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The token encryption keys from `TOKEN_ENCRYPTION_KEYS` (`kid:base64key,...`): the first key seals,
 /// every key opens, so keys can rotate without re-encrypting everything at once.
@@ -16,7 +23,7 @@ public struct KeyRing: Sendable {
     public init(parsing specification: String) throws {
         var parsed: [(String, [UInt8])] = []
         for entry in specification.split(separator: ",", omittingEmptySubsequences: true) {
-            let parts = entry.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            let parts = entry.split(separator: ":", maxSplits: 1).map { String($0.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed()) }
             guard parts.count == 2, Self.isValidKeyID(parts[0]) else {
                 throw CryptoError.invalidKey("each entry must be kid:base64key with a kid of [A-Za-z0-9_-]{1,32}")
             }
@@ -69,7 +76,14 @@ public struct KeyRing: Sendable {
     }
 
     private static func decodeKey(_ text: String) -> [UInt8]? {
-        Base64URL.decode(text.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_"))
+        // Standard base64 is accepted too: map it to the URL alphabet first.
+        Base64URL.decode(String(decoding: text.utf8.map { byte in
+            switch byte {
+            case UInt8(ascii: "+"): UInt8(ascii: "-")
+            case UInt8(ascii: "/"): UInt8(ascii: "_")
+            default: byte
+            }
+        }, as: UTF8.self))
     }
 }
 

@@ -1,29 +1,53 @@
 internal import CFastCGI
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One accepted FastCGI request: its parameters, its body stream and its output stream. Valid until
 /// the worker finishes the request; nothing here may be kept past that.
 public final class FastCGIExchange {
-    /// Every CGI parameter nginx sent, copied out of libfcgi's storage at once.
-    public let parameters: [String: String]
     private let request: UnsafeMutablePointer<FCGX_Request>
     private var headWritten = false
 
     init(request: UnsafeMutablePointer<FCGX_Request>) {
         self.request = request
-        var parameters: [String: String] = [:]
-        if var cursor = request.pointee.envp {
-            while let entry = cursor.pointee {
-                let text = String(cString: entry)
-                if let equals = text.firstIndex(of: "=") {
-                    let name = String(text[..<equals])
-                    // libfcgi lookups return the first of repeated names; keep the same rule.
-                    if parameters[name] == nil { parameters[name] = String(text[text.index(after: equals)...]) }
-                }
-                cursor += 1
+    }
+
+    /// The CGI parameter `name`, copied out of libfcgi's storage (the first, if nginx repeated it).
+    public func parameter(_ name: String) -> String? {
+        FCGX_GetParam(name, request.pointee.envp).map { String(cString: $0) }
+    }
+
+    /// The `HTTP_*` parameters as headers: `HTTP_X_SHEEN_NONCE` becomes `x-sheen-nonce`.
+    public func headers() -> HTTPHeaders {
+        var headers = HTTPHeaders()
+        guard var cursor = request.pointee.envp else { return headers }
+        while let entry = cursor.pointee {
+            cursor += 1
+            guard entry[0] == 0x48, entry[1] == 0x54, entry[2] == 0x54, entry[3] == 0x50, entry[4] == 0x5f else { continue }
+            let length = strlen(entry)
+            entry.withMemoryRebound(to: UInt8.self, capacity: length) { bytes in
+                let buffer = UnsafeBufferPointer(start: bytes + 5, count: length - 5)
+                guard let equals = buffer.firstIndex(of: UInt8(ascii: "=")) else { return }
+                let name = String(decoding: buffer[..<equals].lazy.map(Self.headerByte), as: UTF8.self)
+                headers.append(name: name, value: String(decoding: UnsafeBufferPointer(rebasing: buffer[(equals + 1)...]), as: UTF8.self))
             }
         }
-        self.parameters = parameters
+        return headers
+    }
+
+    /// `HTTP_` parameter names are upper case with `_` for `-`.
+    static func headerByte(_ byte: UInt8) -> UInt8 {
+        switch byte {
+        case UInt8(ascii: "_"): UInt8(ascii: "-")
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"): byte + 32
+        default: byte
+        }
     }
 
     /// The connection to nginx, for the crash guard's last-resort reply.
@@ -38,22 +62,27 @@ public final class FastCGIExchange {
 
     /// The declared body length, 0 when absent.
     public var contentLength: Int {
-        parameters["CONTENT_LENGTH"].flatMap(Int.init) ?? 0
+        parameter("CONTENT_LENGTH").flatMap(Int.init) ?? 0
     }
 
     /// Reads the whole body, refusing more than `limit` bytes.
-    /// - Throws: `HTTPError.payloadTooLarge` as soon as the limit is passed.
+    /// - Throws: `HTTPError.payloadTooLarge` when the declared or the actual length passes the limit.
     public func readBody(limit: Int) throws -> [UInt8] {
-        if contentLength > limit { throw HTTPError.payloadTooLarge(limit: limit) }
-        var body: [UInt8] = []
-        body.reserveCapacity(min(contentLength, limit))
-        var chunk = [CChar](repeating: 0, count: 64 * 1024)
-        while true {
-            let count = chunk.withUnsafeMutableBufferPointer { FCGX_GetStr($0.baseAddress, Int32($0.count), request.pointee.in) }
+        let declared = contentLength
+        if declared > limit { throw HTTPError.payloadTooLarge(limit: limit) }
+        guard declared > 0 else { return [] }
+        var body = [UInt8](repeating: 0, count: declared)
+        var filled = 0
+        while filled < declared {
+            let count = body.withUnsafeMutableBytes { raw in
+                FCGX_GetStr(
+                    raw.baseAddress!.assumingMemoryBound(to: CChar.self) + filled, Int32(declared - filled), request.pointee.in)
+            }
             if count <= 0 { break }
-            body.append(contentsOf: chunk[0..<Int(count)].map { UInt8(bitPattern: $0) })
-            if body.count > limit { throw HTTPError.payloadTooLarge(limit: limit) }
+            filled += Int(count)
         }
+        // nginx sends exactly CONTENT_LENGTH bytes; anything short means the client went away.
+        guard filled == declared else { throw HTTPError.badRequest("The request body ended early", code: "INCOMPLETE_BODY") }
         return body
     }
 
@@ -61,12 +90,17 @@ public final class FastCGIExchange {
     public func writeHead(status: Int, headers: [(String, String)]) {
         guard !headWritten else { return }
         headWritten = true
-        var head = "Status: \(status) \(HTTPStatus.reason(status))\r\n"
+        var head: [UInt8] = []
+        head.reserveCapacity(256)
+        head += "Status: \(status) \(HTTPStatus.reason(status))\r\n".utf8
         for (name, value) in headers where !Self.unsafeHeader(name, value) {
-            head += "\(name): \(value)\r\n"
+            head += name.utf8
+            head += ": ".utf8
+            head += value.utf8
+            head += "\r\n".utf8
         }
-        head += "\r\n"
-        put(Array(head.utf8))
+        head += "\r\n".utf8
+        put(head)
     }
 
     /// Writes body bytes; returns false when the connection to nginx is gone.
@@ -91,7 +125,7 @@ public final class FastCGIExchange {
     }
 
     private static func unsafeHeader(_ name: String, _ value: String) -> Bool {
-        name.contains(where: { $0 == "\r" || $0 == "\n" || $0 == ":" }) || value.contains(where: { $0 == "\r" || $0 == "\n" })
+        name.utf8.contains { $0 == 13 || $0 == 10 || $0 == UInt8(ascii: ":") } || value.utf8.contains { $0 == 13 || $0 == 10 }
     }
 }
 

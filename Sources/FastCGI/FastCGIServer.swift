@@ -1,6 +1,13 @@
 internal import CFastCGI
 import Dispatch
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import Synchronization
 
@@ -39,17 +46,14 @@ public final class FastCGIServer: Sendable {
 
         CrashGuard.install()
         let finished = DispatchSemaphore(value: 0)
-        let start: @Sendable (Int) -> Void = { [self] index in
-            let thread = Thread { [self] in
+        let start: @Sendable () -> Void = { [self] in
+            WorkerThread.start { [self] in
                 CrashGuard.prepareThread()
                 serve(makeHandler())
                 finished.signal()
             }
-            thread.name = "fcgi-worker-\(index)"
-            thread.stackSize = 1 << 20
-            thread.start()
         }
-        for index in 0..<workers { start(index) }
+        for _ in 0..<workers { start() }
         startReplacingParkedWorkers(start)
         logger.info("serving", metadata: ["workers": "\(workers)", "pid": "\(getpid())"])
         for _ in 0..<workers { finished.wait() }
@@ -59,8 +63,8 @@ public final class FastCGIServer: Sendable {
     /// A worker that faulted parks for good (see `CrashGuard`); start another in its place. Past
     /// `maxParkedWorkers` the leaked stacks and connections add up: drain and exit so the service
     /// manager starts a fresh process.
-    private func startReplacingParkedWorkers(_ start: @escaping @Sendable (Int) -> Void) {
-        let thread = Thread { [self] in
+    private func startReplacingParkedWorkers(_ start: @escaping @Sendable () -> Void) {
+        WorkerThread.start { [self] in
             while true {
                 let parked = CrashGuard.waitForParkedWorker()
                 logger.critical("a worker faulted and was replaced", metadata: ["workers.parked": "\(parked)"])
@@ -69,11 +73,9 @@ public final class FastCGIServer: Sendable {
                     exitCode.store(70, ordering: .relaxed)
                     stop()
                 }
-                start(workers + parked)
+                start()
             }
         }
-        thread.name = "fcgi-guard"
-        thread.start()
     }
 
     static var maxParkedWorkers: Int { 16 }

@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 
 /// Turns FastCGI exchanges into `Request`s, routes them, and writes the `Response`s back: the one
@@ -31,7 +38,7 @@ public final class HTTPApplication<Context>: ExchangeHandler {
 
     public func handle(_ exchange: FastCGIExchange) {
         let started = ContinuousClock.now
-        let head = RequestHead(parameters: exchange.parameters)
+        let head = RequestHead(parameter: exchange.parameter, headers: exchange.headers())
         var requestLogger = logger
         requestLogger[metadataKey: "request.id"] = "\(head.requestID)"
         CrashGuard.arm(exchange: exchange, requestID: head.requestID)
@@ -45,8 +52,9 @@ public final class HTTPApplication<Context>: ExchangeHandler {
         }
         write(response, requestID: head.requestID, to: exchange, logger: requestLogger)
 
+        // nginx's access log records every request with its id; this line is for debugging.
         let elapsed = ContinuousClock.now - started
-        requestLogger.info(
+        requestLogger.debug(
             "request served",
             metadata: [
                 "http.method": "\(head.method)", "http.path": "\(head.path)", "http.status": "\(response.status)",
@@ -119,11 +127,13 @@ public final class HTTPApplication<Context>: ExchangeHandler {
         return response
     }
 
+    static var internalErrorMessage: String { "The service failed to handle this request" }
+
     /// The reply to a request whose handler failed unexpectedly; the crash guard sends the same.
     static func internalError(requestID: String) -> Response {
         Response.json(
             JSONValue.object([
-                "error": "The service failed to handle this request",
+                "error": .string(internalErrorMessage),
                 "code": "INTERNAL_ERROR",
                 "requestId": .string(requestID),
             ]),
@@ -158,26 +168,32 @@ struct RequestHead {
     let method: String
     let path: String
     let rawQuery: String
-    let headers: [String: String]
+    let headers: HTTPHeaders
     let requestID: String
 
-    init(parameters: [String: String]) {
-        method = parameters["REQUEST_METHOD"] ?? "GET"
-        let uri = parameters["REQUEST_URI"] ?? "/"
-        if let mark = uri.firstIndex(of: "?") {
+    init(parameter: (String) -> String?, headers: HTTPHeaders) {
+        method = parameter("REQUEST_METHOD") ?? "GET"
+        let uri = parameter("REQUEST_URI") ?? "/"
+        if let mark = uri.utf8.firstIndex(of: UInt8(ascii: "?")) {
             path = String(uri[..<mark])
-            rawQuery = String(uri[uri.index(after: mark)...])
+            rawQuery = String(uri[uri.utf8.index(after: mark)...])
         } else {
             path = uri
             rawQuery = ""
         }
-        var headers: [String: String] = [:]
-        for (name, value) in parameters where name.hasPrefix("HTTP_") {
-            headers[name.dropFirst(5).lowercased().replacingOccurrences(of: "_", with: "-")] = value
-        }
-        if let type = parameters["CONTENT_TYPE"], !type.isEmpty { headers["content-type"] = type }
+        var headers = headers
+        if let type = parameter("CONTENT_TYPE"), !type.isEmpty { headers["content-type"] = type }
         self.headers = headers
-        requestID = RequestID.accept(parameters["REQUEST_ID"]) ?? RequestID.make()
+        requestID = RequestID.accept(parameter("REQUEST_ID")) ?? RequestID.make()
+    }
+
+    /// A head from a parameter table, as tests build one.
+    init(parameters: [String: String]) {
+        var headers = HTTPHeaders()
+        for (name, value) in parameters.sorted(by: { $0.key < $1.key }) where name.hasPrefix("HTTP_") {
+            headers.append(name: String(decoding: name.utf8.dropFirst(5).map(FastCGIExchange.headerByte), as: UTF8.self), value: value)
+        }
+        self.init(parameter: { parameters[$0] }, headers: headers)
     }
 }
 

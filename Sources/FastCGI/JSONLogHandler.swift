@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 
 /// A swift-log handler that writes one JSON object per line to stderr: time, level, message, the
@@ -25,21 +32,15 @@ public struct JSONLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        let explicit = event.metadata
-        let level = event.level
-        let message = event.message
         var fields: [String: JSONValue] = [
-            "time": .string(ISO8601.format(Date())),
-            "level": .string(level.rawValue),
-            "message": .string(message.description),
+            "time": .string(Self.timestamp()),
+            "level": .string(event.level.rawValue),
+            "message": .string(event.message.description),
             "group": .string(label),
         ]
-        for (key, value) in metadata.merging(explicit ?? [:], uniquingKeysWith: { $1 }) {
-            fields[key] = Self.json(value)
-        }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard var line = try? encoder.encode(JSONValue.object(fields)) else { return }
+        for (key, value) in metadata { fields[key] = Self.json(value) }
+        for (key, value) in event.metadata ?? [:] { fields[key] = Self.json(value) }
+        var line = JSONValue.object(fields).serialized()
         line.append(UInt8(ascii: "\n"))
         line.withUnsafeBytes { _ = write(2, $0.baseAddress, $0.count) }
     }
@@ -51,5 +52,10 @@ public struct JSONLogHandler: LogHandler {
         case .array(let values): .array(values.map(json))
         case .dictionary(let values): .object(values.mapValues(json))
         }
+    }
+
+    /// Now in UTC as `2026-11-25T14:31:25.235Z`.
+    static func timestamp() -> String {
+        ISO8601.format(Date())
     }
 }

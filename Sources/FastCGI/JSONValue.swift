@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A JSON document built in code, for response bodies whose shape varies (errors with extra fields).
 public enum JSONValue: Sendable, Equatable {

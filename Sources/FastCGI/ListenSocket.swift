@@ -1,5 +1,12 @@
 internal import CFastCGI
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Where a FastCGI process listens: a unix socket it opens itself, or one it inherited on fd 0
 /// (spawn-fcgi, systemd socket activation, or this package's supervisor).

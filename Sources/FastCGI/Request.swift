@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 
 /// One HTTP request as nginx passed it over FastCGI: the raw path and query as sent, headers with
@@ -9,7 +16,7 @@ public struct Request: Sendable {
     public let path: String
     /// The query string as sent, without `?`; empty when there is none.
     public let rawQuery: String
-    public let headers: [String: String]
+    public let headers: HTTPHeaders
     public let body: [UInt8]
     /// The correlation id: nginx's `$request_id`, or one made here.
     public let requestID: String
@@ -19,7 +26,7 @@ public struct Request: Sendable {
     public var logger = Logger(label: "request")
 
     public init(
-        method: String, path: String, rawQuery: String = "", headers: [String: String] = [:], body: [UInt8] = [],
+        method: String, path: String, rawQuery: String = "", headers: HTTPHeaders = [:], body: [UInt8] = [],
         requestID: String
     ) {
         self.method = method

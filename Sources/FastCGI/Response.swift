@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// An HTTP response: status, headers and either a whole body or a stream.
 public struct Response: Sendable {
@@ -30,6 +37,11 @@ public struct Response: Sendable {
         return Response(status: status, headers: [("Content-Type", "application/json")], body: .bytes(body))
     }
 
+    /// A JSON response of a `JSONValue`, serialized without Foundation's encoder.
+    public static func json(_ value: JSONValue, status: Int = 200) -> Response {
+        Response(status: status, headers: [("Content-Type", "application/json")], body: .bytes(value.serialized()))
+    }
+
     /// A `text/event-stream` response; `produce` writes events until the stream should end.
     public static func eventStream(_ produce: @escaping @Sendable (ResponseStream) throws -> Void) -> Response {
         Response(
@@ -40,7 +52,8 @@ public struct Response: Sendable {
 
     /// The first value of header `name` (case-insensitive).
     public func header(_ name: String) -> String? {
-        headers.first { $0.0.caseInsensitiveCompare(name) == .orderedSame }?.1
+        let wanted = name.lowercased()
+        return headers.first { $0.0.lowercased() == wanted }?.1
     }
 }
 
@@ -66,9 +79,25 @@ extension ResponseStream {
     }
 }
 
-/// ISO 8601 timestamps in UTC with milliseconds, as the API returns them.
+/// ISO 8601 timestamps in UTC with milliseconds, as the API and the logs write them.
 public enum ISO8601 {
+    /// `2026-11-25T14:31:25.235Z`.
     public static func format(_ date: Date) -> String {
-        date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
+        let millis = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        var (seconds, fraction) = millis.quotientAndRemainder(dividingBy: 1000)
+        if fraction < 0 {
+            fraction += 1000
+            seconds -= 1
+        }
+        var time = time_t(seconds)
+        var parts = tm()
+        gmtime_r(&time, &parts)
+        return "\(pad(Int(parts.tm_year) + 1900, 4))-\(pad(Int(parts.tm_mon) + 1, 2))-\(pad(Int(parts.tm_mday), 2))T"
+            + "\(pad(Int(parts.tm_hour), 2)):\(pad(Int(parts.tm_min), 2)):\(pad(Int(parts.tm_sec), 2)).\(pad(Int(fraction), 3))Z"
+    }
+
+    private static func pad(_ value: Int, _ width: Int) -> String {
+        let text = String(value)
+        return String(repeating: "0", count: max(0, width - text.count)) + text
     }
 }

@@ -1,5 +1,12 @@
 import FastCGI
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension Router where Context == RequestContext {
     /// `GET /healthz/<group>`: 200 `{"group","database":"ok"}`, or 503 when the database does not
@@ -20,7 +27,7 @@ extension Router where Context == RequestContext {
         }
         add("GET", "/healthz/\(group)/fault/sleep") { request, _ in
             let milliseconds = min(Int(request.query("ms") ?? "") ?? 100, 5000)
-            Thread.sleep(forTimeInterval: Double(milliseconds) / 1000)
+            usleep(useconds_t(milliseconds * 1000))
             return .json(JSONValue.object(["slept": .integer(milliseconds)]))
         }
         add("GET", "/healthz/\(group)/fault/trap") { request, _ in

@@ -1,6 +1,13 @@
 import Crypto
 import FastCGI
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The platform's request signature (DESIGN.md, "Callers"): HMAC-SHA256, lowercase hex, over
 ///

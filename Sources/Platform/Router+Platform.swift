@@ -1,5 +1,12 @@
 import FastCGI
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension Router where Context == RequestContext {
     public typealias PlatformHandler = @Sendable (Request, RequestContext, PlatformCaller) throws -> Response

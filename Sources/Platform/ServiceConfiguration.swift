@@ -1,5 +1,12 @@
 import Crypto
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What every group reads from its environment at start. A missing or malformed required value
 /// stops the process before it listens, with a message that names the variable but never its value.

@@ -1,5 +1,12 @@
 internal import CPostgres
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One libpq connection, opened lazily and reopened after the server goes away.
 ///
@@ -174,7 +181,7 @@ public final class PostgresConnection {
             + configuration.statementTimeout.components.attoseconds / 1_000_000_000_000_000
         let values = [
             configuration.url, String(configuration.connectTimeoutSeconds), configuration.applicationName,
-            "-c statement_timeout=\(timeoutMs) -c TimeZone=UTC -c DateStyle=ISO,MDY -c lock_timeout=\(timeoutMs)",
+            "-c statement_timeout=\(timeoutMs) -c TimeZone=UTC -c DateStyle=ISO,MDY -c lock_timeout=\(timeoutMs) -c client_min_messages=warning",
         ]
         let keywordPointers = keywords.map { strdup($0) } + [nil]
         let valuePointers = values.map { strdup($0) } + [nil]
@@ -215,7 +222,8 @@ public final class PostgresConnection {
     }
 
     private static func message(_ connection: OpaquePointer) -> String {
-        String(cString: PQerrorMessage(connection)).trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = String(cString: PQerrorMessage(connection))
+        return String(text.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
     }
 
     private static func field(_ result: OpaquePointer, _ code: Unicode.Scalar) -> String? {

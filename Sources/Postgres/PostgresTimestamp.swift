@@ -1,51 +1,75 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Text form of `timestamptz` as this library's connections print it (ISO DateStyle, UTC zone).
 enum PostgresTimestamp {
+    /// `2026-11-25T06:01:11.123456Z`.
     static func format(_ date: Date) -> String {
         let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
-        let seconds = Int(micros.quotientAndRemainder(dividingBy: 1_000_000).quotient)
-        var fraction = Int(micros.quotientAndRemainder(dividingBy: 1_000_000).remainder)
-        var whole = seconds
+        var (seconds, fraction) = micros.quotientAndRemainder(dividingBy: 1_000_000)
         if fraction < 0 {
             fraction += 1_000_000
-            whole -= 1
+            seconds -= 1
         }
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: Date(timeIntervalSince1970: TimeInterval(whole)))
-        return String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!, fraction)
+        var time = time_t(seconds)
+        var parts = tm()
+        gmtime_r(&time, &parts)
+        return "\(pad(Int(parts.tm_year) + 1900, 4))-\(pad(Int(parts.tm_mon) + 1, 2))-\(pad(Int(parts.tm_mday), 2))T"
+            + "\(pad(Int(parts.tm_hour), 2)):\(pad(Int(parts.tm_min), 2)):\(pad(Int(parts.tm_sec), 2)).\(pad(Int(fraction), 6))Z"
     }
 
     /// Parses `2026-11-25 06:01:11.123456+00` (also `T`, `Z`, and `+hh:mm` offsets).
     static func parse(_ text: String) -> Date? {
         let bytes = Array(text.utf8)
         guard bytes.count >= 19 else { return nil }
-        func number(_ range: Range<Int>) -> Int? { Int(String(decoding: bytes[range], as: UTF8.self)) }
+        func number(_ range: Range<Int>) -> Int? {
+            guard bytes[range].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+            return bytes[range].reduce(0) { $0 * 10 + Int($1 - 0x30) }
+        }
         guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
-            let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19)
+            let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
+            (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
         else { return nil }
         var index = 19
         var fraction = 0.0
         if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
-            let start = index
+            var scale = 0.1
             index += 1
-            while index < bytes.count, (0x30...0x39).contains(bytes[index]) { index += 1 }
-            fraction = Double(String(decoding: bytes[start..<index], as: UTF8.self)) ?? 0
+            while index < bytes.count, (0x30...0x39).contains(bytes[index]) {
+                fraction += Double(bytes[index] - 0x30) * scale
+                scale /= 10
+                index += 1
+            }
         }
         var offsetSeconds = 0
         if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
             let sign = bytes[index] == UInt8(ascii: "-") ? -1 : 1
-            let rest = String(decoding: bytes[(index + 1)...], as: UTF8.self).split(separator: ":")
-            let hours = Int(rest.first?.prefix(2) ?? "0") ?? 0
-            let minutes = rest.count > 1 ? Int(rest[1]) ?? 0 : 0
+            let rest = bytes[(index + 1)...].filter { $0 != UInt8(ascii: ":") }
+            let digits = rest.map { Int($0) - 0x30 }
+            guard digits.count >= 2, digits.allSatisfy({ (0...9).contains($0) }) else { return nil }
+            let hours = digits[0] * 10 + digits[1]
+            let minutes = digits.count >= 4 ? digits[2] * 10 + digits[3] : 0
             offsetSeconds = sign * (hours * 3600 + minutes * 60)
         }
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        guard let base = calendar.date(from: DateComponents(year: year, month: month, day: day, hour: hour, minute: minute, second: second))
-        else { return nil }
-        return base.addingTimeInterval(fraction - Double(offsetSeconds))
+        var parts = tm()
+        parts.tm_year = Int32(year - 1900)
+        parts.tm_mon = Int32(month - 1)
+        parts.tm_mday = Int32(day)
+        parts.tm_hour = Int32(hour)
+        parts.tm_min = Int32(minute)
+        parts.tm_sec = Int32(second)
+        let seconds = timegm(&parts)
+        return Date(timeIntervalSince1970: Double(seconds - offsetSeconds) + fraction)
+    }
+
+    private static func pad(_ value: Int, _ width: Int) -> String {
+        let text = String(value)
+        return String(repeating: "0", count: max(0, width - text.count)) + text
     }
 }

@@ -179,14 +179,24 @@ import TestSupport
         let malformed = try await client.send("GET", "/healthz/env", headers: ["X-Request-ID": "bad id \u{7f}"])
         #expect(malformed.header("x-request-id").map { $0.count == 32 && $0.allSatisfy(\.isHexDigit) } == true)
 
-        try await Task.sleep(for: .milliseconds(100))
-        let lines = try StackFixtures.logs().split(separator: "\n").filter { $0.contains(mine) }
-        #expect(!lines.isEmpty)
-        for line in lines where line.hasPrefix("{") {
-            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
-            #expect(object?["request.id"] as? String == mine)
-            #expect(object?["group"] as? String == "env")
+        let failing = "platform-\(UUID().uuidString)"
+        let failed = try await client.send("GET", "/healthz/env/fault/throw", headers: ["X-Request-ID": failing])
+        #expect(failed.json?["requestId"] as? String == failing)
+
+        try await Task.sleep(for: .milliseconds(200))
+        let lines = try StackFixtures.logs().split(separator: "\n").filter { $0.hasPrefix("{") }
+        func records(with id: String) throws -> [[String: Any]] {
+            try lines.filter { $0.contains(id) }.compactMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
         }
+        // nginx's access log has every request with its id.
+        let access = try records(with: mine)
+        #expect(access.count == 1)
+        #expect(access.first?["request.id"] as? String == mine)
+        #expect(access.first?["http.status"] as? Int == 200)
+        // The function's own lines for a request carry its id and group.
+        let failure = try records(with: failing)
+        #expect(failure.contains { $0["message"] as? String == "request failed" && $0["group"] as? String == "env" })
+        #expect(failure.allSatisfy { $0["request.id"] as? String == failing })
     }
 
     @Test func aThrowingHandlerIsA500WithTheCorrelationID() async throws {
@@ -231,9 +241,14 @@ import TestSupport
         #expect(again.status == 200)
     }
 
-    @Test func noSecretOfTheStackAppearsInAnyLog() throws {
+    @Test func noSecretOfTheStackNorAnyQueryStringAppearsInAnyLog() async throws {
+        let code = "code-\(UUID().uuidString)"
+        _ = try await client.send("GET", "/v1/internal/vercel/oauth/callback?code=\(code)&state=s")
+        try await Task.sleep(for: .milliseconds(200))
         let configuration = try TestEnvironment.stackConfiguration()
         let logs = try StackFixtures.logs()
+        #expect(logs.contains("/v1/internal/vercel/oauth/callback"))
+        #expect(!logs.contains(code), "a query string reached a log")
         #expect(!logs.isEmpty)
         for name in ["SHEEN_HMAC_SECRET", "TOKEN_ENCRYPTION_KEYS"] {
             let secret = try #require(configuration[name])

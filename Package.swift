@@ -22,7 +22,10 @@ var targets: [Target] = [
     .target(name: "CFastCGIGuard", path: "Sources/CFastCGIGuard"),
     .target(name: "Crypto", dependencies: ["COpenSSL"], path: "Sources/Crypto"),
     .target(name: "Postgres", dependencies: ["CPostgres"], path: "Sources/Postgres"),
-    .target(name: "FastCGI", dependencies: ["CFastCGI", "CFastCGIGuard", logging], path: "Sources/FastCGI"),
+    // Whole cross-module optimization lets the host's generic pipeline specialize in each group.
+    .target(
+        name: "FastCGI", dependencies: ["CFastCGI", "CFastCGIGuard", logging], path: "Sources/FastCGI",
+        swiftSettings: [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]),
     .target(name: "Platform", dependencies: ["FastCGI", "Postgres", "Crypto", logging], path: "Sources/Platform"),
     .target(name: "Migrator", dependencies: ["Postgres", "Crypto"], path: "Sources/Migrator"),
     .executableTarget(name: "MigrateCommand", dependencies: ["Migrator"], path: "Functions/migrate"),

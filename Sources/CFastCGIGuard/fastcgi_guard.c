@@ -86,6 +86,70 @@ int sheen_guard_arm(int fd, const unsigned char *reply, size_t length) {
     return 0;
 }
 
+static size_t put(unsigned char *out, size_t at, const char *text, size_t length) {
+    memcpy(out + at, text, length);
+    return at + length;
+}
+
+static size_t put_record_header(unsigned char *out, size_t at, unsigned char type, unsigned short id, size_t length) {
+    unsigned char header[8] = {1, type, (unsigned char)(id >> 8), (unsigned char)id,
+                               (unsigned char)(length >> 8), (unsigned char)length, 0, 0};
+    return put(out, at, (const char *)header, 8);
+}
+
+static size_t put_end_request(unsigned char *out, size_t at, unsigned short id) {
+    at = put_record_header(out, at, 3, id, 8);
+    static const char complete[8] = {0};
+    return put(out, at, complete, 8);
+}
+
+static size_t put_decimal(unsigned char *out, size_t at, size_t value) {
+    char digits[20];
+    size_t count = 0;
+    do {
+        digits[count++] = (char)('0' + value % 10);
+        value /= 10;
+    } while (value > 0);
+    while (count > 0) out[at++] = (unsigned char)digits[--count];
+    return at;
+}
+
+// Must read as HTTPApplication.internalError does.
+#define BODY_START "{\"code\":\"INTERNAL_ERROR\",\"error\":\"The service failed to handle this request\",\"requestId\":\""
+#define BODY_END "\"}"
+
+int sheen_guard_arm_internal_error(int fd, unsigned short record_id, const char *request_id) {
+    size_t id_length = strnlen(request_id, 129);
+    if (id_length == 0 || id_length > 128) {
+        armed_fd = -1;
+        return -1;
+    }
+    size_t body_length = sizeof BODY_START - 1 + id_length + sizeof BODY_END - 1;
+    unsigned char *out = armed_reply;
+    size_t at = 8;  // the STDOUT record header goes first, once its length is known
+    static const char head[] = "Status: 500 Internal Server Error\r\nContent-Type: application/json\r\nX-Request-ID: ";
+    at = put(out, at, head, sizeof head - 1);
+    at = put(out, at, request_id, id_length);
+    at = put(out, at, "\r\nContent-Length: ", 18);
+    at = put_decimal(out, at, body_length);
+    at = put(out, at, "\r\n\r\n", 4);
+    at = put(out, at, BODY_START, sizeof BODY_START - 1);
+    at = put(out, at, request_id, id_length);
+    at = put(out, at, BODY_END, sizeof BODY_END - 1);
+    put_record_header(out, 0, 6, record_id, at - 8);
+    at = put_record_header(out, at, 6, record_id, 0);
+    at = put_end_request(out, at, record_id);
+    armed_length = at;
+    armed_fd = fd;
+    return 0;
+}
+
+int sheen_guard_arm_end_only(int fd, unsigned short record_id) {
+    armed_length = put_end_request(armed_reply, 0, record_id);
+    armed_fd = fd;
+    return 0;
+}
+
 void sheen_guard_disarm(void) { armed_fd = -1; }
 
 int sheen_guard_wait_for_parked(void) {

@@ -11,19 +11,13 @@ enum CrashGuard {
     /// Arms the calling thread for `exchange`, answering with the standard 500 if it faults.
     static func arm(exchange: FastCGIExchange, requestID: String) {
         guard let fd = exchange.connectionFD, let id = exchange.recordRequestID else { return }
-        // The request id is validated to [A-Za-z0-9._:-], so it needs no escaping in JSON or a header.
-        let body = #"{"code":"INTERNAL_ERROR","error":"\#(HTTPApplication<Void>.internalErrorMessage)","requestId":"\#(requestID)"}"#
-        let reply = "Status: 500 Internal Server Error\r\nContent-Type: application/json\r\nX-Request-ID: \(requestID)\r\n"
-            + "Content-Length: \(body.utf8.count)\r\n\r\n" + body
-        let records = FastCGIRecord.stdout(Array(reply.utf8), requestID: id) + FastCGIRecord.end(requestID: id)
-        _ = records.withUnsafeBufferPointer { sheen_guard_arm(fd, $0.baseAddress, $0.count) }
+        _ = sheen_guard_arm_internal_error(fd, id, requestID)
     }
 
     /// Re-arms for a response whose head is already sent: a fault then only ends the request.
     static func armForStream(exchange: FastCGIExchange) {
         guard let fd = exchange.connectionFD, let id = exchange.recordRequestID else { return }
-        let records = FastCGIRecord.end(requestID: id)
-        _ = records.withUnsafeBufferPointer { sheen_guard_arm(fd, $0.baseAddress, $0.count) }
+        _ = sheen_guard_arm_end_only(fd, id)
     }
 
     static func disarm() { sheen_guard_disarm() }

@@ -90,17 +90,16 @@ public final class FastCGIExchange {
     public func writeHead(status: Int, headers: [(String, String)]) {
         guard !headWritten else { return }
         headWritten = true
-        var head: [UInt8] = []
+        var head = HTTPStatus.line(status)
         head.reserveCapacity(256)
-        head += "Status: \(status) \(HTTPStatus.reason(status))\r\n".utf8
         for (name, value) in headers where !Self.unsafeHeader(name, value) {
-            head += name.utf8
-            head += ": ".utf8
-            head += value.utf8
-            head += "\r\n".utf8
+            head += name
+            head += ": "
+            head += value
+            head += "\r\n"
         }
-        head += "\r\n".utf8
-        put(head)
+        head += "\r\n"
+        head.withUTF8 { put($0) }
     }
 
     /// Writes body bytes; returns false when the connection to nginx is gone.
@@ -117,20 +116,34 @@ public final class FastCGIExchange {
 
     @discardableResult
     private func put(_ bytes: [UInt8]) -> Bool {
-        guard !bytes.isEmpty else { return true }
-        let written = bytes.withUnsafeBufferPointer { buffer in
-            buffer.withMemoryRebound(to: CChar.self) { FCGX_PutStr($0.baseAddress, Int32($0.count), request.pointee.out) }
+        bytes.withUnsafeBufferPointer { put($0) }
+    }
+
+    @discardableResult
+    private func put(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return true }
+        let written = base.withMemoryRebound(to: CChar.self, capacity: bytes.count) {
+            FCGX_PutStr($0, Int32(bytes.count), request.pointee.out)
         }
         return written == Int32(bytes.count)
     }
 
+    /// A header that would split the head: CR or LF anywhere, or a colon in the name.
     private static func unsafeHeader(_ name: String, _ value: String) -> Bool {
-        name.utf8.contains { $0 == 13 || $0 == 10 || $0 == UInt8(ascii: ":") } || value.utf8.contains { $0 == 13 || $0 == 10 }
+        var name = name
+        var value = value
+        return name.withUTF8 { $0.contains { $0 == 13 || $0 == 10 || $0 == UInt8(ascii: ":") } }
+            || value.withUTF8 { $0.contains { $0 == 13 || $0 == 10 } }
     }
 }
 
 /// Reason phrases for the statuses this service sends.
 enum HTTPStatus {
+    /// The CGI `Status:` line of `status`, CRLF included.
+    static func line(_ status: Int) -> String {
+        "Status: \(status) \(reason(status))\r\n"
+    }
+
     static func reason(_ status: Int) -> String {
         switch status {
         case 200: "OK"

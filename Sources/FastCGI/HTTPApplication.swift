@@ -39,8 +39,7 @@ public final class HTTPApplication<Context>: ExchangeHandler {
     public func handle(_ exchange: FastCGIExchange) {
         let started = ContinuousClock.now
         let head = RequestHead(parameter: exchange.parameter, headers: exchange.headers())
-        var requestLogger = logger
-        requestLogger[metadataKey: "request.id"] = "\(head.requestID)"
+        let requestLogger = RequestLogger(base: logger, requestID: head.requestID)
         CrashGuard.arm(exchange: exchange, requestID: head.requestID)
         defer { CrashGuard.disarm() }
 
@@ -53,8 +52,9 @@ public final class HTTPApplication<Context>: ExchangeHandler {
         write(response, requestID: head.requestID, to: exchange, logger: requestLogger)
 
         // nginx's access log records every request with its id; this line is for debugging.
+        guard logger.logLevel <= .debug else { return }
         let elapsed = ContinuousClock.now - started
-        requestLogger.debug(
+        requestLogger.logger.debug(
             "request served",
             metadata: [
                 "http.method": "\(head.method)", "http.path": "\(head.path)", "http.status": "\(response.status)",
@@ -73,11 +73,11 @@ public final class HTTPApplication<Context>: ExchangeHandler {
             routed.pathParameters = parameters
             return try run(route, routed)
         } catch {
-            return errorResponse(for: error, requestID: request.requestID, logger: logger)
+            return errorResponse(for: error, requestID: request.requestID, logger: RequestLogger(base: logger, requestID: request.requestID))
         }
     }
 
-    private func respond(to head: RequestHead, exchange: FastCGIExchange, logger: Logger) throws -> Response {
+    private func respond(to head: RequestHead, exchange: FastCGIExchange, logger: RequestLogger) throws -> Response {
         guard case .found(let route, let parameters) = try matched(head.method, head.path) else {
             preconditionFailure("matched throws for anything but found")
         }
@@ -86,7 +86,7 @@ public final class HTTPApplication<Context>: ExchangeHandler {
             method: head.method, path: head.path, rawQuery: head.rawQuery, headers: head.headers, body: body,
             requestID: head.requestID)
         request.pathParameters = parameters
-        request.logger = logger
+        request.baseLogger = logger.base
         return try run(route, request)
     }
 
@@ -108,7 +108,8 @@ public final class HTTPApplication<Context>: ExchangeHandler {
         return try route.handler(request, context)
     }
 
-    private func errorResponse(for error: any Error, requestID: String, logger: Logger) -> Response {
+    private func errorResponse(for error: any Error, requestID: String, logger requestLogger: RequestLogger) -> Response {
+        let logger = requestLogger.logger
         let known = (error as? any HTTPResponseError) ?? classify(error)
         guard let known else {
             // The description may name internals; it goes to the log, never to the client.
@@ -140,8 +141,9 @@ public final class HTTPApplication<Context>: ExchangeHandler {
             status: 500)
     }
 
-    private func write(_ response: Response, requestID: String, to exchange: FastCGIExchange, logger: Logger) {
+    private func write(_ response: Response, requestID: String, to exchange: FastCGIExchange, logger requestLogger: RequestLogger) {
         var headers = response.headers
+        headers.reserveCapacity(headers.count + 2)
         headers.append(("X-Request-ID", requestID))
         switch response.body {
         case .bytes(let bytes):
@@ -155,9 +157,9 @@ public final class HTTPApplication<Context>: ExchangeHandler {
             do {
                 try produce(ExchangeStream(exchange: exchange))
             } catch is ClientGone {
-                logger.info("stream ended: client gone")
+                requestLogger.logger.info("stream ended: client gone")
             } catch {
-                logger.error("stream failed", metadata: ["error.detail": "\(error)"])
+                requestLogger.logger.error("stream failed", metadata: ["error.detail": "\(error)"])
             }
         }
     }
@@ -197,14 +199,30 @@ struct RequestHead {
     }
 }
 
+/// The group's logger with a request's `request.id`, made only when a line is written: copying
+/// the metadata for every request would cost more than most requests.
+struct RequestLogger {
+    let base: Logger
+    let requestID: String
+
+    var logger: Logger {
+        var logger = base
+        logger[metadataKey: "request.id"] = "\(requestID)"
+        return logger
+    }
+}
+
 /// Correlation ids: the one nginx passes when it is well formed, or a new random one.
 public enum RequestID {
     /// `candidate` when it is 1–128 characters of `[A-Za-z0-9._:-]`, else nil.
     public static func accept(_ candidate: String?) -> String? {
-        guard let candidate, (1...128).contains(candidate.utf8.count) else { return nil }
-        let allowed = candidate.utf8.allSatisfy { c in
-            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)
-                || c == UInt8(ascii: ".") || c == UInt8(ascii: "_") || c == UInt8(ascii: ":") || c == UInt8(ascii: "-")
+        guard var candidate else { return nil }
+        let allowed = candidate.withUTF8 { bytes in
+            (1...128).contains(bytes.count)
+                && bytes.allSatisfy { c in
+                    (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)
+                        || c == UInt8(ascii: ".") || c == UInt8(ascii: "_") || c == UInt8(ascii: ":") || c == UInt8(ascii: "-")
+                }
         }
         return allowed ? candidate : nil
     }

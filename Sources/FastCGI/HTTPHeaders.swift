@@ -19,7 +19,15 @@ public struct HTTPHeaders: Sendable {
     }
 
     private static func same(_ a: String, _ b: String) -> Bool {
-        a.utf8.count == b.utf8.count && zip(a.utf8, b.utf8).allSatisfy { lower($0) == lower($1) }
+        var a = a
+        var b = b
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                guard x.count == y.count else { return false }
+                for index in 0..<x.count where lower(x[index]) != lower(y[index]) { return false }
+                return true
+            }
+        }
     }
 
     private static func lower(_ byte: UInt8) -> UInt8 {

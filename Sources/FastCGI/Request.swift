@@ -22,8 +22,14 @@ public struct Request: Sendable {
     public let requestID: String
     /// Values of `:name` segments of the matched route, percent-decoded.
     public internal(set) var pathParameters: [String: String] = [:]
+    var baseLogger = Logger(label: "request")
+
     /// The group's logger with this request's `request.id`.
-    public var logger = Logger(label: "request")
+    public var logger: Logger {
+        var logger = baseLogger
+        logger[metadataKey: "request.id"] = "\(requestID)"
+        return logger
+    }
 
     public init(
         method: String, path: String, rawQuery: String = "", headers: HTTPHeaders = [:], body: [UInt8] = [],

@@ -68,8 +68,9 @@ public struct Router<Context>: Sendable {
 
     private static func bind(_ segments: [Segment], to parts: [Substring]) -> [String: String]? {
         var parameters: [String: String] = [:]
-        for (segment, part) in zip(segments, parts) {
-            switch segment {
+        for index in segments.indices {
+            let part = parts[index]
+            switch segments[index] {
             case .literal(let text):
                 guard text == part else { return nil }
             case .parameter(let name):

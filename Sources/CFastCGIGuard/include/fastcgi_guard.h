@@ -14,6 +14,14 @@ int sheen_guard_prepare_thread(void);
 /// Returns 0, or -1 when the reply is too long (the thread is then disarmed).
 int sheen_guard_arm(int fd, const unsigned char *reply, size_t length);
 
+/// Arms the calling thread with the service's standard 500 reply for FastCGI request `record_id`,
+/// formatted here without allocating: `{"code":"INTERNAL_ERROR","error":"...","requestId":"<id>"}`.
+/// `request_id` must be 1-128 characters of [A-Za-z0-9._:-] (the caller validates it).
+int sheen_guard_arm_internal_error(int fd, unsigned short record_id, const char *request_id);
+
+/// Arms the calling thread to only end FastCGI request `record_id` (its head is already sent).
+int sheen_guard_arm_end_only(int fd, unsigned short record_id);
+
 /// Disarms the calling thread: a fault now ends the process as usual.
 void sheen_guard_disarm(void);
 

@@ -22,7 +22,9 @@ public struct Request: Sendable {
     public let requestID: String
     /// Values of `:name` segments of the matched route, percent-decoded.
     public internal(set) var pathParameters: [String: String] = [:]
-    var baseLogger = Logger(label: "request")
+    var baseLogger = Request.placeholderLogger
+    /// The logger of requests made outside a group (tests); made once, not per request.
+    static let placeholderLogger = Logger(label: "request")
 
     /// The group's logger with this request's `request.id`.
     public var logger: Logger {

@@ -10,7 +10,7 @@ import Glibc
 
 extension Router where Context == RequestContext {
     /// `GET /healthz/<group>`: 200 `{"group","database":"ok"}`, or 503 when the database does not
-    /// answer. With fault routes enabled (tests only), also `/healthz/<group>/fault/{throw,trap,sleep}`.
+    /// answer. With fault routes enabled (tests only), also `/healthz/<group>/fault/{throw,trap,sleep,stream}`.
     mutating func addHealthRoutes(group: String, faultRoutes: Bool) {
         add("GET", "/healthz/\(group)") { _, context in
             do {
@@ -29,6 +29,16 @@ extension Router where Context == RequestContext {
             let milliseconds = min(Int(request.query("ms") ?? "") ?? 100, 5000)
             usleep(useconds_t(milliseconds * 1000))
             return .json(JSONValue.object(["slept": .integer(milliseconds)]))
+        }
+        add("GET", "/healthz/\(group)/fault/stream") { request, _ in
+            let events = min(Int(request.query("events") ?? "") ?? 3, 20)
+            let interval = min(Int(request.query("ms") ?? "") ?? 200, 2000)
+            return .eventStream { stream in
+                for index in 0..<events {
+                    if index > 0 { usleep(useconds_t(interval * 1000)) }
+                    try stream.sendEvent("tick \(index)", event: "tick", id: "\(index)")
+                }
+            }
         }
         add("GET", "/healthz/\(group)/fault/trap") { request, _ in
             // An out-of-bounds index: the kind of trap a handler bug causes.

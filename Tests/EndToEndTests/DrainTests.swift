@@ -3,8 +3,40 @@ import Testing
 import TestSupport
 
 /// A function process of its own, driven over FastCGI without nginx: SIGTERM lets the request in
-/// flight finish, refuses new ones and exits 0.
+/// flight finish, refuses new ones and exits 0; a socket inherited on fd 0 is served as well.
 @Suite struct DrainTests {
+    @Test func aSocketInheritedOnStandardInputIsServed() async throws {
+        let bin = try TestEnvironment.require("TEST_BIN_DIR")
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("fd0-\(UUID().uuidString.prefix(8)).sock").path
+        let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        #expect(bound == 0)
+        #expect(listen(listener, 16) == 0)
+        defer { unlink(path) }
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: bin + "/vercel-domains")
+        process.arguments = ["--workers", "1"]
+        var environment = ProcessInfo.processInfo.environment
+        environment.merge(try TestEnvironment.stackConfiguration()) { $1 }
+        process.environment = environment
+        process.standardInput = FileHandle(fileDescriptor: listener, closeOnDealloc: true)
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { process.terminate() }
+
+        let reply = try FastCGIClient.get(socket: path, uri: "/healthz/domains")
+        #expect(reply.contains("Status: 200"))
+        #expect(reply.contains(#"{"database":"ok","group":"domains"}"#))
+    }
+
     @Test func sigtermFinishesTheRequestInFlightAndExitsZero() async throws {
         let bin = try TestEnvironment.require("TEST_BIN_DIR")
         let socket = FileManager.default.temporaryDirectory.appendingPathComponent("drain-\(UUID().uuidString.prefix(8)).sock").path

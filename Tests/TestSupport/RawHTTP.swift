@@ -1,0 +1,37 @@
+import Foundation
+
+/// A GET over a plain TCP socket that records when each chunk of the reply arrived, for tests
+/// that must see a response being streamed rather than delivered at the end.
+public enum RawHTTP {
+    public struct Arrival: Sendable {
+        public let seconds: Double
+        public let text: String
+    }
+
+    public static func get(host: String = "127.0.0.1", port: UInt16, path: String, timeout: Int = 15) throws -> [Arrival] {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw FastCGIClient.Failure(description: "socket failed") }
+        defer { close(fd) }
+        var tv = timeval(tv_sec: timeout, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        inet_pton(AF_INET, host, &address.sin_addr)
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw FastCGIClient.Failure(description: "connect failed") }
+        let request = Array("GET \(path) HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n\r\n".utf8)
+        _ = request.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        let start = Date()
+        var arrivals: [Arrival] = []
+        var buffer = [UInt8](repeating: 0, count: 16384)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count <= 0 { break }
+            arrivals.append(Arrival(seconds: Date().timeIntervalSince(start), text: String(decoding: buffer[0..<count], as: UTF8.self)))
+        }
+        return arrivals
+    }
+}

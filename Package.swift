@@ -41,11 +41,21 @@ targets += groups.map { group in
     .executableTarget(name: group.target, dependencies: ["Platform", "FastCGI", "Postgres"], path: "Functions/\(group.folder)")
 }
 
+/// One-shot maintenance binaries, run by cron (`nginx/crontab`).
+let jobs: [(target: String, folder: String)] = [
+    ("NoncePruneJob", "nonce-prune"),
+    ("PartitionsJob", "partitions"),
+]
+targets += jobs.map { job in
+    .executableTarget(name: job.target, dependencies: ["Platform", "Postgres"], path: "Functions/jobs/\(job.folder)")
+}
+
 var products: [Product] = [
     .executable(name: "vercel-migrate", targets: ["MigrateCommand"]),
     .executable(name: "fastcgi-hello", targets: ["FastCGIHello"]),
 ]
 products += groups.map { .executable(name: "vercel-\($0.folder)", targets: [$0.target]) }
+products += jobs.map { .executable(name: "vercel-job-\($0.folder)", targets: [$0.target]) }
 
 let package = Package(
     name: "vercel-integration",

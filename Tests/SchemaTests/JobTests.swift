@@ -1,0 +1,87 @@
+import Foundation
+import Postgres
+import Testing
+import TestSupport
+
+/// The cron jobs as binaries, against a database of their own.
+@Suite struct JobTests {
+    let database: TestDatabase
+
+    init() throws {
+        database = try TestDatabase.create()
+    }
+
+    func run(_ job: String) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try TestEnvironment.require("TEST_BIN_DIR") + "/" + job)
+        process.environment = ["DATABASE_URL": database.url, "PATH": "/usr/bin:/bin"]
+        let pipe = Pipe()
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, output)
+    }
+
+    @Test func noncePruneRemovesExactlyTheExpiredNonces() throws {
+        defer { database.drop() }
+        let db = database.connect()
+        try db.execute(
+            """
+            INSERT INTO vercel_request_nonces (nonce, seen_at) VALUES
+              ('v2:old-1', now() - interval '11 minutes'), ('v2:old-2', now() - interval '2 hours'),
+              ('v2:fresh', now() - interval '9 minutes'), ('v2:now', now())
+            """)
+        let result = try run("vercel-job-nonce-prune")
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains(#""nonces.removed":"2""#))
+        #expect(try db.query("SELECT nonce FROM vercel_request_nonces ORDER BY nonce").map { $0["nonce"] } == ["v2:fresh", "v2:now"])
+    }
+
+    @Test func aRunThatFindsTheLockHeldSkipsAndChangesNothing() throws {
+        defer { database.drop() }
+        let db = database.connect()
+        try db.execute("INSERT INTO vercel_request_nonces (nonce, seen_at) VALUES ('v2:old', now() - interval '1 hour')")
+        let result = try db.withAdvisoryLock("sheen.vercel.job.vercel-job-nonce-prune") { try run("vercel-job-nonce-prune") }
+        #expect(result.status == 0)
+        #expect(result.output.contains("skipped"))
+        #expect(try db.query("SELECT count(*) AS n FROM vercel_request_nonces")[0]["n"] == "1")
+    }
+
+    @Test func thePartitionsJobKeepsThreeMonthsAheadAndDropsThoseOlderThanSix() throws {
+        defer { database.drop() }
+        let db = database.connect()
+        try db.executeScript(
+            """
+            DO $$
+            DECLARE low timestamptz := date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' - interval '7 months';
+            BEGIN
+              EXECUTE format('CREATE TABLE %I PARTITION OF vercel_deployments FOR VALUES FROM (%L) TO (%L)',
+                'vercel_deployments_' || to_char(low AT TIME ZONE 'UTC', 'YYYY_MM'), low, low + interval '1 month');
+            END $$;
+            """)
+        let ahead = try db.query("SELECT 'vercel_deployments_' || to_char(date_trunc('month', now() AT TIME ZONE 'UTC') + interval '3 months', 'YYYY_MM') AS name")[0]["name"]!
+        try db.executeScript("DROP TABLE \(ahead)")
+        let result = try run("vercel-job-partitions")
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains(#""partitions.created":"1""#))
+        #expect(result.output.contains(#""partitions.dropped":"1""#))
+        let names = try db.query(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'vercel_deployments'::regclass ORDER BY 1"
+        ).compactMap { $0["relname"] }
+        #expect(names.count == 5)
+        #expect(names.contains(ahead))
+        #expect(names.contains("vercel_deployments_default"))
+    }
+
+    @Test func aJobWithoutADatabaseURLExitsMisconfigured() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try TestEnvironment.require("TEST_BIN_DIR") + "/vercel-job-partitions")
+        process.environment = [:]
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 78)
+        database.drop()
+    }
+}

@@ -1,0 +1,138 @@
+internal import CCurl
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `HTTPTransport` on libcurl: one easy handle, reused so connections to the same host stay open.
+/// Blocking, as the FastCGI worker threads are. Not shared between threads.
+public final class CurlTransport: HTTPTransport {
+    /// The largest response body accepted.
+    public let responseLimit: Int
+    private let handle: UnsafeMutableRawPointer
+
+    private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
+
+    public init(responseLimit: Int = 32 << 20) {
+        _ = Self.globalInit
+        handle = curl_easy_init()!
+        self.responseLimit = responseLimit
+    }
+
+    deinit { curl_easy_cleanup(handle) }
+
+    /// What the callbacks fill in while one request runs.
+    private final class Exchange {
+        var body: [UInt8] = []
+        var headers: [(String, String)] = []
+        var upload: [UInt8]
+        var uploaded = 0
+        let limit: Int
+        var overflowed = false
+
+        init(upload: [UInt8], limit: Int) {
+            self.upload = upload
+            self.limit = limit
+        }
+    }
+
+    public func send(_ request: HTTPRequest) throws(HTTPTransportError) -> HTTPResponse {
+        curl_easy_reset(handle)
+        let exchange = Exchange(upload: request.body, limit: responseLimit)
+        let context = Unmanaged.passUnretained(exchange).toOpaque()
+        var headerList: UnsafeMutablePointer<curl_slist>?
+        defer { curl_slist_free_all(headerList) }
+        for (name, value) in request.headers {
+            headerList = curl_slist_append(headerList, "\(name): \(value)")
+        }
+        // An empty Expect stops curl from waiting for "100 Continue" before sending a body.
+        headerList = curl_slist_append(headerList, "Expect:")
+
+        _ = sheen_curl_set_string(handle, CURLOPT_URL, request.url)
+        _ = sheen_curl_set_string(handle, CURLOPT_CUSTOMREQUEST, request.method)
+        _ = sheen_curl_set_long(handle, CURLOPT_NOSIGNAL, 1)
+        _ = sheen_curl_set_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(request.connectTimeout.milliseconds))
+        _ = sheen_curl_set_long(handle, CURLOPT_TIMEOUT_MS, Int(request.totalTimeout.milliseconds))
+        _ = sheen_curl_set_long(handle, CURLOPT_FOLLOWLOCATION, 0)
+        _ = sheen_curl_set_string(handle, CURLOPT_PROTOCOLS_STR, "http,https")
+        _ = sheen_curl_set_pointer(handle, CURLOPT_HTTPHEADER, UnsafeMutableRawPointer(headerList))
+        _ = sheen_curl_set_callback(handle, CURLOPT_WRITEFUNCTION, Self.receiveBody)
+        _ = sheen_curl_set_pointer(handle, CURLOPT_WRITEDATA, context)
+        _ = sheen_curl_set_callback(handle, CURLOPT_HEADERFUNCTION, Self.receiveHeader)
+        _ = sheen_curl_set_pointer(handle, CURLOPT_HEADERDATA, context)
+        if request.method == "HEAD" { _ = sheen_curl_set_long(handle, CURLOPT_NOBODY, 1) }
+        if !request.body.isEmpty || ["POST", "PUT", "PATCH"].contains(request.method) {
+            _ = sheen_curl_set_long(handle, CURLOPT_UPLOAD, 1)
+            _ = sheen_curl_set_size(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(request.body.count))
+            _ = sheen_curl_set_callback(handle, CURLOPT_READFUNCTION, Self.sendBody)
+            _ = sheen_curl_set_pointer(handle, CURLOPT_READDATA, context)
+        }
+
+        let code = curl_easy_perform(handle)
+        guard code == CURLE_OK else {
+            if exchange.overflowed { throw .responseTooLarge(responseLimit) }
+            let reason = String(cString: curl_easy_strerror(code))
+            switch code {
+            case CURLE_OPERATION_TIMEDOUT: throw .timedOut
+            case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST: throw .connectFailed(reason)
+            default: throw .failed(reason)
+            }
+        }
+        var status = 0
+        _ = sheen_curl_get_long(handle, CURLINFO_RESPONSE_CODE, &status)
+        return HTTPResponse(status: status, headers: exchange.headers, body: exchange.body)
+    }
+
+    private static let receiveBody: sheen_curl_data_callback = { data, size, count, context in
+        let exchange = Unmanaged<Exchange>.fromOpaque(context!).takeUnretainedValue()
+        let length = size * count
+        guard exchange.body.count + length <= exchange.limit else {
+            exchange.overflowed = true
+            return 0
+        }
+        data!.withMemoryRebound(to: UInt8.self, capacity: length) {
+            exchange.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: length))
+        }
+        return length
+    }
+
+    private static let receiveHeader: sheen_curl_data_callback = { data, size, count, context in
+        let exchange = Unmanaged<Exchange>.fromOpaque(context!).takeUnretainedValue()
+        let length = size * count
+        let line = data!.withMemoryRebound(to: UInt8.self, capacity: length) {
+            String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
+        }
+        if line.hasPrefix("HTTP/") {
+            exchange.headers.removeAll()  // a new response (after a redirect or 100 Continue)
+        } else if let colon = line.firstIndex(of: ":") {
+            let name = line[..<colon].lowercased()
+            let value = line[line.index(after: colon)...].trimmingSpaces()
+            exchange.headers.append((name, value))
+        }
+        return length
+    }
+
+    private static let sendBody: sheen_curl_data_callback = { buffer, size, count, context in
+        let exchange = Unmanaged<Exchange>.fromOpaque(context!).takeUnretainedValue()
+        let length = min(size * count, exchange.upload.count - exchange.uploaded)
+        guard length > 0 else { return 0 }
+        exchange.upload.withUnsafeBytes { source in
+            buffer!.withMemoryRebound(to: UInt8.self, capacity: length) { target in
+                target.update(from: source.baseAddress!.assumingMemoryBound(to: UInt8.self) + exchange.uploaded, count: length)
+            }
+        }
+        exchange.uploaded += length
+        return length
+    }
+}
+
+extension Substring {
+    fileprivate func trimmingSpaces() -> String {
+        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }.reversed())
+    }
+}
+
+extension Duration {
+    var milliseconds: Int64 {
+        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
+    }
+}

@@ -1,0 +1,58 @@
+/// One outbound HTTP exchange. Every request states its own timeouts.
+public struct HTTPRequest: Sendable {
+    public var method: String
+    public var url: String
+    public var headers: [(String, String)]
+    public var body: [UInt8]
+    /// How long to wait for the TCP and TLS connection.
+    public var connectTimeout: Duration
+    /// How long the whole exchange may take, connection included.
+    public var totalTimeout: Duration
+
+    public init(
+        method: String, url: String, headers: [(String, String)] = [], body: [UInt8] = [],
+        connectTimeout: Duration = .seconds(5), totalTimeout: Duration = .seconds(30)
+    ) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.connectTimeout = connectTimeout
+        self.totalTimeout = totalTimeout
+    }
+}
+
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    /// Header names in lowercase.
+    public var headers: [(String, String)]
+    public var body: [UInt8]
+
+    public init(status: Int, headers: [(String, String)] = [], body: [UInt8] = []) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    /// The first value of header `name` (give it in lowercase).
+    public func header(_ name: String) -> String? {
+        headers.first { $0.0 == name }?.1
+    }
+}
+
+/// Why no response came back.
+public enum HTTPTransportError: Error, Equatable, Sendable {
+    /// The connection could not be made within the connect timeout, or was refused.
+    case connectFailed(String)
+    /// The exchange did not finish within the total timeout.
+    case timedOut
+    /// The response body passed the transport's size limit.
+    case responseTooLarge(Int)
+    /// Anything else the HTTP library reported, in its words (never with request headers).
+    case failed(String)
+}
+
+/// Sends HTTP requests. One instance per thread: implementations may keep connections open.
+public protocol HTTPTransport: AnyObject {
+    func send(_ request: HTTPRequest) throws(HTTPTransportError) -> HTTPResponse
+}

@@ -31,6 +31,7 @@ var targets: [Target] = [
     .target(name: "Vercel", dependencies: ["CCurl", "Postgres", "Crypto", logging], path: "Sources/Vercel"),
     .target(name: "Migrator", dependencies: ["Postgres", "Crypto"], path: "Sources/Migrator"),
     .executableTarget(name: "MigrateCommand", dependencies: ["Migrator"], path: "Functions/migrate"),
+    .executableTarget(name: "VercelSimulator", dependencies: ["FastCGI", logging], path: "Functions/simulator"),
     .executableTarget(name: "FastCGIHello", dependencies: ["FastCGI"], path: "Benchmarks/FastCGIHello"),
     .testTarget(name: "CryptoTests", dependencies: ["Crypto"], path: "Tests/CryptoTests"),
     .testTarget(name: "FastCGITests", dependencies: ["FastCGI"], path: "Tests/FastCGITests"),
@@ -56,6 +57,7 @@ targets += jobs.map { job in
 var products: [Product] = [
     .executable(name: "vercel-migrate", targets: ["MigrateCommand"]),
     .executable(name: "fastcgi-hello", targets: ["FastCGIHello"]),
+    .executable(name: "vercel-simulator", targets: ["VercelSimulator"]),
 ]
 products += groups.map { .executable(name: "vercel-\($0.folder)", targets: [$0.target]) }
 products += jobs.map { .executable(name: "vercel-job-\($0.folder)", targets: [$0.target]) }

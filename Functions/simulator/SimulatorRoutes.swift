@@ -1,0 +1,74 @@
+import FastCGI
+import Foundation
+
+/// The signed-in caller of a simulated API call, and whose resources it acts on.
+struct SimulatedCaller {
+    let account: SimulatorState.Account
+    /// The team of `?teamId=`, or the user for personal resources.
+    let ownerID: String
+}
+
+extension Router where Context == SimulatorState {
+    typealias APIHandler = @Sendable (Request, SimulatorState, SimulatedCaller) throws -> Response
+
+    /// A route of Vercel's API: counted, subject to the fault knobs, authenticated by bearer token
+    /// (and `teamId` membership), answering errors in Vercel's shape.
+    mutating func api(_ method: String, _ pattern: String, _ handler: @escaping APIHandler) {
+        add(method, pattern, bodyLimit: 8 << 20) { request, state in
+            let faults = state.with { data -> SimulatorState.Faults in
+                data.requests["\(method) \(pattern)", default: 0] += 1
+                let current = data.faults
+                if data.faults.rateLimited > 0 {
+                    data.faults.rateLimited -= 1
+                } else if data.faults.serverErrors > 0 {
+                    data.faults.serverErrors -= 1
+                }
+                return current
+            }
+            if faults.latencyMs > 0 { usleep(useconds_t(faults.latencyMs * 1000)) }
+            do {
+                if faults.rateLimited > 0 { throw Self.rateLimited(retryAfter: faults.retryAfterSeconds) }
+                if faults.serverErrors > 0 {
+                    throw VercelAPIError(status: faults.serverErrorStatus, code: "internal_server_error", message: "An unexpected error occurred")
+                }
+                return try handler(request, state, try Self.caller(of: request, state))
+            } catch let error as VercelAPIError {
+                return error.response
+            }
+        }
+    }
+
+    private static func caller(of request: Request, _ state: SimulatorState) throws -> SimulatedCaller {
+        guard let authorization = request.headers["authorization"], authorization.hasPrefix("Bearer ") else {
+            throw VercelAPIError.invalidToken
+        }
+        let token = String(authorization.dropFirst(7))
+        guard let account = state.with({ $0.accounts[token] }) else { throw VercelAPIError.invalidToken }
+        guard let teamID = request.query("teamId"), !teamID.isEmpty else {
+            return SimulatedCaller(account: account, ownerID: account.user.id)
+        }
+        guard account.teams.contains(where: { $0.id == teamID }) else {
+            throw VercelAPIError(status: 403, code: "forbidden", message: "You don't have permission to access this team")
+        }
+        return SimulatedCaller(account: account, ownerID: teamID)
+    }
+
+    static func rateLimited(retryAfter: Int) -> VercelAPIError {
+        let reset = Int64(Date().timeIntervalSince1970) + Int64(retryAfter)
+        return VercelAPIError(
+            status: 429, code: "rate_limited", message: "Rate limit exceeded",
+            extra: ["limit": .object(["remaining": 0, "reset": .integer(Int(reset)), "resetMs": .integer(Int(reset * 1000)), "total": 100])],
+            headers: [("Retry-After", "\(retryAfter)"), ("X-RateLimit-Limit", "100"), ("X-RateLimit-Remaining", "0"), ("X-RateLimit-Reset", "\(reset)")])
+    }
+}
+
+extension Request {
+    /// The JSON body as `T`, or Vercel's 400.
+    func vercelBody<T: Decodable>(_ type: T.Type) throws -> T {
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(body))
+        } catch {
+            throw VercelAPIError.badRequest("Invalid request: the body is not valid JSON for this endpoint")
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import FastCGI
+import Foundation
+import Synchronization
+
+/// Everything the simulator knows, in memory, behind one lock: accounts and their tokens,
+/// projects, the fault knobs and a count of requests per route.
+final class SimulatorState: Sendable {
+    struct Account: Sendable {
+        var user: SimulatedUser
+        var teams: [SimulatedTeam]
+    }
+
+    struct Data: Sendable {
+        var accounts: [String: Account] = [:]
+        var projects: [String: SimulatedProject] = [:]
+        var faults = Faults()
+        var requests: [String: Int] = [:]
+        /// A strictly increasing clock in epoch milliseconds, so no two writes share an `updatedAt`.
+        var lastMillis: Int64 = 0
+
+        mutating func tick() -> Int64 {
+            lastMillis = max(lastMillis + 1, Int64(Date().timeIntervalSince1970 * 1000))
+            return lastMillis
+        }
+    }
+
+    /// Faults to inject into the next API calls.
+    struct Faults: Sendable, Codable, Equatable {
+        /// This many calls answer 429 with `Retry-After: retryAfterSeconds`.
+        var rateLimited = 0
+        var retryAfterSeconds = 1
+        /// This many calls answer `serverErrorStatus`.
+        var serverErrors = 0
+        var serverErrorStatus = 500
+        /// Every call waits this long first.
+        var latencyMs = 0
+    }
+
+    private let data = Mutex(Data())
+
+    func with<T>(_ body: (inout Data) throws -> T) rethrows -> T {
+        try data.withLock { try body(&$0) }
+    }
+
+    static func identifier(_ prefix: String) -> String {
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+        return prefix + String((0..<24).map { _ in alphabet.randomElement()! })
+    }
+}

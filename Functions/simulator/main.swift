@@ -1,0 +1,30 @@
+import FastCGI
+import Foundation
+import Logging
+
+// vercel-simulator --socket PATH [--workers N]: a local Vercel (REST API subset, OAuth, webhooks)
+// for `scripts/dev up` and the end-to-end tests.
+
+JSONLogHandler.bootstrap()
+let logger = Logger(label: "simulator")
+var arguments = CommandLine.arguments.dropFirst()
+var socket = ListenSocket.inherited
+var workers = 4
+while let argument = arguments.popFirst() {
+    switch argument {
+    case "--socket": socket = .path(arguments.popFirst() ?? "")
+    case "--workers": workers = Int(arguments.popFirst() ?? "") ?? workers
+    default:
+        logger.critical("bad arguments", metadata: ["usage": "[--socket PATH] [--workers N]"])
+        exit(64)
+    }
+}
+
+var router = Router<SimulatorState>()
+AdminRoutes.add(to: &router)
+ProjectRoutes.add(to: &router)
+let table = router
+let state = SimulatorState()
+let server = FastCGIServer(listenFD: try socket.open(), workers: workers, logger: logger)
+server.run { HTTPApplication(router: table, context: state, logger: logger) }
+exit(server.exitStatus)

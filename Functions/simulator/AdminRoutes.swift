@@ -15,6 +15,13 @@ enum AdminRoutes {
         let teams: [SimulatedTeam]
     }
 
+    static func account(of request: Request, _ state: SimulatorState) throws -> String {
+        guard let authorization = request.headers["authorization"], authorization.hasPrefix("Bearer "),
+            state.with({ $0.accounts[String(authorization.dropFirst(7))] != nil })
+        else { throw HTTPError(401, code: "UNKNOWN_ACCOUNT", message: "Send an account's token as Authorization: Bearer") }
+        return String(authorization.dropFirst(7))
+    }
+
     static func add(to router: inout Router<SimulatorState>) {
         router.add("POST", "/_sim/accounts") { request, state in
             let wanted = try request.decodeJSON(NewAccount.self)
@@ -26,21 +33,26 @@ enum AdminRoutes {
             state.with { $0.accounts[token] = SimulatorState.Account(user: user, teams: teams) }
             return .json(Created(token: token, user: user, teams: teams), status: 201)
         }
-        router.add("GET", "/_sim/faults") { _, state in
-            .json(state.with { $0.faults })
+        // Faults and counts belong to the account whose token is sent as `Authorization: Bearer`.
+        router.add("GET", "/_sim/faults") { request, state in
+            let token = try account(of: request, state)
+            return .json(state.with { $0.faults[token] ?? SimulatorState.Faults() })
         }
         router.add("PUT", "/_sim/faults") { request, state in
+            let token = try account(of: request, state)
             let faults = try request.decodeJSON(SimulatorState.Faults.self)
-            state.with { $0.faults = faults }
+            state.with { $0.faults[token] = faults }
             return .json(faults)
         }
-        router.add("GET", "/_sim/requests") { _, state in
-            .json(state.with { $0.requests })
+        router.add("GET", "/_sim/requests") { request, state in
+            let token = try account(of: request, state)
+            return .json(state.with { $0.requests[token] ?? [:] })
         }
-        router.add("POST", "/_sim/reset") { _, state in
+        router.add("POST", "/_sim/reset") { request, state in
+            let token = try account(of: request, state)
             state.with {
-                $0.faults = SimulatorState.Faults()
-                $0.requests = [:]
+                $0.faults[token] = nil
+                $0.requests[token] = nil
             }
             return Response(status: 204)
         }

@@ -15,34 +15,38 @@ extension Router where Context == SimulatorState {
     /// (and `teamId` membership), answering errors in Vercel's shape.
     mutating func api(_ method: String, _ pattern: String, _ handler: @escaping APIHandler) {
         add(method, pattern, bodyLimit: 8 << 20) { request, state in
-            let faults = state.with { data -> SimulatorState.Faults in
-                data.requests["\(method) \(pattern)", default: 0] += 1
-                let current = data.faults
-                if data.faults.rateLimited > 0 {
-                    data.faults.rateLimited -= 1
-                } else if data.faults.serverErrors > 0 {
-                    data.faults.serverErrors -= 1
-                }
-                return current
-            }
-            if faults.latencyMs > 0 { usleep(useconds_t(faults.latencyMs * 1000)) }
             do {
+                let token = try Self.token(of: request)
+                let faults = state.with { data -> SimulatorState.Faults in
+                    data.requests[token, default: [:]]["\(method) \(pattern)", default: 0] += 1
+                    let current = data.faults[token] ?? SimulatorState.Faults()
+                    if current.rateLimited > 0 {
+                        data.faults[token]?.rateLimited -= 1
+                    } else if current.serverErrors > 0 {
+                        data.faults[token]?.serverErrors -= 1
+                    }
+                    return current
+                }
+                if faults.latencyMs > 0 { usleep(useconds_t(faults.latencyMs * 1000)) }
                 if faults.rateLimited > 0 { throw Self.rateLimited(retryAfter: faults.retryAfterSeconds) }
                 if faults.serverErrors > 0 {
                     throw VercelAPIError(status: faults.serverErrorStatus, code: "internal_server_error", message: "An unexpected error occurred")
                 }
-                return try handler(request, state, try Self.caller(of: request, state))
+                return try handler(request, state, try Self.caller(of: request, token: token, state))
             } catch let error as VercelAPIError {
                 return error.response
             }
         }
     }
 
-    private static func caller(of request: Request, _ state: SimulatorState) throws -> SimulatedCaller {
-        guard let authorization = request.headers["authorization"], authorization.hasPrefix("Bearer ") else {
+    static func token(of request: Request) throws -> String {
+        guard let authorization = request.headers["authorization"], authorization.hasPrefix("Bearer "), authorization.count > 7 else {
             throw VercelAPIError.invalidToken
         }
-        let token = String(authorization.dropFirst(7))
+        return String(authorization.dropFirst(7))
+    }
+
+    private static func caller(of request: Request, token: String, _ state: SimulatorState) throws -> SimulatedCaller {
         guard let account = state.with({ $0.accounts[token] }) else { throw VercelAPIError.invalidToken }
         guard let teamID = request.query("teamId"), !teamID.isEmpty else {
             return SimulatedCaller(account: account, ownerID: account.user.id)

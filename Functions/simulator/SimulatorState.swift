@@ -13,8 +13,9 @@ final class SimulatorState: Sendable {
     struct Data: Sendable {
         var accounts: [String: Account] = [:]
         var projects: [String: SimulatedProject] = [:]
-        var faults = Faults()
-        var requests: [String: Int] = [:]
+        /// Fault knobs and request counts per account token, so tests never disturb each other.
+        var faults: [String: Faults] = [:]
+        var requests: [String: [String: Int]] = [:]
         /// A strictly increasing clock in epoch milliseconds, so no two writes share an `updatedAt`.
         var lastMillis: Int64 = 0
 

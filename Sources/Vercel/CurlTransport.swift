@@ -126,8 +126,12 @@ public final class CurlTransport: HTTPTransport {
 }
 
 extension Substring {
+    /// Without leading and trailing spaces, tabs, CR and LF. On bytes: `"\r\n"` is one Character.
     fileprivate func trimmingSpaces() -> String {
-        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }.reversed())
+        let blank: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 || $0 == 0x0d || $0 == 0x0a }
+        let bytes = Array(utf8)
+        guard let first = bytes.firstIndex(where: { !blank($0) }), let last = bytes.lastIndex(where: { !blank($0) }) else { return "" }
+        return String(decoding: bytes[first...last], as: UTF8.self)
     }
 }
 

@@ -1,0 +1,55 @@
+/// The user, the teams and projects: `GET /v2/user`, `GET /v2/teams`, `GET /v10/projects`,
+/// `GET /v9/projects/{idOrName}`, `POST /v11/projects`, `PATCH /v9/projects/{idOrName}`.
+extension VercelClient {
+    public func user(_ credentials: Credentials, correlationID: String? = nil) throws(VercelError) -> VercelUser {
+        struct Body: Decodable { let user: VercelUser }
+        return try call(Endpoint("GET", "/v2/user"), as: Body.self, credentials: credentials, correlationID: correlationID).user
+    }
+
+    public func teams(_ credentials: Credentials, correlationID: String? = nil) throws(VercelError) -> [VercelTeam] {
+        struct Body: Decodable { let teams: [VercelTeam] }
+        return try call(Endpoint("GET", "/v2/teams"), as: Body.self, credentials: credentials, correlationID: correlationID).teams
+    }
+
+    /// One page of projects, newest first; pass the page's `next` as `until` for the following one.
+    public func projects(
+        _ credentials: Credentials, limit: Int = 20, until: VercelCursor? = nil, search: String? = nil,
+        correlationID: String? = nil
+    ) throws(VercelError) -> VercelPage<VercelProject> {
+        struct Body: Decodable {
+            let projects: [VercelProject]
+            let pagination: VercelPagination?
+        }
+        var query = [("limit", "\(min(max(limit, 1), 100))")]
+        if let until { query.append(("until", until.description)) }
+        if let search, !search.isEmpty { query.append(("search", search)) }
+        let body = try call(Endpoint("GET", "/v10/projects", query: query), as: Body.self, credentials: credentials, correlationID: correlationID)
+        return VercelPage(items: body.projects, next: body.pagination?.next)
+    }
+
+    public func project(_ idOrName: String, _ credentials: Credentials, correlationID: String? = nil) throws(VercelError) -> VercelProject {
+        try call(Endpoint("GET", "/v9/projects/\(Self.percentEncode(idOrName))"), credentials: credentials, correlationID: correlationID)
+    }
+
+    public func createProject(
+        _ settings: VercelProjectSettings, _ credentials: Credentials, correlationID: String? = nil
+    ) throws(VercelError) -> VercelProject {
+        try call(try endpoint("POST", "/v11/projects", settings), credentials: credentials, correlationID: correlationID)
+    }
+
+    public func updateProject(
+        _ idOrName: String, _ settings: VercelProjectSettings, _ credentials: Credentials, correlationID: String? = nil
+    ) throws(VercelError) -> VercelProject {
+        try call(
+            try endpoint("PATCH", "/v9/projects/\(Self.percentEncode(idOrName))", settings, idempotent: true),
+            credentials: credentials, correlationID: correlationID)
+    }
+
+    func endpoint(_ method: String, _ path: String, _ body: some Encodable, idempotent: Bool? = nil) throws(VercelError) -> Endpoint {
+        do {
+            return try .json(method, path, body, idempotent: idempotent)
+        } catch {
+            throw .invalidResponse("the request body could not be encoded")
+        }
+    }
+}

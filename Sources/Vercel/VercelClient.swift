@@ -1,0 +1,263 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+import Logging
+
+/// The one way to Vercel's REST API. Each call: the connection's circuit breaker is asked first
+/// (before every attempt), the request goes with the connection's token and `teamId`, failures are
+/// retried as `RetryPolicy` allows, every attempt is logged, and a 401 refreshes the token once.
+///
+/// One instance per worker thread, like the transport and the database connection under it.
+public final class VercelClient {
+    public struct Configuration: Sendable {
+        public var apiBaseURL: String
+        public var retry: RetryPolicy
+        public var breaker: CircuitBreaker
+        public var connectTimeout: Duration
+        public var totalTimeout: Duration
+
+        public init(
+            apiBaseURL: String = "https://api.vercel.com", retry: RetryPolicy = RetryPolicy(),
+            breaker: CircuitBreaker = CircuitBreaker(), connectTimeout: Duration = .seconds(5),
+            totalTimeout: Duration = .seconds(30)
+        ) {
+            self.apiBaseURL = apiBaseURL.hasSuffix("/") ? String(apiBaseURL.dropLast()) : apiBaseURL
+            self.retry = retry
+            self.breaker = breaker
+            self.connectTimeout = connectTimeout
+            self.totalTimeout = totalTimeout
+        }
+    }
+
+    /// Whose call it is: the token, the team it acts for, and the connection whose breaker guards it.
+    public struct Credentials: Sendable {
+        public var accessToken: String
+        public var teamID: String?
+        public var connectionID: UUID?
+        /// Called once after a 401 for a fresh token; nil means none can be had.
+        public var refresh: (@Sendable () throws -> String?)?
+
+        public init(accessToken: String, teamID: String? = nil, connectionID: UUID? = nil, refresh: (@Sendable () throws -> String?)? = nil) {
+            self.accessToken = accessToken
+            self.teamID = teamID
+            self.connectionID = connectionID
+            self.refresh = refresh
+        }
+    }
+
+    /// One call of the API.
+    public struct Endpoint: Sendable {
+        public var method: String
+        public var path: String
+        public var query: [(String, String)]
+        public var body: [UInt8]
+        public var headers: [(String, String)]
+        /// Whether repeating the call has the same effect as making it once.
+        public var idempotent: Bool
+
+        public init(
+            _ method: String, _ path: String, query: [(String, String)] = [], body: [UInt8] = [],
+            headers: [(String, String)] = [], idempotent: Bool? = nil
+        ) {
+            self.method = method
+            self.path = path
+            self.query = query
+            self.body = body
+            self.headers = headers
+            self.idempotent = idempotent ?? ["GET", "HEAD", "PUT", "DELETE"].contains(method)
+        }
+
+        /// An endpoint whose body is `value` as JSON.
+        public static func json(_ method: String, _ path: String, query: [(String, String)] = [], _ value: some Encodable, idempotent: Bool? = nil) throws -> Endpoint {
+            Endpoint(
+                method, path, query: query, body: Array(try JSONEncoder().encode(value)),
+                headers: [("Content-Type", "application/json")], idempotent: idempotent)
+        }
+    }
+
+    public let configuration: Configuration
+    private let transport: any HTTPTransport
+    private let breakers: CircuitBreakerStore?
+    private let logger: Logger
+    private let sleep: (Duration) -> Void
+    private var random = SystemRandomNumberGenerator()
+
+    /// - Parameters:
+    ///   - breakers: where the breakers live; nil runs without one (calls without a connection).
+    ///   - sleep: how waits between attempts are spent (tests may record them instead).
+    public init(
+        configuration: Configuration, transport: any HTTPTransport, breakers: CircuitBreakerStore?, logger: Logger,
+        sleep: @escaping (Duration) -> Void = VercelClient.sleep
+    ) {
+        self.configuration = configuration
+        self.transport = transport
+        self.breakers = breakers
+        self.logger = logger
+        self.sleep = sleep
+    }
+
+    public static func sleep(_ duration: Duration) {
+        let micros = duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000
+        if micros > 0 { usleep(useconds_t(micros)) }
+    }
+
+    /// Sends `endpoint` and decodes the JSON answer as `T`.
+    public func call<T: Decodable>(
+        _ endpoint: Endpoint, as type: T.Type = T.self, credentials: Credentials, correlationID: String? = nil
+    ) throws(VercelError) -> T {
+        let response = try send(endpoint, credentials: credentials, correlationID: correlationID)
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(response.body))
+        } catch {
+            throw .invalidResponse("\(endpoint.method) \(endpoint.path) answered JSON that is not a \(T.self)")
+        }
+    }
+
+    /// Sends `endpoint` and returns Vercel's successful answer.
+    public func send(_ endpoint: Endpoint, credentials: Credentials, correlationID: String? = nil) throws(VercelError) -> HTTPResponse {
+        var token = credentials.accessToken
+        var refreshed = false
+        var attempt = 0
+        while true {
+            attempt += 1
+            try admit(credentials.connectionID)
+            let started = ContinuousClock.now
+            let outcome: Result<HTTPResponse, HTTPTransportError>
+            do {
+                outcome = .success(try transport.send(request(for: endpoint, token: token, teamID: credentials.teamID)))
+            } catch {
+                outcome = .failure(error)
+            }
+            let elapsed = ContinuousClock.now - started
+            log(endpoint, outcome, elapsed: elapsed, attempt: attempt, correlationID: correlationID)
+            record(outcome, credentials.connectionID)
+
+            let decision: RetryPolicy.Decision
+            switch outcome {
+            case .success(let response) where (200..<300).contains(response.status):
+                return response
+            case .success(let response) where response.status == 401 && !refreshed && credentials.refresh != nil:
+                refreshed = true
+                guard let fresh = try? credentials.refresh?() else { throw Self.apiError(response) }
+                token = fresh
+                attempt -= 1
+                continue
+            case .success(let response):
+                decision = configuration.retry.decide(
+                    attempt: attempt, idempotent: endpoint.idempotent,
+                    outcome: .response(status: response.status, retryAfter: RetryPolicy.requestedWait(in: response, now: Date())),
+                    random: &random)
+                if decision == .giveUp { throw Self.apiError(response) }
+            case .failure(let error):
+                decision = configuration.retry.decide(
+                    attempt: attempt, idempotent: endpoint.idempotent, outcome: .transport(error), random: &random)
+                if decision == .giveUp { throw .unreachable(error) }
+            }
+            switch decision {
+            case .retry(let wait): sleep(wait)
+            case .rateLimited(let wait): throw .rateLimited(retryAfter: wait)
+            case .giveUp: preconditionFailure("handled above")
+            }
+        }
+    }
+
+    private func request(for endpoint: Endpoint, token: String, teamID: String?) -> HTTPRequest {
+        var query = endpoint.query
+        if let teamID { query.append(("teamId", teamID)) }
+        var url = configuration.apiBaseURL + endpoint.path
+        if !query.isEmpty {
+            url += "?" + query.map { "\(Self.percentEncode($0.0))=\(Self.percentEncode($0.1))" }.joined(separator: "&")
+        }
+        var headers = endpoint.headers
+        headers.append(("Authorization", "Bearer \(token)"))
+        headers.append(("Accept", "application/json"))
+        return HTTPRequest(
+            method: endpoint.method, url: url, headers: headers, body: endpoint.body,
+            connectTimeout: configuration.connectTimeout, totalTimeout: configuration.totalTimeout)
+    }
+
+    private func admit(_ connection: UUID?) throws(VercelError) {
+        guard let connection, let breakers else { return }
+        let admission: CircuitBreaker.Admission
+        do {
+            admission = try breakers.admit(connection)
+        } catch {
+            // A breaker that cannot be read must not stop the call: log and let it through.
+            logger.warning("circuit breaker unavailable", metadata: ["error.detail": "\(error)"])
+            return
+        }
+        if case .rejected(let wait) = admission { throw .circuitOpen(retryAfter: wait) }
+        if admission == .probe { logger.info("circuit half-open: probing", metadata: ["connection.id": "\(connection)"]) }
+    }
+
+    private func record(_ outcome: Result<HTTPResponse, HTTPTransportError>, _ connection: UUID?) {
+        guard let connection, let breakers else { return }
+        let result: CircuitBreaker.Result
+        switch outcome {
+        case .success(let response) where response.status == 429: result = .neutral
+        case .success(let response) where response.status >= 500: result = .failure
+        case .success: result = .success
+        case .failure(.responseTooLarge): result = .neutral
+        case .failure: result = .failure
+        }
+        do {
+            try breakers.record(result, for: connection)
+        } catch {
+            logger.warning("circuit breaker unavailable", metadata: ["error.detail": "\(error)"])
+        }
+    }
+
+    private func log(
+        _ endpoint: Endpoint, _ outcome: Result<HTTPResponse, HTTPTransportError>, elapsed: Duration, attempt: Int,
+        correlationID: String?
+    ) {
+        var metadata: Logger.Metadata = [
+            "vercel.method": "\(endpoint.method)", "vercel.path": "\(endpoint.path)", "vercel.attempt": "\(attempt)",
+            "duration.ms": "\(elapsed.milliseconds)",
+        ]
+        if let correlationID { metadata["request.id"] = "\(correlationID)" }
+        switch outcome {
+        case .success(let response):
+            metadata["vercel.status"] = "\(response.status)"
+            logger.log(level: response.status >= 500 || response.status == 429 ? .warning : .info, "vercel call", metadata: metadata)
+        case .failure(let error):
+            metadata["error.detail"] = "\(error)"
+            logger.warning("vercel call failed", metadata: metadata)
+        }
+    }
+
+    /// Vercel's `{"error": {"code", "message"}}`, or a description of a body without one.
+    static func apiError(_ response: HTTPResponse) -> VercelError {
+        struct Body: Decodable {
+            struct Detail: Decodable {
+                let code: String?
+                let message: String?
+            }
+            let error: Detail?
+        }
+        let detail = (try? JSONDecoder().decode(Body.self, from: Data(response.body)))?.error
+        return .api(
+            status: response.status, code: detail?.code ?? "http_\(response.status)",
+            message: detail?.message ?? "Vercel answered \(response.status)")
+    }
+
+    static func percentEncode(_ text: String) -> String {
+        var out = ""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                let hex = String(byte, radix: 16, uppercase: true)
+                out += "%" + (hex.count == 1 ? "0" + hex : hex)
+            }
+        }
+        return out
+    }
+}

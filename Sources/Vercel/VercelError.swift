@@ -1,0 +1,14 @@
+/// Why a Vercel call failed, as callers need to tell it apart. No case ever holds a token: the
+/// texts come from Vercel's error body or the transport.
+public enum VercelError: Error, Equatable, Sendable {
+    /// Vercel answered with an error: its status, `error.code` and `error.message`.
+    case api(status: Int, code: String, message: String)
+    /// Rate limited for longer than a request should wait.
+    case rateLimited(retryAfter: Duration)
+    /// The connection's circuit breaker is open: Vercel failed repeatedly; not called.
+    case circuitOpen(retryAfter: Duration)
+    /// No answer: connection refused, timed out, or cut.
+    case unreachable(HTTPTransportError)
+    /// An answer that is not the JSON the endpoint documents.
+    case invalidResponse(String)
+}

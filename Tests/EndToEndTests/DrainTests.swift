@@ -50,18 +50,23 @@ import TestSupport
         try process.run()
         defer { if process.isRunning { process.terminate() } }
 
-        for _ in 0..<100 where !FastCGIClient.accepts(socket: socket) { try await Task.sleep(for: .milliseconds(50)) }
+        let deadline = Date().addingTimeInterval(15)
+        while !FastCGIClient.accepts(socket: socket) {
+            try #require(process.isRunning && Date() < deadline, "the function did not start listening")
+            try await Task.sleep(for: .milliseconds(50))
+        }
         #expect(try FastCGIClient.get(socket: socket, uri: "/healthz/env").contains("Status: 200"))
 
-        async let inFlight = Task.detached { try FastCGIClient.get(socket: socket, uri: "/healthz/env/fault/sleep?ms=1500") }.value
-        try await Task.sleep(for: .milliseconds(400))
+        // Written before SIGTERM, and given time to be accepted by an idle worker of the process.
+        let inFlight = try FastCGIClient.send(socket: socket, uri: "/healthz/env/fault/sleep?ms=2000")
+        try await Task.sleep(for: .milliseconds(700))
         kill(process.processIdentifier, SIGTERM)
         try await Task.sleep(for: .milliseconds(200))
         #expect(!FastCGIClient.accepts(socket: socket) || (try? FastCGIClient.get(socket: socket, uri: "/healthz/env", timeout: 2)) == nil)
 
-        let reply = try await inFlight
+        let reply = try inFlight.reply()
         #expect(reply.contains("Status: 200"))
-        #expect(reply.contains(#""slept":1500"#))
+        #expect(reply.contains(#""slept":2000"#))
         process.waitUntilExit()
         #expect(process.terminationReason == .exit)
         #expect(process.terminationStatus == 0)

@@ -9,8 +9,42 @@ public enum FastCGIClient {
 
     /// Sends a GET for `uri` and returns the CGI output (headers and body) once the request ends.
     public static func get(socket path: String, uri: String, timeout: TimeInterval = 10) throws -> String {
+        try send(socket: path, uri: uri, timeout: timeout).reply()
+    }
+
+    /// A request already written to its connection, whose reply is still to be read.
+    public final class Pending {
+        let fd: Int32
+
+        init(fd: Int32) { self.fd = fd }
+        deinit { close(fd) }
+
+        /// Reads the CGI output until the server ends the request.
+        public func reply() throws -> String {
+            var reply: [UInt8] = []
+            var received: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                if count <= 0 { throw Failure(description: "connection ended before END_REQUEST") }
+                received += buffer[0..<count]
+                while received.count >= 8 {
+                    let length = Int(received[4]) << 8 | Int(received[5])
+                    let total = 8 + length + Int(received[6])
+                    guard received.count >= total else { break }
+                    let type = received[1]
+                    if type == 6 { reply += received[8..<(8 + length)] }
+                    if type == 3 { return String(decoding: reply, as: UTF8.self) }
+                    received.removeFirst(total)
+                }
+            }
+        }
+    }
+
+    /// Connects and writes a GET for `uri`; the reply is read later with `Pending.reply()`.
+    public static func send(socket path: String, uri: String, timeout: TimeInterval = 10) throws -> Pending {
         let fd = try connect(path)
-        defer { close(fd) }
+        let pending = Pending(fd: fd)
         var tv = timeval(tv_sec: Int(timeout), tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         var out: [UInt8] = []
@@ -24,23 +58,7 @@ public enum FastCGIClient {
         guard out.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == out.count else {
             throw Failure(description: "write failed")
         }
-        var reply: [UInt8] = []
-        var received: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count <= 0 { throw Failure(description: "connection ended before END_REQUEST") }
-            received += buffer[0..<count]
-            while received.count >= 8 {
-                let length = Int(received[4]) << 8 | Int(received[5])
-                let total = 8 + length + Int(received[6])
-                guard received.count >= total else { break }
-                let type = received[1]
-                if type == 6 { reply += received[8..<(8 + length)] }
-                if type == 3 { return String(decoding: reply, as: UTF8.self) }
-                received.removeFirst(total)
-            }
-        }
+        return pending
     }
 
     /// Whether a connection to `path` is accepted now.

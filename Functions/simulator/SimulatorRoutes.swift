@@ -3,6 +3,7 @@ import Foundation
 
 /// The signed-in caller of a simulated API call, and whose resources it acts on.
 struct SimulatedCaller {
+    let token: String
     let account: SimulatorState.Account
     /// The team of `?teamId=`, or the user for personal resources.
     let ownerID: String
@@ -49,12 +50,12 @@ extension Router where Context == SimulatorState {
     private static func caller(of request: Request, token: String, _ state: SimulatorState) throws -> SimulatedCaller {
         guard let account = state.with({ $0.accounts[token] }) else { throw VercelAPIError.invalidToken }
         guard let teamID = request.query("teamId"), !teamID.isEmpty else {
-            return SimulatedCaller(account: account, ownerID: account.user.id)
+            return SimulatedCaller(token: token, account: account, ownerID: account.user.id)
         }
         guard account.teams.contains(where: { $0.id == teamID }) else {
             throw VercelAPIError(status: 403, code: "forbidden", message: "You don't have permission to access this team")
         }
-        return SimulatedCaller(account: account, ownerID: teamID)
+        return SimulatedCaller(token: token, account: account, ownerID: teamID)
     }
 
     static func rateLimited(retryAfter: Int) -> VercelAPIError {

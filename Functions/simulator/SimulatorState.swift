@@ -13,6 +13,9 @@ final class SimulatorState: Sendable {
     struct Data: Sendable {
         var accounts: [String: Account] = [:]
         var projects: [String: SimulatedProject] = [:]
+        /// SHA-1s of the files each owner (user or team) has uploaded.
+        var files: [String: Set<String>] = [:]
+        var deployments: [String: SimulatedDeployment] = [:]
         /// Fault knobs and request counts per account token, so tests never disturb each other.
         var faults: [String: Faults] = [:]
         var requests: [String: [String: Int]] = [:]
@@ -35,6 +38,23 @@ final class SimulatorState: Sendable {
         var serverErrorStatus = 500
         /// Every call waits this long first.
         var latencyMs = 0
+        /// How long a deployment takes from QUEUED to READY.
+        var buildMs = 900
+        /// This many of the next deployments fail at build.
+        var failBuilds = 0
+
+        init() {}
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            rateLimited = try container.decodeIfPresent(Int.self, forKey: .rateLimited) ?? 0
+            retryAfterSeconds = try container.decodeIfPresent(Int.self, forKey: .retryAfterSeconds) ?? 1
+            serverErrors = try container.decodeIfPresent(Int.self, forKey: .serverErrors) ?? 0
+            serverErrorStatus = try container.decodeIfPresent(Int.self, forKey: .serverErrorStatus) ?? 500
+            latencyMs = try container.decodeIfPresent(Int.self, forKey: .latencyMs) ?? 0
+            buildMs = try container.decodeIfPresent(Int.self, forKey: .buildMs) ?? 900
+            failBuilds = try container.decodeIfPresent(Int.self, forKey: .failBuilds) ?? 0
+        }
     }
 
     private let data = Mutex(Data())

@@ -23,6 +23,7 @@ while let argument = arguments.popFirst() {
 var router = Router<SimulatorState>()
 AdminRoutes.add(to: &router)
 ProjectRoutes.add(to: &router)
+DeploymentRoutes.add(to: &router)
 let table = router
 let state = SimulatorState()
 let server = FastCGIServer(listenFD: try socket.open(), workers: workers, logger: logger)

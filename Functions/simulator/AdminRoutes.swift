@@ -56,6 +56,18 @@ enum AdminRoutes {
             }
             return Response(status: 204)
         }
+        // Publishes a DNS record the simulated Vercel can "see": {"name","type","value"}.
+        router.add("PUT", "/_sim/dns") { request, state in
+            struct Record: Decodable {
+                let name: String
+                let type: String
+                let value: String
+            }
+            _ = try account(of: request, state)
+            let record = try request.decodeJSON(Record.self)
+            state.with { $0.dns[record.name.lowercased(), default: [:]][record.type.uppercased()] = record.value }
+            return Response(status: 204)
+        }
         router.add("GET", "/healthz/simulator") { _, _ in
             .json(JSONValue.object(["group": "simulator"]))
         }

@@ -73,7 +73,7 @@ enum DeploymentRoutes {
                 let created = SimulatedProject(
                     id: SimulatorState.identifier("prj_"), name: name, accountId: caller.ownerID, framework: nil, nodeVersion: "20.x",
                     buildCommand: nil, outputDirectory: nil, installCommand: nil, devCommand: nil, rootDirectory: nil,
-                    createdAt: now, updatedAt: now, link: nil)
+                    createdAt: now, updatedAt: now, link: nil, targets: nil, lastAliasRequest: nil)
                 data.projects[created.id] = created
                 projectID = created.id
             }

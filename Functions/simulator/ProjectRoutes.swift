@@ -100,7 +100,7 @@ enum ProjectRoutes {
                 id: SimulatorState.identifier("prj_"), name: name, accountId: caller.ownerID, framework: settings.framework,
                 nodeVersion: "20.x", buildCommand: settings.buildCommand, outputDirectory: settings.outputDirectory,
                 installCommand: settings.installCommand, devCommand: settings.devCommand, rootDirectory: settings.rootDirectory,
-                createdAt: now, updatedAt: now, link: link)
+                createdAt: now, updatedAt: now, link: link, targets: nil, lastAliasRequest: nil)
             data.projects[project.id] = project
             return project
         }

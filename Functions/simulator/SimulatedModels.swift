@@ -31,6 +31,26 @@ struct SimulatedProject: Codable, Sendable {
     var createdAt: Int64
     var updatedAt: Int64
     var link: Link?
+    var targets: Targets?
+    var lastAliasRequest: AliasRequest?
+
+    struct Targets: Codable, Sendable {
+        var production: Production?
+
+        struct Production: Codable, Sendable {
+            var id: String
+            var url: String
+            var alias: [String]
+        }
+    }
+
+    struct AliasRequest: Codable, Sendable {
+        var fromDeploymentId: String?
+        var toDeploymentId: String
+        var jobStatus: String
+        var requestedAt: Int64
+        var type: String
+    }
 
     struct Link: Codable, Sendable {
         var type: String
@@ -52,5 +72,53 @@ struct SimulatedPagination: Codable, Sendable {
         try container.encode(count, forKey: .count)
         try container.encode(next, forKey: .next)
         try container.encode(prev, forKey: .prev)
+    }
+}
+
+struct SimulatedEnv: Codable, Sendable {
+    var id: String
+    var projectId: String
+    var key: String
+    var value: String
+    var type: String
+    var target: [String]
+    var gitBranch: String?
+    var createdAt: Int64
+    var updatedAt: Int64
+
+    /// As Vercel lists it: plain values are shown, the others are not.
+    var listed: Listed {
+        Listed(id: id, key: key, value: type == "plain" ? value : "", type: type, target: target, gitBranch: gitBranch, createdAt: createdAt, updatedAt: updatedAt)
+    }
+
+    struct Listed: Codable, Sendable {
+        var id: String
+        var key: String
+        var value: String
+        var type: String
+        var target: [String]
+        var gitBranch: String?
+        var createdAt: Int64
+        var updatedAt: Int64
+    }
+}
+
+struct SimulatedDomain: Codable, Sendable {
+    var name: String
+    var apexName: String
+    var projectId: String
+    var verified: Bool
+    var verification: [Verification]?
+    var redirect: String?
+    var redirectStatusCode: Int?
+    var gitBranch: String?
+    var createdAt: Int64
+    var updatedAt: Int64
+
+    struct Verification: Codable, Sendable {
+        var type: String
+        var domain: String
+        var value: String
+        var reason: String
     }
 }

@@ -16,6 +16,11 @@ final class SimulatorState: Sendable {
         /// SHA-1s of the files each owner (user or team) has uploaded.
         var files: [String: Set<String>] = [:]
         var deployments: [String: SimulatedDeployment] = [:]
+        var envs: [String: SimulatedEnv] = [:]
+        /// Project domains by project id, then by name.
+        var domains: [String: [String: SimulatedDomain]] = [:]
+        /// DNS records an owner has "published" (`/_sim/dns`): domain → type → value.
+        var dns: [String: [String: String]] = [:]
         /// Fault knobs and request counts per account token, so tests never disturb each other.
         var faults: [String: Faults] = [:]
         var requests: [String: [String: Int]] = [:]

@@ -29,6 +29,12 @@ public struct SimulatorAccount: Sendable {
         _ = try await Self.send("PUT", baseURL + "/_sim/faults", body: try JSONSerialization.data(withJSONObject: all), token: token)
     }
 
+    /// Publishes a DNS record the simulator will see (`type` A, CNAME or TXT).
+    public func publishDNS(name: String, type: String, value: String) async throws {
+        let body = try JSONSerialization.data(withJSONObject: ["name": name, "type": type, "value": value])
+        _ = try await Self.send("PUT", baseURL + "/_sim/dns", body: body, token: token)
+    }
+
     /// How many calls this account made to each route (`"GET /v2/user"`).
     public func requests() async throws -> [String: Int] {
         let data = try await Self.send("GET", baseURL + "/_sim/requests", body: nil, token: token)

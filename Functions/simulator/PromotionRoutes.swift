@@ -1,0 +1,68 @@
+import FastCGI
+import Foundation
+
+/// `POST /v10/projects/{id}/promote/{deploymentId}`, `POST /v1/projects/{id}/rollback/{deploymentId}`
+/// and `POST /v2/deployments/{id}/aliases`. Promotion and rollback point the project's production
+/// alias at a READY deployment of that project and record `lastAliasRequest` on the project.
+enum PromotionRoutes {
+    static func add(to router: inout Router<SimulatorState>) {
+        router.api("POST", "/v10/projects/:id/promote/:deploymentId") { request, state, caller in
+            try move(request, state, caller, type: "promote")
+            return Response(status: 202)
+        }
+        router.api("POST", "/v1/projects/:id/rollback/:deploymentId") { request, state, caller in
+            try move(request, state, caller, type: "rollback")
+            return Response(status: 201)
+        }
+        router.api("POST", "/v2/deployments/:id/aliases", assignAlias)
+    }
+
+    static func move(_ request: Request, _ state: SimulatorState, _ caller: SimulatedCaller, type: String) throws {
+        let project = try ProjectRoutes.find(request.parameter("id") ?? "", caller, state)
+        let deployment = try DeploymentRoutes.find(request.parameter("deploymentId") ?? "", caller, state)
+        guard deployment.projectId == project.id else {
+            throw VercelAPIError.badRequest("The deployment does not belong to this project")
+        }
+        let now = SimulatedDeployment.now()
+        guard deployment.state(at: now) == "READY" else {
+            throw VercelAPIError(status: 400, code: "deployment_not_ready", message: "Only a READY deployment can be promoted")
+        }
+        state.with { data in
+            guard var current = data.projects[project.id] else { return }
+            let alias = "\(current.name).vercel.app"
+            let previous = current.targets?.production?.id
+            current.targets = .init(production: .init(id: deployment.id, url: deployment.url, alias: [alias]))
+            current.lastAliasRequest = .init(
+                fromDeploymentId: previous, toDeploymentId: deployment.id, jobStatus: "succeeded", requestedAt: now, type: type)
+            current.updatedAt = data.tick()
+            data.projects[project.id] = current
+        }
+    }
+
+    struct AliasRequest: Decodable {
+        let alias: String
+    }
+
+    struct AliasAssigned: Encodable {
+        let uid: String
+        let alias: String
+        let created: String
+        let oldDeploymentId: String?
+    }
+
+    @Sendable static func assignAlias(_ request: Request, _ state: SimulatorState, _ caller: SimulatedCaller) throws -> Response {
+        let deployment = try DeploymentRoutes.find(request.parameter("id") ?? "", caller, state)
+        let wanted = try request.vercelBody(AliasRequest.self)
+        guard DomainRoutes.isValid(wanted.alias.lowercased()) else {
+            throw VercelAPIError(status: 400, code: "invalid_alias", message: "The alias \"\(wanted.alias)\" is not valid")
+        }
+        let previous = state.with { data -> String? in
+            let old = data.deployments.values.first { $0.ownerID == caller.ownerID && $0.alias.contains(wanted.alias) }
+            if let old { data.deployments[old.id]?.alias.removeAll { $0 == wanted.alias } }
+            data.deployments[deployment.id]?.alias.append(wanted.alias)
+            return old?.id
+        }
+        return .json(AliasAssigned(
+            uid: SimulatorState.identifier(""), alias: wanted.alias, created: ISO8601.format(Date()), oldDeploymentId: previous))
+    }
+}

@@ -1,0 +1,52 @@
+/// Project domains: add `POST /v10/projects/{id}/domains`, list/get/remove
+/// `/v9/projects/{id}/domains[/{domain}]`, verify `POST /v9/projects/{id}/domains/{domain}/verify`,
+/// configuration `GET /v6/domains/{domain}/config`.
+extension VercelClient {
+    public func addDomain(
+        _ name: String, projectID: String, redirect: String? = nil, redirectStatusCode: Int? = nil, gitBranch: String? = nil,
+        _ credentials: Credentials, correlationID: String? = nil
+    ) throws(VercelError) -> VercelDomain {
+        struct Body: Encodable {
+            let name: String
+            let redirect: String?
+            let redirectStatusCode: Int?
+            let gitBranch: String?
+        }
+        return try call(
+            try endpoint(
+                "POST", "/v10/projects/\(Self.percentEncode(projectID))/domains",
+                Body(name: name, redirect: redirect, redirectStatusCode: redirectStatusCode, gitBranch: gitBranch)),
+            credentials: credentials, correlationID: correlationID)
+    }
+
+    public func domains(projectID: String, _ credentials: Credentials, correlationID: String? = nil) throws(VercelError) -> [VercelDomain] {
+        struct Body: Decodable { let domains: [VercelDomain] }
+        return try call(
+            Endpoint("GET", "/v9/projects/\(Self.percentEncode(projectID))/domains"), as: Body.self, credentials: credentials,
+            correlationID: correlationID
+        ).domains
+    }
+
+    public func domain(_ name: String, projectID: String, _ credentials: Credentials, correlationID: String? = nil) throws(VercelError) -> VercelDomain {
+        try call(
+            Endpoint("GET", "/v9/projects/\(Self.percentEncode(projectID))/domains/\(Self.percentEncode(name))"),
+            credentials: credentials, correlationID: correlationID)
+    }
+
+    /// Asks Vercel to check the domain's verification record; Vercel's error says what is missing.
+    public func verifyDomain(_ name: String, projectID: String, _ credentials: Credentials, correlationID: String? = nil) throws(VercelError) -> VercelDomain {
+        try call(
+            Endpoint("POST", "/v9/projects/\(Self.percentEncode(projectID))/domains/\(Self.percentEncode(name))/verify", idempotent: true),
+            credentials: credentials, correlationID: correlationID)
+    }
+
+    public func removeDomain(_ name: String, projectID: String, _ credentials: Credentials, correlationID: String? = nil) throws(VercelError) {
+        _ = try send(
+            Endpoint("DELETE", "/v9/projects/\(Self.percentEncode(projectID))/domains/\(Self.percentEncode(name))"),
+            credentials: credentials, correlationID: correlationID)
+    }
+
+    public func domainConfig(_ name: String, _ credentials: Credentials, correlationID: String? = nil) throws(VercelError) -> VercelDomainConfig {
+        try call(Endpoint("GET", "/v6/domains/\(Self.percentEncode(name))/config"), credentials: credentials, correlationID: correlationID)
+    }
+}

@@ -27,6 +27,7 @@ DeploymentRoutes.add(to: &router)
 EnvRoutes.add(to: &router)
 DomainRoutes.add(to: &router)
 PromotionRoutes.add(to: &router)
+EventRoutes.add(to: &router)
 let table = router
 let state = SimulatorState()
 let server = FastCGIServer(listenFD: try socket.open(), workers: workers, logger: logger)

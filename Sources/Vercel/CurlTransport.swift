@@ -28,6 +28,10 @@ public final class CurlTransport: HTTPTransport {
         var uploaded = 0
         let limit: Int
         var overflowed = false
+        /// Set while streaming: 2xx bodies go here instead of `body`.
+        var onData: (([UInt8]) -> Bool)?
+        var stopped = false
+        var status = 0
 
         init(upload: [UInt8], limit: Int) {
             self.upload = upload
@@ -36,8 +40,19 @@ public final class CurlTransport: HTTPTransport {
     }
 
     public func send(_ request: HTTPRequest) throws(HTTPTransportError) -> HTTPResponse {
+        try perform(request, Exchange(upload: request.body, limit: responseLimit))
+    }
+
+    public func stream(_ request: HTTPRequest, onData: ([UInt8]) -> Bool) throws(HTTPTransportError) -> HTTPResponse {
+        try withoutActuallyEscaping(onData) { onData throws(HTTPTransportError) in
+            let exchange = Exchange(upload: request.body, limit: responseLimit)
+            exchange.onData = onData
+            return try perform(request, exchange)
+        }
+    }
+
+    private func perform(_ request: HTTPRequest, _ exchange: Exchange) throws(HTTPTransportError) -> HTTPResponse {
         curl_easy_reset(handle)
-        let exchange = Exchange(upload: request.body, limit: responseLimit)
         let context = Unmanaged.passUnretained(exchange).toOpaque()
         var headerList: UnsafeMutablePointer<curl_slist>?
         defer { curl_slist_free_all(headerList) }
@@ -68,6 +83,9 @@ public final class CurlTransport: HTTPTransport {
         }
 
         let code = curl_easy_perform(handle)
+        if exchange.stopped, code == CURLE_WRITE_ERROR {
+            return HTTPResponse(status: exchange.status, headers: exchange.headers, body: [])
+        }
         guard code == CURLE_OK else {
             if exchange.overflowed { throw .responseTooLarge(responseLimit) }
             let reason = String(cString: curl_easy_strerror(code))
@@ -85,6 +103,14 @@ public final class CurlTransport: HTTPTransport {
     private static let receiveBody: sheen_curl_data_callback = { data, size, count, context in
         let exchange = Unmanaged<Exchange>.fromOpaque(context!).takeUnretainedValue()
         let length = size * count
+        if let onData = exchange.onData, (200..<300).contains(exchange.status) {
+            let piece = data!.withMemoryRebound(to: UInt8.self, capacity: length) { Array(UnsafeBufferPointer(start: $0, count: length)) }
+            guard onData(piece) else {
+                exchange.stopped = true
+                return 0
+            }
+            return length
+        }
         guard exchange.body.count + length <= exchange.limit else {
             exchange.overflowed = true
             return 0
@@ -103,6 +129,8 @@ public final class CurlTransport: HTTPTransport {
         }
         if line.hasPrefix("HTTP/") {
             exchange.headers.removeAll()  // a new response (after a redirect or 100 Continue)
+            let parts = line.split(separator: " ")
+            exchange.status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
         } else if let colon = line.firstIndex(of: ":") {
             let name = line[..<colon].lowercased()
             let value = line[line.index(after: colon)...].trimmingSpaces()

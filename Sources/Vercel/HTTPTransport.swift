@@ -55,4 +55,21 @@ public enum HTTPTransportError: Error, Equatable, Sendable {
 /// Sends HTTP requests. One instance per thread: implementations may keep connections open.
 public protocol HTTPTransport: AnyObject {
     func send(_ request: HTTPRequest) throws(HTTPTransportError) -> HTTPResponse
+
+    /// Sends `request` and hands the body to `onData` piece by piece as it arrives; `onData`
+    /// returns false to stop. The response returned has the status and headers, and the body only
+    /// when the status is not 2xx (an error to read whole).
+    func stream(_ request: HTTPRequest, onData: ([UInt8]) -> Bool) throws(HTTPTransportError) -> HTTPResponse
+}
+
+extension HTTPTransport {
+    /// For transports that cannot stream: the whole body as one piece.
+    public func stream(_ request: HTTPRequest, onData: ([UInt8]) -> Bool) throws(HTTPTransportError) -> HTTPResponse {
+        var response = try send(request)
+        if (200..<300).contains(response.status) {
+            _ = onData(response.body)
+            response.body = []
+        }
+        return response
+    }
 }

@@ -166,6 +166,29 @@ public final class VercelClient {
         }
     }
 
+    /// Sends `endpoint` once and streams a 2xx body to `onData`; Vercel's error otherwise.
+    func stream(
+        _ endpoint: Endpoint, credentials: Credentials, correlationID: String?, onData: ([UInt8]) -> Bool
+    ) throws(VercelError) {
+        try admit(credentials.connectionID)
+        var request = request(for: endpoint, token: credentials.accessToken, teamID: credentials.teamID)
+        request.totalTimeout = .seconds(3600)
+        let started = ContinuousClock.now
+        let outcome: Result<HTTPResponse, HTTPTransportError>
+        do {
+            outcome = .success(try transport.stream(request, onData: onData))
+        } catch {
+            outcome = .failure(error)
+        }
+        log(endpoint, outcome, elapsed: ContinuousClock.now - started, attempt: 1, correlationID: correlationID)
+        record(outcome, credentials.connectionID)
+        switch outcome {
+        case .success(let response) where (200..<300).contains(response.status): return
+        case .success(let response): throw Self.apiError(response)
+        case .failure(let error): throw .unreachable(error)
+        }
+    }
+
     private func request(for endpoint: Endpoint, token: String, teamID: String?) -> HTTPRequest {
         var query = endpoint.query
         if let teamID { query.append(("teamId", teamID)) }

@@ -37,7 +37,7 @@ var targets: [Target] = [
     .testTarget(name: "CryptoTests", dependencies: ["Crypto"], path: "Tests/CryptoTests"),
     .testTarget(name: "FastCGITests", dependencies: ["FastCGI"], path: "Tests/FastCGITests"),
     .testTarget(name: "PlatformTests", dependencies: ["Platform", "Crypto", "Postgres"], path: "Tests/PlatformTests"),
-    .testTarget(name: "VercelTests", dependencies: ["Vercel", "TestSupport", "Postgres", logging], path: "Tests/VercelTests"),
+    .testTarget(name: "VercelTests", dependencies: ["Vercel", "TestSupport", "Postgres", "Crypto", logging], path: "Tests/VercelTests"),
     .target(name: "TestSupport", dependencies: ["Migrator", "Postgres", "Crypto"], path: "Tests/TestSupport"),
     .testTarget(name: "SchemaTests", dependencies: ["TestSupport", "Migrator", "Postgres", "Crypto"], path: "Tests/SchemaTests"),
     .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Crypto", "Postgres"], path: "Tests/EndToEndTests"),

@@ -48,7 +48,11 @@ extension Router where Context == SimulatorState {
     }
 
     private static func caller(of request: Request, token: String, _ state: SimulatorState) throws -> SimulatedCaller {
-        guard let account = state.with({ $0.accounts[token] }) else { throw VercelAPIError.invalidToken }
+        let (account, expiry) = state.with { ($0.accounts[token], $0.tokenExpiry[token]) }
+        guard let account else { throw VercelAPIError.invalidToken }
+        if let expiry, expiry <= SimulatedDeployment.now() {
+            throw VercelAPIError(status: 401, code: "unauthorized", message: "The token has expired", extra: ["invalidToken": true])
+        }
         guard let teamID = request.query("teamId"), !teamID.isEmpty else {
             return SimulatedCaller(token: token, account: account, ownerID: account.user.id)
         }

@@ -12,6 +12,16 @@ final class SimulatorState: Sendable {
 
     struct Data: Sendable {
         var accounts: [String: Account] = [:]
+        /// When OAuth-issued access tokens stop working (epoch ms); others never expire.
+        var tokenExpiry: [String: Int64] = [:]
+        /// Authorization codes waiting to be exchanged.
+        var codes: [String: PendingCode] = [:]
+        /// Live refresh tokens, and the ones already spent (a reuse revokes the whole grant).
+        var refreshTokens: [String: Grant] = [:]
+        var spentRefreshTokens: [String: String] = [:]
+        var grantAccessTokens: [String: [String]] = [:]
+        /// Token endpoint calls per user id, for tests of refresh races.
+        var tokenCalls: [String: Int] = [:]
         var projects: [String: SimulatedProject] = [:]
         /// SHA-1s of the files each owner (user or team) has uploaded.
         var files: [String: Set<String>] = [:]
@@ -60,6 +70,23 @@ final class SimulatorState: Sendable {
             buildMs = try container.decodeIfPresent(Int.self, forKey: .buildMs) ?? 900
             failBuilds = try container.decodeIfPresent(Int.self, forKey: .failBuilds) ?? 0
         }
+    }
+
+    struct PendingCode: Sendable {
+        var account: Account
+        var teamID: String?
+        var redirectURI: String
+        var codeChallenge: String?
+        var scope: String
+        var expiresAt: Int64
+    }
+
+    /// One authorization: its refresh token family shares this id.
+    struct Grant: Sendable {
+        var id: String
+        var account: Account
+        var scope: String
+        var accessToken: String
     }
 
     private let data = Mutex(Data())

@@ -28,6 +28,7 @@ EnvRoutes.add(to: &router)
 DomainRoutes.add(to: &router)
 PromotionRoutes.add(to: &router)
 EventRoutes.add(to: &router)
+OAuthRoutes.add(to: &router, settings: .fromEnvironment())
 let table = router
 let state = SimulatorState()
 let server = FastCGIServer(listenFD: try socket.open(), workers: workers, logger: logger)

@@ -75,12 +75,16 @@ extension VercelClient {
         }
         let progress = Mutex(Progress())
         let uploadConfiguration = configuration
+        // Only the token and the team travel to the upload threads: uploads never refresh.
+        let accessToken = credentials.accessToken
+        let teamID = credentials.teamID
         let logger = self.logger
         let workers = max(1, min(parallelism, files.count))
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             // Uploads skip the breaker: it was consulted for the create, and its store's database
             // connection belongs to the calling thread.
             let client = VercelClient(configuration: uploadConfiguration, transport: CurlTransport(), breakers: nil, logger: logger)
+            let credentials = Credentials(accessToken: accessToken, teamID: teamID)
             while true {
                 let index: Int? = progress.withLock { state in
                     guard state.failure == nil, state.next < files.count else { return nil }

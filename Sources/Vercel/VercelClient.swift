@@ -35,14 +35,15 @@ public final class VercelClient {
     }
 
     /// Whose call it is: the token, the team it acts for, and the connection whose breaker guards it.
-    public struct Credentials: Sendable {
+    /// Not Sendable: `refresh` runs on the calling thread and may use that thread's database.
+    public struct Credentials {
         public var accessToken: String
         public var teamID: String?
         public var connectionID: UUID?
         /// Called once after a 401 for a fresh token; nil means none can be had.
-        public var refresh: (@Sendable () throws -> String?)?
+        public var refresh: (() throws -> String?)?
 
-        public init(accessToken: String, teamID: String? = nil, connectionID: UUID? = nil, refresh: (@Sendable () throws -> String?)? = nil) {
+        public init(accessToken: String, teamID: String? = nil, connectionID: UUID? = nil, refresh: (() throws -> String?)? = nil) {
             self.accessToken = accessToken
             self.teamID = teamID
             self.connectionID = connectionID

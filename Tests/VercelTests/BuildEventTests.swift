@@ -50,8 +50,10 @@ import Vercel
             return false
         }
         #expect(seen == 1)
+        let token = credentials.accessToken
         let cancel = Task.detached {
             try await Task.sleep(for: .milliseconds(300))
+            let credentials = VercelClient.Credentials(accessToken: token)
             let other = VercelClient(
                 configuration: .init(apiBaseURL: try TestEnvironment.require("TEST_SIMULATOR_URL")), transport: CurlTransport(),
                 breakers: nil, logger: Logger(label: "test"))

@@ -1,0 +1,223 @@
+import Crypto
+import FastCGI
+import Foundation
+
+/// Vercel's two ways to authorize, with consent given at once:
+/// - the integration install: `GET /integrations/:slug/new?state=` redirects to the integration's
+///   redirect URL with `code`, `configurationId`, `teamId?`, `next`, `state`, `source`; the code is
+///   exchanged at `POST /v2/oauth/access_token` (form) for a long-lived token, no refresh token;
+/// - the OAuth app: `GET /oauth/authorize` (PKCE S256 required) redirects with `code` and `state`;
+///   `POST /login/oauth/token` (form) exchanges it (`authorization_code`, with `code_verifier`) or
+///   rotates a refresh token (`refresh_token`); `POST /login/oauth/token/revoke` (Basic auth,
+///   `token=`); `GET /login/oauth/userinfo`.
+/// `login_hint` (a username made with `/_sim/accounts`) picks the consenting account, `team` a team
+/// slug of it, `deny=1` refuses. Configured by `VERCEL_OAUTH_CLIENT_ID`, `VERCEL_OAUTH_CLIENT_SECRET`,
+/// `VERCEL_INTEGRATION_SLUG`, `VERCEL_OAUTH_REDIRECT_URI` and `SIM_ACCESS_TOKEN_TTL_SECONDS`.
+enum OAuthRoutes {
+    struct Settings: Sendable {
+        var clientID: String
+        var clientSecret: String
+        var slug: String
+        var redirectURI: String
+        var accessTokenTTL: Int64
+
+        static func fromEnvironment() -> Settings {
+            let environment = ProcessInfo.processInfo.environment
+            return Settings(
+                clientID: environment["VERCEL_OAUTH_CLIENT_ID"] ?? "oac_simulated",
+                clientSecret: environment["VERCEL_OAUTH_CLIENT_SECRET"] ?? "simulated-client-secret",
+                slug: environment["VERCEL_INTEGRATION_SLUG"] ?? "sheen",
+                redirectURI: environment["VERCEL_OAUTH_REDIRECT_URI"] ?? "http://127.0.0.1:8080/v1/internal/vercel/oauth/callback",
+                accessTokenTTL: Int64(environment["SIM_ACCESS_TOKEN_TTL_SECONDS"] ?? "") ?? 3600)
+        }
+    }
+
+    static let scopes = "openid email profile offline_access"
+
+    static func add(to router: inout Router<SimulatorState>, settings: Settings) {
+        router.add("GET", "/integrations/:slug/new") { request, state in
+            guard request.parameter("slug") == settings.slug else { return oauthError(404, "not_found", "No such integration") }
+            return try consent(request, state, redirectURI: settings.redirectURI, challenge: nil, integration: true)
+        }
+        router.add("GET", "/oauth/authorize") { request, state in
+            guard request.query("client_id") == settings.clientID else { return oauthError(400, "invalid_client", "Unknown client_id") }
+            guard let redirect = request.query("redirect_uri"), redirect == settings.redirectURI else {
+                return oauthError(400, "invalid_request", "redirect_uri does not match the registered one")
+            }
+            guard request.query("response_type") == "code" else { return oauthError(400, "unsupported_response_type", "response_type must be code") }
+            guard request.query("code_challenge_method") == "S256", let challenge = request.query("code_challenge"), challenge.count >= 43 else {
+                return oauthError(400, "invalid_request", "PKCE with code_challenge_method=S256 is required")
+            }
+            return try consent(request, state, redirectURI: redirect, challenge: challenge, integration: false)
+        }
+        router.add("POST", "/v2/oauth/access_token") { request, state in
+            let form = Dictionary(QueryString.parse(String(decoding: request.body, as: UTF8.self)).map { ($0.name, $0.value) }) { first, _ in first }
+            guard form["client_id"] == settings.clientID, let secret = form["client_secret"], ConstantTime.equals(secret, settings.clientSecret) else {
+                return oauthError(401, "invalid_client", "Invalid client credentials")
+            }
+            guard let pending = take(code: form["code"], redirectURI: form["redirect_uri"], state) else {
+                return oauthError(400, "invalid_grant", "The code is invalid, expired or already used")
+            }
+            let token = SimulatorState.identifier("")
+            state.with {
+                $0.accounts[token] = pending.account
+                $0.tokenCalls[pending.account.user.id, default: 0] += 1
+            }
+            return .json(IntegrationToken(
+                token_type: "Bearer", access_token: token, installation_id: SimulatorState.identifier("icfg_"),
+                user_id: pending.account.user.id, team_id: pending.teamID))
+        }
+        router.add("POST", "/login/oauth/token") { request, state in
+            try token(request, state, settings)
+        }
+        router.add("POST", "/login/oauth/token/revoke") { request, state in
+            guard let basic = request.headers["authorization"], basic.hasPrefix("Basic "),
+                let decoded = Data(base64Encoded: String(basic.dropFirst(6))).map({ String(decoding: $0, as: UTF8.self) }),
+                decoded == "\(settings.clientID):\(settings.clientSecret)"
+            else { return oauthError(401, "invalid_client", "Invalid client credentials") }
+            let form = Dictionary(QueryString.parse(String(decoding: request.body, as: UTF8.self)).map { ($0.name, $0.value) }) { first, _ in first }
+            guard let token = form["token"] else { return oauthError(400, "invalid_request", "token is required") }
+            state.with { data in
+                if let grant = data.refreshTokens.removeValue(forKey: token) {
+                    data.accounts[grant.accessToken] = nil
+                } else {
+                    data.accounts[token] = nil
+                    data.refreshTokens = data.refreshTokens.filter { $0.value.accessToken != token }
+                }
+            }
+            return .json(JSONValue.object([:]))
+        }
+        router.api("GET", "/login/oauth/userinfo") { _, _, caller in
+            let user = caller.account.user
+            return .json(JSONValue.object([
+                "sub": .string(user.id), "email": .string(user.email), "email_verified": true,
+                "name": .string(user.name ?? user.username), "preferred_username": .string(user.username),
+            ]))
+        }
+        router.add("GET", "/_sim/oauth/token-calls/:userId") { request, state in
+            .json(JSONValue.object(["calls": .integer(state.with { $0.tokenCalls[request.parameter("userId") ?? ""] ?? 0 })]))
+        }
+    }
+
+    struct IntegrationToken: Encodable {
+        let token_type: String
+        let access_token: String
+        let installation_id: String
+        let user_id: String
+        let team_id: String?
+
+        func encode(to encoder: any Encoder) throws {
+            enum Keys: String, CodingKey { case token_type, access_token, installation_id, user_id, team_id }
+            var container = encoder.container(keyedBy: Keys.self)
+            try container.encode(token_type, forKey: .token_type)
+            try container.encode(access_token, forKey: .access_token)
+            try container.encode(installation_id, forKey: .installation_id)
+            try container.encode(user_id, forKey: .user_id)
+            try container.encode(team_id, forKey: .team_id)
+        }
+    }
+
+    struct AppToken: Encodable {
+        let access_token: String
+        let token_type: String
+        let expires_in: Int64
+        let refresh_token: String
+        let scope: String
+    }
+
+    /// Gives consent for the account of `login_hint` and redirects back with a code.
+    static func consent(_ request: Request, _ state: SimulatorState, redirectURI: String, challenge: String?, integration: Bool) throws -> Response {
+        var back = [("state", request.query("state") ?? "")]
+        if request.query("deny") == "1" {
+            back = [("error", "access_denied"), ("error_description", "The user denied access")] + back
+            return redirect(redirectURI, back)
+        }
+        let hint = request.query("login_hint")
+        let account = state.with { data in data.accounts.values.first { $0.user.username == hint } }
+        guard let account else { return oauthError(400, "invalid_request", "login_hint must name a simulator account") }
+        let team = request.query("team").flatMap { slug in account.teams.first { $0.slug == slug } }
+        if request.query("team") != nil, team == nil { return oauthError(400, "invalid_request", "The account is not in that team") }
+        let code = SimulatorState.identifier("")
+        state.with {
+            $0.codes[code] = .init(
+                account: account, teamID: team?.id, redirectURI: redirectURI, codeChallenge: challenge, scope: scopes,
+                expiresAt: SimulatedDeployment.now() + 30 * 60 * 1000)
+        }
+        back = [("code", code)] + back
+        if integration {
+            back += [("configurationId", SimulatorState.identifier("icfg_")), ("next", request.query("next") ?? ""), ("source", "marketplace")]
+            if let team { back.append(("teamId", team.id)) }
+        }
+        return redirect(redirectURI, back)
+    }
+
+    static func take(code: String?, redirectURI: String?, _ state: SimulatorState) -> SimulatorState.PendingCode? {
+        guard let code else { return nil }
+        let pending = state.with { $0.codes.removeValue(forKey: code) }
+        guard let pending, pending.expiresAt > SimulatedDeployment.now(), redirectURI == nil || redirectURI == pending.redirectURI else { return nil }
+        return pending
+    }
+
+    static func token(_ request: Request, _ state: SimulatorState, _ settings: Settings) throws -> Response {
+        let form = Dictionary(QueryString.parse(String(decoding: request.body, as: UTF8.self)).map { ($0.name, $0.value) }) { first, _ in first }
+        guard form["client_id"] == settings.clientID else { return oauthError(401, "invalid_client", "Unknown client_id") }
+        if let secret = form["client_secret"], !ConstantTime.equals(secret, settings.clientSecret) {
+            return oauthError(401, "invalid_client", "Invalid client credentials")
+        }
+        switch form["grant_type"] {
+        case "authorization_code":
+            guard let pending = take(code: form["code"], redirectURI: form["redirect_uri"], state) else {
+                return oauthError(400, "invalid_grant", "The code is invalid, expired or already used")
+            }
+            guard let challenge = pending.codeChallenge, let verifier = form["code_verifier"],
+                Base64URL.encode(Digest.sha256(Array(verifier.utf8))) == challenge
+            else { return oauthError(400, "invalid_grant", "code_verifier does not match the code_challenge") }
+            return .json(issue(account: pending.account, scope: pending.scope, grantID: SimulatorState.identifier("grant_"), state, settings))
+        case "refresh_token":
+            guard let refresh = form["refresh_token"] else { return oauthError(400, "invalid_request", "refresh_token is required") }
+            let outcome = state.with { data -> SimulatorState.Grant? in
+                if let grant = data.refreshTokens.removeValue(forKey: refresh) {
+                    // The access token issued with it lives on until it expires.
+                    data.spentRefreshTokens[refresh] = grant.id
+                    return grant
+                }
+                // A spent refresh token used again means it leaked: revoke everything of its grant.
+                if let grantID = data.spentRefreshTokens[refresh] {
+                    for (token, grant) in data.refreshTokens where grant.id == grantID {
+                        data.refreshTokens[token] = nil
+                    }
+                    for token in data.grantAccessTokens[grantID] ?? [] { data.accounts[token] = nil }
+                }
+                return nil
+            }
+            guard let grant = outcome else { return oauthError(400, "invalid_grant", "The refresh token is invalid or was already used") }
+            return .json(issue(account: grant.account, scope: grant.scope, grantID: grant.id, state, settings))
+        default:
+            return oauthError(400, "unsupported_grant_type", "grant_type must be authorization_code or refresh_token")
+        }
+    }
+
+    static func issue(account: SimulatorState.Account, scope: String, grantID: String, _ state: SimulatorState, _ settings: Settings) -> AppToken {
+        let access = SimulatorState.identifier("vca_")
+        let refresh = SimulatorState.identifier("vcr_")
+        state.with {
+            $0.accounts[access] = account
+            $0.tokenExpiry[access] = SimulatedDeployment.now() + settings.accessTokenTTL * 1000
+            $0.refreshTokens[refresh] = .init(id: grantID, account: account, scope: scope, accessToken: access)
+            $0.grantAccessTokens[grantID, default: []].append(access)
+            $0.tokenCalls[account.user.id, default: 0] += 1
+        }
+        return AppToken(access_token: access, token_type: "Bearer", expires_in: settings.accessTokenTTL, refresh_token: refresh, scope: scope)
+    }
+
+    static func redirect(_ uri: String, _ query: [(String, String)]) -> Response {
+        let separator = uri.contains("?") ? "&" : "?"
+        let location = uri + separator + query.map { "\($0.0)=\(QueryString.encode($0.1))" }.joined(separator: "&")
+        return Response(status: 302, headers: [("Location", location)])
+    }
+
+    /// OAuth's own error shape (RFC 6749 §5.2).
+    static func oauthError(_ status: Int, _ code: String, _ description: String) -> Response {
+        .json(JSONValue.object(["error": .string(code), "error_description": .string(description)]), status: status)
+    }
+}

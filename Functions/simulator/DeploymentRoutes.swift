@@ -9,7 +9,7 @@ enum DeploymentRoutes {
         router.api("POST", "/v2/files", upload)
         router.api("POST", "/v13/deployments", create)
         router.api("GET", "/v13/deployments/:idOrUrl") { request, state, caller in
-            let now = SimulatedDeployment.now()
+            let now = state.now()
             return .json(try find(request.parameter("idOrUrl") ?? "", caller, state).detail(at: now))
         }
         router.api("GET", "/v6/deployments", list)
@@ -85,7 +85,7 @@ enum DeploymentRoutes {
             let slug = String(id.dropFirst(4).prefix(9)).lowercased()
             let deployment = SimulatedDeployment(
                 id: id, url: "\(name)-\(slug).vercel.app", name: name, projectId: projectID!, ownerID: caller.ownerID,
-                target: body.target, createdAt: SimulatedDeployment.now(), buildMs: Int64(max(faults.buildMs, 10)), failsAtBuild: fails,
+                target: body.target, createdAt: data.tick(), buildMs: Int64(max(faults.buildMs, 10)), failsAtBuild: fails,
                 canceledAt: nil, meta: body.meta ?? [:], gitSource: body.gitSource,
                 alias: body.target == "production" ? ["\(name).vercel.app"] : ["\(name)-git-\(slug).vercel.app"],
                 fileCount: files.count)
@@ -110,7 +110,7 @@ enum DeploymentRoutes {
     }
 
     @Sendable static func list(_ request: Request, _ state: SimulatorState, _ caller: SimulatedCaller) throws -> Response {
-        let now = SimulatedDeployment.now()
+        let now = state.now()
         let limit = min(max(Int(request.query("limit") ?? "") ?? 20, 1), 100)
         let until = request.query("until").flatMap { Int64($0) }
         let projectID = request.query("projectId")
@@ -134,7 +134,7 @@ enum DeploymentRoutes {
 
     @Sendable static func cancel(_ request: Request, _ state: SimulatorState, _ caller: SimulatedCaller) throws -> Response {
         let deployment = try find(request.parameter("id") ?? "", caller, state)
-        let now = SimulatedDeployment.now()
+        let now = state.now()
         let current = deployment.state(at: now)
         guard ["QUEUED", "INITIALIZING", "BUILDING"].contains(current) else {
             throw VercelAPIError(status: 400, code: "bad_request", message: "Cannot cancel a deployment that is \(current)")

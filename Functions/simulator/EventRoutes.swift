@@ -67,7 +67,7 @@ enum EventRoutes {
             let encoder = JSONEncoder()
             encoder.outputFormatting = .sortedKeys
             guard request.query("follow") == "1" else {
-                let now = SimulatedDeployment.now()
+                let now = state.now()
                 return .json(timeline(of: deployment).filter { $0.created <= now })
             }
             return Response(
@@ -78,7 +78,7 @@ enum EventRoutes {
                         // Re-read: a cancel changes the rest of the timeline.
                         let current = state.with { $0.deployments[deployment.id] } ?? deployment
                         let events = timeline(of: current)
-                        let now = SimulatedDeployment.now()
+                        let now = state.now()
                         while sent < events.count, events[sent].created <= now {
                             try stream.send(Array(try encoder.encode(events[sent])) + [0x0a])
                             sent += 1

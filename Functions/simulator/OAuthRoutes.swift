@@ -138,10 +138,11 @@ enum OAuthRoutes {
         let team = request.query("team").flatMap { slug in account.teams.first { $0.slug == slug } }
         if request.query("team") != nil, team == nil { return oauthError(400, "invalid_request", "The account is not in that team") }
         let code = SimulatorState.identifier("")
+        let expiresAt = state.now() + 30 * 60 * 1000
         state.with {
             $0.codes[code] = .init(
                 account: account, teamID: team?.id, redirectURI: redirectURI, codeChallenge: challenge, scope: scopes,
-                expiresAt: SimulatedDeployment.now() + 30 * 60 * 1000)
+                expiresAt: expiresAt)
         }
         back = [("code", code)] + back
         if integration {
@@ -154,7 +155,7 @@ enum OAuthRoutes {
     static func take(code: String?, redirectURI: String?, _ state: SimulatorState) -> SimulatorState.PendingCode? {
         guard let code else { return nil }
         let pending = state.with { $0.codes.removeValue(forKey: code) }
-        guard let pending, pending.expiresAt > SimulatedDeployment.now(), redirectURI == nil || redirectURI == pending.redirectURI else { return nil }
+        guard let pending, pending.expiresAt > state.now(), redirectURI == nil || redirectURI == pending.redirectURI else { return nil }
         return pending
     }
 
@@ -200,9 +201,10 @@ enum OAuthRoutes {
     static func issue(account: SimulatorState.Account, scope: String, grantID: String, _ state: SimulatorState, _ settings: Settings) -> AppToken {
         let access = SimulatorState.identifier("vca_")
         let refresh = SimulatorState.identifier("vcr_")
+        let expiresAt = state.now() + settings.accessTokenTTL * 1000
         state.with {
             $0.accounts[access] = account
-            $0.tokenExpiry[access] = SimulatedDeployment.now() + settings.accessTokenTTL * 1000
+            $0.tokenExpiry[access] = expiresAt
             $0.refreshTokens[refresh] = .init(id: grantID, account: account, scope: scope, accessToken: access)
             $0.grantAccessTokens[grantID, default: []].append(access)
             $0.tokenCalls[account.user.id, default: 0] += 1

@@ -23,7 +23,7 @@ enum PromotionRoutes {
         guard deployment.projectId == project.id else {
             throw VercelAPIError.badRequest("The deployment does not belong to this project")
         }
-        let now = SimulatedDeployment.now()
+        let now = state.now()
         guard deployment.state(at: now) == "READY" else {
             throw VercelAPIError(status: 400, code: "deployment_not_ready", message: "Only a READY deployment can be promoted")
         }

@@ -46,8 +46,6 @@ struct SimulatedDeployment: Sendable {
         return failsAtBuild ? "ERROR" : "READY"
     }
 
-    static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
-
     /// `POST /v13/deployments` and `GET /v13/deployments/{idOrUrl}`.
     struct Detail: Encodable {
         let id: String

@@ -50,7 +50,7 @@ extension Router where Context == SimulatorState {
     private static func caller(of request: Request, token: String, _ state: SimulatorState) throws -> SimulatedCaller {
         let (account, expiry) = state.with { ($0.accounts[token], $0.tokenExpiry[token]) }
         guard let account else { throw VercelAPIError.invalidToken }
-        if let expiry, expiry <= SimulatedDeployment.now() {
+        if let expiry, expiry <= state.now() {
             throw VercelAPIError(status: 401, code: "unauthorized", message: "The token has expired", extra: ["invalidToken": true])
         }
         guard let teamID = request.query("teamId"), !teamID.isEmpty else {

@@ -91,6 +91,12 @@ final class SimulatorState: Sendable {
 
     private let data = Mutex(Data())
 
+    /// Now in epoch milliseconds, never before the last write's timestamp: the write clock runs
+    /// ahead of the wall clock after bursts, and reads must not see the future as past.
+    func now() -> Int64 {
+        data.withLock { max($0.lastMillis, Int64(Date().timeIntervalSince1970 * 1000)) }
+    }
+
     func with<T>(_ body: (inout Data) throws -> T) rethrows -> T {
         try data.withLock { try body(&$0) }
     }

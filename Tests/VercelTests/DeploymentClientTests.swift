@@ -18,17 +18,30 @@ import Vercel
         }
     }
 
-    /// Polls until the deployment stops changing state, recording each state seen.
+    /// Polls until the deployment stops changing state, recording each state seen. The polling runs
+    /// on a thread of its own: the test pool's two threads may be blocked by other suites' calls.
     static func follow(_ id: String, _ client: VercelClient, _ credentials: VercelClient.Credentials) async throws -> (VercelDeployment, [String]) {
-        var seen: [String] = []
-        for _ in 0..<200 {
-            let deployment = try client.deployment(id, credentials)
-            if seen.last != deployment.readyState { seen.append(deployment.readyState) }
-            if deployment.isTerminal { return (deployment, seen) }
-            try await Task.sleep(for: .milliseconds(25))
-        }
         struct NeverFinished: Error {}
-        throw NeverFinished()
+        let token = credentials.accessToken
+        let url = client.configuration.apiBaseURL
+        let outcome: Result<(VercelDeployment, [String]), any Error> = await withCheckedContinuation { continuation in
+            Thread {
+                let poller = VercelClient(configuration: .init(apiBaseURL: url), transport: CurlTransport(), breakers: nil, logger: Logger(label: "test"))
+                var seen: [String] = []
+                for _ in 0..<2000 {
+                    do {
+                        let deployment = try poller.deployment(id, VercelClient.Credentials(accessToken: token))
+                        if seen.last != deployment.readyState { seen.append(deployment.readyState) }
+                        if deployment.isTerminal { return continuation.resume(returning: .success((deployment, seen))) }
+                    } catch {
+                        return continuation.resume(returning: .failure(error))
+                    }
+                    usleep(10_000)
+                }
+                continuation.resume(returning: .failure(NeverFinished()))
+            }.start()
+        }
+        return try outcome.get()
     }
 
     @Test func a1500FileDeploymentUploadsEveryFileAndARedeployOnlyTheChangedOne() async throws {

@@ -31,7 +31,7 @@ var targets: [Target] = [
     .target(name: "Vercel", dependencies: ["CCurl", "Postgres", "Crypto", logging], path: "Sources/Vercel"),
     .target(name: "Migrator", dependencies: ["Postgres", "Crypto"], path: "Sources/Migrator"),
     .executableTarget(name: "MigrateCommand", dependencies: ["Migrator"], path: "Functions/migrate"),
-    .executableTarget(name: "VercelSimulator", dependencies: ["FastCGI", "Crypto", logging], path: "Functions/simulator"),
+    .executableTarget(name: "VercelSimulator", dependencies: ["FastCGI", "Crypto", "Vercel", logging], path: "Functions/simulator"),
     .executableTarget(name: "UploadBench", dependencies: ["Vercel", logging], path: "Benchmarks/UploadBench"),
     .executableTarget(name: "FastCGIHello", dependencies: ["FastCGI"], path: "Benchmarks/FastCGIHello"),
     .testTarget(name: "CryptoTests", dependencies: ["Crypto"], path: "Tests/CryptoTests"),

@@ -56,6 +56,22 @@ enum AdminRoutes {
             }
             return Response(status: 204)
         }
+        // Webhook knobs of an account: {"url","secret","drop","duplicate","reorder","reorderWindowMs"}.
+        router.add("PUT", "/_sim/webhooks") { request, state in
+            let token = try account(of: request, state)
+            let settings = try request.decodeJSON(WebhookSender.Settings.self)
+            state.with { $0.webhooks[token] = settings }
+            return .json(settings)
+        }
+        // A sink for webhooks, so tests can see what was sent: POST records, GET lists.
+        router.add("POST", "/_sim/inbox/:name", bodyLimit: 1 << 20) { request, state in
+            let item = SimulatorState.InboxItem(signature: request.headers["x-vercel-signature"], body: String(decoding: request.body, as: UTF8.self))
+            state.with { $0.received[request.parameter("name") ?? "", default: []].append(item) }
+            return .json(JSONValue.object([:]))
+        }
+        router.add("GET", "/_sim/inbox/:name") { request, state in
+            .json(state.with { $0.received[request.parameter("name") ?? ""] ?? [] })
+        }
         // Publishes a DNS record the simulated Vercel can "see": {"name","type","value"}.
         router.add("PUT", "/_sim/dns") { request, state in
             struct Record: Decodable {

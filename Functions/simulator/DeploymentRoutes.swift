@@ -92,6 +92,14 @@ enum DeploymentRoutes {
             data.deployments[id] = deployment
             return deployment
         }
+        state.emit("deployment.created", deployment, token: caller.token, at: deployment.createdAt)
+        let finished = deployment.createdAt + deployment.buildMs
+        if deployment.failsAtBuild {
+            state.emit("deployment.error", deployment, token: caller.token, at: finished, tag: deployment.id)
+        } else {
+            state.emit("deployment.succeeded", deployment, token: caller.token, at: finished, tag: deployment.id)
+            state.emit("deployment.ready", deployment, token: caller.token, at: finished, tag: deployment.id)
+        }
         return .json(deployment.detail(at: deployment.createdAt))
     }
 
@@ -143,6 +151,8 @@ enum DeploymentRoutes {
             data.deployments[deployment.id]?.canceledAt = now
             return data.deployments[deployment.id]!
         }
+        state.webhooks.withdraw(tag: deployment.id)
+        state.emit("deployment.canceled", canceled, token: caller.token, at: now)
         return .json(canceled.detail(at: now))
     }
 }

@@ -27,6 +27,7 @@ enum PromotionRoutes {
         guard deployment.state(at: now) == "READY" else {
             throw VercelAPIError(status: 400, code: "deployment_not_ready", message: "Only a READY deployment can be promoted")
         }
+        defer { state.emit(type == "promote" ? "deployment.promoted" : "deployment.rollback", deployment, token: caller.token, at: now) }
         state.with { data in
             guard var current = data.projects[project.id] else { return }
             let alias = "\(current.name).vercel.app"

@@ -5,6 +5,12 @@ import Synchronization
 /// Everything the simulator knows, in memory, behind one lock: accounts and their tokens,
 /// projects, the fault knobs and a count of requests per route.
 final class SimulatorState: Sendable {
+    let webhooks: WebhookSender
+
+    init(webhooks: WebhookSender) {
+        self.webhooks = webhooks
+    }
+
     struct Account: Sendable {
         var user: SimulatedUser
         var teams: [SimulatedTeam]
@@ -20,6 +26,12 @@ final class SimulatorState: Sendable {
         var refreshTokens: [String: Grant] = [:]
         var spentRefreshTokens: [String: String] = [:]
         var grantAccessTokens: [String: [String]] = [:]
+        /// Webhook knobs per account token.
+        var webhooks: [String: WebhookSender.Settings] = [:]
+        /// When the current reordering batch of each account opened (epoch ms).
+        var reorderBatch: [String: Int64] = [:]
+        /// Deliveries the knobs still have to drop, duplicate or hold, per account token.
+        var received: [String: [InboxItem]] = [:]
         /// Token endpoint calls per user id, for tests of refresh races.
         var tokenCalls: [String: Int] = [:]
         var projects: [String: SimulatedProject] = [:]
@@ -72,6 +84,12 @@ final class SimulatorState: Sendable {
         }
     }
 
+    /// A request received at `/_sim/inbox/:name`: its signature header and raw body.
+    struct InboxItem: Codable, Sendable {
+        var signature: String?
+        var body: String
+    }
+
     struct PendingCode: Sendable {
         var account: Account
         var teamID: String?
@@ -90,6 +108,38 @@ final class SimulatorState: Sendable {
     }
 
     private let data = Mutex(Data())
+
+    /// Sends a webhook about `deployment` for the account of `token`, as its knobs say.
+    func emit(_ type: String, _ deployment: SimulatedDeployment, token: String, at: Int64, tag: String? = nil) {
+        let (account, project, settings, copies, batch) = with { data -> (Account?, SimulatedProject?, WebhookSender.Settings, Int, Int64) in
+            var settings = data.webhooks[token] ?? WebhookSender.Settings()
+            let window = Int64(max(settings.reorderWindowMs, 10))
+            if let opened = data.reorderBatch[token], at >= opened, at < opened + window {
+            } else {
+                data.reorderBatch[token] = at
+            }
+            var copies = 1
+            if settings.drop > 0 {
+                settings.drop -= 1
+                copies = 0
+            } else if settings.duplicate > 0 {
+                settings.duplicate -= 1
+                copies = 2
+            }
+            data.webhooks[token] = settings
+            return (data.accounts[token], data.projects[deployment.projectId], settings, copies, data.reorderBatch[token] ?? at)
+        }
+        guard let account else { return }
+        var due = at
+        if settings.reorder {
+            // A batch opens at its first event; everything within its window goes out newest first.
+            let window = Int64(max(settings.reorderWindowMs, 10))
+            due = batch + 2 * window - (at - batch)
+        }
+        webhooks.schedule(
+            type: type, deployment: deployment, project: project, account: account, settings: settings, at: at, due: due,
+            copies: copies, tag: tag)
+    }
 
     /// Now in epoch milliseconds, never before the last write's timestamp: the write clock runs
     /// ahead of the wall clock after bursts, and reads must not see the future as past.

@@ -30,7 +30,12 @@ PromotionRoutes.add(to: &router)
 EventRoutes.add(to: &router)
 OAuthRoutes.add(to: &router, settings: .fromEnvironment())
 let table = router
-let state = SimulatorState()
+let environment = ProcessInfo.processInfo.environment
+let sender = WebhookSender(
+    defaultURL: environment["SIM_WEBHOOK_URL"].flatMap { $0.isEmpty ? nil : $0 },
+    defaultSecret: environment["VERCEL_OAUTH_CLIENT_SECRET"] ?? "simulated-client-secret")
+sender.start()
+let state = SimulatorState(webhooks: sender)
 let server = FastCGIServer(listenFD: try socket.open(), workers: workers, logger: logger)
 server.run { HTTPApplication(router: table, context: state, logger: logger) }
 exit(server.exitStatus)

@@ -35,6 +35,12 @@ public struct SimulatorAccount: Sendable {
         _ = try await Self.send("PUT", baseURL + "/_sim/dns", body: body, token: token)
     }
 
+    /// Calls one of the simulator's `/_sim/` routes as this account, with a JSON body.
+    @discardableResult
+    public func admin(_ method: String, _ path: String, _ body: [String: Any]?) async throws -> Data {
+        try await Self.send(method, baseURL + path, body: try body.map { try JSONSerialization.data(withJSONObject: $0) }, token: token)
+    }
+
     /// How many calls this account made to each route (`"GET /v2/user"`).
     public func requests() async throws -> [String: Int] {
         let data = try await Self.send("GET", baseURL + "/_sim/requests", body: nil, token: token)

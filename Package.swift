@@ -27,7 +27,7 @@ var targets: [Target] = [
     .target(
         name: "FastCGI", dependencies: ["CFastCGI", "CFastCGIGuard", logging], path: "Sources/FastCGI",
         swiftSettings: [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]),
-    .target(name: "Platform", dependencies: ["FastCGI", "Postgres", "Crypto", logging], path: "Sources/Platform"),
+    .target(name: "Platform", dependencies: ["FastCGI", "Postgres", "Crypto", "Vercel", logging], path: "Sources/Platform"),
     .target(name: "Vercel", dependencies: ["CCurl", "Postgres", "Crypto", logging], path: "Sources/Vercel"),
     .target(name: "Migrator", dependencies: ["Postgres", "Crypto"], path: "Sources/Migrator"),
     .executableTarget(name: "MigrateCommand", dependencies: ["Migrator"], path: "Functions/migrate"),
@@ -36,7 +36,7 @@ var targets: [Target] = [
     .executableTarget(name: "FastCGIHello", dependencies: ["FastCGI"], path: "Benchmarks/FastCGIHello"),
     .testTarget(name: "CryptoTests", dependencies: ["Crypto"], path: "Tests/CryptoTests"),
     .testTarget(name: "FastCGITests", dependencies: ["FastCGI"], path: "Tests/FastCGITests"),
-    .testTarget(name: "PlatformTests", dependencies: ["Platform", "Crypto", "Postgres"], path: "Tests/PlatformTests"),
+    .testTarget(name: "PlatformTests", dependencies: ["Platform", "Crypto", "Postgres", "Vercel", logging], path: "Tests/PlatformTests"),
     .testTarget(name: "VercelTests", dependencies: ["Vercel", "TestSupport", "Postgres", "Crypto", logging], path: "Tests/VercelTests"),
     .target(name: "TestSupport", dependencies: ["Migrator", "Postgres", "Crypto"], path: "Tests/TestSupport"),
     .testTarget(name: "SchemaTests", dependencies: ["TestSupport", "Migrator", "Postgres", "Crypto"], path: "Tests/SchemaTests"),

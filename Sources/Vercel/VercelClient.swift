@@ -262,11 +262,15 @@ public final class VercelClient {
                 let code: String?
                 let message: String?
                 let missing: [String]?
+                let invalidToken: Bool?
             }
             let error: Detail?
         }
         let detail = (try? JSONDecoder().decode(Body.self, from: Data(response.body)))?.error
         if detail?.code == "missing_files", let missing = detail?.missing { return .missingFiles(missing) }
+        if response.status == 401 || detail?.invalidToken == true {
+            return .unauthorized(status: response.status, message: detail?.message ?? "Vercel refused the token")
+        }
         return .api(
             status: response.status, code: detail?.code ?? "http_\(response.status)",
             message: detail?.message ?? "Vercel answered \(response.status)")

@@ -3,6 +3,8 @@
 public enum VercelError: Error, Equatable, Sendable {
     /// Vercel answered with an error: its status, `error.code` and `error.message`.
     case api(status: Int, code: String, message: String)
+    /// The token is not (or no longer) valid: a 401, or a 403 that Vercel marks `invalidToken`.
+    case unauthorized(status: Int, message: String)
     /// A deployment named files Vercel does not have yet: their SHA-1s (`error.missing`).
     case missingFiles([String])
     /// Rate limited for longer than a request should wait.

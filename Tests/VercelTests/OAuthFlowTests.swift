@@ -84,7 +84,7 @@ import Vercel
             try oauth.refresh(first.refreshToken!)
         }
         #expect(throws: VercelError.self) { try oauth.refresh(second.refreshToken!) }
-        #expect(throws: VercelError.api(status: 403, code: "forbidden", message: "Not authorized")) {
+        #expect(throws: VercelError.unauthorized(status: 403, message: "Not authorized")) {
             try client().user(VercelClient.Credentials(accessToken: second.accessToken))
         }
     }
@@ -99,7 +99,7 @@ import Vercel
                 + "&code_challenge=\(Base64URL.encode(Digest.sha256(Array(verifier.utf8))))&code_challenge_method=S256")
         let pair = try oauth.exchangeAuthorizationCode(back["code"]!, verifier: verifier)
         try await Task.sleep(for: .milliseconds(2100))
-        #expect(throws: VercelError.api(status: 401, code: "unauthorized", message: "The token has expired")) {
+        #expect(throws: VercelError.unauthorized(status: 401, message: "The token has expired")) {
             try client().user(VercelClient.Credentials(accessToken: pair.accessToken))
         }
         let oauth = self.oauth
@@ -116,7 +116,7 @@ import Vercel
         let back = try authorize(settings["VERCEL_INTEGRATION_INSTALL_URL"]! + "?state=r&login_hint=\(username)")
         let token = try oauth.exchangeIntegrationCode(back["code"]!)
         try oauth.revoke(token.accessToken)
-        #expect(throws: VercelError.api(status: 403, code: "forbidden", message: "Not authorized")) {
+        #expect(throws: VercelError.unauthorized(status: 403, message: "Not authorized")) {
             try client().user(VercelClient.Credentials(accessToken: token.accessToken))
         }
     }

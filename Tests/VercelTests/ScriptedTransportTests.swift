@@ -49,7 +49,7 @@ final class ScriptedTransport: HTTPTransport, @unchecked Sendable {
             refreshes.increment()
             return "vca_new"
         }
-        #expect(throws: VercelError.api(status: 401, code: "unauthorized", message: "Token expired")) { try client(transport).user(credentials) }
+        #expect(throws: VercelError.unauthorized(status: 401, message: "Token expired")) { try client(transport).user(credentials) }
         #expect(refreshes.count == 1)
         #expect(transport.sent.count == 2)
     }

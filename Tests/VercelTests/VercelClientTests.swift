@@ -73,7 +73,7 @@ import Vercel
             _ = try client.user(forged)
             Issue.record("a forged token was accepted")
         } catch {
-            #expect(error == .api(status: 403, code: "forbidden", message: "Not authorized"))
+            #expect(error == .unauthorized(status: 403, message: "Not authorized"))
             #expect(!"\(error)".contains("vca_not-a-real-token-0000"))
         }
     }
@@ -135,7 +135,7 @@ import Vercel
             return account.token
         }
         // Vercel answers a token it does not know 403 `invalidToken`: only a 401 refreshes.
-        #expect(throws: VercelError.api(status: 403, code: "forbidden", message: "Not authorized")) { try client.user(credentials) }
+        #expect(throws: VercelError.unauthorized(status: 403, message: "Not authorized")) { try client.user(credentials) }
         #expect(refreshes.count == 0)
     }
 }

@@ -1,0 +1,78 @@
+import FastCGI
+import Vercel
+
+/// How a failed Vercel call reaches the platform's frontend: the codes it already handles
+/// (`AUTH_REQUIRED`, `RATE_LIMITED` with `retryAfter`), and for the rest Vercel's own code and
+/// message beside ours. Never a token: none of these texts holds one.
+extension VercelError: HTTPResponseError {
+    public var status: Int {
+        switch self {
+        case .unauthorized: 401
+        case .rateLimited: 429
+        case .circuitOpen: 503
+        case .unreachable(.timedOut): 504
+        case .unreachable, .invalidResponse, .missingFiles: 502
+        case .api(let status, _, _):
+            switch status {
+            case 404: 404
+            case 409: 409
+            case 400, 422: 422
+            case 403: 403
+            default: 502
+            }
+        }
+    }
+
+    public var code: String {
+        switch self {
+        case .unauthorized: "AUTH_REQUIRED"
+        case .rateLimited: "RATE_LIMITED"
+        case .circuitOpen: "CIRCUIT_OPEN"
+        case .unreachable(.timedOut): "VERCEL_TIMEOUT"
+        case .unreachable: "VERCEL_UNREACHABLE"
+        case .invalidResponse, .missingFiles: "VERCEL_INVALID_RESPONSE"
+        case .api(let status, _, _):
+            switch status {
+            case 404: "VERCEL_NOT_FOUND"
+            case 409: "VERCEL_CONFLICT"
+            case 400, 422: "VERCEL_REJECTED"
+            case 403: "VERCEL_FORBIDDEN"
+            default: "VERCEL_ERROR"
+            }
+        }
+    }
+
+    public var message: String {
+        switch self {
+        case .unauthorized: "Vercel no longer accepts this connection; reconnect your Vercel account"
+        case .rateLimited: "Vercel is rate limiting this account; try again later"
+        case .circuitOpen: "Vercel has been failing for this connection; calls are paused briefly"
+        case .unreachable(.timedOut): "Vercel did not answer in time"
+        case .unreachable: "Vercel could not be reached"
+        case .invalidResponse, .missingFiles: "Vercel answered in a way this service does not understand"
+        case .api(_, _, let message): message
+        }
+    }
+
+    public var extraFields: [String: JSONValue] {
+        switch self {
+        case .unauthorized: ["action": "RECONNECT"]
+        case .rateLimited(let wait), .circuitOpen(let wait): ["retryAfter": .integer(Self.seconds(wait))]
+        case .api(let status, let code, _): ["vercelCode": .string(code), "vercelStatus": .integer(status)]
+        default: [:]
+        }
+    }
+
+    public var headers: [(String, String)] {
+        switch self {
+        case .rateLimited(let wait), .circuitOpen(let wait): [("Retry-After", "\(Self.seconds(wait))")]
+        default: []
+        }
+    }
+
+    /// Whole seconds, rounded up, at least 1.
+    static func seconds(_ duration: Duration) -> Int {
+        let (seconds, attoseconds) = duration.components
+        return max(1, Int(seconds) + (attoseconds > 0 ? 1 : 0))
+    }
+}

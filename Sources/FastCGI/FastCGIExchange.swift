@@ -90,16 +90,26 @@ public final class FastCGIExchange {
     public func writeHead(status: Int, headers: [(String, String)]) {
         guard !headWritten else { return }
         headWritten = true
-        var head = HTTPStatus.line(status)
+        var head: [UInt8] = []
         head.reserveCapacity(256)
+        head.append(contentsOf: HTTPStatus.line(status))
         for (name, value) in headers where !Self.unsafeHeader(name, value) {
-            head += name
-            head += ": "
-            head += value
-            head += "\r\n"
+            Self.append(name, to: &head)
+            head.append(UInt8(ascii: ":"))
+            head.append(UInt8(ascii: " "))
+            Self.append(value, to: &head)
+            head.append(13)
+            head.append(10)
         }
-        head += "\r\n"
-        head.withUTF8 { put($0) }
+        head.append(13)
+        head.append(10)
+        put(head)
+    }
+
+    private static func append(_ text: String, to bytes: inout [UInt8]) {
+        if text.utf8.withContiguousStorageIfAvailable({ bytes.append(contentsOf: $0) }) == nil {
+            bytes.append(contentsOf: Array(text.utf8))
+        }
     }
 
     /// Writes body bytes; returns false when the connection to nginx is gone.
@@ -130,18 +140,21 @@ public final class FastCGIExchange {
 
     /// A header that would split the head: CR or LF anywhere, or a colon in the name.
     private static func unsafeHeader(_ name: String, _ value: String) -> Bool {
-        var name = name
-        var value = value
-        return name.withUTF8 { $0.contains { $0 == 13 || $0 == 10 || $0 == UInt8(ascii: ":") } }
-            || value.withUTF8 { $0.contains { $0 == 13 || $0 == 10 } }
+        let badName = name.utf8.withContiguousStorageIfAvailable { $0.contains { $0 == 13 || $0 == 10 || $0 == UInt8(ascii: ":") } }
+            ?? name.utf8.contains { $0 == 13 || $0 == 10 || $0 == UInt8(ascii: ":") }
+        let badValue = value.utf8.withContiguousStorageIfAvailable { $0.contains { $0 == 13 || $0 == 10 } }
+            ?? value.utf8.contains { $0 == 13 || $0 == 10 }
+        return badName || badValue
     }
 }
 
 /// Reason phrases for the statuses this service sends.
 enum HTTPStatus {
+    private static let ok = Array("Status: 200 OK\r\n".utf8)
+
     /// The CGI `Status:` line of `status`, CRLF included.
-    static func line(_ status: Int) -> String {
-        "Status: \(status) \(reason(status))\r\n"
+    static func line(_ status: Int) -> [UInt8] {
+        status == 200 ? ok : Array("Status: \(status) \(reason(status))\r\n".utf8)
     }
 
     static func reason(_ status: Int) -> String {

@@ -18,7 +18,7 @@ public struct Router<Context>: Sendable {
     }
 
     enum Segment: Sendable, Equatable {
-        case literal(String)
+        case literal([UInt8])
         case parameter(String)
     }
 
@@ -44,7 +44,7 @@ public struct Router<Context>: Sendable {
         _ handler: @escaping Handler
     ) {
         let segments = pattern.split(separator: "/").map { part -> Segment in
-            part.hasPrefix(":") ? .parameter(String(part.dropFirst())) : .literal(String(part))
+            part.hasPrefix(":") ? .parameter(String(part.dropFirst())) : .literal(Array(part.utf8))
         }
         precondition(
             !routes.contains { $0.method == method && $0.segments == segments },
@@ -54,10 +54,16 @@ public struct Router<Context>: Sendable {
 
     /// Finds the route for `method` and the raw (percent-encoded) `path`.
     public func match(method: String, path: String) -> Match {
-        let parts = path.split(separator: "/", omittingEmptySubsequences: true)
+        let bytes = Array(path.utf8)
+        var parts: [Range<Int>] = []
+        var start = 0
+        for index in 0...bytes.count where index == bytes.count || bytes[index] == UInt8(ascii: "/") {
+            if index > start { parts.append(start..<index) }
+            start = index + 1
+        }
         var allowed: [String] = []
         for route in routes where route.segments.count == parts.count {
-            guard let parameters = Self.bind(route.segments, to: parts) else { continue }
+            guard let parameters = Self.bind(route.segments, to: parts, of: bytes) else { continue }
             if route.method == method || (method == "HEAD" && route.method == "GET") {
                 return .found(route, parameters: parameters)
             }
@@ -66,15 +72,15 @@ public struct Router<Context>: Sendable {
         return allowed.isEmpty ? .notFound : .methodNotAllowed(allowed: allowed)
     }
 
-    private static func bind(_ segments: [Segment], to parts: [Substring]) -> [String: String]? {
+    private static func bind(_ segments: [Segment], to parts: [Range<Int>], of bytes: [UInt8]) -> [String: String]? {
         var parameters: [String: String] = [:]
         for index in segments.indices {
-            let part = parts[index]
+            let part = bytes[parts[index]]
             switch segments[index] {
             case .literal(let text):
-                guard text == part else { return nil }
+                guard text.count == part.count, text.elementsEqual(part) else { return nil }
             case .parameter(let name):
-                let value = QueryString.decode(part, plusAsSpace: false)
+                let value = QueryString.decode(String(decoding: part, as: UTF8.self), plusAsSpace: false)
                 guard !value.isEmpty, !value.contains("/") else { return nil }
                 parameters[name] = value
             }

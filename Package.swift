@@ -40,10 +40,10 @@ var targets: [Target] = [
     .testTarget(name: "VercelTests", dependencies: ["Vercel", "TestSupport", "Postgres", "Crypto", logging], path: "Tests/VercelTests"),
     .target(name: "TestSupport", dependencies: ["Migrator", "Postgres", "Crypto"], path: "Tests/TestSupport"),
     .testTarget(name: "SchemaTests", dependencies: ["TestSupport", "Migrator", "Postgres", "Crypto"], path: "Tests/SchemaTests"),
-    .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Crypto", "Postgres"], path: "Tests/EndToEndTests"),
+    .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Crypto", "Postgres", "Vercel"], path: "Tests/EndToEndTests"),
 ]
 targets += groups.map { group in
-    .executableTarget(name: group.target, dependencies: ["Platform", "FastCGI", "Postgres"], path: "Functions/\(group.folder)")
+    .executableTarget(name: group.target, dependencies: ["Platform", "FastCGI", "Postgres", "Vercel", "Crypto"], path: "Functions/\(group.folder)")
 }
 
 /// One-shot maintenance binaries, run by cron (`nginx/crontab`).

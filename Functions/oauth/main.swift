@@ -1,10 +1,10 @@
 import Platform
 
 GroupFunction.run(group: "oauth") { router in
+    router.platform("POST", "/v1/internal/vercel/oauth/initiate", OAuthInitiate.handle)
+    router.add("GET", "/v1/internal/vercel/oauth/callback", OAuthCallback.handle)
     router.platform("GET", "/v1/internal/vercel/oauth/status", ConnectionStatus.handle)
-    router.planned("POST", "/v1/internal/vercel/oauth/initiate")
-    router.plannedUnsigned("GET", "/v1/internal/vercel/oauth/callback")
     router.planned("POST", "/v1/internal/vercel/oauth/test-connection")
     router.planned("POST", "/v1/internal/vercel/oauth/refresh")
-    router.planned("POST", "/v1/internal/vercel/oauth/disconnect")
+    router.platform("POST", "/v1/internal/vercel/oauth/disconnect", Disconnect.handle)
 }

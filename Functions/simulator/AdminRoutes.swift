@@ -72,6 +72,11 @@ enum AdminRoutes {
         router.add("GET", "/_sim/inbox/:name") { request, state in
             .json(state.with { $0.received[request.parameter("name") ?? ""] ?? [] })
         }
+        // The tokens the OAuth endpoints issued to this account's user.
+        router.add("GET", "/_sim/tokens") { request, state in
+            let token = try account(of: request, state)
+            return .json(state.with { data in data.issuedTokens[data.accounts[token]?.user.id ?? ""] ?? [] })
+        }
         // Publishes a DNS record the simulated Vercel can "see": {"name","type","value"}.
         router.add("PUT", "/_sim/dns") { request, state in
             struct Record: Decodable {

@@ -62,6 +62,7 @@ enum OAuthRoutes {
             state.with {
                 $0.accounts[token] = pending.account
                 $0.tokenCalls[pending.account.user.id, default: 0] += 1
+                $0.issuedTokens[pending.account.user.id, default: []].append(token)
             }
             return .json(IntegrationToken(
                 token_type: "Bearer", access_token: token, installation_id: SimulatorState.identifier("icfg_"),
@@ -208,6 +209,7 @@ enum OAuthRoutes {
             $0.refreshTokens[refresh] = .init(id: grantID, account: account, scope: scope, accessToken: access)
             $0.grantAccessTokens[grantID, default: []].append(access)
             $0.tokenCalls[account.user.id, default: 0] += 1
+            $0.issuedTokens[account.user.id, default: []] += [access, refresh]
         }
         return AppToken(access_token: access, token_type: "Bearer", expires_in: settings.accessTokenTTL, refresh_token: refresh, scope: scope)
     }

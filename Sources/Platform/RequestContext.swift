@@ -6,8 +6,10 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import FastCGI
 import Logging
 import Postgres
+import Vercel
 
 /// What a worker thread owns and lends to every request it serves: its database connection and
 /// the group's configuration. Never shared between threads.
@@ -25,5 +27,32 @@ public final class RequestContext {
             .init(
                 url: configuration.databaseURL, statementTimeout: configuration.statementTimeout,
                 applicationName: "sheen-vercel-\(group)"))
+    }
+
+    private var vercelParts: (settings: VercelSettings, client: VercelClient, oauth: VercelOAuth)?
+
+    /// This thread's Vercel settings, client and token client, made on first use.
+    /// - Throws: 503 `VERCEL_NOT_CONFIGURED` naming the missing setting.
+    public func vercel() throws -> (settings: VercelSettings, client: VercelClient, oauth: VercelOAuth) {
+        if let vercelParts { return vercelParts }
+        let settings: VercelSettings
+        do {
+            settings = try VercelSettings.fromEnvironment()
+        } catch {
+            logger.error("vercel settings missing", metadata: ["error.detail": "\(error)"])
+            throw HTTPError(503, code: "VERCEL_NOT_CONFIGURED", message: "The Vercel integration is not configured")
+        }
+        let transport = CurlTransport()
+        let client = VercelClient(
+            configuration: .init(apiBaseURL: settings.apiBaseURL), transport: transport,
+            breakers: CircuitBreakerStore(breaker: CircuitBreaker(), database: database), logger: logger)
+        let oauth = VercelOAuth(
+            configuration: .init(
+                clientID: settings.clientID, clientSecret: settings.clientSecret, redirectURI: settings.redirectURI,
+                integrationTokenURL: settings.apiBaseURL + "/v2/oauth/access_token", tokenURL: settings.tokenURL,
+                revokeURL: settings.revokeURL),
+            transport: transport, logger: logger)
+        vercelParts = (settings, client, oauth)
+        return (settings, client, oauth)
     }
 }

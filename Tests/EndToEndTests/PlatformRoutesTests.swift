@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
+import Vercel
 
 /// The foundation through the real path: nginx → FastCGI → handler → Postgres.
 @Suite(.serialized) struct PlatformRoutesTests {
@@ -243,7 +244,8 @@ import TestSupport
 
     @Test func noSecretOfTheStackNorAnyQueryStringAppearsInAnyLog() async throws {
         let code = "code-\(UUID().uuidString)"
-        _ = try await client.send("GET", "/v1/internal/vercel/oauth/callback?code=\(code)&state=s")
+        let callback = try CurlTransport().send(HTTPRequest(method: "GET", url: client.baseURL + "/v1/internal/vercel/oauth/callback?code=\(code)&state=s"))
+        #expect(callback.status == 302 && callback.header("location")?.hasSuffix("error=STATE_INVALID") == true)
         try await Task.sleep(for: .milliseconds(200))
         let configuration = try TestEnvironment.stackConfiguration()
         let logs = try StackFixtures.logs()

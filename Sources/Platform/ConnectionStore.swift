@@ -1,0 +1,130 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Crypto
+import Postgres
+
+/// Vercel connections as rows of `vercel_connections`, with their tokens sealed for their own row
+/// and column. The only code that writes or opens tokens.
+public struct ConnectionStore {
+    let database: PostgresConnection
+    let keyRing: KeyRing
+
+    public init(database: PostgresConnection, keyRing: KeyRing) {
+        self.database = database
+        self.keyRing = keyRing
+    }
+
+    /// What a successful authorization gives.
+    public struct Grant {
+        public var userID: UUID
+        public var teamID: String?
+        public var teamName: String?
+        public var vercelUserID: String
+        public var email: String?
+        public var mode: String
+        public var configurationID: String?
+        public var installationID: String?
+        public var accessToken: String
+        public var refreshToken: String?
+        public var expiresAt: Date?
+        public var scopes: [String]
+        public var correlationID: String
+
+        public init(
+            userID: UUID, teamID: String?, teamName: String?, vercelUserID: String, email: String?, mode: String, configurationID: String?,
+            installationID: String?, accessToken: String, refreshToken: String?, expiresAt: Date?, scopes: [String], correlationID: String
+        ) {
+            self.userID = userID
+            self.teamID = teamID
+            self.teamName = teamName
+            self.vercelUserID = vercelUserID
+            self.email = email
+            self.mode = mode
+            self.configurationID = configurationID
+            self.installationID = installationID
+            self.accessToken = accessToken
+            self.refreshToken = refreshToken
+            self.expiresAt = expiresAt
+            self.scopes = scopes
+            self.correlationID = correlationID
+        }
+    }
+
+    static func context(_ column: String, _ id: UUID) -> SealContext {
+        SealContext(table: "vercel_connections", column: column, rowID: id.uuidString.lowercased())
+    }
+
+    /// Stores `grant` as the user's connection for its team (or the personal one): a new row, or the
+    /// existing one updated and reconnected. Serialized per (user, team), so the row id that the
+    /// tokens are sealed for is the row they land in.
+    public func save(_ grant: Grant) throws -> UUID {
+        try database.transaction {
+            try database.lockForTransaction("sheen.vercel.connection.\(grant.userID).\(grant.teamID ?? "personal")")
+            let existing: UUID? = try database.query(
+                "SELECT id FROM vercel_connections WHERE user_id = \(grant.userID) AND team_id IS NOT DISTINCT FROM \(grant.teamID)::text"
+            ).first?.decode("id")
+            let id = existing ?? UUID()
+            let access = try keyRing.seal(grant.accessToken, context: Self.context("access_token_sealed", id))
+            let refresh = try grant.refreshToken.map { try keyRing.seal($0, context: Self.context("refresh_token_sealed", id)) }
+            if existing != nil {
+                try database.execute(
+                    """
+                    UPDATE vercel_connections SET team_name = \(grant.teamName), vercel_user_id = \(grant.vercelUserID),
+                      user_email = \(grant.email), auth_mode = \(grant.mode), configuration_id = \(grant.configurationID),
+                      installation_id = \(grant.installationID), access_token_sealed = \(access), refresh_token_sealed = \(refresh),
+                      token_key_id = \(keyRing.currentKeyID), token_expires_at = \(grant.expiresAt), granted_scopes = \(grant.scopes),
+                      status = 'connected', error_message = NULL, refresh_failures = 0,
+                      circuit_breaker_state = '{"consecutive_failures": 0, "is_open": false}', correlation_id = \(grant.correlationID),
+                      updated_at = now(), last_sync_at = now()
+                    WHERE id = \(id)
+                    """)
+            } else {
+                try database.execute(
+                    """
+                    INSERT INTO vercel_connections (id, user_id, team_id, team_name, account_type, vercel_user_id, user_email, auth_mode,
+                      configuration_id, installation_id, access_token_sealed, refresh_token_sealed, token_key_id, token_expires_at,
+                      granted_scopes, status, correlation_id, last_sync_at)
+                    VALUES (\(id), \(grant.userID), \(grant.teamID), \(grant.teamName), \(grant.teamID == nil ? "personal" : "team"),
+                      \(grant.vercelUserID), \(grant.email), \(grant.mode), \(grant.configurationID), \(grant.installationID), \(access),
+                      \(refresh), \(keyRing.currentKeyID), \(grant.expiresAt), \(grant.scopes), 'connected', \(grant.correlationID), now())
+                    """)
+            }
+            return id
+        }
+    }
+
+    /// A connection of `userID`: `connectionID` when given (and theirs), else their newest connected one.
+    public func find(userID: UUID, connectionID: UUID?) throws -> UUID? {
+        if let connectionID {
+            return try database.query("SELECT id FROM vercel_connections WHERE id = \(connectionID) AND user_id = \(userID)").first?.decode("id")
+        }
+        return try database.query(
+            "SELECT id FROM vercel_connections WHERE user_id = \(userID) AND status = 'connected' ORDER BY updated_at DESC LIMIT 1"
+        ).first?.decode("id")
+    }
+
+    /// The tokens of a connection, opened; nil when it holds none.
+    public func tokens(of id: UUID) throws -> (access: String, refresh: String?, teamID: String?)? {
+        guard let row = try database.query(
+            "SELECT access_token_sealed, refresh_token_sealed, team_id FROM vercel_connections WHERE id = \(id)").first,
+            let access = row["access_token_sealed"]
+        else { return nil }
+        return (
+            try keyRing.open(access, context: Self.context("access_token_sealed", id)),
+            try row["refresh_token_sealed"].map { try keyRing.open($0, context: Self.context("refresh_token_sealed", id)) },
+            row["team_id"])
+    }
+
+    /// Forgets a connection's tokens and marks it disconnected.
+    public func disconnect(_ id: UUID, correlationID: String) throws {
+        try database.execute(
+            """
+            UPDATE vercel_connections SET access_token_sealed = NULL, refresh_token_sealed = NULL, token_expires_at = NULL,
+              status = 'disconnected', correlation_id = \(correlationID), updated_at = now()
+            WHERE id = \(id)
+            """)
+    }
+}

@@ -40,7 +40,7 @@ var targets: [Target] = [
     .testTarget(name: "VercelTests", dependencies: ["Vercel", "TestSupport", "Postgres", "Crypto", logging], path: "Tests/VercelTests"),
     .target(name: "TestSupport", dependencies: ["Migrator", "Postgres", "Crypto"], path: "Tests/TestSupport"),
     .testTarget(name: "SchemaTests", dependencies: ["TestSupport", "Migrator", "Postgres", "Crypto"], path: "Tests/SchemaTests"),
-    .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Crypto", "Postgres", "Vercel"], path: "Tests/EndToEndTests"),
+    .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Crypto", "Postgres", "Vercel", "Platform", logging], path: "Tests/EndToEndTests"),
 ]
 targets += groups.map { group in
     .executableTarget(name: group.target, dependencies: ["Platform", "FastCGI", "Postgres", "Vercel", "Crypto"], path: "Functions/\(group.folder)")
@@ -50,9 +50,10 @@ targets += groups.map { group in
 let jobs: [(target: String, folder: String)] = [
     ("NoncePruneJob", "nonce-prune"),
     ("PartitionsJob", "partitions"),
+    ("TokenRefreshJob", "token-refresh"),
 ]
 targets += jobs.map { job in
-    .executableTarget(name: job.target, dependencies: ["Platform", "Postgres"], path: "Functions/jobs/\(job.folder)")
+    .executableTarget(name: job.target, dependencies: ["Platform", "Postgres", "Vercel", logging], path: "Functions/jobs/\(job.folder)")
 }
 
 var products: [Product] = [

@@ -4,7 +4,7 @@ GroupFunction.run(group: "oauth") { router in
     router.platform("POST", "/v1/internal/vercel/oauth/initiate", OAuthInitiate.handle)
     router.add("GET", "/v1/internal/vercel/oauth/callback", OAuthCallback.handle)
     router.platform("GET", "/v1/internal/vercel/oauth/status", ConnectionStatus.handle)
-    router.planned("POST", "/v1/internal/vercel/oauth/test-connection")
-    router.planned("POST", "/v1/internal/vercel/oauth/refresh")
+    router.platform("POST", "/v1/internal/vercel/oauth/test-connection", ConnectionActions.testConnection)
+    router.platform("POST", "/v1/internal/vercel/oauth/refresh", ConnectionActions.refresh)
     router.platform("POST", "/v1/internal/vercel/oauth/disconnect", Disconnect.handle)
 }

@@ -95,6 +95,15 @@ enum OAuthRoutes {
                 "name": .string(user.name ?? user.username), "preferred_username": .string(user.username),
             ]))
         }
+        // How long this account's OAuth access tokens live: {"seconds": N}.
+        router.add("PUT", "/_sim/oauth/ttl") { request, state in
+            struct TTL: Decodable { let seconds: Int64 }
+            let token = try AdminRoutes.account(of: request, state)
+            let ttl = try request.decodeJSON(TTL.self)
+            guard (1...86_400).contains(ttl.seconds) else { throw HTTPError.badRequest("seconds must be 1 to 86400") }
+            state.with { data in data.tokenTTL[data.accounts[token]?.user.id ?? ""] = ttl.seconds }
+            return .json(JSONValue.object(["seconds": .integer(Int(ttl.seconds))]))
+        }
         router.add("GET", "/_sim/oauth/token-calls/:userId") { request, state in
             .json(JSONValue.object(["calls": .integer(state.with { $0.tokenCalls[request.parameter("userId") ?? ""] ?? 0 })]))
         }
@@ -202,7 +211,8 @@ enum OAuthRoutes {
     static func issue(account: SimulatorState.Account, scope: String, grantID: String, _ state: SimulatorState, _ settings: Settings) -> AppToken {
         let access = SimulatorState.identifier("vca_")
         let refresh = SimulatorState.identifier("vcr_")
-        let expiresAt = state.now() + settings.accessTokenTTL * 1000
+        let ttl = state.with { $0.tokenTTL[account.user.id] } ?? settings.accessTokenTTL
+        let expiresAt = state.now() + ttl * 1000
         state.with {
             $0.accounts[access] = account
             $0.tokenExpiry[access] = expiresAt
@@ -211,7 +221,7 @@ enum OAuthRoutes {
             $0.tokenCalls[account.user.id, default: 0] += 1
             $0.issuedTokens[account.user.id, default: []] += [access, refresh]
         }
-        return AppToken(access_token: access, token_type: "Bearer", expires_in: settings.accessTokenTTL, refresh_token: refresh, scope: scope)
+        return AppToken(access_token: access, token_type: "Bearer", expires_in: ttl, refresh_token: refresh, scope: scope)
     }
 
     static func redirect(_ uri: String, _ query: [(String, String)]) -> Response {

@@ -32,6 +32,8 @@ final class SimulatorState: Sendable {
         var reorderBatch: [String: Int64] = [:]
         /// Deliveries the knobs still have to drop, duplicate or hold, per account token.
         var received: [String: [InboxItem]] = [:]
+        /// Access token lifetimes per user id, when a test set one (`/_sim/oauth/ttl`).
+        var tokenTTL: [String: Int64] = [:]
         /// Tokens issued by the OAuth endpoints, per user id: tests look for them where they must not be.
         var issuedTokens: [String: [String]] = [:]
         /// Token endpoint calls per user id, for tests of refresh races.

@@ -118,6 +118,19 @@ public struct ConnectionStore {
             row["team_id"])
     }
 
+    /// Stores a refreshed token pair, sealed for this row, and clears the failure count.
+    public func replaceTokens(_ id: UUID, access: String, refresh: String, expiresAt: Date?, correlationID: String) throws {
+        let sealedAccess = try keyRing.seal(access, context: Self.context("access_token_sealed", id))
+        let sealedRefresh = try keyRing.seal(refresh, context: Self.context("refresh_token_sealed", id))
+        try database.execute(
+            """
+            UPDATE vercel_connections SET access_token_sealed = \(sealedAccess), refresh_token_sealed = \(sealedRefresh),
+              token_key_id = \(keyRing.currentKeyID), token_expires_at = \(expiresAt), refresh_failures = 0, status = 'connected',
+              error_message = NULL, correlation_id = \(correlationID), updated_at = now()
+            WHERE id = \(id)
+            """)
+    }
+
     /// Forgets a connection's tokens and marks it disconnected.
     public func disconnect(_ id: UUID, correlationID: String) throws {
         try database.execute(

@@ -31,6 +31,12 @@ public final class RequestContext {
 
     private var vercelParts: (settings: VercelSettings, client: VercelClient, oauth: VercelOAuth)?
 
+    /// The connection store and token service of this thread.
+    public func tokens() throws -> (store: ConnectionStore, service: TokenService) {
+        let store = ConnectionStore(database: database, keyRing: configuration.keyRing)
+        return (store, TokenService(database: database, store: store, oauth: try vercel().oauth, logger: logger))
+    }
+
     /// This thread's Vercel settings, client and token client, made on first use.
     /// - Throws: 503 `VERCEL_NOT_CONFIGURED` naming the missing setting.
     public func vercel() throws -> (settings: VercelSettings, client: VercelClient, oauth: VercelOAuth) {

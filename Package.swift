@@ -39,7 +39,7 @@ var targets: [Target] = [
     .testTarget(name: "PlatformTests", dependencies: ["Platform", "Crypto", "Postgres", "Vercel", logging], path: "Tests/PlatformTests"),
     .testTarget(name: "VercelTests", dependencies: ["Vercel", "TestSupport", "Postgres", "Crypto", logging], path: "Tests/VercelTests"),
     .target(name: "TestSupport", dependencies: ["Migrator", "Postgres", "Crypto"], path: "Tests/TestSupport"),
-    .testTarget(name: "SchemaTests", dependencies: ["TestSupport", "Migrator", "Postgres", "Crypto"], path: "Tests/SchemaTests"),
+    .testTarget(name: "SchemaTests", dependencies: ["TestSupport", "Migrator", "Postgres", "Crypto", "Platform"], path: "Tests/SchemaTests"),
     .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Crypto", "Postgres", "Vercel", "Platform", logging], path: "Tests/EndToEndTests"),
 ]
 targets += groups.map { group in

@@ -131,6 +131,25 @@ public struct ConnectionStore {
             """)
     }
 
+    /// Vercel says the integration configuration was removed: its connections lose their tokens and
+    /// become `revoked`. Returns the connections changed.
+    @discardableResult
+    public func markRevoked(configurationID: String, correlationID: String) throws -> [UUID] {
+        let ids: [UUID] = try database.query(
+            """
+            UPDATE vercel_connections SET access_token_sealed = NULL, refresh_token_sealed = NULL, token_expires_at = NULL,
+              status = 'revoked', error_message = 'integration removed in Vercel', correlation_id = \(correlationID), updated_at = now()
+            WHERE configuration_id = \(configurationID) AND status <> 'revoked'
+            RETURNING id
+            """).map { try $0.decode("id") }
+        for id in ids {
+            try SecurityAudit.record(
+                "VERCEL_INTEGRATION_REMOVED", severity: "MEDIUM", connectionID: id.uuidString.lowercased(), correlationID: correlationID,
+                database: database)
+        }
+        return ids
+    }
+
     /// Forgets a connection's tokens and marks it disconnected.
     public func disconnect(_ id: UUID, correlationID: String) throws {
         try database.execute(

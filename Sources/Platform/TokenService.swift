@@ -34,6 +34,18 @@ public struct TokenService {
         public let teamID: String?
         public let expiresAt: Date?
         public let scopes: [String]
+
+        /// Throws 403 `INSUFFICIENT_SCOPE` unless the connection was granted `scope`.
+        public func require(_ scope: String) throws {
+            guard scopes.contains(scope) else { throw TokenService.insufficientScope(scope) }
+        }
+    }
+
+    /// The answer when a connection lacks a scope: the frontend asks the user to reconnect.
+    public static func insufficientScope(_ scope: String) -> HTTPError {
+        HTTPError(
+            403, code: "INSUFFICIENT_SCOPE", message: "Your Vercel connection does not allow this; reconnect to grant it",
+            extraFields: ["requiredScope": .string(scope), "action": "RECONNECT"])
     }
 
     /// The connection's token, fresh for at least `refreshAhead` seconds when it can expire.

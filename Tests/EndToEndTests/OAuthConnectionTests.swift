@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Platform
 import Testing
 import TestSupport
 import Vercel
@@ -90,6 +91,36 @@ import Vercel
 
         #expect(try follow(try await initiate(other).url + "&login_hint=\(username)&deny=1") == settings["SHEEN_OAUTH_FAILURE_URL"]! + "?error=ACCESS_DENIED")
         #expect(try follow(settings["VERCEL_OAUTH_REDIRECT_URI"]! + "?code=x&state=" + String(repeating: "a", count: 43)).hasSuffix("error=STATE_INVALID"))
+        #expect(try connections(of: other) == 0)
+    }
+
+    /// The stack runs the integration flow; a state switched to the OAuth app's mode takes the
+    /// app's callback path: PKCE exchange with the sealed verifier, expiring tokens, a refresh token.
+    @Test func theOAuthAppCallbackExchangesTheCodeWithTheSealedVerifier() async throws {
+        let user = try fixtures.user()
+        let (_, username) = try await vercelAccount()
+        let (_, state) = try await initiate(user)
+        let hash = Digest.sha256Hex(state)
+        try fixtures.db.execute("UPDATE vercel_oauth_states SET auth_mode = 'oauth_app' WHERE state_hash = \(hash)")
+        let sealed = try #require(try fixtures.db.query("SELECT code_verifier_sealed FROM vercel_oauth_states WHERE state_hash = \(hash)")[0]["code_verifier_sealed"])
+        let keys = try KeyRing(parsing: settings["TOKEN_ENCRYPTION_KEYS"]!)
+        let verifier = try keys.open(sealed, context: SealContext(table: "vercel_oauth_states", column: "code_verifier_sealed", rowID: hash))
+        let authorize = settings["VERCEL_OAUTH_AUTHORIZE_URL"]! + "?client_id=\(settings["VERCEL_OAUTH_CLIENT_ID"]!)&response_type=code"
+            + "&redirect_uri=\(QueryEncoding.encode(settings["VERCEL_OAUTH_REDIRECT_URI"]!))&state=\(state)&login_hint=\(username)"
+            + "&code_challenge=\(Base64URL.encode(Digest.sha256(Array(verifier.utf8))))&code_challenge_method=S256"
+        #expect(try follow(authorize).contains("status=connected"))
+        let row = try fixtures.db.query(
+            "SELECT auth_mode, refresh_token_sealed IS NOT NULL AS refreshable, token_expires_at > now() + interval '50 minutes' AS expires FROM vercel_connections WHERE user_id = \(user)")
+        #expect(row.first?["auth_mode"] == "oauth_app" && row.first?["refreshable"] == "t" && row.first?["expires"] == "t")
+
+        // A code exchanged with another verifier than the state's is refused and stores nothing.
+        let other = try fixtures.user()
+        let (_, otherState) = try await initiate(other)
+        try fixtures.db.execute("UPDATE vercel_oauth_states SET auth_mode = 'oauth_app' WHERE state_hash = \(Digest.sha256Hex(otherState))")
+        let forged = settings["VERCEL_OAUTH_AUTHORIZE_URL"]! + "?client_id=\(settings["VERCEL_OAUTH_CLIENT_ID"]!)&response_type=code"
+            + "&redirect_uri=\(QueryEncoding.encode(settings["VERCEL_OAUTH_REDIRECT_URI"]!))&state=\(otherState)&login_hint=\(username)"
+            + "&code_challenge=\(Base64URL.encode(Digest.sha256(Array("attacker-chosen-verifier-0123456789abcdefghij".utf8))))&code_challenge_method=S256"
+        #expect(try follow(forged) == settings["SHEEN_OAUTH_FAILURE_URL"]! + "?error=TOKEN_EXCHANGE_FAILED")
         #expect(try connections(of: other) == 0)
     }
 

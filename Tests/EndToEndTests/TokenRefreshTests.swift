@@ -102,6 +102,17 @@ import Vercel
         }
     }
 
+    @Test func theJobMarksAConnectionErrorAfterTwoFailedRefreshesAndThenLeavesIt() async throws {
+        let (_, connection, _) = try await appConnection(expiresIn: 120, refreshToken: "vcr_rejected-by-vercel-0000")
+        for _ in 0..<3 {
+            let job = try runRefreshJob()
+            job.waitUntilExit()
+            #expect(job.terminationStatus == 0)
+        }
+        let row = try fixtures.db.query("SELECT status::text AS status, refresh_failures FROM vercel_connections WHERE id = \(connection)")[0]
+        #expect(row["status"] == "error" && row["refresh_failures"] == "2")
+    }
+
     @Test func twoFailedRefreshesMarkTheConnectionErrorAuditAndQueueAnAlert() async throws {
         let (user, connection, _) = try await appConnection(expiresIn: 3600, refreshToken: "vcr_not-a-refresh-token-0000")
         for _ in 0..<2 {

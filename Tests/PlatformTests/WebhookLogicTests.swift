@@ -1,0 +1,55 @@
+import Crypto
+import Platform
+import Testing
+
+@Suite struct WebhookLogicTests {
+    static let body = Array(#"{"type":"deployment.created","id":"evt_1","payload":{}}"#.utf8)
+
+    /// Signed here with OpenSSL's HMAC-SHA1 (checked against RFC 2202 in CryptoTests).
+    static func sign(_ body: [UInt8], _ secret: String) -> String {
+        Hex.encode(HMAC.sha1(key: Array(secret.utf8), message: body))
+    }
+
+    @Test func theSignatureOfTheRawBodyUnderAnyConfiguredSecretIsValid() {
+        let secrets = WebhookSignature.secrets(from: "new-secret,old-secret")
+        #expect(WebhookSignature.isValid(Self.sign(Self.body, "new-secret"), body: Self.body, secrets: secrets))
+        #expect(WebhookSignature.isValid(Self.sign(Self.body, "old-secret"), body: Self.body, secrets: secrets))
+        #expect(WebhookSignature.isValid(Self.sign(Self.body, "old-secret").uppercased(), body: Self.body, secrets: secrets))
+    }
+
+    @Test func aWrongMissingOrMalformedSignatureOrAChangedBodyIsInvalid() {
+        let secrets = WebhookSignature.secrets(from: "secret")
+        var changed = Self.body
+        changed[10] ^= 0x01
+        #expect(!WebhookSignature.isValid(Self.sign(Self.body, "other"), body: Self.body, secrets: secrets))
+        #expect(!WebhookSignature.isValid(Self.sign(Self.body, "secret"), body: changed, secrets: secrets))
+        #expect(!WebhookSignature.isValid(nil, body: Self.body, secrets: secrets))
+        #expect(!WebhookSignature.isValid("sha256=" + Self.sign(Self.body, "secret"), body: Self.body, secrets: secrets))
+        #expect(!WebhookSignature.isValid(Self.sign(Self.body, "secret"), body: Self.body, secrets: []))
+    }
+
+    static let moves: [(DeploymentState, DeploymentState, DeploymentState.Decision)] = [
+        (.queued, .initializing, .apply), (.queued, .building, .apply), (.queued, .ready, .apply), (.building, .ready, .apply),
+        (.building, .error, .apply), (.queued, .canceled, .apply), (.ready, .canceled, .apply), (.queued, .blocked, .apply),
+        (.blocked, .queued, .apply),
+        (.ready, .queued, .keep), (.ready, .building, .keep), (.building, .queued, .keep), (.ready, .ready, .keep),
+        (.error, .ready, .reject), (.canceled, .ready, .keep), (.ready, .error, .reject), (.error, .canceled, .reject),
+        (.canceled, .queued, .keep), (.error, .building, .keep),
+    ]
+
+    @Test(arguments: 0..<moves.count)
+    func theLifecycleDecidesEachReport(index: Int) {
+        let (stored, reported, decision) = Self.moves[index]
+        #expect(stored.decide(reported) == decision, "\(stored) then \(reported)")
+    }
+
+    @Test func webhookTypesReportTheirStates() {
+        #expect(DeploymentState(webhookType: "deployment.created") == .queued)
+        #expect(DeploymentState(webhookType: "deployment.succeeded") == .ready)
+        #expect(DeploymentState(webhookType: "deployment.ready") == .ready)
+        #expect(DeploymentState(webhookType: "deployment.error") == .error)
+        #expect(DeploymentState(webhookType: "deployment.canceled") == .canceled)
+        #expect(DeploymentState(webhookType: "deployment.promoted") == nil)
+        #expect(DeploymentState(webhookType: "project.created") == nil)
+    }
+}

@@ -51,6 +51,7 @@ let jobs: [(target: String, folder: String)] = [
     ("NoncePruneJob", "nonce-prune"),
     ("PartitionsJob", "partitions"),
     ("TokenRefreshJob", "token-refresh"),
+    ("WebhookRetryJob", "webhook-retry"),
 ]
 targets += jobs.map { job in
     .executableTarget(name: job.target, dependencies: ["Platform", "Postgres", "Vercel", logging], path: "Functions/jobs/\(job.folder)")

@@ -52,6 +52,7 @@ let jobs: [(target: String, folder: String)] = [
     ("PartitionsJob", "partitions"),
     ("TokenRefreshJob", "token-refresh"),
     ("WebhookRetryJob", "webhook-retry"),
+    ("WebhookCleanupJob", "webhook-cleanup"),
 ]
 targets += jobs.map { job in
     .executableTarget(name: job.target, dependencies: ["Platform", "Postgres", "Vercel", logging], path: "Functions/jobs/\(job.folder)")

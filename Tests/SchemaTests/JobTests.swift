@@ -74,6 +74,24 @@ import TestSupport
         #expect(names.contains("vercel_deployments_default"))
     }
 
+    @Test func webhookCleanupRemovesExactlyTheDeliveriesOlderThanSevenDays() throws {
+        defer { database.drop() }
+        let db = database.connect()
+        let hash = String(repeating: "a", count: 64)
+        try db.execute(
+            """
+            INSERT INTO vercel_webhook_dedup (event_id, payload_hash, processed_at) VALUES
+              ('old-1', \(hash), now() - interval '8 days'), ('old-2', \(hash), now() - interval '30 days'),
+              ('edge', \(hash), now() - interval '6 days 23 hours'), ('new', \(hash), now())
+            """)
+        let result = try run("vercel-job-webhook-cleanup")
+        #expect(result.status == 0 && result.output.contains(#""deliveries.removed":"2""#))
+        #expect(try db.query("SELECT event_id FROM vercel_webhook_dedup ORDER BY event_id").map { $0["event_id"] } == ["edge", "new"])
+        // A second run while another holds the lock skips.
+        let skipped = try db.withAdvisoryLock("sheen.vercel.job.vercel-job-webhook-cleanup") { try run("vercel-job-webhook-cleanup") }
+        #expect(skipped.status == 0 && skipped.output.contains("skipped"))
+    }
+
     @Test func aJobWithoutADatabaseURLExitsMisconfigured() throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try TestEnvironment.require("TEST_BIN_DIR") + "/vercel-job-partitions")

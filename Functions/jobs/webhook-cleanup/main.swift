@@ -1,0 +1,19 @@
+import Platform
+
+// vercel-job-webhook-cleanup (daily): forgets webhook deliveries older than 7 days (Vercel stops
+// retrying a delivery after 24 hours, so older ones cannot come back as duplicates). The job's
+// advisory lock makes an overlapping run skip.
+OneShotJob.run(name: "vercel-job-webhook-cleanup") { database, _ in
+    var removed = 0
+    // In batches, so a large backlog never holds one long transaction.
+    while true {
+        let batch = try database.execute(
+            """
+            DELETE FROM vercel_webhook_dedup WHERE id IN (
+              SELECT id FROM vercel_webhook_dedup WHERE processed_at < now() - interval '7 days' LIMIT 5000)
+            """)
+        removed += batch
+        if batch < 5000 { break }
+    }
+    return ["deliveries.removed": "\(removed)"]
+}

@@ -136,6 +136,75 @@ import Vercel
         #expect(try await deliver(Array(try JSONSerialization.data(withJSONObject: unknown))).json?["outcome"] as? String == "ignored")
     }
 
+    /// 500 deployments, 18 events each (created, their outcome, and others), 10% of the events
+    /// delivered twice, all shuffled and sent over 32 connections: each deployment ends where the
+    /// events in order lead, with one row each.
+    @Test func tenThousandShuffledEventsWithDuplicatesOver32ConnectionsEndInTheInOrderStates() async throws {
+        let vercelProject = "prj_replay_\(UUID().uuidString.prefix(8).lowercased())"
+        _ = try linkedProject(vercelProject)
+        var deliveries: [[UInt8]] = []
+        var expected: [String: String] = [:]
+        for index in 0..<500 {
+            let id = "dpl_\(vercelProject.dropFirst(4))_\(index)"
+            let start: Int64 = 1_790_000_000_000 + Int64(index) * 10_000
+            var events: [(String, Int64)] = [("deployment.created", start)]
+            switch index % 20 {
+            case 0..<11:
+                events += [("deployment.succeeded", start + 4000), ("deployment.ready", start + 4000), ("deployment.promoted", start + 5000)]
+                expected[id] = "READY"
+            case 11:
+                events += [("deployment.ready", start + 4000), ("deployment.canceled", start + 6000)]
+                expected[id] = "CANCELED"
+            case 12..<17:
+                events += [("deployment.error", start + 3000)]
+                expected[id] = "ERROR"
+            default:
+                events += [("deployment.canceled", start + 2000)]
+                expected[id] = "CANCELED"
+            }
+            var filler = 0
+            while events.count < 18 {
+                filler += 1
+                events.append(("deployment.check-rerequested", start + Int64(filler)))
+            }
+            for (number, (type, at)) in events.enumerated() {
+                deliveries.append(event(type, deployment: id, project: vercelProject, at: at, id: "evt_\(id)_\(number)"))
+            }
+        }
+        let unique = deliveries.count
+        deliveries += (0..<(unique / 9)).map { _ in deliveries.randomElement()! }
+        deliveries.shuffle()
+        #expect(unique == 9000 && deliveries.count == 10_000)
+
+        let secret = Array(settings["VERCEL_OAUTH_CLIENT_SECRET"]!.utf8)
+        let client = self.client
+        let slices = (0..<32).map { worker in stride(from: worker, to: deliveries.count, by: 32).map { deliveries[$0] } }
+        let failures = try await withThrowingTaskGroup(of: Int.self) { group in
+            for slice in slices {
+                group.addTask {
+                    var failed = 0
+                    for body in slice {
+                        let reply = try await client.send(
+                            "POST", "/v1/webhooks/vercel", body: Data(body),
+                            headers: ["content-type": "application/json", "x-vercel-signature": Hex.encode(HMAC.sha1(key: secret, message: body))])
+                        if reply.status != 200 { failed += 1 }
+                    }
+                    return failed
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        #expect(failures == 0)
+        let prefix = "dpl_\(vercelProject.dropFirst(4))_%"
+        let rows = try fixtures.db.query(
+            "SELECT deployment_id, deployment_state::text AS state FROM vercel_deployments WHERE deployment_id LIKE \(prefix)")
+        #expect(rows.count == 500)
+        var mismatched = 0
+        for row in rows where expected[row["deployment_id"] ?? ""] != row["state"] { mismatched += 1 }
+        #expect(mismatched == 0)
+        #expect(try fixtures.db.query("SELECT count(*) AS n FROM vercel_webhook_dedup WHERE deployment_id LIKE \(prefix)")[0]["n"] == "9000")
+    }
+
     @Test func theSimulatorsSignedWebhooksMoveOurDeploymentToReady() async throws {
         let account = try await SimulatorAccount.create()
         try await account.setFaults(["buildMs": 200])

@@ -122,6 +122,21 @@ import Vercel
         #expect(try fixtures.db.query("SELECT status::text AS s FROM vercel_jobs WHERE payload->>'body' LIKE \("%\(id)%")")[0]["s"] == "done")
     }
 
+    @Test func anEventTheDatabaseRefusesIsQueuedNotLostAndOversizedBodiesAre413() async throws {
+        _ = try linkedProject("prj_refused")
+        // A deployment id longer than the schema allows makes applying fail inside Postgres.
+        let id = "dpl_" + String(repeating: "x", count: 300)
+        let reply = try await deliver(event("deployment.created", deployment: id, project: "prj_refused", at: 1_790_000_000_000, id: "evt_refused_\(UUID())"))
+        #expect(reply.status == 200 && reply.json?["outcome"] as? String == "queued")
+        #expect(try fixtures.db.query("SELECT count(*) AS n FROM vercel_jobs WHERE kind = 'webhook.apply' AND payload->>'body' LIKE \("%\(id)%")")[0]["n"] == "1")
+
+        var large = Array(#"{"type":"deployment.created","id":"evt_big","payload":{"pad":""#.utf8)
+        large += [UInt8](repeating: UInt8(ascii: "a"), count: 1 << 20)
+        large += Array(#""}}"#.utf8)
+        let tooLarge = try await deliver(large)
+        #expect(tooLarge.status == 413 && tooLarge.code == "PAYLOAD_TOO_LARGE")
+    }
+
     @Test func removingTheIntegrationRevokesItsConnection() async throws {
         let vercelProject = "prj_gone_\(UUID().uuidString.prefix(8))"
         _ = try linkedProject(vercelProject)

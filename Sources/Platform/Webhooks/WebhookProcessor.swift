@@ -31,8 +31,29 @@ public struct WebhookProcessor {
         case ignored
     }
 
-    /// Records the delivery (deduplicated) and applies it.
+    /// Records the delivery (deduplicated) and applies it. When applying fails on the database's
+    /// side (a constraint, a bug), the event is recorded and queued for the retry job instead, so
+    /// it is never lost; only an unreachable database makes this throw.
     public func receive(_ event: WebhookEvent, body: [UInt8], correlationID: String) throws -> Outcome {
+        do {
+            return try record(event, body: body, correlationID: correlationID)
+        } catch let error as PostgresError where !error.isConnectionFailure {
+            logger.error("webhook could not be applied; queued", metadata: ["webhook.type": "\(event.type)", "error.detail": "\(error)"])
+            return try database.transaction {
+                let recorded = try database.query(
+                    """
+                    INSERT INTO vercel_webhook_dedup (event_id, event_type, deployment_id, payload_hash, correlation_id)
+                    VALUES (\(event.id), \(event.type), \(event.payload.deployment.map { String($0.id.prefix(255)) }), \(Hex.encode(Digest.sha256(body))), \(correlationID))
+                    ON CONFLICT DO NOTHING RETURNING id
+                    """)
+                guard !recorded.isEmpty else { return .duplicate }
+                try enqueue(body, correlationID: correlationID)
+                return .queued
+            }
+        }
+    }
+
+    private func record(_ event: WebhookEvent, body: [UInt8], correlationID: String) throws -> Outcome {
         let started = ContinuousClock.now
         let hash = Hex.encode(Digest.sha256(body))
         return try database.transaction {

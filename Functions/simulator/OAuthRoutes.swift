@@ -51,7 +51,7 @@ enum OAuthRoutes {
             return try consent(request, state, redirectURI: redirect, challenge: challenge, integration: false)
         }
         router.add("POST", "/v2/oauth/access_token") { request, state in
-            let form = Dictionary(QueryString.parse(String(decoding: request.body, as: UTF8.self)).map { ($0.name, $0.value) }) { first, _ in first }
+            let form = formFields(request)
             guard form["client_id"] == settings.clientID, let secret = form["client_secret"], ConstantTime.equals(secret, settings.clientSecret) else {
                 return oauthError(401, "invalid_client", "Invalid client credentials")
             }
@@ -76,7 +76,7 @@ enum OAuthRoutes {
                 let decoded = Data(base64Encoded: String(basic.dropFirst(6))).map({ String(decoding: $0, as: UTF8.self) }),
                 decoded == "\(settings.clientID):\(settings.clientSecret)"
             else { return oauthError(401, "invalid_client", "Invalid client credentials") }
-            let form = Dictionary(QueryString.parse(String(decoding: request.body, as: UTF8.self)).map { ($0.name, $0.value) }) { first, _ in first }
+            let form = formFields(request)
             guard let token = form["token"] else { return oauthError(400, "invalid_request", "token is required") }
             state.with { data in
                 if let grant = data.refreshTokens.removeValue(forKey: token) {
@@ -107,6 +107,11 @@ enum OAuthRoutes {
         router.add("GET", "/_sim/oauth/token-calls/:userId") { request, state in
             .json(JSONValue.object(["calls": .integer(state.with { $0.tokenCalls[request.parameter("userId") ?? ""] ?? 0 })]))
         }
+    }
+
+    /// An `application/x-www-form-urlencoded` body, first value of each name.
+    static func formFields(_ request: Request) -> [String: String] {
+        Dictionary(QueryString.parse(String(decoding: request.body, as: UTF8.self)).map { ($0.name, $0.value) }) { first, _ in first }
     }
 
     struct IntegrationToken: Encodable {
@@ -170,7 +175,7 @@ enum OAuthRoutes {
     }
 
     static func token(_ request: Request, _ state: SimulatorState, _ settings: Settings) throws -> Response {
-        let form = Dictionary(QueryString.parse(String(decoding: request.body, as: UTF8.self)).map { ($0.name, $0.value) }) { first, _ in first }
+        let form = formFields(request)
         guard form["client_id"] == settings.clientID else { return oauthError(401, "invalid_client", "Unknown client_id") }
         if let secret = form["client_secret"], !ConstantTime.equals(secret, settings.clientSecret) {
             return oauthError(401, "invalid_client", "Invalid client credentials")

@@ -52,12 +52,7 @@ public final class RequestContext {
         let client = VercelClient(
             configuration: .init(apiBaseURL: settings.apiBaseURL), transport: transport,
             breakers: CircuitBreakerStore(breaker: CircuitBreaker(), database: database), logger: logger)
-        let oauth = VercelOAuth(
-            configuration: .init(
-                clientID: settings.clientID, clientSecret: settings.clientSecret, redirectURI: settings.redirectURI,
-                integrationTokenURL: settings.apiBaseURL + "/v2/oauth/access_token", tokenURL: settings.tokenURL,
-                revokeURL: settings.revokeURL),
-            transport: transport, logger: logger)
+        let oauth = VercelOAuth(configuration: settings.oauthConfiguration, transport: transport, logger: logger)
         vercelParts = (settings, client, oauth)
         return (settings, client, oauth)
     }

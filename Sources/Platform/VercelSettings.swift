@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import Vercel
 
 /// How this service reaches Vercel and where the OAuth dance starts and ends. Read when a group
 /// first needs Vercel; a missing value is a 503 `VERCEL_NOT_CONFIGURED` for that request only.
@@ -29,6 +30,13 @@ public struct VercelSettings: Sendable {
     public var failureURL: String
     /// Scopes an integration token holds (integration tokens do not say).
     public var integrationScopes: [String]
+
+    /// The token client's configuration for these settings.
+    public var oauthConfiguration: VercelOAuth.Configuration {
+        .init(
+            clientID: clientID, clientSecret: clientSecret, redirectURI: redirectURI,
+            integrationTokenURL: apiBaseURL + "/v2/oauth/access_token", tokenURL: tokenURL, revokeURL: revokeURL)
+    }
 
     public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> VercelSettings {
         func required(_ name: String) throws -> String {

@@ -11,11 +11,7 @@ OneShotJob.run(name: "vercel-job-token-refresh") { database, logger in
     let configuration = try ServiceConfiguration.fromEnvironment()
     let settings = try VercelSettings.fromEnvironment()
     let transport = CurlTransport()
-    let oauth = VercelOAuth(
-        configuration: .init(
-            clientID: settings.clientID, clientSecret: settings.clientSecret, redirectURI: settings.redirectURI,
-            integrationTokenURL: settings.apiBaseURL + "/v2/oauth/access_token", tokenURL: settings.tokenURL, revokeURL: settings.revokeURL),
-        transport: transport, logger: logger)
+    let oauth = VercelOAuth(configuration: settings.oauthConfiguration, transport: transport, logger: logger)
     let store = ConnectionStore(database: database, keyRing: configuration.keyRing)
     let service = TokenService(database: database, store: store, oauth: oauth, logger: logger)
     let due: [UUID] = try database.query(

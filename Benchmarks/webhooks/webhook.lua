@@ -50,6 +50,7 @@ end
 
 local secret = os.getenv("BENCH_WEBHOOK_SECRET")
 local project = os.getenv("BENCH_VERCEL_PROJECT") or "prj_bench"
+local run = os.getenv("BENCH_RUN") or "run"
 local counter = 0
 math.randomseed(os.time())
 
@@ -60,7 +61,7 @@ end
 
 function request()
   counter = counter + 1
-  local id = "wrk_" .. thread_tag .. "_" .. counter
+  local id = "wrk_" .. run .. "_" .. thread_tag .. "_" .. counter
   local body = '{"createdAt":1790000000000,"id":"evt_' .. id .. '","payload":{"deployment":{"id":"dpl_' .. id
     .. '","meta":{},"name":"bench","url":"bench.vercel.app"},"project":{"id":"' .. project .. '"},"target":null},"region":"iad1","type":"deployment.created"}'
   return wrk.format("POST", "/v1/webhooks/vercel",

@@ -53,54 +53,92 @@ public struct WebhookProcessor {
         }
     }
 
+    /// One transaction of four statements for a deployment event: the delivery recorded (with the
+    /// project mapping looked up alongside), the deployment row upserted and locked, the change
+    /// decided here and written with the processing time, and the commit.
     private func record(_ event: WebhookEvent, body: [UInt8], correlationID: String) throws -> Outcome {
         let started = ContinuousClock.now
         let hash = Hex.encode(Digest.sha256(body))
         return try database.transaction {
             let recorded = try database.query(
                 """
-                INSERT INTO vercel_webhook_dedup (event_id, event_type, deployment_id, payload_hash, correlation_id)
-                VALUES (\(event.id), \(event.type), \(event.payload.deployment?.id), \(hash), \(correlationID))
-                ON CONFLICT DO NOTHING RETURNING id
+                WITH delivery AS (
+                  INSERT INTO vercel_webhook_dedup (event_id, event_type, deployment_id, payload_hash, correlation_id)
+                  VALUES (\(event.id), \(event.type), \(event.payload.deployment?.id), \(hash), \(correlationID))
+                  ON CONFLICT DO NOTHING RETURNING id)
+                SELECT delivery.id AS delivery_id, mapping.id AS mapping_id, mapping.project_id
+                FROM delivery LEFT JOIN LATERAL (
+                  SELECT id, project_id FROM vercel_project_mappings WHERE vercel_project_id = \(event.payload.project?.id)
+                  ORDER BY created_at LIMIT 1) mapping ON true
                 """)
             guard let row = recorded.first else { return .duplicate }
-            let outcome = try apply(event, body: body, correlationID: correlationID, queueWhenUnlinked: true)
-            try database.execute(
-                "UPDATE vercel_webhook_dedup SET processing_ms = \(Int((ContinuousClock.now - started).milliseconds)) WHERE id = \(try row.decode("id", as: UUID.self))")
-            return outcome
+            let delivery: UUID = try row.decode("delivery_id")
+            let mapping = try row.decodeIfPresent("mapping_id", as: UUID.self).map { Mapping(id: $0, projectID: try row.decode("project_id")) }
+            return try apply(
+                event, body: body, mapping: mapping, correlationID: correlationID, queueWhenUnlinked: true,
+                finished: Finish(delivery: delivery, started: started))
         }
     }
 
     /// Applies an event already recorded (from the queue): `.queued` means still not applicable.
     public func applyQueued(_ body: [UInt8], correlationID: String) throws -> Outcome {
         guard let event = WebhookEvent.decode(body) else { return .ignored }
-        return try database.transaction { try apply(event, body: body, correlationID: correlationID, queueWhenUnlinked: false) }
+        return try database.transaction {
+            try apply(
+                event, body: body, mapping: try mapping(forVercelProject: event.payload.project?.id), correlationID: correlationID,
+                queueWhenUnlinked: false, finished: nil)
+        }
     }
 
-    private func apply(_ event: WebhookEvent, body: [UInt8], correlationID: String, queueWhenUnlinked: Bool) throws -> Outcome {
+    /// The delivery whose processing time the last statement records.
+    private struct Finish {
+        let delivery: UUID
+        let started: ContinuousClock.Instant
+
+        var milliseconds: Int { Int((ContinuousClock.now - started).milliseconds) }
+    }
+
+    private func apply(
+        _ event: WebhookEvent, body: [UInt8], mapping: Mapping?, correlationID: String, queueWhenUnlinked: Bool, finished: Finish?
+    ) throws -> Outcome {
+        let outcome: Outcome
         switch event.type {
         case let type where type.hasPrefix("deployment."):
-            guard let deployment = event.payload.deployment else { return .ignored }
-            guard let mapping = try mapping(forVercelProject: event.payload.project?.id) else {
-                if queueWhenUnlinked { try enqueue(body, correlationID: correlationID) }
-                return .queued
+            guard let deployment = event.payload.deployment else {
+                outcome = .ignored
+                break
             }
-            return try applyDeployment(event, deployment, mapping: mapping, correlationID: correlationID)
+            guard let mapping else {
+                if queueWhenUnlinked { try enqueue(body, correlationID: correlationID) }
+                outcome = .queued
+                break
+            }
+            return try applyDeployment(event, deployment, mapping: mapping, correlationID: correlationID, finished: finished)
         case "integration-configuration.removed":
-            guard let configuration = event.payload.configuration?.id else { return .ignored }
+            guard let configuration = event.payload.configuration?.id else {
+                outcome = .ignored
+                break
+            }
             try ConnectionStore(database: database, keyRing: keyRing).markRevoked(configurationID: configuration, correlationID: correlationID)
-            return .applied
+            outcome = .applied
         case "project.removed":
-            guard let project = event.payload.project?.id else { return .ignored }
+            guard let project = event.payload.project?.id else {
+                outcome = .ignored
+                break
+            }
             try database.execute(
                 """
                 UPDATE vercel_project_mappings SET auto_deploy = false, metadata = metadata || '{"vercelProjectRemoved": true}', updated_at = now()
                 WHERE vercel_project_id = \(project)
                 """)
-            return .applied
+            outcome = .applied
         default:
-            return .ignored
+            outcome = .ignored
         }
+        if let finished {
+            try database.execute("UPDATE vercel_webhook_dedup SET processing_ms = \(finished.milliseconds) WHERE id = \(finished.delivery)")
+        }
+        return outcome
     }
 
     private struct Mapping {
@@ -125,88 +163,76 @@ public struct WebhookProcessor {
     }
 
     private func applyDeployment(
-        _ event: WebhookEvent, _ deployment: WebhookEvent.Payload.Deployment, mapping: Mapping, correlationID: String
+        _ event: WebhookEvent, _ deployment: WebhookEvent.Payload.Deployment, mapping: Mapping, correlationID: String, finished: Finish?
     ) throws -> Outcome {
         let at = Date(timeIntervalSince1970: Double(event.createdAt ?? Int64(Date().timeIntervalSince1970 * 1000)) / 1000)
         let reported = DeploymentState(webhookType: event.type)
         let type = event.payload.target == "production" ? "PRODUCTION" : "PREVIEW"
         let url = deployment.url.map { $0.hasPrefix("https://") ? $0 : "https://" + $0 }
-        // The first report of a deployment decides its partition; every later one finds the same row.
-        // A new row starts QUEUED and takes the reported state through the lifecycle below, so what
-        // a state implies (ready_at, completed_at) is filled whatever arrives first.
-        try database.execute(
+        // The first report of a deployment decides its partition; every later one finds the same row,
+        // locked by the no-op update. A new row starts QUEUED and takes the reported state through
+        // the lifecycle below, so what a state implies is filled whatever arrives first.
+        let row = try database.query(
             """
             INSERT INTO vercel_deployments (deployment_id, created_at, project_id, vercel_project_mapping_id, vercel_project_id,
               deployment_url, deployment_state, deployment_type, target, last_event_at, correlation_id, metadata)
             VALUES (\(deployment.id), vercel_deployment_created_at(\(deployment.id), \(at)), \(mapping.projectID), \(mapping.id),
-              \(event.payload.project?.id), \(url), 'QUEUED', \(type)::vercel_deploy_type,
-              \(event.payload.target), \(at), \(correlationID), '{}')
-            ON CONFLICT (deployment_id, created_at) DO NOTHING
-            """)
-        let current = try database.query(
-            """
-            SELECT created_at, deployment_state::text AS state, metadata->>'queuedAt' AS queued_at FROM vercel_deployments
-            WHERE deployment_id = \(deployment.id) AND created_at = (SELECT created_at FROM vercel_deployment_keys WHERE deployment_id = \(deployment.id))
-            FOR UPDATE
+              \(event.payload.project?.id), \(url), 'QUEUED', \(type)::vercel_deploy_type, \(event.payload.target), \(at), \(correlationID), '{}')
+            ON CONFLICT (deployment_id, created_at) DO UPDATE SET deployment_id = EXCLUDED.deployment_id
+            RETURNING created_at, deployment_state::text AS state
             """)[0]
-        let createdAt: Date = try current.decode("created_at")
-        let stored = DeploymentState(rawValue: try current.decode("state")) ?? .queued
-        if event.type == "deployment.created" {
-            try database.execute(
-                """
-                UPDATE vercel_deployments SET metadata = metadata || jsonb_build_object('queuedAt', \(at)::timestamptz),
-                  alias_urls = CASE WHEN cardinality(alias_urls) = 0 THEN \(event.payload.alias ?? []) ELSE alias_urls END
-                WHERE deployment_id = \(deployment.id) AND created_at = \(createdAt) AND metadata->>'queuedAt' IS NULL
-                """)
-        }
+        let createdAt: Date = try row.decode("created_at")
+        let stored = DeploymentState(rawValue: try row.decode("state")) ?? .queued
+        let decision: DeploymentState.Decision
         if event.type == "deployment.promoted" {
-            try database.execute(
-                """
-                UPDATE vercel_deployments SET metadata = metadata || jsonb_build_object('promotedAt', \(at)::timestamptz),
-                  deployment_type = 'PRODUCTION', last_event_at = greatest(last_event_at, \(at)), updated_at = now()
-                WHERE deployment_id = \(deployment.id) AND created_at = \(createdAt)
-                """)
-            return .applied
+            decision = .keep
+        } else if let reported {
+            decision = stored.decide(reported)
+        } else {
+            decision = .keep
         }
-        guard let reported else { return .ignored }
-        switch stored.decide(reported) {
-        case .keep:
-            try fillBuildDuration(deployment.id, createdAt)
-            return .applied
-        case .reject:
-            try database.execute(
-                """
-                UPDATE vercel_deployments SET invalid_transitions = invalid_transitions + 1,
-                  metadata = metadata || jsonb_build_object('lastInvalidTransition', \("\(stored.rawValue)->\(reported.rawValue)")::text)
-                WHERE deployment_id = \(deployment.id) AND created_at = \(createdAt)
-                """)
-            logger.warning("invalid deployment transition", metadata: ["deployment.id": "\(deployment.id)", "from": "\(stored.rawValue)", "to": "\(reported.rawValue)"])
-            return .rejected
-        case .apply:
-            let finished = reported == .ready || reported.isTerminal
-            try database.execute(
-                """
-                UPDATE vercel_deployments SET deployment_state = \(reported.rawValue)::vercel_deploy_state, updated_at = now(),
-                  last_event_at = greatest(last_event_at, \(at)),
-                  ready_at = CASE WHEN \(reported == .ready) THEN \(at) ELSE ready_at END,
-                  completed_at = CASE WHEN \(finished) THEN coalesce(completed_at, \(at)) ELSE completed_at END,
-                  error_code = CASE WHEN \(reported == .error) THEN 'BUILD_FAILED' ELSE error_code END,
-                  error_step = CASE WHEN \(reported == .error) THEN 'BUILD' ELSE error_step END,
-                  deployment_url = coalesce(deployment_url, \(url))
-                WHERE deployment_id = \(deployment.id) AND created_at = \(createdAt)
-                """)
-            try fillBuildDuration(deployment.id, createdAt)
-            return .applied
-        }
-    }
-
-    /// Build time from the queue to the end, once both are known (events may come in any order).
-    private func fillBuildDuration(_ id: String, _ createdAt: Date) throws {
+        let state = decision == .apply ? reported : nil
+        let finishes = state == .ready || state?.isTerminal == true
+        // One statement writes everything the event implies; SET reads the row as it was, so the
+        // new completion and queue times are spelled out where the build duration needs them.
         try database.execute(
             """
-            UPDATE vercel_deployments SET build_duration_ms = greatest(0,
-                (extract(epoch FROM completed_at - (metadata->>'queuedAt')::timestamptz) * 1000)::int)
-            WHERE deployment_id = \(id) AND created_at = \(createdAt) AND completed_at IS NOT NULL AND metadata ? 'queuedAt'
+            WITH changed AS (
+              UPDATE vercel_deployments SET
+                deployment_state = coalesce(\(state?.rawValue)::vercel_deploy_state, deployment_state),
+                ready_at = CASE WHEN \(state == .ready) THEN \(at) ELSE ready_at END,
+                completed_at = CASE WHEN \(finishes) THEN coalesce(completed_at, \(at)) ELSE completed_at END,
+                error_code = CASE WHEN \(state == .error) THEN 'BUILD_FAILED' ELSE error_code END,
+                error_step = CASE WHEN \(state == .error) THEN 'BUILD' ELSE error_step END,
+                deployment_url = coalesce(deployment_url, \(url)),
+                deployment_type = CASE WHEN \(event.type == "deployment.promoted") THEN 'PRODUCTION' ELSE deployment_type END,
+                invalid_transitions = invalid_transitions + CASE WHEN \(decision == .reject) THEN 1 ELSE 0 END,
+                alias_urls = CASE WHEN \(event.type == "deployment.created") AND cardinality(alias_urls) = 0 THEN \(event.payload.alias ?? []) ELSE alias_urls END,
+                metadata = metadata
+                  || CASE WHEN \(event.type == "deployment.created") AND NOT metadata ? 'queuedAt' THEN jsonb_build_object('queuedAt', \(at)::timestamptz) ELSE '{}' END
+                  || CASE WHEN \(event.type == "deployment.promoted") THEN jsonb_build_object('promotedAt', \(at)::timestamptz) ELSE '{}' END
+                  || CASE WHEN \(decision == .reject) THEN jsonb_build_object('lastInvalidTransition', \("\(stored.rawValue)->\(reported?.rawValue ?? "")")::text) ELSE '{}' END,
+                build_duration_ms = coalesce(build_duration_ms, CASE
+                  WHEN (CASE WHEN \(finishes) THEN coalesce(completed_at, \(at)) ELSE completed_at END) IS NULL THEN NULL
+                  WHEN coalesce((metadata->>'queuedAt')::timestamptz, CASE WHEN \(event.type == "deployment.created") THEN \(at)::timestamptz END) IS NULL THEN NULL
+                  ELSE greatest(0, (extract(epoch FROM
+                    (CASE WHEN \(finishes) THEN coalesce(completed_at, \(at)) ELSE completed_at END)
+                    - coalesce((metadata->>'queuedAt')::timestamptz, CASE WHEN \(event.type == "deployment.created") THEN \(at)::timestamptz END)) * 1000)::int)
+                  END),
+                last_event_at = greatest(last_event_at, \(at)),
+                updated_at = now()
+              WHERE deployment_id = \(deployment.id) AND created_at = \(createdAt)
+              RETURNING 1)
+            UPDATE vercel_webhook_dedup SET processing_ms = \(finished?.milliseconds) WHERE id = \(finished?.delivery) AND EXISTS (SELECT 1 FROM changed)
             """)
+        switch decision {
+        case .reject:
+            logger.warning("invalid deployment transition", metadata: [
+                "deployment.id": "\(deployment.id)", "from": "\(stored.rawValue)", "to": "\(reported?.rawValue ?? "-")",
+            ])
+            return .rejected
+        case .apply, .keep:
+            return reported == nil && event.type != "deployment.promoted" ? .ignored : .applied
+        }
     }
 }

@@ -232,10 +232,12 @@ import Vercel
         #expect(logs.contains("/v1/internal/vercel/oauth/callback"))
         #expect(!logs.contains(code), "a query string reached a log")
         #expect(!logs.isEmpty)
-        for name in ["SHEEN_HMAC_SECRET", "TOKEN_ENCRYPTION_KEYS"] {
-            let secret = try #require(configuration[name])
-            let material = String(secret.split(separator: ":").last ?? "")
-            #expect(!logs.contains(secret) && !logs.contains(material), "\(name) leaked into a log")
+        for name in ["SHEEN_HMAC_SECRET", "TOKEN_ENCRYPTION_KEYS", "VERCEL_OAUTH_CLIENT_SECRET", "VERCEL_WEBHOOK_SECRETS"] {
+            let value = try #require(configuration[name])
+            for secret in value.split(separator: ",") {
+                let material = String(secret.split(separator: ":").last ?? "")
+                #expect(!logs.contains(String(secret)) && !logs.contains(material), "\(name) leaked into a log")
+            }
         }
     }
 }

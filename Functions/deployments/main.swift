@@ -2,10 +2,10 @@ import Platform
 
 GroupFunction.run(group: "deployments") { router in
     let project = "/v1/projects/:projectId/vercel"
-    router.planned("GET", "\(project)/projects")
+    router.platform("GET", "\(project)/projects", VercelProjects.list)
     router.planned("POST", "\(project)/projects/link")
     router.planned("POST", "\(project)/projects/unlink")
-    router.planned("GET", "\(project)/projects/:vercelProjectId")
+    router.platform("GET", "\(project)/projects/:vercelProjectId", VercelProjects.get)
     router.planned("POST", "\(project)/deploy")
     router.planned("GET", "\(project)/deployments")
     router.planned("GET", "\(project)/deployments/:deploymentId")

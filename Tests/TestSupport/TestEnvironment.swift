@@ -4,6 +4,7 @@ import Foundation
 public enum TestEnvironment {
     public struct Missing: Error, CustomStringConvertible {
         public let name: String
+        public init(name: String) { self.name = name }
         public var description: String { "\(name) is not set: run these tests with scripts/dev test" }
     }
 

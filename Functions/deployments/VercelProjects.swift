@@ -1,0 +1,66 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import FastCGI
+import Platform
+import Vercel
+
+/// `GET /v1/projects/:projectId/vercel/projects` (the user's Vercel projects, Vercel's cursor passed
+/// through as `pagination.next`) and `GET /v1/projects/:projectId/vercel/projects/:vercelProjectId`.
+enum VercelProjects {
+    struct Page: Encodable {
+        let projects: [VercelProject]
+        let pagination: Pagination
+
+        struct Pagination: Encodable {
+            let next: VercelCursor?
+
+            func encode(to encoder: any Encoder) throws {
+                enum Keys: String, CodingKey { case next }
+                var container = encoder.container(keyedBy: Keys.self)
+                try container.encode(next, forKey: .next)
+            }
+        }
+    }
+
+    @Sendable static func list(_ request: Request, _ context: RequestContext, _ caller: PlatformCaller) throws -> Response {
+        let limit = try request.query("limit").map { text -> Int in
+            guard let value = Int(text), (1...100).contains(value) else { throw HTTPError.badRequest("limit must be 1 to 100", code: "INVALID_LIMIT") }
+            return value
+        } ?? 20
+        let cursor = try request.query("cursor").map { text -> VercelCursor in
+            guard (1...512).contains(text.utf8.count) else { throw HTTPError.badRequest("cursor is not a Vercel cursor", code: "INVALID_CURSOR") }
+            return Int64(text).map { .number($0) } ?? .token(text)
+        }
+        let search = try request.query("search").map { text -> String in
+            guard text.utf8.count <= 100 else { throw HTTPError.badRequest("search is at most 100 characters", code: "INVALID_SEARCH") }
+            return text
+        }
+        let credentials = try context.vercelCredentials(for: caller, requiring: "project:read", correlationID: request.requestID)
+        let page = try context.vercel().client.projects(credentials, limit: limit, until: cursor, search: search, correlationID: request.requestID)
+        return .json(Page(projects: page.items, pagination: .init(next: page.next)))
+    }
+
+    @Sendable static func get(_ request: Request, _ context: RequestContext, _ caller: PlatformCaller) throws -> Response {
+        guard let id = request.parameter("vercelProjectId"), (1...255).contains(id.utf8.count) else {
+            throw HTTPError.badRequest("vercelProjectId is not a Vercel project id", code: "INVALID_VERCEL_PROJECT_ID")
+        }
+        let credentials = try context.vercelCredentials(for: caller, requiring: "project:read", correlationID: request.requestID)
+        let project = try context.vercel().client.project(id, credentials, correlationID: request.requestID)
+        return .json(Detail(project: project))
+    }
+
+    /// `{"project": ..., "mapping": null}`: linking (and so a mapping) is still to come.
+    struct Detail: Encodable {
+        let project: VercelProject
+
+        func encode(to encoder: any Encoder) throws {
+            enum Keys: String, CodingKey { case project, mapping }
+            var container = encoder.container(keyedBy: Keys.self)
+            try container.encode(project, forKey: .project)
+            try container.encodeNil(forKey: .mapping)
+        }
+    }
+}

@@ -1,0 +1,32 @@
+import Foundation
+import Logging
+import TestSupport
+import Vercel
+
+/// A platform user connected to a fresh simulator account through the real flow: signed initiate,
+/// the simulator's consent, the callback through nginx.
+struct VercelConnectionFixture {
+    let user: UUID
+    let account: SimulatorAccount
+    let vercel: VercelClient
+    let credentials: VercelClient.Credentials
+
+    static func connect(_ fixtures: StackFixtures, _ client: StackClient, teams: [String] = []) async throws -> VercelConnectionFixture {
+        let user = try fixtures.user()
+        let account = try await SimulatorAccount.create(teams: teams)
+        let vercel = VercelClient(configuration: .init(apiBaseURL: account.baseURL), transport: CurlTransport(), breakers: nil, logger: Logger(label: "t"))
+        let credentials = VercelClient.Credentials(accessToken: account.token)
+        let username = try vercel.user(credentials).username
+        let initiated = try await client.signed("POST", "/v1/internal/vercel/oauth/initiate", json: #"{"userId":"\#(user)"}"#)
+        guard var location = initiated.json?["authorizationUrl"] as? String else { throw TestEnvironment.Missing(name: "an authorizationUrl") }
+        location += "&login_hint=\(username)"
+        let browser = CurlTransport()
+        for _ in 0..<3 {
+            let response = try browser.send(HTTPRequest(method: "GET", url: location))
+            guard response.status == 302, let next = response.header("location") else { break }
+            location = next
+            if location.contains("status=connected") { return VercelConnectionFixture(user: user, account: account, vercel: vercel, credentials: credentials) }
+        }
+        throw TestEnvironment.Missing(name: "a connected redirect (ended at \(location))")
+    }
+}

@@ -49,18 +49,41 @@ enum VercelProjects {
         }
         let credentials = try context.vercelCredentials(for: caller, requiring: "project:read", correlationID: request.requestID)
         let project = try context.vercel().client.project(id, credentials, correlationID: request.requestID)
-        return .json(Detail(project: project))
+        let row = try context.database.query(
+            """
+            SELECT id, framework, production_branch, auto_deploy, array_to_json(deployment_branch_patterns)::text AS patterns,
+                   array_to_json(environment_target)::text AS targets
+            FROM vercel_project_mappings WHERE project_id = \(UUID(uuidString: request.parameter("projectId") ?? "")!) AND vercel_project_id = \(project.id)
+            """).first
+        let mapping = try row.map { row in
+            Mapping(
+                id: try row.decode("id"), framework: row["framework"], productionBranch: try row.decode("production_branch"),
+                autoDeployEnabled: try row.decode("auto_deploy"),
+                deploymentBranchPatterns: (try? JSONDecoder().decode([String].self, from: Data((row["patterns"] ?? "[]").utf8))) ?? [],
+                environmentTargets: (try? JSONDecoder().decode([String].self, from: Data((row["targets"] ?? "[]").utf8))) ?? [])
+        }
+        return .json(Detail(project: project, mapping: mapping))
     }
 
-    /// `{"project": ..., "mapping": null}`: linking (and so a mapping) is still to come.
+    struct Mapping: Encodable {
+        let id: UUID
+        let framework: String?
+        let productionBranch: String
+        let autoDeployEnabled: Bool
+        let deploymentBranchPatterns: [String]
+        let environmentTargets: [String]
+    }
+
+    /// `{"project": ..., "mapping": ... or null}`.
     struct Detail: Encodable {
         let project: VercelProject
+        let mapping: Mapping?
 
         func encode(to encoder: any Encoder) throws {
             enum Keys: String, CodingKey { case project, mapping }
             var container = encoder.container(keyedBy: Keys.self)
             try container.encode(project, forKey: .project)
-            try container.encodeNil(forKey: .mapping)
+            try container.encode(mapping, forKey: .mapping)
         }
     }
 }

@@ -3,8 +3,8 @@ import Platform
 GroupFunction.run(group: "deployments") { router in
     let project = "/v1/projects/:projectId/vercel"
     router.platform("GET", "\(project)/projects", VercelProjects.list)
-    router.planned("POST", "\(project)/projects/link")
-    router.planned("POST", "\(project)/projects/unlink")
+    router.platform("POST", "\(project)/projects/link", ProjectLinks.link)
+    router.platform("POST", "\(project)/projects/unlink", ProjectLinks.unlink)
     router.platform("GET", "\(project)/projects/:vercelProjectId", VercelProjects.get)
     router.planned("POST", "\(project)/deploy")
     router.planned("GET", "\(project)/deployments")

@@ -3,6 +3,9 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The framework of a platform project and the build settings Vercel should use for it, read from
 /// the project's files: `package.json` dependencies first (the most specific framework wins), then
@@ -54,15 +57,17 @@ public struct FrameworkDetection: Equatable, Sendable {
             framework: match.slug, buildCommand: match.build, outputDirectory: match.output, installCommand: installer, devCommand: match.dev)
     }
 
-    /// Reads `package.json` and the lockfiles of `directory` (each at most 4 MiB) and detects.
+    /// Reads `directory`'s `package.json` (at most 1 MiB) and notes which lockfiles exist.
     public static func detect(in directory: URL) -> FrameworkDetection {
         var files: [String: [UInt8]] = [:]
-        for name in ["package.json", "pnpm-lock.yaml", "yarn.lock", "bun.lockb", "bun.lock", "package-lock.json"] {
-            let url = directory.appendingPathComponent(name)
-            guard let attributes = try? FileManager.default.attributesOfItem(atPath: url.path),
-                let size = attributes[.size] as? Int, size <= 4 << 20, let data = try? Data(contentsOf: url)
-            else { continue }
-            files[name] = Array(data)
+        for name in ["pnpm-lock.yaml", "yarn.lock", "bun.lockb", "bun.lock", "package-lock.json"]
+        where FileManager.default.fileExists(atPath: directory.appendingPathComponent(name).path) {
+            files[name] = []
+        }
+        let manifest = directory.appendingPathComponent("package.json").path
+        var info = stat()
+        if stat(manifest, &info) == 0, info.st_size <= 1 << 20, let data = FileManager.default.contents(atPath: manifest) {
+            files["package.json"] = Array(data)
         }
         return detect(files: files)
     }

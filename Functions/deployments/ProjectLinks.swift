@@ -37,7 +37,7 @@ enum ProjectLinks {
 
     @Sendable static func link(_ request: Request, _ context: RequestContext, _ caller: PlatformCaller) throws -> Response {
         let body = try request.decodeJSON(LinkBody.self)
-        let projectID = UUID(uuidString: request.parameter("projectId") ?? "")!
+        let projectID = try request.projectID()
         guard (body.vercelProjectId == nil) != (body.createProject == nil) else {
             throw HTTPError.badRequest("Send either vercelProjectId or createProject", code: "INVALID_LINK")
         }
@@ -105,7 +105,7 @@ enum ProjectLinks {
     }
 
     @Sendable static func unlink(_ request: Request, _ context: RequestContext, _ caller: PlatformCaller) throws -> Response {
-        let projectID = UUID(uuidString: request.parameter("projectId") ?? "")!
+        let projectID = try request.projectID()
         let removed = try context.database.query("DELETE FROM vercel_project_mappings WHERE project_id = \(projectID) RETURNING vercel_project_id")
         guard let row = removed.first else {
             throw HTTPError.notFound("This project is not linked to Vercel", code: "PROJECT_NOT_LINKED")

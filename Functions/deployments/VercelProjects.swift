@@ -53,7 +53,7 @@ enum VercelProjects {
             """
             SELECT id, framework, production_branch, auto_deploy, array_to_json(deployment_branch_patterns)::text AS patterns,
                    array_to_json(environment_target)::text AS targets
-            FROM vercel_project_mappings WHERE project_id = \(UUID(uuidString: request.parameter("projectId") ?? "")!) AND vercel_project_id = \(project.id)
+            FROM vercel_project_mappings WHERE project_id = \(try request.projectID()) AND vercel_project_id = \(project.id)
             """).first
         let mapping = try row.map { row in
             Mapping(

@@ -48,3 +48,11 @@ extension PlatformCaller {
 
     static let projectNotFound = HTTPError.notFound("No such project", code: "PROJECT_NOT_FOUND")
 }
+
+extension Request {
+    /// The `:projectId` of a project route, which `Router.platform` has already checked the caller owns.
+    public func projectID() throws -> UUID {
+        guard let id = parameter("projectId").flatMap(UUID.init(uuidString:)) else { throw PlatformCaller.projectNotFound }
+        return id
+    }
+}

@@ -19,13 +19,10 @@ import Vercel
     init() throws {
         client = try StackClient()
         settings = try TestEnvironment.stackConfiguration()
+        // The same settings the functions read, through the same code.
         oauth = VercelOAuth(
-            configuration: .init(
-                clientID: settings["VERCEL_OAUTH_CLIENT_ID"]!, clientSecret: settings["VERCEL_OAUTH_CLIENT_SECRET"]!,
-                redirectURI: settings["VERCEL_OAUTH_REDIRECT_URI"]!,
-                integrationTokenURL: settings["VERCEL_API_BASE_URL"]! + "/v2/oauth/access_token",
-                tokenURL: settings["VERCEL_OAUTH_TOKEN_URL"]!, revokeURL: settings["VERCEL_OAUTH_REVOKE_URL"]!),
-            transport: CurlTransport(), logger: Logger(label: "test"))
+            configuration: try VercelSettings.fromEnvironment(settings).oauthConfiguration, transport: CurlTransport(),
+            logger: Logger(label: "test"))
         store = ConnectionStore(database: fixtures.db, keyRing: try KeyRing(parsing: settings["TOKEN_ENCRYPTION_KEYS"]!))
     }
 

@@ -45,6 +45,13 @@ extension SQL: ExpressibleByStringInterpolation {
             bind(value?.postgresText)
         }
 
+        /// Appends a fragment that carries no values, such as a column list several queries share.
+        /// Its text, like every `SQL` text, was written in the source.
+        public mutating func appendInterpolation(fragment: SQL) {
+            precondition(fragment.binds.isEmpty, "a SQL fragment carries no values")
+            text += fragment.text
+        }
+
         private mutating func bind(_ text: String?) {
             binds.append(text)
             self.text += "$\(binds.count)"

@@ -1,0 +1,92 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import FastCGI
+import Logging
+import Platform
+import Synchronization
+import Vercel
+
+/// `GET /v1/projects/:projectId/vercel/deployments/:deploymentId/logs`: the deployment's build
+/// events as `text/event-stream`, in Vercel's order, each with its place in the stream as `id` (a
+/// client that reconnects with `Last-Event-ID` gets only what it missed), and a last `end` event
+/// with the state once the deployment is READY, ERROR or CANCELED.
+///
+/// A stream holds a worker thread for as long as the build runs, so a process serves only a few
+/// at once (`SHEEN_MAX_LOG_STREAMS`, default 2); past that the answer is 503 with `Retry-After`.
+enum BuildLogs {
+    static let maxStreams = ProcessInfo.processInfo.environment["SHEEN_MAX_LOG_STREAMS"].flatMap(Int.init).map { max(1, $0) } ?? 2
+    static let openStreams = Mutex(0)
+
+    @Sendable static func stream(_ request: Request, _ context: RequestContext, _ caller: PlatformCaller) throws -> Response {
+        let projectID = try request.projectID()
+        let project = try LinkedProject.load(projectID, database: context.database)
+        let deployment = try DeploymentStore(database: context.database, logger: request.logger)
+            .require(try request.deploymentID(), projectID: projectID)
+        let credentials = try context.vercelCredentials(
+            for: caller, connection: project.connectionID, requiring: "deployment:read", correlationID: request.requestID)
+        let resumeAfter = request.headers["last-event-id"].flatMap(Int.init) ?? 0
+        let configuration = VercelClient.Configuration(apiBaseURL: try context.vercel().settings.apiBaseURL)
+        let admitted = openStreams.withLock { open in
+            guard open < maxStreams else { return false }
+            open += 1
+            return true
+        }
+        guard admitted else {
+            throw HTTPError(
+                503, code: "TOO_MANY_LOG_STREAMS", message: "Too many build log streams are open; try again shortly",
+                extraFields: ["retryAfter": 5], headers: [("Retry-After", "5")])
+        }
+        let accessToken = credentials.accessToken
+        let teamID = credentials.teamID
+        let deploymentID = deployment.deploymentID
+        let logger = request.logger
+        let correlationID = request.requestID
+        return .eventStream { stream in
+            defer { openStreams.withLock { $0 -= 1 } }
+            // The stream outlives the handler: it gets a client of its own, without the thread's
+            // database (no breaker, no refresh; the token was made fresh just now).
+            let client = VercelClient(configuration: configuration, transport: CurlTransport(), breakers: nil, logger: logger)
+            let credentials = VercelClient.Credentials(accessToken: accessToken, teamID: teamID)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            var sequence = 0
+            var finalState: String?
+            var sendFailure: (any Error)?
+            do {
+                try client.buildEvents(deploymentID: deploymentID, follow: true, credentials, correlationID: correlationID) { event in
+                    sequence += 1
+                    if sequence > resumeAfter {
+                        do {
+                            let data = String(decoding: try encoder.encode(event), as: UTF8.self)
+                            try stream.sendEvent(data, event: event.type, id: "\(sequence)")
+                        } catch {
+                            sendFailure = error
+                            return false
+                        }
+                    }
+                    if event.type == "deployment-state", let state = event.payload.readyState, ["READY", "ERROR", "CANCELED"].contains(state) {
+                        finalState = state
+                        return false
+                    }
+                    return true
+                }
+            } catch let error as VercelError {
+                if let sendFailure { throw sendFailure }
+                logger.warning("build event stream failed", metadata: ["error.code": "\(error.code)", "deployment.id": "\(deploymentID)"])
+                try stream.sendEvent(
+                    JSONValue.object(["code": .string(error.code), "error": .string(error.message)]).text, event: "error")
+                return
+            } catch {
+                throw error
+            }
+            if let sendFailure { throw sendFailure }
+            if finalState == nil {
+                finalState = try? client.deployment(deploymentID, credentials, correlationID: correlationID).readyState
+            }
+            try stream.sendEvent(JSONValue.object(["state": finalState.map { .string($0) } ?? .null]).text, event: "end")
+        }
+    }
+}

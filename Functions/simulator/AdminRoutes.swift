@@ -30,7 +30,10 @@ enum AdminRoutes {
                 username: wanted.username, defaultTeamId: nil)
             let teams = (wanted.teams ?? []).map { SimulatedTeam(id: SimulatorState.identifier("team_"), slug: $0, name: $0) }
             let token = SimulatorState.identifier("vca_")
-            state.with { $0.accounts[token] = SimulatorState.Account(user: user, teams: teams) }
+            state.with {
+                $0.accounts[token] = SimulatorState.Account(user: user, teams: teams)
+                $0.controlTokens[user.id] = token
+            }
             return .json(Created(token: token, user: user, teams: teams), status: 201)
         }
         // Faults and counts belong to the account whose token is sent as `Authorization: Bearer`.

@@ -3,6 +3,7 @@ import Foundation
 
 /// The signed-in caller of a simulated API call, and whose resources it acts on.
 struct SimulatedCaller {
+    /// The account's control token (see `controlTokens`), not necessarily the one the call carried.
     let token: String
     let account: SimulatorState.Account
     /// The team of `?teamId=`, or the user for personal resources.
@@ -17,7 +18,9 @@ extension Router where Context == SimulatorState {
     mutating func api(_ method: String, _ pattern: String, _ handler: @escaping APIHandler) {
         add(method, pattern, bodyLimit: 8 << 20) { request, state in
             do {
-                let token = try Self.token(of: request)
+                let bearer = try Self.token(of: request)
+                // An OAuth-issued token acts under its account's knobs and counts.
+                let token = state.with { data in data.accounts[bearer].flatMap { data.controlTokens[$0.user.id] } ?? bearer }
                 let faults = state.with { data -> SimulatorState.Faults in
                     data.requests[token, default: [:]]["\(method) \(pattern)", default: 0] += 1
                     let current = data.faults[token] ?? SimulatorState.Faults()
@@ -33,7 +36,7 @@ extension Router where Context == SimulatorState {
                 if faults.serverErrors > 0 {
                     throw VercelAPIError(status: faults.serverErrorStatus, code: "internal_server_error", message: "An unexpected error occurred")
                 }
-                return try handler(request, state, try Self.caller(of: request, token: token, state))
+                return try handler(request, state, try Self.caller(of: request, token: bearer, control: token, state))
             } catch let error as VercelAPIError {
                 return error.response
             }
@@ -47,19 +50,19 @@ extension Router where Context == SimulatorState {
         return String(authorization.dropFirst(7))
     }
 
-    private static func caller(of request: Request, token: String, _ state: SimulatorState) throws -> SimulatedCaller {
+    private static func caller(of request: Request, token: String, control: String, _ state: SimulatorState) throws -> SimulatedCaller {
         let (account, expiry) = state.with { ($0.accounts[token], $0.tokenExpiry[token]) }
         guard let account else { throw VercelAPIError.invalidToken }
         if let expiry, expiry <= state.now() {
             throw VercelAPIError(status: 401, code: "unauthorized", message: "The token has expired", extra: ["invalidToken": true])
         }
         guard let teamID = request.query("teamId"), !teamID.isEmpty else {
-            return SimulatedCaller(token: token, account: account, ownerID: account.user.id)
+            return SimulatedCaller(token: control, account: account, ownerID: account.user.id)
         }
         guard account.teams.contains(where: { $0.id == teamID }) else {
             throw VercelAPIError(status: 403, code: "forbidden", message: "You don't have permission to access this team")
         }
-        return SimulatedCaller(token: token, account: account, ownerID: teamID)
+        return SimulatedCaller(token: control, account: account, ownerID: teamID)
     }
 
     static func rateLimited(retryAfter: Int) -> VercelAPIError {

@@ -47,10 +47,23 @@ public struct VercelProjectSettings: Codable, Sendable, Equatable {
     public var devCommand: String?
     public var rootDirectory: String?
     public var nodeVersion: String?
+    /// The repository to connect at create: `{type: "github", repo: "org/name"}`.
+    public var gitRepository: GitRepository?
+
+    public struct GitRepository: Codable, Sendable, Equatable {
+        public let type: String
+        public let repo: String
+
+        public init(type: String, repo: String) {
+            self.type = type
+            self.repo = repo
+        }
+    }
 
     public init(
         name: String? = nil, framework: String? = nil, buildCommand: String? = nil, outputDirectory: String? = nil,
-        installCommand: String? = nil, devCommand: String? = nil, rootDirectory: String? = nil, nodeVersion: String? = nil
+        installCommand: String? = nil, devCommand: String? = nil, rootDirectory: String? = nil, nodeVersion: String? = nil,
+        gitRepository: GitRepository? = nil
     ) {
         self.name = name
         self.framework = framework
@@ -60,6 +73,7 @@ public struct VercelProjectSettings: Codable, Sendable, Equatable {
         self.devCommand = devCommand
         self.rootDirectory = rootDirectory
         self.nodeVersion = nodeVersion
+        self.gitRepository = gitRepository
     }
 }
 

@@ -8,7 +8,7 @@ public enum RawHTTP {
         public let text: String
     }
 
-    public static func get(host: String = "127.0.0.1", port: UInt16, path: String, timeout: Int = 15) throws -> [Arrival] {
+    public static func get(host: String = "127.0.0.1", port: UInt16, path: String, headers: [String: String] = [:], timeout: Int = 15) throws -> [Arrival] {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw FastCGIClient.Failure(description: "socket failed") }
         defer { close(fd) }
@@ -22,7 +22,8 @@ public enum RawHTTP {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard connected == 0 else { throw FastCGIClient.Failure(description: "connect failed") }
-        let request = Array("GET \(path) HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n\r\n".utf8)
+        let extra = headers.map { "\($0.key): \($0.value)\r\n" }.joined()
+        let request = Array("GET \(path) HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n\(extra)\r\n".utf8)
         _ = request.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         let start = Date()
         var arrivals: [Arrival] = []

@@ -36,7 +36,7 @@ var targets: [Target] = [
     .executableTarget(name: "FastCGIHello", dependencies: ["FastCGI"], path: "Benchmarks/FastCGIHello"),
     .testTarget(name: "CryptoTests", dependencies: ["Crypto"], path: "Tests/CryptoTests"),
     .testTarget(name: "FastCGITests", dependencies: ["FastCGI"], path: "Tests/FastCGITests"),
-    .testTarget(name: "PlatformTests", dependencies: ["Platform", "Crypto", "Postgres", "Vercel", logging], path: "Tests/PlatformTests"),
+    .testTarget(name: "PlatformTests", dependencies: ["Platform", "FastCGI", "Crypto", "Postgres", "Vercel", logging], path: "Tests/PlatformTests"),
     .testTarget(name: "VercelTests", dependencies: ["Vercel", "TestSupport", "Postgres", "Crypto", logging], path: "Tests/VercelTests"),
     .target(name: "TestSupport", dependencies: ["Migrator", "Postgres", "Crypto"], path: "Tests/TestSupport"),
     .testTarget(name: "SchemaTests", dependencies: ["TestSupport", "Migrator", "Postgres", "Crypto", "Platform"], path: "Tests/SchemaTests"),

@@ -21,6 +21,7 @@ import Vercel
             ("oauth", "GET", "/v1/internal/vercel/oauth/status?userId=\(user)", nil),
             ("deployments", "POST", "\(p)/deploy", body),
             ("deployments", "GET", "\(p)/deployments?userId=\(user)&limit=5", nil),
+            ("deployments", "GET", "\(p)/auto-deploy/config?userId=\(user)", nil),
             ("env", "GET", "\(p)/env?userId=\(user)", nil),
             ("env", "DELETE", "\(p)/env/API_KEY?userId=\(user)", nil),
             ("domains", "GET", "\(p)/domains?userId=\(user)", nil),
@@ -57,6 +58,10 @@ import Vercel
                 #expect(reply.status == 200)
                 #expect(reply.json?["connected"] as? Bool == false)
                 #expect(reply.text.contains(#""connection":null"#))
+            } else if route.target.hasSuffix("/deploy") {
+                #expect(reply.status == 400 && reply.code == "INVALID_JSON" && reply.text.contains("deploymentType"), "\(reply.text)")
+            } else if route.target.contains("/deployments?") {
+                #expect(reply.status == 200 && (reply.json?["deployments"] as? [Any])?.isEmpty == true, "\(reply.text)")
             } else {
                 // Past the signature, the nonce, the user and the ownership check: the handler answered.
                 #expect(reply.status == 501, "\(route.method) \(route.target): \(reply.text)")

@@ -111,11 +111,11 @@ enum DeploymentWatch {
 
     @Sendable static func get(_ request: Request, _ context: RequestContext, _ caller: PlatformCaller) throws -> Response {
         let projectID = try request.projectID()
-        let project = try LinkedProject.load(projectID, database: context.database)
         let store = DeploymentStore(database: context.database, logger: request.logger)
         var deployment = try store.require(try request.deploymentID(), projectID: projectID)
         var stale = false
-        if !deployment.isSettled {
+        // A project unlinked since keeps its history, shown as it was last known.
+        if !deployment.isSettled, let project = try LinkedProject.find(projectID, database: context.database) {
             do {
                 let credentials = try context.vercelCredentials(
                     for: caller, connection: project.connectionID, requiring: "deployment:read", correlationID: request.requestID)

@@ -45,15 +45,21 @@ public struct LinkedProject: Sendable {
     /// The project's link.
     /// - Throws: 404 `PROJECT_NOT_LINKED` when the project is not linked to Vercel.
     public static func load(_ projectID: UUID, database: PostgresConnection) throws -> LinkedProject {
+        guard let project = try find(projectID, database: database) else {
+            throw HTTPError.notFound("This project is not linked to Vercel", code: "PROJECT_NOT_LINKED")
+        }
+        return project
+    }
+
+    /// The project's link, nil when it has none.
+    public static func find(_ projectID: UUID, database: PostgresConnection) throws -> LinkedProject? {
         guard let row = try database.query(
             """
             SELECT id, vercel_connection_id, vercel_project_id, coalesce(vercel_project_name, vercel_project_id) AS name,
                    production_branch, git_repository::text AS repository
             FROM vercel_project_mappings WHERE project_id = \(projectID)
             """).first
-        else {
-            throw HTTPError.notFound("This project is not linked to Vercel", code: "PROJECT_NOT_LINKED")
-        }
+        else { return nil }
         return LinkedProject(
             projectID: projectID, mappingID: try row.decode("id"), connectionID: try row.decode("vercel_connection_id"),
             vercelProjectID: try row.decode("vercel_project_id"), vercelProjectName: try row.decode("name"),

@@ -77,7 +77,7 @@ enum BuildLogs {
                 if let sendFailure { throw sendFailure }
                 logger.warning("build event stream failed", metadata: ["error.code": "\(error.code)", "deployment.id": "\(deploymentID)"])
                 try stream.sendEvent(
-                    JSONValue.object(["code": .string(error.code), "error": .string(error.message)]).text, event: "error")
+                    JSONValue.object(["code": .string(error.code), "error": .string(error.message)]).serializedText, event: "error")
                 return
             } catch {
                 throw error
@@ -86,7 +86,7 @@ enum BuildLogs {
             if finalState == nil {
                 finalState = try? client.deployment(deploymentID, credentials, correlationID: correlationID).readyState
             }
-            try stream.sendEvent(JSONValue.object(["state": finalState.map { .string($0) } ?? .null]).text, event: "end")
+            try stream.sendEvent(JSONValue.object(["state": finalState.map { .string($0) } ?? .null]).serializedText, event: "end")
         }
     }
 }

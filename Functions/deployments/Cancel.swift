@@ -29,7 +29,7 @@ enum Cancel {
         let stored = try store.applyReported(canceled, projectID: projectID) ?? deployment
         try SecurityAudit.record(
             "DEPLOYMENT_CANCELED", severity: "LOW", actor: caller, projectID: projectID.uuidString.lowercased(),
-            details: JSONValue.object(["deploymentId": .string(deployment.deploymentID), "state": .string(stored.state.rawValue)]).text,
+            details: JSONValue.object(["deploymentId": .string(deployment.deploymentID), "state": .string(stored.state.rawValue)]).serializedText,
             correlationID: request.requestID, database: context.database)
         return .json(JSONValue.object(["canceled": .bool(stored.state == .canceled), "deployment": stored.json]))
     }

@@ -48,7 +48,7 @@ enum DeploymentOverrides {
             details: JSONValue.object([
                 "overrideId": .string(id.uuidString.lowercased()), "reason": .string(reason), "maxUses": .integer(maxUses),
                 "expiresAt": .string(ISO8601.format(expiresAt)),
-            ]).text,
+            ]).serializedText,
             correlationID: request.requestID, database: context.database)
         return .json(JSONValue.object([
             "overrideToken": .string(token), "overrideId": .string(id.uuidString.lowercased()),
@@ -79,7 +79,7 @@ enum DeploymentOverrides {
         let audit = { (event: String, severity: String, extra: [String: JSONValue]) in
             try SecurityAudit.record(
                 event, severity: severity, actor: caller, projectID: project.uuidString.lowercased(),
-                details: JSONValue.object(details.merging(extra) { $1 }).text, correlationID: correlationID, database: context.database)
+                details: JSONValue.object(details.merging(extra) { $1 }).serializedText, correlationID: correlationID, database: context.database)
         }
         guard let token else {
             try audit("DEPLOYMENT_BLOCKED", "MEDIUM", [:])
@@ -112,9 +112,4 @@ enum DeploymentOverrides {
             403, code: "DEPLOYMENT_BLOCKED", message: message,
             extraFields: ["warnings": .array(guardrail.warnings.map { .string($0) }), "canOverride": true].merging(extra) { $1 })
     }
-}
-
-extension JSONValue {
-    /// The document as JSON text.
-    var text: String { String(decoding: serialized(), as: UTF8.self) }
 }

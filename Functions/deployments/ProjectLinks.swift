@@ -96,7 +96,7 @@ enum ProjectLinks {
         }
         try SecurityAudit.record(
             "VERCEL_PROJECT_LINKED", severity: "LOW", actor: caller, projectID: projectID.uuidString.lowercased(),
-            details: String(decoding: JSONValue.object(["vercelProjectId": .string(project.id)]).serialized(), as: UTF8.self),
+            details: JSONValue.object(["vercelProjectId": .string(project.id)]).serializedText,
             correlationID: request.requestID, database: context.database)
         let base = ProcessInfo.processInfo.environment["SHEEN_BASE_URL"] ?? ""
         return .json(Linked(
@@ -112,7 +112,7 @@ enum ProjectLinks {
         }
         try SecurityAudit.record(
             "VERCEL_PROJECT_UNLINKED", severity: "LOW", actor: caller, projectID: projectID.uuidString.lowercased(),
-            details: String(decoding: JSONValue.object(["vercelProjectId": .string(row["vercel_project_id"] ?? "")]).serialized(), as: UTF8.self),
+            details: JSONValue.object(["vercelProjectId": .string(row["vercel_project_id"] ?? "")]).serializedText,
             correlationID: request.requestID, database: context.database)
         return .json(JSONValue.object(["unlinked": true]))
     }

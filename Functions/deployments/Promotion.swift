@@ -189,7 +189,7 @@ enum Promotion {
                     projectID: project.projectID.uuidString.lowercased(),
                     details: JSONValue.object([
                         "deploymentId": .string(deploymentID), "previousDeploymentId": previous.map { .string($0) } ?? .null,
-                    ]).text,
+                    ]).serializedText,
                     correlationID: request.requestID, database: context.database)
             }
             return Production(url: url, aliases: aliases)

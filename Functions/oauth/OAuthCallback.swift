@@ -11,9 +11,11 @@ import Vercel
 
 /// `GET /v1/internal/vercel/oauth/callback`: the user's browser back from Vercel. The `state` is
 /// spent in one statement (unknown, reused or expired: nothing happens), the code is exchanged
-/// (with the PKCE verifier for the OAuth app), the account is read, and the connection is stored
-/// with sealed tokens. Every outcome is a redirect: to the success page, or to the failure page
-/// with a code.
+/// (with the PKCE verifier for the OAuth app), the account is read, and the grant is held, sealed,
+/// until the platform confirms it for its signed-in user (`OAuthConfirm`; with
+/// `SHEEN_OAUTH_CONFIRMATION=off`, stored as the connection at once). Every outcome is a redirect:
+/// to the success page (`status=confirm#confirmation=…`, or `status=connected`), or to the failure
+/// page with a code.
 enum OAuthCallback {
     @Sendable static func handle(_ request: Request, _ context: RequestContext) throws -> Response {
         let (settings, client, oauth) = try context.vercel()
@@ -66,16 +68,30 @@ enum OAuthCallback {
             context.logger.warning("oauth exchange failed", metadata: ["vercel.error": "\(error.code)", "request.id": "\(request.requestID)"])
             return failure("TOKEN_EXCHANGE_FAILED")
         }
+        let target = pending["redirect_uri"] ?? settings.successURL
+        if settings.confirmationRequired {
+            // The browser gets the confirmation in the fragment, which no server and no Referer sees;
+            // the platform confirms it for whoever is signed in there (`OAuthConfirm`).
+            let confirmation = try PendingGrants(database: context.database, keyRing: context.configuration.keyRing).hold(grant)
+            try SecurityAudit.record(
+                "VERCEL_CONNECT_PENDING", severity: "LOW", actorID: userID.uuidString.lowercased(), details: #"{"mode":"\#(mode)"}"#,
+                correlationID: request.requestID, database: context.database)
+            return redirect(target, [("status", "confirm")], fragment: [("confirmation", confirmation)])
+        }
         let connection = try ConnectionStore(database: context.database, keyRing: context.configuration.keyRing).save(grant)
         try SecurityAudit.record(
             "VERCEL_CONNECTED", severity: "MEDIUM", actorID: userID.uuidString.lowercased(), connectionID: connection.uuidString.lowercased(),
             details: #"{"mode":"\#(mode)"}"#, correlationID: request.requestID, database: context.database)
-        return redirect(pending["redirect_uri"] ?? settings.successURL, [("status", "connected"), ("connectionId", connection.uuidString.lowercased())])
+        return redirect(target, [("status", "connected"), ("connectionId", connection.uuidString.lowercased())])
     }
 
-    static func redirect(_ url: String, _ query: [(String, String)]) -> Response {
+    static func redirect(_ url: String, _ query: [(String, String)], fragment: [(String, String)] = []) -> Response {
+        func encoded(_ pairs: [(String, String)]) -> String {
+            pairs.map { "\($0.0)=\(QueryString.encode($0.1))" }.joined(separator: "&")
+        }
         let separator = url.contains("?") ? "&" : "?"
-        let location = url + separator + query.map { "\($0.0)=\(QueryString.encode($0.1))" }.joined(separator: "&")
+        var location = url + separator + encoded(query)
+        if !fragment.isEmpty { location += "#" + encoded(fragment) }
         return Response(status: 302, headers: [("Location", location), ("Cache-Control", "no-store")])
     }
 }

@@ -2,6 +2,9 @@
 /// `Response.json` writes every other body. Errors and small replies are built this way on every
 /// request, so this is on the hot path.
 extension JSONValue {
+    /// The document as JSON text.
+    public var serializedText: String { String(decoding: serialized(), as: UTF8.self) }
+
     /// The UTF-8 bytes of this value as compact JSON.
     public func serialized() -> [UInt8] {
         var out: [UInt8] = []

@@ -17,8 +17,9 @@ public struct ConnectionStore {
         self.keyRing = keyRing
     }
 
-    /// What a successful authorization gives.
-    public struct Grant {
+    /// What a successful authorization gives. Codable only to be sealed whole while it waits for
+    /// confirmation (`PendingGrants`).
+    public struct Grant: Codable {
         public var userID: UUID
         public var teamID: String?
         public var teamName: String?

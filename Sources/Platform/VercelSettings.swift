@@ -30,6 +30,11 @@ public struct VercelSettings: Sendable {
     public var failureURL: String
     /// Scopes an integration token holds (integration tokens do not say).
     public var integrationScopes: [String]
+    /// Whether a connection waits, after the callback, for the platform to confirm it for the
+    /// signed-in user (`SHEEN_OAUTH_CONFIRMATION`, `required` by default, or `off`). The callback
+    /// only has the browser, not the user, so without it an authorization link started by one user
+    /// and completed in another's browser would connect the second one's Vercel account to the first.
+    public var confirmationRequired: Bool
 
     /// The token client's configuration for these settings.
     public var oauthConfiguration: VercelOAuth.Configuration {
@@ -48,6 +53,10 @@ public struct VercelSettings: Sendable {
         guard let mode = Mode(rawValue: environment["VERCEL_AUTH_MODE"] ?? "integration") else {
             throw ConfigurationError.malformed("VERCEL_AUTH_MODE", "must be integration or oauth_app")
         }
+        let confirmation = environment["SHEEN_OAUTH_CONFIRMATION"] ?? "required"
+        guard ["required", "off"].contains(confirmation) else {
+            throw ConfigurationError.malformed("SHEEN_OAUTH_CONFIRMATION", "must be required or off")
+        }
         return VercelSettings(
             apiBaseURL: api, mode: mode, clientID: try required("VERCEL_OAUTH_CLIENT_ID"),
             clientSecret: try required("VERCEL_OAUTH_CLIENT_SECRET"), redirectURI: try required("VERCEL_OAUTH_REDIRECT_URI"),
@@ -57,6 +66,7 @@ public struct VercelSettings: Sendable {
             revokeURL: environment["VERCEL_OAUTH_REVOKE_URL"] ?? api + "/login/oauth/token/revoke",
             successURL: try required("SHEEN_OAUTH_SUCCESS_URL"), failureURL: try required("SHEEN_OAUTH_FAILURE_URL"),
             integrationScopes: (environment["VERCEL_INTEGRATION_SCOPES"] ?? "user:read,project:read,project:write,deployment:read,deployment:write,env:read,env:write,domain:read,domain:write,team:read")
-                .split(separator: ",").map { String($0) })
+                .split(separator: ",").map { String($0) },
+            confirmationRequired: confirmation == "required")
     }
 }

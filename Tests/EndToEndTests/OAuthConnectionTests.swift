@@ -47,6 +47,13 @@ import Vercel
         return location
     }
 
+    /// Follows `url` to the success page and confirms it for `user`, as the platform's page does.
+    func connect(_ url: String, as user: UUID) async throws -> StackClient.Reply {
+        let landed = try follow(url)
+        #expect(landed.hasPrefix(settings["SHEEN_OAUTH_SUCCESS_URL"]! + "?status=confirm#confirmation="), "\(landed)")
+        return try await client.confirm(landed, as: user)
+    }
+
     func connections(of user: UUID) throws -> Int {
         try fixtures.db.query("SELECT count(*) AS n FROM vercel_connections WHERE user_id = \(user) AND status = 'connected'")[0].decode("n")
     }
@@ -54,10 +61,10 @@ import Vercel
     @Test func theWholeFlowConnectsPersonalAndTeamAccountsSideBySide() async throws {
         let user = try fixtures.user()
         let (_, username) = try await vercelAccount(teams: ["acme"])
-        let personal = try follow(try await initiate(user).url + "&login_hint=\(username)")
-        #expect(personal.hasPrefix(settings["SHEEN_OAUTH_SUCCESS_URL"]! + "?status=connected&connectionId="))
-        let team = try follow(try await initiate(user).url + "&login_hint=\(username)&team=acme")
-        #expect(team.contains("status=connected"))
+        let personal = try await connect(try await initiate(user).url + "&login_hint=\(username)", as: user)
+        #expect(personal.status == 200 && personal.json?["connected"] as? Bool == true && personal.json?["accountType"] as? String == "personal")
+        let team = try await connect(try await initiate(user).url + "&login_hint=\(username)&team=acme", as: user)
+        #expect(team.json?["accountType"] as? String == "team" && team.json?["teamName"] as? String == "acme")
 
         let status = try await client.signed("GET", "/v1/internal/vercel/oauth/status?userId=\(user)")
         #expect(status.json?["connected"] as? Bool == true)
@@ -68,7 +75,7 @@ import Vercel
         #expect(all.allSatisfy { ($0["scopes"] as? [String])?.contains("project:write") == true })
 
         // Connecting the same account again updates the connection instead of adding one.
-        _ = try follow(try await initiate(user).url + "&login_hint=\(username)")
+        #expect(try await connect(try await initiate(user).url + "&login_hint=\(username)", as: user).status == 200)
         #expect(try connections(of: user) == 2)
     }
 
@@ -79,8 +86,12 @@ import Vercel
         let (url, _) = try await initiate(user)
         let consent = try browser.send(HTTPRequest(method: "GET", url: url + "&login_hint=\(username)"))
         let callback = try #require(consent.header("location"))
-        #expect(try follow(callback).contains("status=connected"))
+        let landed = try follow(callback)
+        #expect(try await client.confirm(landed, as: user).status == 200)
         #expect(try follow(callback) == settings["SHEEN_OAUTH_FAILURE_URL"]! + "?error=STATE_INVALID")
+        // A confirmation is spent by its first use.
+        let again = try await client.confirm(landed, as: user)
+        #expect(again.status == 404 && again.code == "CONFIRMATION_INVALID")
         #expect(try connections(of: user) == 1)
 
         let other = try fixtures.user()
@@ -108,7 +119,7 @@ import Vercel
         let authorize = settings["VERCEL_OAUTH_AUTHORIZE_URL"]! + "?client_id=\(settings["VERCEL_OAUTH_CLIENT_ID"]!)&response_type=code"
             + "&redirect_uri=\(QueryEncoding.encode(settings["VERCEL_OAUTH_REDIRECT_URI"]!))&state=\(state)&login_hint=\(username)"
             + "&code_challenge=\(Base64URL.encode(Digest.sha256(Array(verifier.utf8))))&code_challenge_method=S256"
-        #expect(try follow(authorize).contains("status=connected"))
+        #expect(try await connect(authorize, as: user).status == 200)
         let row = try fixtures.db.query(
             "SELECT auth_mode, refresh_token_sealed IS NOT NULL AS refreshable, token_expires_at > now() + interval '50 minutes' AS expires FROM vercel_connections WHERE user_id = \(user)")
         #expect(row.first?["auth_mode"] == "oauth_app" && row.first?["refreshable"] == "t" && row.first?["expires"] == "t")
@@ -137,9 +148,15 @@ import Vercel
     @Test func noIssuedTokenIsStoredInPlaintextOrLoggedAndDisconnectRevokesThem() async throws {
         let user = try fixtures.user()
         let (account, username) = try await vercelAccount()
-        _ = try follow(try await initiate(user).url + "&login_hint=\(username)")
+        #expect(try await connect(try await initiate(user).url + "&login_hint=\(username)", as: user).status == 200)
         let issued = try JSONDecoder().decode([String].self, from: try await account.admin("GET", "/_sim/tokens", nil))
         #expect(!issued.isEmpty)
+        // One more authorization, left waiting for its confirmation: its tokens are sealed too.
+        let waiting = try fixtures.user()
+        #expect(try follow(try await initiate(waiting).url + "&login_hint=\(username)").contains("status=confirm"))
+        #expect(try fixtures.db.query("SELECT count(*) AS n FROM vercel_oauth_confirmations WHERE user_id = \(waiting)")[0]["n"] == "1")
+        let everyIssued = try JSONDecoder().decode([String].self, from: try await account.admin("GET", "/_sim/tokens", nil))
+        #expect(everyIssued.count > issued.count)
 
         // The whole database, as pg_dump writes it.
         let pgDump = Process()
@@ -153,7 +170,7 @@ import Vercel
         #expect(pgDump.terminationStatus == 0 && dump.contains("vercel_connections"))
         try await Task.sleep(for: .milliseconds(200))
         let logs = try StackFixtures.logs()
-        for token in issued {
+        for token in everyIssued {
             #expect(!dump.contains(token), "a token is stored in plaintext")
             #expect(!logs.contains(token), "a token reached a log")
         }
@@ -172,5 +189,75 @@ import Vercel
         }
         let again = try await client.signed("POST", "/v1/internal/vercel/oauth/disconnect", json: #"{"userId":"\#(user)"}"#)
         #expect(again.status == 404 && again.code == "CONNECTION_NOT_FOUND")
+    }
+
+    /// An authorization link started by one user and completed in another user's browser (with that
+    /// person's Vercel account) must not connect the second account to the first user.
+    @Test func anAuthorizationCompletedForAnotherUserIsRefusedRevokedAndStoresNothing() async throws {
+        let starter = try fixtures.user()
+        let victim = try fixtures.user()
+        let (victimAccount, victimUsername) = try await vercelAccount()
+        let (url, _) = try await initiate(starter)
+        let landed = try follow(url + "&login_hint=\(victimUsername)")
+        #expect(landed.contains("status=confirm#confirmation="))
+        #expect(!(landed.split(separator: "#")[0]).contains("confirmation"), "the confirmation must not travel in the query")
+        let issued = try JSONDecoder().decode([String].self, from: try await victimAccount.admin("GET", "/_sim/tokens", nil))
+        #expect(!issued.isEmpty)
+
+        // The victim's browser is signed in to the platform as the victim: the mismatch is refused.
+        let refused = try await client.confirm(landed, as: victim)
+        #expect(refused.status == 403 && refused.code == "OAUTH_USER_MISMATCH" && refused.json?["action"] as? String == "RECONNECT")
+        // The starter cannot confirm it afterwards either: it is spent.
+        let late = try await client.confirm(landed, as: starter)
+        #expect(late.status == 404 && late.code == "CONFIRMATION_INVALID")
+        #expect(try connections(of: starter) == 0 && connections(of: victim) == 0)
+        #expect(try fixtures.db.query("SELECT count(*) AS n FROM vercel_oauth_confirmations WHERE user_id = \(starter)")[0]["n"] == "0")
+        let vercel = VercelClient(configuration: .init(apiBaseURL: victimAccount.baseURL), transport: CurlTransport(), breakers: nil, logger: .init(label: "t"))
+        for token in issued {
+            #expect(throws: VercelError.self) { try vercel.user(VercelClient.Credentials(accessToken: token)) }
+        }
+        let audit = try fixtures.db.query(
+            "SELECT severity, details->>'startedBy' AS started FROM vercel_security_audit_log WHERE action = 'VERCEL_CONNECT_USER_MISMATCH' AND actor_user_id = \(victim)")
+        #expect(audit.first?["severity"] == "HIGH" && audit.first?["started"] == starter.uuidString.lowercased())
+
+        // An unknown or malformed confirmation is refused without a trace of a connection.
+        let unknown = try await client.signed(
+            "POST", "/v1/internal/vercel/oauth/confirm", json: #"{"userId":"\#(victim)","confirmation":"\#(String(repeating: "x", count: 43))"}"#)
+        #expect(unknown.status == 404 && unknown.code == "CONFIRMATION_INVALID")
+    }
+
+    /// With `SHEEN_OAUTH_CONFIRMATION=off` (a frontend that does not confirm yet), the callback
+    /// stores the connection at once, as before. A function of its own with that setting, driven
+    /// over FastCGI on the stack's database.
+    @Test func withConfirmationOffTheCallbackStoresTheConnectionAtOnce() async throws {
+        let bin = try TestEnvironment.require("TEST_BIN_DIR")
+        let socket = FileManager.default.temporaryDirectory.appendingPathComponent("oauth-\(UUID().uuidString.prefix(8)).sock").path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: bin + "/vercel-oauth")
+        process.arguments = ["--socket", socket, "--workers", "1"]
+        var environment = ProcessInfo.processInfo.environment
+        environment.merge(settings) { $1 }
+        environment["SHEEN_OAUTH_CONFIRMATION"] = "off"
+        process.environment = environment
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        let deadline = Date().addingTimeInterval(15)
+        while !FastCGIClient.accepts(socket: socket) {
+            try #require(process.isRunning && Date() < deadline, "the function did not start listening")
+            try await Task.sleep(for: .milliseconds(50))
+        }
+
+        let user = try fixtures.user()
+        let (_, username) = try await vercelAccount()
+        let (url, _) = try await initiate(user)
+        let consent = try browser.send(HTTPRequest(method: "GET", url: url + "&login_hint=\(username)"))
+        let callback = try #require(consent.header("location"))
+        let path = String(callback.dropFirst(callback.range(of: "/v1/internal/vercel/oauth/callback")!.lowerBound.utf16Offset(in: callback)))
+        let reply = try FastCGIClient.get(socket: socket, uri: path)
+        #expect(reply.contains("Status: 302"))
+        #expect(reply.contains("Location: " + settings["SHEEN_OAUTH_SUCCESS_URL"]! + "?status=connected&connectionId="), "\(reply)")
+        #expect(try connections(of: user) == 1)
+        #expect(try fixtures.db.query("SELECT count(*) AS n FROM vercel_oauth_confirmations WHERE user_id = \(user)")[0]["n"] == "0")
     }
 }

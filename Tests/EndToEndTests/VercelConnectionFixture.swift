@@ -4,7 +4,7 @@ import TestSupport
 import Vercel
 
 /// A platform user connected to a fresh simulator account through the real flow: signed initiate,
-/// the simulator's consent, the callback through nginx.
+/// the simulator's consent, the callback through nginx, and the platform's confirmation.
 struct VercelConnectionFixture {
     let user: UUID
     let account: SimulatorAccount
@@ -25,7 +25,11 @@ struct VercelConnectionFixture {
             let response = try browser.send(HTTPRequest(method: "GET", url: location))
             guard response.status == 302, let next = response.header("location") else { break }
             location = next
-            if location.contains("status=connected") { return VercelConnectionFixture(user: user, account: account, vercel: vercel, credentials: credentials) }
+            if location.contains("status=confirm") {
+                let confirmed = try await client.confirm(location, as: user)
+                guard confirmed.status == 200 else { throw TestEnvironment.Missing(name: "a confirmed connection (\(confirmed.text))") }
+                return VercelConnectionFixture(user: user, account: account, vercel: vercel, credentials: credentials)
+            }
         }
         throw TestEnvironment.Missing(name: "a connected redirect (ended at \(location))")
     }

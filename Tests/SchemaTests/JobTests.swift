@@ -23,7 +23,7 @@ import TestSupport
         return (process.terminationStatus, output)
     }
 
-    @Test func noncePruneRemovesExactlyTheExpiredNonces() throws {
+    @Test func noncePruneRemovesExactlyTheExpiredNoncesAndUnconfirmedAuthorizations() throws {
         defer { database.drop() }
         let db = database.connect()
         try db.execute(
@@ -32,10 +32,19 @@ import TestSupport
               ('v2:old-1', now() - interval '11 minutes'), ('v2:old-2', now() - interval '2 hours'),
               ('v2:fresh', now() - interval '9 minutes'), ('v2:now', now())
             """)
+        let user: String = try db.query("INSERT INTO users (email) VALUES ('prune@example.com') RETURNING id")[0].decode("id")
+        try db.execute(
+            """
+            INSERT INTO vercel_oauth_confirmations (token_hash, user_id, grant_sealed, created_at, expires_at) VALUES
+              (repeat('a', 64), \(user)::uuid, 'v1.k.x.y', now() - interval '20 minutes', now() - interval '10 minutes'),
+              (repeat('b', 64), \(user)::uuid, 'v1.k.x.y', now(), now() + interval '10 minutes')
+            """)
         let result = try run("vercel-job-nonce-prune")
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output.contains(#""nonces.removed":"2""#))
+        #expect(result.output.contains(#""confirmations.removed":"1""#))
         #expect(try db.query("SELECT nonce FROM vercel_request_nonces ORDER BY nonce").map { $0["nonce"] } == ["v2:fresh", "v2:now"])
+        #expect(try db.query("SELECT left(token_hash, 1) AS h FROM vercel_oauth_confirmations").map { $0["h"] } == ["b"])
     }
 
     @Test func aRunThatFindsTheLockHeldSkipsAndChangesNothing() throws {

@@ -51,7 +51,7 @@ public enum FastCGIClient {
         out += record(type: 1, content: [0, 1, 0, 0, 0, 0, 0, 0])  // BEGIN_REQUEST, role RESPONDER
         var params: [UInt8] = []
         for (name, value) in [("REQUEST_METHOD", "GET"), ("REQUEST_URI", uri), ("CONTENT_LENGTH", "0")] {
-            params += [UInt8(name.utf8.count), UInt8(value.utf8.count)] + Array(name.utf8) + Array(value.utf8)
+            params += length(name.utf8.count) + length(value.utf8.count) + Array(name.utf8) + Array(value.utf8)
         }
         out += record(type: 4, content: params) + record(type: 4, content: [])  // PARAMS
         out += record(type: 5, content: [])  // STDIN, empty
@@ -59,6 +59,11 @@ public enum FastCGIClient {
             throw Failure(description: "write failed")
         }
         return pending
+    }
+
+    /// A name-value length as FastCGI writes it: one byte up to 127, else four with the high bit set.
+    static func length(_ count: Int) -> [UInt8] {
+        count < 128 ? [UInt8(count)] : [UInt8(0x80 | (count >> 24) & 0x7f), UInt8((count >> 16) & 0xff), UInt8((count >> 8) & 0xff), UInt8(count & 0xff)]
     }
 
     /// Whether a connection to `path` is accepted now.

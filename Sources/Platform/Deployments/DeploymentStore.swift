@@ -126,7 +126,7 @@ public struct DeploymentStore {
     /// then the request's side is filled in and the state moves only forward.
     public func recordCreated(_ deployment: VercelDeployment, of project: LinkedProject, origin: Origin) throws -> Record {
         let createdAt = Date(timeIntervalSince1970: Double(deployment.createdAt) / 1000)
-        let gitSource = String(decoding: origin.gitSource.serialized(), as: UTF8.self)
+        let gitSource = origin.gitSource.serializedText
         try database.execute(
             """
             INSERT INTO vercel_deployments AS d (deployment_id, created_at, project_id, vercel_project_mapping_id, vercel_project_id,

@@ -213,4 +213,27 @@ import Vercel
         #expect(crossed.status == 404 && crossed.code == "DEPLOYMENT_NOT_FOUND")
         #expect(try linked.storedState(id) != nil)
     }
+
+    @Test func everyRouteThatCallsVercelNeedsItsDeploymentScope() async throws {
+        let linked = try await LinkedProjectFixture.make(fixtures, client, buildMs: 10_000)
+        let id = try await linked.deployPreview()
+        try fixtures.db.execute("UPDATE vercel_connections SET granted_scopes = '{user:read,project:read}' WHERE user_id = \(linked.user)")
+        let body = #"{"userId":"\#(linked.user)"}"#
+        let routes: [(String, String, String?, String)] = [
+            ("POST", "\(linked.base)/deploy", #"{"userId":"\#(linked.user)","deploymentType":"preview","gitSource":{"branch":"main"}}"#, "deployment:write"),
+            ("GET", "\(linked.base)/deployments/\(id)?userId=\(linked.user)", nil, "deployment:read"),
+            ("GET", "\(linked.base)/deployments/\(id)/logs?userId=\(linked.user)", nil, "deployment:read"),
+            ("POST", "\(linked.base)/deployments/\(id)/promote", body, "deployment:write"),
+            ("DELETE", "\(linked.base)/deployments/\(id)?userId=\(linked.user)", nil, "deployment:write"),
+            ("POST", "\(linked.base)/rollback", body, "deployment:write"),
+        ]
+        for (method, path, json, scope) in routes {
+            let reply = try await client.signed(method, path, json: json)
+            #expect(reply.status == 403 && reply.code == "INSUFFICIENT_SCOPE" && reply.json?["requiredScope"] as? String == scope, "\(method) \(path)")
+            #expect(reply.json?["action"] as? String == "RECONNECT")
+        }
+        // What this service already knows needs no Vercel scope.
+        #expect(try await client.signed("GET", "\(linked.base)/deployments?userId=\(linked.user)").status == 200)
+        #expect(try linked.storedState(id) == "QUEUED")
+    }
 }

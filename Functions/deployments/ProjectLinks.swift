@@ -29,7 +29,7 @@ enum ProjectLinks {
 
     struct Linked: Encodable {
         let linked: Bool
-        let mappingId: UUID
+        let mappingId: String
         let webhookUrl: String
         let vercelProjectId: String
         let framework: String?
@@ -100,7 +100,7 @@ enum ProjectLinks {
             correlationID: request.requestID, database: context.database)
         let base = ProcessInfo.processInfo.environment["SHEEN_BASE_URL"] ?? ""
         return .json(Linked(
-            linked: true, mappingId: mapping, webhookUrl: base + "/v1/webhooks/vercel", vercelProjectId: project.id,
+            linked: true, mappingId: mapping.uuidString.lowercased(), webhookUrl: base + "/v1/webhooks/vercel", vercelProjectId: project.id,
             framework: framework ?? project.framework))
     }
 

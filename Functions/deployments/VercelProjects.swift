@@ -57,7 +57,7 @@ enum VercelProjects {
             """).first
         let mapping = try row.map { row in
             Mapping(
-                id: try row.decode("id"), framework: row["framework"], productionBranch: try row.decode("production_branch"),
+                id: (try row.decode("id", as: UUID.self)).uuidString.lowercased(), framework: row["framework"], productionBranch: try row.decode("production_branch"),
                 autoDeployEnabled: try row.decode("auto_deploy"),
                 deploymentBranchPatterns: (try? JSONDecoder().decode([String].self, from: Data((row["patterns"] ?? "[]").utf8))) ?? [],
                 environmentTargets: (try? JSONDecoder().decode([String].self, from: Data((row["targets"] ?? "[]").utf8))) ?? [])
@@ -66,7 +66,7 @@ enum VercelProjects {
     }
 
     struct Mapping: Encodable {
-        let id: UUID
+        let id: String
         let framework: String?
         let productionBranch: String
         let autoDeployEnabled: Bool

@@ -59,6 +59,8 @@ import Vercel
         let detail = try await client.signed("GET", "/v1/projects/\(project)/vercel/projects/\(vercelProject.id)?userId=\(connected.user)")
         let mapping = try #require(detail.json?["mapping"] as? [String: Any])
         #expect(mapping["id"] as? String == (linked.json?["mappingId"] as? String))
+        let stored = try fixtures.db.query("SELECT id FROM vercel_project_mappings WHERE project_id = \(project)").first?["id"]
+        #expect(stored != nil && linked.json?["mappingId"] as? String == stored, "ids are lowercase, as Postgres writes them")
         #expect(mapping["deploymentBranchPatterns"] as? [String] == ["main", "release/*"])
         #expect(mapping["environmentTargets"] as? [String] == ["production"] && mapping["autoDeployEnabled"] as? Bool == false)
 

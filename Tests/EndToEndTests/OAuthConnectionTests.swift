@@ -224,6 +224,8 @@ import Vercel
         let unknown = try await client.signed(
             "POST", "/v1/internal/vercel/oauth/confirm", json: #"{"userId":"\#(victim)","confirmation":"\#(String(repeating: "x", count: 43))"}"#)
         #expect(unknown.status == 404 && unknown.code == "CONFIRMATION_INVALID")
+        let confirmation = try #require(StackClient.confirmation(in: landed))
+        #expect(!(try StackFixtures.logs()).contains(confirmation), "a confirmation reached a log")
     }
 
     /// With `SHEEN_OAUTH_CONFIRMATION=off` (a frontend that does not confirm yet), the callback

@@ -27,14 +27,7 @@ enum Disconnect {
             throw HTTPError.notFound("No Vercel connection", code: "CONNECTION_NOT_FOUND")
         }
         if let tokens = try store.tokens(of: connection) {
-            let (_, _, oauth) = try context.vercel()
-            for token in [tokens.refresh, tokens.access].compactMap({ $0 }) {
-                do {
-                    try oauth.revoke(token)
-                } catch {
-                    context.logger.warning("token revocation failed; forgetting the token anyway", metadata: ["vercel.error": "\(error.code)"])
-                }
-            }
+            TokenRevocation.revoke([tokens.refresh, tokens.access], with: try context.vercel().oauth, logger: request.logger)
         }
         try store.disconnect(connection, correlationID: request.requestID)
         try SecurityAudit.record(

@@ -26,14 +26,7 @@ enum OAuthConfirm {
                 extraFields: ["action": "RECONNECT"])
         }
         guard grant.userID == caller.userID else {
-            let (_, _, oauth) = try context.vercel()
-            for token in [grant.refreshToken, grant.accessToken].compactMap({ $0 }) {
-                do {
-                    try oauth.revoke(token)
-                } catch {
-                    context.logger.warning("token revocation failed; forgetting the token anyway", metadata: ["vercel.error": "\(error.code)"])
-                }
-            }
+            TokenRevocation.revoke([grant.refreshToken, grant.accessToken], with: try context.vercel().oauth, logger: request.logger)
             try SecurityAudit.record(
                 "VERCEL_CONNECT_USER_MISMATCH", severity: "HIGH", actor: caller,
                 details: JSONValue.object([

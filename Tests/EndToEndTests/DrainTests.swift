@@ -38,23 +38,10 @@ import TestSupport
     }
 
     @Test func sigtermFinishesTheRequestInFlightAndExitsZero() async throws {
-        let bin = try TestEnvironment.require("TEST_BIN_DIR")
-        let socket = FileManager.default.temporaryDirectory.appendingPathComponent("drain-\(UUID().uuidString.prefix(8)).sock").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: bin + "/vercel-env")
-        process.arguments = ["--socket", socket, "--workers", "2"]
-        var environment = ProcessInfo.processInfo.environment
-        environment.merge(try TestEnvironment.stackConfiguration()) { $1 }
-        process.environment = environment
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        defer { if process.isRunning { process.terminate() } }
-
-        let deadline = Date().addingTimeInterval(15)
-        while !FastCGIClient.accepts(socket: socket) {
-            try #require(process.isRunning && Date() < deadline, "the function did not start listening")
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        let function = try await FunctionProcess(group: "env", workers: 2)
+        defer { function.stop() }
+        let process = function.process
+        let socket = function.socket
         #expect(try FastCGIClient.get(socket: socket, uri: "/healthz/env").contains("Status: 200"))
 
         // Written before SIGTERM, and given time to be accepted by an idle worker of the process.

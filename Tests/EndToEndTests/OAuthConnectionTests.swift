@@ -232,23 +232,9 @@ import Vercel
     /// stores the connection at once, as before. A function of its own with that setting, driven
     /// over FastCGI on the stack's database.
     @Test func withConfirmationOffTheCallbackStoresTheConnectionAtOnce() async throws {
-        let bin = try TestEnvironment.require("TEST_BIN_DIR")
-        let socket = FileManager.default.temporaryDirectory.appendingPathComponent("oauth-\(UUID().uuidString.prefix(8)).sock").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: bin + "/vercel-oauth")
-        process.arguments = ["--socket", socket, "--workers", "1"]
-        var environment = ProcessInfo.processInfo.environment
-        environment.merge(settings) { $1 }
-        environment["SHEEN_OAUTH_CONFIRMATION"] = "off"
-        process.environment = environment
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        defer { if process.isRunning { process.terminate() } }
-        let deadline = Date().addingTimeInterval(15)
-        while !FastCGIClient.accepts(socket: socket) {
-            try #require(process.isRunning && Date() < deadline, "the function did not start listening")
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        let function = try await FunctionProcess(group: "oauth", overrides: ["SHEEN_OAUTH_CONFIRMATION": "off"])
+        defer { function.stop() }
+        let socket = function.socket
 
         let user = try fixtures.user()
         let (_, username) = try await vercelAccount()

@@ -16,8 +16,12 @@ import Vercel
 ///
 /// A stream holds a worker thread for as long as the build runs, so a process serves only a few
 /// at once (`SHEEN_MAX_LOG_STREAMS`, default 2); past that the answer is 503 with `Retry-After`.
+/// A quiet stream gets a comment every `SHEEN_LOG_HEARTBEAT_SECONDS` (default 15), which keeps
+/// proxies from closing it and frees the thread soon after its reader has gone.
 enum BuildLogs {
     static let maxStreams = ProcessInfo.processInfo.environment["SHEEN_MAX_LOG_STREAMS"].flatMap(Int.init).map { max(1, $0) } ?? 2
+    static let heartbeat: Duration = .seconds(
+        ProcessInfo.processInfo.environment["SHEEN_LOG_HEARTBEAT_SECONDS"].flatMap(Int.init).map { min(max(1, $0), 300) } ?? 15)
     static let openStreams = Mutex(0)
 
     @Sendable static func stream(_ request: Request, _ context: RequestContext, _ caller: PlatformCaller) throws -> Response {
@@ -55,13 +59,28 @@ enum BuildLogs {
             var sequence = 0
             var finalState: String?
             var sendFailure: (any Error)?
+            var lastSent = ContinuousClock.now
+            let keepAlive = { () -> Bool in
+                guard ContinuousClock.now - lastSent >= heartbeat else { return true }
+                do {
+                    try stream.sendHeartbeat()
+                    lastSent = ContinuousClock.now
+                    return true
+                } catch {
+                    sendFailure = error
+                    return false
+                }
+            }
             do {
-                try client.buildEvents(deploymentID: deploymentID, follow: true, credentials, correlationID: correlationID) { event in
+                try client.buildEvents(
+                    deploymentID: deploymentID, follow: true, credentials, correlationID: correlationID, onTick: keepAlive
+                ) { event in
                     sequence += 1
                     if sequence > resumeAfter {
                         do {
                             let data = String(decoding: try encoder.encode(event), as: UTF8.self)
                             try stream.sendEvent(data, event: event.type, id: "\(sequence)")
+                            lastSent = ContinuousClock.now
                         } catch {
                             sendFailure = error
                             return false

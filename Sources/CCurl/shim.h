@@ -18,6 +18,14 @@ typedef size_t (*sheen_curl_data_callback)(char *data, size_t size, size_t count
 static inline CURLcode sheen_curl_set_callback(CURL *handle, CURLoption option, sheen_curl_data_callback callback) {
     return curl_easy_setopt(handle, option, callback);
 }
+typedef int (*sheen_curl_progress_callback)(void *context, curl_off_t download_total, curl_off_t downloaded,
+                                            curl_off_t upload_total, curl_off_t uploaded);
+static inline CURLcode sheen_curl_set_progress(CURL *handle, sheen_curl_progress_callback callback, void *context) {
+    CURLcode code = curl_easy_setopt(handle, CURLOPT_XFERINFOFUNCTION, callback);
+    if (code == CURLE_OK) code = curl_easy_setopt(handle, CURLOPT_XFERINFODATA, context);
+    if (code == CURLE_OK) code = curl_easy_setopt(handle, CURLOPT_NOPROGRESS, 0L);
+    return code;
+}
 static inline CURLcode sheen_curl_get_long(CURL *handle, CURLINFO info, long *value) {
     return curl_easy_getinfo(handle, info, value);
 }

@@ -30,6 +30,7 @@ public final class CurlTransport: HTTPTransport {
         var overflowed = false
         /// Set while streaming: 2xx bodies go here instead of `body`.
         var onData: (([UInt8]) -> Bool)?
+        var onTick: (() -> Bool)?
         var stopped = false
         var status = 0
 
@@ -43,11 +44,16 @@ public final class CurlTransport: HTTPTransport {
         try perform(request, Exchange(upload: request.body, limit: responseLimit))
     }
 
-    public func stream(_ request: HTTPRequest, onData: ([UInt8]) -> Bool) throws(HTTPTransportError) -> HTTPResponse {
+    public func stream(
+        _ request: HTTPRequest, onData: ([UInt8]) -> Bool, onTick: () -> Bool
+    ) throws(HTTPTransportError) -> HTTPResponse {
         try withoutActuallyEscaping(onData) { onData throws(HTTPTransportError) in
-            let exchange = Exchange(upload: request.body, limit: responseLimit)
-            exchange.onData = onData
-            return try perform(request, exchange)
+            try withoutActuallyEscaping(onTick) { onTick throws(HTTPTransportError) in
+                let exchange = Exchange(upload: request.body, limit: responseLimit)
+                exchange.onData = onData
+                exchange.onTick = onTick
+                return try perform(request, exchange)
+            }
         }
     }
 
@@ -74,6 +80,7 @@ public final class CurlTransport: HTTPTransport {
         _ = sheen_curl_set_pointer(handle, CURLOPT_WRITEDATA, context)
         _ = sheen_curl_set_callback(handle, CURLOPT_HEADERFUNCTION, Self.receiveHeader)
         _ = sheen_curl_set_pointer(handle, CURLOPT_HEADERDATA, context)
+        if exchange.onTick != nil { _ = sheen_curl_set_progress(handle, Self.tick, context) }
         if request.method == "HEAD" { _ = sheen_curl_set_long(handle, CURLOPT_NOBODY, 1) }
         if !request.body.isEmpty || ["POST", "PUT", "PATCH"].contains(request.method) {
             _ = sheen_curl_set_long(handle, CURLOPT_UPLOAD, 1)
@@ -83,7 +90,7 @@ public final class CurlTransport: HTTPTransport {
         }
 
         let code = curl_easy_perform(handle)
-        if exchange.stopped, code == CURLE_WRITE_ERROR {
+        if exchange.stopped, code == CURLE_WRITE_ERROR || code == CURLE_ABORTED_BY_CALLBACK {
             return HTTPResponse(status: exchange.status, headers: exchange.headers, body: [])
         }
         guard code == CURLE_OK else {
@@ -119,6 +126,14 @@ public final class CurlTransport: HTTPTransport {
             exchange.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: length))
         }
         return length
+    }
+
+    /// curl's progress callback: about once a second while idle, more often while data moves.
+    private static let tick: sheen_curl_progress_callback = { context, _, _, _, _ in
+        let exchange = Unmanaged<Exchange>.fromOpaque(context!).takeUnretainedValue()
+        guard let onTick = exchange.onTick, !onTick() else { return 0 }
+        exchange.stopped = true
+        return 1
     }
 
     private static let receiveHeader: sheen_curl_data_callback = { data, size, count, context in

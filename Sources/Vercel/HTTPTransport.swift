@@ -57,14 +57,20 @@ public protocol HTTPTransport: AnyObject {
     func send(_ request: HTTPRequest) throws(HTTPTransportError) -> HTTPResponse
 
     /// Sends `request` and hands the body to `onData` piece by piece as it arrives; `onData`
-    /// returns false to stop. The response returned has the status and headers, and the body only
-    /// when the status is not 2xx (an error to read whole).
-    func stream(_ request: HTTPRequest, onData: ([UInt8]) -> Bool) throws(HTTPTransportError) -> HTTPResponse
+    /// returns false to stop. `onTick` is called about once a second, whether or not anything
+    /// arrives (a stream that waits can still notice its own reader went away); false stops too.
+    /// The response returned has the status and headers, and the body only when the status is not
+    /// 2xx (an error to read whole).
+    func stream(
+        _ request: HTTPRequest, onData: ([UInt8]) -> Bool, onTick: () -> Bool
+    ) throws(HTTPTransportError) -> HTTPResponse
 }
 
 extension HTTPTransport {
-    /// For transports that cannot stream: the whole body as one piece.
-    public func stream(_ request: HTTPRequest, onData: ([UInt8]) -> Bool) throws(HTTPTransportError) -> HTTPResponse {
+    /// For transports that cannot stream: the whole body as one piece, no ticks.
+    public func stream(
+        _ request: HTTPRequest, onData: ([UInt8]) -> Bool, onTick: () -> Bool
+    ) throws(HTTPTransportError) -> HTTPResponse {
         var response = try send(request)
         if (200..<300).contains(response.status) {
             _ = onData(response.body)

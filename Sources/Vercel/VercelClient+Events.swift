@@ -21,11 +21,12 @@ public struct VercelBuildEvent: Codable, Sendable, Equatable {
 
 extension VercelClient {
     /// The build events of a deployment. With `follow`, they are handed to `onEvent` as they
-    /// happen until the deployment finishes or `onEvent` returns false; without, the events so far.
+    /// happen until the deployment finishes or `onEvent` returns false, and `onTick` runs about once
+    /// a second meanwhile (false stops); without, the events so far.
     /// One attempt: a stream is not retried (its caller may start again from what it has).
     public func buildEvents(
         deploymentID: String, follow: Bool, _ credentials: Credentials, correlationID: String? = nil,
-        onEvent: (VercelBuildEvent) -> Bool
+        onTick: () -> Bool = { true }, onEvent: (VercelBuildEvent) -> Bool
     ) throws(VercelError) {
         var query = [("limit", "-1")]
         if follow { query.append(("follow", "1")) }
@@ -38,7 +39,7 @@ extension VercelClient {
             for event in events where !onEvent(event) { return }
             return
         }
-        try stream(Endpoint("GET", path, query: query), credentials: credentials, correlationID: correlationID) { piece in
+        try stream(Endpoint("GET", path, query: query), credentials: credentials, correlationID: correlationID, onTick: onTick) { piece in
             pending += piece
             while let newline = pending.firstIndex(of: 0x0a) {
                 let line = Array(pending[..<newline])

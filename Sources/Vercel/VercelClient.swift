@@ -167,9 +167,11 @@ public final class VercelClient {
         }
     }
 
-    /// Sends `endpoint` once and streams a 2xx body to `onData`; Vercel's error otherwise.
+    /// Sends `endpoint` once and streams a 2xx body to `onData` (with `onTick` about once a second,
+    /// see `HTTPTransport.stream`); Vercel's error otherwise.
     func stream(
-        _ endpoint: Endpoint, credentials: Credentials, correlationID: String?, onData: ([UInt8]) -> Bool
+        _ endpoint: Endpoint, credentials: Credentials, correlationID: String?, onTick: () -> Bool = { true },
+        onData: ([UInt8]) -> Bool
     ) throws(VercelError) {
         try admit(credentials.connectionID)
         var request = request(for: endpoint, token: credentials.accessToken, teamID: credentials.teamID)
@@ -177,7 +179,7 @@ public final class VercelClient {
         let started = ContinuousClock.now
         let outcome: Result<HTTPResponse, HTTPTransportError>
         do {
-            outcome = .success(try transport.stream(request, onData: onData))
+            outcome = .success(try transport.stream(request, onData: onData, onTick: onTick))
         } catch {
             outcome = .failure(error)
         }

@@ -62,37 +62,6 @@ import Vercel
         #expect(badState.status == 400 && badState.code == "INVALID_STATE")
     }
 
-    @Test func theBuildLogStreamDeliversTheSimulatorsEventsInOrderAndEndsAtReady() async throws {
-        let linked = try await LinkedProjectFixture.make(fixtures, client, buildMs: 1_500)
-        let id = try await linked.deployPreview()
-        let port = UInt16(client.baseURL.split(separator: ":").last!)!
-        let path = "\(linked.base)/deployments/\(id)/logs?userId=\(linked.user)"
-        let arrivals = try RawHTTP.get(port: port, path: path, headers: client.signatureHeaders("GET", path), timeout: 20)
-        let whole = arrivals.map(\.text).joined()
-        #expect(whole.contains("Content-Type: text/event-stream"), "\(whole.prefix(300))")
-        // Chunk sizes stand on lines of their own once the CRs are gone (CRLF is one Character).
-        let events = whole.replacingOccurrences(of: "\r", with: "").components(separatedBy: "\n\n").compactMap { block -> (id: String?, type: String, data: String)? in
-            let lines = block.split(separator: "\n").map(String.init)
-            guard let type = lines.first(where: { $0.hasPrefix("event: ") })?.dropFirst(7) else { return nil }
-            let data = lines.filter { $0.hasPrefix("data: ") }.map { String($0.dropFirst(6)) }.joined(separator: "\n")
-            return (lines.first { $0.hasPrefix("id: ") }.map { String($0.dropFirst(4)) }, String(type), data)
-        }
-        #expect(events.map(\.type) == ["deployment-state", "command", "stdout", "stdout", "stdout", "deployment-state", "end"])
-        #expect(events.dropLast().map(\.id) == (1...6).map { "\($0)" })
-        #expect(events.last?.data == #"{"state":"READY"}"#)
-        #expect(events[5].data.contains(#""readyState":"READY""#))
-        // The events came while the build ran, not all at its end.
-        let first = try #require(arrivals.first { $0.text.contains("event: deployment-state") })
-        let last = try #require(arrivals.last)
-        #expect(first.seconds < last.seconds - 0.5)
-
-        // A reconnect with Last-Event-ID gets only what it missed.
-        var headers = client.signatureHeaders("GET", path)
-        headers["Last-Event-ID"] = "5"
-        let resumed = try RawHTTP.get(port: port, path: path, headers: headers).map(\.text).joined()
-        #expect(resumed.contains("id: 6\n") && !resumed.contains("id: 5\n") && resumed.contains("event: end"))
-    }
-
     @Test func twentyConcurrentPromotionsSerialiseAndProductionIsTheLastOneThatSucceeded() async throws {
         let linked = try await LinkedProjectFixture.make(fixtures, client, buildMs: 50)
         var ids: [String] = []

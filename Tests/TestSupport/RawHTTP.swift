@@ -9,6 +9,13 @@ public enum RawHTTP {
     }
 
     public static func get(host: String = "127.0.0.1", port: UInt16, path: String, headers: [String: String] = [:], timeout: Int = 15) throws -> [Arrival] {
+        try get(host: host, port: port, path: path, headers: headers, timeout: timeout, until: nil)
+    }
+
+    /// Reads the reply until `marker` has arrived, then hangs up, as a reader that goes away does.
+    public static func get(
+        host: String = "127.0.0.1", port: UInt16, path: String, headers: [String: String] = [:], timeout: Int = 15, until marker: String?
+    ) throws -> [Arrival] {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw FastCGIClient.Failure(description: "socket failed") }
         defer { close(fd) }
@@ -32,6 +39,7 @@ public enum RawHTTP {
             let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if count <= 0 { break }
             arrivals.append(Arrival(seconds: Date().timeIntervalSince(start), text: String(decoding: buffer[0..<count], as: UTF8.self)))
+            if let marker, arrivals.map(\.text).joined().contains(marker) { break }
         }
         return arrivals
     }

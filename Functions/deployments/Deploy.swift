@@ -59,14 +59,13 @@ enum Deploy {
                         .require(try earlier.decode("deployment_id"), projectID: projectID)
                     return accepted(deployment, replayed: true)
                 }
-                let response = try create(body, project, request, context, caller) { deploymentID in
+                return try create(body, project, request, context, caller) { deploymentID in
                     try context.database.execute(
                         """
                         INSERT INTO vercel_deployment_idempotency (project_id, idempotency_key, deployment_id, request_hash)
                         VALUES (\(projectID), \(key), \(deploymentID), \(fingerprint))
                         """)
                 }
-                return response
             }
             if let answer { return answer }
             guard ContinuousClock.now < deadline else {

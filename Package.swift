@@ -2,18 +2,21 @@
 import PackageDescription
 
 /// One FastCGI executable per endpoint group, one-shot jobs for cron, and the shared libraries they
-/// stand on. The group executables live under `Functions/`, the libraries under `Sources/`.
-let groups: [(target: String, folder: String)] = [
-    ("OAuthFunction", "oauth"),
-    ("WebhooksFunction", "webhooks"),
-    ("DeploymentsFunction", "deployments"),
-    ("EnvFunction", "env"),
-    ("DomainsFunction", "domains"),
-    ("BreakglassFunction", "breakglass"),
-    ("OptimizationFunction", "optimization"),
+/// stand on. Each group's routes are a library (`Functions/<group>/Routes`) that its executable
+/// (`Functions/<group>/Main`) serves and its tests call in process; the shared libraries live
+/// under `Sources/`.
+let groups: [(module: String, executable: String, folder: String)] = [
+    ("OAuthGroup", "OAuthFunction", "oauth"),
+    ("WebhooksGroup", "WebhooksFunction", "webhooks"),
+    ("DeploymentsGroup", "DeploymentsFunction", "deployments"),
+    ("EnvGroup", "EnvFunction", "env"),
+    ("DomainsGroup", "DomainsFunction", "domains"),
+    ("BreakglassGroup", "BreakglassFunction", "breakglass"),
+    ("OptimizationGroup", "OptimizationFunction", "optimization"),
 ]
 
 let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
+let groupModules = groups.map { Target.Dependency(stringLiteral: $0.module) }
 
 var targets: [Target] = [
     .systemLibrary(name: "CFastCGI", path: "Sources/CFastCGI", pkgConfig: "fcgi"),
@@ -22,28 +25,51 @@ var targets: [Target] = [
     .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl"),
     .target(name: "CFastCGIGuard", path: "Sources/CFastCGIGuard"),
     .target(name: "Crypto", dependencies: ["COpenSSL"], path: "Sources/Crypto"),
+    .target(name: "Configuration", dependencies: ["Crypto", logging], path: "Sources/Configuration"),
     .target(name: "Postgres", dependencies: ["CPostgres"], path: "Sources/Postgres"),
     // Whole cross-module optimization lets the host's generic pipeline specialize in each group.
     .target(
         name: "FastCGI", dependencies: ["CFastCGI", "CFastCGIGuard", logging], path: "Sources/FastCGI",
         swiftSettings: [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]),
-    .target(name: "Platform", dependencies: ["FastCGI", "Postgres", "Crypto", "Vercel", logging], path: "Sources/Platform"),
-    .target(name: "Vercel", dependencies: ["CCurl", "Postgres", "Crypto", logging], path: "Sources/Vercel"),
+    .target(
+        name: "Platform", dependencies: ["Configuration", "FastCGI", "Postgres", "Crypto", "Vercel", logging],
+        path: "Sources/Platform"),
+    .target(name: "Vercel", dependencies: ["CCurl", "Crypto", logging], path: "Sources/Vercel"),
     .target(name: "Migrator", dependencies: ["Postgres", "Crypto"], path: "Sources/Migrator"),
-    .executableTarget(name: "MigrateCommand", dependencies: ["Migrator"], path: "Functions/migrate"),
-    .executableTarget(name: "VercelSimulator", dependencies: ["FastCGI", "Crypto", "Vercel", logging], path: "Functions/simulator"),
+    .executableTarget(name: "MigrateCommand", dependencies: ["Configuration", "Migrator"], path: "Functions/migrate"),
+    .executableTarget(
+        name: "VercelSimulator", dependencies: ["Configuration", "FastCGI", "Crypto", "Vercel", logging], path: "Functions/simulator"),
+    .executableTarget(name: "DocsCommand", dependencies: ["Platform", "FastCGI"] + groupModules, path: "Functions/docs"),
     .executableTarget(name: "UploadBench", dependencies: ["Vercel", logging], path: "Benchmarks/UploadBench"),
     .executableTarget(name: "FastCGIHello", dependencies: ["FastCGI"], path: "Benchmarks/FastCGIHello"),
     .testTarget(name: "CryptoTests", dependencies: ["Crypto"], path: "Tests/CryptoTests"),
     .testTarget(name: "FastCGITests", dependencies: ["FastCGI"], path: "Tests/FastCGITests"),
-    .testTarget(name: "PlatformTests", dependencies: ["Platform", "FastCGI", "Crypto", "Postgres", "Vercel", logging], path: "Tests/PlatformTests"),
-    .testTarget(name: "VercelTests", dependencies: ["Vercel", "TestSupport", "Postgres", "Crypto", logging], path: "Tests/VercelTests"),
-    .target(name: "TestSupport", dependencies: ["Migrator", "Postgres", "Crypto"], path: "Tests/TestSupport"),
-    .testTarget(name: "SchemaTests", dependencies: ["TestSupport", "Migrator", "Postgres", "Crypto", "Platform"], path: "Tests/SchemaTests"),
-    .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Crypto", "Postgres", "Vercel", "Platform", logging], path: "Tests/EndToEndTests"),
+    .testTarget(
+        name: "PlatformTests", dependencies: ["Platform", "FastCGI", "Crypto", "Postgres", "Vercel", logging],
+        path: "Tests/PlatformTests"),
+    .testTarget(
+        name: "VercelTests", dependencies: ["Vercel", "TestSupport", "Postgres", "Platform", "Crypto", logging],
+        path: "Tests/VercelTests"),
+    .target(name: "TestSupport", dependencies: ["Migrator", "Postgres", "Crypto", "Vercel"], path: "Tests/TestSupport"),
+    .testTarget(
+        name: "SchemaTests", dependencies: ["TestSupport", "Migrator", "Postgres", "Crypto", "Platform"], path: "Tests/SchemaTests"),
+    .testTarget(
+        name: "GroupTests",
+        dependencies: ["TestSupport", "Platform", "FastCGI", "Postgres", "Vercel", "Crypto", logging] + groupModules,
+        path: "Tests/GroupTests"),
+    .testTarget(
+        name: "EndToEndTests", dependencies: ["TestSupport", "Crypto", "Postgres", "Vercel", "Platform", logging],
+        path: "Tests/EndToEndTests"),
 ]
-targets += groups.map { group in
-    .executableTarget(name: group.target, dependencies: ["Platform", "FastCGI", "Postgres", "Vercel", "Crypto"], path: "Functions/\(group.folder)")
+for group in groups {
+    targets.append(
+        .target(
+            name: group.module, dependencies: ["Platform", "FastCGI", "Postgres", "Vercel", "Crypto", logging],
+            path: "Functions/\(group.folder)/Routes"))
+    targets.append(
+        .executableTarget(
+            name: group.executable, dependencies: ["Platform", .target(name: group.module)],
+            path: "Functions/\(group.folder)/Main"))
 }
 
 /// One-shot maintenance binaries, run by cron (`nginx/crontab`).
@@ -60,11 +86,14 @@ targets += jobs.map { job in
 
 var products: [Product] = [
     .executable(name: "vercel-migrate", targets: ["MigrateCommand"]),
+    .executable(name: "vercel-docs", targets: ["DocsCommand"]),
     .executable(name: "fastcgi-hello", targets: ["FastCGIHello"]),
     .executable(name: "vercel-simulator", targets: ["VercelSimulator"]),
     .executable(name: "upload-bench", targets: ["UploadBench"]),
 ]
-products += groups.map { .executable(name: "vercel-\($0.folder)", targets: [$0.target]) }
+products += groups.map {
+    .executable(name: "vercel-\($0.folder)", targets: [$0.executable])
+}
 products += jobs.map { .executable(name: "vercel-job-\($0.folder)", targets: [$0.target]) }
 
 let package = Package(

@@ -6,7 +6,7 @@ import Logging
 // pipeline as every group (router, error mapping, crash guard, request id), for
 // scripts/bench fastcgi to compare with a plain C libfcgi server.
 
-JSONLogHandler.bootstrap()
+JSONLogHandler.bootstrap(level: .info)
 let logger = Logger(label: "hello")
 var arguments = CommandLine.arguments.dropFirst()
 var socketPath = "/tmp/fastcgi-hello.sock"

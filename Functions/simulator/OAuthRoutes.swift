@@ -1,4 +1,5 @@
 import Crypto
+import Configuration
 import FastCGI
 import Foundation
 
@@ -21,14 +22,12 @@ enum OAuthRoutes {
         var redirectURI: String
         var accessTokenTTL: Int64
 
-        static func fromEnvironment() -> Settings {
-            let environment = ProcessInfo.processInfo.environment
-            return Settings(
-                clientID: environment["VERCEL_OAUTH_CLIENT_ID"] ?? "oac_simulated",
-                clientSecret: environment["VERCEL_OAUTH_CLIENT_SECRET"] ?? "simulated-client-secret",
-                slug: environment["VERCEL_INTEGRATION_SLUG"] ?? "sheen",
-                redirectURI: environment["VERCEL_OAUTH_REDIRECT_URI"] ?? "http://127.0.0.1:8080/v1/internal/vercel/oauth/callback",
-                accessTokenTTL: Int64(environment["SIM_ACCESS_TOKEN_TTL_SECONDS"] ?? "") ?? 3600)
+        init(_ configuration: SimulatorConfiguration) {
+            clientID = configuration.clientID
+            clientSecret = configuration.clientSecret
+            slug = configuration.integrationSlug
+            redirectURI = configuration.redirectURI
+            accessTokenTTL = configuration.accessTokenLifetime
         }
     }
 

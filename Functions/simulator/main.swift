@@ -1,3 +1,4 @@
+import Configuration
 import FastCGI
 import Foundation
 import Logging
@@ -5,7 +6,7 @@ import Logging
 // vercel-simulator --socket PATH [--workers N]: a local Vercel (REST API subset, OAuth, webhooks)
 // for `scripts/dev up` and the end-to-end tests.
 
-JSONLogHandler.bootstrap()
+JSONLogHandler.bootstrap(level: (try? LogLevel.parse()) ?? .info)
 let logger = Logger(label: "simulator")
 var arguments = CommandLine.arguments.dropFirst()
 var socket = ListenSocket.inherited
@@ -28,12 +29,10 @@ EnvRoutes.add(to: &router)
 DomainRoutes.add(to: &router)
 PromotionRoutes.add(to: &router)
 EventRoutes.add(to: &router)
-OAuthRoutes.add(to: &router, settings: .fromEnvironment())
+let configuration = SimulatorConfiguration.fromEnvironment()
+OAuthRoutes.add(to: &router, settings: .init(configuration))
 let table = router
-let environment = ProcessInfo.processInfo.environment
-let sender = WebhookSender(
-    defaultURL: environment["SIM_WEBHOOK_URL"].flatMap { $0.isEmpty ? nil : $0 },
-    defaultSecret: environment["VERCEL_OAUTH_CLIENT_SECRET"] ?? "simulated-client-secret")
+let sender = WebhookSender(defaultURL: configuration.webhookURL, defaultSecret: configuration.clientSecret)
 sender.start()
 let state = SimulatorState(webhooks: sender)
 let server = FastCGIServer(listenFD: try socket.open(), workers: workers, logger: logger)

@@ -104,8 +104,7 @@ public final class HTTPApplication<Context>: ExchangeHandler {
     }
 
     private func run(_ route: Router<Context>.Route, _ request: Request) throws -> Response {
-        for check in route.checks { try check(request, context) }
-        return try route.handler(request, context)
+        try route.handler(request, context)
     }
 
     private func errorResponse(for error: any Error, requestID: String, logger requestLogger: RequestLogger) -> Response {

@@ -20,9 +20,8 @@ public struct JSONLogHandler: LogHandler {
         self.logLevel = level
     }
 
-    /// Installs this handler for every logger of the process, at the level `LOG_LEVEL` names.
-    public static func bootstrap() {
-        let level = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+    /// Installs this handler for every logger of the process, at `level`.
+    public static func bootstrap(level: Logger.Level) {
         LoggingSystem.bootstrap { JSONLogHandler(label: $0, level: level) }
     }
 

@@ -66,13 +66,23 @@ public struct Request: Sendable {
         guard !body.isEmpty else { throw HTTPError.badRequest("A JSON body is required", code: "INVALID_JSON") }
         do {
             return try JSONDecoder().decode(T.self, from: Data(body))
-        } catch let DecodingError.keyNotFound(key, _) {
-            throw HTTPError.badRequest("Field '\(key.stringValue)' is required", code: "INVALID_JSON")
-        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
-            let field = context.codingPath.map(\.stringValue).joined(separator: ".")
-            throw HTTPError.badRequest("Field '\(field)' has the wrong type", code: "INVALID_JSON")
         } catch {
-            throw HTTPError.badRequest("The body is not valid JSON", code: "INVALID_JSON")
+            throw Self.invalidJSON(error)
+        }
+    }
+
+    /// The 400 `INVALID_JSON` for a decoding failure: which field is missing or of the wrong type.
+    public static func invalidJSON(_ error: any Error) -> HTTPError {
+        switch error {
+        case let error as HTTPError:
+            return error
+        case DecodingError.keyNotFound(let key, _):
+            return HTTPError.badRequest("Field '\(key.stringValue)' is required", code: "INVALID_JSON")
+        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
+            let field = context.codingPath.map(\.stringValue).joined(separator: ".")
+            return HTTPError.badRequest("Field '\(field)' has the wrong type", code: "INVALID_JSON")
+        default:
+            return HTTPError.badRequest("The body is not valid JSON", code: "INVALID_JSON")
         }
     }
 }

@@ -49,12 +49,6 @@ public struct Response: Sendable {
             headers: [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no")],
             body: .stream(produce))
     }
-
-    /// The first value of header `name` (case-insensitive).
-    public func header(_ name: String) -> String? {
-        let wanted = name.lowercased()
-        return headers.first { $0.0.lowercased() == wanted }?.1
-    }
 }
 
 /// Where a streaming body is written. Each `send` reaches nginx at once.

@@ -1,10 +1,9 @@
 /// Routes requests by method and path pattern (`/v1/projects/:projectId/vercel/env/:key`).
 ///
-/// Each route has a body-size limit and a chain of checks that run before its handler (the platform
-/// signature, for instance). Unknown paths are 404, known paths with another method 405.
+/// Each route has a body-size limit. Unknown paths are 404, known paths with another method 405.
+/// A `:name` segment takes one percent-decoded path segment.
 public struct Router<Context>: Sendable {
     public typealias Handler = @Sendable (Request, Context) throws -> Response
-    public typealias Check = @Sendable (Request, Context) throws -> Void
 
     public static var defaultBodyLimit: Int { 1 << 20 }
 
@@ -12,8 +11,9 @@ public struct Router<Context>: Sendable {
         public let method: String
         public let pattern: String
         public let bodyLimit: Int
+        /// A route of the contract whose behaviour is still to come: it answers 501.
+        public internal(set) var isPlanned = false
         let segments: [Segment]
-        let checks: [Check]
         let handler: Handler
     }
 
@@ -38,10 +38,8 @@ public struct Router<Context>: Sendable {
     ///   - method: `GET`, `POST`, ...
     ///   - pattern: literal segments and `:name` parameters.
     ///   - bodyLimit: the largest body accepted, in bytes; larger is 413.
-    ///   - checks: run in order before the handler; any may throw.
     public mutating func add(
-        _ method: String, _ pattern: String, bodyLimit: Int = Router.defaultBodyLimit, checks: [Check] = [],
-        _ handler: @escaping Handler
+        _ method: String, _ pattern: String, bodyLimit: Int = Router.defaultBodyLimit, _ handler: @escaping Handler
     ) {
         let segments = pattern.split(separator: "/").map { part -> Segment in
             part.hasPrefix(":") ? .parameter(String(part.dropFirst())) : .literal(Array(part.utf8))
@@ -49,7 +47,15 @@ public struct Router<Context>: Sendable {
         precondition(
             !routes.contains { $0.method == method && $0.segments == segments },
             "route \(method) \(pattern) is registered twice")
-        routes.append(Route(method: method, pattern: pattern, bodyLimit: bodyLimit, segments: segments, checks: checks, handler: handler))
+        routes.append(Route(method: method, pattern: pattern, bodyLimit: bodyLimit, segments: segments, handler: handler))
+    }
+
+    /// Marks the route `method pattern` as planned (answering 501), for the route table.
+    public mutating func markPlanned(_ method: String, _ pattern: String) {
+        guard let index = routes.lastIndex(where: { $0.method == method && $0.pattern == pattern }) else {
+            preconditionFailure("no route \(method) \(pattern)")
+        }
+        routes[index].isPlanned = true
     }
 
     /// Finds the route for `method` and the raw (percent-encoded) `path`.

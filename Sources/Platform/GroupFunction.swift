@@ -8,18 +8,22 @@ import Foundation
 import Glibc
 #endif
 import Logging
-import Postgres
 
 /// The `main` of every group executable: reads `--socket PATH` (or serves the socket inherited on
 /// fd 0) and `--workers N`, loads the configuration, and serves the group's routes until SIGTERM.
 public enum GroupFunction {
     /// Never returns: exits 0 after a drain, 64 on bad arguments, 78 on bad configuration.
-    public static func run(
-        group: String, arguments: [String] = CommandLine.arguments,
-        routes: (inout Router<RequestContext>) -> Void
-    ) -> Never {
-        JSONLogHandler.bootstrap()
-        let logger = Logger(label: group)
+    public static func run(_ group: FunctionGroup, arguments: [String] = CommandLine.arguments) -> Never {
+        let configuration: ServiceConfiguration
+        do {
+            configuration = try ServiceConfiguration.fromEnvironment()
+        } catch {
+            JSONLogHandler.bootstrap(level: .info)
+            Logger(label: group.name).critical("bad configuration", metadata: ["error.detail": "\(error)"])
+            exit(78)
+        }
+        JSONLogHandler.bootstrap(level: configuration.logLevel)
+        let logger = Logger(label: group.name)
         let options: Options
         do {
             options = try Options(parsing: Array(arguments.dropFirst()))
@@ -27,16 +31,6 @@ public enum GroupFunction {
             logger.critical("bad arguments", metadata: ["error.detail": "\(error)", "usage": "\(Options.usage)"])
             exit(64)
         }
-        let configuration: ServiceConfiguration
-        do {
-            configuration = try ServiceConfiguration.fromEnvironment()
-        } catch {
-            logger.critical("bad configuration", metadata: ["error.detail": "\(error)"])
-            exit(78)
-        }
-        var router = Router<RequestContext>()
-        router.addHealthRoutes(group: group, faultRoutes: configuration.faultRoutesEnabled)
-        routes(&router)
         let fd: Int32
         do {
             fd = try options.socket.open()
@@ -45,27 +39,8 @@ public enum GroupFunction {
             exit(71)
         }
         let server = FastCGIServer(listenFD: fd, workers: options.workers, logger: logger)
-        let table = router
-        server.run {
-            HTTPApplication(
-                router: table, context: RequestContext(group: group, configuration: configuration, logger: logger),
-                logger: logger, classify: classify)
-        }
+        server.run { group.application(configuration: configuration, logger: logger).0 }
         exit(server.exitStatus)
-    }
-
-    /// Errors with a meaning for clients that are not `HTTPResponseError`s.
-    @Sendable static func classify(_ error: any Error) -> (any HTTPResponseError)? {
-        guard let error = error as? PostgresError else { return nil }
-        if error.isConnectionFailure {
-            return HTTPError(
-                503, code: "DATABASE_UNAVAILABLE", message: "The database is unavailable; try again shortly",
-                headers: [("Retry-After", "1")])
-        }
-        if error.sqlState == "57014" || error.sqlState == "55P03" {
-            return HTTPError(503, code: "DATABASE_TIMEOUT", message: "The database did not answer in time")
-        }
-        return nil
     }
 
     struct Options {

@@ -10,20 +10,24 @@ import FastCGI
 import Logging
 import Postgres
 
-/// The `main` of a maintenance job that cron runs: reads `DATABASE_URL`, takes the job's advisory
+/// The `main` of a maintenance job that cron runs: reads its configuration, takes the job's advisory
 /// lock so runs on several hosts (or an overlapping run) do the work once, does it, and exits:
 /// 0 done or skipped because another run holds the lock, 1 failed, 78 misconfigured.
 public enum OneShotJob {
     public static func run(
         name: String, work: (PostgresConnection, Logger) throws -> Logger.Metadata
     ) -> Never {
-        JSONLogHandler.bootstrap()
-        let logger = Logger(label: name)
-        guard let url = ProcessInfo.processInfo.environment["DATABASE_URL"], !url.isEmpty else {
-            logger.critical("bad configuration", metadata: ["error.detail": "DATABASE_URL is not set"])
+        let configuration: JobConfiguration
+        do {
+            configuration = try JobConfiguration.fromEnvironment()
+        } catch {
+            JSONLogHandler.bootstrap(level: .info)
+            Logger(label: name).critical("bad configuration", metadata: ["error.detail": "\(error)"])
             exit(78)
         }
-        let database = PostgresConnection(.init(url: url, statementTimeout: .seconds(300), applicationName: name))
+        JSONLogHandler.bootstrap(level: configuration.logLevel)
+        let logger = Logger(label: name)
+        let database = PostgresConnection(.init(url: configuration.databaseURL, statementTimeout: .seconds(300), applicationName: name))
         do {
             let started = ContinuousClock.now
             guard let summary = try database.withAdvisoryLockIfFree("sheen.vercel.job.\(name)", { try work(database, logger) }) else {

@@ -84,24 +84,3 @@ extension Array: PostgresBindable where Element == String {
         return String(decoding: out, as: UTF8.self)
     }
 }
-
-/// `bytea` in hex format.
-public struct PostgresBytes: PostgresBindable, PostgresDecodable, Sendable, Equatable {
-    public let bytes: [UInt8]
-    public init(_ bytes: [UInt8]) { self.bytes = bytes }
-    public var postgresText: String {
-        let digits = Array("0123456789abcdef".utf8)
-        return "\\x" + String(decoding: bytes.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 0xf)]] }, as: UTF8.self)
-    }
-    public init?(postgresText: String) {
-        guard postgresText.hasPrefix("\\x") else { return nil }
-        var out: [UInt8] = []
-        var chars = postgresText.utf8.dropFirst(2).makeIterator()
-        while let high = chars.next() {
-            guard let low = chars.next(), let byte = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16)
-            else { return nil }
-            out.append(byte)
-        }
-        bytes = out
-    }
-}

@@ -33,6 +33,9 @@ public final class PostgresConnection {
     public let configuration: Configuration
     private var handle: OpaquePointer?
     private var transactionDepth = 0
+    /// Statements sent to the server since this connection was made: each is one round trip.
+    /// Tests read it before and after a request to hold the request's cost under a ceiling.
+    public private(set) var statementCount = 0
 
     public init(_ configuration: Configuration) {
         self.configuration = configuration
@@ -62,6 +65,7 @@ public final class PostgresConnection {
     /// carries a value: use `query` or `execute` for those.
     public func executeScript(_ script: String) throws {
         let connection = try connected()
+        statementCount += 1
         let result = PQexec(connection, script)
         defer { PQclear(result) }
         try check(result, connection)
@@ -105,12 +109,6 @@ public final class PostgresConnection {
         try execute("SELECT pg_advisory_xact_lock(hashtextextended(\(name), 0))")
     }
 
-    /// Takes the transaction advisory lock `name` if it is free; false when another holds it.
-    public func tryLockForTransaction(_ name: String) throws -> Bool {
-        let rows = try query("SELECT pg_try_advisory_xact_lock(hashtextextended(\(name), 0)) AS locked")
-        return try rows.first?.decode("locked", as: Bool.self) == true
-    }
-
     // MARK: - libpq
 
     private struct Outcome {
@@ -120,6 +118,7 @@ public final class PostgresConnection {
 
     private func run(_ sql: SQL) throws -> Outcome {
         let connection = try connected()
+        statementCount += 1
         let values = sql.binds.map { $0.flatMap { strdup($0) } }
         defer { values.forEach { free($0) } }
         let result = values.map { $0.map { UnsafePointer<CChar>($0) } }.withUnsafeBufferPointer { pointers in

@@ -42,11 +42,17 @@ public final class VercelClient {
         public var connectionID: UUID?
         /// Called once after a 401 for a fresh token; nil means none can be had.
         public var refresh: (() throws -> String?)?
+        /// The connection's breaker as it was read with the token, if it was.
+        public var breaker: CircuitBreakers.Snapshot?
 
-        public init(accessToken: String, teamID: String? = nil, connectionID: UUID? = nil, refresh: (() throws -> String?)? = nil) {
+        public init(
+            accessToken: String, teamID: String? = nil, connectionID: UUID? = nil, breaker: CircuitBreakers.Snapshot? = nil,
+            refresh: (() throws -> String?)? = nil
+        ) {
             self.accessToken = accessToken
             self.teamID = teamID
             self.connectionID = connectionID
+            self.breaker = breaker
             self.refresh = refresh
         }
     }
@@ -83,7 +89,7 @@ public final class VercelClient {
 
     public let configuration: Configuration
     private let transport: any HTTPTransport
-    private let breakers: CircuitBreakerStore?
+    private let breakers: CircuitBreakers?
     let logger: Logger
     private let sleep: (Duration) -> Void
     private var random = SystemRandomNumberGenerator()
@@ -92,7 +98,7 @@ public final class VercelClient {
     ///   - breakers: where the breakers live; nil runs without one (calls without a connection).
     ///   - sleep: how waits between attempts are spent (tests may record them instead).
     public init(
-        configuration: Configuration, transport: any HTTPTransport, breakers: CircuitBreakerStore?, logger: Logger,
+        configuration: Configuration, transport: any HTTPTransport, breakers: CircuitBreakers?, logger: Logger,
         sleep: @escaping (Duration) -> Void = VercelClient.sleep
     ) {
         self.configuration = configuration
@@ -124,9 +130,10 @@ public final class VercelClient {
         var token = credentials.accessToken
         var refreshed = false
         var attempt = 0
+        var breaker = credentials.breaker
         while true {
             attempt += 1
-            try admit(credentials.connectionID)
+            try admit(credentials.connectionID, &breaker)
             let started = ContinuousClock.now
             let outcome: Result<HTTPResponse, HTTPTransportError>
             do {
@@ -136,7 +143,7 @@ public final class VercelClient {
             }
             let elapsed = ContinuousClock.now - started
             log(endpoint, outcome, elapsed: elapsed, attempt: attempt, correlationID: correlationID)
-            record(outcome, credentials.connectionID)
+            record(outcome, credentials.connectionID, &breaker)
 
             let decision: RetryPolicy.Decision
             switch outcome {
@@ -173,7 +180,8 @@ public final class VercelClient {
         _ endpoint: Endpoint, credentials: Credentials, correlationID: String?, onTick: () -> Bool = { true },
         onData: ([UInt8]) -> Bool
     ) throws(VercelError) {
-        try admit(credentials.connectionID)
+        var breaker = credentials.breaker
+        try admit(credentials.connectionID, &breaker)
         var request = request(for: endpoint, token: credentials.accessToken, teamID: credentials.teamID)
         request.totalTimeout = .seconds(3600)
         let started = ContinuousClock.now
@@ -184,7 +192,7 @@ public final class VercelClient {
             outcome = .failure(error)
         }
         log(endpoint, outcome, elapsed: ContinuousClock.now - started, attempt: 1, correlationID: correlationID)
-        record(outcome, credentials.connectionID)
+        record(outcome, credentials.connectionID, &breaker)
         switch outcome {
         case .success(let response) where (200..<300).contains(response.status): return
         case .success(let response): throw Self.apiError(response)
@@ -207,11 +215,11 @@ public final class VercelClient {
             connectTimeout: configuration.connectTimeout, totalTimeout: configuration.totalTimeout)
     }
 
-    private func admit(_ connection: UUID?) throws(VercelError) {
+    private func admit(_ connection: UUID?, _ known: inout CircuitBreakers.Snapshot?) throws(VercelError) {
         guard let connection, let breakers else { return }
         let admission: CircuitBreaker.Admission
         do {
-            admission = try breakers.admit(connection)
+            admission = try breakers.admit(connection, known: &known)
         } catch {
             // A breaker that cannot be read must not stop the call: log and let it through.
             logger.warning("circuit breaker unavailable", metadata: ["error.detail": "\(error)"])
@@ -221,7 +229,9 @@ public final class VercelClient {
         if admission == .probe { logger.info("circuit half-open: probing", metadata: ["connection.id": "\(connection)"]) }
     }
 
-    private func record(_ outcome: Result<HTTPResponse, HTTPTransportError>, _ connection: UUID?) {
+    private func record(
+        _ outcome: Result<HTTPResponse, HTTPTransportError>, _ connection: UUID?, _ known: inout CircuitBreakers.Snapshot?
+    ) {
         guard let connection, let breakers else { return }
         let result: CircuitBreaker.Result
         switch outcome {
@@ -232,7 +242,7 @@ public final class VercelClient {
         case .failure: result = .failure
         }
         do {
-            try breakers.record(result, for: connection)
+            try breakers.record(result, for: connection, known: &known)
         } catch {
             logger.warning("circuit breaker unavailable", metadata: ["error.detail": "\(error)"])
         }

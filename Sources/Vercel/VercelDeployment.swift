@@ -16,7 +16,7 @@ public struct VercelDeployment: Codable, Sendable, Equatable {
     public let inspectorUrl: String?
 
     /// READY, ERROR and CANCELED do not change any more (READY may still be canceled by a person).
-    public var isTerminal: Bool { ["READY", "ERROR", "CANCELED"].contains(readyState) }
+    public var isBuildOver: Bool { ["READY", "ERROR", "CANCELED"].contains(readyState) }
 }
 
 /// An item of `GET /v6/deployments`, whose field names differ from the detail's.

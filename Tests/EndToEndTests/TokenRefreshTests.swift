@@ -21,7 +21,7 @@ import Vercel
         settings = try TestEnvironment.stackConfiguration()
         // The same settings the functions read, through the same code.
         oauth = VercelOAuth(
-            configuration: try VercelSettings.fromEnvironment(settings).oauthConfiguration, transport: CurlTransport(),
+            configuration: try VercelSettings.fromEnvironment(Environment(settings)).oauthConfiguration, transport: CurlTransport(),
             logger: Logger(label: "test"))
         store = ConnectionStore(database: fixtures.db, keyRing: try KeyRing(parsing: settings["TOKEN_ENCRYPTION_KEYS"]!))
     }

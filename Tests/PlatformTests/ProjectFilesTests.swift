@@ -32,7 +32,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: root) }
         #expect(try ProjectFiles.read(root.path, limits: .init(maxFiles: 3, maxTotalBytes: 15)).count == 3)
         for limits in [ProjectFiles.Limits(maxFiles: 2, maxTotalBytes: 100), ProjectFiles.Limits(maxFiles: 10, maxTotalBytes: 14)] {
-            #expect { try ProjectFiles.read(root.path, limits: limits) } throws: { ($0 as? HTTPError)?.code == "PROJECT_TOO_LARGE" }
+            #expect { try ProjectFiles.read(root.path, limits: limits) } throws: { ($0 as? HTTPResponseError)?.code == "PROJECT_TOO_LARGE" }
         }
     }
 
@@ -40,7 +40,7 @@ import Testing
         let root = try tree(["node_modules/x.js": "x"])
         defer { try? FileManager.default.removeItem(at: root) }
         for path in [root.path, root.path + "/absent"] {
-            #expect { try ProjectFiles.read(path) } throws: { ($0 as? HTTPError)?.code == "PROJECT_FILES_NOT_FOUND" }
+            #expect { try ProjectFiles.read(path) } throws: { ($0 as? HTTPResponseError)?.code == "PROJECT_FILES_NOT_FOUND" }
         }
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Platform
 import Testing
 
@@ -6,22 +7,49 @@ import Testing
         "DATABASE_URL": "postgresql://localhost/db",
         "SHEEN_HMAC_SECRET": String(repeating: "s", count: 40),
         "TOKEN_ENCRYPTION_KEYS": "k1:" + String(repeating: "A", count: 43) + "=",
+        "VERCEL_OAUTH_CLIENT_ID": "oac_1",
+        "VERCEL_OAUTH_CLIENT_SECRET": "client-secret",
+        "VERCEL_OAUTH_REDIRECT_URI": "https://service.example/v1/internal/vercel/oauth/callback",
+        "SHEEN_OAUTH_SUCCESS_URL": "https://platform.example/connected",
+        "SHEEN_OAUTH_FAILURE_URL": "https://platform.example/failed",
     ]
 
-    @Test func aCompleteEnvironmentLoads() throws {
+    @Test func aCompleteEnvironmentLoadsWithTheDocumentedDefaults() throws {
         let configuration = try ServiceConfiguration.fromEnvironment(Self.complete)
         #expect(configuration.keyRing.currentKeyID == "k1")
         #expect(!configuration.acceptLegacySignatures && !configuration.faultRoutesEnabled)
+        #expect(configuration.statementTimeout == .milliseconds(5000) && configuration.logLevel == .info)
+        #expect(configuration.vercel.apiBaseURL == "https://api.vercel.com" && configuration.vercel.mode == .integration)
+        #expect(configuration.vercel.tokenURL == "https://api.vercel.com/login/oauth/token")
+        #expect(configuration.vercel.confirmationRequired)
+        #expect(configuration.deployments.maxLogStreams == 2 && configuration.deployments.logHeartbeat == .seconds(15))
+        #expect(configuration.deployments.projectsRoot == nil)
+        #expect(configuration.webhooks.vercelSecrets == ["client-secret"])
     }
 
-    @Test(arguments: ["DATABASE_URL", "SHEEN_HMAC_SECRET", "TOKEN_ENCRYPTION_KEYS"])
+    @Test(arguments: ConfigurationKey.all.filter(\.isRequired).map(\.name))
     func eachRequiredVariableIsNamedWhenMissing(name: String) {
         var environment = Self.complete
         environment[name] = nil
         #expect(throws: ConfigurationError.missing(name)) { try ServiceConfiguration.fromEnvironment(environment) }
     }
 
-    @Test func malformedValuesAreRefusedWithoutEchoingThem() {
+    @Test(arguments: [
+        ("DATABASE_STATEMENT_TIMEOUT_MS", "50"), ("SHEEN_ACCEPT_V1", "yes"), ("LOG_LEVEL", "loud"), ("VERCEL_AUTH_MODE", "magic"),
+        ("SHEEN_OAUTH_CONFIRMATION", "maybe"), ("SHEEN_MAX_LOG_STREAMS", "0"), ("SHEEN_LOG_HEARTBEAT_SECONDS", "x"),
+    ])
+    func malformedKnobsAreRefusedByName(name: String, value: String) {
+        var environment = Self.complete
+        environment[name] = value
+        #expect {
+            try ServiceConfiguration.fromEnvironment(environment)
+        } throws: { error in
+            guard case .malformed(let named, _) = error as? ConfigurationError else { return false }
+            return named == name && !"\(error)".contains(value)
+        }
+    }
+
+    @Test func malformedSecretsAreRefusedWithoutEchoingThem() {
         var environment = Self.complete
         environment["TOKEN_ENCRYPTION_KEYS"] = "k1:c2VjcmV0LWtleS1tYXRlcmlhbA"
         do {
@@ -33,5 +61,29 @@ import Testing
         environment = Self.complete
         environment["SHEEN_HMAC_SECRET"] = "short"
         #expect(throws: ConfigurationError.self) { try ServiceConfiguration.fromEnvironment(environment) }
+    }
+
+    @Test func webhookSecretsMayRotate() throws {
+        var environment = Self.complete
+        environment["VERCEL_WEBHOOK_SECRETS"] = "new-secret,old-secret"
+        #expect(try ServiceConfiguration.fromEnvironment(environment).webhooks.vercelSecrets == ["new-secret", "old-secret"])
+    }
+
+    /// The configuration module is the one place that reads the process environment.
+    @Test func nothingOutsideTheConfigurationModuleReadsTheEnvironment() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        var offenders: [String] = []
+        for folder in ["Sources", "Functions", "Benchmarks"] {
+            let enumerator = FileManager.default.enumerator(at: root.appendingPathComponent(folder), includingPropertiesForKeys: nil)
+            while let url = enumerator?.nextObject() as? URL {
+                guard url.pathExtension == "swift" || url.pathExtension == "c" || url.pathExtension == "h" else { continue }
+                guard !url.path.contains("/Sources/Configuration/") else { continue }
+                let text = try String(contentsOf: url, encoding: .utf8)
+                for marker in ["ProcessInfo", "getenv", "environ["] where text.contains(marker) {
+                    offenders.append("\(url.lastPathComponent): \(marker)")
+                }
+            }
+        }
+        #expect(offenders.isEmpty, "environment read outside Sources/Configuration: \(offenders)")
     }
 }

@@ -31,12 +31,12 @@ import TestSupport
         defer { database.drop() }
         let first = try store.save(grant())
         let second = try store.save(grant(team: "team_1", token: "vca_other-token"))
-        #expect(try store.tokens(of: first)?.access == "vca_secret-token-value")
+        #expect(try store.credential(first).accessToken == "vca_secret-token-value")
         let stored = try db.query("SELECT access_token_sealed FROM vercel_connections WHERE id = \(first)")[0]["access_token_sealed"]!
         #expect(stored.hasPrefix("v1.k1.") && !stored.contains("secret-token"))
         // The same ciphertext copied to another row does not open there.
         try db.execute("UPDATE vercel_connections SET access_token_sealed = \(stored) WHERE id = \(second)")
-        #expect(throws: CryptoError.authenticationFailed) { try store.tokens(of: second) }
+        #expect(throws: CryptoError.authenticationFailed) { try store.credential(second) }
     }
 
     @Test func savingAgainUpdatesTheSameConnectionEvenConcurrently() async throws {
@@ -56,8 +56,8 @@ import TestSupport
             return try await group.reduce(into: Set<UUID>()) { $0.insert($1) }
         }
         #expect(ids.count == 1)
-        let opened = try ConnectionStore(database: db, keyRing: try KeyRing(parsing: keys)).tokens(of: ids.first!)?.access
-        #expect(opened?.hasPrefix("vca_token-") == true)
+        let opened = try ConnectionStore(database: db, keyRing: try KeyRing(parsing: keys)).credential(ids.first!).accessToken
+        #expect(opened.hasPrefix("vca_token-"))
     }
 
     @Test func removingTheIntegrationRevokesItsConnectionsOnly() throws {
@@ -73,10 +73,27 @@ import TestSupport
         #expect(try db.query("SELECT count(*) AS n FROM vercel_security_audit_log WHERE action = 'VERCEL_INTEGRATION_REMOVED'")[0]["n"] == "1")
     }
 
-    @Test func aMissingScopeIsInsufficientScopeWithReconnect() {
+    @Test func aMissingScopeIsInsufficientScopeWithReconnect() throws {
         defer { database.drop() }
-        let error = TokenService.insufficientScope("env:write")
+        let credential = try store.credential(try store.save(grant()))
+        #expect(throws: PlatformError.insufficientScope("env:write")) { try credential.require("env:write") }
+        try credential.require("user:read")
+        let error = PlatformError.insufficientScope("env:write")
         #expect(error.status == 403 && error.code == "INSUFFICIENT_SCOPE")
         #expect(error.extraFields["requiredScope"] == "env:write" && error.extraFields["action"] == "RECONNECT")
+    }
+
+    @Test func theCredentialIsTheNamedConnectionOrTheNewestConnectedOneInOneStatement() throws {
+        defer { database.drop() }
+        let personal = try store.save(grant())
+        let team = try store.save(grant(team: "team_9", token: "vca_team-token"))
+        let before = db.statementCount
+        #expect(try store.credential(userID: user, connectionID: nil).id == team)
+        #expect(db.statementCount == before + 1)
+        #expect(try store.credential(userID: user, connectionID: personal).accessToken == "vca_secret-token-value")
+        try store.disconnect(team, correlationID: "c2")
+        #expect(try store.credential(userID: user, connectionID: nil).id == personal)
+        #expect(throws: ConnectionError.notConnected) { try store.credential(userID: user, connectionID: team) }
+        #expect(throws: ConnectionError.notConnected) { try store.credential(userID: UUID(), connectionID: personal) }
     }
 }

@@ -52,23 +52,7 @@ public struct StackClient: Sendable {
         _ method: String, _ target: String, body: Data = Data(), timestamp: Int64? = nil, nonce: String? = nil,
         secret: String? = nil
     ) -> [String: String] {
-        let timestamp = timestamp ?? Int64(Date().timeIntervalSince1970)
-        let nonce = nonce ?? UUID().uuidString
-        let parts = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
-        var canonicalTarget = String(parts[0])
-        if parts.count == 2, !parts[1].isEmpty {
-            let pairs = parts[1].split(separator: "&").map(String.init)
-            let sorted = pairs.sorted { a, b in
-                let nameA = a.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)[0]
-                let nameB = b.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)[0]
-                return nameA == nameB ? a < b : nameA < nameB
-            }
-            canonicalTarget += "?" + sorted.joined(separator: "&")
-        }
-        let signedBody = method == "GET" || method == "DELETE" ? Data() : body
-        let message = Data("\(method)\n\(canonicalTarget)\n\(timestamp)\n\(nonce)\n".utf8) + signedBody
-        let signature = Hex.encode(HMAC.sha256(key: Array((secret ?? self.secret).utf8), message: Array(message)))
-        return ["x-sheen-sig-v2": signature, "x-sheen-timestamp": "\(timestamp)", "x-sheen-nonce": nonce]
+        PlatformSigner.headers(method, target, body: body, secret: secret ?? self.secret, timestamp: timestamp, nonce: nonce)
     }
 
     /// Sends a signed request; `body` is JSON.

@@ -32,7 +32,7 @@ import Vercel
                     do {
                         let deployment = try poller.deployment(id, VercelClient.Credentials(accessToken: token))
                         if seen.last != deployment.readyState { seen.append(deployment.readyState) }
-                        if deployment.isTerminal { return continuation.resume(returning: .success((deployment, seen))) }
+                        if deployment.isBuildOver { return continuation.resume(returning: .success((deployment, seen))) }
                     } catch {
                         return continuation.resume(returning: .failure(error))
                     }

@@ -7,7 +7,7 @@ import Vercel
 
 /// The client against the simulator, through nginx, with libcurl underneath.
 @Suite struct VercelClientTests {
-    static func client(retry: RetryPolicy = RetryPolicy(baseDelay: .milliseconds(20)), breakers: CircuitBreakerStore? = nil) throws -> VercelClient {
+    static func client(retry: RetryPolicy = RetryPolicy(baseDelay: .milliseconds(20)), breakers: CircuitBreakers? = nil) throws -> VercelClient {
         VercelClient(
             configuration: .init(apiBaseURL: try TestEnvironment.require("TEST_SIMULATOR_URL"), retry: retry),
             transport: CurlTransport(), breakers: breakers, logger: Logger(label: "test"))

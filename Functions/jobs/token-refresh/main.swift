@@ -9,9 +9,7 @@ import Vercel
 // moment and this job never both spend one refresh token.
 OneShotJob.run(name: "vercel-job-token-refresh") { database, logger in
     let configuration = try ServiceConfiguration.fromEnvironment()
-    let settings = try VercelSettings.fromEnvironment()
-    let transport = CurlTransport()
-    let oauth = VercelOAuth(configuration: settings.oauthConfiguration, transport: transport, logger: logger)
+    let oauth = VercelOAuth(configuration: configuration.vercel.oauthConfiguration, transport: CurlTransport(), logger: logger)
     let store = ConnectionStore(database: database, keyRing: configuration.keyRing)
     let service = TokenService(database: database, store: store, oauth: oauth, logger: logger)
     let due: [UUID] = try database.query(

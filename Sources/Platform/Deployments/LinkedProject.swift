@@ -3,13 +3,24 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-import FastCGI
-import Postgres
 import Vercel
 
 /// A platform project and the Vercel project it is linked to: what deploys, promotions, env sync
 /// and domains act on.
 public struct LinkedProject: Sendable {
+    public init(
+        projectID: UUID, mappingID: UUID, connectionID: UUID, vercelProjectID: String, vercelProjectName: String,
+        productionBranch: String, repository: Repository?
+    ) {
+        self.projectID = projectID
+        self.mappingID = mappingID
+        self.connectionID = connectionID
+        self.vercelProjectID = vercelProjectID
+        self.vercelProjectName = vercelProjectName
+        self.productionBranch = productionBranch
+        self.repository = repository
+    }
+
     public let projectID: UUID
     public let mappingID: UUID
     public let connectionID: UUID
@@ -19,11 +30,21 @@ public struct LinkedProject: Sendable {
     public let repository: Repository?
 
     /// The git repository Vercel's project is connected to, as its `link` described it at link time.
-    public struct Repository: Decodable, Sendable, Equatable {
+    public struct Repository: Codable, Sendable, Equatable {
         public let type: String?
         public let repo: String?
         public let org: String?
         public let repoId: Int?
+
+        public init(type: String?, repo: String?, org: String?, repoId: Int?) {
+            self.type = type
+            self.repo = repo
+            self.org = org
+            self.repoId = repoId
+        }
+
+        /// `org/repo`, or the repo alone.
+        public var fullName: String? { repo.map { [org, $0].compactMap { $0 }.joined(separator: "/") } }
 
         /// Vercel's `gitSource` for building `ref` (at `sha`, when given) of this repository.
         public func gitSource(ref: String, sha: String?) -> VercelDeploymentRequest.GitSource? {
@@ -40,30 +61,5 @@ public struct LinkedProject: Sendable {
                 return nil
             }
         }
-    }
-
-    /// The project's link.
-    /// - Throws: 404 `PROJECT_NOT_LINKED` when the project is not linked to Vercel.
-    public static func load(_ projectID: UUID, database: PostgresConnection) throws -> LinkedProject {
-        guard let project = try find(projectID, database: database) else {
-            throw HTTPError.notFound("This project is not linked to Vercel", code: "PROJECT_NOT_LINKED")
-        }
-        return project
-    }
-
-    /// The project's link, nil when it has none.
-    public static func find(_ projectID: UUID, database: PostgresConnection) throws -> LinkedProject? {
-        guard let row = try database.query(
-            """
-            SELECT id, vercel_connection_id, vercel_project_id, coalesce(vercel_project_name, vercel_project_id) AS name,
-                   production_branch, git_repository::text AS repository
-            FROM vercel_project_mappings WHERE project_id = \(projectID)
-            """).first
-        else { return nil }
-        return LinkedProject(
-            projectID: projectID, mappingID: try row.decode("id"), connectionID: try row.decode("vercel_connection_id"),
-            vercelProjectID: try row.decode("vercel_project_id"), vercelProjectName: try row.decode("name"),
-            productionBranch: try row.decode("production_branch"),
-            repository: row["repository"].flatMap { try? JSONDecoder().decode(Repository.self, from: Data($0.utf8)) })
     }
 }

@@ -6,7 +6,6 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
-import FastCGI
 import Vercel
 
 /// The files of a platform project on disk, as a deployment from disk sends them: regular files
@@ -14,6 +13,14 @@ import Vercel
 /// what Vercel's CLI leaves out by default (dependencies, VCS folders, local env files), within
 /// Vercel's file count and a total size.
 public enum ProjectFiles {
+    /// Why a project's files cannot be deployed.
+    public enum Problem: Error, Equatable {
+        case noFiles
+        case tooManyFiles(limit: Int)
+        case tooLarge(limitBytes: Int)
+        case unreadable
+    }
+
     public struct Limits: Sendable {
         public var maxFiles: Int
         public var maxTotalBytes: Int
@@ -38,28 +45,26 @@ public enum ProjectFiles {
     }
 
     /// Reads the files under `root`, paths relative to it with `/`, sorted.
-    /// - Throws: 404 `PROJECT_FILES_NOT_FOUND` when `root` is not a folder or holds no file,
-    ///   413 `PROJECT_TOO_LARGE` past the limits.
+    /// - Throws: `Problem.noFiles` when `root` is not a folder or holds no file, `tooManyFiles` and
+    ///   `tooLarge` past the limits.
     public static func read(_ root: String, limits: Limits = Limits()) throws -> [DeploymentFile] {
         var files: [DeploymentFile] = []
         var total = 0
         var info = stat()
         guard lstat(root, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
-            throw HTTPError.notFound("The project has no files to deploy", code: "PROJECT_FILES_NOT_FOUND")
+            throw Problem.noFiles
         }
         try walk(root, relative: "") { path, relative, size in
             guard files.count < limits.maxFiles else {
-                throw HTTPError(413, code: "PROJECT_TOO_LARGE", message: "A deployment holds at most \(limits.maxFiles) files",
-                                extraFields: ["maxFiles": .integer(limits.maxFiles)])
+                throw Problem.tooManyFiles(limit: limits.maxFiles)
             }
             total += size
             guard total <= limits.maxTotalBytes else {
-                throw HTTPError(413, code: "PROJECT_TOO_LARGE", message: "A deployment from disk holds at most \(limits.maxTotalBytes) bytes",
-                                extraFields: ["maxBytes": .integer(limits.maxTotalBytes)])
+                throw Problem.tooLarge(limitBytes: limits.maxTotalBytes)
             }
             files.append(DeploymentFile(path: relative, bytes: try contents(of: path, size: size)))
         }
-        guard !files.isEmpty else { throw HTTPError.notFound("The project has no files to deploy", code: "PROJECT_FILES_NOT_FOUND") }
+        guard !files.isEmpty else { throw Problem.noFiles }
         return files.sorted { $0.path < $1.path }
     }
 
@@ -89,7 +94,7 @@ public enum ProjectFiles {
 
     private static func contents(of path: String, size: Int) throws -> [UInt8] {
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-        guard fd >= 0 else { throw HTTPError(500, code: "PROJECT_FILE_UNREADABLE", message: "A project file could not be read") }
+        guard fd >= 0 else { throw Problem.unreadable }
         defer { close(fd) }
         var bytes = [UInt8](repeating: 0, count: size)
         var done = 0

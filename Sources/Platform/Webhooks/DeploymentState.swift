@@ -11,7 +11,12 @@ public enum DeploymentState: String, Sendable, CaseIterable {
     case canceled = "CANCELED"
     case blocked = "BLOCKED"
 
-    public var isTerminal: Bool { self == .error || self == .canceled }
+    /// ERROR and CANCELED: no move leaves them.
+    public var isFinal: Bool { self == .error || self == .canceled }
+
+    /// READY, ERROR or CANCELED: the build has ended (a READY deployment may still be canceled).
+    /// `VercelDeployment.isBuildOver` says the same of Vercel's answer.
+    public var isBuildOver: Bool { self == .ready || isFinal }
 
     /// Where the state lies on the way to an end, to tell an older event from a newer one.
     var progress: Int {

@@ -192,7 +192,7 @@ public struct WebhookProcessor {
             decision = .keep
         }
         let state = decision == .apply ? reported : nil
-        let finishes = state == .ready || state?.isTerminal == true
+        let finishes = state?.isBuildOver == true
         // One statement writes everything the event implies; SET reads the row as it was, so the
         // new completion and queue times are spelled out where the build duration needs them.
         try database.execute(

@@ -1,0 +1,4 @@
+import BreakglassGroup
+import Platform
+
+GroupFunction.run(BreakglassGroup.group)

@@ -1,0 +1,4 @@
+import DeploymentsGroup
+import Platform
+
+GroupFunction.run(DeploymentsGroup.group)

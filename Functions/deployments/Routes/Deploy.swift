@@ -1,0 +1,173 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+import Crypto
+import FastCGI
+import Platform
+import Vercel
+
+/// `POST /v1/projects/:projectId/vercel/deploy`: a deployment from a git branch of the linked
+/// repository or from the project's files on disk. An idempotency key names one deployment for
+/// good: concurrent requests with it wait for the first and get its deployment. The deployment's
+/// row is written before the answer, so a webhook that comes first or later finds it.
+enum Deploy {
+    struct Input: Decodable {
+        let deploymentType: String
+        let gitSource: GitSource?
+        let idempotencyKey: String?
+        let overrideToken: String?
+
+        struct GitSource: Decodable {
+            let branch: String
+            let commitSha: String?
+            let prNumber: Int?
+        }
+
+        var isProduction: Bool { deploymentType == "production" }
+
+        /// What identifies the request an idempotency key was first used for.
+        var fingerprint: String {
+            Digest.sha256Hex(
+                [deploymentType, gitSource?.branch ?? "", gitSource?.commitSha ?? "", gitSource?.prNumber.map { "\($0)" } ?? ""]
+                    .joined(separator: "\n"))
+        }
+
+        func validate() throws {
+            guard ["production", "preview"].contains(deploymentType) else { throw DeploymentsError.invalidDeploymentType }
+            if let source = gitSource {
+                guard GitRef.isValidBranch(source.branch) else {
+                    throw DeploymentsError.invalidGitSource("gitSource.branch is not a valid branch name")
+                }
+                if let sha = source.commitSha {
+                    guard (7...40).contains(sha.utf8.count),
+                        sha.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) })
+                    else { throw DeploymentsError.invalidGitSource("gitSource.commitSha must be 7 to 40 lowercase hex digits") }
+                }
+                if let pr = source.prNumber, !(1...Int(Int32.max)).contains(pr) {
+                    throw DeploymentsError.invalidGitSource("gitSource.prNumber must be a positive number")
+                }
+            }
+            if let key = idempotencyKey {
+                guard (1...255).contains(key.utf8.count), key.utf8.allSatisfy({ (0x21...0x7e).contains($0) }) else {
+                    throw DeploymentsError.invalidIdempotencyKey
+                }
+            }
+        }
+    }
+
+    struct Accepted: Encodable {
+        let deployment: DeploymentRecord
+        let deploymentUrl: String?
+        let idempotentReplay: Bool
+        let upload: Upload?
+
+        struct Upload: Encodable {
+            let filesUploaded: Int
+            let bytesUploaded: Int
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            enum Keys: String, CodingKey { case deployment, deploymentUrl, idempotentReplay, upload }
+            var container = encoder.container(keyedBy: Keys.self)
+            try container.encode(deployment, forKey: .deployment)
+            try container.encode(deploymentUrl, forKey: .deploymentUrl)
+            try container.encode(idempotentReplay, forKey: .idempotentReplay)
+            try container.encodeIfPresent(upload, forKey: .upload)
+        }
+
+        init(_ deployment: DeploymentRecord, replayed: Bool, upload: UploadReport? = nil) {
+            self.deployment = deployment
+            deploymentUrl = deployment.url
+            idempotentReplay = replayed
+            self.upload = upload.map { Upload(filesUploaded: $0.filesUploaded, bytesUploaded: $0.bytesUploaded) }
+        }
+    }
+
+    /// How long a request waits for another with its idempotency key to finish.
+    static let idempotencyWait: Duration = .seconds(30)
+
+    @Sendable static func deploy(_ call: PlatformCall<Input>, _ context: RequestContext) throws -> Response {
+        let input = call.input
+        try input.validate()
+        let project = try call.linkedProject()
+        guard let key = input.idempotencyKey else {
+            return .json(try create(call, project, context), status: 202)
+        }
+        let store = context.deployments(logger: call.logger)
+        let deadline = ContinuousClock.now + idempotencyWait
+        while true {
+            let answer = try context.database.withAdvisoryLockIfFree("vercel.deploy:\(project.projectID):\(key)") { () throws -> Accepted in
+                if let earlier = try store.idempotent(key, projectID: project.projectID) {
+                    guard ConstantTime.equals(earlier.fingerprint, input.fingerprint) else { throw DeploymentsError.idempotencyKeyReused }
+                    guard let deployment = try store.find(earlier.deploymentID, projectID: project.projectID) else {
+                        throw DeploymentsError.deploymentNotFound
+                    }
+                    return Accepted(deployment, replayed: true)
+                }
+                return try create(call, project, context, idempotency: (key, input.fingerprint))
+            }
+            if let answer { return .json(answer, status: 202) }
+            guard ContinuousClock.now < deadline else { throw DeploymentsError.deployInProgress }
+            usleep(50_000)
+        }
+    }
+
+    /// Creates the deployment at Vercel and stores it, with its idempotency key when it has one.
+    static func create(
+        _ call: PlatformCall<Input>, _ project: LinkedProject, _ context: RequestContext,
+        idempotency: (key: String, fingerprint: String)? = nil
+    ) throws -> Accepted {
+        let input = call.input
+        let guardrail = DeploymentGuardrail.evaluate(
+            production: input.isProduction, branch: input.gitSource?.branch, productionBranch: project.productionBranch)
+        let override = try DeploymentOverrides.pass(
+            guardrail, token: input.overrideToken, action: "deploy", project: project.projectID, call: call, context: context)
+        let created: VercelDeployment
+        var uploaded: UploadReport?
+        do {
+            let credentials = try context.vercelCredentials(
+                for: call.caller.userID, connection: project.connectionID, requiring: "deployment:write", correlationID: call.requestID)
+            var request = VercelDeploymentRequest(
+                name: project.vercelProjectName, project: project.vercelProjectID, target: input.isProduction ? "production" : nil,
+                meta: ["sheenProjectId": project.projectID.uuidString.lowercased()])
+            if let source = input.gitSource {
+                guard let gitSource = project.repository?.gitSource(ref: source.branch, sha: source.commitSha) else {
+                    throw DeploymentsError.noGitRepository
+                }
+                request.gitSource = gitSource
+                created = try context.vercel.createDeployment(request, credentials, correlationID: call.requestID)
+            } else {
+                guard let root = context.configuration.deployments.projectsRoot else { throw DeploymentsError.projectFilesUnavailable }
+                let files = try ProjectFiles.read(root + "/" + project.projectID.uuidString.lowercased())
+                let outcome = try context.vercel.deployFiles(files, as: request, credentials, correlationID: call.requestID)
+                created = outcome.deployment
+                uploaded = outcome.report
+            }
+        } catch {
+            override.map(context.overrides.refund)
+            throw error
+        }
+        let source = input.gitSource.map { source in
+            DeploymentRecord.GitSource(
+                branch: source.branch, commitSha: source.commitSha, prNumber: source.prNumber, provider: project.repository?.type,
+                repository: project.repository?.fullName)
+        }
+        let deployment = try context.deployments(logger: call.logger).recordCreated(
+            created, of: project,
+            origin: .init(
+                production: input.isProduction, gitSource: source, createdBy: call.caller.userID, correlationID: call.requestID,
+                idempotency: idempotency))
+        call.logger.info(
+            "deployment created",
+            metadata: [
+                "deployment.id": "\(deployment.deploymentID)", "project.id": "\(project.projectID)", "deployment.type": "\(deployment.type)",
+                "files.uploaded": "\(uploaded?.filesUploaded ?? 0)",
+            ])
+        return Accepted(deployment, replayed: false, upload: uploaded)
+    }
+}

@@ -1,0 +1,105 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Crypto
+import FastCGI
+import Platform
+import Vercel
+
+/// `GET /v1/projects/:projectId/vercel/deployments` (this service's records, newest first, with a
+/// cursor, filters and the last 30 days' figures) and `GET .../deployments/:deploymentId` (asked of
+/// Vercel again while the build is not over).
+enum DeploymentWatch {
+    struct Page: Encodable {
+        let deployments: [DeploymentRecord]
+        let pagination: Pagination
+        let stats: DeploymentStore.Stats
+
+        struct Pagination: Encodable {
+            let next: String?
+
+            func encode(to encoder: any Encoder) throws {
+                enum Keys: String, CodingKey { case next }
+                var container = encoder.container(keyedBy: Keys.self)
+                try container.encode(next, forKey: .next)
+            }
+        }
+    }
+
+    @Sendable static func list(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
+        let limit = try call.limit()
+        let states = try call.query("state").map { text -> [String] in
+            let names = text.split(separator: ",").map { $0.uppercased() }
+            guard !names.isEmpty, names.count <= 7, names.allSatisfy({ DeploymentState(rawValue: $0) != nil }) else {
+                throw DeploymentsError.invalidState
+            }
+            return names
+        }
+        let type = try call.query("target").map { text -> String in
+            guard ["production", "preview"].contains(text) else { throw DeploymentsError.invalidTarget }
+            return text.uppercased()
+        }
+        let after = try call.query("cursor").map(Cursor.position(of:))
+        let store = context.deployments(logger: call.logger)
+        let page = try store.page(call.projectID, filter: .init(states: states, type: type), after: after, limit: limit)
+        return .json(
+            Page(deployments: page.deployments, pagination: .init(next: page.next.map(Cursor.text)), stats: try store.stats(call.projectID)))
+    }
+
+    /// The list's opaque cursor: a position, base64url-encoded.
+    enum Cursor {
+        static func text(_ position: DeploymentStore.Position) -> String {
+            Base64URL.encode(Array("\(position.createdAt)|\(position.deploymentID)".utf8))
+        }
+
+        static func position(of text: String) throws -> DeploymentStore.Position {
+            guard text.utf8.count <= 512, let bytes = Base64URL.decode(text) else { throw DeploymentsError.invalidCursor }
+            let parts = String(decoding: bytes, as: UTF8.self).split(separator: "|", maxSplits: 1).map(String.init)
+            guard parts.count == 2, parts[0].utf8.count <= 40, (1...255).contains(parts[1].utf8.count),
+                parts[0].utf8.allSatisfy({ (0x20...0x3a).contains($0) })
+            else { throw DeploymentsError.invalidCursor }
+            return DeploymentStore.Position(createdAt: parts[0], deploymentID: parts[1])
+        }
+    }
+
+    struct Detail: Encodable {
+        let deployment: DeploymentRecord
+        let stale: Bool
+    }
+
+    @Sendable static func get(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
+        let store = context.deployments(logger: call.logger)
+        guard var deployment = try store.find(try call.deploymentID(), projectID: call.projectID) else {
+            throw DeploymentsError.deploymentNotFound
+        }
+        var stale = false
+        // A project unlinked since keeps its history, shown as it was last known.
+        if !deployment.isSettled, let project = call.project?.link {
+            do {
+                let credentials = try context.vercelCredentials(
+                    for: call.caller.userID, connection: project.connectionID, requiring: "deployment:read",
+                    correlationID: call.requestID)
+                let reported = try context.vercel.deployment(deployment.deploymentID, credentials, correlationID: call.requestID)
+                deployment = try store.applyReported(reported, projectID: call.projectID) ?? deployment
+            } catch let error as VercelError where error.isTransient {
+                // What is stored is still worth showing; the caller learns it may be behind.
+                call.logger.warning("deployment refresh failed", metadata: ["error.code": "\(error.code)"])
+                stale = true
+            }
+        }
+        return .json(Detail(deployment: deployment, stale: stale))
+    }
+}
+
+extension VercelError {
+    /// A failure that passes: rate limits, an open breaker, no answer, Vercel's own 5xx.
+    var isTransient: Bool {
+        switch self {
+        case .rateLimited, .circuitOpen, .unreachable: true
+        case .api(let status, _, _): status >= 500
+        case .unauthorized, .missingFiles, .invalidResponse: false
+        }
+    }
+}

@@ -1,0 +1,117 @@
+import FastCGI
+import Platform
+
+/// Every refusal of the `deployments` group, mapped to its status and code in one place.
+enum DeploymentsError: Error {
+    case invalidLimit
+    case invalidCursor
+    case invalidSearch
+    case invalidState
+    case invalidTarget
+    case invalidVercelProjectID
+    case invalidLink
+    case invalidBranchPatterns
+    case invalidEnvironmentTargets
+    case projectAlreadyLinked
+    case vercelProjectAlreadyLinked
+    case invalidDeploymentType
+    case invalidGitSource(String)
+    case invalidIdempotencyKey
+    case idempotencyKeyReused
+    case deployInProgress
+    case noGitRepository
+    case projectFilesUnavailable
+    case deploymentNotFound
+    case invalidDeploymentID
+    case invalidRollbackTarget
+    case deploymentBlocked(warnings: [String], overrideRejected: Bool)
+    case invalidReason
+    case invalidExpiry
+    case invalidMaxUses
+    case promotionInProgress
+    case deploymentNotReady(state: String)
+    case notAProductionDeployment
+    case noPreviousProduction
+    case promotionFailed
+    case promotionPending
+    case deploymentNotCancelable(state: String)
+    case tooManyLogStreams
+}
+
+extension DeploymentsError: HTTPResponseError {
+    var status: Int { parts.status }
+    var code: String { parts.code }
+    var message: String { parts.message }
+
+    private var parts: (status: Int, code: String, message: String) {
+        switch self {
+        case .invalidLimit: (400, "INVALID_LIMIT", "limit must be 1 to 100")
+        case .invalidCursor: (400, "INVALID_CURSOR", "cursor is not one this list gave")
+        case .invalidSearch: (400, "INVALID_SEARCH", "search is at most 100 characters")
+        case .invalidState:
+            (400, "INVALID_STATE", "state must be one or more of QUEUED, INITIALIZING, BUILDING, READY, ERROR, CANCELED, BLOCKED")
+        case .invalidTarget: (400, "INVALID_TARGET", "target must be production or preview")
+        case .invalidVercelProjectID: (400, "INVALID_VERCEL_PROJECT_ID", "vercelProjectId is not a Vercel project id")
+        case .invalidLink: (400, "INVALID_LINK", "Send either vercelProjectId or createProject")
+        case .invalidBranchPatterns:
+            (400, "INVALID_BRANCH_PATTERNS", "deploymentBranchPatterns: at most 50 patterns of 1 to 255 characters")
+        case .invalidEnvironmentTargets:
+            (400, "INVALID_ENVIRONMENT_TARGETS", "environmentTargets must be production, preview or development")
+        case .projectAlreadyLinked:
+            (409, "PROJECT_ALREADY_LINKED", "This project is already linked to a Vercel project; unlink it first")
+        case .vercelProjectAlreadyLinked: (409, "VERCEL_PROJECT_ALREADY_LINKED", "That Vercel project is already linked to a project")
+        case .invalidDeploymentType: (400, "INVALID_DEPLOYMENT_TYPE", "deploymentType must be production or preview")
+        case .invalidGitSource(let reason): (400, "INVALID_GIT_SOURCE", reason)
+        case .invalidIdempotencyKey:
+            (400, "INVALID_IDEMPOTENCY_KEY", "idempotencyKey must be 1 to 255 printable ASCII characters")
+        case .idempotencyKeyReused: (422, "IDEMPOTENCY_KEY_REUSED", "This idempotency key was used for a different deploy request")
+        case .deployInProgress:
+            (409, "DEPLOY_IN_PROGRESS", "A deploy with this idempotency key is still being created; try again")
+        case .noGitRepository: (422, "NO_GIT_REPOSITORY", "The linked Vercel project is not connected to a git repository")
+        case .projectFilesUnavailable: (503, "PROJECT_FILES_UNAVAILABLE", "Project files are not available to this service")
+        case .deploymentNotFound, .invalidDeploymentID: (404, "DEPLOYMENT_NOT_FOUND", "This project has no such deployment")
+        case .invalidRollbackTarget: (400, "INVALID_DEPLOYMENT_ID", "deploymentId is not a deployment id")
+        case .deploymentBlocked(_, let rejected):
+            (
+                403, "DEPLOYMENT_BLOCKED",
+                rejected ? "The override token is unknown, expired or used up" : "Production is guarded; an override token is needed"
+            )
+        case .invalidReason: (400, "INVALID_REASON", "reason must be 1 to 1000 characters")
+        case .invalidExpiry: (400, "INVALID_EXPIRY", "expiresInMinutes must be 1 to 1440")
+        case .invalidMaxUses: (400, "INVALID_MAX_USES", "maxUses must be 1 to 100")
+        case .promotionInProgress:
+            (409, "PROMOTION_IN_PROGRESS", "Another promotion or rollback of this project is in progress; try again")
+        case .deploymentNotReady: (409, "DEPLOYMENT_NOT_READY", "Only a READY deployment can serve production")
+        case .notAProductionDeployment:
+            (409, "NOT_A_PRODUCTION_DEPLOYMENT", "Only a deployment that was in production can be rolled back to")
+        case .noPreviousProduction: (409, "NO_PREVIOUS_PRODUCTION", "There is no earlier production deployment to roll back to")
+        case .promotionFailed: (502, "PROMOTION_FAILED", "Vercel could not move production to this deployment")
+        case .promotionPending: (504, "PROMOTION_PENDING", "Vercel has not finished moving production yet; check again shortly")
+        case .deploymentNotCancelable(let state): (409, "DEPLOYMENT_NOT_CANCELABLE", "A deployment that is \(state) cannot be canceled")
+        case .tooManyLogStreams: (503, "TOO_MANY_LOG_STREAMS", "Too many build log streams are open; try again shortly")
+        }
+    }
+
+    var extraFields: [String: JSONValue] {
+        switch self {
+        case .deployInProgress: ["retryAfter": 2]
+        case .promotionInProgress: ["retryAfter": 1]
+        case .tooManyLogStreams: ["retryAfter": 5]
+        case .deploymentBlocked(let warnings, let rejected):
+            ["warnings": .array(warnings.map { .string($0) }), "canOverride": true].merging(rejected ? ["overrideRejected": true] : [:]) {
+                $1
+            }
+        case .deploymentNotReady(let state), .deploymentNotCancelable(let state): ["state": .string(state)]
+        default: [:]
+        }
+    }
+
+    var headers: [(String, String)] {
+        switch self {
+        case .deployInProgress: [("Retry-After", "2")]
+        case .promotionInProgress: [("Retry-After", "1")]
+        case .tooManyLogStreams: [("Retry-After", "5")]
+        default: []
+        }
+    }
+}

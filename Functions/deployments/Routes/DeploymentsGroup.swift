@@ -1,0 +1,41 @@
+import FastCGI
+import Platform
+
+/// The `deployments` group: Vercel projects, links, deploys, the deployments' watch, promotion,
+/// rollback, cancel and override tokens. Auto-deploy belongs to a later piece of work.
+public let group = FunctionGroup(name: "deployments") { router in
+    let project = "/v1/projects/:projectId/vercel"
+    router.platform("GET", "\(project)/projects", VercelProjects.list)
+    router.platform("POST", "\(project)/projects/link", input: ProjectLinks.LinkInput.self, ProjectLinks.link)
+    router.platform("POST", "\(project)/projects/unlink", ProjectLinks.unlink)
+    router.platform("GET", "\(project)/projects/:vercelProjectId", VercelProjects.get)
+    router.platform("POST", "\(project)/deploy", input: Deploy.Input.self, Deploy.deploy)
+    router.platform("GET", "\(project)/deployments", DeploymentWatch.list)
+    router.platform("GET", "\(project)/deployments/:deploymentId", DeploymentWatch.get)
+    router.platform("GET", "\(project)/deployments/:deploymentId/logs", BuildLogs.stream)
+    router.platform("POST", "\(project)/deployments/:deploymentId/promote", input: Promotion.PromoteInput.self, Promotion.promote)
+    router.platform("DELETE", "\(project)/deployments/:deploymentId", Cancel.cancel)
+    router.platform("POST", "\(project)/rollback", input: Promotion.RollbackInput.self, Promotion.rollback)
+    router.platform("POST", "\(project)/deployment-override", input: DeploymentOverrides.Input.self, DeploymentOverrides.issue)
+    router.planned("GET", "\(project)/auto-deploy/config")
+    router.planned("PUT", "\(project)/auto-deploy/config")
+    router.planned("GET", "\(project)/auto-deploy/rules")
+    router.planned("POST", "\(project)/auto-deploy/rules")
+    router.planned("DELETE", "\(project)/auto-deploy/rules/:pattern")
+    router.planned("POST", "\(project)/auto-deploy/test")
+}
+
+extension PlatformCall {
+    /// The `limit` query parameter: 1 to 100, 20 when absent.
+    func limit() throws -> Int {
+        guard let text = query("limit") else { return 20 }
+        guard let value = Int(text), (1...100).contains(value) else { throw DeploymentsError.invalidLimit }
+        return value
+    }
+
+    /// The `:deploymentId` of a deployment route.
+    func deploymentID() throws -> String {
+        guard let id = parameter("deploymentId"), (1...255).contains(id.utf8.count) else { throw DeploymentsError.invalidDeploymentID }
+        return id
+    }
+}

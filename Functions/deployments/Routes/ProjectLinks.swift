@@ -1,0 +1,106 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import FastCGI
+import Platform
+import Vercel
+
+/// `POST /v1/projects/:projectId/vercel/projects/link` and `.../unlink`: a platform project linked
+/// to one Vercel project (an existing one, or one created with the framework and build settings
+/// detected from the project's files), with its branch patterns and environment targets.
+enum ProjectLinks {
+    struct LinkInput: Decodable {
+        let vercelProjectId: String?
+        let createProject: NewProject?
+        let framework: String?
+        let autoDeployEnabled: Bool?
+        let deploymentBranchPatterns: [String]?
+        let environmentTargets: [String]?
+
+        struct NewProject: Decodable {
+            let name: String
+            let framework: String?
+        }
+    }
+
+    struct Linked: Encodable {
+        let linked: Bool
+        let mappingId: String
+        let webhookUrl: String
+        let vercelProjectId: String
+        let framework: String?
+    }
+
+    private struct AuditDetails: Encodable {
+        let vercelProjectId: String
+    }
+
+    @Sendable static func link(_ call: PlatformCall<LinkInput>, _ context: RequestContext) throws -> Response {
+        let input = call.input
+        guard (input.vercelProjectId == nil) != (input.createProject == nil) else { throw DeploymentsError.invalidLink }
+        let patterns = input.deploymentBranchPatterns ?? []
+        guard patterns.count <= 50, patterns.allSatisfy({ (1...255).contains($0.utf8.count) }) else {
+            throw DeploymentsError.invalidBranchPatterns
+        }
+        let targets = input.environmentTargets ?? ["production", "preview"]
+        guard !targets.isEmpty, Set(targets).isSubset(of: ["production", "preview", "development"]) else {
+            throw DeploymentsError.invalidEnvironmentTargets
+        }
+        guard call.project?.link == nil else { throw DeploymentsError.projectAlreadyLinked }
+
+        let detected = context.configuration.deployments.projectsRoot.map { root in
+            FrameworkDetection.detect(in: URL(fileURLWithPath: root).appendingPathComponent(call.projectID.uuidString.lowercased()))
+        }
+        let framework = input.framework ?? input.createProject?.framework ?? detected?.framework
+        let credentials = try context.vercelCredentials(
+            for: call.caller.userID, requiring: input.createProject == nil ? "project:read" : "project:write",
+            correlationID: call.requestID)
+        let project: VercelProject
+        if let new = input.createProject {
+            project = try context.vercel.createProject(
+                VercelProjectSettings(
+                    name: new.name, framework: framework, buildCommand: detected?.buildCommand, outputDirectory: detected?.outputDirectory,
+                    installCommand: detected?.installCommand, devCommand: detected?.devCommand),
+                credentials, correlationID: call.requestID)
+        } else {
+            project = try context.vercel.project(input.vercelProjectId ?? "", credentials, correlationID: call.requestID)
+        }
+        let mapping: UUID
+        do {
+            mapping = try context.projectLinks.insert(
+                .init(
+                    projectID: call.projectID, connectionID: credentials.connectionID!, vercelProjectID: project.id,
+                    vercelProjectName: project.name, framework: framework ?? project.framework, nodeVersion: project.nodeVersion,
+                    buildCommand: project.buildCommand ?? detected?.buildCommand,
+                    outputDirectory: project.outputDirectory ?? detected?.outputDirectory,
+                    installCommand: project.installCommand ?? detected?.installCommand, devCommand: project.devCommand ?? detected?.devCommand,
+                    rootDirectory: project.rootDirectory, productionBranch: project.link?.productionBranch ?? "main",
+                    repository: project.link.map { .init(type: $0.type, repo: $0.repo, org: $0.org, repoId: $0.repoId) },
+                    environmentTargets: targets, autoDeploy: input.autoDeployEnabled ?? true, branchPatterns: patterns))
+        } catch ProjectLinkStore.Conflict.vercelProjectTaken {
+            throw DeploymentsError.vercelProjectAlreadyLinked
+        }
+        try context.audit.record(
+            "VERCEL_PROJECT_LINKED", severity: .low, actor: call.caller.userID, project: call.projectID,
+            details: AuditDetails(vercelProjectId: project.id), correlationID: call.requestID)
+        return .json(
+            Linked(
+                linked: true, mappingId: mapping.uuidString.lowercased(),
+                webhookUrl: context.configuration.deployments.baseURL + "/v1/webhooks/vercel", vercelProjectId: project.id,
+                framework: framework ?? project.framework))
+    }
+
+    struct Unlinked: Encodable {
+        let unlinked: Bool
+    }
+
+    @Sendable static func unlink(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
+        guard let vercelProjectID = try context.projectLinks.remove(call.projectID) else { throw PlatformError.projectNotLinked }
+        try context.audit.record(
+            "VERCEL_PROJECT_UNLINKED", severity: .low, actor: call.caller.userID, project: call.projectID,
+            details: AuditDetails(vercelProjectId: vercelProjectID), correlationID: call.requestID)
+        return .json(Unlinked(unlinked: true))
+    }
+}

@@ -1,0 +1,59 @@
+import FastCGI
+import Platform
+import Vercel
+
+/// `GET /v1/projects/:projectId/vercel/projects` (the user's Vercel projects, Vercel's cursor passed
+/// through as `pagination.next`) and `GET /v1/projects/:projectId/vercel/projects/:vercelProjectId`.
+enum VercelProjects {
+    struct Page: Encodable {
+        let projects: [VercelProject]
+        let pagination: Pagination
+
+        struct Pagination: Encodable {
+            let next: VercelCursor?
+
+            func encode(to encoder: any Encoder) throws {
+                enum Keys: String, CodingKey { case next }
+                var container = encoder.container(keyedBy: Keys.self)
+                try container.encode(next, forKey: .next)
+            }
+        }
+    }
+
+    @Sendable static func list(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
+        let limit = try call.limit()
+        let cursor = try call.query("cursor").map { text -> VercelCursor in
+            guard (1...512).contains(text.utf8.count) else { throw DeploymentsError.invalidCursor }
+            return Int64(text).map { .number($0) } ?? .token(text)
+        }
+        let search = try call.query("search").map { text -> String in
+            guard text.utf8.count <= 100 else { throw DeploymentsError.invalidSearch }
+            return text
+        }
+        let credentials = try context.vercelCredentials(for: call.caller.userID, requiring: "project:read", correlationID: call.requestID)
+        let page = try context.vercel.projects(credentials, limit: limit, until: cursor, search: search, correlationID: call.requestID)
+        return .json(Page(projects: page.items, pagination: .init(next: page.next)))
+    }
+
+    /// `{"project": ..., "mapping": ... or null}`.
+    struct Detail: Encodable {
+        let project: VercelProject
+        let mapping: ProjectLinkStore.Settings?
+
+        func encode(to encoder: any Encoder) throws {
+            enum Keys: String, CodingKey { case project, mapping }
+            var container = encoder.container(keyedBy: Keys.self)
+            try container.encode(project, forKey: .project)
+            try container.encode(mapping, forKey: .mapping)
+        }
+    }
+
+    @Sendable static func get(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
+        guard let id = call.parameter("vercelProjectId"), (1...255).contains(id.utf8.count) else {
+            throw DeploymentsError.invalidVercelProjectID
+        }
+        let credentials = try context.vercelCredentials(for: call.caller.userID, requiring: "project:read", correlationID: call.requestID)
+        let project = try context.vercel.project(id, credentials, correlationID: call.requestID)
+        return .json(Detail(project: project, mapping: try context.projectLinks.settings(call.projectID, linkedTo: project.id)))
+    }
+}

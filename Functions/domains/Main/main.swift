@@ -1,0 +1,4 @@
+import DomainsGroup
+import Platform
+
+GroupFunction.run(DomainsGroup.group)

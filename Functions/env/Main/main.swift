@@ -1,0 +1,4 @@
+import EnvGroup
+import Platform
+
+GroupFunction.run(EnvGroup.group)

@@ -1,9 +1,0 @@
-import Platform
-
-GroupFunction.run(group: "env") { router in
-    let env = "/v1/projects/:projectId/vercel/env"
-    router.planned("GET", env)
-    router.planned("POST", "\(env)/sync")
-    router.planned("PUT", "\(env)/:key")
-    router.planned("DELETE", "\(env)/:key")
-}

@@ -1,0 +1,4 @@
+import OAuthGroup
+import Platform
+
+GroupFunction.run(OAuthGroup.group)

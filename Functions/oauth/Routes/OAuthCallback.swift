@@ -1,0 +1,92 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import FastCGI
+import Platform
+import Vercel
+
+/// `GET /v1/internal/vercel/oauth/callback`: the user's browser back from Vercel. The `state` is
+/// spent in one statement (unknown, reused or expired: nothing happens), the code is exchanged
+/// (with the PKCE verifier for the OAuth app), the account is read, and the grant is held, sealed,
+/// until the platform confirms it for its signed-in user (`OAuthConfirm`; with
+/// `SHEEN_OAUTH_CONFIRMATION=off`, stored as the connection at once). Every outcome is a redirect:
+/// to the success page (`status=confirm#confirmation=…`, or `status=connected`), or to the failure
+/// page with a code.
+enum OAuthCallback {
+    private struct AuditDetails: Encodable {
+        let mode: String
+    }
+
+    @Sendable static func handle(_ request: Request, _ context: RequestContext) throws -> Response {
+        let settings = context.configuration.vercel
+        let logger = request.logger
+        func failure(_ code: String) -> Response {
+            logger.info("oauth callback refused", metadata: ["oauth.failure": "\(code)"])
+            return redirect(settings.failureURL, [("error", code)])
+        }
+        guard let state = request.query("state"), let pending = try context.oauthStates.spend(state) else {
+            return failure("STATE_INVALID")
+        }
+        if let error = request.query("error") {
+            return failure(error == "access_denied" ? "ACCESS_DENIED" : "AUTHORIZATION_FAILED")
+        }
+        guard let code = request.query("code"), (1...512).contains(code.utf8.count) else { return failure("CODE_MISSING") }
+
+        var grant: ConnectionStore.Grant
+        do {
+            if pending.mode == VercelSettings.Mode.oauthApp.rawValue {
+                guard let verifier = pending.verifier else { return failure("STATE_INVALID") }
+                let pair = try context.oauth.exchangeAuthorizationCode(code, verifier: verifier)
+                grant = .init(
+                    userID: pending.userID, teamID: pending.teamID, teamName: nil, vercelUserID: "", email: nil, mode: pending.mode,
+                    configurationID: nil, installationID: nil, accessToken: pair.accessToken, refreshToken: pair.refreshToken,
+                    expiresAt: pair.expiresIn.map { Date().addingTimeInterval(Double($0)) },
+                    scopes: (pair.scope ?? "").split(separator: " ").map(String.init), correlationID: request.requestID)
+            } else {
+                let token = try context.oauth.exchangeIntegrationCode(code)
+                grant = .init(
+                    userID: pending.userID, teamID: token.teamID, teamName: nil, vercelUserID: token.userID, email: nil,
+                    mode: pending.mode, configurationID: request.query("configurationId"), installationID: token.installationID,
+                    accessToken: token.accessToken, refreshToken: nil, expiresAt: nil, scopes: settings.integrationScopes,
+                    correlationID: request.requestID)
+            }
+            let credentials = VercelClient.Credentials(accessToken: grant.accessToken, teamID: grant.teamID)
+            let user = try context.vercel.user(credentials, correlationID: request.requestID)
+            grant.vercelUserID = user.id
+            grant.email = user.email
+            if let team = grant.teamID {
+                grant.teamName = try context.vercel.teams(credentials, correlationID: request.requestID).first { $0.id == team }?.name ?? team
+            }
+        } catch {
+            logger.warning("oauth exchange failed", metadata: ["vercel.error": "\(error.code)"])
+            return failure("TOKEN_EXCHANGE_FAILED")
+        }
+        let target = pending.redirectURI ?? settings.successURL
+        if settings.confirmationRequired {
+            // The browser gets the confirmation in the fragment, which no server and no Referer sees;
+            // the platform confirms it for whoever is signed in there (`OAuthConfirm`).
+            let confirmation = try context.pendingGrants.hold(grant)
+            try context.audit.record(
+                "VERCEL_CONNECT_PENDING", severity: .low, actor: pending.userID, details: AuditDetails(mode: pending.mode),
+                correlationID: request.requestID)
+            return redirect(target, [("status", "confirm")], fragment: [("confirmation", confirmation)])
+        }
+        let connection = try context.connections.save(grant)
+        try context.audit.record(
+            "VERCEL_CONNECTED", severity: .medium, actor: pending.userID, connection: connection,
+            details: AuditDetails(mode: pending.mode), correlationID: request.requestID)
+        return redirect(target, [("status", "connected"), ("connectionId", connection.uuidString.lowercased())])
+    }
+
+    static func redirect(_ url: String, _ query: [(String, String)], fragment: [(String, String)] = []) -> Response {
+        func encoded(_ pairs: [(String, String)]) -> String {
+            pairs.map { "\($0.0)=\(QueryString.encode($0.1))" }.joined(separator: "&")
+        }
+        let separator = url.contains("?") ? "&" : "?"
+        var location = url + separator + encoded(query)
+        if !fragment.isEmpty { location += "#" + encoded(fragment) }
+        return Response(status: 302, headers: [("Location", location), ("Cache-Control", "no-store")])
+    }
+}

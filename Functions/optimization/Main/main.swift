@@ -1,0 +1,4 @@
+import OptimizationGroup
+import Platform
+
+GroupFunction.run(OptimizationGroup.group)

@@ -1,0 +1,4 @@
+import Platform
+import WebhooksGroup
+
+GroupFunction.run(WebhooksGroup.group)

@@ -1,0 +1,121 @@
+import Crypto
+import Logging
+
+/// Everything a group function reads from its environment, read once at start. A missing or
+/// malformed value stops the process before it listens, with a sentence that names the variable
+/// but never its value. Handlers receive it through their `RequestContext`.
+public struct ServiceConfiguration: Sendable {
+    /// libpq connection string or URL of the service's database.
+    public var databaseURL: String
+    /// How long a statement may run before Postgres cancels it.
+    public var statementTimeout: Duration
+    /// `SHEEN_HMAC_SECRET`, used as raw UTF-8 bytes for the platform's request signatures.
+    public var platformSecret: [UInt8]
+    /// Whether the legacy `x-sheen-signature` header is accepted too.
+    public var acceptLegacySignatures: Bool
+    /// The key ring that seals tokens and secrets at rest.
+    public var keyRing: KeyRing
+    /// Whether routes that fail on purpose exist (tests of the crash guard only).
+    public var faultRoutesEnabled: Bool
+    public var logLevel: Logger.Level
+    public var vercel: VercelSettings
+    public var deployments: DeploymentSettings
+    public var webhooks: WebhookSettings
+
+    /// Reads the configuration from `environment`.
+    /// - Throws: `ConfigurationError` naming the first variable that is missing or malformed.
+    public static func fromEnvironment(_ environment: Environment = .process()) throws -> ServiceConfiguration {
+        let secret = try environment.required(.platformSecret)
+        guard secret.utf8.count >= 32 else {
+            throw ConfigurationError.malformed(ConfigurationKey.platformSecret.name, "must be at least 32 bytes")
+        }
+        let keyRing: KeyRing
+        do {
+            keyRing = try KeyRing(parsing: try environment.required(.encryptionKeys))
+        } catch let error as CryptoError {
+            throw ConfigurationError.malformed(ConfigurationKey.encryptionKeys.name, "\(error)")
+        }
+        let vercel = try VercelSettings.fromEnvironment(environment)
+        return ServiceConfiguration(
+            databaseURL: try environment.required(.databaseURL),
+            statementTimeout: .milliseconds(try environment.integer(.statementTimeout, in: 100...600_000)),
+            platformSecret: Array(secret.utf8),
+            acceptLegacySignatures: try environment.flag(.acceptLegacySignatures),
+            keyRing: keyRing,
+            faultRoutesEnabled: try environment.flag(.faultRoutes),
+            logLevel: try LogLevel.parse(environment),
+            vercel: vercel,
+            deployments: try DeploymentSettings.fromEnvironment(environment),
+            webhooks: WebhookSettings.fromEnvironment(environment, clientSecret: vercel.clientSecret))
+    }
+
+    /// Reads the configuration from a table of variables, as tests build one.
+    public static func fromEnvironment(_ values: [String: String]) throws -> ServiceConfiguration {
+        try fromEnvironment(Environment(values))
+    }
+}
+
+/// The `deployments` group's knobs.
+public struct DeploymentSettings: Sendable {
+    /// Where the platform keeps its projects' files; nil turns framework detection and deploys
+    /// from disk off.
+    public var projectsRoot: String?
+    /// This service's public base URL, for the `webhookUrl` a link returns.
+    public var baseURL: String
+    /// Build log streams one process serves at once.
+    public var maxLogStreams: Int
+    /// How often a quiet build log stream gets a heartbeat comment.
+    public var logHeartbeat: Duration
+
+    public static func fromEnvironment(_ environment: Environment) throws -> DeploymentSettings {
+        DeploymentSettings(
+            projectsRoot: environment.value(.projectsRoot),
+            baseURL: environment.string(.baseURL),
+            maxLogStreams: try environment.integer(.maxLogStreams, in: 1...64),
+            logHeartbeat: .seconds(try environment.integer(.logHeartbeat, in: 1...300)))
+    }
+}
+
+/// The `webhooks` group's knobs.
+public struct WebhookSettings: Sendable {
+    /// Secrets a Vercel webhook signature may be made with (one may be rotating out).
+    public var vercelSecrets: [String]
+
+    static func fromEnvironment(_ environment: Environment, clientSecret: String) -> WebhookSettings {
+        let text = environment.value(.vercelWebhookSecrets) ?? clientSecret
+        return WebhookSettings(vercelSecrets: text.split(separator: ",").map(String.init).filter { !$0.isEmpty })
+    }
+}
+
+/// What a one-shot job needs before it knows what work it has: its database and its log level.
+public struct JobConfiguration: Sendable {
+    public var databaseURL: String
+    public var logLevel: Logger.Level
+
+    public static func fromEnvironment(_ environment: Environment = .process()) throws -> JobConfiguration {
+        JobConfiguration(databaseURL: try environment.required(.databaseURL), logLevel: try LogLevel.parse(environment))
+    }
+}
+
+/// What `vercel-migrate` reads.
+public struct MigrateConfiguration: Sendable {
+    public var databaseURL: String
+    public var migrationsDirectory: String
+
+    public static func fromEnvironment(_ environment: Environment = .process()) throws -> MigrateConfiguration {
+        MigrateConfiguration(
+            databaseURL: try environment.required(.databaseURL), migrationsDirectory: environment.string(.migrationsDirectory))
+    }
+}
+
+/// The log level a process writes at.
+public enum LogLevel {
+    /// `LOG_LEVEL`, `info` when unset.
+    public static func parse(_ environment: Environment = .process()) throws -> Logger.Level {
+        let text = environment.string(.logLevel)
+        guard let level = Logger.Level(rawValue: text) else {
+            throw ConfigurationError.malformed(ConfigurationKey.logLevel.name, "must be trace, debug, info, notice, warning, error or critical")
+        }
+        return level
+    }
+}

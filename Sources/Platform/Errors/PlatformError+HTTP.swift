@@ -1,0 +1,38 @@
+import FastCGI
+
+extension PlatformError: HTTPResponseError {
+    public var status: Int { parts.status }
+    public var code: String { parts.code }
+    public var message: String { parts.message }
+
+    private var parts: (status: Int, code: String, message: String) {
+        switch self {
+        case .userIDRequired: (400, "USER_ID_REQUIRED", "userId is required")
+        case .invalidUserID: (400, "INVALID_USER_ID", "userId must be a UUID")
+        case .userNotFound: (404, "USER_NOT_FOUND", "No such user")
+        case .adminRequired: (403, "ADMIN_REQUIRED", "This route is for administrators")
+        case .projectNotFound: (404, "PROJECT_NOT_FOUND", "No such project")
+        case .projectNotLinked: (404, "PROJECT_NOT_LINKED", "This project is not linked to Vercel")
+        case .authRequired: (401, "AUTH_REQUIRED", "Connect your Vercel account")
+        case .insufficientScope:
+            (403, "INSUFFICIENT_SCOPE", "Your Vercel connection does not allow this; reconnect to grant it")
+        case .invalidConnectionID: (400, "INVALID_CONNECTION_ID", "connectionId must be a UUID")
+        case .notImplemented: (501, "NOT_IMPLEMENTED", "This endpoint is not available yet")
+        case .databaseUnavailable: (503, "DATABASE_UNAVAILABLE", "The database is unavailable; try again shortly")
+        case .databaseTimeout: (503, "DATABASE_TIMEOUT", "The database did not answer in time")
+        case .vercelNotConfigured: (503, "VERCEL_NOT_CONFIGURED", "The Vercel integration is not configured")
+        }
+    }
+
+    public var extraFields: [String: JSONValue] {
+        switch self {
+        case .authRequired: ["action": "RECONNECT"]
+        case .insufficientScope(let scope): ["requiredScope": .string(scope), "action": "RECONNECT"]
+        default: [:]
+        }
+    }
+
+    public var headers: [(String, String)] {
+        self == .databaseUnavailable ? [("Retry-After", "1")] : []
+    }
+}

@@ -1,0 +1,49 @@
+import FastCGI
+import Logging
+import Postgres
+import Vercel
+
+/// One endpoint group: its name and its routes. Each group's library defines one; its executable
+/// serves it (`GroupFunction.run`) and its tests call it in process (`application`).
+public struct FunctionGroup: Sendable {
+    public let name: String
+    private let routes: @Sendable (inout Router<RequestContext>) -> Void
+
+    public init(name: String, routes: @escaping @Sendable (inout Router<RequestContext>) -> Void) {
+        self.name = name
+        self.routes = routes
+    }
+
+    /// The group's routes with its health route (and the fault routes, when enabled).
+    public func router(faultRoutes: Bool = false) -> Router<RequestContext> {
+        var router = Router<RequestContext>()
+        router.addHealthRoutes(group: name, faultRoutes: faultRoutes)
+        routes(&router)
+        return router
+    }
+
+    /// What one worker thread runs: the routes over a context of its own.
+    /// - Parameter makeTransport: how Vercel is reached; tests pass a scripted one.
+    public func application(
+        configuration: ServiceConfiguration, logger: Logger,
+        makeTransport: @escaping @Sendable () -> any HTTPTransport = { CurlTransport() }
+    ) -> (HTTPApplication<RequestContext>, RequestContext) {
+        let context = RequestContext(group: name, configuration: configuration, logger: logger, makeTransport: makeTransport)
+        let application = HTTPApplication(
+            router: router(faultRoutes: configuration.faultRoutesEnabled), context: context, logger: logger,
+            classify: Self.classify)
+        return (application, context)
+    }
+
+    /// Errors with a meaning for clients that are not `HTTPResponseError`s.
+    @Sendable static func classify(_ error: any Error) -> (any HTTPResponseError)? {
+        switch error {
+        case let error as PostgresError where error.isConnectionFailure:
+            PlatformError.databaseUnavailable
+        case let error as PostgresError where error.sqlState == "57014" || error.sqlState == "55P03":
+            PlatformError.databaseTimeout
+        default:
+            nil
+        }
+    }
+}

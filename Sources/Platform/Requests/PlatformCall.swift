@@ -1,0 +1,63 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import FastCGI
+import Logging
+
+/// One authenticated request of the platform's backend, as a handler receives it: the signature
+/// checked and its nonce spent, the caller loaded, the project of the path owned by the caller
+/// (with its Vercel link), the body decoded once into the route's input, and a logger that carries
+/// the request id.
+public struct PlatformCall<Input: Decodable> {
+    public let request: Request
+    public let caller: PlatformCaller
+    public let input: Input
+    /// The `:projectId` project, for routes that have one.
+    public let project: OwnedProject?
+    public let logger: Logger
+
+    /// The correlation id, written on every row and log line of the request.
+    public var requestID: String { request.requestID }
+
+    /// The project of the path. Only routes with `:projectId` may ask.
+    public var projectID: UUID {
+        guard let project else { preconditionFailure("\(request.path) has no :projectId") }
+        return project.id
+    }
+
+    /// The project's link to Vercel.
+    /// - Throws: 404 `PROJECT_NOT_LINKED`.
+    public func linkedProject() throws -> LinkedProject {
+        guard let link = project?.link else { throw PlatformError.projectNotLinked }
+        return link
+    }
+
+    /// The first value of query parameter `name`.
+    public func query(_ name: String) -> String? { request.query(name) }
+
+    /// A path parameter of the route.
+    public func parameter(_ name: String) -> String? { request.parameter(name) }
+}
+
+/// The input of a route that reads nothing but `userId`.
+public struct NoInput: Decodable, Sendable {
+    public init() {}
+    public init(from decoder: any Decoder) throws {}
+}
+
+/// A platform body: `userId` beside the route's own fields, decoded in one pass. The route's
+/// fields are kept as a result: who calls, and whether they own the project, is answered before
+/// what is wrong with their input.
+struct PlatformBody<Input: Decodable>: Decodable {
+    let userID: String?
+    let input: Result<Input, any Error>
+
+    private enum Keys: String, CodingKey { case userId }
+
+    init(from decoder: any Decoder) throws {
+        userID = try decoder.container(keyedBy: Keys.self).decodeIfPresent(String.self, forKey: .userId)
+        input = Result { try Input(from: decoder) }
+    }
+}

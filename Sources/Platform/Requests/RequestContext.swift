@@ -1,0 +1,70 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Logging
+import Postgres
+import Vercel
+
+/// What a worker thread owns and lends to every request it serves: the group's configuration, its
+/// database connection, its Vercel clients and the stores over them. Never shared between threads.
+public final class RequestContext {
+    public let group: String
+    public let configuration: ServiceConfiguration
+    public let database: PostgresConnection
+    public let logger: Logger
+    /// Vercel's REST API, with each connection's breaker kept in this database.
+    public let vercel: VercelClient
+    /// Vercel's token endpoints.
+    public let oauth: VercelOAuth
+    public let connections: ConnectionStore
+    public let tokens: TokenService
+    /// Makes a way to reach Vercel: one for this thread's clients, and one for each build log
+    /// stream, which outlives its handler.
+    public let makeTransport: @Sendable () -> any HTTPTransport
+
+    /// - Parameter makeTransport: how Vercel is reached; tests script it.
+    public init(
+        group: String, configuration: ServiceConfiguration, logger: Logger,
+        makeTransport: @escaping @Sendable () -> any HTTPTransport = { CurlTransport() }
+    ) {
+        self.group = group
+        self.configuration = configuration
+        self.logger = logger
+        self.makeTransport = makeTransport
+        let transport = makeTransport()
+        database = PostgresConnection(
+            .init(
+                url: configuration.databaseURL, statementTimeout: configuration.statementTimeout,
+                applicationName: "sheen-vercel-\(group)"))
+        vercel = VercelClient(
+            configuration: .init(apiBaseURL: configuration.vercel.apiBaseURL), transport: transport,
+            breakers: CircuitBreakers(breaker: CircuitBreaker(), storage: PostgresCircuitBreakerStorage(database: database)),
+            logger: logger)
+        oauth = VercelOAuth(configuration: configuration.vercel.oauthConfiguration, transport: transport, logger: logger)
+        connections = ConnectionStore(database: database, keyRing: configuration.keyRing)
+        tokens = TokenService(database: database, store: connections, oauth: oauth, logger: logger)
+    }
+
+    public var audit: SecurityAudit { SecurityAudit(database: database) }
+    public var projectLinks: ProjectLinkStore { ProjectLinkStore(database: database) }
+    public var overrides: OverrideTokenStore { OverrideTokenStore(database: database) }
+    public var productionHistory: ProductionHistoryStore { ProductionHistoryStore(database: database) }
+    public var oauthStates: OAuthStateStore { OAuthStateStore(database: database, keyRing: configuration.keyRing) }
+    public var pendingGrants: PendingGrants { PendingGrants(database: database, keyRing: configuration.keyRing) }
+
+    /// The deployments store, logging on `logger`.
+    public func deployments(logger: Logger) -> DeploymentStore {
+        DeploymentStore(database: database, logger: logger)
+    }
+}
+
+extension VercelSettings {
+    /// The token client's configuration for these settings.
+    public var oauthConfiguration: VercelOAuth.Configuration {
+        .init(
+            clientID: clientID, clientSecret: clientSecret, redirectURI: redirectURI,
+            integrationTokenURL: apiBaseURL + "/v2/oauth/access_token", tokenURL: tokenURL, revokeURL: revokeURL)
+    }
+}

@@ -1,0 +1,82 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import FastCGI
+
+extension Router where Context == RequestContext {
+    /// Adds a route the platform's backend calls for a user. Before `handler` runs, the request
+    /// signature is verified, its nonce is spent, the body is decoded into `Input`, the user is
+    /// loaded and, when the pattern has a `:projectId`, the user must own that project (404
+    /// otherwise). No route can forget a step.
+    public mutating func platform<Input: Decodable>(
+        _ method: String, _ pattern: String, input: Input.Type, bodyLimit: Int = Router.defaultBodyLimit,
+        _ handler: @escaping @Sendable (PlatformCall<Input>, RequestContext) throws -> Response
+    ) {
+        add(method, pattern, bodyLimit: bodyLimit) { request, context in
+            try handler(try Self.authenticate(request, context, as: Input.self), context)
+        }
+    }
+
+    /// Adds a route for operators: signed like `platform`, and the user must hold the admin role.
+    public mutating func admin<Input: Decodable>(
+        _ method: String, _ pattern: String, input: Input.Type, bodyLimit: Int = Router.defaultBodyLimit,
+        _ handler: @escaping @Sendable (PlatformCall<Input>, RequestContext) throws -> Response
+    ) {
+        add(method, pattern, bodyLimit: bodyLimit) { request, context in
+            let call = try Self.authenticate(request, context, as: Input.self)
+            guard call.caller.isAdmin else { throw PlatformError.adminRequired }
+            return try handler(call, context)
+        }
+    }
+
+    /// A platform route whose only input is `userId` (and the query).
+    public mutating func platform(
+        _ method: String, _ pattern: String, _ handler: @escaping @Sendable (PlatformCall<NoInput>, RequestContext) throws -> Response
+    ) {
+        platform(method, pattern, input: NoInput.self, handler)
+    }
+
+    /// An admin route whose only input is `userId` (and the query).
+    public mutating func admin(
+        _ method: String, _ pattern: String, _ handler: @escaping @Sendable (PlatformCall<NoInput>, RequestContext) throws -> Response
+    ) {
+        admin(method, pattern, input: NoInput.self, handler)
+    }
+
+    private static func authenticate<Input: Decodable>(
+        _ request: Request, _ context: RequestContext, as: Input.Type
+    ) throws -> PlatformCall<Input> {
+        let proof = try PlatformSignature.verify(
+            request, secret: context.configuration.platformSecret, now: Int64(Date().timeIntervalSince1970),
+            acceptLegacy: context.configuration.acceptLegacySignatures)
+        let userText: String?
+        let input: Result<Input, any Error>
+        if request.method == "GET" || request.method == "DELETE" || request.method == "HEAD" {
+            userText = request.query("userId")
+            input = Result { try JSONDecoder().decode(Input.self, from: Data("{}".utf8)) }
+        } else {
+            let body = try request.decodeJSON(PlatformBody<Input>.self)
+            userText = body.userID
+            input = body.input
+        }
+        guard let userText else { throw PlatformError.userIDRequired }
+        guard let userID = UUID(uuidString: userText) else { throw PlatformError.invalidUserID }
+        var projectID: UUID?
+        if let text = request.parameter("projectId") {
+            guard let id = UUID(uuidString: text) else { throw PlatformError.projectNotFound }
+            projectID = id
+        }
+        guard try NonceStore.firstUse(of: proof.replayKey, database: context.database) else { throw SignatureFailure.replayed }
+        let (caller, project) = try PlatformCaller.load(userID, project: projectID, database: context.database)
+        if projectID != nil, project == nil { throw PlatformError.projectNotFound }
+        let decoded: Input
+        do {
+            decoded = try input.get()
+        } catch {
+            throw Request.invalidJSON(error)
+        }
+        return PlatformCall(request: request, caller: caller, input: decoded, project: project, logger: request.logger)
+    }
+}

@@ -1,0 +1,180 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Logging
+import Postgres
+import Vercel
+
+/// The deployments this service keeps, one row per Vercel deployment, shared with the webhooks:
+/// whichever of the deploy route, a refresh or a webhook comes first creates the row, and every
+/// later report moves it only as the lifecycle allows.
+public struct DeploymentStore {
+    let database: PostgresConnection
+    let logger: Logger
+
+    public init(database: PostgresConnection, logger: Logger) {
+        self.database = database
+        self.logger = logger
+    }
+
+    /// The columns `record` reads, for queries that return deployments.
+    static let columns: SQL = """
+        deployment_id, deployment_url, deployment_state::text AS state, deployment_type::text AS type,
+        array_to_json(alias_urls)::text AS aliases, git_source::text AS git_source, created_at, ready_at, completed_at,
+        build_duration_ms, error_code, error_message, error_step, build_logs_url
+        """
+
+    static func record(_ row: PostgresRow) throws -> DeploymentRecord {
+        let decoder = JSONDecoder()
+        return DeploymentRecord(
+            deploymentID: try row.decode("deployment_id"), url: row["deployment_url"],
+            state: DeploymentState(rawValue: try row.decode("state")) ?? .queued,
+            type: (try row.decode("type", as: String.self)).lowercased(),
+            aliasURLs: (try? decoder.decode([String].self, from: Data((row["aliases"] ?? "[]").utf8))) ?? [],
+            gitSource: (try? decoder.decode(DeploymentRecord.GitSource.self, from: Data((row["git_source"] ?? "{}").utf8))),
+            createdAt: try row.decode("created_at"), readyAt: try row.decodeIfPresent("ready_at"),
+            completedAt: try row.decodeIfPresent("completed_at"), buildDurationMs: try row.decodeIfPresent("build_duration_ms"),
+            errorCode: row["error_code"], errorMessage: row["error_message"], errorStep: row["error_step"],
+            buildLogsURL: row["build_logs_url"])
+    }
+
+    /// A deployment of `projectID`; nil when it has none by that id.
+    public func find(_ deploymentID: String, projectID: UUID) throws -> DeploymentRecord? {
+        guard (1...255).contains(deploymentID.utf8.count) else { return nil }
+        return try database.query(
+            """
+            SELECT \(fragment: Self.columns) FROM vercel_deployments
+            WHERE deployment_id = \(deploymentID) AND project_id = \(projectID)
+              AND created_at = (SELECT created_at FROM vercel_deployment_keys WHERE deployment_id = \(deploymentID))
+            """
+        ).first.map(Self.record)
+    }
+
+    /// What a deploy request asked for, stored beside what Vercel reports.
+    public struct Origin: Sendable {
+        public let production: Bool
+        public let gitSource: DeploymentRecord.GitSource?
+        public let createdBy: UUID
+        public let correlationID: String
+        /// The idempotency key and the fingerprint of the request that named it, when it had one.
+        public let idempotency: (key: String, fingerprint: String)?
+
+        public init(
+            production: Bool, gitSource: DeploymentRecord.GitSource?, createdBy: UUID, correlationID: String,
+            idempotency: (key: String, fingerprint: String)? = nil
+        ) {
+            self.production = production
+            self.gitSource = gitSource
+            self.createdBy = createdBy
+            self.correlationID = correlationID
+            self.idempotency = idempotency
+        }
+    }
+
+    /// Stores a deployment Vercel has just created, and its idempotency key, in one statement. A
+    /// webhook may have created the row already: then the request's side is filled in and the
+    /// state the webhook stored stays (it is at least as new as the creation's answer).
+    public func recordCreated(_ deployment: VercelDeployment, of project: LinkedProject, origin: Origin) throws -> DeploymentRecord {
+        let createdAt = VercelTime.date(milliseconds: deployment.createdAt)
+        let gitSource = String(decoding: try JSONEncoder().encode(origin.gitSource ?? .init()), as: UTF8.self)
+        let state = DeploymentState(rawValue: deployment.readyState) ?? .queued
+        let rows = try database.query(
+            """
+            WITH stored AS (
+              INSERT INTO vercel_deployments AS d (deployment_id, created_at, project_id, vercel_project_mapping_id, vercel_project_id,
+                deployment_url, deployment_state, deployment_type, target, created_by, git_source, build_logs_url, correlation_id, metadata)
+              VALUES (\(deployment.id), vercel_deployment_created_at(\(deployment.id), \(createdAt)), \(project.projectID),
+                \(project.mappingID), \(project.vercelProjectID), \(Self.https(deployment.url)), \(state.rawValue)::vercel_deploy_state,
+                \(origin.production ? "PRODUCTION" : "PREVIEW")::vercel_deploy_type, \(deployment.target), \(origin.createdBy),
+                \(gitSource)::jsonb, \(deployment.inspectorUrl), \(origin.correlationID),
+                jsonb_build_object('queuedAt', \(createdAt)::timestamptz))
+              ON CONFLICT (deployment_id, created_at) DO UPDATE SET
+                created_by = coalesce(d.created_by, EXCLUDED.created_by),
+                git_source = CASE WHEN d.git_source = '{}' THEN EXCLUDED.git_source ELSE d.git_source END,
+                deployment_type = EXCLUDED.deployment_type,
+                target = coalesce(d.target, EXCLUDED.target),
+                deployment_url = coalesce(d.deployment_url, EXCLUDED.deployment_url),
+                build_logs_url = coalesce(d.build_logs_url, EXCLUDED.build_logs_url),
+                metadata = EXCLUDED.metadata || d.metadata,
+                updated_at = now()
+              RETURNING \(fragment: Self.columns)),
+            idempotency AS (
+              INSERT INTO vercel_deployment_idempotency (project_id, idempotency_key, deployment_id, request_hash)
+              SELECT \(project.projectID), \(origin.idempotency?.key)::text, deployment_id, \(origin.idempotency?.fingerprint)::text
+              FROM stored WHERE \(origin.idempotency?.key)::text IS NOT NULL)
+            SELECT * FROM stored
+            """)
+        return try Self.record(rows[0])
+    }
+
+    /// The deployment an idempotency key named before, with the fingerprint of the request that named it.
+    public func idempotent(_ key: String, projectID: UUID) throws -> (deploymentID: String, fingerprint: String)? {
+        guard let row = try database.query(
+            """
+            SELECT deployment_id, request_hash FROM vercel_deployment_idempotency
+            WHERE project_id = \(projectID) AND idempotency_key = \(key)
+            """).first
+        else { return nil }
+        return (try row.decode("deployment_id"), try row.decode("request_hash"))
+    }
+
+    /// Applies what Vercel reports of a deployment (a refresh, a cancel) through the lifecycle: the
+    /// state moves only forward, an impossible move is counted, not applied. Nil when the project
+    /// has no such deployment.
+    @discardableResult
+    public func applyReported(_ deployment: VercelDeployment, projectID: UUID) throws -> DeploymentRecord? {
+        try database.transaction {
+            guard let row = try database.query(
+                """
+                SELECT deployment_state::text AS state, created_at FROM vercel_deployments
+                WHERE deployment_id = \(deployment.id) AND project_id = \(projectID)
+                  AND created_at = (SELECT created_at FROM vercel_deployment_keys WHERE deployment_id = \(deployment.id))
+                FOR UPDATE
+                """).first
+            else { return nil }
+            let stored = DeploymentState(rawValue: try row.decode("state")) ?? .queued
+            let createdAt: Date = try row.decode("created_at")
+            let reported = DeploymentState(rawValue: deployment.readyState)
+            let decision = reported.map(stored.decide) ?? .keep
+            let state = decision == .apply ? reported : nil
+            if decision == .reject {
+                logger.warning(
+                    "invalid deployment transition",
+                    metadata: ["deployment.id": "\(deployment.id)", "from": "\(stored.rawValue)", "to": "\(deployment.readyState)"])
+            }
+            let readyAt = deployment.ready.map(VercelTime.date(milliseconds:))
+            let finishes = state?.isBuildOver == true
+            let isError = state == .error
+            let step = deployment.errorStep.flatMap { ["BUILD", "DEPLOY", "CHECK"].contains($0) ? $0 : nil }
+            let duration = deployment.ready.map { max(0, Int(clamping: $0 &- deployment.createdAt)) }
+            let updated = try database.query(
+                """
+                UPDATE vercel_deployments SET
+                  deployment_state = coalesce(\(state?.rawValue)::vercel_deploy_state, deployment_state),
+                  ready_at = CASE WHEN \(state == .ready) THEN coalesce(\(readyAt), now()) ELSE ready_at END,
+                  completed_at = CASE WHEN \(finishes) THEN coalesce(completed_at, \(readyAt), now()) ELSE completed_at END,
+                  build_duration_ms = CASE WHEN \(state == .ready) THEN coalesce(build_duration_ms, \(duration)) ELSE build_duration_ms END,
+                  error_code = CASE WHEN \(isError) THEN coalesce(\(deployment.errorCode), error_code, 'BUILD_FAILED') ELSE error_code END,
+                  error_message = CASE WHEN \(isError)
+                                       THEN coalesce(\(deployment.errorMessage.map { String($0.prefix(2000)) }), error_message)
+                                       ELSE error_message END,
+                  error_step = CASE WHEN \(isError) THEN coalesce(\(step), error_step) ELSE error_step END,
+                  alias_urls = CASE WHEN \(deployment.readyState == "READY") AND cardinality(\(deployment.alias ?? [])::text[]) > 0
+                                    THEN \(deployment.alias ?? [])::text[] ELSE alias_urls END,
+                  build_logs_url = coalesce(build_logs_url, \(deployment.inspectorUrl)),
+                  invalid_transitions = invalid_transitions + \(decision == .reject ? 1 : 0),
+                  updated_at = now()
+                WHERE deployment_id = \(deployment.id) AND created_at = \(createdAt)
+                RETURNING \(fragment: Self.columns)
+                """)
+            return try updated.first.map(Self.record)
+        }
+    }
+
+    /// Vercel's deployment hosts come without a scheme.
+    public static func https(_ url: String) -> String {
+        url.hasPrefix("https://") || url.hasPrefix("http://") ? url : "https://" + url
+    }
+}

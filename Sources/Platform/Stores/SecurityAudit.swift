@@ -1,0 +1,41 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Postgres
+
+/// Appends to `vercel_security_audit_log` (append-only). Details are what the caller encodes, and
+/// never hold a secret.
+public struct SecurityAudit {
+    let database: PostgresConnection
+
+    public init(database: PostgresConnection) {
+        self.database = database
+    }
+
+    public enum Severity: String, Sendable {
+        case low = "LOW"
+        case medium = "MEDIUM"
+        case high = "HIGH"
+    }
+
+    /// Appends one row.
+    /// - Parameters:
+    ///   - action: what happened, in capitals (`DEPLOYMENT_PROMOTED`).
+    ///   - actor: the user who did it, nil for the service itself.
+    ///   - details: encoded as the row's JSON details.
+    public func record<Details: Encodable>(
+        _ action: String, severity: Severity, actor: UUID? = nil, connection: UUID? = nil, project: UUID? = nil,
+        details: Details = [String: String](), correlationID: String
+    ) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let text = String(decoding: try encoder.encode(details), as: UTF8.self)
+        try database.execute(
+            """
+            INSERT INTO vercel_security_audit_log (action, severity, actor_user_id, connection_id, project_id, details, correlation_id)
+            VALUES (\(action), \(severity.rawValue), \(actor), \(connection), \(project), \(text)::jsonb, \(correlationID))
+            """)
+    }
+}

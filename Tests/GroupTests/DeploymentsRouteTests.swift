@@ -1,0 +1,229 @@
+import DeploymentsGroup
+import Foundation
+import Platform
+import Testing
+import Vercel
+
+/// Every route of the `deployments` group, called in process with Vercel scripted: what each
+/// answers, what it stores, and how many round trips to Postgres it costs.
+@Suite(.serialized) struct DeploymentsRouteTests {
+    let harness: GroupHarness
+    let user: UUID
+    let project: UUID
+    let connection: UUID
+
+    init() throws {
+        harness = try GroupHarness(DeploymentsGroup.group)
+        user = try harness.user()
+        project = try harness.project(of: user)
+        connection = try harness.connect(user)
+    }
+
+    var base: String { "/v1/projects/\(project.uuidString.lowercased())/vercel" }
+
+    func storedDeployment(_ id: String, state: String, type: String = "PREVIEW", branch: String = "main") throws {
+        try harness.db.execute(
+            """
+            INSERT INTO vercel_deployments (deployment_id, created_at, project_id, vercel_project_id, deployment_url, deployment_state,
+              deployment_type, git_source)
+            VALUES (\(id), vercel_deployment_created_at(\(id), now()), \(project), 'prj_1', \("https://\(id).vercel.app"),
+              \(state)::vercel_deploy_state, \(type)::vercel_deploy_type, jsonb_build_object('branch', \(branch)::text))
+            """)
+    }
+
+    @Test func theUsersVercelProjectsArePassedThroughWithVercelsCursor() throws {
+        defer { harness.drop() }
+        harness.vercel.on("GET", "/v10/projects", json: #"{"projects":[\#(VercelJSON.project)],"pagination":{"count":1,"next":1790000000000}}"#)
+        let answer = try harness.call("GET", "\(base)/projects?limit=5", as: user)
+        #expect(answer.status == 200)
+        #expect((answer.json["projects"] as? [[String: Any]])?.first?["id"] as? String == "prj_1")
+        #expect((answer.json["pagination"] as? [String: Any])?["next"] as? Int == 1_790_000_000_000)
+        #expect(try harness.call("GET", "\(base)/projects?limit=500", as: user).code == "INVALID_LIMIT")
+    }
+
+    @Test func linkingStoresTheMappingAndAProjectLinksOnce() throws {
+        defer { harness.drop() }
+        harness.vercel.on("GET", "/v9/projects/prj_1", json: VercelJSON.project)
+        let linked = try harness.call("POST", "\(base)/projects/link", as: user, json: ["vercelProjectId": "prj_1"])
+        #expect(linked.status == 200 && linked.json["linked"] as? Bool == true)
+        #expect(linked.json["webhookUrl"] as? String == "https://service.test/v1/webhooks/vercel")
+        let row = try harness.db.query("SELECT production_branch, git_repository->>'org' AS org FROM vercel_project_mappings")[0]
+        #expect(row["production_branch"] == "main" && row["org"] == "acme")
+        #expect(try harness.call("POST", "\(base)/projects/link", as: user, json: ["vercelProjectId": "prj_1"]).code == "PROJECT_ALREADY_LINKED")
+        #expect(try harness.call("POST", "\(base)/projects/link", as: user, json: [:]).code == "INVALID_LINK")
+    }
+
+    @Test func unlinkingRemovesTheMappingAndThenSaysNotLinked() throws {
+        defer { harness.drop() }
+        try harness.link(project, connection: connection)
+        let answer = try harness.call("POST", "\(base)/projects/unlink", as: user)
+        #expect(answer.status == 200 && answer.json["unlinked"] as? Bool == true)
+        #expect(try harness.db.query("SELECT 1 AS x FROM vercel_project_mappings").isEmpty)
+        #expect(try harness.call("POST", "\(base)/projects/unlink", as: user).code == "PROJECT_NOT_LINKED")
+    }
+
+    @Test func theProjectDetailShowsItsMapping() throws {
+        defer { harness.drop() }
+        try harness.link(project, connection: connection)
+        harness.vercel.on("GET", "/v9/projects/prj_1", json: VercelJSON.project)
+        let answer = try harness.call("GET", "\(base)/projects/prj_1", as: user)
+        #expect(answer.status == 200)
+        #expect((answer.json["project"] as? [String: Any])?["name"] as? String == "site")
+        #expect((answer.json["mapping"] as? [String: Any])?["productionBranch"] as? String == "main")
+    }
+
+    @Test func aDeployWithAnIdempotencyKeyCostsAtMostEightRoundTripsAndReplays() throws {
+        defer { harness.drop() }
+        try harness.link(project, connection: connection)
+        harness.vercel.on("POST", "/v13/deployments", json: VercelJSON.deployment("dpl_1", state: "QUEUED"))
+        let body: [String: Any] = ["deploymentType": "preview", "gitSource": ["branch": "feature"], "idempotencyKey": "k-1"]
+        let first = try harness.call("POST", "\(base)/deploy", as: user, json: body)
+        #expect(first.status == 202)
+        #expect((first.json["deployment"] as? [String: Any])?["id"] as? String == "dpl_1")
+        #expect(first.json["idempotentReplay"] as? Bool == false)
+        #expect(first.statements <= 8, "a deploy with an idempotency key took \(first.statements) round trips")
+        let again = try harness.call("POST", "\(base)/deploy", as: user, json: body)
+        #expect(again.status == 202 && again.json["idempotentReplay"] as? Bool == true)
+        #expect(harness.vercel.sent.filter { $0 == "POST /v13/deployments" }.count == 1)
+        var changed = body
+        changed["deploymentType"] = "production"
+        #expect(try harness.call("POST", "\(base)/deploy", as: user, json: changed).code == "IDEMPOTENCY_KEY_REUSED")
+    }
+
+    @Test func productionFromAnotherBranchIsBlocked() throws {
+        defer { harness.drop() }
+        try harness.link(project, connection: connection)
+        let answer = try harness.call(
+            "POST", "\(base)/deploy", as: user, json: ["deploymentType": "production", "gitSource": ["branch": "feature"]])
+        #expect(answer.status == 403 && answer.code == "DEPLOYMENT_BLOCKED" && answer.json["canOverride"] as? Bool == true)
+        #expect(harness.vercel.sent.isEmpty)
+    }
+
+    @Test func anOverrideTokenIsIssuedOnceAndOnlyItsHashKept() throws {
+        defer { harness.drop() }
+        try harness.link(project, connection: connection)
+        let answer = try harness.call("POST", "\(base)/deployment-override", as: user, json: ["reason": "hotfix", "maxUses": 2])
+        #expect(answer.status == 201)
+        let token = try #require(answer.json["overrideToken"] as? String)
+        #expect(token.hasPrefix("ovr_"))
+        let stored = try harness.db.query("SELECT token_hash, max_uses FROM vercel_override_tokens")[0]
+        #expect(stored["token_hash"] != token && stored["max_uses"] == "2")
+        #expect(try harness.call("POST", "\(base)/deployment-override", as: user, json: ["reason": " "]).code == "INVALID_REASON")
+    }
+
+    @Test func theListPagesNewestFirstWithStats() throws {
+        defer { harness.drop() }
+        try harness.link(project, connection: connection)
+        for index in 0..<3 { try storedDeployment("dpl_\(index)", state: index == 0 ? "ERROR" : "READY") }
+        let first = try harness.call("GET", "\(base)/deployments?limit=2", as: user)
+        #expect(first.status == 200)
+        #expect((first.json["deployments"] as? [[String: Any]])?.count == 2)
+        #expect((first.json["stats"] as? [String: Any])?["total"] as? Int == 3)
+        let next = try #require((first.json["pagination"] as? [String: Any])?["next"] as? String)
+        let second = try harness.call("GET", "\(base)/deployments?limit=2&cursor=\(next)", as: user)
+        #expect((second.json["deployments"] as? [[String: Any]])?.count == 1)
+        #expect(try harness.call("GET", "\(base)/deployments?state=DONE", as: user).code == "INVALID_STATE")
+    }
+
+    @Test func aDeploymentInProgressIsAskedOfVercelAgain() throws {
+        defer { harness.drop() }
+        try harness.link(project, connection: connection)
+        try storedDeployment("dpl_live", state: "BUILDING")
+        try storedDeployment("dpl_done", state: "READY")
+        harness.vercel.on("GET", "/v13/deployments/dpl_live", json: VercelJSON.deployment("dpl_live", state: "READY", ready: 1_790_000_060_000))
+        let live = try harness.call("GET", "\(base)/deployments/dpl_live", as: user)
+        #expect((live.json["deployment"] as? [String: Any])?["state"] as? String == "READY" && live.json["stale"] as? Bool == false)
+        _ = try harness.call("GET", "\(base)/deployments/dpl_done", as: user)
+        #expect(harness.vercel.sent == ["GET /v13/deployments/dpl_live"])
+        #expect(try harness.call("GET", "\(base)/deployments/dpl_none", as: user).code == "DEPLOYMENT_NOT_FOUND")
+    }
+
+    @Test func buildLogsStreamEachEventAndEndWithTheState() throws {
+        defer { harness.drop() }
+        try harness.link(project, connection: connection)
+        try storedDeployment("dpl_logs", state: "BUILDING")
+        harness.vercel.on("GET", "/v3/deployments/dpl_logs/events") { _ in
+            HTTPResponse(
+                status: 200,
+                body: Array(
+                    """
+                    {"type":"stdout","created":1,"payload":{"text":"installing"}}
+                    {"type":"deployment-state","created":2,"payload":{"readyState":"READY"}}
+
+                    """.utf8))
+        }
+        let answer = try harness.call("GET", "\(base)/deployments/dpl_logs/logs", as: user)
+        #expect(answer.status == 200 && answer.header("Content-Type") == "text/event-stream")
+        #expect(answer.text.contains("id: 1\nevent: stdout\n"))
+        #expect(answer.text.contains("event: end\ndata: {\"state\":\"READY\"}"))
+    }
+
+    @Test func promotionMovesProductionAndRecordsTheMove() throws {
+        defer { harness.drop() }
+        try harness.link(project, connection: connection)
+        try storedDeployment("dpl_new", state: "READY")
+        harness.vercel.on("GET", "/v13/deployments/dpl_new", json: VercelJSON.deployment("dpl_new", state: "READY"))
+        harness.vercel.on("POST", "/v10/projects/prj_1/promote/dpl_new", status: 202, json: "{}")
+        harness.vercel.on(
+            "GET", "/v9/projects/prj_1",
+            json: """
+                {"id":"prj_1","name":"site","targets":{"production":{"id":"dpl_new","url":"dpl_new.vercel.app","alias":["site.com"]}},
+                 "lastAliasRequest":{"fromDeploymentId":"dpl_old","toDeploymentId":"dpl_new","jobStatus":"succeeded","type":"promote"}}
+                """)
+        let answer = try harness.call("POST", "\(base)/deployments/dpl_new/promote", as: user)
+        #expect(answer.status == 200 && answer.json["productionUrl"] as? String == "https://dpl_new.vercel.app")
+        let history = try harness.db.query("SELECT deployment_id, previous_deployment_id FROM vercel_production_history")
+        #expect(history.count == 1 && history[0]["previous_deployment_id"] == "dpl_old")
+    }
+
+    @Test func rollbackGoesToANamedProductionDeployment() throws {
+        defer { harness.drop() }
+        try harness.link(project, connection: connection)
+        try storedDeployment("dpl_prev", state: "READY", type: "PRODUCTION")
+        try storedDeployment("dpl_preview", state: "READY")
+        harness.vercel.on("GET", "/v13/deployments/dpl_prev", json: VercelJSON.deployment("dpl_prev", state: "READY", target: "production"))
+        harness.vercel.on("POST", "/v1/projects/prj_1/rollback/dpl_prev", status: 201, json: "{}")
+        harness.vercel.on(
+            "GET", "/v9/projects/prj_1",
+            json: """
+                {"id":"prj_1","name":"site","targets":{"production":{"id":"dpl_prev","url":"dpl_prev.vercel.app","alias":[]}},
+                 "lastAliasRequest":{"fromDeploymentId":"dpl_cur","toDeploymentId":"dpl_prev","jobStatus":"succeeded","type":"rollback"}}
+                """)
+        let answer = try harness.call("POST", "\(base)/rollback", as: user, json: ["deploymentId": "dpl_prev"])
+        #expect(answer.status == 200 && answer.json["rolledBack"] as? Bool == true && answer.json["deploymentId"] as? String == "dpl_prev")
+        let refused = try harness.call("POST", "\(base)/rollback", as: user, json: ["deploymentId": "dpl_preview"])
+        #expect(refused.code == "NOT_A_PRODUCTION_DEPLOYMENT")
+    }
+
+    @Test func cancelAsksVercelOnlyWhileTheLifecycleAllows() throws {
+        defer { harness.drop() }
+        try harness.link(project, connection: connection)
+        try storedDeployment("dpl_run", state: "BUILDING")
+        try storedDeployment("dpl_err", state: "ERROR")
+        harness.vercel.on("PATCH", "/v12/deployments/dpl_run/cancel", json: VercelJSON.deployment("dpl_run", state: "CANCELED"))
+        let canceled = try harness.call("DELETE", "\(base)/deployments/dpl_run", as: user)
+        #expect(canceled.status == 200 && canceled.json["canceled"] as? Bool == true)
+        let refused = try harness.call("DELETE", "\(base)/deployments/dpl_err", as: user)
+        #expect(refused.status == 409 && refused.code == "DEPLOYMENT_NOT_CANCELABLE")
+        #expect(harness.vercel.sent == ["PATCH /v12/deployments/dpl_run/cancel"])
+    }
+
+    @Test func anotherUsersProjectIsNotFoundOnEveryRoute() throws {
+        defer { harness.drop() }
+        let stranger = try harness.user()
+        _ = try harness.connect(stranger)
+        for (method, path) in [
+            ("GET", "\(base)/projects"), ("POST", "\(base)/deploy"), ("GET", "\(base)/deployments"),
+            ("POST", "\(base)/projects/unlink"), ("POST", "\(base)/deployment-override"),
+        ] {
+            #expect(try harness.call(method, path, as: stranger).code == "PROJECT_NOT_FOUND", "\(method) \(path)")
+        }
+        #expect(harness.vercel.sent.isEmpty)
+    }
+
+    @Test func plannedRoutesAnswer501AfterTheirChecks() throws {
+        defer { harness.drop() }
+        #expect(try harness.call("GET", "\(base)/auto-deploy/config", as: user).status == 501)
+        #expect(harness.send("GET", "\(base)/auto-deploy/config").code == "MISSING_SIGNATURE")
+    }
+}

@@ -1,0 +1,177 @@
+import Crypto
+import FastCGI
+import Foundation
+import Synchronization
+import Logging
+import Platform
+import Postgres
+import TestSupport
+import Vercel
+
+/// One group served in process, as a worker thread serves it: its routes over a `RequestContext`
+/// on a database of its own, with Vercel scripted. Requests are signed as the platform signs them
+/// and go through `HTTPApplication.respond`, so the signature, nonce, caller and ownership checks
+/// all run; each answer says how many statements its request sent to Postgres.
+final class GroupHarness {
+    static let apiBase = "https://api.vercel.test"
+
+    let database: TestDatabase
+    /// A connection for fixtures and checks, apart from the group's own.
+    let db: PostgresConnection
+    let secret: String
+    let keyRing: KeyRing
+    let vercel = ScriptedVercel()
+    let configuration: ServiceConfiguration
+    let application: HTTPApplication<RequestContext>
+    let context: RequestContext
+
+    init(_ group: FunctionGroup, settings: [String: String] = [:]) throws {
+        database = try TestDatabase.create()
+        db = database.connect()
+        secret = Base64URL.encode(try SecureRandom.bytes(36))
+        let key = "k1:" + Base64URL.encode(try SecureRandom.bytes(32))
+        keyRing = try KeyRing(parsing: key)
+        var environment = [
+            "DATABASE_URL": database.url, "SHEEN_HMAC_SECRET": secret, "TOKEN_ENCRYPTION_KEYS": key,
+            "VERCEL_API_BASE_URL": Self.apiBase, "VERCEL_OAUTH_CLIENT_ID": "oac_test", "VERCEL_OAUTH_CLIENT_SECRET": "client-secret",
+            "VERCEL_OAUTH_REDIRECT_URI": "https://service.test/v1/internal/vercel/oauth/callback",
+            "VERCEL_INTEGRATION_SLUG": "sheen-test",
+            "SHEEN_OAUTH_SUCCESS_URL": "https://platform.test/connected", "SHEEN_OAUTH_FAILURE_URL": "https://platform.test/failed",
+            "SHEEN_BASE_URL": "https://service.test", "SHEEN_LOG_HEARTBEAT_SECONDS": "1",
+        ]
+        environment.merge(settings) { $1 }
+        configuration = try ServiceConfiguration.fromEnvironment(environment)
+        let vercel = self.vercel
+        (application, context) = group.application(configuration: configuration, logger: Logger(label: group.name)) { vercel }
+    }
+
+    func drop() {
+        context.database.close()
+        db.close()
+        database.drop()
+    }
+
+    // MARK: - fixtures
+
+    func user(admin: Bool = false) throws -> UUID {
+        try db.query(
+            "INSERT INTO users (email, role) VALUES (\("u-\(UUID())@example.com"), \(admin ? "admin" : "user")) RETURNING id"
+        )[0].decode("id")
+    }
+
+    func project(of owner: UUID) throws -> UUID {
+        try db.query("INSERT INTO projects (owner_id, name) VALUES (\(owner), 'site') RETURNING id")[0].decode("id")
+    }
+
+    /// A connection of `user` holding `token`, saved as the OAuth routes save one.
+    func connect(
+        _ user: UUID, team: String? = nil, token: String = "vca_test-token", refreshToken: String? = nil, expiresAt: Date? = nil,
+        scopes: [String] = VercelSettings.defaultIntegrationScopes
+    ) throws -> UUID {
+        try ConnectionStore(database: db, keyRing: keyRing).save(
+            .init(
+                userID: user, teamID: team, teamName: team, vercelUserID: "vu_1", email: "v@example.com",
+                mode: refreshToken == nil ? "integration" : "oauth_app", configurationID: "icfg_1", installationID: nil,
+                accessToken: token, refreshToken: refreshToken, expiresAt: expiresAt, scopes: scopes, correlationID: "fixture"))
+    }
+
+    /// Links `project` to `vercelProjectID` through `connection`, with a GitHub repository.
+    @discardableResult
+    func link(_ project: UUID, connection: UUID, vercelProjectID: String = "prj_1", productionBranch: String = "main") throws -> UUID {
+        try ProjectLinkStore(database: db).insert(
+            .init(
+                projectID: project, connectionID: connection, vercelProjectID: vercelProjectID, vercelProjectName: "site",
+                framework: "nextjs", nodeVersion: "20.x", buildCommand: nil, outputDirectory: nil, installCommand: nil, devCommand: nil,
+                rootDirectory: nil, productionBranch: productionBranch,
+                repository: .init(type: "github", repo: "site", org: "acme", repoId: 42), environmentTargets: ["production", "preview"],
+                autoDeploy: true, branchPatterns: []))
+    }
+
+    // MARK: - requests
+
+    struct Answer {
+        let response: Response
+        let body: [UInt8]
+        /// Statements the request sent to Postgres: its round trips.
+        let statements: Int
+
+        var status: Int { response.status }
+        var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] ?? [:] }
+        var code: String? { json["code"] as? String }
+        var text: String { String(decoding: body, as: UTF8.self) }
+
+        func header(_ name: String) -> String? {
+            response.headers.first { $0.0.lowercased() == name.lowercased() }?.1
+        }
+    }
+
+    /// A request signed for `user`: `userId` joins the query of a GET or DELETE, the JSON body otherwise.
+    func call(
+        _ method: String, _ target: String, as user: UUID, json: [String: Any] = [:], headers extra: [String: String] = [:]
+    ) throws -> Answer {
+        var target = target
+        var body = Data()
+        if method == "GET" || method == "DELETE" {
+            target += (target.contains("?") ? "&" : "?") + "userId=\(user.uuidString.lowercased())"
+        } else {
+            var fields = json
+            fields["userId"] = user.uuidString.lowercased()
+            body = try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
+        }
+        var headers = PlatformSigner.headers(method, target, body: body, secret: secret)
+        headers["content-type"] = "application/json"
+        headers.merge(extra) { $1 }
+        return send(method, target, body: Array(body), headers: headers)
+    }
+
+    /// A request as given, unsigned unless its headers say otherwise.
+    func send(_ method: String, _ target: String, body: [UInt8] = [], headers: [String: String] = [:]) -> Answer {
+        let parts = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        var fields = HTTPHeaders()
+        for (name, value) in headers { fields[name.lowercased()] = value }
+        let request = Request(
+            method: method, path: String(parts[0]), rawQuery: parts.count == 2 ? String(parts[1]) : "", headers: fields, body: body,
+            requestID: RequestID.make())
+        let before = context.database.statementCount
+        let response = application.respond(to: request)
+        let statements = context.database.statementCount - before
+        switch response.body {
+        case .bytes(let bytes):
+            return Answer(response: response, body: bytes, statements: statements)
+        case .stream(let produce):
+            let sink = CollectingStream()
+            try? produce(sink)
+            return Answer(response: response, body: sink.bytes.withLock { $0 }, statements: statements)
+        }
+    }
+}
+
+/// Collects what a streaming response writes.
+final class CollectingStream: ResponseStream, Sendable {
+    let bytes = Mutex<[UInt8]>([])
+
+    func send(_ piece: [UInt8]) throws {
+        bytes.withLock { $0 += piece }
+    }
+}
+
+/// JSON of Vercel's objects, as the scripted Vercel answers.
+enum VercelJSON {
+    static func deployment(
+        _ id: String, state: String, project: String = "prj_1", createdAt: Int64 = 1_790_000_000_000, ready: Int64? = nil,
+        target: String? = nil
+    ) -> String {
+        var fields = [
+            #""id":"\#(id)""#, #""url":"\#(id).vercel.app""#, #""name":"site""#, #""projectId":"\#(project)""#,
+            #""readyState":"\#(state)""#, #""createdAt":\#(createdAt)"#, #""inspectorUrl":"https://vercel.com/acme/site/\#(id)""#,
+        ]
+        if let ready { fields.append(#""ready":\#(ready)"#) }
+        if let target { fields.append(#""target":"\#(target)""#) }
+        return "{" + fields.joined(separator: ",") + "}"
+    }
+
+    static let project = """
+        {"id":"prj_1","name":"site","accountId":"acc_1","framework":"nextjs","nodeVersion":"20.x",
+         "link":{"type":"github","repo":"site","org":"acme","repoId":42,"productionBranch":"main"}}
+        """
+}

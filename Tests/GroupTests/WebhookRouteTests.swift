@@ -1,0 +1,46 @@
+import Crypto
+import Foundation
+import Platform
+import Testing
+import WebhooksGroup
+
+/// The Vercel webhook route, called in process.
+@Suite(.serialized) struct WebhookRouteTests {
+    let harness: GroupHarness
+
+    init() throws {
+        harness = try GroupHarness(WebhooksGroup.group, settings: ["VERCEL_WEBHOOK_SECRETS": "hook-secret,old-secret"])
+    }
+
+    func signed(_ body: String, secret: String = "hook-secret") -> GroupHarness.Answer {
+        let signature = Hex.encode(HMAC.sha1(key: Array(secret.utf8), message: Array(body.utf8)))
+        return harness.send("POST", "/v1/webhooks/vercel", body: Array(body.utf8), headers: ["x-vercel-signature": signature])
+    }
+
+    @Test func aSignedEventForALinkedProjectIsAppliedInOneTransaction() throws {
+        defer { harness.drop() }
+        let user = try harness.user()
+        let project = try harness.project(of: user)
+        try harness.link(project, connection: try harness.connect(user))
+        let body = """
+            {"id":"evt_1","type":"deployment.succeeded","createdAt":1790000000000,
+             "payload":{"deployment":{"id":"dpl_hook","url":"dpl_hook.vercel.app"},"project":{"id":"prj_1"},"target":"production"}}
+            """
+        let answer = signed(body)
+        #expect(answer.status == 200 && answer.json["outcome"] as? String == "applied")
+        // BEGIN, the delivery with its mapping, the deployment upserted and locked, the change, COMMIT.
+        #expect(answer.statements <= 5, "a webhook event took \(answer.statements) round trips")
+        let row = try harness.db.query("SELECT deployment_state::text AS state FROM vercel_deployments WHERE deployment_id = 'dpl_hook'")
+        #expect(row.first?["state"] == "READY")
+        #expect(signed(body).json["outcome"] as? String == "duplicate")
+    }
+
+    @Test func aRotatedOutSecretStillVerifiesAndAWrongOneStoresNothing() throws {
+        defer { harness.drop() }
+        let body = #"{"id":"evt_2","type":"project.created","payload":{"project":{"id":"prj_x"}}}"#
+        #expect(signed(body, secret: "old-secret").status == 200)
+        let wrong = signed(#"{"id":"evt_3","type":"project.created","payload":{}}"#, secret: "guess")
+        #expect(wrong.status == 401 && wrong.code == "INVALID_WEBHOOK_SIGNATURE")
+        #expect(try harness.db.query("SELECT event_id FROM vercel_webhook_dedup").map { $0["event_id"] } == ["evt_2"])
+    }
+}

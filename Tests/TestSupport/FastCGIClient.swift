@@ -19,6 +19,38 @@ public enum FastCGIClient {
         init(fd: Int32) { self.fd = fd }
         deinit { close(fd) }
 
+        /// One record as the server wrote it (FastCGI 1.0, section 3.3).
+        public struct Record: Sendable {
+            public let version: UInt8
+            public let type: UInt8
+            public let requestID: UInt16
+            public let content: [UInt8]
+            public let padding: Int
+        }
+
+        /// Reads every record the server writes until, and with, its END_REQUEST.
+        public func records() throws -> [Record] {
+            var records: [Record] = []
+            var received: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                if count <= 0 { throw Failure(description: "connection ended before END_REQUEST") }
+                received += buffer[0..<count]
+                while received.count >= 8 {
+                    let length = Int(received[4]) << 8 | Int(received[5])
+                    let total = 8 + length + Int(received[6])
+                    guard received.count >= total else { break }
+                    records.append(
+                        Record(
+                            version: received[0], type: received[1], requestID: UInt16(received[2]) << 8 | UInt16(received[3]),
+                            content: Array(received[8..<(8 + length)]), padding: Int(received[6])))
+                    received.removeFirst(total)
+                    if records.last?.type == 3 { return records }
+                }
+            }
+        }
+
         /// Reads the CGI output until the server ends the request.
         public func reply() throws -> String {
             var reply: [UInt8] = []
@@ -42,7 +74,9 @@ public enum FastCGIClient {
     }
 
     /// Connects and writes a GET for `uri`; the reply is read later with `Pending.reply()`.
-    public static func send(socket path: String, uri: String, timeout: TimeInterval = 10) throws -> Pending {
+    public static func send(
+        socket path: String, uri: String, parameters extra: [(String, String)] = [], timeout: TimeInterval = 10
+    ) throws -> Pending {
         let fd = try connect(path)
         let pending = Pending(fd: fd)
         var tv = timeval(tv_sec: Int(timeout), tv_usec: 0)
@@ -50,7 +84,7 @@ public enum FastCGIClient {
         var out: [UInt8] = []
         out += record(type: 1, content: [0, 1, 0, 0, 0, 0, 0, 0])  // BEGIN_REQUEST, role RESPONDER
         var params: [UInt8] = []
-        for (name, value) in [("REQUEST_METHOD", "GET"), ("REQUEST_URI", uri), ("CONTENT_LENGTH", "0")] {
+        for (name, value) in [("REQUEST_METHOD", "GET"), ("REQUEST_URI", uri), ("CONTENT_LENGTH", "0")] + extra {
             params += length(name.utf8.count) + length(value.utf8.count) + Array(name.utf8) + Array(value.utf8)
         }
         out += record(type: 4, content: params) + record(type: 4, content: [])  // PARAMS

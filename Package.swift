@@ -38,8 +38,10 @@ var targets: [Target] = [
     .target(name: "Migrator", dependencies: ["Postgres", "Crypto"], path: "Sources/Migrator"),
     .executableTarget(name: "MigrateCommand", dependencies: ["Configuration", "Migrator"], path: "Functions/migrate"),
     .executableTarget(
-        name: "VercelSimulator", dependencies: ["Configuration", "FastCGI", "Crypto", "Vercel", logging], path: "Functions/simulator"),
-    .executableTarget(name: "DocsCommand", dependencies: ["Platform", "FastCGI"] + groupModules, path: "Functions/docs"),
+        name: "VercelSimulator", dependencies: ["Configuration", "FastCGI", "Crypto", "Vercel", logging],
+        path: "Functions/simulator"),
+    .executableTarget(
+        name: "DocsCommand", dependencies: ["Platform", "FastCGI"] + groupModules, path: "Functions/docs"),
     .executableTarget(name: "UploadBench", dependencies: ["Vercel", logging], path: "Benchmarks/UploadBench"),
     .executableTarget(name: "FastCGIHello", dependencies: ["FastCGI"], path: "Benchmarks/FastCGIHello"),
     .testTarget(name: "CryptoTests", dependencies: ["Crypto"], path: "Tests/CryptoTests"),
@@ -50,9 +52,11 @@ var targets: [Target] = [
     .testTarget(
         name: "VercelTests", dependencies: ["Vercel", "TestSupport", "Postgres", "Platform", "Crypto", logging],
         path: "Tests/VercelTests"),
-    .target(name: "TestSupport", dependencies: ["Migrator", "Postgres", "Crypto", "Vercel"], path: "Tests/TestSupport"),
+    .target(
+        name: "TestSupport", dependencies: ["Migrator", "Postgres", "Crypto", "Vercel"], path: "Tests/TestSupport"),
     .testTarget(
-        name: "SchemaTests", dependencies: ["TestSupport", "Migrator", "Postgres", "Crypto", "Platform"], path: "Tests/SchemaTests"),
+        name: "SchemaTests", dependencies: ["TestSupport", "Migrator", "Postgres", "Crypto", "Platform"],
+        path: "Tests/SchemaTests"),
     .testTarget(
         name: "GroupTests",
         dependencies: ["TestSupport", "Platform", "FastCGI", "Postgres", "Vercel", "Crypto", logging] + groupModules,
@@ -81,7 +85,9 @@ let jobs: [(target: String, folder: String)] = [
     ("WebhookCleanupJob", "webhook-cleanup"),
 ]
 targets += jobs.map { job in
-    .executableTarget(name: job.target, dependencies: ["Platform", "Postgres", "Vercel", logging], path: "Functions/jobs/\(job.folder)")
+    .executableTarget(
+        name: job.target, dependencies: ["Platform", "Postgres", "Vercel", logging],
+        path: "Functions/jobs/\(job.folder)")
 }
 
 var products: [Product] = [

@@ -14,9 +14,10 @@ let simulator = arguments[1]
 let count = arguments.count > 2 ? Int(arguments[2]) ?? 5000 : 5000
 
 let transport = CurlTransport()
-let created = try transport.send(HTTPRequest(
-    method: "POST", url: simulator + "/_sim/accounts", headers: [("Content-Type", "application/json")],
-    body: Array(#"{"username":"bench"}"#.utf8)))
+let created = try transport.send(
+    HTTPRequest(
+        method: "POST", url: simulator + "/_sim/accounts", headers: [("Content-Type", "application/json")],
+        body: Array(#"{"username":"bench"}"#.utf8)))
 struct Account: Decodable { let token: String }
 let token = try JSONDecoder().decode(Account.self, from: Data(created.body)).token
 
@@ -31,7 +32,8 @@ let token = try JSONDecoder().decode(Account.self, from: Data(created.body)).tok
 }
 
 LoggingSystem.bootstrap { _ in SwiftLogNoOpLogHandler() }
-let client = VercelClient(configuration: .init(apiBaseURL: simulator), transport: transport, breakers: nil, logger: Logger(label: "bench"))
+let client = VercelClient(
+    configuration: .init(apiBaseURL: simulator), transport: transport, breakers: nil, logger: Logger(label: "bench"))
 let credentials = VercelClient.Credentials(accessToken: token)
 let request = VercelDeploymentRequest(name: "bench-site")
 
@@ -44,7 +46,15 @@ let request = VercelDeploymentRequest(name: "bench-site")
 
 let first = try timed(project(changing: nil))
 let second = try timed(project(changing: count / 2))
-print(String(format: "  first deploy   %6d files  %9d bytes uploaded  %7.3f s", first.report.filesUploaded, first.report.bytesUploaded, first.seconds))
-print(String(format: "  redeploy       %6d files  %9d bytes uploaded  %7.3f s", second.report.filesUploaded, second.report.bytesUploaded, second.seconds))
-print(String(format: "  redeploy/first time ratio = %.3f (target < 0.10); files uploaded on redeploy = %d (target 1)",
-    second.seconds / first.seconds, second.report.filesUploaded))
+print(
+    String(
+        format: "  first deploy   %6d files  %9d bytes uploaded  %7.3f s", first.report.filesUploaded,
+        first.report.bytesUploaded, first.seconds))
+print(
+    String(
+        format: "  redeploy       %6d files  %9d bytes uploaded  %7.3f s", second.report.filesUploaded,
+        second.report.bytesUploaded, second.seconds))
+print(
+    String(
+        format: "  redeploy/first time ratio = %.3f (target < 0.10); files uploaded on redeploy = %d (target 1)",
+        second.seconds / first.seconds, second.report.filesUploaded))

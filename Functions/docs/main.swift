@@ -13,8 +13,10 @@ import WebhooksGroup
 // programs read) or its route table (every route of every group, and whether it works yet), both
 // made from the code. `scripts/dev docs` writes them into the README; a test checks they match.
 
-let groups = [OAuthGroup.group, WebhooksGroup.group, DeploymentsGroup.group, EnvGroup.group, DomainsGroup.group,
-    BreakglassGroup.group, OptimizationGroup.group]
+let groups = [
+    OAuthGroup.group, WebhooksGroup.group, DeploymentsGroup.group, EnvGroup.group, DomainsGroup.group,
+    BreakglassGroup.group, OptimizationGroup.group,
+]
 
 switch CommandLine.arguments.dropFirst().first {
 case "configuration":

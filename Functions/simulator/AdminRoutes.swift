@@ -18,7 +18,9 @@ enum AdminRoutes {
     static func account(of request: Request, _ state: SimulatorState) throws -> String {
         guard let authorization = request.headers["authorization"], authorization.hasPrefix("Bearer "),
             state.with({ $0.accounts[String(authorization.dropFirst(7))] != nil })
-        else { throw HTTPError(401, code: "UNKNOWN_ACCOUNT", message: "Send an account's token as Authorization: Bearer") }
+        else {
+            throw HTTPError(401, code: "UNKNOWN_ACCOUNT", message: "Send an account's token as Authorization: Bearer")
+        }
         return String(authorization.dropFirst(7))
     }
 
@@ -28,7 +30,9 @@ enum AdminRoutes {
             let user = SimulatedUser(
                 id: SimulatorState.identifier(""), email: "\(wanted.username)@example.com", name: wanted.username,
                 username: wanted.username, defaultTeamId: nil)
-            let teams = (wanted.teams ?? []).map { SimulatedTeam(id: SimulatorState.identifier("team_"), slug: $0, name: $0) }
+            let teams = (wanted.teams ?? []).map {
+                SimulatedTeam(id: SimulatorState.identifier("team_"), slug: $0, name: $0)
+            }
             let token = SimulatorState.identifier("vca_")
             state.with {
                 $0.accounts[token] = SimulatorState.Account(user: user, teams: teams)
@@ -68,7 +72,8 @@ enum AdminRoutes {
         }
         // A sink for webhooks, so tests can see what was sent: POST records, GET lists.
         router.add("POST", "/_sim/inbox/:name", bodyLimit: 1 << 20) { request, state in
-            let item = SimulatorState.InboxItem(signature: request.headers["x-vercel-signature"], body: String(decoding: request.body, as: UTF8.self))
+            let item = SimulatorState.InboxItem(
+                signature: request.headers["x-vercel-signature"], body: String(decoding: request.body, as: UTF8.self))
             state.with { $0.received[request.parameter("name") ?? "", default: []].append(item) }
             return .json(JSONValue.object([:]))
         }

@@ -17,12 +17,17 @@ enum DeploymentRoutes {
     }
 
     /// Stores a file under its SHA-1, which must match the body: 200 with an empty body.
-    @Sendable static func upload(_ request: Request, _ state: SimulatorState, _ caller: SimulatedCaller) throws -> Response {
-        guard let digest = (request.headers["x-vercel-digest"] ?? request.headers["x-now-digest"])?.lowercased(), digest.count == 40 else {
+    @Sendable static func upload(
+        _ request: Request, _ state: SimulatorState, _ caller: SimulatedCaller
+    ) throws -> Response {
+        guard let digest = (request.headers["x-vercel-digest"] ?? request.headers["x-now-digest"])?.lowercased(),
+            digest.count == 40
+        else {
             throw VercelAPIError(status: 400, code: "missing_digest", message: "Missing `x-vercel-digest` header")
         }
         guard Hex.encode(Digest.sha1(request.body)) == digest else {
-            throw VercelAPIError(status: 400, code: "invalid_digest", message: "The file's SHA1 does not match `x-vercel-digest`")
+            throw VercelAPIError(
+                status: 400, code: "invalid_digest", message: "The file's SHA1 does not match `x-vercel-digest`")
         }
         state.with { _ = $0.files[caller.ownerID, default: []].insert(digest) }
         return Response(status: 200)
@@ -43,26 +48,32 @@ enum DeploymentRoutes {
         }
     }
 
-    @Sendable static func create(_ request: Request, _ state: SimulatorState, _ caller: SimulatedCaller) throws -> Response {
+    @Sendable static func create(
+        _ request: Request, _ state: SimulatorState, _ caller: SimulatedCaller
+    ) throws -> Response {
         let body = try request.vercelBody(CreateBody.self)
         guard let name = body.name ?? body.project, !name.isEmpty else {
             throw VercelAPIError.badRequest("Invalid request: missing required property `name`")
         }
         if let target = body.target, !["production", "staging"].contains(target) {
-            throw VercelAPIError.badRequest("Invalid request: `target` should be equal to one of the allowed values \"production\", \"staging\"")
+            throw VercelAPIError.badRequest(
+                "Invalid request: `target` should be equal to one of the allowed values \"production\", \"staging\"")
         }
         let files = body.files ?? []
         guard files.isEmpty != (body.gitSource == nil) else {
             throw VercelAPIError.badRequest("Invalid request: send either `files` or `gitSource`")
         }
-        guard files.count <= 15_000 else { throw VercelAPIError.badRequest("Invalid request: too many files (at most 15000)") }
+        guard files.count <= 15_000 else {
+            throw VercelAPIError.badRequest("Invalid request: too many files (at most 15000)")
+        }
         let project = try body.project.map { try ProjectRoutes.find($0, caller, state) }
         let deployment = try state.with { data -> SimulatedDeployment in
             let uploaded = data.files[caller.ownerID] ?? []
             let missing = Array(Set(files.compactMap(\.sha).filter { !uploaded.contains($0) })).sorted()
             if !missing.isEmpty {
                 throw VercelAPIError(
-                    status: 400, code: "missing_files", message: "Missing files", extra: ["missing": .array(missing.map { .string($0) })])
+                    status: 400, code: "missing_files", message: "Missing files",
+                    extra: ["missing": .array(missing.map { .string($0) })])
             }
             var projectID = project?.id
             if projectID == nil {
@@ -71,7 +82,8 @@ enum DeploymentRoutes {
             if projectID == nil {
                 let now = data.tick()
                 let created = SimulatedProject(
-                    id: SimulatorState.identifier("prj_"), name: name, accountId: caller.ownerID, framework: nil, nodeVersion: "20.x",
+                    id: SimulatorState.identifier("prj_"), name: name, accountId: caller.ownerID, framework: nil,
+                    nodeVersion: "20.x",
                     buildCommand: nil, outputDirectory: nil, installCommand: nil, devCommand: nil, rootDirectory: nil,
                     createdAt: now, updatedAt: now, link: nil, targets: nil, lastAliasRequest: nil)
                 data.projects[created.id] = created
@@ -85,7 +97,8 @@ enum DeploymentRoutes {
             let slug = String(id.dropFirst(4).prefix(9)).lowercased()
             let deployment = SimulatedDeployment(
                 id: id, url: "\(name)-\(slug).vercel.app", name: name, projectId: projectID!, ownerID: caller.ownerID,
-                target: body.target, createdAt: data.tick(), buildMs: Int64(max(faults.buildMs, 10)), failsAtBuild: fails,
+                target: body.target, createdAt: data.tick(), buildMs: Int64(max(faults.buildMs, 10)),
+                failsAtBuild: fails,
                 canceledAt: nil, meta: body.meta ?? [:], gitSource: body.gitSource,
                 alias: body.target == "production" ? ["\(name).vercel.app"] : ["\(name)-git-\(slug).vercel.app"],
                 fileCount: files.count)
@@ -103,9 +116,13 @@ enum DeploymentRoutes {
         return .json(deployment.detail(at: deployment.createdAt))
     }
 
-    static func find(_ idOrUrl: String, _ caller: SimulatedCaller, _ state: SimulatorState) throws -> SimulatedDeployment {
+    static func find(
+        _ idOrUrl: String, _ caller: SimulatedCaller, _ state: SimulatorState
+    ) throws -> SimulatedDeployment {
         let host = idOrUrl.replacingOccurrences(of: "https://", with: "")
-        let deployment = state.with { data in data.deployments[idOrUrl] ?? data.deployments.values.first { $0.url == host } }
+        let deployment = state.with { data in
+            data.deployments[idOrUrl] ?? data.deployments.values.first { $0.url == host }
+        }
         guard let deployment, deployment.ownerID == caller.ownerID else {
             throw VercelAPIError.notFound("The deployment was not found")
         }
@@ -117,7 +134,9 @@ enum DeploymentRoutes {
         let pagination: SimulatedPagination
     }
 
-    @Sendable static func list(_ request: Request, _ state: SimulatorState, _ caller: SimulatedCaller) throws -> Response {
+    @Sendable static func list(
+        _ request: Request, _ state: SimulatorState, _ caller: SimulatedCaller
+    ) throws -> Response {
         let now = state.now()
         let limit = min(max(Int(request.query("limit") ?? "") ?? 20, 1), 100)
         let until = request.query("until").flatMap { Int64($0) }
@@ -135,17 +154,21 @@ enum DeploymentRoutes {
         }
         let page = Array(matching.prefix(limit))
         let next = matching.count > limit ? page.last?.createdAt : nil
-        return .json(ListPage(
-            deployments: page.map { $0.summary(at: now) },
-            pagination: SimulatedPagination(count: page.count, next: next, prev: page.first?.createdAt)))
+        return .json(
+            ListPage(
+                deployments: page.map { $0.summary(at: now) },
+                pagination: SimulatedPagination(count: page.count, next: next, prev: page.first?.createdAt)))
     }
 
-    @Sendable static func cancel(_ request: Request, _ state: SimulatorState, _ caller: SimulatedCaller) throws -> Response {
+    @Sendable static func cancel(
+        _ request: Request, _ state: SimulatorState, _ caller: SimulatedCaller
+    ) throws -> Response {
         let deployment = try find(request.parameter("id") ?? "", caller, state)
         let now = state.now()
         let current = deployment.state(at: now)
         guard ["QUEUED", "INITIALIZING", "BUILDING"].contains(current) else {
-            throw VercelAPIError(status: 400, code: "bad_request", message: "Cannot cancel a deployment that is \(current)")
+            throw VercelAPIError(
+                status: 400, code: "bad_request", message: "Cannot cancel a deployment that is \(current)")
         }
         let canceled = state.with { data -> SimulatedDeployment in
             data.deployments[deployment.id]?.canceledAt = now

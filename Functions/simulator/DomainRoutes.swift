@@ -10,7 +10,9 @@ enum DomainRoutes {
         router.api("POST", "/v10/projects/:id/domains", create)
         router.api("GET", "/v9/projects/:id/domains") { request, state, caller in
             let project = try ProjectRoutes.find(request.parameter("id") ?? "", caller, state)
-            let domains = state.with { Array(($0.domains[project.id] ?? [:]).values).sorted { $0.createdAt < $1.createdAt } }
+            let domains = state.with {
+                Array(($0.domains[project.id] ?? [:]).values).sorted { $0.createdAt < $1.createdAt }
+            }
             return .json(DomainsPage(domains: domains, pagination: SimulatedPagination(count: domains.count)))
         }
         router.api("GET", "/v9/projects/:id/domains/:domain") { request, state, caller in
@@ -25,8 +27,12 @@ enum DomainRoutes {
         router.api("GET", "/v6/domains/:domain/config") { request, state, _ in
             let name = (request.parameter("domain") ?? "").lowercased()
             let records = state.with { $0.dns[name] ?? [:] }
-            let configuredBy: String? = records["CNAME"] == "cname.vercel-dns.com" ? "CNAME" : records["A"] == "76.76.21.21" ? "A" : nil
-            return .json(DomainConfig(configuredBy: configuredBy, acceptedChallenges: configuredBy == nil ? [] : ["http-01"], misconfigured: configuredBy == nil))
+            let configuredBy: String? =
+                records["CNAME"] == "cname.vercel-dns.com" ? "CNAME" : records["A"] == "76.76.21.21" ? "A" : nil
+            return .json(
+                DomainConfig(
+                    configuredBy: configuredBy, acceptedChallenges: configuredBy == nil ? [] : ["http-01"],
+                    misconfigured: configuredBy == nil))
         }
     }
 
@@ -69,24 +75,32 @@ enum DomainRoutes {
             }
     }
 
-    @Sendable static func create(_ request: Request, _ state: SimulatorState, _ caller: SimulatedCaller) throws -> Response {
+    @Sendable static func create(
+        _ request: Request, _ state: SimulatorState, _ caller: SimulatedCaller
+    ) throws -> Response {
         let project = try ProjectRoutes.find(request.parameter("id") ?? "", caller, state)
         let wanted = try request.vercelBody(NewDomain.self)
         let name = wanted.name.lowercased()
-        guard isValid(name) else { throw VercelAPIError(status: 400, code: "invalid_domain", message: "Invalid domain name \"\(wanted.name)\"") }
+        guard isValid(name) else {
+            throw VercelAPIError(status: 400, code: "invalid_domain", message: "Invalid domain name \"\(wanted.name)\"")
+        }
         if let code = wanted.redirectStatusCode, ![301, 302, 307, 308].contains(code) {
             throw VercelAPIError.badRequest("Invalid request: `redirectStatusCode` should be one of 301, 302, 307, 308")
         }
         let domain = try state.with { data -> SimulatedDomain in
             if data.domains.values.contains(where: { $0[name] != nil }) {
-                throw VercelAPIError(status: 409, code: "domain_already_in_use", message: "The domain \"\(name)\" is already in use by a project")
+                throw VercelAPIError(
+                    status: 409, code: "domain_already_in_use",
+                    message: "The domain \"\(name)\" is already in use by a project")
             }
             let now = data.tick()
             let apex = apex(of: name)
             let token = "vc-domain-verify=\(name),\(SimulatorState.identifier("").prefix(20).lowercased())"
             let domain = SimulatedDomain(
                 name: name, apexName: apex, projectId: project.id, verified: false,
-                verification: [.init(type: "TXT", domain: "_vercel.\(apex)", value: token, reason: "pending_domain_verification")],
+                verification: [
+                    .init(type: "TXT", domain: "_vercel.\(apex)", value: token, reason: "pending_domain_verification")
+                ],
                 redirect: wanted.redirect, redirectStatusCode: wanted.redirectStatusCode, gitBranch: wanted.gitBranch,
                 createdAt: now, updatedAt: now)
             data.domains[project.id, default: [:]][name] = domain
@@ -104,7 +118,9 @@ enum DomainRoutes {
         return domain
     }
 
-    @Sendable static func verify(_ request: Request, _ state: SimulatorState, _ caller: SimulatedCaller) throws -> Response {
+    @Sendable static func verify(
+        _ request: Request, _ state: SimulatorState, _ caller: SimulatedCaller
+    ) throws -> Response {
         let domain = try find(request, state, caller)
         guard let challenge = domain.verification?.first else { return .json(domain) }
         let published = state.with { $0.dns[challenge.domain]?["TXT"] }

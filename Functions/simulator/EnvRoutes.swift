@@ -10,7 +10,9 @@ enum EnvRoutes {
     static func add(to router: inout Router<SimulatorState>) {
         router.api("GET", "/v10/projects/:id/env") { request, state, caller in
             let project = try ProjectRoutes.find(request.parameter("id") ?? "", caller, state)
-            let envs = state.with { data in data.envs.values.filter { $0.projectId == project.id }.sorted { $0.createdAt < $1.createdAt } }
+            let envs = state.with { data in
+                data.envs.values.filter { $0.projectId == project.id }.sorted { $0.createdAt < $1.createdAt }
+            }
             return .json(["envs": envs.map(\.listed)])
         }
         router.api("POST", "/v10/projects/:id/env", create)
@@ -18,7 +20,9 @@ enum EnvRoutes {
         router.api("DELETE", "/v9/projects/:id/env/:envId") { request, state, caller in
             let project = try ProjectRoutes.find(request.parameter("id") ?? "", caller, state)
             let removed = state.with { data -> SimulatedEnv? in
-                guard let env = data.envs[request.parameter("envId") ?? ""], env.projectId == project.id else { return nil }
+                guard let env = data.envs[request.parameter("envId") ?? ""], env.projectId == project.id else {
+                    return nil
+                }
                 data.envs[env.id] = nil
                 return env
             }
@@ -50,7 +54,9 @@ enum EnvRoutes {
         let failed: [Failure]
     }
 
-    @Sendable static func create(_ request: Request, _ state: SimulatorState, _ caller: SimulatedCaller) throws -> Response {
+    @Sendable static func create(
+        _ request: Request, _ state: SimulatorState, _ caller: SimulatedCaller
+    ) throws -> Response {
         let project = try ProjectRoutes.find(request.parameter("id") ?? "", caller, state)
         let upsert = request.query("upsert") == "true"
         let batch: [NewEnv]
@@ -60,22 +66,32 @@ enum EnvRoutes {
             batch = [try request.vercelBody(NewEnv.self)]
         }
         for env in batch {
-            guard isValidKey(env.key), !env.target.isEmpty, Set(env.target).isSubset(of: targets), types.contains(env.type ?? "encrypted") else {
+            guard isValidKey(env.key), !env.target.isEmpty, Set(env.target).isSubset(of: targets),
+                types.contains(env.type ?? "encrypted")
+            else {
                 throw VercelAPIError.badRequest("Invalid request: `key`, `target` or `type` is not valid")
             }
-            guard env.value.utf8.count <= 65_536 else { throw VercelAPIError.badRequest("Invalid request: `value` is too long") }
+            guard env.value.utf8.count <= 65_536 else {
+                throw VercelAPIError.badRequest("Invalid request: `value` is too long")
+            }
         }
         let outcome = state.with { data -> Created in
             var created: [SimulatedEnv.Listed] = []
             var failed: [Failure] = []
             for env in batch {
-                let existing = data.envs.values.filter { $0.projectId == project.id && $0.key == env.key && $0.gitBranch == env.gitBranch }
+                let existing = data.envs.values.filter {
+                    $0.projectId == project.id && $0.key == env.key && $0.gitBranch == env.gitBranch
+                }
                 let wanted = Set(env.target)
                 if let same = existing.first(where: { Set($0.target) == wanted }) {
                     guard upsert else {
-                        failed.append(Failure(error: .init(
-                            code: "ENV_ALREADY_EXISTS", message: "A variable with the name `\(env.key)` already exists for the target environments",
-                            key: env.key, target: env.target)))
+                        failed.append(
+                            Failure(
+                                error: .init(
+                                    code: "ENV_ALREADY_EXISTS",
+                                    message:
+                                        "A variable with the name `\(env.key)` already exists for the target environments",
+                                    key: env.key, target: env.target)))
                         continue
                     }
                     var updated = same
@@ -85,15 +101,19 @@ enum EnvRoutes {
                     data.envs[same.id] = updated
                     created.append(updated.listed)
                 } else if existing.contains(where: { !Set($0.target).isDisjoint(with: wanted) }) {
-                    failed.append(Failure(error: .init(
-                        code: upsert ? "ENV_CONFLICT" : "ENV_ALREADY_EXISTS",
-                        message: "A variable with the name `\(env.key)` already exists for some of the target environments",
-                        key: env.key, target: env.target)))
+                    failed.append(
+                        Failure(
+                            error: .init(
+                                code: upsert ? "ENV_CONFLICT" : "ENV_ALREADY_EXISTS",
+                                message:
+                                    "A variable with the name `\(env.key)` already exists for some of the target environments",
+                                key: env.key, target: env.target)))
                 } else {
                     let now = data.tick()
                     let new = SimulatedEnv(
                         id: SimulatorState.identifier(""), projectId: project.id, key: env.key, value: env.value,
-                        type: env.type ?? "encrypted", target: env.target, gitBranch: env.gitBranch, createdAt: now, updatedAt: now)
+                        type: env.type ?? "encrypted", target: env.target, gitBranch: env.gitBranch, createdAt: now,
+                        updatedAt: now)
                     data.envs[new.id] = new
                     created.append(new.listed)
                 }
@@ -109,7 +129,9 @@ enum EnvRoutes {
         var target: [String]?
     }
 
-    @Sendable static func edit(_ request: Request, _ state: SimulatorState, _ caller: SimulatedCaller) throws -> Response {
+    @Sendable static func edit(
+        _ request: Request, _ state: SimulatorState, _ caller: SimulatedCaller
+    ) throws -> Response {
         let project = try ProjectRoutes.find(request.parameter("id") ?? "", caller, state)
         let change = try request.vercelBody(Edit.self)
         if let target = change.target, target.isEmpty || !Set(target).isSubset(of: targets) {

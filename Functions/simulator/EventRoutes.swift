@@ -36,9 +36,14 @@ enum EventRoutes {
             (b * 7 / 10, "stdout", "Building \(deployment.name)...", nil),
         ]
         if deployment.failsAtBuild {
-            steps += [(b * 9 / 10, "stderr", "Error: Command \"npm run build\" exited with 1", nil), (b, "exit", "1", nil), (b, "deployment-state", nil, "ERROR")]
+            steps += [
+                (b * 9 / 10, "stderr", "Error: Command \"npm run build\" exited with 1", nil), (b, "exit", "1", nil),
+                (b, "deployment-state", nil, "ERROR"),
+            ]
         } else {
-            steps += [(b * 9 / 10, "stdout", "Build Completed in /vercel/output", nil), (b, "deployment-state", nil, "READY")]
+            steps += [
+                (b * 9 / 10, "stdout", "Build Completed in /vercel/output", nil), (b, "deployment-state", nil, "READY"),
+            ]
         }
         var events: [Event] = []
         for (index, step) in steps.enumerated() {
@@ -52,12 +57,16 @@ enum EventRoutes {
         return events
     }
 
-    private static func event(_ deployment: SimulatedDeployment, _ index: Int, _ at: Int64, _ type: String, _ text: String?, _ state: String?) -> Event {
+    private static func event(
+        _ deployment: SimulatedDeployment, _ index: Int, _ at: Int64, _ type: String, _ text: String?, _ state: String?
+    ) -> Event {
         Event(
             type: type, created: at,
             payload: .init(
-                deploymentId: deployment.id, id: "\(deployment.id)-\(index)", date: at, serial: String(format: "%020d", at * 100 + Int64(index)),
-                text: text, info: .init(type: "build", name: "bld_\(deployment.id.dropFirst(4).prefix(12))"), readyState: state))
+                deploymentId: deployment.id, id: "\(deployment.id)-\(index)", date: at,
+                serial: String(format: "%020d", at * 100 + Int64(index)),
+                text: text, info: .init(type: "build", name: "bld_\(deployment.id.dropFirst(4).prefix(12))"),
+                readyState: state))
     }
 
     static func add(to router: inout Router<SimulatorState>) {

@@ -1,5 +1,5 @@
-import Crypto
 import Configuration
+import Crypto
 import FastCGI
 import Foundation
 
@@ -35,23 +35,33 @@ enum OAuthRoutes {
 
     static func add(to router: inout Router<SimulatorState>, settings: Settings) {
         router.add("GET", "/integrations/:slug/new") { request, state in
-            guard request.parameter("slug") == settings.slug else { return oauthError(404, "not_found", "No such integration") }
+            guard request.parameter("slug") == settings.slug else {
+                return oauthError(404, "not_found", "No such integration")
+            }
             return try consent(request, state, redirectURI: settings.redirectURI, challenge: nil, integration: true)
         }
         router.add("GET", "/oauth/authorize") { request, state in
-            guard request.query("client_id") == settings.clientID else { return oauthError(400, "invalid_client", "Unknown client_id") }
+            guard request.query("client_id") == settings.clientID else {
+                return oauthError(400, "invalid_client", "Unknown client_id")
+            }
             guard let redirect = request.query("redirect_uri"), redirect == settings.redirectURI else {
                 return oauthError(400, "invalid_request", "redirect_uri does not match the registered one")
             }
-            guard request.query("response_type") == "code" else { return oauthError(400, "unsupported_response_type", "response_type must be code") }
-            guard request.query("code_challenge_method") == "S256", let challenge = request.query("code_challenge"), challenge.count >= 43 else {
+            guard request.query("response_type") == "code" else {
+                return oauthError(400, "unsupported_response_type", "response_type must be code")
+            }
+            guard request.query("code_challenge_method") == "S256", let challenge = request.query("code_challenge"),
+                challenge.count >= 43
+            else {
                 return oauthError(400, "invalid_request", "PKCE with code_challenge_method=S256 is required")
             }
             return try consent(request, state, redirectURI: redirect, challenge: challenge, integration: false)
         }
         router.add("POST", "/v2/oauth/access_token") { request, state in
             let form = formFields(request)
-            guard form["client_id"] == settings.clientID, let secret = form["client_secret"], ConstantTime.equals(secret, settings.clientSecret) else {
+            guard form["client_id"] == settings.clientID, let secret = form["client_secret"],
+                ConstantTime.equals(secret, settings.clientSecret)
+            else {
                 return oauthError(401, "invalid_client", "Invalid client credentials")
             }
             guard let pending = take(code: form["code"], redirectURI: form["redirect_uri"], state) else {
@@ -63,16 +73,19 @@ enum OAuthRoutes {
                 $0.tokenCalls[pending.account.user.id, default: 0] += 1
                 $0.issuedTokens[pending.account.user.id, default: []].append(token)
             }
-            return .json(IntegrationToken(
-                token_type: "Bearer", access_token: token, installation_id: SimulatorState.identifier("icfg_"),
-                user_id: pending.account.user.id, team_id: pending.teamID))
+            return .json(
+                IntegrationToken(
+                    token_type: "Bearer", access_token: token, installation_id: SimulatorState.identifier("icfg_"),
+                    user_id: pending.account.user.id, team_id: pending.teamID))
         }
         router.add("POST", "/login/oauth/token") { request, state in
             try token(request, state, settings)
         }
         router.add("POST", "/login/oauth/token/revoke") { request, state in
             guard let basic = request.headers["authorization"], basic.hasPrefix("Basic "),
-                let decoded = Data(base64Encoded: String(basic.dropFirst(6))).map({ String(decoding: $0, as: UTF8.self) }),
+                let decoded = Data(base64Encoded: String(basic.dropFirst(6))).map({
+                    String(decoding: $0, as: UTF8.self)
+                }),
                 decoded == "\(settings.clientID):\(settings.clientSecret)"
             else { return oauthError(401, "invalid_client", "Invalid client credentials") }
             let form = formFields(request)
@@ -89,10 +102,11 @@ enum OAuthRoutes {
         }
         router.api("GET", "/login/oauth/userinfo") { _, _, caller in
             let user = caller.account.user
-            return .json(JSONValue.object([
-                "sub": .string(user.id), "email": .string(user.email), "email_verified": true,
-                "name": .string(user.name ?? user.username), "preferred_username": .string(user.username),
-            ]))
+            return .json(
+                JSONValue.object([
+                    "sub": .string(user.id), "email": .string(user.email), "email_verified": true,
+                    "name": .string(user.name ?? user.username), "preferred_username": .string(user.username),
+                ]))
         }
         // How long this account's OAuth access tokens live: {"seconds": N}.
         router.add("PUT", "/_sim/oauth/ttl") { request, state in
@@ -104,13 +118,18 @@ enum OAuthRoutes {
             return .json(JSONValue.object(["seconds": .integer(Int(ttl.seconds))]))
         }
         router.add("GET", "/_sim/oauth/token-calls/:userId") { request, state in
-            .json(JSONValue.object(["calls": .integer(state.with { $0.tokenCalls[request.parameter("userId") ?? ""] ?? 0 })]))
+            .json(
+                JSONValue.object([
+                    "calls": .integer(state.with { $0.tokenCalls[request.parameter("userId") ?? ""] ?? 0 })
+                ]))
         }
     }
 
     /// An `application/x-www-form-urlencoded` body, first value of each name.
     static func formFields(_ request: Request) -> [String: String] {
-        Dictionary(QueryString.parse(String(decoding: request.body, as: UTF8.self)).map { ($0.name, $0.value) }) { first, _ in first }
+        Dictionary(QueryString.parse(String(decoding: request.body, as: UTF8.self)).map { ($0.name, $0.value) }) {
+            first, _ in first
+        }
     }
 
     struct IntegrationToken: Encodable {
@@ -140,7 +159,9 @@ enum OAuthRoutes {
     }
 
     /// Gives consent for the account of `login_hint` and redirects back with a code.
-    static func consent(_ request: Request, _ state: SimulatorState, redirectURI: String, challenge: String?, integration: Bool) throws -> Response {
+    static func consent(
+        _ request: Request, _ state: SimulatorState, redirectURI: String, challenge: String?, integration: Bool
+    ) throws -> Response {
         var back = [("state", request.query("state") ?? "")]
         if request.query("deny") == "1" {
             back = [("error", "access_denied"), ("error_description", "The user denied access")] + back
@@ -150,7 +171,9 @@ enum OAuthRoutes {
         let account = state.with { data in data.accounts.values.first { $0.user.username == hint } }
         guard let account else { return oauthError(400, "invalid_request", "login_hint must name a simulator account") }
         let team = request.query("team").flatMap { slug in account.teams.first { $0.slug == slug } }
-        if request.query("team") != nil, team == nil { return oauthError(400, "invalid_request", "The account is not in that team") }
+        if request.query("team") != nil, team == nil {
+            return oauthError(400, "invalid_request", "The account is not in that team")
+        }
         let code = SimulatorState.identifier("")
         let expiresAt = state.now() + 30 * 60 * 1000
         state.with {
@@ -160,7 +183,10 @@ enum OAuthRoutes {
         }
         back = [("code", code)] + back
         if integration {
-            back += [("configurationId", SimulatorState.identifier("icfg_")), ("next", request.query("next") ?? ""), ("source", "marketplace")]
+            back += [
+                ("configurationId", SimulatorState.identifier("icfg_")), ("next", request.query("next") ?? ""),
+                ("source", "marketplace"),
+            ]
             if let team { back.append(("teamId", team.id)) }
         }
         return redirect(redirectURI, back)
@@ -169,13 +195,16 @@ enum OAuthRoutes {
     static func take(code: String?, redirectURI: String?, _ state: SimulatorState) -> SimulatorState.PendingCode? {
         guard let code else { return nil }
         let pending = state.with { $0.codes.removeValue(forKey: code) }
-        guard let pending, pending.expiresAt > state.now(), redirectURI == nil || redirectURI == pending.redirectURI else { return nil }
+        guard let pending, pending.expiresAt > state.now(), redirectURI == nil || redirectURI == pending.redirectURI
+        else { return nil }
         return pending
     }
 
     static func token(_ request: Request, _ state: SimulatorState, _ settings: Settings) throws -> Response {
         let form = formFields(request)
-        guard form["client_id"] == settings.clientID else { return oauthError(401, "invalid_client", "Unknown client_id") }
+        guard form["client_id"] == settings.clientID else {
+            return oauthError(401, "invalid_client", "Unknown client_id")
+        }
         if let secret = form["client_secret"], !ConstantTime.equals(secret, settings.clientSecret) {
             return oauthError(401, "invalid_client", "Invalid client credentials")
         }
@@ -187,9 +216,14 @@ enum OAuthRoutes {
             guard let challenge = pending.codeChallenge, let verifier = form["code_verifier"],
                 Base64URL.encode(Digest.sha256(Array(verifier.utf8))) == challenge
             else { return oauthError(400, "invalid_grant", "code_verifier does not match the code_challenge") }
-            return .json(issue(account: pending.account, scope: pending.scope, grantID: SimulatorState.identifier("grant_"), state, settings))
+            return .json(
+                issue(
+                    account: pending.account, scope: pending.scope, grantID: SimulatorState.identifier("grant_"), state,
+                    settings))
         case "refresh_token":
-            guard let refresh = form["refresh_token"] else { return oauthError(400, "invalid_request", "refresh_token is required") }
+            guard let refresh = form["refresh_token"] else {
+                return oauthError(400, "invalid_request", "refresh_token is required")
+            }
             let outcome = state.with { data -> SimulatorState.Grant? in
                 if let grant = data.refreshTokens.removeValue(forKey: refresh) {
                     // The access token issued with it lives on until it expires.
@@ -205,14 +239,18 @@ enum OAuthRoutes {
                 }
                 return nil
             }
-            guard let grant = outcome else { return oauthError(400, "invalid_grant", "The refresh token is invalid or was already used") }
+            guard let grant = outcome else {
+                return oauthError(400, "invalid_grant", "The refresh token is invalid or was already used")
+            }
             return .json(issue(account: grant.account, scope: grant.scope, grantID: grant.id, state, settings))
         default:
             return oauthError(400, "unsupported_grant_type", "grant_type must be authorization_code or refresh_token")
         }
     }
 
-    static func issue(account: SimulatorState.Account, scope: String, grantID: String, _ state: SimulatorState, _ settings: Settings) -> AppToken {
+    static func issue(
+        account: SimulatorState.Account, scope: String, grantID: String, _ state: SimulatorState, _ settings: Settings
+    ) -> AppToken {
         let access = SimulatorState.identifier("vca_")
         let refresh = SimulatorState.identifier("vcr_")
         let ttl = state.with { $0.tokenTTL[account.user.id] } ?? settings.accessTokenTTL
@@ -225,7 +263,8 @@ enum OAuthRoutes {
             $0.tokenCalls[account.user.id, default: 0] += 1
             $0.issuedTokens[account.user.id, default: []] += [access, refresh]
         }
-        return AppToken(access_token: access, token_type: "Bearer", expires_in: ttl, refresh_token: refresh, scope: scope)
+        return AppToken(
+            access_token: access, token_type: "Bearer", expires_in: ttl, refresh_token: refresh, scope: scope)
     }
 
     static func redirect(_ uri: String, _ query: [(String, String)]) -> Response {

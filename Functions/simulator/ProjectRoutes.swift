@@ -8,7 +8,9 @@ enum ProjectRoutes {
             .json(["user": caller.account.user])
         }
         router.api("GET", "/v2/teams") { _, _, caller in
-            .json(TeamsPage(teams: caller.account.teams, pagination: SimulatedPagination(count: caller.account.teams.count)))
+            .json(
+                TeamsPage(
+                    teams: caller.account.teams, pagination: SimulatedPagination(count: caller.account.teams.count)))
         }
         router.api("GET", "/v10/projects", list)
         router.api("GET", "/v9/projects/:idOrName") { request, state, caller in
@@ -30,7 +32,9 @@ enum ProjectRoutes {
 
     /// Newest `updatedAt` first; `until` excludes everything updated at or after it, and
     /// `pagination.next` is the `updatedAt` of the last project of a page that has more after it.
-    @Sendable static func list(_ request: Request, _ state: SimulatorState, _ caller: SimulatedCaller) throws -> Response {
+    @Sendable static func list(
+        _ request: Request, _ state: SimulatorState, _ caller: SimulatedCaller
+    ) throws -> Response {
         let limit = min(max(Int(request.query("limit") ?? "") ?? 20, 1), 100)
         let until = request.query("until").flatMap { Int64($0) }
         let search = request.query("search")?.lowercased()
@@ -43,14 +47,21 @@ enum ProjectRoutes {
         }
         let page = Array(owned.prefix(limit))
         let next = owned.count > limit ? page.last?.updatedAt : nil
-        return .json(ProjectsPage(projects: page, pagination: SimulatedPagination(count: page.count, next: next, prev: page.first?.updatedAt)))
+        return .json(
+            ProjectsPage(
+                projects: page,
+                pagination: SimulatedPagination(count: page.count, next: next, prev: page.first?.updatedAt)))
     }
 
-    static func find(_ idOrName: String, _ caller: SimulatedCaller, _ state: SimulatorState) throws -> SimulatedProject {
+    static func find(_ idOrName: String, _ caller: SimulatedCaller, _ state: SimulatorState) throws -> SimulatedProject
+    {
         let project = state.with { data in
-            data.projects[idOrName] ?? data.projects.values.first { $0.name == idOrName && $0.accountId == caller.ownerID }
+            data.projects[idOrName]
+                ?? data.projects.values.first { $0.name == idOrName && $0.accountId == caller.ownerID }
         }
-        guard let project, project.accountId == caller.ownerID else { throw VercelAPIError.notFound("Project not found") }
+        guard let project, project.accountId == caller.ownerID else {
+            throw VercelAPIError.notFound("Project not found")
+        }
         return project
     }
 
@@ -75,7 +86,9 @@ enum ProjectRoutes {
         "nextjs", "vite", "remix", "astro", "sveltekit", "sveltekit-1", "nuxtjs", "gatsby", "create-react-app",
     ]
 
-    @Sendable static func create(_ request: Request, _ state: SimulatorState, _ caller: SimulatedCaller) throws -> Response {
+    @Sendable static func create(
+        _ request: Request, _ state: SimulatorState, _ caller: SimulatedCaller
+    ) throws -> Response {
         let settings = try request.vercelBody(Settings.self)
         guard let name = settings.name, isValidName(name) else {
             throw VercelAPIError.badRequest(
@@ -94,12 +107,16 @@ enum ProjectRoutes {
             let now = data.tick()
             let link = settings.gitRepository.map { git -> SimulatedProject.Link in
                 let parts = git.repo.split(separator: "/", maxSplits: 1).map(String.init)
-                return .init(type: git.type, repo: parts.last, org: parts.count == 2 ? parts[0] : nil, repoId: abs(git.repo.hashValue % 1_000_000), productionBranch: "main")
+                return .init(
+                    type: git.type, repo: parts.last, org: parts.count == 2 ? parts[0] : nil,
+                    repoId: abs(git.repo.hashValue % 1_000_000), productionBranch: "main")
             }
             let project = SimulatedProject(
-                id: SimulatorState.identifier("prj_"), name: name, accountId: caller.ownerID, framework: settings.framework,
+                id: SimulatorState.identifier("prj_"), name: name, accountId: caller.ownerID,
+                framework: settings.framework,
                 nodeVersion: "20.x", buildCommand: settings.buildCommand, outputDirectory: settings.outputDirectory,
-                installCommand: settings.installCommand, devCommand: settings.devCommand, rootDirectory: settings.rootDirectory,
+                installCommand: settings.installCommand, devCommand: settings.devCommand,
+                rootDirectory: settings.rootDirectory,
                 createdAt: now, updatedAt: now, link: link, targets: nil, lastAliasRequest: nil)
             data.projects[project.id] = project
             return project
@@ -107,7 +124,9 @@ enum ProjectRoutes {
         return .json(project)
     }
 
-    @Sendable static func update(_ request: Request, _ state: SimulatorState, _ caller: SimulatedCaller) throws -> Response {
+    @Sendable static func update(
+        _ request: Request, _ state: SimulatorState, _ caller: SimulatedCaller
+    ) throws -> Response {
         let settings = try request.vercelBody(Settings.self)
         let current = try find(request.parameter("idOrName") ?? "", caller, state)
         if let framework = settings.framework, !frameworks.contains(framework) {
@@ -134,6 +153,8 @@ enum ProjectRoutes {
 
     static func isValidName(_ name: String) -> Bool {
         (1...100).contains(name.utf8.count)
-            && name.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7a) || ($0 >= 0x30 && $0 <= 0x39) || [0x2e, 0x5f, 0x2d].contains($0) }
+            && name.utf8.allSatisfy {
+                ($0 >= 0x61 && $0 <= 0x7a) || ($0 >= 0x30 && $0 <= 0x39) || [0x2e, 0x5f, 0x2d].contains($0)
+            }
     }
 }

@@ -25,16 +25,22 @@ enum PromotionRoutes {
         }
         let now = state.now()
         guard deployment.state(at: now) == "READY" else {
-            throw VercelAPIError(status: 400, code: "deployment_not_ready", message: "Only a READY deployment can be promoted")
+            throw VercelAPIError(
+                status: 400, code: "deployment_not_ready", message: "Only a READY deployment can be promoted")
         }
-        defer { state.emit(type == "promote" ? "deployment.promoted" : "deployment.rollback", deployment, token: caller.token, at: now) }
+        defer {
+            state.emit(
+                type == "promote" ? "deployment.promoted" : "deployment.rollback", deployment, token: caller.token,
+                at: now)
+        }
         state.with { data in
             guard var current = data.projects[project.id] else { return }
             let alias = "\(current.name).vercel.app"
             let previous = current.targets?.production?.id
             current.targets = .init(production: .init(id: deployment.id, url: deployment.url, alias: [alias]))
             current.lastAliasRequest = .init(
-                fromDeploymentId: previous, toDeploymentId: deployment.id, jobStatus: "succeeded", requestedAt: now, type: type)
+                fromDeploymentId: previous, toDeploymentId: deployment.id, jobStatus: "succeeded", requestedAt: now,
+                type: type)
             current.updatedAt = data.tick()
             data.projects[project.id] = current
         }
@@ -51,11 +57,14 @@ enum PromotionRoutes {
         let oldDeploymentId: String?
     }
 
-    @Sendable static func assignAlias(_ request: Request, _ state: SimulatorState, _ caller: SimulatedCaller) throws -> Response {
+    @Sendable static func assignAlias(
+        _ request: Request, _ state: SimulatorState, _ caller: SimulatedCaller
+    ) throws -> Response {
         let deployment = try DeploymentRoutes.find(request.parameter("id") ?? "", caller, state)
         let wanted = try request.vercelBody(AliasRequest.self)
         guard DomainRoutes.isValid(wanted.alias.lowercased()) else {
-            throw VercelAPIError(status: 400, code: "invalid_alias", message: "The alias \"\(wanted.alias)\" is not valid")
+            throw VercelAPIError(
+                status: 400, code: "invalid_alias", message: "The alias \"\(wanted.alias)\" is not valid")
         }
         let previous = state.with { data -> String? in
             let old = data.deployments.values.first { $0.ownerID == caller.ownerID && $0.alias.contains(wanted.alias) }
@@ -63,7 +72,9 @@ enum PromotionRoutes {
             data.deployments[deployment.id]?.alias.append(wanted.alias)
             return old?.id
         }
-        return .json(AliasAssigned(
-            uid: SimulatorState.identifier(""), alias: wanted.alias, created: ISO8601.format(Date()), oldDeploymentId: previous))
+        return .json(
+            AliasAssigned(
+                uid: SimulatorState.identifier(""), alias: wanted.alias, created: ISO8601.format(Date()),
+                oldDeploymentId: previous))
     }
 }

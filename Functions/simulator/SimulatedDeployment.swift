@@ -25,7 +25,11 @@ struct SimulatedDeployment: Sendable {
 
         init(from decoder: any Decoder) throws {
             let container = try decoder.singleValueContainer()
-            if let number = try? container.decode(Int64.self) { self = .number(number) } else { self = .string(try container.decode(String.self)) }
+            if let number = try? container.decode(Int64.self) {
+                self = .number(number)
+            } else {
+                self = .string(try container.decode(String.self))
+            }
         }
 
         func encode(to encoder: any Encoder) throws {
@@ -69,7 +73,8 @@ struct SimulatedDeployment: Sendable {
 
         func encode(to encoder: any Encoder) throws {
             enum Keys: String, CodingKey {
-                case id, url, name, projectId, readyState, status, createdAt, buildingAt, ready, target, alias, aliasAssigned, meta
+                case id, url, name, projectId, readyState, status, createdAt, buildingAt, ready, target, alias,
+                    aliasAssigned, meta
                 case gitSource, errorCode, errorMessage, errorStep, inspectorUrl
             }
             var container = encoder.container(keyedBy: Keys.self)
@@ -98,7 +103,8 @@ struct SimulatedDeployment: Sendable {
         let state = state(at: now)
         return Detail(
             id: id, url: url, name: name, projectId: projectId, readyState: state, status: state, createdAt: createdAt,
-            buildingAt: createdAt + buildMs * 2 / 5, ready: state == "READY" ? createdAt + buildMs : nil, target: target,
+            buildingAt: createdAt + buildMs * 2 / 5, ready: state == "READY" ? createdAt + buildMs : nil,
+            target: target,
             alias: state == "READY" ? alias : [], aliasAssigned: state == "READY", meta: meta, gitSource: gitSource,
             errorCode: state == "ERROR" ? "BUILD_FAILED" : nil,
             errorMessage: state == "ERROR" ? "Command \"npm run build\" exited with 1" : nil,
@@ -121,6 +127,8 @@ struct SimulatedDeployment: Sendable {
 
     func summary(at now: Int64) -> Summary {
         let state = state(at: now)
-        return Summary(uid: id, name: name, url: url, created: createdAt, state: state, readyState: state, target: target, projectId: projectId, meta: meta)
+        return Summary(
+            uid: id, name: name, url: url, created: createdAt, state: state, readyState: state, target: target,
+            projectId: projectId, meta: meta)
     }
 }

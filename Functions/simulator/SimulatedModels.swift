@@ -88,7 +88,9 @@ struct SimulatedEnv: Codable, Sendable {
 
     /// As Vercel lists it: plain values are shown, the others are not.
     var listed: Listed {
-        Listed(id: id, key: key, value: type == "plain" ? value : "", type: type, target: target, gitBranch: gitBranch, createdAt: createdAt, updatedAt: updatedAt)
+        Listed(
+            id: id, key: key, value: type == "plain" ? value : "", type: type, target: target, gitBranch: gitBranch,
+            createdAt: createdAt, updatedAt: updatedAt)
     }
 
     struct Listed: Codable, Sendable {

@@ -20,7 +20,9 @@ extension Router where Context == SimulatorState {
             do {
                 let bearer = try Self.token(of: request)
                 // An OAuth-issued token acts under its account's knobs and counts.
-                let token = state.with { data in data.accounts[bearer].flatMap { data.controlTokens[$0.user.id] } ?? bearer }
+                let token = state.with { data in
+                    data.accounts[bearer].flatMap { data.controlTokens[$0.user.id] } ?? bearer
+                }
                 let faults = state.with { data -> SimulatorState.Faults in
                     data.requests[token, default: [:]]["\(method) \(pattern)", default: 0] += 1
                     let current = data.faults[token] ?? SimulatorState.Faults()
@@ -34,7 +36,9 @@ extension Router where Context == SimulatorState {
                 if faults.latencyMs > 0 { usleep(useconds_t(faults.latencyMs * 1000)) }
                 if faults.rateLimited > 0 { throw Self.rateLimited(retryAfter: faults.retryAfterSeconds) }
                 if faults.serverErrors > 0 {
-                    throw VercelAPIError(status: faults.serverErrorStatus, code: "internal_server_error", message: "An unexpected error occurred")
+                    throw VercelAPIError(
+                        status: faults.serverErrorStatus, code: "internal_server_error",
+                        message: "An unexpected error occurred")
                 }
                 return try handler(request, state, try Self.caller(of: request, token: bearer, control: token, state))
             } catch let error as VercelAPIError {
@@ -44,23 +48,29 @@ extension Router where Context == SimulatorState {
     }
 
     static func token(of request: Request) throws -> String {
-        guard let authorization = request.headers["authorization"], authorization.hasPrefix("Bearer "), authorization.count > 7 else {
+        guard let authorization = request.headers["authorization"], authorization.hasPrefix("Bearer "),
+            authorization.count > 7
+        else {
             throw VercelAPIError.invalidToken
         }
         return String(authorization.dropFirst(7))
     }
 
-    private static func caller(of request: Request, token: String, control: String, _ state: SimulatorState) throws -> SimulatedCaller {
+    private static func caller(
+        of request: Request, token: String, control: String, _ state: SimulatorState
+    ) throws -> SimulatedCaller {
         let (account, expiry) = state.with { ($0.accounts[token], $0.tokenExpiry[token]) }
         guard let account else { throw VercelAPIError.invalidToken }
         if let expiry, expiry <= state.now() {
-            throw VercelAPIError(status: 401, code: "unauthorized", message: "The token has expired", extra: ["invalidToken": true])
+            throw VercelAPIError(
+                status: 401, code: "unauthorized", message: "The token has expired", extra: ["invalidToken": true])
         }
         guard let teamID = request.query("teamId"), !teamID.isEmpty else {
             return SimulatedCaller(token: control, account: account, ownerID: account.user.id)
         }
         guard account.teams.contains(where: { $0.id == teamID }) else {
-            throw VercelAPIError(status: 403, code: "forbidden", message: "You don't have permission to access this team")
+            throw VercelAPIError(
+                status: 403, code: "forbidden", message: "You don't have permission to access this team")
         }
         return SimulatedCaller(token: control, account: account, ownerID: teamID)
     }
@@ -69,8 +79,15 @@ extension Router where Context == SimulatorState {
         let reset = Int64(Date().timeIntervalSince1970) + Int64(retryAfter)
         return VercelAPIError(
             status: 429, code: "rate_limited", message: "Rate limit exceeded",
-            extra: ["limit": .object(["remaining": 0, "reset": .integer(Int(reset)), "resetMs": .integer(Int(reset * 1000)), "total": 100])],
-            headers: [("Retry-After", "\(retryAfter)"), ("X-RateLimit-Limit", "100"), ("X-RateLimit-Remaining", "0"), ("X-RateLimit-Reset", "\(reset)")])
+            extra: [
+                "limit": .object([
+                    "remaining": 0, "reset": .integer(Int(reset)), "resetMs": .integer(Int(reset * 1000)), "total": 100,
+                ])
+            ],
+            headers: [
+                ("Retry-After", "\(retryAfter)"), ("X-RateLimit-Limit", "100"), ("X-RateLimit-Remaining", "0"),
+                ("X-RateLimit-Reset", "\(reset)"),
+            ])
     }
 }
 

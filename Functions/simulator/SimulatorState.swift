@@ -118,7 +118,8 @@ final class SimulatorState: Sendable {
 
     /// Sends a webhook about `deployment` for the account of `token`, as its knobs say.
     func emit(_ type: String, _ deployment: SimulatedDeployment, token: String, at: Int64, tag: String? = nil) {
-        let (account, project, settings, copies, batch) = with { data -> (Account?, SimulatedProject?, WebhookSender.Settings, Int, Int64) in
+        let (account, project, settings, copies, batch) = with {
+            data -> (Account?, SimulatedProject?, WebhookSender.Settings, Int, Int64) in
             var settings = data.webhooks[token] ?? WebhookSender.Settings()
             let window = Int64(max(settings.reorderWindowMs, 10))
             if let opened = data.reorderBatch[token], at >= opened, at < opened + window {
@@ -134,7 +135,10 @@ final class SimulatorState: Sendable {
                 copies = 2
             }
             data.webhooks[token] = settings
-            return (data.accounts[token], data.projects[deployment.projectId], settings, copies, data.reorderBatch[token] ?? at)
+            return (
+                data.accounts[token], data.projects[deployment.projectId], settings, copies,
+                data.reorderBatch[token] ?? at
+            )
         }
         guard let account else { return }
         var due = at
@@ -144,7 +148,8 @@ final class SimulatorState: Sendable {
             due = batch + 2 * window - (at - batch)
         }
         webhooks.schedule(
-            type: type, deployment: deployment, project: project, account: account, settings: settings, at: at, due: due,
+            type: type, deployment: deployment, project: project, account: account, settings: settings, at: at,
+            due: due,
             copies: copies, tag: tag)
     }
 

@@ -79,7 +79,8 @@ final class WebhookSender: Sendable {
     private func send(_ delivery: Delivery, _ transport: CurlTransport) {
         let signature = Hex.encode(HMAC.sha1(key: Array(delivery.secret.utf8), message: delivery.body))
         let request = HTTPRequest(
-            method: "POST", url: delivery.url, headers: [("Content-Type", "application/json"), ("x-vercel-signature", signature)],
+            method: "POST", url: delivery.url,
+            headers: [("Content-Type", "application/json"), ("x-vercel-signature", signature)],
             body: delivery.body, connectTimeout: .seconds(2), totalTimeout: .seconds(30))
         let status = (try? transport.send(request).status) ?? 0
         guard !(200..<300).contains(status), delivery.attempt < 6 else { return }
@@ -96,7 +97,8 @@ final class WebhookSender: Sendable {
 
     /// Schedules an event of `type` about `deployment` at `at` (epoch ms), `copies` times (0 drops it).
     func schedule(
-        type: String, deployment: SimulatedDeployment, project: SimulatedProject?, account: SimulatorState.Account, settings: Settings,
+        type: String, deployment: SimulatedDeployment, project: SimulatedProject?, account: SimulatorState.Account,
+        settings: Settings,
         at: Int64, due: Int64, copies: Int, tag: String?
     ) {
         guard copies > 0, let url = settings.url ?? defaultURL else { return }
@@ -122,7 +124,8 @@ final class WebhookSender: Sendable {
             "type": .string(type), "id": .string(SimulatorState.identifier("evt_")), "createdAt": .integer(Int(at)),
             "region": "iad1", "payload": .object(payload),
         ])
-        let delivery = Delivery(tag: tag, due: due, url: url, secret: settings.secret ?? defaultSecret, body: envelope.serialized())
+        let delivery = Delivery(
+            tag: tag, due: due, url: url, secret: settings.secret ?? defaultSecret, body: envelope.serialized())
         queue.withLock { queue in
             for _ in 0..<copies { queue.pending.append(delivery) }
         }

@@ -11,7 +11,8 @@ public struct ConfigurationKey: Sendable, Hashable {
     public let readBy: String
     public let meaning: String
 
-    init(_ name: String, default defaultValue: String? = nil, required: Bool = false, readBy: String, _ meaning: String) {
+    init(_ name: String, default defaultValue: String? = nil, required: Bool = false, readBy: String, _ meaning: String)
+    {
         self.name = name
         self.defaultValue = defaultValue
         self.isRequired = required
@@ -30,22 +31,26 @@ extension ConfigurationKey {
         "SHEEN_HMAC_SECRET", required: true, readBy: "every group",
         "the platform's request-signing secret, used as raw UTF-8 bytes (at least 32)")
     public static let acceptLegacySignatures = ConfigurationKey(
-        "SHEEN_ACCEPT_V1", default: "0", readBy: "every group", "`1` also accepts the legacy v1 signature (HMAC of timestamp + body)")
+        "SHEEN_ACCEPT_V1", default: "0", readBy: "every group",
+        "`1` also accepts the legacy v1 signature (HMAC of timestamp + body)")
     public static let encryptionKeys = ConfigurationKey(
         "TOKEN_ENCRYPTION_KEYS", required: true, readBy: "every group, jobs",
         "`kid:base64key,...` (32-byte keys); the first seals, all open")
     public static let logLevel = ConfigurationKey(
-        "LOG_LEVEL", default: "info", readBy: "every group, jobs", "`trace`, `debug`, `info`, `notice`, `warning`, `error` or `critical`")
+        "LOG_LEVEL", default: "info", readBy: "every group, jobs",
+        "`trace`, `debug`, `info`, `notice`, `warning`, `error` or `critical`")
     public static let faultRoutes = ConfigurationKey(
         "SHEEN_ENABLE_FAULT_ROUTES", default: "0", readBy: "every group",
         "`1` adds `/healthz/<group>/fault/…` routes that fail on purpose, for tests; never in production")
     public static let vercelAPIBaseURL = ConfigurationKey(
-        "VERCEL_API_BASE_URL", default: "https://api.vercel.com", readBy: "every group, jobs", "Vercel's REST API (the simulator locally)")
+        "VERCEL_API_BASE_URL", default: "https://api.vercel.com", readBy: "every group, jobs",
+        "Vercel's REST API (the simulator locally)")
     public static let vercelAuthMode = ConfigurationKey(
         "VERCEL_AUTH_MODE", default: "integration", readBy: "every group, jobs",
         "`integration` (the integration install, long-lived tokens) or `oauth_app` (PKCE, refresh tokens)")
     public static let vercelClientID = ConfigurationKey(
-        "VERCEL_OAUTH_CLIENT_ID", required: true, readBy: "every group, jobs, simulator", "the integration's (or OAuth app's) client id")
+        "VERCEL_OAUTH_CLIENT_ID", required: true, readBy: "every group, jobs, simulator",
+        "the integration's (or OAuth app's) client id")
     public static let vercelClientSecret = ConfigurationKey(
         "VERCEL_OAUTH_CLIENT_SECRET", required: true, readBy: "every group, jobs, simulator",
         "the integration's (or OAuth app's) client secret")
@@ -61,12 +66,14 @@ extension ConfigurationKey {
         "VERCEL_OAUTH_AUTHORIZE_URL", default: "https://vercel.com/oauth/authorize", readBy: "oauth",
         "where the OAuth app flow starts")
     public static let vercelTokenURL = ConfigurationKey(
-        "VERCEL_OAUTH_TOKEN_URL", default: "<api>/login/oauth/token", readBy: "every group, jobs", "the OAuth app's token endpoint")
+        "VERCEL_OAUTH_TOKEN_URL", default: "<api>/login/oauth/token", readBy: "every group, jobs",
+        "the OAuth app's token endpoint")
     public static let vercelRevokeURL = ConfigurationKey(
         "VERCEL_OAUTH_REVOKE_URL", default: "<api>/login/oauth/token/revoke", readBy: "every group, jobs",
         "the OAuth app's token revocation endpoint")
     public static let vercelIntegrationScopes = ConfigurationKey(
-        "VERCEL_INTEGRATION_SCOPES", default: VercelSettings.defaultIntegrationScopes.joined(separator: ","), readBy: "oauth",
+        "VERCEL_INTEGRATION_SCOPES", default: VercelSettings.defaultIntegrationScopes.joined(separator: ","),
+        readBy: "oauth",
         "comma-separated scopes an integration connection holds (integration tokens do not say)")
     public static let vercelWebhookSecrets = ConfigurationKey(
         "VERCEL_WEBHOOK_SECRETS", default: "the client secret", readBy: "webhooks",
@@ -75,15 +82,18 @@ extension ConfigurationKey {
         "SHEEN_OAUTH_SUCCESS_URL", required: true, readBy: "every group, jobs",
         "the platform page the browser returns to after connecting; `redirectUri` of initiate must share its origin")
     public static let oauthFailureURL = ConfigurationKey(
-        "SHEEN_OAUTH_FAILURE_URL", required: true, readBy: "every group, jobs", "the platform page the browser returns to on failure")
+        "SHEEN_OAUTH_FAILURE_URL", required: true, readBy: "every group, jobs",
+        "the platform page the browser returns to on failure")
     public static let oauthConfirmation = ConfigurationKey(
         "SHEEN_OAUTH_CONFIRMATION", default: "required", readBy: "oauth",
         "`required`: a connection waits for the platform's confirm call; `off`: stored at the callback")
     public static let projectsRoot = ConfigurationKey(
         "SHEEN_PROJECTS_ROOT", readBy: "deployments",
-        "where the platform keeps its projects' files (`<root>/<projectId>`): framework detection and deploys from disk; unset, both are off")
+        "where the platform keeps its projects' files (`<root>/<projectId>`): framework detection and deploys from disk; unset, both are off"
+    )
     public static let baseURL = ConfigurationKey(
-        "SHEEN_BASE_URL", default: "", readBy: "deployments", "this service's public base URL (the `webhookUrl` a link returns)")
+        "SHEEN_BASE_URL", default: "", readBy: "deployments",
+        "this service's public base URL (the `webhookUrl` a link returns)")
     public static let maxLogStreams = ConfigurationKey(
         "SHEEN_MAX_LOG_STREAMS", default: "2", readBy: "deployments",
         "build log streams one process serves at once (1 to 64; each holds a worker thread)")
@@ -91,11 +101,14 @@ extension ConfigurationKey {
         "SHEEN_LOG_HEARTBEAT_SECONDS", default: "15", readBy: "deployments",
         "a quiet build log stream gets a `: keep-alive` comment this often (1 to 300)")
     public static let migrationsDirectory = ConfigurationKey(
-        "MIGRATIONS_DIR", default: "Migrations", readBy: "migrate", "the folder of numbered SQL files (`--dir` overrides it)")
+        "MIGRATIONS_DIR", default: "Migrations", readBy: "migrate",
+        "the folder of numbered SQL files (`--dir` overrides it)")
     public static let simulatorWebhookURL = ConfigurationKey(
-        "SIM_WEBHOOK_URL", default: "", readBy: "simulator", "where the simulator sends webhooks when a test has not said")
+        "SIM_WEBHOOK_URL", default: "", readBy: "simulator",
+        "where the simulator sends webhooks when a test has not said")
     public static let simulatorTokenLifetime = ConfigurationKey(
-        "SIM_ACCESS_TOKEN_TTL_SECONDS", default: "3600", readBy: "simulator", "lifetime of the OAuth app's access tokens it issues")
+        "SIM_ACCESS_TOKEN_TTL_SECONDS", default: "3600", readBy: "simulator",
+        "lifetime of the OAuth app's access tokens it issues")
 
     /// Every variable, in the order the README lists them.
     public static let all: [ConfigurationKey] = [

@@ -40,7 +40,8 @@ public struct Environment: Sendable {
     func integer(_ key: ConfigurationKey, in range: ClosedRange<Int>) throws -> Int {
         let text = string(key)
         guard let number = Int(text), range.contains(number) else {
-            throw ConfigurationError.malformed(key.name, "must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+            throw ConfigurationError.malformed(
+                key.name, "must be a whole number from \(range.lowerBound) to \(range.upperBound)")
         }
         return number
     }

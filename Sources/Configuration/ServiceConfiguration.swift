@@ -104,7 +104,8 @@ public struct MigrateConfiguration: Sendable {
 
     public static func fromEnvironment(_ environment: Environment = .process()) throws -> MigrateConfiguration {
         MigrateConfiguration(
-            databaseURL: try environment.required(.databaseURL), migrationsDirectory: environment.string(.migrationsDirectory))
+            databaseURL: try environment.required(.databaseURL),
+            migrationsDirectory: environment.string(.migrationsDirectory))
     }
 }
 
@@ -114,7 +115,8 @@ public enum LogLevel {
     public static func parse(_ environment: Environment = .process()) throws -> Logger.Level {
         let text = environment.string(.logLevel)
         guard let level = Logger.Level(rawValue: text) else {
-            throw ConfigurationError.malformed(ConfigurationKey.logLevel.name, "must be trace, debug, info, notice, warning, error or critical")
+            throw ConfigurationError.malformed(
+                ConfigurationKey.logLevel.name, "must be trace, debug, info, notice, warning, error or critical")
         }
         return level
     }

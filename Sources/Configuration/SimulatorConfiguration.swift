@@ -14,7 +14,8 @@ public struct SimulatorConfiguration: Sendable {
             clientID: environment.value(.vercelClientID) ?? "oac_simulated",
             clientSecret: environment.value(.vercelClientSecret) ?? "simulated-client-secret",
             integrationSlug: environment.value(.vercelIntegrationSlug) ?? "sheen",
-            redirectURI: environment.value(.vercelRedirectURI) ?? "http://127.0.0.1:8080/v1/internal/vercel/oauth/callback",
+            redirectURI: environment.value(.vercelRedirectURI)
+                ?? "http://127.0.0.1:8080/v1/internal/vercel/oauth/callback",
             webhookURL: environment.value(.simulatorWebhookURL),
             accessTokenLifetime: environment.value(.simulatorTokenLifetime).flatMap { Int64($0) } ?? 3600)
     }

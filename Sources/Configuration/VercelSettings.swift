@@ -35,18 +35,22 @@ public struct VercelSettings: Sendable {
 
     public static func fromEnvironment(_ environment: Environment = .process()) throws -> VercelSettings {
         let api = environment.string(.vercelAPIBaseURL)
-        guard let mode = Mode(rawValue: try environment.choice(.vercelAuthMode, of: ["integration", "oauth_app"])) else {
+        guard let mode = Mode(rawValue: try environment.choice(.vercelAuthMode, of: ["integration", "oauth_app"]))
+        else {
             throw ConfigurationError.malformed(ConfigurationKey.vercelAuthMode.name, "must be integration or oauth_app")
         }
         let slug = environment.string(.vercelIntegrationSlug)
         return VercelSettings(
             apiBaseURL: api, mode: mode, clientID: try environment.required(.vercelClientID),
-            clientSecret: try environment.required(.vercelClientSecret), redirectURI: try environment.required(.vercelRedirectURI),
+            clientSecret: try environment.required(.vercelClientSecret),
+            redirectURI: try environment.required(.vercelRedirectURI),
             authorizeURL: environment.string(.vercelAuthorizeURL),
-            integrationInstallURL: environment.value(.vercelIntegrationInstallURL) ?? "https://vercel.com/integrations/\(slug)/new",
+            integrationInstallURL: environment.value(.vercelIntegrationInstallURL)
+                ?? "https://vercel.com/integrations/\(slug)/new",
             tokenURL: environment.value(.vercelTokenURL) ?? api + "/login/oauth/token",
             revokeURL: environment.value(.vercelRevokeURL) ?? api + "/login/oauth/token/revoke",
-            successURL: try environment.required(.oauthSuccessURL), failureURL: try environment.required(.oauthFailureURL),
+            successURL: try environment.required(.oauthSuccessURL),
+            failureURL: try environment.required(.oauthFailureURL),
             integrationScopes: environment.string(.vercelIntegrationScopes).split(separator: ",").map { String($0) },
             confirmationRequired: try environment.choice(.oauthConfirmation, of: ["required", "off"]) == "required")
     }

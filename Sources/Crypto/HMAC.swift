@@ -20,7 +20,8 @@ public enum HMAC {
         let result = keyStorage.withUnsafeBufferPointer { k in
             message.withUnsafeBufferPointer { m in
                 out.withUnsafeMutableBufferPointer { o in
-                    COpenSSL.HMAC(type, k.baseAddress, Int32(key.count), m.baseAddress, m.count, o.baseAddress, &outLength)
+                    COpenSSL.HMAC(
+                        type, k.baseAddress, Int32(key.count), m.baseAddress, m.count, o.baseAddress, &outLength)
                 }
             }
         }

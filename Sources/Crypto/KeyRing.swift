@@ -23,7 +23,9 @@ public struct KeyRing: Sendable {
     public init(parsing specification: String) throws {
         var parsed: [(String, [UInt8])] = []
         for entry in specification.split(separator: ",", omittingEmptySubsequences: true) {
-            let parts = entry.split(separator: ":", maxSplits: 1).map { String($0.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed()) }
+            let parts = entry.split(separator: ":", maxSplits: 1).map {
+                String($0.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+            }
             guard parts.count == 2, Self.isValidKeyID(parts[0]) else {
                 throw CryptoError.invalidKey("each entry must be kid:base64key with a kid of [A-Za-z0-9_-]{1,32}")
             }
@@ -71,19 +73,22 @@ public struct KeyRing: Sendable {
     static func isValidKeyID(_ id: String) -> Bool {
         (1...32).contains(id.utf8.count)
             && id.utf8.allSatisfy { c in
-                (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c == 0x2d || c == 0x5f
+                (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c == 0x2d
+                    || c == 0x5f
             }
     }
 
     private static func decodeKey(_ text: String) -> [UInt8]? {
         // Standard base64 is accepted too: map it to the URL alphabet first.
-        Base64URL.decode(String(decoding: text.utf8.map { byte in
-            switch byte {
-            case UInt8(ascii: "+"): UInt8(ascii: "-")
-            case UInt8(ascii: "/"): UInt8(ascii: "_")
-            default: byte
-            }
-        }, as: UTF8.self))
+        Base64URL.decode(
+            String(
+                decoding: text.utf8.map { byte in
+                    switch byte {
+                    case UInt8(ascii: "+"): UInt8(ascii: "-")
+                    case UInt8(ascii: "/"): UInt8(ascii: "_")
+                    default: byte
+                    }
+                }, as: UTF8.self))
     }
 }
 

@@ -1,4 +1,5 @@
 internal import CFastCGI
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -29,13 +30,17 @@ public final class FastCGIExchange {
         guard var cursor = request.pointee.envp else { return headers }
         while let entry = cursor.pointee {
             cursor += 1
-            guard entry[0] == 0x48, entry[1] == 0x54, entry[2] == 0x54, entry[3] == 0x50, entry[4] == 0x5f else { continue }
+            guard entry[0] == 0x48, entry[1] == 0x54, entry[2] == 0x54, entry[3] == 0x50, entry[4] == 0x5f else {
+                continue
+            }
             let length = strlen(entry)
             entry.withMemoryRebound(to: UInt8.self, capacity: length) { bytes in
                 let buffer = UnsafeBufferPointer(start: bytes + 5, count: length - 5)
                 guard let equals = buffer.firstIndex(of: UInt8(ascii: "=")) else { return }
                 let name = String(decoding: buffer[..<equals].lazy.map(Self.headerByte), as: UTF8.self)
-                headers.append(name: name, value: String(decoding: UnsafeBufferPointer(rebasing: buffer[(equals + 1)...]), as: UTF8.self))
+                headers.append(
+                    name: name,
+                    value: String(decoding: UnsafeBufferPointer(rebasing: buffer[(equals + 1)...]), as: UTF8.self))
             }
         }
         return headers
@@ -76,13 +81,16 @@ public final class FastCGIExchange {
         while filled < declared {
             let count = body.withUnsafeMutableBytes { raw in
                 FCGX_GetStr(
-                    raw.baseAddress!.assumingMemoryBound(to: CChar.self) + filled, Int32(declared - filled), request.pointee.in)
+                    raw.baseAddress!.assumingMemoryBound(to: CChar.self) + filled, Int32(declared - filled),
+                    request.pointee.in)
             }
             if count <= 0 { break }
             filled += Int(count)
         }
         // nginx sends exactly CONTENT_LENGTH bytes; anything short means the client went away.
-        guard filled == declared else { throw HTTPError.badRequest("The request body ended early", code: "INCOMPLETE_BODY") }
+        guard filled == declared else {
+            throw HTTPError.badRequest("The request body ended early", code: "INCOMPLETE_BODY")
+        }
         return body
     }
 
@@ -140,9 +148,13 @@ public final class FastCGIExchange {
 
     /// A header that would split the head: CR or LF anywhere, or a colon in the name.
     private static func unsafeHeader(_ name: String, _ value: String) -> Bool {
-        let badName = name.utf8.withContiguousStorageIfAvailable { $0.contains { $0 == 13 || $0 == 10 || $0 == UInt8(ascii: ":") } }
+        let badName =
+            name.utf8.withContiguousStorageIfAvailable {
+                $0.contains { $0 == 13 || $0 == 10 || $0 == UInt8(ascii: ":") }
+            }
             ?? name.utf8.contains { $0 == 13 || $0 == 10 || $0 == UInt8(ascii: ":") }
-        let badValue = value.utf8.withContiguousStorageIfAvailable { $0.contains { $0 == 13 || $0 == 10 } }
+        let badValue =
+            value.utf8.withContiguousStorageIfAvailable { $0.contains { $0 == 13 || $0 == 10 } }
             ?? value.utf8.contains { $0 == 13 || $0 == 10 }
         return badName || badValue
     }

@@ -1,5 +1,8 @@
 internal import CFastCGI
 import Dispatch
+import Logging
+import Synchronization
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -8,8 +11,6 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
-import Logging
-import Synchronization
 
 /// Serves FastCGI on a listening socket with a fixed set of worker threads, each accepting in turn
 /// (Debian's libfcgi does no locking of its own) and handling one request at a time.
@@ -42,7 +43,7 @@ public final class FastCGIServer: Sendable {
             source.resume()
             return source
         }
-        defer { signals.forEach { $0.cancel() } }
+        defer { for signal in signals { signal.cancel() } }
 
         CrashGuard.install()
         let finished = DispatchSemaphore(value: 0)

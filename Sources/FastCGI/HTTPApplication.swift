@@ -1,3 +1,5 @@
+import Logging
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -6,7 +8,6 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
-import Logging
 
 /// Turns FastCGI exchanges into `Request`s, routes them, and writes the `Response`s back: the one
 /// place where a thrown error becomes `{"error", "code"}` JSON, where every response gets its
@@ -73,7 +74,9 @@ public final class HTTPApplication<Context>: ExchangeHandler {
             routed.pathParameters = parameters
             return try run(route, routed)
         } catch {
-            return errorResponse(for: error, requestID: request.requestID, logger: RequestLogger(base: logger, requestID: request.requestID))
+            return errorResponse(
+                for: error, requestID: request.requestID,
+                logger: RequestLogger(base: logger, requestID: request.requestID))
         }
     }
 
@@ -107,12 +110,15 @@ public final class HTTPApplication<Context>: ExchangeHandler {
         try route.handler(request, context)
     }
 
-    private func errorResponse(for error: any Error, requestID: String, logger requestLogger: RequestLogger) -> Response {
+    private func errorResponse(for error: any Error, requestID: String, logger requestLogger: RequestLogger) -> Response
+    {
         let logger = requestLogger.logger
         let known = (error as? any HTTPResponseError) ?? classify(error)
         guard let known else {
             // The description may name internals; it goes to the log, never to the client.
-            logger.error("request failed", metadata: ["error": "\(String(reflecting: type(of: error)))", "error.detail": "\(error)"])
+            logger.error(
+                "request failed",
+                metadata: ["error": "\(String(reflecting: type(of: error)))", "error.detail": "\(error)"])
             return Self.internalError(requestID: requestID)
         }
         if known.status >= 500 {
@@ -140,7 +146,9 @@ public final class HTTPApplication<Context>: ExchangeHandler {
             status: 500)
     }
 
-    private func write(_ response: Response, requestID: String, to exchange: FastCGIExchange, logger requestLogger: RequestLogger) {
+    private func write(
+        _ response: Response, requestID: String, to exchange: FastCGIExchange, logger requestLogger: RequestLogger
+    ) {
         var headers = response.headers
         headers.reserveCapacity(headers.count + 2)
         headers.append(("X-Request-ID", requestID))
@@ -192,7 +200,9 @@ struct RequestHead {
     init(parameters: [String: String]) {
         var headers = HTTPHeaders()
         for (name, value) in parameters.sorted(by: { $0.key < $1.key }) where name.hasPrefix("HTTP_") {
-            headers.append(name: String(decoding: name.utf8.dropFirst(5).map(FastCGIExchange.headerByte), as: UTF8.self), value: value)
+            headers.append(
+                name: String(decoding: name.utf8.dropFirst(5).map(FastCGIExchange.headerByte), as: UTF8.self),
+                value: value)
         }
         self.init(parameter: { parameters[$0] }, headers: headers)
     }
@@ -220,7 +230,8 @@ public enum RequestID {
             (1...128).contains(bytes.count)
                 && bytes.allSatisfy { c in
                     (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)
-                        || c == UInt8(ascii: ".") || c == UInt8(ascii: "_") || c == UInt8(ascii: ":") || c == UInt8(ascii: "-")
+                        || c == UInt8(ascii: ".") || c == UInt8(ascii: "_") || c == UInt8(ascii: ":")
+                        || c == UInt8(ascii: "-")
                 }
         }
         return allowed ? candidate : nil

@@ -43,7 +43,8 @@ public struct HTTPError: HTTPResponseError, Sendable {
     }
 
     public static func payloadTooLarge(limit: Int) -> HTTPError {
-        HTTPError(413, code: "PAYLOAD_TOO_LARGE", message: "The request body is larger than \(limit) bytes",
-                  extraFields: ["limitBytes": .integer(limit)])
+        HTTPError(
+            413, code: "PAYLOAD_TOO_LARGE", message: "The request body is larger than \(limit) bytes",
+            extraFields: ["limitBytes": .integer(limit)])
     }
 }

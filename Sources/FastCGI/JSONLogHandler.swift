@@ -1,3 +1,5 @@
+import Logging
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -6,7 +8,6 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
-import Logging
 
 /// A swift-log handler that writes one JSON object per line to stderr: time, level, message, the
 /// logger's label as `group`, and the metadata. One `write` per line, so lines from threads never mix.

@@ -1,4 +1,5 @@
 internal import CFastCGI
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else

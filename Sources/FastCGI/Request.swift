@@ -1,3 +1,5 @@
+import Logging
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -6,7 +8,6 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
-import Logging
 
 /// One HTTP request as nginx passed it over FastCGI: the raw path and query as sent, headers with
 /// lowercase names, and the raw body bytes (signatures are computed over exactly these).

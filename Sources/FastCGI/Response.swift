@@ -46,7 +46,9 @@ public struct Response: Sendable {
     public static func eventStream(_ produce: @escaping @Sendable (ResponseStream) throws -> Void) -> Response {
         Response(
             status: 200,
-            headers: [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no")],
+            headers: [
+                ("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no"),
+            ],
             body: .stream(produce))
     }
 }

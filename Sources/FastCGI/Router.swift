@@ -47,7 +47,8 @@ public struct Router<Context>: Sendable {
         precondition(
             !routes.contains { $0.method == method && $0.segments == segments },
             "route \(method) \(pattern) is registered twice")
-        routes.append(Route(method: method, pattern: pattern, bodyLimit: bodyLimit, segments: segments, handler: handler))
+        routes.append(
+            Route(method: method, pattern: pattern, bodyLimit: bodyLimit, segments: segments, handler: handler))
     }
 
     /// Marks the route `method pattern` as planned (answering 501), for the route table.

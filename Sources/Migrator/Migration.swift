@@ -52,7 +52,8 @@ public enum MigrationError: Error, Equatable, CustomStringConvertible {
         switch self {
         case .badName(let name): "\(name) is not named NNN_lowercase_words.sql"
         case .duplicateNumber(let name): "\(name) shares its number with another file"
-        case .checksumMismatch(let name): "\(name) was applied with other contents; add a new migration instead of editing it"
+        case .checksumMismatch(let name):
+            "\(name) was applied with other contents; add a new migration instead of editing it"
         case .missingFile(let name): "\(name) was applied but is not in the migrations directory"
         }
     }

@@ -52,7 +52,8 @@ public struct Migrator {
                 try database.transaction {
                     try database.executeScript(migration.sql)
                     try database.execute(
-                        "INSERT INTO vercel_schema_migrations (name, checksum) VALUES (\(migration.name), \(migration.checksum))")
+                        "INSERT INTO vercel_schema_migrations (name, checksum) VALUES (\(migration.name), \(migration.checksum))"
+                    )
                 }
                 report.applied.append(migration.name)
             }

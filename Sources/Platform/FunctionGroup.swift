@@ -28,7 +28,8 @@ public struct FunctionGroup: Sendable {
         configuration: ServiceConfiguration, logger: Logger,
         makeTransport: @escaping @Sendable () -> any HTTPTransport = { CurlTransport() }
     ) -> (HTTPApplication<RequestContext>, RequestContext) {
-        let context = RequestContext(group: name, configuration: configuration, logger: logger, makeTransport: makeTransport)
+        let context = RequestContext(
+            group: name, configuration: configuration, logger: logger, makeTransport: makeTransport)
         let application = HTTPApplication(
             router: router(faultRoutes: configuration.faultRoutesEnabled), context: context, logger: logger,
             classify: Self.classify)

@@ -1,4 +1,6 @@
 import FastCGI
+import Logging
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -7,7 +9,6 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
-import Logging
 
 /// The `main` of every group executable: reads `--socket PATH` (or serves the socket inherited on
 /// fd 0) and `--workers N`, loads the configuration, and serves the group's routes until SIGTERM.

@@ -1,4 +1,5 @@
 import FastCGI
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else

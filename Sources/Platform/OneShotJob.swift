@@ -1,3 +1,7 @@
+import FastCGI
+import Logging
+import Postgres
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -6,9 +10,6 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
-import FastCGI
-import Logging
-import Postgres
 
 /// The `main` of a maintenance job that cron runs: reads its configuration, takes the job's advisory
 /// lock so runs on several hosts (or an overlapping run) do the work once, does it, and exits:
@@ -27,10 +28,14 @@ public enum OneShotJob {
         }
         JSONLogHandler.bootstrap(level: configuration.logLevel)
         let logger = Logger(label: name)
-        let database = PostgresConnection(.init(url: configuration.databaseURL, statementTimeout: .seconds(300), applicationName: name))
+        let database = PostgresConnection(
+            .init(url: configuration.databaseURL, statementTimeout: .seconds(300), applicationName: name))
         do {
             let started = ContinuousClock.now
-            guard let summary = try database.withAdvisoryLockIfFree("sheen.vercel.job.\(name)", { try work(database, logger) }) else {
+            guard
+                let summary = try database.withAdvisoryLockIfFree(
+                    "sheen.vercel.job.\(name)", { try work(database, logger) })
+            else {
                 logger.info("skipped: another run holds the lock")
                 exit(0)
             }

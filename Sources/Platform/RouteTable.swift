@@ -7,7 +7,9 @@ public enum RouteTable {
         var lines = ["| group | method | path | state |", "|---|---|---|---|"]
         for group in groups {
             for route in group.router().routes where !route.pattern.hasPrefix("/healthz/") {
-                lines.append("| \(group.name) | \(route.method) | `\(route.pattern)` | \(route.isPlanned ? "answers 501" : "works") |")
+                lines.append(
+                    "| \(group.name) | \(route.method) | `\(route.pattern)` | \(route.isPlanned ? "answers 501" : "works") |"
+                )
             }
         }
         return lines.joined(separator: "\n")

@@ -1,4 +1,5 @@
 internal import CPostgres
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -120,7 +121,7 @@ public final class PostgresConnection {
         let connection = try connected()
         statementCount += 1
         let values = sql.binds.map { $0.flatMap { strdup($0) } }
-        defer { values.forEach { free($0) } }
+        defer { for value in values { free(value) } }
         let result = values.map { $0.map { UnsafePointer<CChar>($0) } }.withUnsafeBufferPointer { pointers in
             PQexecParams(connection, sql.text, Int32(values.count), nil, pointers.baseAddress, nil, nil, 0)
         }
@@ -176,7 +177,8 @@ public final class PostgresConnection {
             if transactionDepth > 0 { throw PostgresError.connectionFailed("lost inside a transaction: \(message)") }
         }
         let keywords = ["dbname", "connect_timeout", "application_name", "options"]
-        let timeoutMs = configuration.statementTimeout.components.seconds * 1000
+        let timeoutMs =
+            configuration.statementTimeout.components.seconds * 1000
             + configuration.statementTimeout.components.attoseconds / 1_000_000_000_000_000
         let values = [
             configuration.url, String(configuration.connectTimeoutSeconds), configuration.applicationName,
@@ -185,8 +187,8 @@ public final class PostgresConnection {
         let keywordPointers = keywords.map { strdup($0) } + [nil]
         let valuePointers = values.map { strdup($0) } + [nil]
         defer {
-            keywordPointers.forEach { free($0) }
-            valuePointers.forEach { free($0) }
+            for pointer in keywordPointers { free(pointer) }
+            for pointer in valuePointers { free(pointer) }
         }
         let connection = keywordPointers.map { $0.map { UnsafePointer<CChar>($0) } }.withUnsafeBufferPointer { k in
             valuePointers.map { $0.map { UnsafePointer<CChar>($0) } }.withUnsafeBufferPointer { v in

@@ -39,7 +39,8 @@ public struct CircuitBreaker: Sendable, Equatable {
         /// While half-open: until when the probe in flight holds its place.
         public var probeUntil: Date?
 
-        public static let closed = State(consecutiveFailures: 0, isOpen: false, openUntil: nil, trips: 0, probeUntil: nil)
+        public static let closed = State(
+            consecutiveFailures: 0, isOpen: false, openUntil: nil, trips: 0, probeUntil: nil)
 
         enum CodingKeys: String, CodingKey {
             case consecutiveFailures = "consecutive_failures"

@@ -12,6 +12,8 @@ public protocol CircuitBreakerStorage {
     func load(_ connection: UUID) throws -> CircuitBreakers.Snapshot?
     /// Stores `next` if `connection` still holds `expected`'s version: the new snapshot, or nil when
     /// another writer changed it meanwhile.
-    func replace(_ connection: UUID, expected: CircuitBreakers.Snapshot, with next: CircuitBreaker.State) throws
+    func replace(
+        _ connection: UUID, expected: CircuitBreakers.Snapshot, with next: CircuitBreaker.State
+    ) throws
         -> CircuitBreakers.Snapshot?
 }

@@ -34,12 +34,15 @@ public struct CircuitBreakers {
     }
 
     /// Whether a call for `connection` may go now.
-    public func admit(_ connection: UUID, known: inout Snapshot?, now: Date = Date()) throws -> CircuitBreaker.Admission {
+    public func admit(_ connection: UUID, known: inout Snapshot?, now: Date = Date()) throws -> CircuitBreaker.Admission
+    {
         try update(connection, known: &known) { breaker.admit($0, now: now) }
     }
 
     /// Records how a call for `connection` ended.
-    public func record(_ result: CircuitBreaker.Result, for connection: UUID, known: inout Snapshot?, now: Date = Date()) throws {
+    public func record(
+        _ result: CircuitBreaker.Result, for connection: UUID, known: inout Snapshot?, now: Date = Date()
+    ) throws {
         guard result != .neutral else { return }
         try update(connection, known: &known) { ((), breaker.record(result, $0, now: now)) }
     }

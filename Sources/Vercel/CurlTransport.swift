@@ -1,4 +1,5 @@
 internal import CCurl
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -111,7 +112,9 @@ public final class CurlTransport: HTTPTransport {
         let exchange = Unmanaged<Exchange>.fromOpaque(context!).takeUnretainedValue()
         let length = size * count
         if let onData = exchange.onData, (200..<300).contains(exchange.status) {
-            let piece = data!.withMemoryRebound(to: UInt8.self, capacity: length) { Array(UnsafeBufferPointer(start: $0, count: length)) }
+            let piece = data!.withMemoryRebound(to: UInt8.self, capacity: length) {
+                Array(UnsafeBufferPointer(start: $0, count: length))
+            }
             guard onData(piece) else {
                 exchange.stopped = true
                 return 0
@@ -160,7 +163,8 @@ public final class CurlTransport: HTTPTransport {
         guard length > 0 else { return 0 }
         exchange.upload.withUnsafeBytes { source in
             buffer!.withMemoryRebound(to: UInt8.self, capacity: length) { target in
-                target.update(from: source.baseAddress!.assumingMemoryBound(to: UInt8.self) + exchange.uploaded, count: length)
+                target.update(
+                    from: source.baseAddress!.assumingMemoryBound(to: UInt8.self) + exchange.uploaded, count: length)
             }
         }
         exchange.uploaded += length
@@ -173,7 +177,8 @@ extension Substring {
     fileprivate func trimmingSpaces() -> String {
         let blank: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 || $0 == 0x0d || $0 == 0x0a }
         let bytes = Array(utf8)
-        guard let first = bytes.firstIndex(where: { !blank($0) }), let last = bytes.lastIndex(where: { !blank($0) }) else { return "" }
+        guard let first = bytes.firstIndex(where: { !blank($0) }), let last = bytes.lastIndex(where: { !blank($0) })
+        else { return "" }
         return String(decoding: bytes[first...last], as: UTF8.self)
     }
 }

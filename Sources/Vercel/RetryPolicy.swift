@@ -69,7 +69,8 @@ public struct RetryPolicy: Sendable, Equatable {
     /// A full-jitter wait for attempt `attempt`.
     public func backoff(attempt: Int, random: inout some RandomNumberGenerator) -> Duration {
         let ceiling = min(maxDelay, baseDelay * (1 << min(max(attempt - 1, 0), 20)))
-        let ceilingMs = max(Int64(1), ceiling.components.seconds * 1000 + ceiling.components.attoseconds / 1_000_000_000_000_000)
+        let ceilingMs = max(
+            Int64(1), ceiling.components.seconds * 1000 + ceiling.components.attoseconds / 1_000_000_000_000_000)
         return .milliseconds(Int64.random(in: 0...ceilingMs, using: &random))
     }
 
@@ -78,7 +79,9 @@ public struct RetryPolicy: Sendable, Equatable {
     public static func requestedWait(in response: HTTPResponse, now: Date) -> Duration? {
         if let value = response.header("retry-after") {
             if let seconds = Int(value), seconds >= 0 { return .seconds(seconds) }
-            if let date = HTTPDate.parse(value) { return .milliseconds(Int64(max(0, date.timeIntervalSince(now)) * 1000)) }
+            if let date = HTTPDate.parse(value) {
+                return .milliseconds(Int64(max(0, date.timeIntervalSince(now)) * 1000))
+            }
         }
         if let value = response.header("x-ratelimit-reset"), let reset = Double(value) {
             return .milliseconds(Int64(max(0, reset - now.timeIntervalSince1970) * 1000))

@@ -1,12 +1,13 @@
+import Crypto
+import Dispatch
+import Logging
+import Synchronization
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Crypto
-import Dispatch
-import Logging
-import Synchronization
 
 /// Deployments: `POST /v13/deployments`, `POST /v2/files`, `GET /v13/deployments/{idOrUrl}`,
 /// `GET /v6/deployments`, `PATCH /v12/deployments/{id}/cancel`.
@@ -22,7 +23,9 @@ extension VercelClient {
     }
 
     /// Uploads one file under its SHA-1 (`x-vercel-digest`). Idempotent: the same bytes, the same name.
-    public func uploadFile(_ bytes: [UInt8], sha: String, _ credentials: Credentials, correlationID: String? = nil) throws(VercelError) {
+    public func uploadFile(
+        _ bytes: [UInt8], sha: String, _ credentials: Credentials, correlationID: String? = nil
+    ) throws(VercelError) {
         _ = try send(
             Endpoint(
                 "POST", "/v2/files", body: bytes,
@@ -34,7 +37,8 @@ extension VercelClient {
     /// files Vercel reports missing (at most `parallelism` at once, each retried as the policy
     /// allows), then creates it again.
     public func deployFiles(
-        _ files: [DeploymentFile], as request: VercelDeploymentRequest, _ credentials: Credentials, parallelism: Int = 8,
+        _ files: [DeploymentFile], as request: VercelDeploymentRequest, _ credentials: Credentials,
+        parallelism: Int = 8,
         correlationID: String? = nil
     ) throws(VercelError) -> (deployment: VercelDeployment, report: UploadReport) {
         var contents: [String: [UInt8]] = [:]
@@ -54,8 +58,12 @@ extension VercelClient {
                 return (try createDeployment(request, credentials, correlationID: correlationID), report)
             } catch .missingFiles(let missing) {
                 let unknown = missing.filter { contents[$0] == nil }
-                guard unknown.isEmpty else { throw .invalidResponse("Vercel asked for files this deployment does not have") }
-                let sent = try upload(missing.map { ($0, contents[$0]!) }, credentials, parallelism: parallelism, correlationID: correlationID)
+                guard unknown.isEmpty else {
+                    throw .invalidResponse("Vercel asked for files this deployment does not have")
+                }
+                let sent = try upload(
+                    missing.map { ($0, contents[$0]!) }, credentials, parallelism: parallelism,
+                    correlationID: correlationID)
                 report.filesUploaded += sent.filesUploaded
                 report.bytesUploaded += sent.bytesUploaded
             }
@@ -83,7 +91,8 @@ extension VercelClient {
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             // Uploads skip the breaker: it was consulted for the create, and its store's database
             // connection belongs to the calling thread.
-            let client = VercelClient(configuration: uploadConfiguration, transport: CurlTransport(), breakers: nil, logger: logger)
+            let client = VercelClient(
+                configuration: uploadConfiguration, transport: CurlTransport(), breakers: nil, logger: logger)
             let credentials = Credentials(accessToken: accessToken, teamID: teamID)
             while true {
                 let index: Int? = progress.withLock { state in
@@ -93,7 +102,8 @@ extension VercelClient {
                 }
                 guard let index else { return }
                 let sent = Result { () throws(VercelError) in
-                    try client.uploadFile(files[index].bytes, sha: files[index].sha, credentials, correlationID: correlationID)
+                    try client.uploadFile(
+                        files[index].bytes, sha: files[index].sha, credentials, correlationID: correlationID)
                 }
                 progress.withLock { state in
                     switch sent {
@@ -111,13 +121,18 @@ extension VercelClient {
         return outcome.report
     }
 
-    public func deployment(_ idOrURL: String, _ credentials: Credentials, correlationID: String? = nil) throws(VercelError) -> VercelDeployment {
-        try call(Endpoint("GET", "/v13/deployments/\(Self.percentEncode(idOrURL))"), credentials: credentials, correlationID: correlationID)
+    public func deployment(
+        _ idOrURL: String, _ credentials: Credentials, correlationID: String? = nil
+    ) throws(VercelError) -> VercelDeployment {
+        try call(
+            Endpoint("GET", "/v13/deployments/\(Self.percentEncode(idOrURL))"), credentials: credentials,
+            correlationID: correlationID)
     }
 
     /// One page of a project's deployments, newest first.
     public func deployments(
-        projectID: String?, _ credentials: Credentials, limit: Int = 20, until: VercelCursor? = nil, target: String? = nil,
+        projectID: String?, _ credentials: Credentials, limit: Int = 20, until: VercelCursor? = nil,
+        target: String? = nil,
         state: String? = nil, correlationID: String? = nil
     ) throws(VercelError) -> VercelPage<VercelDeploymentSummary> {
         struct Body: Decodable {
@@ -129,13 +144,19 @@ extension VercelClient {
         if let until { query.append(("until", until.description)) }
         if let target { query.append(("target", target)) }
         if let state { query.append(("state", state)) }
-        let body = try call(Endpoint("GET", "/v6/deployments", query: query), as: Body.self, credentials: credentials, correlationID: correlationID)
+        let body = try call(
+            Endpoint("GET", "/v6/deployments", query: query), as: Body.self, credentials: credentials,
+            correlationID: correlationID)
         return VercelPage(items: body.deployments, next: body.pagination?.next)
     }
 
     /// Cancels a deployment that is still building.
-    public func cancelDeployment(_ id: String, _ credentials: Credentials, correlationID: String? = nil) throws(VercelError) -> VercelDeployment {
-        try call(Endpoint("PATCH", "/v12/deployments/\(Self.percentEncode(id))/cancel", idempotent: true), credentials: credentials, correlationID: correlationID)
+    public func cancelDeployment(
+        _ id: String, _ credentials: Credentials, correlationID: String? = nil
+    ) throws(VercelError) -> VercelDeployment {
+        try call(
+            Endpoint("PATCH", "/v12/deployments/\(Self.percentEncode(id))/cancel", idempotent: true),
+            credentials: credentials, correlationID: correlationID)
     }
 }
 

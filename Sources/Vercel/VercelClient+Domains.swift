@@ -3,7 +3,8 @@
 /// configuration `GET /v6/domains/{domain}/config`.
 extension VercelClient {
     public func addDomain(
-        _ name: String, projectID: String, redirect: String? = nil, redirectStatusCode: Int? = nil, gitBranch: String? = nil,
+        _ name: String, projectID: String, redirect: String? = nil, redirectStatusCode: Int? = nil,
+        gitBranch: String? = nil,
         _ credentials: Credentials, correlationID: String? = nil
     ) throws(VercelError) -> VercelDomain {
         struct Body: Encodable {
@@ -19,34 +20,49 @@ extension VercelClient {
             credentials: credentials, correlationID: correlationID)
     }
 
-    public func domains(projectID: String, _ credentials: Credentials, correlationID: String? = nil) throws(VercelError) -> [VercelDomain] {
+    public func domains(
+        projectID: String, _ credentials: Credentials, correlationID: String? = nil
+    ) throws(VercelError) -> [VercelDomain] {
         struct Body: Decodable { let domains: [VercelDomain] }
         return try call(
-            Endpoint("GET", "/v9/projects/\(Self.percentEncode(projectID))/domains"), as: Body.self, credentials: credentials,
+            Endpoint("GET", "/v9/projects/\(Self.percentEncode(projectID))/domains"), as: Body.self,
+            credentials: credentials,
             correlationID: correlationID
         ).domains
     }
 
-    public func domain(_ name: String, projectID: String, _ credentials: Credentials, correlationID: String? = nil) throws(VercelError) -> VercelDomain {
+    public func domain(
+        _ name: String, projectID: String, _ credentials: Credentials, correlationID: String? = nil
+    ) throws(VercelError) -> VercelDomain {
         try call(
             Endpoint("GET", "/v9/projects/\(Self.percentEncode(projectID))/domains/\(Self.percentEncode(name))"),
             credentials: credentials, correlationID: correlationID)
     }
 
     /// Asks Vercel to check the domain's verification record; Vercel's error says what is missing.
-    public func verifyDomain(_ name: String, projectID: String, _ credentials: Credentials, correlationID: String? = nil) throws(VercelError) -> VercelDomain {
+    public func verifyDomain(
+        _ name: String, projectID: String, _ credentials: Credentials, correlationID: String? = nil
+    ) throws(VercelError) -> VercelDomain {
         try call(
-            Endpoint("POST", "/v9/projects/\(Self.percentEncode(projectID))/domains/\(Self.percentEncode(name))/verify", idempotent: true),
+            Endpoint(
+                "POST", "/v9/projects/\(Self.percentEncode(projectID))/domains/\(Self.percentEncode(name))/verify",
+                idempotent: true),
             credentials: credentials, correlationID: correlationID)
     }
 
-    public func removeDomain(_ name: String, projectID: String, _ credentials: Credentials, correlationID: String? = nil) throws(VercelError) {
+    public func removeDomain(
+        _ name: String, projectID: String, _ credentials: Credentials, correlationID: String? = nil
+    ) throws(VercelError) {
         _ = try send(
             Endpoint("DELETE", "/v9/projects/\(Self.percentEncode(projectID))/domains/\(Self.percentEncode(name))"),
             credentials: credentials, correlationID: correlationID)
     }
 
-    public func domainConfig(_ name: String, _ credentials: Credentials, correlationID: String? = nil) throws(VercelError) -> VercelDomainConfig {
-        try call(Endpoint("GET", "/v6/domains/\(Self.percentEncode(name))/config"), credentials: credentials, correlationID: correlationID)
+    public func domainConfig(
+        _ name: String, _ credentials: Credentials, correlationID: String? = nil
+    ) throws(VercelError) -> VercelDomainConfig {
+        try call(
+            Endpoint("GET", "/v6/domains/\(Self.percentEncode(name))/config"), credentials: credentials,
+            correlationID: correlationID)
     }
 }

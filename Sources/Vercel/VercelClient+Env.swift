@@ -2,10 +2,13 @@
 /// `PATCH /v9/projects/{id}/env/{envId}`, `DELETE /v9/projects/{id}/env/{envId}`. Values go to
 /// Vercel in request bodies only; nothing here logs them (the client logs paths, not bodies).
 extension VercelClient {
-    public func envVariables(projectID: String, _ credentials: Credentials, correlationID: String? = nil) throws(VercelError) -> [VercelEnvVariable] {
+    public func envVariables(
+        projectID: String, _ credentials: Credentials, correlationID: String? = nil
+    ) throws(VercelError) -> [VercelEnvVariable] {
         struct Body: Decodable { let envs: [VercelEnvVariable] }
         return try call(
-            Endpoint("GET", "/v10/projects/\(Self.percentEncode(projectID))/env"), as: Body.self, credentials: credentials,
+            Endpoint("GET", "/v10/projects/\(Self.percentEncode(projectID))/env"), as: Body.self,
+            credentials: credentials,
             correlationID: correlationID
         ).envs
     }
@@ -15,13 +18,15 @@ extension VercelClient {
         _ variables: [VercelNewEnvVariable], projectID: String, upsert: Bool = true, _ credentials: Credentials,
         correlationID: String? = nil
     ) throws(VercelError) -> VercelEnvBatchResult {
-        var endpoint = try endpoint("POST", "/v10/projects/\(Self.percentEncode(projectID))/env", variables, idempotent: upsert)
+        var endpoint = try endpoint(
+            "POST", "/v10/projects/\(Self.percentEncode(projectID))/env", variables, idempotent: upsert)
         if upsert { endpoint = endpoint.adding(query: [("upsert", "true")]) }
         return try call(endpoint, credentials: credentials, correlationID: correlationID)
     }
 
     public func updateEnvVariable(
-        id: String, projectID: String, value: String? = nil, target: [String]? = nil, type: String? = nil, _ credentials: Credentials,
+        id: String, projectID: String, value: String? = nil, target: [String]? = nil, type: String? = nil,
+        _ credentials: Credentials,
         correlationID: String? = nil
     ) throws(VercelError) -> VercelEnvVariable {
         struct Change: Encodable {
@@ -36,9 +41,12 @@ extension VercelClient {
             credentials: credentials, correlationID: correlationID)
     }
 
-    public func deleteEnvVariable(id: String, projectID: String, _ credentials: Credentials, correlationID: String? = nil) throws(VercelError) {
+    public func deleteEnvVariable(
+        id: String, projectID: String, _ credentials: Credentials, correlationID: String? = nil
+    ) throws(VercelError) {
         _ = try send(
-            Endpoint("DELETE", "/v9/projects/\(Self.percentEncode(projectID))/env/\(Self.percentEncode(id))"), credentials: credentials,
+            Endpoint("DELETE", "/v9/projects/\(Self.percentEncode(projectID))/env/\(Self.percentEncode(id))"),
+            credentials: credentials,
             correlationID: correlationID)
     }
 }

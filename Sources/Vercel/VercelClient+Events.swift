@@ -35,11 +35,15 @@ extension VercelClient {
         let decoder = JSONDecoder()
         let path = "/v3/deployments/\(Self.percentEncode(deploymentID))/events"
         guard follow else {
-            let events = try call(Endpoint("GET", path, query: query), as: [VercelBuildEvent].self, credentials: credentials, correlationID: correlationID)
+            let events = try call(
+                Endpoint("GET", path, query: query), as: [VercelBuildEvent].self, credentials: credentials,
+                correlationID: correlationID)
             for event in events where !onEvent(event) { return }
             return
         }
-        try stream(Endpoint("GET", path, query: query), credentials: credentials, correlationID: correlationID, onTick: onTick) { piece in
+        try stream(
+            Endpoint("GET", path, query: query), credentials: credentials, correlationID: correlationID, onTick: onTick
+        ) { piece in
             pending += piece
             while let newline = pending.firstIndex(of: 0x0a) {
                 let line = Array(pending[..<newline])

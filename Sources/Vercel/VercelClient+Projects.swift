@@ -3,12 +3,16 @@
 extension VercelClient {
     public func user(_ credentials: Credentials, correlationID: String? = nil) throws(VercelError) -> VercelUser {
         struct Body: Decodable { let user: VercelUser }
-        return try call(Endpoint("GET", "/v2/user"), as: Body.self, credentials: credentials, correlationID: correlationID).user
+        return try call(
+            Endpoint("GET", "/v2/user"), as: Body.self, credentials: credentials, correlationID: correlationID
+        ).user
     }
 
     public func teams(_ credentials: Credentials, correlationID: String? = nil) throws(VercelError) -> [VercelTeam] {
         struct Body: Decodable { let teams: [VercelTeam] }
-        return try call(Endpoint("GET", "/v2/teams"), as: Body.self, credentials: credentials, correlationID: correlationID).teams
+        return try call(
+            Endpoint("GET", "/v2/teams"), as: Body.self, credentials: credentials, correlationID: correlationID
+        ).teams
     }
 
     /// One page of projects, newest first; pass the page's `next` as `until` for the following one.
@@ -23,18 +27,25 @@ extension VercelClient {
         var query = [("limit", "\(min(max(limit, 1), 100))")]
         if let until { query.append(("until", until.description)) }
         if let search, !search.isEmpty { query.append(("search", search)) }
-        let body = try call(Endpoint("GET", "/v10/projects", query: query), as: Body.self, credentials: credentials, correlationID: correlationID)
+        let body = try call(
+            Endpoint("GET", "/v10/projects", query: query), as: Body.self, credentials: credentials,
+            correlationID: correlationID)
         return VercelPage(items: body.projects, next: body.pagination?.next)
     }
 
-    public func project(_ idOrName: String, _ credentials: Credentials, correlationID: String? = nil) throws(VercelError) -> VercelProject {
-        try call(Endpoint("GET", "/v9/projects/\(Self.percentEncode(idOrName))"), credentials: credentials, correlationID: correlationID)
+    public func project(
+        _ idOrName: String, _ credentials: Credentials, correlationID: String? = nil
+    ) throws(VercelError) -> VercelProject {
+        try call(
+            Endpoint("GET", "/v9/projects/\(Self.percentEncode(idOrName))"), credentials: credentials,
+            correlationID: correlationID)
     }
 
     public func createProject(
         _ settings: VercelProjectSettings, _ credentials: Credentials, correlationID: String? = nil
     ) throws(VercelError) -> VercelProject {
-        try call(try endpoint("POST", "/v11/projects", settings), credentials: credentials, correlationID: correlationID)
+        try call(
+            try endpoint("POST", "/v11/projects", settings), credentials: credentials, correlationID: correlationID)
     }
 
     public func updateProject(
@@ -45,7 +56,9 @@ extension VercelClient {
             credentials: credentials, correlationID: correlationID)
     }
 
-    func endpoint(_ method: String, _ path: String, _ body: some Encodable, idempotent: Bool? = nil) throws(VercelError) -> Endpoint {
+    func endpoint(
+        _ method: String, _ path: String, _ body: some Encodable, idempotent: Bool? = nil
+    ) throws(VercelError) -> Endpoint {
         do {
             return try .json(method, path, body, idempotent: idempotent)
         } catch {

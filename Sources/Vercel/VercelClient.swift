@@ -1,3 +1,5 @@
+import Logging
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -6,7 +8,6 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
-import Logging
 
 /// The one way to Vercel's REST API. Each call: the connection's circuit breaker is asked first
 /// (before every attempt), the request goes with the connection's token and `teamId`, failures are
@@ -46,7 +47,8 @@ public final class VercelClient {
         public var breaker: CircuitBreakers.Snapshot?
 
         public init(
-            accessToken: String, teamID: String? = nil, connectionID: UUID? = nil, breaker: CircuitBreakers.Snapshot? = nil,
+            accessToken: String, teamID: String? = nil, connectionID: UUID? = nil,
+            breaker: CircuitBreakers.Snapshot? = nil,
             refresh: (() throws -> String?)? = nil
         ) {
             self.accessToken = accessToken
@@ -80,7 +82,10 @@ public final class VercelClient {
         }
 
         /// An endpoint whose body is `value` as JSON.
-        public static func json(_ method: String, _ path: String, query: [(String, String)] = [], _ value: some Encodable, idempotent: Bool? = nil) throws -> Endpoint {
+        public static func json(
+            _ method: String, _ path: String, query: [(String, String)] = [], _ value: some Encodable,
+            idempotent: Bool? = nil
+        ) throws -> Endpoint {
             Endpoint(
                 method, path, query: query, body: Array(try JSONEncoder().encode(value)),
                 headers: [("Content-Type", "application/json")], idempotent: idempotent)
@@ -126,7 +131,9 @@ public final class VercelClient {
     }
 
     /// Sends `endpoint` and returns Vercel's successful answer.
-    public func send(_ endpoint: Endpoint, credentials: Credentials, correlationID: String? = nil) throws(VercelError) -> HTTPResponse {
+    public func send(
+        _ endpoint: Endpoint, credentials: Credentials, correlationID: String? = nil
+    ) throws(VercelError) -> HTTPResponse {
         var token = credentials.accessToken
         var refreshed = false
         var attempt = 0
@@ -158,7 +165,8 @@ public final class VercelClient {
             case .success(let response):
                 decision = configuration.retry.decide(
                     attempt: attempt, idempotent: endpoint.idempotent,
-                    outcome: .response(status: response.status, retryAfter: RetryPolicy.requestedWait(in: response, now: Date())),
+                    outcome: .response(
+                        status: response.status, retryAfter: RetryPolicy.requestedWait(in: response, now: Date())),
                     random: &random)
                 if decision == .giveUp { throw Self.apiError(response) }
             case .failure(let error):
@@ -226,11 +234,14 @@ public final class VercelClient {
             return
         }
         if case .rejected(let wait) = admission { throw .circuitOpen(retryAfter: wait) }
-        if admission == .probe { logger.info("circuit half-open: probing", metadata: ["connection.id": "\(connection)"]) }
+        if admission == .probe {
+            logger.info("circuit half-open: probing", metadata: ["connection.id": "\(connection)"])
+        }
     }
 
     private func record(
-        _ outcome: Result<HTTPResponse, HTTPTransportError>, _ connection: UUID?, _ known: inout CircuitBreakers.Snapshot?
+        _ outcome: Result<HTTPResponse, HTTPTransportError>, _ connection: UUID?,
+        _ known: inout CircuitBreakers.Snapshot?
     ) {
         guard let connection, let breakers else { return }
         let result: CircuitBreaker.Result
@@ -260,7 +271,9 @@ public final class VercelClient {
         switch outcome {
         case .success(let response):
             metadata["vercel.status"] = "\(response.status)"
-            logger.log(level: response.status >= 500 || response.status == 429 ? .warning : .info, "vercel call", metadata: metadata)
+            logger.log(
+                level: response.status >= 500 || response.status == 429 ? .warning : .info, "vercel call",
+                metadata: metadata)
         case .failure(let error):
             metadata["error.detail"] = "\(error)"
             logger.warning("vercel call failed", metadata: metadata)
@@ -292,7 +305,8 @@ public final class VercelClient {
         var out = ""
         for byte in text.utf8 {
             switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"),
                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
                 out.unicodeScalars.append(Unicode.Scalar(byte))
             default:

@@ -85,7 +85,10 @@ public struct VercelDeploymentRequest: Encodable, Sendable {
         }
     }
 
-    public init(name: String, project: String? = nil, target: String? = nil, files: [File]? = nil, gitSource: GitSource? = nil, meta: [String: String]? = nil) {
+    public init(
+        name: String, project: String? = nil, target: String? = nil, files: [File]? = nil, gitSource: GitSource? = nil,
+        meta: [String: String]? = nil
+    ) {
         self.name = name
         self.project = project
         self.target = target

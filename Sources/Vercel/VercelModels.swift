@@ -62,7 +62,8 @@ public struct VercelProjectSettings: Codable, Sendable, Equatable {
 
     public init(
         name: String? = nil, framework: String? = nil, buildCommand: String? = nil, outputDirectory: String? = nil,
-        installCommand: String? = nil, devCommand: String? = nil, rootDirectory: String? = nil, nodeVersion: String? = nil,
+        installCommand: String? = nil, devCommand: String? = nil, rootDirectory: String? = nil,
+        nodeVersion: String? = nil,
         gitRepository: GitRepository? = nil
     ) {
         self.name = name

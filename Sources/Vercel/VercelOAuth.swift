@@ -1,9 +1,10 @@
+import Logging
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Logging
 
 /// Vercel's token endpoints: the integration code exchange (`POST /v2/oauth/access_token`), the
 /// OAuth app's token endpoint (authorization code with PKCE, refresh with rotation) and revocation.
@@ -78,27 +79,33 @@ public final class VercelOAuth {
 
     /// Exchanges an integration install's code.
     public func exchangeIntegrationCode(_ code: String) throws(VercelError) -> IntegrationToken {
-        try post(configuration.integrationTokenURL, [
-            ("client_id", configuration.clientID), ("client_secret", configuration.clientSecret), ("code", code),
-            ("redirect_uri", configuration.redirectURI),
-        ])
+        try post(
+            configuration.integrationTokenURL,
+            [
+                ("client_id", configuration.clientID), ("client_secret", configuration.clientSecret), ("code", code),
+                ("redirect_uri", configuration.redirectURI),
+            ])
     }
 
     /// Exchanges an OAuth app's code with the PKCE verifier it was issued for.
     public func exchangeAuthorizationCode(_ code: String, verifier: String) throws(VercelError) -> TokenPair {
-        try post(configuration.tokenURL, [
-            ("grant_type", "authorization_code"), ("code", code), ("code_verifier", verifier),
-            ("redirect_uri", configuration.redirectURI), ("client_id", configuration.clientID),
-            ("client_secret", configuration.clientSecret),
-        ])
+        try post(
+            configuration.tokenURL,
+            [
+                ("grant_type", "authorization_code"), ("code", code), ("code_verifier", verifier),
+                ("redirect_uri", configuration.redirectURI), ("client_id", configuration.clientID),
+                ("client_secret", configuration.clientSecret),
+            ])
     }
 
     /// Spends `refreshToken` for a new pair. The old refresh token is dead afterwards.
     public func refresh(_ refreshToken: String) throws(VercelError) -> TokenPair {
-        try post(configuration.tokenURL, [
-            ("grant_type", "refresh_token"), ("refresh_token", refreshToken), ("client_id", configuration.clientID),
-            ("client_secret", configuration.clientSecret),
-        ])
+        try post(
+            configuration.tokenURL,
+            [
+                ("grant_type", "refresh_token"), ("refresh_token", refreshToken), ("client_id", configuration.clientID),
+                ("client_secret", configuration.clientSecret),
+            ])
     }
 
     /// Revokes an access or refresh token (Basic auth with the client's credentials).
@@ -106,7 +113,8 @@ public final class VercelOAuth {
         let basic = Data("\(configuration.clientID):\(configuration.clientSecret)".utf8).base64EncodedString()
         var lastError = VercelError.unreachable(.failed("not attempted"))
         for attempt in 1...3 {
-            let outcome = exchange(configuration.revokeURL, [("token", token)], extraHeaders: [("Authorization", "Basic \(basic)")])
+            let outcome = exchange(
+                configuration.revokeURL, [("token", token)], extraHeaders: [("Authorization", "Basic \(basic)")])
             switch outcome {
             case .success(let response) where (200..<300).contains(response.status): return
             case .success(let response) where response.status < 500: throw Self.error(response)
@@ -132,15 +140,21 @@ public final class VercelOAuth {
         }
     }
 
-    private func exchange(_ url: String, _ form: [(String, String)], extraHeaders: [(String, String)]) -> Result<HTTPResponse, HTTPTransportError> {
-        let body = form.map { "\(VercelClient.percentEncode($0.0))=\(VercelClient.percentEncode($0.1))" }.joined(separator: "&")
+    private func exchange(
+        _ url: String, _ form: [(String, String)], extraHeaders: [(String, String)]
+    ) -> Result<HTTPResponse, HTTPTransportError> {
+        let body = form.map { "\(VercelClient.percentEncode($0.0))=\(VercelClient.percentEncode($0.1))" }.joined(
+            separator: "&")
         let request = HTTPRequest(
             method: "POST", url: url,
-            headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")] + extraHeaders,
+            headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")]
+                + extraHeaders,
             body: Array(body.utf8), connectTimeout: .seconds(5), totalTimeout: configuration.timeout)
         let started = ContinuousClock.now
         let outcome = Result { () throws(HTTPTransportError) in try transport.send(request) }
-        var metadata: Logger.Metadata = ["oauth.endpoint": "\(URLPath.of(url))", "duration.ms": "\((ContinuousClock.now - started).milliseconds)"]
+        var metadata: Logger.Metadata = [
+            "oauth.endpoint": "\(URLPath.of(url))", "duration.ms": "\((ContinuousClock.now - started).milliseconds)",
+        ]
         if case .success(let response) = outcome { metadata["oauth.status"] = "\(response.status)" }
         logger.info("vercel oauth call", metadata: metadata)
         return outcome

@@ -100,7 +100,11 @@ import Testing
     }
 
     @Test func shortKeysAndIVsAreRefused() {
-        #expect(throws: CryptoError.self) { try AESGCM.seal([1], key: [UInt8](repeating: 0, count: 16), iv: [UInt8](repeating: 0, count: 12), aad: []) }
-        #expect(throws: CryptoError.self) { try AESGCM.seal([1], key: [UInt8](repeating: 0, count: 32), iv: [UInt8](repeating: 0, count: 8), aad: []) }
+        #expect(throws: CryptoError.self) {
+            try AESGCM.seal([1], key: [UInt8](repeating: 0, count: 16), iv: [UInt8](repeating: 0, count: 12), aad: [])
+        }
+        #expect(throws: CryptoError.self) {
+            try AESGCM.seal([1], key: [UInt8](repeating: 0, count: 32), iv: [UInt8](repeating: 0, count: 8), aad: [])
+        }
     }
 }

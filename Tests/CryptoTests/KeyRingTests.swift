@@ -5,7 +5,8 @@ import Testing
 @Suite struct KeyRingTests {
     static let keyA = Data(repeating: 0xA1, count: 32).base64EncodedString()
     static let keyB = Data(repeating: 0xB2, count: 32).base64EncodedString()
-    let row = SealContext(table: "vercel_connections", column: "access_token", rowID: "6f1c0b7e-0000-4000-8000-000000000001")
+    let row = SealContext(
+        table: "vercel_connections", column: "access_token", rowID: "6f1c0b7e-0000-4000-8000-000000000001")
 
     @Test func sealedValueOpensForTheSameRowAndColumn() throws {
         let ring = try KeyRing(parsing: "k1:\(Self.keyA)")

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The bytes the crash guard's C code writes for a request whose handler traps, read straight
 /// from the function's socket as nginx reads them: well-formed FastCGI records carrying the same
@@ -15,7 +15,8 @@ import TestSupport
         ).records()
 
         #expect(records.allSatisfy { $0.version == 1 && $0.requestID == 1 })
-        #expect(records.map(\.type) == [6, 6, 3], "one STDOUT record, the empty one that closes the stream, END_REQUEST")
+        #expect(
+            records.map(\.type) == [6, 6, 3], "one STDOUT record, the empty one that closes the stream, END_REQUEST")
         #expect(records[1].content.isEmpty)
         #expect(records[2].content == [0, 0, 0, 0, 0, 0, 0, 0], "application status 0, FCGI_REQUEST_COMPLETE")
 
@@ -28,7 +29,10 @@ import TestSupport
         #expect(head.contains("X-Request-ID: \(requestID)"))
         #expect(head.contains("Content-Length: \(parts[1].utf8.count)"))
         let body = try #require(try JSONSerialization.jsonObject(with: Data(parts[1].utf8)) as? [String: String])
-        #expect(body == ["code": "INTERNAL_ERROR", "error": "The service failed to handle this request", "requestId": requestID])
+        #expect(
+            body == [
+                "code": "INTERNAL_ERROR", "error": "The service failed to handle this request", "requestId": requestID,
+            ])
 
         // The process still serves: the next request on a fresh connection is answered normally.
         let health = try FastCGIClient.get(socket: run, uri: "/healthz/optimization")

@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The stack while its database refuses connections. `scripts/dev test` runs this suite on its
 /// own, after the others: an outage would fail whatever else used the database meanwhile.
@@ -41,7 +41,10 @@ import TestSupport
         let tag = UUID().uuidString.prefix(8).lowercased()
         let bodies: [(id: String, body: [UInt8])] = (0..<600).map { index in
             let id = "evt_outage_\(tag)_\(index)"
-            let envelope: [String: Any] = ["type": "deployment.check-rerequested", "id": id, "createdAt": 1_790_000_000_000 + index, "payload": [:]]
+            let envelope: [String: Any] = [
+                "type": "deployment.check-rerequested", "id": id, "createdAt": 1_790_000_000_000 + index,
+                "payload": [:],
+            ]
             return (id, Array(try! JSONSerialization.data(withJSONObject: envelope)))
         }
         let client = self.client
@@ -50,7 +53,8 @@ import TestSupport
             for item in items {
                 let signature = Hex.encode(HMAC.sha1(key: secret, message: item.body))
                 let reply = try await client.send(
-                    "POST", "/v1/webhooks/vercel", body: Data(item.body), headers: ["content-type": "application/json", "x-vercel-signature": signature])
+                    "POST", "/v1/webhooks/vercel", body: Data(item.body),
+                    headers: ["content-type": "application/json", "x-vercel-signature": signature])
                 statuses.append((item.id, reply.status))
             }
             return statuses
@@ -70,12 +74,18 @@ import TestSupport
         let refused = results.filter { !(200..<300).contains($0.1) }
         #expect(refused.count >= 150, "the outage refused \(refused.count) deliveries")
         #expect(refused.allSatisfy { $0.1 == 503 })
-        let stored = Set(try fixtures.db.query("SELECT event_id FROM vercel_webhook_dedup WHERE event_id LIKE \("evt_outage_\(tag)_%")").compactMap { $0["event_id"] })
+        let stored = Set(
+            try fixtures.db.query(
+                "SELECT event_id FROM vercel_webhook_dedup WHERE event_id LIKE \("evt_outage_\(tag)_%")"
+            ).compactMap { $0["event_id"] })
         #expect(Set(answered).isSubset(of: stored), "an event answered 2xx is missing")
 
         // Vercel delivers the refused ones again; afterwards every event is stored exactly once.
         let again = try await deliver(ArraySlice(bodies.filter { item in refused.contains { $0.0 == item.id } }))
         #expect(again.allSatisfy { (200..<300).contains($0.1) })
-        #expect(try fixtures.db.query("SELECT count(*) AS n FROM vercel_webhook_dedup WHERE event_id LIKE \("evt_outage_\(tag)_%")")[0]["n"] == "600")
+        #expect(
+            try fixtures.db.query(
+                "SELECT count(*) AS n FROM vercel_webhook_dedup WHERE event_id LIKE \("evt_outage_\(tag)_%")")[0]["n"]
+                == "600")
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 import Vercel
 
 /// Deploying through nginx against the simulator: from git and from disk, idempotency keys, the
@@ -12,28 +12,39 @@ import Vercel
 
     init() throws {
         client = try StackClient()
-        projectsRoot = URL(fileURLWithPath: try #require(try TestEnvironment.stackConfiguration()["SHEEN_PROJECTS_ROOT"]))
+        projectsRoot = URL(
+            fileURLWithPath: try #require(try TestEnvironment.stackConfiguration()["SHEEN_PROJECTS_ROOT"]))
     }
 
     @Test func aGitDeployIsStoredBeforeTheAnswerAndReachesReadyThroughTheSimulatorsWebhooks() async throws {
         let linked = try await LinkedProjectFixture.make(fixtures, client)
-        let reply = try await linked.deploy(["deploymentType": "preview", "gitSource": ["branch": "feature/cart", "commitSha": "0123abcd", "prNumber": 42]])
+        let reply = try await linked.deploy([
+            "deploymentType": "preview",
+            "gitSource": ["branch": "feature/cart", "commitSha": "0123abcd", "prNumber": 42],
+        ])
         #expect(reply.status == 202, "\(reply.text)")
         let deployment = try #require(reply.json?["deployment"] as? [String: Any])
         let id = try #require(deployment["id"] as? String)
         #expect(deployment["type"] as? String == "preview")
-        #expect((deployment["url"] as? String)?.hasPrefix("https://") == true && reply.json?["deploymentUrl"] as? String == deployment["url"] as? String)
+        #expect(
+            (deployment["url"] as? String)?.hasPrefix("https://") == true
+                && reply.json?["deploymentUrl"] as? String == deployment["url"] as? String)
         let source = try #require(deployment["gitSource"] as? [String: Any])
-        #expect(source["branch"] as? String == "feature/cart" && source["commitSha"] as? String == "0123abcd" && source["prNumber"] as? Int == 42)
+        #expect(
+            source["branch"] as? String == "feature/cart" && source["commitSha"] as? String == "0123abcd"
+                && source["prNumber"] as? Int == 42)
         #expect(source["repository"] as? String == "acme/storefront")
         // The row exists as soon as the answer does: the webhooks find it rather than make it.
         #expect(try linked.storedState(id) != nil)
         #expect(try await linked.waitForStoredState(id, "READY") == "READY")
         let delivered = try fixtures.db.query(
-            "SELECT count(*) AS n FROM vercel_webhook_dedup WHERE deployment_id = \(id) AND event_type = 'deployment.succeeded'")[0]["n"]
+            "SELECT count(*) AS n FROM vercel_webhook_dedup WHERE deployment_id = \(id) AND event_type = 'deployment.succeeded'"
+        )[0]["n"]
         #expect(delivered == "1")
-        let row = try #require(try fixtures.db.query(
-            "SELECT created_by, git_source->>'branch' AS branch, build_duration_ms FROM vercel_deployments WHERE deployment_id = \(id)").first)
+        let row = try #require(
+            try fixtures.db.query(
+                "SELECT created_by, git_source->>'branch' AS branch, build_duration_ms FROM vercel_deployments WHERE deployment_id = \(id)"
+            ).first)
         #expect(row["created_by"] == linked.user.uuidString.lowercased() && row["branch"] == "feature/cart")
         #expect(row["build_duration_ms"] == "300")
         let vercel = try linked.connected.vercel.deployment(id, linked.connected.credentials)
@@ -46,12 +57,15 @@ import Vercel
         for index in 0..<1_200 {
             let folder = root.appendingPathComponent("src/module\(index % 30)")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            try Data("export const value\(index) = \(index);\n".utf8).write(to: folder.appendingPathComponent("file\(index).js"))
+            try Data("export const value\(index) = \(index);\n".utf8).write(
+                to: folder.appendingPathComponent("file\(index).js"))
         }
-        try FileManager.default.createDirectory(at: root.appendingPathComponent("node_modules/left-pad"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: root.appendingPathComponent("node_modules/left-pad"), withIntermediateDirectories: true)
         try Data("module.exports = 1".utf8).write(to: root.appendingPathComponent("node_modules/left-pad/index.js"))
         try Data("SECRET=do-not-ship".utf8).write(to: root.appendingPathComponent(".env.local"))
-        try FileManager.default.createSymbolicLink(atPath: root.appendingPathComponent("passwd").path, withDestinationPath: "/etc/passwd")
+        try FileManager.default.createSymbolicLink(
+            atPath: root.appendingPathComponent("passwd").path, withDestinationPath: "/etc/passwd")
 
         let before = try await linked.connected.account.requests()["POST /v2/files"] ?? 0
         let reply = try await linked.deploy(["deploymentType": "preview"])
@@ -73,7 +87,8 @@ import Vercel
         let before = try await linked.connected.account.requests()["POST /v13/deployments"] ?? 0
         let key = "deploy-\(UUID().uuidString)"
         let path = "\(linked.base)/deploy"
-        let body = #"{"userId":"\#(linked.user)","deploymentType":"preview","gitSource":{"branch":"main"},"idempotencyKey":"\#(key)"}"#
+        let body =
+            #"{"userId":"\#(linked.user)","deploymentType":"preview","gitSource":{"branch":"main"},"idempotencyKey":"\#(key)"}"#
         let client = self.client
         let replies = try await withThrowingTaskGroup(of: StackClient.Reply.self) { group in
             for _ in 0..<10 {
@@ -86,9 +101,13 @@ import Vercel
         #expect(ids.count == 1)
         #expect(replies.filter { $0.json?["idempotentReplay"] as? Bool == false }.count == 1)
         #expect(try await linked.connected.account.requests()["POST /v13/deployments"] == before + 1)
-        #expect(try fixtures.db.query("SELECT count(*) AS n FROM vercel_deployments WHERE project_id = \(linked.project)")[0]["n"] == "1")
+        #expect(
+            try fixtures.db.query("SELECT count(*) AS n FROM vercel_deployments WHERE project_id = \(linked.project)")[
+                0]["n"] == "1")
 
-        let changed = try await linked.deploy(["deploymentType": "production", "gitSource": ["branch": "main"], "idempotencyKey": key])
+        let changed = try await linked.deploy([
+            "deploymentType": "production", "gitSource": ["branch": "main"], "idempotencyKey": key,
+        ])
         #expect(changed.status == 422 && changed.code == "IDEMPOTENCY_KEY_REUSED")
     }
 
@@ -105,10 +124,13 @@ import Vercel
         #expect(main.status == 202 && (main.json?["deployment"] as? [String: Any])?["type"] as? String == "production")
 
         let issued = try await client.signed(
-            "POST", "\(linked.base)/deployment-override", json: #"{"userId":"\#(linked.user)","reason":"hotfix for checkout","maxUses":2}"#)
+            "POST", "\(linked.base)/deployment-override",
+            json: #"{"userId":"\#(linked.user)","reason":"hotfix for checkout","maxUses":2}"#)
         #expect(issued.status == 201)
         let token = try #require(issued.json?["overrideToken"] as? String)
-        #expect(try fixtures.db.query("SELECT count(*) AS n FROM vercel_override_tokens WHERE token_hash = \(token)")[0]["n"] == "0")
+        #expect(
+            try fixtures.db.query("SELECT count(*) AS n FROM vercel_override_tokens WHERE token_hash = \(token)")[0][
+                "n"] == "0")
         var withToken = feature
         withToken["overrideToken"] = token
         for _ in 0..<2 {
@@ -116,10 +138,13 @@ import Vercel
             #expect(allowed.status == 202, "\(allowed.text)")
         }
         let usedUp = try await linked.deploy(withToken)
-        #expect(usedUp.status == 403 && usedUp.code == "DEPLOYMENT_BLOCKED" && usedUp.json?["overrideRejected"] as? Bool == true)
+        #expect(
+            usedUp.status == 403 && usedUp.code == "DEPLOYMENT_BLOCKED"
+                && usedUp.json?["overrideRejected"] as? Bool == true)
 
         let expiring = try await client.signed(
-            "POST", "\(linked.base)/deployment-override", json: #"{"userId":"\#(linked.user)","reason":"short-lived","expiresInMinutes":1}"#)
+            "POST", "\(linked.base)/deployment-override",
+            json: #"{"userId":"\#(linked.user)","reason":"short-lived","expiresInMinutes":1}"#)
         let expiringToken = try #require(expiring.json?["overrideToken"] as? String)
         try fixtures.db.execute(
             """
@@ -137,10 +162,13 @@ import Vercel
         withToken["overrideToken"] = try #require(foreign.json?["overrideToken"] as? String)
         #expect(try await linked.deploy(withToken).status == 403)
 
-        #expect(try linked.auditActions() == [
-            "VERCEL_PROJECT_LINKED", "DEPLOYMENT_BLOCKED", "DEPLOYMENT_OVERRIDE_ISSUED", "DEPLOYMENT_OVERRIDE_USED", "DEPLOYMENT_OVERRIDE_USED",
-            "DEPLOYMENT_OVERRIDE_REJECTED", "DEPLOYMENT_OVERRIDE_ISSUED", "DEPLOYMENT_OVERRIDE_REJECTED", "DEPLOYMENT_OVERRIDE_REJECTED",
-        ])
+        #expect(
+            try linked.auditActions() == [
+                "VERCEL_PROJECT_LINKED", "DEPLOYMENT_BLOCKED", "DEPLOYMENT_OVERRIDE_ISSUED", "DEPLOYMENT_OVERRIDE_USED",
+                "DEPLOYMENT_OVERRIDE_USED",
+                "DEPLOYMENT_OVERRIDE_REJECTED", "DEPLOYMENT_OVERRIDE_ISSUED", "DEPLOYMENT_OVERRIDE_REJECTED",
+                "DEPLOYMENT_OVERRIDE_REJECTED",
+            ])
         let logs = try StackFixtures.logs()
         #expect(!logs.contains(token) && !logs.contains(expiringToken))
     }
@@ -150,8 +178,13 @@ import Vercel
         let cases: [([String: Any], String)] = [
             (["deploymentType": "staging"], "INVALID_DEPLOYMENT_TYPE"),
             (["deploymentType": "preview", "gitSource": ["branch": "bad..branch"]], "INVALID_GIT_SOURCE"),
-            (["deploymentType": "preview", "gitSource": ["branch": "main", "commitSha": "XYZ"]], "INVALID_GIT_SOURCE"),
-            (["deploymentType": "preview", "idempotencyKey": String(repeating: "k", count: 256)], "INVALID_IDEMPOTENCY_KEY"),
+            (
+                ["deploymentType": "preview", "gitSource": ["branch": "main", "commitSha": "XYZ"]], "INVALID_GIT_SOURCE"
+            ),
+            (
+                ["deploymentType": "preview", "idempotencyKey": String(repeating: "k", count: 256)],
+                "INVALID_IDEMPOTENCY_KEY"
+            ),
         ]
         for (body, code) in cases {
             let reply = try await linked.deploy(body)
@@ -159,7 +192,8 @@ import Vercel
         }
         let unlinked = try fixtures.project(owner: linked.user)
         let notLinked = try await client.signed(
-            "POST", "/v1/projects/\(unlinked)/vercel/deploy", json: #"{"userId":"\#(linked.user)","deploymentType":"preview"}"#)
+            "POST", "/v1/projects/\(unlinked)/vercel/deploy",
+            json: #"{"userId":"\#(linked.user)","deploymentType":"preview"}"#)
         #expect(notLinked.status == 404 && notLinked.code == "PROJECT_NOT_LINKED")
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 import Vercel
 
 /// Watching, promoting, rolling back and canceling deployments through nginx against the simulator,
@@ -39,7 +39,8 @@ import Vercel
         var cursor: String?
         repeat {
             let page = try await client.signed(
-                "GET", "\(linked.base)/deployments?limit=2&userId=\(linked.user)" + (cursor.map { "&cursor=\($0)" } ?? ""))
+                "GET",
+                "\(linked.base)/deployments?limit=2&userId=\(linked.user)" + (cursor.map { "&cursor=\($0)" } ?? ""))
             #expect(page.status == 200, "\(page.text)")
             seen += (page.json?["deployments"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
             cursor = (page.json?["pagination"] as? [String: Any])?["next"] as? String
@@ -50,10 +51,13 @@ import Vercel
         #expect((errors.json?["deployments"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == [failed])
         let failure = try #require((errors.json?["deployments"] as? [[String: Any]])?.first?["error"] as? [String: Any])
         #expect(failure["code"] as? String == "BUILD_FAILED" && failure["step"] as? String == "BUILD")
-        let production = try await client.signed("GET", "\(linked.base)/deployments?target=production&userId=\(linked.user)")
+        let production = try await client.signed(
+            "GET", "\(linked.base)/deployments?target=production&userId=\(linked.user)")
         #expect((production.json?["deployments"] as? [Any])?.isEmpty == true)
         let stats = try #require(errors.json?["stats"] as? [String: Any])
-        #expect(stats["total"] as? Int == 6 && stats["ready"] as? Int == 5 && stats["error"] as? Int == 1 && stats["periodDays"] as? Int == 30)
+        #expect(
+            stats["total"] as? Int == 6 && stats["ready"] as? Int == 5 && stats["error"] as? Int == 1
+                && stats["periodDays"] as? Int == 30)
         #expect(stats["successRate"] as? Double == 0.833 && stats["medianBuildDurationMs"] as? Int == 100)
 
         let bad = try await client.signed("GET", "\(linked.base)/deployments?cursor=not-a-cursor&userId=\(linked.user)")
@@ -78,11 +82,15 @@ import Vercel
         }
         let succeeded = replies.filter { $0.1.status == 200 }
         #expect(!succeeded.isEmpty)
-        #expect(replies.allSatisfy { $0.1.status == 200 || ($0.1.status == 409 && $0.1.code == "PROMOTION_IN_PROGRESS") }, "\(replies.map { $0.1.text })")
+        #expect(
+            replies.allSatisfy { $0.1.status == 200 || ($0.1.status == 409 && $0.1.code == "PROMOTION_IN_PROGRESS") },
+            "\(replies.map { $0.1.text })")
         let history = try fixtures.db.query(
-            "SELECT deployment_id FROM vercel_production_history WHERE project_id = \(linked.project) ORDER BY id").map { try $0.decode("deployment_id", as: String.self) }
+            "SELECT deployment_id FROM vercel_production_history WHERE project_id = \(linked.project) ORDER BY id"
+        ).map { try $0.decode("deployment_id", as: String.self) }
         #expect(Set(history) == Set(succeeded.map(\.0)) && history.count == succeeded.count)
-        let production = try linked.connected.vercel.productionState(projectID: linked.vercelProject.id, linked.connected.credentials)
+        let production = try linked.connected.vercel.productionState(
+            projectID: linked.vercelProject.id, linked.connected.credentials)
         #expect(production.targets?.production?.id == history.last)
         let last = try #require(succeeded.first { $0.0 == history.last }?.1)
         #expect(last.json?["productionUrl"] as? String == "https://" + (production.targets?.production?.url ?? "-"))
@@ -97,7 +105,8 @@ import Vercel
         let feature = try await linked.deployPreview(branch: "feature/x")
         for id in [first, second, feature] { #expect(try await linked.waitForState(id, "READY")) }
         let promote = { (id: String) in
-            try await client.signed("POST", "\(linked.base)/deployments/\(id)/promote", json: #"{"userId":"\#(linked.user)"}"#)
+            try await client.signed(
+                "POST", "\(linked.base)/deployments/\(id)/promote", json: #"{"userId":"\#(linked.user)"}"#)
         }
         let firstUp = try await promote(first)
         #expect(firstUp.status == 200 && firstUp.json?["promoted"] as? Bool == true, "\(firstUp.text)")
@@ -107,10 +116,14 @@ import Vercel
         #expect(blocked.status == 403 && blocked.code == "DEPLOYMENT_BLOCKED")
 
         let firstURL = try #require(try await linked.get(first)?["url"] as? String)
-        let rolledBack = try await client.signed("POST", "\(linked.base)/rollback", json: #"{"userId":"\#(linked.user)"}"#)
+        let rolledBack = try await client.signed(
+            "POST", "\(linked.base)/rollback", json: #"{"userId":"\#(linked.user)"}"#)
         #expect(rolledBack.status == 200, "\(rolledBack.text)")
-        #expect(rolledBack.json?["deploymentId"] as? String == first && rolledBack.json?["productionUrl"] as? String == firstURL)
-        let production = try linked.connected.vercel.productionState(projectID: linked.vercelProject.id, linked.connected.credentials)
+        #expect(
+            rolledBack.json?["deploymentId"] as? String == first
+                && rolledBack.json?["productionUrl"] as? String == firstURL)
+        let production = try linked.connected.vercel.productionState(
+            projectID: linked.vercelProject.id, linked.connected.credentials)
         #expect(production.targets?.production?.id == first)
         let aliases = try #require(rolledBack.json?["aliasUrls"] as? [String])
         #expect(!aliases.isEmpty)
@@ -118,9 +131,11 @@ import Vercel
         let secondAliases = Set(try await linked.get(second)?["aliasUrls"] as? [String] ?? [])
         #expect(firstAliases.isSuperset(of: aliases) && secondAliases.isDisjoint(with: aliases))
 
-        let named = try await client.signed("POST", "\(linked.base)/rollback", json: #"{"userId":"\#(linked.user)","deploymentId":"\#(second)"}"#)
+        let named = try await client.signed(
+            "POST", "\(linked.base)/rollback", json: #"{"userId":"\#(linked.user)","deploymentId":"\#(second)"}"#)
         #expect(named.status == 200 && named.json?["deploymentId"] as? String == second)
-        let preview = try await client.signed("POST", "\(linked.base)/rollback", json: #"{"userId":"\#(linked.user)","deploymentId":"\#(feature)"}"#)
+        let preview = try await client.signed(
+            "POST", "\(linked.base)/rollback", json: #"{"userId":"\#(linked.user)","deploymentId":"\#(feature)"}"#)
         #expect(preview.status == 409 && preview.code == "NOT_A_PRODUCTION_DEPLOYMENT")
 
         try await linked.connected.account.setFaults(["buildMs": 5_000])
@@ -141,7 +156,9 @@ import Vercel
         let ready = try await linked.deployPreview()
         #expect(try await linked.waitForStoredState(ready, "READY") == "READY")
         let readyReply = try await client.signed("DELETE", "\(linked.base)/deployments/\(ready)?userId=\(linked.user)")
-        #expect(readyReply.status == 409 && readyReply.code == "DEPLOYMENT_NOT_CANCELABLE" && readyReply.json?["state"] as? String == "READY")
+        #expect(
+            readyReply.status == 409 && readyReply.code == "DEPLOYMENT_NOT_CANCELABLE"
+                && readyReply.json?["state"] as? String == "READY")
 
         try await linked.connected.account.setFaults(["buildMs": 50, "failBuilds": 1])
         let failed = try await linked.deployPreview()
@@ -174,11 +191,14 @@ import Vercel
         ]
         for (method, path, body) in routes {
             let reply = try await client.signed(method, path, json: body)
-            #expect(reply.status == 404 && reply.code == "PROJECT_NOT_FOUND", "\(method) \(path): \(reply.status) \(reply.text)")
+            #expect(
+                reply.status == 404 && reply.code == "PROJECT_NOT_FOUND",
+                "\(method) \(path): \(reply.status) \(reply.text)")
         }
         // A deployment of one project is not reachable through another project of the same user.
         let otherProject = try await LinkedProjectFixture.make(fixtures, client)
-        let crossed = try await client.signed("GET", "/v1/projects/\(otherProject.project)/vercel/deployments/\(id)?userId=\(otherProject.user)")
+        let crossed = try await client.signed(
+            "GET", "/v1/projects/\(otherProject.project)/vercel/deployments/\(id)?userId=\(otherProject.user)")
         #expect(crossed.status == 404 && crossed.code == "DEPLOYMENT_NOT_FOUND")
         #expect(try linked.storedState(id) != nil)
     }
@@ -186,10 +206,15 @@ import Vercel
     @Test func everyRouteThatCallsVercelNeedsItsDeploymentScope() async throws {
         let linked = try await LinkedProjectFixture.make(fixtures, client, buildMs: 10_000)
         let id = try await linked.deployPreview()
-        try fixtures.db.execute("UPDATE vercel_connections SET granted_scopes = '{user:read,project:read}' WHERE user_id = \(linked.user)")
+        try fixtures.db.execute(
+            "UPDATE vercel_connections SET granted_scopes = '{user:read,project:read}' WHERE user_id = \(linked.user)")
         let body = #"{"userId":"\#(linked.user)"}"#
         let routes: [(String, String, String?, String)] = [
-            ("POST", "\(linked.base)/deploy", #"{"userId":"\#(linked.user)","deploymentType":"preview","gitSource":{"branch":"main"}}"#, "deployment:write"),
+            (
+                "POST", "\(linked.base)/deploy",
+                #"{"userId":"\#(linked.user)","deploymentType":"preview","gitSource":{"branch":"main"}}"#,
+                "deployment:write"
+            ),
             ("GET", "\(linked.base)/deployments/\(id)?userId=\(linked.user)", nil, "deployment:read"),
             ("GET", "\(linked.base)/deployments/\(id)/logs?userId=\(linked.user)", nil, "deployment:read"),
             ("POST", "\(linked.base)/deployments/\(id)/promote", body, "deployment:write"),
@@ -198,7 +223,9 @@ import Vercel
         ]
         for (method, path, json, scope) in routes {
             let reply = try await client.signed(method, path, json: json)
-            #expect(reply.status == 403 && reply.code == "INSUFFICIENT_SCOPE" && reply.json?["requiredScope"] as? String == scope, "\(method) \(path)")
+            #expect(
+                reply.status == 403 && reply.code == "INSUFFICIENT_SCOPE"
+                    && reply.json?["requiredScope"] as? String == scope, "\(method) \(path)")
             #expect(reply.json?["action"] as? String == "RECONNECT")
         }
         // What this service already knows needs no Vercel scope.

@@ -1,13 +1,15 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// A function process of its own, driven over FastCGI without nginx: SIGTERM lets the request in
 /// flight finish, refuses new ones and exits 0; a socket inherited on fd 0 is served as well.
 @Suite struct DrainTests {
     @Test func aSocketInheritedOnStandardInputIsServed() async throws {
         let bin = try TestEnvironment.require("TEST_BIN_DIR")
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("fd0-\(UUID().uuidString.prefix(8)).sock").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "fd0-\(UUID().uuidString.prefix(8)).sock"
+        ).path
         let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
@@ -15,7 +17,9 @@ import TestSupport
             for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
         }
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         #expect(bound == 0)
         #expect(listen(listener, 16) == 0)
@@ -49,7 +53,9 @@ import TestSupport
         try await Task.sleep(for: .milliseconds(700))
         kill(process.processIdentifier, SIGTERM)
         try await Task.sleep(for: .milliseconds(200))
-        #expect(!FastCGIClient.accepts(socket: socket) || (try? FastCGIClient.get(socket: socket, uri: "/healthz/env", timeout: 2)) == nil)
+        #expect(
+            !FastCGIClient.accepts(socket: socket)
+                || (try? FastCGIClient.get(socket: socket, uri: "/healthz/env", timeout: 2)) == nil)
 
         let reply = try inFlight.reply()
         #expect(reply.contains("Status: 200"))

@@ -15,10 +15,14 @@ struct LinkedProjectFixture {
     var user: UUID { connected.user }
     var base: String { "/v1/projects/\(project)/vercel" }
 
-    static func make(_ fixtures: StackFixtures, _ client: StackClient, buildMs: Int = 300, webhooks: Bool = true) async throws -> LinkedProjectFixture {
+    static func make(
+        _ fixtures: StackFixtures, _ client: StackClient, buildMs: Int = 300, webhooks: Bool = true
+    ) async throws -> LinkedProjectFixture {
         let connected = try await VercelConnectionFixture.connect(fixtures, client)
         try await connected.account.setFaults(["buildMs": buildMs])
-        if webhooks { try await connected.account.admin("PUT", "/_sim/webhooks", ["url": client.baseURL + "/v1/webhooks/vercel"]) }
+        if webhooks {
+            try await connected.account.admin("PUT", "/_sim/webhooks", ["url": client.baseURL + "/v1/webhooks/vercel"])
+        }
         let vercelProject = try connected.vercel.createProject(
             VercelProjectSettings(
                 name: "app-\(UUID().uuidString.prefix(8).lowercased())", framework: "nextjs",
@@ -29,7 +33,8 @@ struct LinkedProjectFixture {
             "POST", "/v1/projects/\(project)/vercel/projects/link",
             json: #"{"userId":"\#(connected.user)","vercelProjectId":"\#(vercelProject.id)"}"#)
         guard linked.status == 200 else { throw TestEnvironment.Missing(name: "a linked project (\(linked.text))") }
-        return LinkedProjectFixture(connected: connected, project: project, vercelProject: vercelProject, client: client, fixtures: fixtures)
+        return LinkedProjectFixture(
+            connected: connected, project: project, vercelProject: vercelProject, client: client, fixtures: fixtures)
     }
 
     /// `POST .../deploy` with `fields` beside `userId`.
@@ -43,7 +48,9 @@ struct LinkedProjectFixture {
     /// A preview deployment of `branch`, its id.
     func deployPreview(branch: String = "main") async throws -> String {
         let reply = try await deploy(["deploymentType": "preview", "gitSource": ["branch": branch]])
-        guard reply.status == 202, let deployment = reply.json?["deployment"] as? [String: Any], let id = deployment["id"] as? String else {
+        guard reply.status == 202, let deployment = reply.json?["deployment"] as? [String: Any],
+            let id = deployment["id"] as? String
+        else {
             throw TestEnvironment.Missing(name: "a 202 deployment (\(reply.status) \(reply.text))")
         }
         return id
@@ -52,7 +59,9 @@ struct LinkedProjectFixture {
     /// The stored state of a deployment, read from the database (not through a route that would
     /// ask Vercel).
     func storedState(_ deploymentID: String) throws -> String? {
-        try fixtures.db.query("SELECT deployment_state::text AS state FROM vercel_deployments WHERE deployment_id = \(deploymentID)").first?["state"]
+        try fixtures.db.query(
+            "SELECT deployment_state::text AS state FROM vercel_deployments WHERE deployment_id = \(deploymentID)"
+        ).first?["state"]
     }
 
     /// Waits until the stored state is `state`; the last state seen.
@@ -70,7 +79,8 @@ struct LinkedProjectFixture {
 
     /// `GET .../deployments/:id`, the deployment object.
     func get(_ deploymentID: String) async throws -> [String: Any]? {
-        try await client.signed("GET", "\(base)/deployments/\(deploymentID)?userId=\(user)").json?["deployment"] as? [String: Any]
+        try await client.signed("GET", "\(base)/deployments/\(deploymentID)?userId=\(user)").json?["deployment"]
+            as? [String: Any]
     }
 
     /// Waits until Vercel (through the get route) reports `state`.
@@ -85,6 +95,7 @@ struct LinkedProjectFixture {
 
     /// Audit actions recorded for this project, oldest first.
     func auditActions() throws -> [String] {
-        try fixtures.db.query("SELECT action FROM vercel_security_audit_log WHERE project_id = \(project) ORDER BY id").map { try $0.decode("action") }
+        try fixtures.db.query("SELECT action FROM vercel_security_audit_log WHERE project_id = \(project) ORDER BY id")
+            .map { try $0.decode("action") }
     }
 }

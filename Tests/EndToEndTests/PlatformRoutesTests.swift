@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 import Vercel
 
 /// The foundation through the real path: nginx → FastCGI → handler → Postgres.
@@ -59,7 +59,9 @@ import Vercel
                 #expect(reply.json?["connected"] as? Bool == false)
                 #expect(reply.text.contains(#""connection":null"#))
             } else if route.target.hasSuffix("/deploy") {
-                #expect(reply.status == 400 && reply.code == "INVALID_JSON" && reply.text.contains("deploymentType"), "\(reply.text)")
+                #expect(
+                    reply.status == 400 && reply.code == "INVALID_JSON" && reply.text.contains("deploymentType"),
+                    "\(reply.text)")
             } else if route.target.contains("/deployments?") {
                 #expect(reply.status == 200 && (reply.json?["deployments"] as? [Any])?.isEmpty == true, "\(reply.text)")
             } else {
@@ -83,8 +85,10 @@ import Vercel
         let project = try fixtures.project(owner: owner)
         for route in Self.routes(project: project, user: intruder) where route.target.contains("/v1/projects/") {
             let foreign = try await client.signed(route.method, route.target, json: route.body)
-            let missingTarget = route.target.replacingOccurrences(of: project.uuidString.lowercased(), with: UUID().uuidString)
-                .replacingOccurrences(of: project.uuidString, with: UUID().uuidString)
+            let missingTarget = route.target.replacingOccurrences(
+                of: project.uuidString.lowercased(), with: UUID().uuidString
+            )
+            .replacingOccurrences(of: project.uuidString, with: UUID().uuidString)
             let missing = try await client.signed(route.method, missingTarget, json: route.body)
             #expect(foreign.status == 404, "\(route.target)")
             #expect(foreign.code == "PROJECT_NOT_FOUND")
@@ -192,7 +196,9 @@ import Vercel
         try await Task.sleep(for: .milliseconds(200))
         let lines = try StackFixtures.logs().split(separator: "\n").filter { $0.hasPrefix("{") }
         func records(with id: String) throws -> [[String: Any]] {
-            try lines.filter { $0.contains(id) }.compactMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            try lines.filter { $0.contains(id) }.compactMap {
+                try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+            }
         }
         // nginx's access log has every request with its id.
         let access = try records(with: mine)
@@ -229,7 +235,8 @@ import Vercel
 
     @Test func noSecretOfTheStackNorAnyQueryStringAppearsInAnyLog() async throws {
         let code = "code-\(UUID().uuidString)"
-        let callback = try CurlTransport().send(HTTPRequest(method: "GET", url: client.baseURL + "/v1/internal/vercel/oauth/callback?code=\(code)&state=s"))
+        let callback = try CurlTransport().send(
+            HTTPRequest(method: "GET", url: client.baseURL + "/v1/internal/vercel/oauth/callback?code=\(code)&state=s"))
         #expect(callback.status == 302 && callback.header("location")?.hasSuffix("error=STATE_INVALID") == true)
         try await Task.sleep(for: .milliseconds(200))
         let configuration = try TestEnvironment.stackConfiguration()
@@ -237,7 +244,9 @@ import Vercel
         #expect(logs.contains("/v1/internal/vercel/oauth/callback"))
         #expect(!logs.contains(code), "a query string reached a log")
         #expect(!logs.isEmpty)
-        for name in ["SHEEN_HMAC_SECRET", "TOKEN_ENCRYPTION_KEYS", "VERCEL_OAUTH_CLIENT_SECRET", "VERCEL_WEBHOOK_SECRETS"] {
+        for name in [
+            "SHEEN_HMAC_SECRET", "TOKEN_ENCRYPTION_KEYS", "VERCEL_OAUTH_CLIENT_SECRET", "VERCEL_WEBHOOK_SECRETS",
+        ] {
             let value = try #require(configuration[name])
             for secret in value.split(separator: ",") {
                 let material = String(secret.split(separator: ":").last ?? "")

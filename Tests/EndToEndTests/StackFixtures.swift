@@ -7,7 +7,9 @@ struct StackFixtures {
     let db = PostgresConnection(.init(url: ProcessInfo.processInfo.environment["TEST_DATABASE_URL"] ?? ""))
 
     func user(role: String = "user") throws -> UUID {
-        try db.query("INSERT INTO users (email, role) VALUES (\(UUID().uuidString + "@example.com"), \(role)) RETURNING id")[0].decode("id")
+        try db.query(
+            "INSERT INTO users (email, role) VALUES (\(UUID().uuidString + "@example.com"), \(role)) RETURNING id")[0]
+            .decode("id")
     }
 
     func project(owner: UUID) throws -> UUID {

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// `text/event-stream` responses reach the client event by event through nginx.
 @Suite struct StreamingTests {

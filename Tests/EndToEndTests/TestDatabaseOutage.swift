@@ -10,7 +10,9 @@ struct TestDatabaseOutage {
 
     func begin() throws {
         try admin.execute("ALTER DATABASE sheen_vercel ALLOW_CONNECTIONS false")
-        try admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'sheen_vercel' AND pid <> pg_backend_pid()")
+        try admin.query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'sheen_vercel' AND pid <> pg_backend_pid()"
+        )
     }
 
     func end() throws {

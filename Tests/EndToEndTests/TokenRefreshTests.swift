@@ -3,8 +3,8 @@ import Foundation
 import Logging
 import Platform
 import Postgres
-import Testing
 import TestSupport
+import Testing
 import Vercel
 
 /// Token refresh through nginx and the refresh job: serialized per connection across processes,
@@ -21,28 +21,40 @@ import Vercel
         settings = try TestEnvironment.stackConfiguration()
         // The same settings the functions read, through the same code.
         oauth = VercelOAuth(
-            configuration: try VercelSettings.fromEnvironment(Environment(settings)).oauthConfiguration, transport: CurlTransport(),
+            configuration: try VercelSettings.fromEnvironment(Environment(settings)).oauthConfiguration,
+            transport: CurlTransport(),
             logger: Logger(label: "test"))
-        store = ConnectionStore(database: fixtures.db, keyRing: try KeyRing(parsing: settings["TOKEN_ENCRYPTION_KEYS"]!))
+        store = ConnectionStore(
+            database: fixtures.db, keyRing: try KeyRing(parsing: settings["TOKEN_ENCRYPTION_KEYS"]!))
     }
 
     /// An OAuth-app connection for a new platform user, with tokens the simulator issued.
-    func appConnection(expiresIn seconds: TimeInterval, refreshToken bogus: String? = nil) async throws -> (user: UUID, connection: UUID, account: SimulatorAccount) {
+    func appConnection(
+        expiresIn seconds: TimeInterval, refreshToken bogus: String? = nil
+    ) async throws -> (user: UUID, connection: UUID, account: SimulatorAccount) {
         let user = try fixtures.user()
         let account = try await SimulatorAccount.create()
-        let vercel = VercelClient(configuration: .init(apiBaseURL: account.baseURL), transport: CurlTransport(), breakers: nil, logger: Logger(label: "t"))
+        let vercel = VercelClient(
+            configuration: .init(apiBaseURL: account.baseURL), transport: CurlTransport(), breakers: nil,
+            logger: Logger(label: "t"))
         let me = try vercel.user(VercelClient.Credentials(accessToken: account.token))
         let verifier = try SecureRandom.token()
-        let authorize = settings["VERCEL_OAUTH_AUTHORIZE_URL"]! + "?client_id=\(settings["VERCEL_OAUTH_CLIENT_ID"]!)&response_type=code"
+        let authorize =
+            settings["VERCEL_OAUTH_AUTHORIZE_URL"]!
+            + "?client_id=\(settings["VERCEL_OAUTH_CLIENT_ID"]!)&response_type=code"
             + "&redirect_uri=\(QueryEncoding.encode(settings["VERCEL_OAUTH_REDIRECT_URI"]!))&state=s&login_hint=\(me.username)"
             + "&code_challenge=\(Base64URL.encode(Digest.sha256(Array(verifier.utf8))))&code_challenge_method=S256"
-        let location = try #require(try CurlTransport().send(HTTPRequest(method: "GET", url: authorize)).header("location"))
+        let location = try #require(
+            try CurlTransport().send(HTTPRequest(method: "GET", url: authorize)).header("location"))
         let code = try #require(location.split(separator: "code=").last?.split(separator: "&").first.map(String.init))
         let pair = try oauth.exchangeAuthorizationCode(code, verifier: verifier)
-        let connection = try store.save(.init(
-            userID: user, teamID: nil, teamName: nil, vercelUserID: me.id, email: me.email, mode: "oauth_app", configurationID: nil,
-            installationID: nil, accessToken: pair.accessToken, refreshToken: bogus ?? pair.refreshToken,
-            expiresAt: Date().addingTimeInterval(seconds), scopes: ["user:read", "project:read"], correlationID: "test"))
+        let connection = try store.save(
+            .init(
+                userID: user, teamID: nil, teamName: nil, vercelUserID: me.id, email: me.email, mode: "oauth_app",
+                configurationID: nil,
+                installationID: nil, accessToken: pair.accessToken, refreshToken: bogus ?? pair.refreshToken,
+                expiresAt: Date().addingTimeInterval(seconds), scopes: ["user:read", "project:read"],
+                correlationID: "test"))
         return (user, connection, account)
     }
 
@@ -54,7 +66,8 @@ import Vercel
 
     func runRefreshJob() throws -> Process {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: try TestEnvironment.require("TEST_BIN_DIR") + "/vercel-job-token-refresh")
+        process.executableURL = URL(
+            fileURLWithPath: try TestEnvironment.require("TEST_BIN_DIR") + "/vercel-job-token-refresh")
         var environment = ProcessInfo.processInfo.environment
         environment.merge(settings) { $1 }
         process.environment = environment
@@ -71,7 +84,8 @@ import Vercel
         let healthy = try await withThrowingTaskGroup(of: Bool.self) { group in
             for _ in 0..<20 {
                 group.addTask {
-                    let reply = try await client.signed("POST", "/v1/internal/vercel/oauth/test-connection", json: #"{"userId":"\#(user)"}"#)
+                    let reply = try await client.signed(
+                        "POST", "/v1/internal/vercel/oauth/test-connection", json: #"{"userId":"\#(user)"}"#)
                     return reply.status == 200 && reply.json?["healthy"] as? Bool == true
                 }
             }
@@ -80,7 +94,8 @@ import Vercel
         for job in jobs { job.waitUntilExit() }
         #expect(healthy.count == 20 && healthy.allSatisfy { $0 })
         #expect(try await tokenCalls(account) == 2)
-        let expires: Date = try fixtures.db.query("SELECT token_expires_at FROM vercel_connections WHERE id = \(connection)")[0].decode("token_expires_at")
+        let expires: Date = try fixtures.db.query(
+            "SELECT token_expires_at FROM vercel_connections WHERE id = \(connection)")[0].decode("token_expires_at")
         #expect(expires.timeIntervalSinceNow > 3000)
     }
 
@@ -92,7 +107,8 @@ import Vercel
         #expect(job.terminationStatus == 0)
         #expect(try await tokenCalls(soonAccount) == 2)
         #expect(try await tokenCalls(laterAccount) == 1)
-        let rows = try fixtures.db.query("SELECT id, token_expires_at FROM vercel_connections WHERE id IN (\(soon), \(later))")
+        let rows = try fixtures.db.query(
+            "SELECT id, token_expires_at FROM vercel_connections WHERE id IN (\(soon), \(later))")
         for row in rows {
             let expires: Date = try row.decode("token_expires_at")
             #expect(expires.timeIntervalSinceNow > 3000)
@@ -106,37 +122,48 @@ import Vercel
             job.waitUntilExit()
             #expect(job.terminationStatus == 0)
         }
-        let row = try fixtures.db.query("SELECT status::text AS status, refresh_failures FROM vercel_connections WHERE id = \(connection)")[0]
+        let row = try fixtures.db.query(
+            "SELECT status::text AS status, refresh_failures FROM vercel_connections WHERE id = \(connection)")[0]
         #expect(row["status"] == "error" && row["refresh_failures"] == "2")
     }
 
     @Test func twoFailedRefreshesMarkTheConnectionErrorAuditAndQueueAnAlert() async throws {
-        let (user, connection, _) = try await appConnection(expiresIn: 3600, refreshToken: "vcr_not-a-refresh-token-0000")
+        let (user, connection, _) = try await appConnection(
+            expiresIn: 3600, refreshToken: "vcr_not-a-refresh-token-0000")
         for _ in 0..<2 {
-            let reply = try await client.signed("POST", "/v1/internal/vercel/oauth/refresh", json: #"{"userId":"\#(user)"}"#)
+            let reply = try await client.signed(
+                "POST", "/v1/internal/vercel/oauth/refresh", json: #"{"userId":"\#(user)"}"#)
             #expect(reply.status == 422 && reply.json?["vercelCode"] as? String == "invalid_grant")
         }
-        let row = try fixtures.db.query("SELECT status::text AS status, refresh_failures FROM vercel_connections WHERE id = \(connection)")[0]
+        let row = try fixtures.db.query(
+            "SELECT status::text AS status, refresh_failures FROM vercel_connections WHERE id = \(connection)")[0]
         #expect(row["status"] == "error" && row["refresh_failures"] == "2")
         let audit = try fixtures.db.query(
-            "SELECT count(*) AS n FROM vercel_security_audit_log WHERE action = 'VERCEL_REFRESH_FAILED' AND connection_id = \(connection)")
+            "SELECT count(*) AS n FROM vercel_security_audit_log WHERE action = 'VERCEL_REFRESH_FAILED' AND connection_id = \(connection)"
+        )
         #expect(audit[0]["n"] == "1")
         let alert = try fixtures.db.query(
-            "SELECT count(*) AS n FROM vercel_jobs WHERE kind = 'alert.user.vercel_reconnect' AND dedup_key = \(connection.uuidString.lowercased())")
+            "SELECT count(*) AS n FROM vercel_jobs WHERE kind = 'alert.user.vercel_reconnect' AND dedup_key = \(connection.uuidString.lowercased())"
+        )
         #expect(alert[0]["n"] == "1")
     }
 
     @Test func aTokenThatCannotExpireIsNotRefreshedAndADisconnectedUserMustReconnect() async throws {
         let (user, connection, _) = try await appConnection(expiresIn: 3600)
-        try fixtures.db.execute("UPDATE vercel_connections SET refresh_token_sealed = NULL, token_expires_at = NULL WHERE id = \(connection)")
-        let refresh = try await client.signed("POST", "/v1/internal/vercel/oauth/refresh", json: #"{"userId":"\#(user)"}"#)
+        try fixtures.db.execute(
+            "UPDATE vercel_connections SET refresh_token_sealed = NULL, token_expires_at = NULL WHERE id = \(connection)"
+        )
+        let refresh = try await client.signed(
+            "POST", "/v1/internal/vercel/oauth/refresh", json: #"{"userId":"\#(user)"}"#)
         #expect(refresh.status == 400 && refresh.code == "REFRESH_NOT_SUPPORTED")
-        let healthy = try await client.signed("POST", "/v1/internal/vercel/oauth/test-connection", json: #"{"userId":"\#(user)"}"#)
+        let healthy = try await client.signed(
+            "POST", "/v1/internal/vercel/oauth/test-connection", json: #"{"userId":"\#(user)"}"#)
         #expect(healthy.json?["healthy"] as? Bool == true)
         #expect((healthy.json?["missingScopes"] as? [String])?.contains("env:write") == true)
 
         _ = try await client.signed("POST", "/v1/internal/vercel/oauth/disconnect", json: #"{"userId":"\#(user)"}"#)
-        let after = try await client.signed("POST", "/v1/internal/vercel/oauth/test-connection", json: #"{"userId":"\#(user)"}"#)
+        let after = try await client.signed(
+            "POST", "/v1/internal/vercel/oauth/test-connection", json: #"{"userId":"\#(user)"}"#)
         #expect(after.status == 401 && after.code == "AUTH_REQUIRED" && after.json?["action"] as? String == "RECONNECT")
     }
 }

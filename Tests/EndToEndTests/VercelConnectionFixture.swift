@@ -11,14 +11,21 @@ struct VercelConnectionFixture {
     let vercel: VercelClient
     let credentials: VercelClient.Credentials
 
-    static func connect(_ fixtures: StackFixtures, _ client: StackClient, teams: [String] = []) async throws -> VercelConnectionFixture {
+    static func connect(
+        _ fixtures: StackFixtures, _ client: StackClient, teams: [String] = []
+    ) async throws -> VercelConnectionFixture {
         let user = try fixtures.user()
         let account = try await SimulatorAccount.create(teams: teams)
-        let vercel = VercelClient(configuration: .init(apiBaseURL: account.baseURL), transport: CurlTransport(), breakers: nil, logger: Logger(label: "t"))
+        let vercel = VercelClient(
+            configuration: .init(apiBaseURL: account.baseURL), transport: CurlTransport(), breakers: nil,
+            logger: Logger(label: "t"))
         let credentials = VercelClient.Credentials(accessToken: account.token)
         let username = try vercel.user(credentials).username
-        let initiated = try await client.signed("POST", "/v1/internal/vercel/oauth/initiate", json: #"{"userId":"\#(user)"}"#)
-        guard var location = initiated.json?["authorizationUrl"] as? String else { throw TestEnvironment.Missing(name: "an authorizationUrl") }
+        let initiated = try await client.signed(
+            "POST", "/v1/internal/vercel/oauth/initiate", json: #"{"userId":"\#(user)"}"#)
+        guard var location = initiated.json?["authorizationUrl"] as? String else {
+            throw TestEnvironment.Missing(name: "an authorizationUrl")
+        }
         location += "&login_hint=\(username)"
         let browser = CurlTransport()
         for _ in 0..<3 {
@@ -27,7 +34,9 @@ struct VercelConnectionFixture {
             location = next
             if location.contains("status=confirm") {
                 let confirmed = try await client.confirm(location, as: user)
-                guard confirmed.status == 200 else { throw TestEnvironment.Missing(name: "a confirmed connection (\(confirmed.text))") }
+                guard confirmed.status == 200 else {
+                    throw TestEnvironment.Missing(name: "a confirmed connection (\(confirmed.text))")
+                }
                 return VercelConnectionFixture(user: user, account: account, vercel: vercel, credentials: credentials)
             }
         }

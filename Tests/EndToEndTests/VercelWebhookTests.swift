@@ -2,8 +2,8 @@ import Crypto
 import Foundation
 import Logging
 import Postgres
-import Testing
 import TestSupport
+import Testing
 import Vercel
 
 /// `POST /v1/webhooks/vercel` through nginx: signatures, dedup, the lifecycle in any order, the
@@ -26,14 +26,19 @@ import Vercel
             "INSERT INTO vercel_connections (user_id, account_type, access_token_sealed, configuration_id) VALUES (\(owner), 'personal', 'v1.k.iv.ct', \("icfg_\(vercelProject)")) RETURNING id"
         )[0].decode("id")
         try fixtures.db.execute(
-            "INSERT INTO vercel_project_mappings (project_id, vercel_connection_id, vercel_project_id) VALUES (\(project), \(connection), \(vercelProject))")
+            "INSERT INTO vercel_project_mappings (project_id, vercel_connection_id, vercel_project_id) VALUES (\(project), \(connection), \(vercelProject))"
+        )
         return project
     }
 
-    func event(_ type: String, deployment: String, project: String, at: Int64, id: String? = UUID().uuidString, target: String? = nil) -> [UInt8] {
+    func event(
+        _ type: String, deployment: String, project: String, at: Int64, id: String? = UUID().uuidString,
+        target: String? = nil
+    ) -> [UInt8] {
         var payload: [String: Any] = [
             "deployment": ["id": deployment, "url": "\(deployment).vercel.app", "name": "app", "meta": [:]],
-            "project": ["id": project], "user": ["id": "u"], "team": NSNull(), "links": ["deployment": "https://vercel.com"],
+            "project": ["id": project], "user": ["id": "u"], "team": NSNull(),
+            "links": ["deployment": "https://vercel.com"],
         ]
         if let target { payload["target"] = target }
         var envelope: [String: Any] = ["type": type, "createdAt": at, "region": "iad1", "payload": payload]
@@ -62,21 +67,26 @@ import Vercel
         #expect(try await deliver(body, signature: "").status == 401)
         var changed = body
         changed[changed.count - 2] ^= 0x01
-        let signedOriginal = Hex.encode(HMAC.sha1(key: Array(settings["VERCEL_OAUTH_CLIENT_SECRET"]!.utf8), message: body))
+        let signedOriginal = Hex.encode(
+            HMAC.sha1(key: Array(settings["VERCEL_OAUTH_CLIENT_SECRET"]!.utf8), message: body))
         let tampered = try await deliver(changed, signature: signedOriginal)
         #expect(tampered.status == 401 && tampered.code == "INVALID_WEBHOOK_SIGNATURE")
-        #expect(try fixtures.db.query("SELECT count(*) AS n FROM vercel_webhook_dedup WHERE deployment_id = \(id)")[0]["n"] == "0")
+        #expect(
+            try fixtures.db.query("SELECT count(*) AS n FROM vercel_webhook_dedup WHERE deployment_id = \(id)")[0]["n"]
+                == "0")
 
         #expect(try await deliver(body).json?["outcome"] as? String == "applied")
         let rotated = event("deployment.ready", deployment: id, project: "prj_sig", at: 1_790_000_060_000)
-        #expect(try await deliver(rotated, secret: "rotated-out-webhook-secret").json?["outcome"] as? String == "applied")
+        #expect(
+            try await deliver(rotated, secret: "rotated-out-webhook-secret").json?["outcome"] as? String == "applied")
         #expect(try deployment(id)?["state"] == "READY")
     }
 
     @Test func aDuplicateIsAcknowledgedAndChangesNothing() async throws {
         _ = try linkedProject("prj_dup")
         let id = "dpl_dup_\(UUID().uuidString.prefix(8))"
-        let body = event("deployment.error", deployment: id, project: "prj_dup", at: 1_790_000_000_000, id: "evt_dup_\(id)")
+        let body = event(
+            "deployment.error", deployment: id, project: "prj_dup", at: 1_790_000_000_000, id: "evt_dup_\(id)")
         #expect(try await deliver(body).json?["outcome"] as? String == "applied")
         let again = try await deliver(body)
         #expect(again.status == 200 && again.json?["outcome"] as? String == "duplicate")
@@ -84,33 +94,47 @@ import Vercel
         let anonymous = event("deployment.canceled", deployment: id, project: "prj_dup", at: 1_790_000_001_000, id: nil)
         _ = try await deliver(anonymous)
         #expect(try await deliver(anonymous).json?["outcome"] as? String == "duplicate")
-        #expect(try fixtures.db.query("SELECT count(*) AS n FROM vercel_webhook_dedup WHERE deployment_id = \(id)")[0]["n"] == "2")
+        #expect(
+            try fixtures.db.query("SELECT count(*) AS n FROM vercel_webhook_dedup WHERE deployment_id = \(id)")[0]["n"]
+                == "2")
     }
 
     @Test func eventsOutOfOrderEndInTheInOrderStateAndInvalidJumpsAreCountedNotApplied() async throws {
         _ = try linkedProject("prj_order")
         let id = "dpl_order_\(UUID().uuidString.prefix(8))"
-        _ = try await deliver(event("deployment.ready", deployment: id, project: "prj_order", at: 1_790_000_090_000, target: "production"))
-        _ = try await deliver(event("deployment.created", deployment: id, project: "prj_order", at: 1_790_000_000_000, target: "production"))
+        _ = try await deliver(
+            event("deployment.ready", deployment: id, project: "prj_order", at: 1_790_000_090_000, target: "production")
+        )
+        _ = try await deliver(
+            event(
+                "deployment.created", deployment: id, project: "prj_order", at: 1_790_000_000_000, target: "production")
+        )
         let ready = try #require(try deployment(id))
         #expect(ready["state"] == "READY" && ready["type"] == "PRODUCTION")
         #expect(ready["build_duration_ms"] == "90000")
-        let rejected = try await deliver(event("deployment.error", deployment: id, project: "prj_order", at: 1_790_000_095_000))
+        let rejected = try await deliver(
+            event("deployment.error", deployment: id, project: "prj_order", at: 1_790_000_095_000))
         #expect(rejected.json?["outcome"] as? String == "rejected")
         #expect(try deployment(id)?["state"] == "READY" && deployment(id)?["invalid_transitions"] == "1")
-        #expect(try fixtures.db.query("SELECT count(*) AS n FROM vercel_deployments WHERE deployment_id = \(id)")[0]["n"] == "1")
+        #expect(
+            try fixtures.db.query("SELECT count(*) AS n FROM vercel_deployments WHERE deployment_id = \(id)")[0]["n"]
+                == "1")
     }
 
     @Test func anEventForAProjectNotLinkedYetIsQueuedAndAppliedByTheRetryJob() async throws {
         let vercelProject = "prj_late_\(UUID().uuidString.prefix(8))"
         let id = "dpl_late_\(UUID().uuidString.prefix(8))"
-        let reply = try await deliver(event("deployment.created", deployment: id, project: vercelProject, at: 1_790_000_000_000))
+        let reply = try await deliver(
+            event("deployment.created", deployment: id, project: vercelProject, at: 1_790_000_000_000))
         #expect(reply.status == 200 && reply.json?["outcome"] as? String == "queued")
         #expect(try deployment(id) == nil)
         _ = try linkedProject(vercelProject)
-        try fixtures.db.execute("UPDATE vercel_jobs SET run_after = now() WHERE kind = 'webhook.apply' AND payload->>'body' LIKE \("%\(id)%")")
+        try fixtures.db.execute(
+            "UPDATE vercel_jobs SET run_after = now() WHERE kind = 'webhook.apply' AND payload->>'body' LIKE \("%\(id)%")"
+        )
         let job = Process()
-        job.executableURL = URL(fileURLWithPath: try TestEnvironment.require("TEST_BIN_DIR") + "/vercel-job-webhook-retry")
+        job.executableURL = URL(
+            fileURLWithPath: try TestEnvironment.require("TEST_BIN_DIR") + "/vercel-job-webhook-retry")
         var environment = ProcessInfo.processInfo.environment
         environment.merge(settings) { $1 }
         job.environment = environment
@@ -119,16 +143,24 @@ import Vercel
         job.waitUntilExit()
         #expect(job.terminationStatus == 0)
         #expect(try deployment(id)?["state"] == "QUEUED")
-        #expect(try fixtures.db.query("SELECT status::text AS s FROM vercel_jobs WHERE payload->>'body' LIKE \("%\(id)%")")[0]["s"] == "done")
+        #expect(
+            try fixtures.db.query("SELECT status::text AS s FROM vercel_jobs WHERE payload->>'body' LIKE \("%\(id)%")")[
+                0]["s"] == "done")
     }
 
     @Test func anEventTheDatabaseRefusesIsQueuedNotLostAndOversizedBodiesAre413() async throws {
         _ = try linkedProject("prj_refused")
         // A deployment id longer than the schema allows makes applying fail inside Postgres.
         let id = "dpl_" + String(repeating: "x", count: 300)
-        let reply = try await deliver(event("deployment.created", deployment: id, project: "prj_refused", at: 1_790_000_000_000, id: "evt_refused_\(UUID())"))
+        let reply = try await deliver(
+            event(
+                "deployment.created", deployment: id, project: "prj_refused", at: 1_790_000_000_000,
+                id: "evt_refused_\(UUID())"))
         #expect(reply.status == 200 && reply.json?["outcome"] as? String == "queued")
-        #expect(try fixtures.db.query("SELECT count(*) AS n FROM vercel_jobs WHERE kind = 'webhook.apply' AND payload->>'body' LIKE \("%\(id)%")")[0]["n"] == "1")
+        #expect(
+            try fixtures.db.query(
+                "SELECT count(*) AS n FROM vercel_jobs WHERE kind = 'webhook.apply' AND payload->>'body' LIKE \("%\(id)%")"
+            )[0]["n"] == "1")
 
         var large = Array(#"{"type":"deployment.created","id":"evt_big","payload":{"pad":""#.utf8)
         large += [UInt8](repeating: UInt8(ascii: "a"), count: 1 << 20)
@@ -146,9 +178,16 @@ import Vercel
         ]
         let body = Array(try JSONSerialization.data(withJSONObject: envelope))
         #expect(try await deliver(body).json?["outcome"] as? String == "applied")
-        #expect(try fixtures.db.query("SELECT status::text AS s FROM vercel_connections WHERE configuration_id = \("icfg_\(vercelProject)")")[0]["s"] == "revoked")
-        let unknown: [String: Any] = ["type": "domain.created", "id": "evt_unknown_\(vercelProject)", "createdAt": 1, "payload": [:]]
-        #expect(try await deliver(Array(try JSONSerialization.data(withJSONObject: unknown))).json?["outcome"] as? String == "ignored")
+        #expect(
+            try fixtures.db.query(
+                "SELECT status::text AS s FROM vercel_connections WHERE configuration_id = \("icfg_\(vercelProject)")")[
+                    0]["s"] == "revoked")
+        let unknown: [String: Any] = [
+            "type": "domain.created", "id": "evt_unknown_\(vercelProject)", "createdAt": 1, "payload": [:],
+        ]
+        #expect(
+            try await deliver(Array(try JSONSerialization.data(withJSONObject: unknown))).json?["outcome"] as? String
+                == "ignored")
     }
 
     /// 500 deployments, 18 events each (created, their outcome, and others), 10% of the events
@@ -165,7 +204,10 @@ import Vercel
             var events: [(String, Int64)] = [("deployment.created", start)]
             switch index % 20 {
             case 0..<11:
-                events += [("deployment.succeeded", start + 4000), ("deployment.ready", start + 4000), ("deployment.promoted", start + 5000)]
+                events += [
+                    ("deployment.succeeded", start + 4000), ("deployment.ready", start + 4000),
+                    ("deployment.promoted", start + 5000),
+                ]
                 expected[id] = "READY"
             case 11:
                 events += [("deployment.ready", start + 4000), ("deployment.canceled", start + 6000)]
@@ -183,7 +225,8 @@ import Vercel
                 events.append(("deployment.check-rerequested", start + Int64(filler)))
             }
             for (number, (type, at)) in events.enumerated() {
-                deliveries.append(event(type, deployment: id, project: vercelProject, at: at, id: "evt_\(id)_\(number)"))
+                deliveries.append(
+                    event(type, deployment: id, project: vercelProject, at: at, id: "evt_\(id)_\(number)"))
             }
         }
         let unique = deliveries.count
@@ -193,7 +236,8 @@ import Vercel
 
         let secret = Array(settings["VERCEL_OAUTH_CLIENT_SECRET"]!.utf8)
         let client = self.client
-        let slices = (0..<32).map { worker in stride(from: worker, to: deliveries.count, by: 32).map { deliveries[$0] } }
+        let slices = (0..<32).map { worker in stride(from: worker, to: deliveries.count, by: 32).map { deliveries[$0] }
+        }
         let failures = try await withThrowingTaskGroup(of: Int.self) { group in
             for slice in slices {
                 group.addTask {
@@ -201,7 +245,10 @@ import Vercel
                     for body in slice {
                         let reply = try await client.send(
                             "POST", "/v1/webhooks/vercel", body: Data(body),
-                            headers: ["content-type": "application/json", "x-vercel-signature": Hex.encode(HMAC.sha1(key: secret, message: body))])
+                            headers: [
+                                "content-type": "application/json",
+                                "x-vercel-signature": Hex.encode(HMAC.sha1(key: secret, message: body)),
+                            ])
                         if reply.status != 200 { failed += 1 }
                     }
                     return failed
@@ -212,24 +259,32 @@ import Vercel
         #expect(failures == 0)
         let prefix = "dpl_\(vercelProject.dropFirst(4))_%"
         let rows = try fixtures.db.query(
-            "SELECT deployment_id, deployment_state::text AS state FROM vercel_deployments WHERE deployment_id LIKE \(prefix)")
+            "SELECT deployment_id, deployment_state::text AS state FROM vercel_deployments WHERE deployment_id LIKE \(prefix)"
+        )
         #expect(rows.count == 500)
         var mismatched = 0
         for row in rows where expected[row["deployment_id"] ?? ""] != row["state"] { mismatched += 1 }
         #expect(mismatched == 0)
-        #expect(try fixtures.db.query("SELECT count(*) AS n FROM vercel_webhook_dedup WHERE deployment_id LIKE \(prefix)")[0]["n"] == "9000")
+        #expect(
+            try fixtures.db.query("SELECT count(*) AS n FROM vercel_webhook_dedup WHERE deployment_id LIKE \(prefix)")[
+                0]["n"] == "9000")
     }
 
     @Test func theSimulatorsSignedWebhooksMoveOurDeploymentToReady() async throws {
         let account = try await SimulatorAccount.create()
         try await account.setFaults(["buildMs": 200])
         try await account.admin("PUT", "/_sim/webhooks", ["url": client.baseURL + "/v1/webhooks/vercel"])
-        let vercel = VercelClient(configuration: .init(apiBaseURL: account.baseURL), transport: CurlTransport(), breakers: nil, logger: Logger(label: "t"))
+        let vercel = VercelClient(
+            configuration: .init(apiBaseURL: account.baseURL), transport: CurlTransport(), breakers: nil,
+            logger: Logger(label: "t"))
         let credentials = VercelClient.Credentials(accessToken: account.token)
-        let project = try vercel.createProject(VercelProjectSettings(name: "hooked-\(UUID().uuidString.prefix(6).lowercased())"), credentials)
+        let project = try vercel.createProject(
+            VercelProjectSettings(name: "hooked-\(UUID().uuidString.prefix(6).lowercased())"), credentials)
         _ = try linkedProject(project.id)
         let created = try vercel.createDeployment(
-            VercelDeploymentRequest(name: project.name, project: project.id, gitSource: .github(org: "a", repo: "b", ref: "main", sha: nil)), credentials)
+            VercelDeploymentRequest(
+                name: project.name, project: project.id, gitSource: .github(org: "a", repo: "b", ref: "main", sha: nil)),
+            credentials)
         var state: String?
         for _ in 0..<100 {
             state = try deployment(created.id)?["state"]

@@ -57,9 +57,11 @@ import Testing
     }
 
     @Test func bodiesOverTheRouteLimitAre413() throws {
-        let small = Self.application().respond(to: Request(method: "POST", path: "/echo", body: Array("0123456789abcdef".utf8), requestID: "r"))
+        let small = Self.application().respond(
+            to: Request(method: "POST", path: "/echo", body: Array("0123456789abcdef".utf8), requestID: "r"))
         #expect(small.status == 200)
-        let large = Self.application().respond(to: Request(method: "POST", path: "/echo", body: Array("0123456789abcdefg".utf8), requestID: "r"))
+        let large = Self.application().respond(
+            to: Request(method: "POST", path: "/echo", body: Array("0123456789abcdefg".utf8), requestID: "r"))
         #expect(large.status == 413)
         #expect(try Self.json(large)["code"] as? String == "PAYLOAD_TOO_LARGE")
     }

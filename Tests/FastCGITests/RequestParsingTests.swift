@@ -1,5 +1,6 @@
-@testable import FastCGI
 import Testing
+
+@testable import FastCGI
 
 @Suite struct RequestParsingTests {
     @Test(arguments: [

@@ -14,12 +14,20 @@ import Testing
 
     @Test(arguments: [
         ("GET", "/v1/projects/p1/vercel/env", "/v1/projects/:projectId/vercel/env", ["projectId": "p1"]),
-        ("PUT", "/v1/projects/p1/vercel/env/API_KEY", "/v1/projects/:projectId/vercel/env/:key", ["projectId": "p1", "key": "API_KEY"]),
-        ("PUT", "/v1/projects/p1/vercel/env/A%20B", "/v1/projects/:projectId/vercel/env/:key", ["projectId": "p1", "key": "A B"]),
+        (
+            "PUT", "/v1/projects/p1/vercel/env/API_KEY", "/v1/projects/:projectId/vercel/env/:key",
+            ["projectId": "p1", "key": "API_KEY"]
+        ),
+        (
+            "PUT", "/v1/projects/p1/vercel/env/A%20B", "/v1/projects/:projectId/vercel/env/:key",
+            ["projectId": "p1", "key": "A B"]
+        ),
         ("GET", "/healthz/env/", "/healthz/env", [:]),
         ("HEAD", "/healthz/env", "/healthz/env", [:]),
     ])
-    func matchesPatternsAndDecodesParameters(method: String, path: String, pattern: String, parameters: [String: String]) {
+    func matchesPatternsAndDecodesParameters(
+        method: String, path: String, pattern: String, parameters: [String: String]
+    ) {
         guard case .found(let route, let bound) = Self.router().match(method: method, path: path) else {
             Issue.record("\(method) \(path) did not match")
             return
@@ -29,14 +37,19 @@ import Testing
     }
 
     @Test func knownPathWithAnotherMethodIsMethodNotAllowedWithTheAllowedMethods() {
-        guard case .methodNotAllowed(let allowed) = Self.router().match(method: "POST", path: "/v1/projects/p/vercel/env/K") else {
+        guard
+            case .methodNotAllowed(let allowed) = Self.router().match(
+                method: "POST", path: "/v1/projects/p/vercel/env/K")
+        else {
             Issue.record("expected 405")
             return
         }
         #expect(Set(allowed) == ["PUT", "DELETE"])
     }
 
-    @Test(arguments: ["/v1/projects/p/vercel", "/v1/projects/p/vercel/env/K/extra", "/nothing", "/v1/projects/p/vercel/env/a%2Fb"])
+    @Test(arguments: [
+        "/v1/projects/p/vercel", "/v1/projects/p/vercel/env/K/extra", "/nothing", "/v1/projects/p/vercel/env/a%2Fb",
+    ])
     func unknownPathsAndEncodedSlashesAreNotFound(path: String) {
         guard case .notFound = Self.router().match(method: "PUT", path: path) else {
             Issue.record("\(path) should not match")

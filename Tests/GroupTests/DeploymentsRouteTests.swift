@@ -33,7 +33,9 @@ import Vercel
 
     @Test func theUsersVercelProjectsArePassedThroughWithVercelsCursor() throws {
         defer { harness.drop() }
-        harness.vercel.on("GET", "/v10/projects", json: #"{"projects":[\#(VercelJSON.project)],"pagination":{"count":1,"next":1790000000000}}"#)
+        harness.vercel.on(
+            "GET", "/v10/projects",
+            json: #"{"projects":[\#(VercelJSON.project)],"pagination":{"count":1,"next":1790000000000}}"#)
         let answer = try harness.call("GET", "\(base)/projects?limit=5", as: user)
         #expect(answer.status == 200)
         #expect((answer.json["projects"] as? [[String: Any]])?.first?["id"] as? String == "prj_1")
@@ -47,9 +49,12 @@ import Vercel
         let linked = try harness.call("POST", "\(base)/projects/link", as: user, json: ["vercelProjectId": "prj_1"])
         #expect(linked.status == 200 && linked.json["linked"] as? Bool == true)
         #expect(linked.json["webhookUrl"] as? String == "https://service.test/v1/webhooks/vercel")
-        let row = try harness.db.query("SELECT production_branch, git_repository->>'org' AS org FROM vercel_project_mappings")[0]
+        let row = try harness.db.query(
+            "SELECT production_branch, git_repository->>'org' AS org FROM vercel_project_mappings")[0]
         #expect(row["production_branch"] == "main" && row["org"] == "acme")
-        #expect(try harness.call("POST", "\(base)/projects/link", as: user, json: ["vercelProjectId": "prj_1"]).code == "PROJECT_ALREADY_LINKED")
+        #expect(
+            try harness.call("POST", "\(base)/projects/link", as: user, json: ["vercelProjectId": "prj_1"]).code
+                == "PROJECT_ALREADY_LINKED")
         #expect(try harness.call("POST", "\(base)/projects/link", as: user, json: [:]).code == "INVALID_LINK")
     }
 
@@ -76,7 +81,9 @@ import Vercel
         defer { harness.drop() }
         try harness.link(project, connection: connection)
         harness.vercel.on("POST", "/v13/deployments", json: VercelJSON.deployment("dpl_1", state: "QUEUED"))
-        let body: [String: Any] = ["deploymentType": "preview", "gitSource": ["branch": "feature"], "idempotencyKey": "k-1"]
+        let body: [String: Any] = [
+            "deploymentType": "preview", "gitSource": ["branch": "feature"], "idempotencyKey": "k-1",
+        ]
         let first = try harness.call("POST", "\(base)/deploy", as: user, json: body)
         #expect(first.status == 202)
         #expect((first.json["deployment"] as? [String: Any])?["id"] as? String == "dpl_1")
@@ -94,21 +101,26 @@ import Vercel
         defer { harness.drop() }
         try harness.link(project, connection: connection)
         let answer = try harness.call(
-            "POST", "\(base)/deploy", as: user, json: ["deploymentType": "production", "gitSource": ["branch": "feature"]])
-        #expect(answer.status == 403 && answer.code == "DEPLOYMENT_BLOCKED" && answer.json["canOverride"] as? Bool == true)
+            "POST", "\(base)/deploy", as: user,
+            json: ["deploymentType": "production", "gitSource": ["branch": "feature"]])
+        #expect(
+            answer.status == 403 && answer.code == "DEPLOYMENT_BLOCKED" && answer.json["canOverride"] as? Bool == true)
         #expect(harness.vercel.sent.isEmpty)
     }
 
     @Test func anOverrideTokenIsIssuedOnceAndOnlyItsHashKept() throws {
         defer { harness.drop() }
         try harness.link(project, connection: connection)
-        let answer = try harness.call("POST", "\(base)/deployment-override", as: user, json: ["reason": "hotfix", "maxUses": 2])
+        let answer = try harness.call(
+            "POST", "\(base)/deployment-override", as: user, json: ["reason": "hotfix", "maxUses": 2])
         #expect(answer.status == 201)
         let token = try #require(answer.json["overrideToken"] as? String)
         #expect(token.hasPrefix("ovr_"))
         let stored = try harness.db.query("SELECT token_hash, max_uses FROM vercel_override_tokens")[0]
         #expect(stored["token_hash"] != token && stored["max_uses"] == "2")
-        #expect(try harness.call("POST", "\(base)/deployment-override", as: user, json: ["reason": " "]).code == "INVALID_REASON")
+        #expect(
+            try harness.call("POST", "\(base)/deployment-override", as: user, json: ["reason": " "]).code
+                == "INVALID_REASON")
     }
 
     @Test func theListPagesNewestFirstWithStats() throws {
@@ -130,9 +142,13 @@ import Vercel
         try harness.link(project, connection: connection)
         try storedDeployment("dpl_live", state: "BUILDING")
         try storedDeployment("dpl_done", state: "READY")
-        harness.vercel.on("GET", "/v13/deployments/dpl_live", json: VercelJSON.deployment("dpl_live", state: "READY", ready: 1_790_000_060_000))
+        harness.vercel.on(
+            "GET", "/v13/deployments/dpl_live",
+            json: VercelJSON.deployment("dpl_live", state: "READY", ready: 1_790_000_060_000))
         let live = try harness.call("GET", "\(base)/deployments/dpl_live", as: user)
-        #expect((live.json["deployment"] as? [String: Any])?["state"] as? String == "READY" && live.json["stale"] as? Bool == false)
+        #expect(
+            (live.json["deployment"] as? [String: Any])?["state"] as? String == "READY"
+                && live.json["stale"] as? Bool == false)
         _ = try harness.call("GET", "\(base)/deployments/dpl_done", as: user)
         #expect(harness.vercel.sent == ["GET /v13/deployments/dpl_live"])
         #expect(try harness.call("GET", "\(base)/deployments/dpl_none", as: user).code == "DEPLOYMENT_NOT_FOUND")
@@ -172,7 +188,8 @@ import Vercel
                 """)
         let answer = try harness.call("POST", "\(base)/deployments/dpl_new/promote", as: user)
         #expect(answer.status == 200 && answer.json["productionUrl"] as? String == "https://dpl_new.vercel.app")
-        let history = try harness.db.query("SELECT deployment_id, previous_deployment_id FROM vercel_production_history")
+        let history = try harness.db.query(
+            "SELECT deployment_id, previous_deployment_id FROM vercel_production_history")
         #expect(history.count == 1 && history[0]["previous_deployment_id"] == "dpl_old")
     }
 
@@ -181,7 +198,9 @@ import Vercel
         try harness.link(project, connection: connection)
         try storedDeployment("dpl_prev", state: "READY", type: "PRODUCTION")
         try storedDeployment("dpl_preview", state: "READY")
-        harness.vercel.on("GET", "/v13/deployments/dpl_prev", json: VercelJSON.deployment("dpl_prev", state: "READY", target: "production"))
+        harness.vercel.on(
+            "GET", "/v13/deployments/dpl_prev",
+            json: VercelJSON.deployment("dpl_prev", state: "READY", target: "production"))
         harness.vercel.on("POST", "/v1/projects/prj_1/rollback/dpl_prev", status: 201, json: "{}")
         harness.vercel.on(
             "GET", "/v9/projects/prj_1",
@@ -190,7 +209,9 @@ import Vercel
                  "lastAliasRequest":{"fromDeploymentId":"dpl_cur","toDeploymentId":"dpl_prev","jobStatus":"succeeded","type":"rollback"}}
                 """)
         let answer = try harness.call("POST", "\(base)/rollback", as: user, json: ["deploymentId": "dpl_prev"])
-        #expect(answer.status == 200 && answer.json["rolledBack"] as? Bool == true && answer.json["deploymentId"] as? String == "dpl_prev")
+        #expect(
+            answer.status == 200 && answer.json["rolledBack"] as? Bool == true
+                && answer.json["deploymentId"] as? String == "dpl_prev")
         let refused = try harness.call("POST", "\(base)/rollback", as: user, json: ["deploymentId": "dpl_preview"])
         #expect(refused.code == "NOT_A_PRODUCTION_DEPLOYMENT")
     }
@@ -200,7 +221,8 @@ import Vercel
         try harness.link(project, connection: connection)
         try storedDeployment("dpl_run", state: "BUILDING")
         try storedDeployment("dpl_err", state: "ERROR")
-        harness.vercel.on("PATCH", "/v12/deployments/dpl_run/cancel", json: VercelJSON.deployment("dpl_run", state: "CANCELED"))
+        harness.vercel.on(
+            "PATCH", "/v12/deployments/dpl_run/cancel", json: VercelJSON.deployment("dpl_run", state: "CANCELED"))
         let canceled = try harness.call("DELETE", "\(base)/deployments/dpl_run", as: user)
         #expect(canceled.status == 200 && canceled.json["canceled"] as? Bool == true)
         let refused = try harness.call("DELETE", "\(base)/deployments/dpl_err", as: user)

@@ -1,10 +1,10 @@
 import Crypto
 import FastCGI
 import Foundation
-import Synchronization
 import Logging
 import Platform
 import Postgres
+import Synchronization
 import TestSupport
 import Vercel
 
@@ -33,16 +33,20 @@ final class GroupHarness {
         keyRing = try KeyRing(parsing: key)
         var environment = [
             "DATABASE_URL": database.url, "SHEEN_HMAC_SECRET": secret, "TOKEN_ENCRYPTION_KEYS": key,
-            "VERCEL_API_BASE_URL": Self.apiBase, "VERCEL_OAUTH_CLIENT_ID": "oac_test", "VERCEL_OAUTH_CLIENT_SECRET": "client-secret",
+            "VERCEL_API_BASE_URL": Self.apiBase, "VERCEL_OAUTH_CLIENT_ID": "oac_test",
+            "VERCEL_OAUTH_CLIENT_SECRET": "client-secret",
             "VERCEL_OAUTH_REDIRECT_URI": "https://service.test/v1/internal/vercel/oauth/callback",
             "VERCEL_INTEGRATION_SLUG": "sheen-test",
-            "SHEEN_OAUTH_SUCCESS_URL": "https://platform.test/connected", "SHEEN_OAUTH_FAILURE_URL": "https://platform.test/failed",
+            "SHEEN_OAUTH_SUCCESS_URL": "https://platform.test/connected",
+            "SHEEN_OAUTH_FAILURE_URL": "https://platform.test/failed",
             "SHEEN_BASE_URL": "https://service.test", "SHEEN_LOG_HEARTBEAT_SECONDS": "1",
         ]
         environment.merge(settings) { $1 }
         configuration = try ServiceConfiguration.fromEnvironment(environment)
         let vercel = self.vercel
-        (application, context) = group.application(configuration: configuration, logger: Logger(label: group.name)) { vercel }
+        (application, context) = group.application(configuration: configuration, logger: Logger(label: group.name)) {
+            vercel
+        }
     }
 
     func drop() {
@@ -65,25 +69,32 @@ final class GroupHarness {
 
     /// A connection of `user` holding `token`, saved as the OAuth routes save one.
     func connect(
-        _ user: UUID, team: String? = nil, token: String = "vca_test-token", refreshToken: String? = nil, expiresAt: Date? = nil,
+        _ user: UUID, team: String? = nil, token: String = "vca_test-token", refreshToken: String? = nil,
+        expiresAt: Date? = nil,
         scopes: [String] = VercelSettings.defaultIntegrationScopes
     ) throws -> UUID {
         try ConnectionStore(database: db, keyRing: keyRing).save(
             .init(
                 userID: user, teamID: team, teamName: team, vercelUserID: "vu_1", email: "v@example.com",
                 mode: refreshToken == nil ? "integration" : "oauth_app", configurationID: "icfg_1", installationID: nil,
-                accessToken: token, refreshToken: refreshToken, expiresAt: expiresAt, scopes: scopes, correlationID: "fixture"))
+                accessToken: token, refreshToken: refreshToken, expiresAt: expiresAt, scopes: scopes,
+                correlationID: "fixture"))
     }
 
     /// Links `project` to `vercelProjectID` through `connection`, with a GitHub repository.
     @discardableResult
-    func link(_ project: UUID, connection: UUID, vercelProjectID: String = "prj_1", productionBranch: String = "main") throws -> UUID {
+    func link(
+        _ project: UUID, connection: UUID, vercelProjectID: String = "prj_1", productionBranch: String = "main"
+    ) throws -> UUID {
         try ProjectLinkStore(database: db).insert(
             .init(
-                projectID: project, connectionID: connection, vercelProjectID: vercelProjectID, vercelProjectName: "site",
-                framework: "nextjs", nodeVersion: "20.x", buildCommand: nil, outputDirectory: nil, installCommand: nil, devCommand: nil,
+                projectID: project, connectionID: connection, vercelProjectID: vercelProjectID,
+                vercelProjectName: "site",
+                framework: "nextjs", nodeVersion: "20.x", buildCommand: nil, outputDirectory: nil, installCommand: nil,
+                devCommand: nil,
                 rootDirectory: nil, productionBranch: productionBranch,
-                repository: .init(type: "github", repo: "site", org: "acme", repoId: 42), environmentTargets: ["production", "preview"],
+                repository: .init(type: "github", repo: "site", org: "acme", repoId: 42),
+                environmentTargets: ["production", "preview"],
                 autoDeploy: true, branchPatterns: []))
     }
 
@@ -107,7 +118,8 @@ final class GroupHarness {
 
     /// A request signed for `user`: `userId` joins the query of a GET or DELETE, the JSON body otherwise.
     func call(
-        _ method: String, _ target: String, as user: UUID, json: [String: Any] = [:], headers extra: [String: String] = [:]
+        _ method: String, _ target: String, as user: UUID, json: [String: Any] = [:],
+        headers extra: [String: String] = [:]
     ) throws -> Answer {
         var target = target
         var body = Data()
@@ -130,7 +142,8 @@ final class GroupHarness {
         var fields = HTTPHeaders()
         for (name, value) in headers { fields[name.lowercased()] = value }
         let request = Request(
-            method: method, path: String(parts[0]), rawQuery: parts.count == 2 ? String(parts[1]) : "", headers: fields, body: body,
+            method: method, path: String(parts[0]), rawQuery: parts.count == 2 ? String(parts[1]) : "", headers: fields,
+            body: body,
             requestID: RequestID.make())
         let before = context.database.statementCount
         let response = application.respond(to: request)
@@ -158,12 +171,14 @@ final class CollectingStream: ResponseStream, Sendable {
 /// JSON of Vercel's objects, as the scripted Vercel answers.
 enum VercelJSON {
     static func deployment(
-        _ id: String, state: String, project: String = "prj_1", createdAt: Int64 = 1_790_000_000_000, ready: Int64? = nil,
+        _ id: String, state: String, project: String = "prj_1", createdAt: Int64 = 1_790_000_000_000,
+        ready: Int64? = nil,
         target: String? = nil
     ) -> String {
         var fields = [
             #""id":"\#(id)""#, #""url":"\#(id).vercel.app""#, #""name":"site""#, #""projectId":"\#(project)""#,
-            #""readyState":"\#(state)""#, #""createdAt":\#(createdAt)"#, #""inspectorUrl":"https://vercel.com/acme/site/\#(id)""#,
+            #""readyState":"\#(state)""#, #""createdAt":\#(createdAt)"#,
+            #""inspectorUrl":"https://vercel.com/acme/site/\#(id)""#,
         ]
         if let ready { fields.append(#""ready":\#(ready)"#) }
         if let target { fields.append(#""target":"\#(target)""#) }

@@ -17,8 +17,10 @@ import Vercel
     }
 
     func scriptAccount() {
-        harness.vercel.on("POST", "/v2/oauth/access_token", json: #"{"access_token":"vca_new","user_id":"vu_9","team_id":null}"#)
-        harness.vercel.on("GET", "/v2/user", json: #"{"user":{"id":"vu_9","email":"dev@example.com","username":"dev"}}"#)
+        harness.vercel.on(
+            "POST", "/v2/oauth/access_token", json: #"{"access_token":"vca_new","user_id":"vu_9","team_id":null}"#)
+        harness.vercel.on(
+            "GET", "/v2/user", json: #"{"user":{"id":"vu_9","email":"dev@example.com","username":"dev"}}"#)
     }
 
     /// Initiates as `user` and comes back through the callback; the redirect's Location.
@@ -38,7 +40,8 @@ import Vercel
         #expect(url.hasPrefix("https://vercel.com/integrations/sheen-test/new?state="))
         let stored = try harness.db.query("SELECT state_hash, user_id FROM vercel_oauth_states")
         #expect(stored.count == 1 && stored[0]["state_hash"] != answer.json["state"] as? String)
-        let elsewhere = try harness.call("POST", "\(Self.base)/initiate", as: user, json: ["redirectUri": "https://evil.test/x"])
+        let elsewhere = try harness.call(
+            "POST", "\(Self.base)/initiate", as: user, json: ["redirectUri": "https://evil.test/x"])
         #expect(elsewhere.code == "INVALID_REDIRECT_URI")
     }
 
@@ -51,14 +54,17 @@ import Vercel
         let confirmation = String(location.split(separator: "=").last!)
         let stranger = try harness.user()
         harness.vercel.on("POST", "/login/oauth/token/revoke", json: "{}")
-        let stolen = try harness.call("POST", "\(Self.base)/confirm", as: stranger, json: ["confirmation": confirmation])
+        let stolen = try harness.call(
+            "POST", "\(Self.base)/confirm", as: stranger, json: ["confirmation": confirmation])
         #expect(stolen.status == 403 && stolen.code == "OAUTH_USER_MISMATCH")
         #expect(try harness.db.query("SELECT 1 AS x FROM vercel_connections").isEmpty)
 
         let again = try connectThroughTheCallback()
         let confirmed = try harness.call(
             "POST", "\(Self.base)/confirm", as: user, json: ["confirmation": String(again.split(separator: "=").last!)])
-        #expect(confirmed.status == 200 && confirmed.json["connected"] as? Bool == true && confirmed.json["accountType"] as? String == "personal")
+        #expect(
+            confirmed.status == 200 && confirmed.json["connected"] as? Bool == true
+                && confirmed.json["accountType"] as? String == "personal")
         let reused = try harness.call(
             "POST", "\(Self.base)/confirm", as: user, json: ["confirmation": String(again.split(separator: "=").last!)])
         #expect(reused.code == "CONFIRMATION_INVALID")
@@ -89,7 +95,8 @@ import Vercel
         harness.vercel.on("GET", "/v2/user") { request in
             let authorized = request.headers.contains { $0 == ("Authorization", "Bearer vca_test-token") }
             return HTTPResponse(
-                status: authorized ? 200 : 401, body: Array(#"{"user":{"id":"vu_1","email":"v@example.com","username":"v"}}"#.utf8))
+                status: authorized ? 200 : 401,
+                body: Array(#"{"user":{"id":"vu_1","email":"v@example.com","username":"v"}}"#.utf8))
         }
         let answer = try harness.call("POST", "\(Self.base)/test-connection", as: user)
         #expect(answer.status == 200 && answer.json["healthy"] as? Bool == true)
@@ -115,12 +122,15 @@ import Vercel
         defer { harness.drop() }
         let connection = try harness.connect(user, refreshToken: "vcr_1", expiresAt: Date().addingTimeInterval(3600))
         harness.vercel.on("POST", "/login/oauth/token/revoke", json: "{}")
-        let answer = try harness.call("POST", "\(Self.base)/disconnect", as: user, json: ["connectionId": connection.uuidString])
+        let answer = try harness.call(
+            "POST", "\(Self.base)/disconnect", as: user, json: ["connectionId": connection.uuidString])
         #expect(answer.status == 200 && answer.json["disconnected"] as? Bool == true)
         #expect(harness.vercel.sent.filter { $0 == "POST /login/oauth/token/revoke" }.count == 2)
         let row = try harness.db.query("SELECT status::text AS status, access_token_sealed FROM vercel_connections")[0]
         #expect(row["status"] == "disconnected" && row["access_token_sealed"] == nil)
-        #expect(try harness.call("POST", "\(Self.base)/disconnect", as: user, json: ["connectionId": "nope"]).code == "INVALID_CONNECTION_ID")
+        #expect(
+            try harness.call("POST", "\(Self.base)/disconnect", as: user, json: ["connectionId": "nope"]).code
+                == "INVALID_CONNECTION_ID")
     }
 
     @Test func unsignedOrReplayedCallsAreRefused() throws {

@@ -14,7 +14,8 @@ import WebhooksGroup
 
     func signed(_ body: String, secret: String = "hook-secret") -> GroupHarness.Answer {
         let signature = Hex.encode(HMAC.sha1(key: Array(secret.utf8), message: Array(body.utf8)))
-        return harness.send("POST", "/v1/webhooks/vercel", body: Array(body.utf8), headers: ["x-vercel-signature": signature])
+        return harness.send(
+            "POST", "/v1/webhooks/vercel", body: Array(body.utf8), headers: ["x-vercel-signature": signature])
     }
 
     @Test func aSignedEventForALinkedProjectIsAppliedInOneTransaction() throws {
@@ -30,7 +31,8 @@ import WebhooksGroup
         #expect(answer.status == 200 && answer.json["outcome"] as? String == "applied")
         // BEGIN, the delivery with its mapping, the deployment upserted and locked, the change, COMMIT.
         #expect(answer.statements <= 5, "a webhook event took \(answer.statements) round trips")
-        let row = try harness.db.query("SELECT deployment_state::text AS state FROM vercel_deployments WHERE deployment_id = 'dpl_hook'")
+        let row = try harness.db.query(
+            "SELECT deployment_state::text AS state FROM vercel_deployments WHERE deployment_id = 'dpl_hook'")
         #expect(row.first?["state"] == "READY")
         #expect(signed(body).json["outcome"] as? String == "duplicate")
     }

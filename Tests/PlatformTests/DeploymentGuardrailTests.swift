@@ -20,15 +20,19 @@ import Testing
     }
 
     @Test func theWarningNamesBothBranches() {
-        let warning = DeploymentGuardrail.evaluate(production: true, branch: "hotfix", productionBranch: "release").warnings.first
+        let warning = DeploymentGuardrail.evaluate(production: true, branch: "hotfix", productionBranch: "release")
+            .warnings.first
         #expect(warning?.contains("'release'") == true && warning?.contains("'hotfix'") == true)
     }
 
     static let branches: [(String, Bool)] = [
         ("main", true), ("feature/cart-v2", true), ("release/2026.11", true), ("user@host", true),
-        ("", false), ("@", false), ("-rf", false), ("a..b", false), ("a b", false), ("a~1", false), ("a^", false), ("a:b", false),
-        ("a?", false), ("a*", false), ("a[", false), ("a\\b", false), ("/lead", false), ("trail/", false), ("a//b", false),
-        ("a.lock", false), ("a/b.lock/c", false), ("dot.", false), ("x/.hidden", false), ("a@{1}", false), ("tab\tname", false),
+        ("", false), ("@", false), ("-rf", false), ("a..b", false), ("a b", false), ("a~1", false), ("a^", false),
+        ("a:b", false),
+        ("a?", false), ("a*", false), ("a[", false), ("a\\b", false), ("/lead", false), ("trail/", false),
+        ("a//b", false),
+        ("a.lock", false), ("a/b.lock/c", false), ("dot.", false), ("x/.hidden", false), ("a@{1}", false),
+        ("tab\tname", false),
         (String(repeating: "b", count: 256), false),
     ]
 

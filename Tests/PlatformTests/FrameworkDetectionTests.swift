@@ -34,9 +34,15 @@ import Testing
     @Test func theLockfileChoosesTheInstallCommand() {
         let manifest = Self.manifest(["next"])
         #expect(FrameworkDetection.detect(files: ["package.json": manifest]).installCommand == "npm install")
-        #expect(FrameworkDetection.detect(files: ["package.json": manifest, "pnpm-lock.yaml": []]).installCommand == "pnpm install")
-        #expect(FrameworkDetection.detect(files: ["package.json": manifest, "yarn.lock": []]).installCommand == "yarn install")
-        #expect(FrameworkDetection.detect(files: ["package.json": manifest, "bun.lockb": []]).installCommand == "bun install")
+        #expect(
+            FrameworkDetection.detect(files: ["package.json": manifest, "pnpm-lock.yaml": []]).installCommand
+                == "pnpm install")
+        #expect(
+            FrameworkDetection.detect(files: ["package.json": manifest, "yarn.lock": []]).installCommand
+                == "yarn install")
+        #expect(
+            FrameworkDetection.detect(files: ["package.json": manifest, "bun.lockb": []]).installCommand
+                == "bun install")
     }
 
     @Test func withoutAManifestOrWithABrokenOneItIsAStaticSite() {
@@ -51,6 +57,8 @@ import Testing
         try Data(Self.manifest(["astro"])).write(to: directory.appendingPathComponent("package.json"))
         try Data().write(to: directory.appendingPathComponent("pnpm-lock.yaml"))
         let detected = FrameworkDetection.detect(in: directory)
-        #expect(detected.framework == "astro" && detected.installCommand == "pnpm install" && detected.buildCommand == "astro build")
+        #expect(
+            detected.framework == "astro" && detected.installCommand == "pnpm install"
+                && detected.buildCommand == "astro build")
     }
 }

@@ -34,13 +34,16 @@ import Testing
 
     @Test func queryParametersAreSignedSortedByName() throws {
         let request = Self.signed(
-            method: "GET", path: "/v1/x", query: "userId=u&limit=5&cursor=a%2Bb", canonicalQuery: "cursor=a%2Bb&limit=5&userId=u")
+            method: "GET", path: "/v1/x", query: "userId=u&limit=5&cursor=a%2Bb",
+            canonicalQuery: "cursor=a%2Bb&limit=5&userId=u")
         _ = try verify(request)
     }
 
     @Test func getBodiesAreNotSigned() throws {
         var request = Self.signed(method: "GET", path: "/v1/x", query: "userId=u")
-        request = Request(method: "GET", path: request.path, rawQuery: request.rawQuery, headers: request.headers, body: Array("x".utf8), requestID: "r")
+        request = Request(
+            method: "GET", path: request.path, rawQuery: request.rawQuery, headers: request.headers,
+            body: Array("x".utf8), requestID: "r")
         _ = try verify(request)
     }
 
@@ -52,12 +55,53 @@ import Testing
     }
 
     static let tampered: [(String, @Sendable (Request) -> Request)] = [
-        ("body changed by one byte", { r in Request(method: r.method, path: r.path, rawQuery: r.rawQuery, headers: r.headers, body: Array(#"{"userId":"v"}"#.utf8), requestID: "r") }),
-        ("path changed", { r in Request(method: r.method, path: "/v1/y", rawQuery: r.rawQuery, headers: r.headers, body: r.body, requestID: "r") }),
-        ("method changed", { r in Request(method: "PUT", path: r.path, rawQuery: r.rawQuery, headers: r.headers, body: r.body, requestID: "r") }),
-        ("query added", { r in Request(method: r.method, path: r.path, rawQuery: "userId=other", headers: r.headers, body: r.body, requestID: "r") }),
-        ("nonce changed", { r in var h = r.headers; h["x-sheen-nonce"] = "nonce-0002"; return Request(method: r.method, path: r.path, headers: h, body: r.body, requestID: "r") }),
-        ("timestamp changed", { r in var h = r.headers; h["x-sheen-timestamp"] = "\(now - 1)"; return Request(method: r.method, path: r.path, headers: h, body: r.body, requestID: "r") }),
+        (
+            "body changed by one byte",
+            { r in
+                Request(
+                    method: r.method, path: r.path, rawQuery: r.rawQuery, headers: r.headers,
+                    body: Array(#"{"userId":"v"}"#.utf8), requestID: "r")
+            }
+        ),
+        (
+            "path changed",
+            { r in
+                Request(
+                    method: r.method, path: "/v1/y", rawQuery: r.rawQuery, headers: r.headers, body: r.body,
+                    requestID: "r")
+            }
+        ),
+        (
+            "method changed",
+            { r in
+                Request(
+                    method: "PUT", path: r.path, rawQuery: r.rawQuery, headers: r.headers, body: r.body, requestID: "r")
+            }
+        ),
+        (
+            "query added",
+            { r in
+                Request(
+                    method: r.method, path: r.path, rawQuery: "userId=other", headers: r.headers, body: r.body,
+                    requestID: "r")
+            }
+        ),
+        (
+            "nonce changed",
+            { r in
+                var h = r.headers
+                h["x-sheen-nonce"] = "nonce-0002"
+                return Request(method: r.method, path: r.path, headers: h, body: r.body, requestID: "r")
+            }
+        ),
+        (
+            "timestamp changed",
+            { r in
+                var h = r.headers
+                h["x-sheen-timestamp"] = "\(now - 1)"
+                return Request(method: r.method, path: r.path, headers: h, body: r.body, requestID: "r")
+            }
+        ),
     ]
 
     @Test(arguments: 0..<tampered.count)
@@ -67,7 +111,8 @@ import Testing
     }
 
     @Test func aSignatureWithAnotherSecretIsInvalid() {
-        let request = Self.signed(method: "POST", path: "/v1/x", body: "{}", secret: "another-secret-that-is-long-enough-000")
+        let request = Self.signed(
+            method: "POST", path: "/v1/x", body: "{}", secret: "another-secret-that-is-long-enough-000")
         #expect(throws: SignatureFailure.invalidSignature) { try verify(request) }
     }
 
@@ -93,14 +138,17 @@ import Testing
 
     @Test(arguments: ["short", "has space in it", String(repeating: "n", count: 129)])
     func malformedNoncesAreRefused(nonce: String) {
-        #expect(throws: SignatureFailure.invalidSignature) { try verify(Self.signed(method: "POST", path: "/v1/x", nonce: nonce)) }
+        #expect(throws: SignatureFailure.invalidSignature) {
+            try verify(Self.signed(method: "POST", path: "/v1/x", nonce: nonce))
+        }
     }
 
     @Test func legacySignaturesAreRefusedUnlessEnabled() throws {
         let body = #"{"userId":"u"}"#
         let signature = Hex.encode(HMAC.sha256(key: Array(Self.secret.utf8), message: Array("\(Self.now)\(body)".utf8)))
         let request = Request(
-            method: "POST", path: "/v1/x", headers: ["x-sheen-signature": signature, "x-sheen-timestamp": "\(Self.now)"],
+            method: "POST", path: "/v1/x",
+            headers: ["x-sheen-signature": signature, "x-sheen-timestamp": "\(Self.now)"],
             body: Array(body.utf8), requestID: "r")
         #expect(throws: SignatureFailure.missingHeaders) { try verify(request) }
         let proof = try verify(request, legacy: true)
@@ -108,9 +156,15 @@ import Testing
     }
 
     @Test func failuresCarryTheStatusesAndCodesTheFrontendExpects() {
-        #expect(SignatureFailure.missingHeaders.status == 401 && SignatureFailure.missingHeaders.code == "MISSING_SIGNATURE")
-        #expect(SignatureFailure.invalidSignature.status == 403 && SignatureFailure.invalidSignature.code == "INVALID_SIGNATURE")
-        #expect(SignatureFailure.timestampOutOfRange.status == 401 && SignatureFailure.timestampOutOfRange.code == "TIMESTAMP_OUT_OF_RANGE")
+        #expect(
+            SignatureFailure.missingHeaders.status == 401 && SignatureFailure.missingHeaders.code == "MISSING_SIGNATURE"
+        )
+        #expect(
+            SignatureFailure.invalidSignature.status == 403
+                && SignatureFailure.invalidSignature.code == "INVALID_SIGNATURE")
+        #expect(
+            SignatureFailure.timestampOutOfRange.status == 401
+                && SignatureFailure.timestampOutOfRange.code == "TIMESTAMP_OUT_OF_RANGE")
         #expect(SignatureFailure.replayed.status == 409 && SignatureFailure.replayed.code == "REPLAY_DETECTED")
     }
 }

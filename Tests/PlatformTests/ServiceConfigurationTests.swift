@@ -19,7 +19,8 @@ import Testing
         #expect(configuration.keyRing.currentKeyID == "k1")
         #expect(!configuration.acceptLegacySignatures && !configuration.faultRoutesEnabled)
         #expect(configuration.statementTimeout == .milliseconds(5000) && configuration.logLevel == .info)
-        #expect(configuration.vercel.apiBaseURL == "https://api.vercel.com" && configuration.vercel.mode == .integration)
+        #expect(
+            configuration.vercel.apiBaseURL == "https://api.vercel.com" && configuration.vercel.mode == .integration)
         #expect(configuration.vercel.tokenURL == "https://api.vercel.com/login/oauth/token")
         #expect(configuration.vercel.confirmationRequired)
         #expect(configuration.deployments.maxLogStreams == 2 && configuration.deployments.logHeartbeat == .seconds(15))
@@ -35,7 +36,8 @@ import Testing
     }
 
     @Test(arguments: [
-        ("DATABASE_STATEMENT_TIMEOUT_MS", "50"), ("SHEEN_ACCEPT_V1", "yes"), ("LOG_LEVEL", "loud"), ("VERCEL_AUTH_MODE", "magic"),
+        ("DATABASE_STATEMENT_TIMEOUT_MS", "50"), ("SHEEN_ACCEPT_V1", "yes"), ("LOG_LEVEL", "loud"),
+        ("VERCEL_AUTH_MODE", "magic"),
         ("SHEEN_OAUTH_CONFIRMATION", "maybe"), ("SHEEN_MAX_LOG_STREAMS", "0"), ("SHEEN_LOG_HEARTBEAT_SECONDS", "x"),
     ])
     func malformedKnobsAreRefusedByName(name: String, value: String) {
@@ -66,17 +68,24 @@ import Testing
     @Test func webhookSecretsMayRotate() throws {
         var environment = Self.complete
         environment["VERCEL_WEBHOOK_SECRETS"] = "new-secret,old-secret"
-        #expect(try ServiceConfiguration.fromEnvironment(environment).webhooks.vercelSecrets == ["new-secret", "old-secret"])
+        #expect(
+            try ServiceConfiguration.fromEnvironment(environment).webhooks.vercelSecrets == [
+                "new-secret", "old-secret",
+            ])
     }
 
     /// The configuration module is the one place that reads the process environment.
     @Test func nothingOutsideTheConfigurationModuleReadsTheEnvironment() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         var offenders: [String] = []
         for folder in ["Sources", "Functions", "Benchmarks"] {
-            let enumerator = FileManager.default.enumerator(at: root.appendingPathComponent(folder), includingPropertiesForKeys: nil)
+            let enumerator = FileManager.default.enumerator(
+                at: root.appendingPathComponent(folder), includingPropertiesForKeys: nil)
             while let url = enumerator?.nextObject() as? URL {
-                guard url.pathExtension == "swift" || url.pathExtension == "c" || url.pathExtension == "h" else { continue }
+                guard url.pathExtension == "swift" || url.pathExtension == "c" || url.pathExtension == "h" else {
+                    continue
+                }
                 guard !url.path.contains("/Sources/Configuration/") else { continue }
                 let text = try String(contentsOf: url, encoding: .utf8)
                 for marker in ["ProcessInfo", "getenv", "environ["] where text.contains(marker) {

@@ -30,7 +30,9 @@ import Vercel
         router.add("GET", "/limited") { _, _ in throw VercelError.rateLimited(retryAfter: .milliseconds(1500)) }
         router.add("GET", "/open") { _, _ in throw VercelError.circuitOpen(retryAfter: .seconds(30)) }
         router.add("GET", "/auth") { _, _ in throw VercelError.unauthorized(status: 401, message: "expired") }
-        router.add("GET", "/vercel") { _, _ in throw VercelError.api(status: 409, code: "conflict", message: "Project already exists") }
+        router.add("GET", "/vercel") { _, _ in
+            throw VercelError.api(status: 409, code: "conflict", message: "Project already exists")
+        }
         let application = HTTPApplication(router: router, context: (), logger: Logger(label: "test"))
         func body(_ path: String) throws -> (Response, [String: Any]) {
             let response = application.respond(to: Request(method: "GET", path: path, requestID: "r"))
@@ -38,12 +40,17 @@ import Vercel
             return (response, try JSONSerialization.jsonObject(with: Data(bytes)) as! [String: Any])
         }
         let (limited, limitedBody) = try body("/limited")
-        #expect(limited.status == 429 && limitedBody["retryAfter"] as? Int == 2 && limited.headers.contains { $0 == ("Retry-After", "2") })
+        #expect(
+            limited.status == 429 && limitedBody["retryAfter"] as? Int == 2
+                && limited.headers.contains { $0 == ("Retry-After", "2") })
         let (open, openBody) = try body("/open")
-        #expect(open.status == 503 && openBody["code"] as? String == "CIRCUIT_OPEN" && openBody["retryAfter"] as? Int == 30)
+        #expect(
+            open.status == 503 && openBody["code"] as? String == "CIRCUIT_OPEN" && openBody["retryAfter"] as? Int == 30)
         let (_, authBody) = try body("/auth")
         #expect(authBody["code"] as? String == "AUTH_REQUIRED" && authBody["action"] as? String == "RECONNECT")
         let (_, vercelBody) = try body("/vercel")
-        #expect(vercelBody["vercelCode"] as? String == "conflict" && vercelBody["error"] as? String == "Project already exists")
+        #expect(
+            vercelBody["vercelCode"] as? String == "conflict"
+                && vercelBody["error"] as? String == "Project already exists")
     }
 }

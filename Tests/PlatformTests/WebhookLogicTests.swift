@@ -14,7 +14,9 @@ import Testing
         let secrets = WebhookSignature.secrets(from: "new-secret,old-secret")
         #expect(WebhookSignature.isValid(Self.sign(Self.body, "new-secret"), body: Self.body, secrets: secrets))
         #expect(WebhookSignature.isValid(Self.sign(Self.body, "old-secret"), body: Self.body, secrets: secrets))
-        #expect(WebhookSignature.isValid(Self.sign(Self.body, "old-secret").uppercased(), body: Self.body, secrets: secrets))
+        #expect(
+            WebhookSignature.isValid(Self.sign(Self.body, "old-secret").uppercased(), body: Self.body, secrets: secrets)
+        )
     }
 
     @Test func aWrongMissingOrMalformedSignatureOrAChangedBodyIsInvalid() {
@@ -24,13 +26,16 @@ import Testing
         #expect(!WebhookSignature.isValid(Self.sign(Self.body, "other"), body: Self.body, secrets: secrets))
         #expect(!WebhookSignature.isValid(Self.sign(Self.body, "secret"), body: changed, secrets: secrets))
         #expect(!WebhookSignature.isValid(nil, body: Self.body, secrets: secrets))
-        #expect(!WebhookSignature.isValid("sha256=" + Self.sign(Self.body, "secret"), body: Self.body, secrets: secrets))
+        #expect(
+            !WebhookSignature.isValid("sha256=" + Self.sign(Self.body, "secret"), body: Self.body, secrets: secrets))
         #expect(!WebhookSignature.isValid(Self.sign(Self.body, "secret"), body: Self.body, secrets: []))
     }
 
     static let moves: [(DeploymentState, DeploymentState, DeploymentState.Decision)] = [
-        (.queued, .initializing, .apply), (.queued, .building, .apply), (.queued, .ready, .apply), (.building, .ready, .apply),
-        (.building, .error, .apply), (.queued, .canceled, .apply), (.ready, .canceled, .apply), (.queued, .blocked, .apply),
+        (.queued, .initializing, .apply), (.queued, .building, .apply), (.queued, .ready, .apply),
+        (.building, .ready, .apply),
+        (.building, .error, .apply), (.queued, .canceled, .apply), (.ready, .canceled, .apply),
+        (.queued, .blocked, .apply),
         (.blocked, .queued, .apply),
         (.ready, .queued, .keep), (.ready, .building, .keep), (.building, .queued, .keep), (.ready, .ready, .keep),
         (.error, .ready, .reject), (.canceled, .ready, .keep), (.ready, .error, .reject), (.error, .canceled, .reject),

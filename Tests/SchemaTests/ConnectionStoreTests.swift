@@ -2,8 +2,8 @@ import Crypto
 import Foundation
 import Platform
 import Postgres
-import Testing
 import TestSupport
+import Testing
 
 /// The connection store on real Postgres: tokens sealed for their row, one connection per user
 /// and team, revocation by configuration.
@@ -16,13 +16,17 @@ import TestSupport
     init() throws {
         database = try TestDatabase.create()
         db = database.connect()
-        store = ConnectionStore(database: db, keyRing: try KeyRing(parsing: "k1:" + Base64URL.encode(try SecureRandom.bytes(32))))
+        store = ConnectionStore(
+            database: db, keyRing: try KeyRing(parsing: "k1:" + Base64URL.encode(try SecureRandom.bytes(32))))
         user = try db.query("INSERT INTO users (email) VALUES ('store@example.com') RETURNING id")[0].decode("id")
     }
 
-    func grant(team: String? = nil, configuration: String? = "icfg_1", token: String = "vca_secret-token-value") -> ConnectionStore.Grant {
+    func grant(
+        team: String? = nil, configuration: String? = "icfg_1", token: String = "vca_secret-token-value"
+    ) -> ConnectionStore.Grant {
         .init(
-            userID: user, teamID: team, teamName: team, vercelUserID: "vu1", email: "v@example.com", mode: "integration",
+            userID: user, teamID: team, teamName: team, vercelUserID: "vu1", email: "v@example.com",
+            mode: "integration",
             configurationID: configuration, installationID: nil, accessToken: token, refreshToken: nil, expiresAt: nil,
             scopes: ["user:read"], correlationID: "c1")
     }
@@ -32,7 +36,8 @@ import TestSupport
         let first = try store.save(grant())
         let second = try store.save(grant(team: "team_1", token: "vca_other-token"))
         #expect(try store.credential(first).accessToken == "vca_secret-token-value")
-        let stored = try db.query("SELECT access_token_sealed FROM vercel_connections WHERE id = \(first)")[0]["access_token_sealed"]!
+        let stored = try db.query("SELECT access_token_sealed FROM vercel_connections WHERE id = \(first)")[0][
+            "access_token_sealed"]!
         #expect(stored.hasPrefix("v1.k1.") && !stored.contains("secret-token"))
         // The same ciphertext copied to another row does not open there.
         try db.execute("UPDATE vercel_connections SET access_token_sealed = \(stored) WHERE id = \(second)")
@@ -48,15 +53,19 @@ import TestSupport
             for index in 0..<8 {
                 group.addTask {
                     let store = ConnectionStore(database: database.connect(), keyRing: try KeyRing(parsing: keys))
-                    return try store.save(.init(
-                        userID: user, teamID: nil, teamName: nil, vercelUserID: "vu", email: nil, mode: "integration", configurationID: nil,
-                        installationID: nil, accessToken: "vca_token-\(index)", refreshToken: nil, expiresAt: nil, scopes: [], correlationID: "c"))
+                    return try store.save(
+                        .init(
+                            userID: user, teamID: nil, teamName: nil, vercelUserID: "vu", email: nil,
+                            mode: "integration", configurationID: nil,
+                            installationID: nil, accessToken: "vca_token-\(index)", refreshToken: nil, expiresAt: nil,
+                            scopes: [], correlationID: "c"))
                 }
             }
             return try await group.reduce(into: Set<UUID>()) { $0.insert($1) }
         }
         #expect(ids.count == 1)
-        let opened = try ConnectionStore(database: db, keyRing: try KeyRing(parsing: keys)).credential(ids.first!).accessToken
+        let opened = try ConnectionStore(database: db, keyRing: try KeyRing(parsing: keys)).credential(ids.first!)
+            .accessToken
         #expect(opened.hasPrefix("vca_token-"))
     }
 
@@ -66,11 +75,15 @@ import TestSupport
         let kept = try store.save(grant(team: "team_2", configuration: "icfg_kept"))
         #expect(try store.markRevoked(configurationID: "icfg_removed", correlationID: "w1") == [removed])
         #expect(try store.markRevoked(configurationID: "icfg_removed", correlationID: "w2").isEmpty)
-        let rows = try db.query("SELECT id, status::text AS status, access_token_sealed FROM vercel_connections ORDER BY status")
+        let rows = try db.query(
+            "SELECT id, status::text AS status, access_token_sealed FROM vercel_connections ORDER BY status")
         #expect(rows.first { $0["id"] == removed.uuidString.lowercased() }?["status"] == "revoked")
         #expect(rows.first { $0["id"] == removed.uuidString.lowercased() }?["access_token_sealed"] == nil)
         #expect(rows.first { $0["id"] == kept.uuidString.lowercased() }?["status"] == "connected")
-        #expect(try db.query("SELECT count(*) AS n FROM vercel_security_audit_log WHERE action = 'VERCEL_INTEGRATION_REMOVED'")[0]["n"] == "1")
+        #expect(
+            try db.query(
+                "SELECT count(*) AS n FROM vercel_security_audit_log WHERE action = 'VERCEL_INTEGRATION_REMOVED'")[0][
+                    "n"] == "1")
     }
 
     @Test func aMissingScopeIsInsufficientScopeWithReconnect() throws {

@@ -1,7 +1,7 @@
 import Foundation
 import Postgres
-import Testing
 import TestSupport
+import Testing
 
 /// The cron jobs as binaries, against a database of their own.
 @Suite struct JobTests {
@@ -32,7 +32,8 @@ import TestSupport
               ('v2:old-1', now() - interval '11 minutes'), ('v2:old-2', now() - interval '2 hours'),
               ('v2:fresh', now() - interval '9 minutes'), ('v2:now', now())
             """)
-        let user: String = try db.query("INSERT INTO users (email) VALUES ('prune@example.com') RETURNING id")[0].decode("id")
+        let user: String = try db.query("INSERT INTO users (email) VALUES ('prune@example.com') RETURNING id")[0]
+            .decode("id")
         try db.execute(
             """
             INSERT INTO vercel_oauth_confirmations (token_hash, user_id, grant_sealed, created_at, expires_at) VALUES
@@ -43,15 +44,22 @@ import TestSupport
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output.contains(#""nonces.removed":"2""#))
         #expect(result.output.contains(#""confirmations.removed":"1""#))
-        #expect(try db.query("SELECT nonce FROM vercel_request_nonces ORDER BY nonce").map { $0["nonce"] } == ["v2:fresh", "v2:now"])
-        #expect(try db.query("SELECT left(token_hash, 1) AS h FROM vercel_oauth_confirmations").map { $0["h"] } == ["b"])
+        #expect(
+            try db.query("SELECT nonce FROM vercel_request_nonces ORDER BY nonce").map { $0["nonce"] } == [
+                "v2:fresh", "v2:now",
+            ])
+        #expect(
+            try db.query("SELECT left(token_hash, 1) AS h FROM vercel_oauth_confirmations").map { $0["h"] } == ["b"])
     }
 
     @Test func aRunThatFindsTheLockHeldSkipsAndChangesNothing() throws {
         defer { database.drop() }
         let db = database.connect()
-        try db.execute("INSERT INTO vercel_request_nonces (nonce, seen_at) VALUES ('v2:old', now() - interval '1 hour')")
-        let result = try db.withAdvisoryLock("sheen.vercel.job.vercel-job-nonce-prune") { try run("vercel-job-nonce-prune") }
+        try db.execute(
+            "INSERT INTO vercel_request_nonces (nonce, seen_at) VALUES ('v2:old', now() - interval '1 hour')")
+        let result = try db.withAdvisoryLock("sheen.vercel.job.vercel-job-nonce-prune") {
+            try run("vercel-job-nonce-prune")
+        }
         #expect(result.status == 0)
         #expect(result.output.contains("skipped"))
         #expect(try db.query("SELECT count(*) AS n FROM vercel_request_nonces")[0]["n"] == "1")
@@ -69,7 +77,9 @@ import TestSupport
                 'vercel_deployments_' || to_char(low AT TIME ZONE 'UTC', 'YYYY_MM'), low, low + interval '1 month');
             END $$;
             """)
-        let ahead = try db.query("SELECT 'vercel_deployments_' || to_char(date_trunc('month', now() AT TIME ZONE 'UTC') + interval '3 months', 'YYYY_MM') AS name")[0]["name"]!
+        let ahead = try db.query(
+            "SELECT 'vercel_deployments_' || to_char(date_trunc('month', now() AT TIME ZONE 'UTC') + interval '3 months', 'YYYY_MM') AS name"
+        )[0]["name"]!
         try db.executeScript("DROP TABLE \(ahead)")
         let result = try run("vercel-job-partitions")
         #expect(result.status == 0, "\(result.output)")
@@ -95,15 +105,21 @@ import TestSupport
             """)
         let result = try run("vercel-job-webhook-cleanup")
         #expect(result.status == 0 && result.output.contains(#""deliveries.removed":"2""#))
-        #expect(try db.query("SELECT event_id FROM vercel_webhook_dedup ORDER BY event_id").map { $0["event_id"] } == ["edge", "new"])
+        #expect(
+            try db.query("SELECT event_id FROM vercel_webhook_dedup ORDER BY event_id").map { $0["event_id"] } == [
+                "edge", "new",
+            ])
         // A second run while another holds the lock skips.
-        let skipped = try db.withAdvisoryLock("sheen.vercel.job.vercel-job-webhook-cleanup") { try run("vercel-job-webhook-cleanup") }
+        let skipped = try db.withAdvisoryLock("sheen.vercel.job.vercel-job-webhook-cleanup") {
+            try run("vercel-job-webhook-cleanup")
+        }
         #expect(skipped.status == 0 && skipped.output.contains("skipped"))
     }
 
     @Test func aJobWithoutADatabaseURLExitsMisconfigured() throws {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: try TestEnvironment.require("TEST_BIN_DIR") + "/vercel-job-partitions")
+        process.executableURL = URL(
+            fileURLWithPath: try TestEnvironment.require("TEST_BIN_DIR") + "/vercel-job-partitions")
         process.environment = [:]
         process.standardError = FileHandle.nullDevice
         try process.run()

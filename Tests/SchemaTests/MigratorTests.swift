@@ -1,18 +1,19 @@
 import Foundation
 import Migrator
 import Postgres
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct MigratorTests {
     @Test func everyFileAppliesOnceAndASecondRunIsANoOp() throws {
         let database = try TestDatabase.create(migrated: false)
         defer { database.drop() }
         let migrations = try TestDatabase.migrations()
-        #expect(migrations.map(\.name).prefix(4) == [
-            "000_platform_base.sql", "084_vercel_integration_foundation.sql",
-            "085_vercel_integration_enhancements.sql", "086_vercel_integration_advanced.sql",
-        ])
+        #expect(
+            migrations.map(\.name).prefix(4) == [
+                "000_platform_base.sql", "084_vercel_integration_foundation.sql",
+                "085_vercel_integration_enhancements.sql", "086_vercel_integration_advanced.sql",
+            ])
         let first = try Migrator(migrations: migrations).run(on: database.connect())
         #expect(first.applied == migrations.map(\.name))
         let second = try Migrator(migrations: migrations).run(on: database.connect())
@@ -56,7 +57,8 @@ import TestSupport
         ]
         #expect(throws: PostgresError.self) { try Migrator(migrations: migrations).run(on: database.connect()) }
         let rows = try database.connect().query(
-            "SELECT to_regclass('good')::text AS good, to_regclass('half')::text AS half, (SELECT count(*) FROM vercel_schema_migrations) AS applied")
+            "SELECT to_regclass('good')::text AS good, to_regclass('half')::text AS half, (SELECT count(*) FROM vercel_schema_migrations) AS applied"
+        )
         #expect(rows.first?["good"] == "good")
         #expect(rows.first?["half"] == nil)
         #expect(rows.first?["applied"] == "1")

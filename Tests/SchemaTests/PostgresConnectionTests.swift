@@ -1,7 +1,7 @@
 import Foundation
 import Postgres
-import Testing
 import TestSupport
+import Testing
 
 /// The libpq wrapper on real Postgres: binds, timeouts, transactions, advisory locks.
 @Suite struct PostgresConnectionTests {
@@ -65,7 +65,10 @@ import TestSupport
         let holder = database.connect()
         let other = database.connect()
         let whileHeld = try holder.withAdvisoryLock("sheen.test.lock") {
-            (try other.withAdvisoryLockIfFree("sheen.test.lock") { 1 }, try other.withAdvisoryLockIfFree("sheen.test.other") { 2 })
+            (
+                try other.withAdvisoryLockIfFree("sheen.test.lock") { 1 },
+                try other.withAdvisoryLockIfFree("sheen.test.other") { 2 }
+            )
         }
         #expect(whileHeld.0 == nil)
         #expect(whileHeld.1 == 2)
@@ -91,7 +94,9 @@ import TestSupport
         let db = database.connect()
         let admin = database.connect()
         func dropOthers() throws {
-            try admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = \(database.name) AND pid <> pg_backend_pid()")
+            try admin.query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = \(database.name) AND pid <> pg_backend_pid()"
+            )
             Thread.sleep(forTimeInterval: 0.2)
         }
         try db.query("SELECT 1 AS one")

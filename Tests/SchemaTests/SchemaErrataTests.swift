@@ -1,7 +1,7 @@
 import Foundation
 import Postgres
-import Testing
 import TestSupport
+import Testing
 
 /// Each fix of DESIGN.md's "Seed errata", on real Postgres.
 @Suite struct SchemaErrataTests {
@@ -14,7 +14,9 @@ import TestSupport
     }
 
     func user(role: String = "user") throws -> UUID {
-        try db.query("INSERT INTO users (email, role) VALUES (\(UUID().uuidString + "@example.com"), \(role)) RETURNING id")[0].decode("id")
+        try db.query(
+            "INSERT INTO users (email, role) VALUES (\(UUID().uuidString + "@example.com"), \(role)) RETURNING id")[0]
+            .decode("id")
     }
 
     func project(owner: UUID) throws -> UUID {
@@ -58,16 +60,24 @@ import TestSupport
         defer { database.drop() }
         let alice = try user()
         expectViolation("23514") {
-            try db.execute("INSERT INTO vercel_connections (user_id, account_type, status) VALUES (\(alice), 'personal', 'connected')")
+            try db.execute(
+                "INSERT INTO vercel_connections (user_id, account_type, status) VALUES (\(alice), 'personal', 'connected')"
+            )
         }
         expectViolation("23514") {
-            try db.execute("INSERT INTO vercel_connections (user_id, account_type, access_token_sealed) VALUES (\(alice), 'personal', 'plaintext-token')")
+            try db.execute(
+                "INSERT INTO vercel_connections (user_id, account_type, access_token_sealed) VALUES (\(alice), 'personal', 'plaintext-token')"
+            )
         }
-        try db.execute("INSERT INTO vercel_connections (user_id, account_type, status) VALUES (\(alice), 'personal', 'disconnected')")
+        try db.execute(
+            "INSERT INTO vercel_connections (user_id, account_type, status) VALUES (\(alice), 'personal', 'disconnected')"
+        )
     }
 
     // Erratum: a partitioned table cannot be UNIQUE(deployment_id); upserts stay idempotent.
-    static func upsertDeployment(_ id: String, project: UUID, state: String, proposed: Date, on connection: PostgresConnection) throws {
+    static func upsertDeployment(
+        _ id: String, project: UUID, state: String, proposed: Date, on connection: PostgresConnection
+    ) throws {
         try connection.execute(
             """
             INSERT INTO vercel_deployments (deployment_id, created_at, project_id, deployment_type, deployment_state)
@@ -82,8 +92,11 @@ import TestSupport
         let project = try project(owner: owner)
         let first = Date()
         try Self.upsertDeployment("dpl_1", project: project, state: "QUEUED", proposed: first, on: db)
-        try Self.upsertDeployment("dpl_1", project: project, state: "BUILDING", proposed: first.addingTimeInterval(86_400 * 40), on: db)
-        let rows = try db.query("SELECT deployment_state::text AS state, tableoid::regclass::text AS part FROM vercel_deployments WHERE deployment_id = 'dpl_1'")
+        try Self.upsertDeployment(
+            "dpl_1", project: project, state: "BUILDING", proposed: first.addingTimeInterval(86_400 * 40), on: db)
+        let rows = try db.query(
+            "SELECT deployment_state::text AS state, tableoid::regclass::text AS part FROM vercel_deployments WHERE deployment_id = 'dpl_1'"
+        )
         #expect(rows.count == 1)
         #expect(rows.first?["state"] == "BUILDING")
         #expect(rows.first?["part"]?.hasPrefix("vercel_deployments_2") == true)
@@ -100,13 +113,15 @@ import TestSupport
                     let connection = database.connect()
                     for round in 0..<20 {
                         let proposed = Date().addingTimeInterval(Double(writer * 86_400 * 10 + round))
-                        try Self.upsertDeployment("dpl_race_\(round)", project: project, state: "QUEUED", proposed: proposed, on: connection)
+                        try Self.upsertDeployment(
+                            "dpl_race_\(round)", project: project, state: "QUEUED", proposed: proposed, on: connection)
                     }
                 }
             }
             try await group.waitForAll()
         }
-        let counts = try db.query("SELECT count(*) AS rows, count(DISTINCT deployment_id) AS ids FROM vercel_deployments")
+        let counts = try db.query(
+            "SELECT count(*) AS rows, count(DISTINCT deployment_id) AS ids FROM vercel_deployments")
         #expect(counts.first?["rows"] == "20")
         #expect(counts.first?["ids"] == "20")
     }
@@ -126,13 +141,22 @@ import TestSupport
         defer { database.drop() }
         let owner = try user()
         let project = try project(owner: owner)
-        let later = try db.query("SELECT (date_trunc('month', now()) + interval '5 months 3 days')::timestamptz AS at")[0].decode("at", as: Date.self)
+        let later = try db.query("SELECT (date_trunc('month', now()) + interval '5 months 3 days')::timestamptz AS at")[
+            0
+        ].decode("at", as: Date.self)
         try Self.upsertDeployment("dpl_future", project: project, state: "QUEUED", proposed: later, on: db)
-        #expect(try db.query("SELECT tableoid::regclass::text AS part FROM vercel_deployments")[0]["part"] == "vercel_deployments_default")
-        let created = try db.query("SELECT vercel_ensure_deployment_partitions(6) AS created")[0].decode("created", as: Int.self)
+        #expect(
+            try db.query("SELECT tableoid::regclass::text AS part FROM vercel_deployments")[0]["part"]
+                == "vercel_deployments_default")
+        let created = try db.query("SELECT vercel_ensure_deployment_partitions(6) AS created")[0].decode(
+            "created", as: Int.self)
         #expect(created == 3)
-        let part = try db.query("SELECT tableoid::regclass::text AS part FROM vercel_deployments WHERE deployment_id = 'dpl_future'")[0]["part"]
-        let expected = try db.query("SELECT 'vercel_deployments_' || to_char(\(later)::timestamptz AT TIME ZONE 'UTC', 'YYYY_MM') AS name")[0]["name"]
+        let part = try db.query(
+            "SELECT tableoid::regclass::text AS part FROM vercel_deployments WHERE deployment_id = 'dpl_future'")[0][
+                "part"]
+        let expected = try db.query(
+            "SELECT 'vercel_deployments_' || to_char(\(later)::timestamptz AT TIME ZONE 'UTC', 'YYYY_MM') AS name")[0][
+                "name"]
         #expect(part == expected)
         #expect(try db.query("SELECT vercel_ensure_deployment_partitions(6) AS created")[0]["created"] == "0")
     }
@@ -151,13 +175,19 @@ import TestSupport
                 'vercel_deployments_' || to_char(low AT TIME ZONE 'UTC', 'YYYY_MM'), low, low + interval '1 month');
             END $$;
             """)
-        let old = try db.query("SELECT (date_trunc('month', now()) - interval '8 months' + interval '2 days')::timestamptz AS at")[0].decode("at", as: Date.self)
+        let old = try db.query(
+            "SELECT (date_trunc('month', now()) - interval '8 months' + interval '2 days')::timestamptz AS at")[0]
+            .decode("at", as: Date.self)
         try Self.upsertDeployment("dpl_old", project: project, state: "READY", proposed: old, on: db)
         try Self.upsertDeployment("dpl_new", project: project, state: "READY", proposed: Date(), on: db)
         #expect(try db.query("SELECT vercel_drop_old_deployment_partitions(6) AS dropped")[0]["dropped"] == "1")
-        let left = try db.query("SELECT deployment_id FROM vercel_deployments ORDER BY deployment_id").map { $0["deployment_id"] }
+        let left = try db.query("SELECT deployment_id FROM vercel_deployments ORDER BY deployment_id").map {
+            $0["deployment_id"]
+        }
         #expect(left == ["dpl_new"])
-        #expect(try db.query("SELECT count(*) AS keys FROM vercel_deployment_keys WHERE deployment_id = 'dpl_old'")[0]["keys"] == "0")
+        #expect(
+            try db.query("SELECT count(*) AS keys FROM vercel_deployment_keys WHERE deployment_id = 'dpl_old'")[0][
+                "keys"] == "0")
         #expect(try db.query("SELECT vercel_drop_old_deployment_partitions(6) AS dropped")[0]["dropped"] == "0")
     }
 
@@ -168,7 +198,8 @@ import TestSupport
         let hashB = String(repeating: "b", count: 64)
         func record(_ event: String?, _ deployment: String?, _ hash: String) throws -> Int {
             try db.execute(
-                "INSERT INTO vercel_webhook_dedup (event_id, deployment_id, payload_hash) VALUES (\(event), \(deployment), \(hash)) ON CONFLICT DO NOTHING")
+                "INSERT INTO vercel_webhook_dedup (event_id, deployment_id, payload_hash) VALUES (\(event), \(deployment), \(hash)) ON CONFLICT DO NOTHING"
+            )
         }
         #expect(try record("evt_1", "dpl_1", hashA) == 1)
         #expect(try record("evt_1", "dpl_1", hashB) == 0)
@@ -177,7 +208,8 @@ import TestSupport
         #expect(try record(nil, "dpl_1", hashA) == 0)
         #expect(try record(nil, "dpl_2", hashA) == 1)
         let predicates = try db.query(
-            "SELECT count(*) AS volatile FROM pg_indexes WHERE tablename = 'vercel_webhook_dedup' AND indexdef ILIKE '%now()%'")
+            "SELECT count(*) AS volatile FROM pg_indexes WHERE tablename = 'vercel_webhook_dedup' AND indexdef ILIKE '%now()%'"
+        )
         #expect(predicates.first?["volatile"] == "0")
     }
 
@@ -216,7 +248,9 @@ import TestSupport
             RETURNING id
             """)[0].decode("id")
         func approve(_ who: UUID) throws {
-            try db.execute("INSERT INTO vercel_breakglass_approvals (request_id, approver_id, decision) VALUES (\(request), \(who), 'approve')")
+            try db.execute(
+                "INSERT INTO vercel_breakglass_approvals (request_id, approver_id, decision) VALUES (\(request), \(who), 'approve')"
+            )
         }
         expectViolation("23514") { try approve(requester) }
         expectViolation("23514") { try approve(plain) }

@@ -43,7 +43,8 @@ public enum FastCGIClient {
                     guard received.count >= total else { break }
                     records.append(
                         Record(
-                            version: received[0], type: received[1], requestID: UInt16(received[2]) << 8 | UInt16(received[3]),
+                            version: received[0], type: received[1],
+                            requestID: UInt16(received[2]) << 8 | UInt16(received[3]),
                             content: Array(received[8..<(8 + length)]), padding: Int(received[6])))
                     received.removeFirst(total)
                     if records.last?.type == 3 { return records }
@@ -97,7 +98,12 @@ public enum FastCGIClient {
 
     /// A name-value length as FastCGI writes it: one byte up to 127, else four with the high bit set.
     static func length(_ count: Int) -> [UInt8] {
-        count < 128 ? [UInt8(count)] : [UInt8(0x80 | (count >> 24) & 0x7f), UInt8((count >> 16) & 0xff), UInt8((count >> 8) & 0xff), UInt8(count & 0xff)]
+        count < 128
+            ? [UInt8(count)]
+            : [
+                UInt8(0x80 | (count >> 24) & 0x7f), UInt8((count >> 16) & 0xff), UInt8((count >> 8) & 0xff),
+                UInt8(count & 0xff),
+            ]
     }
 
     /// Whether a connection to `path` is accepted now.
@@ -113,7 +119,9 @@ public enum FastCGIClient {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { throw Failure(description: "path too long") }
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            throw Failure(description: "path too long")
+        }
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
             for (index, byte) in bytes.enumerated() { raw[index] = byte }
         }

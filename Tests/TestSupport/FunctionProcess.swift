@@ -9,7 +9,10 @@ public final class FunctionProcess {
     /// Starts `vercel-<group>` and waits until it accepts connections.
     public init(group: String, workers: Int = 1, overrides: [String: String] = [:]) async throws {
         let bin = try TestEnvironment.require("TEST_BIN_DIR")
-        socket = FileManager.default.temporaryDirectory.appendingPathComponent("\(group)-\(UUID().uuidString.prefix(8)).sock").path
+        socket =
+            FileManager.default.temporaryDirectory.appendingPathComponent(
+                "\(group)-\(UUID().uuidString.prefix(8)).sock"
+            ).path
         process.executableURL = URL(fileURLWithPath: bin + "/vercel-\(group)")
         process.arguments = ["--socket", socket, "--workers", "\(workers)"]
         var environment = ProcessInfo.processInfo.environment

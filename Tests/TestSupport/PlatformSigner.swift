@@ -6,7 +6,8 @@ import Foundation
 public enum PlatformSigner {
     /// The v2 signature headers for a request.
     public static func headers(
-        _ method: String, _ target: String, body: Data = Data(), secret: String, timestamp: Int64? = nil, nonce: String? = nil
+        _ method: String, _ target: String, body: Data = Data(), secret: String, timestamp: Int64? = nil,
+        nonce: String? = nil
     ) -> [String: String] {
         let timestamp = timestamp ?? Int64(Date().timeIntervalSince1970)
         let nonce = nonce ?? UUID().uuidString

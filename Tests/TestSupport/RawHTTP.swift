@@ -8,13 +8,16 @@ public enum RawHTTP {
         public let text: String
     }
 
-    public static func get(host: String = "127.0.0.1", port: UInt16, path: String, headers: [String: String] = [:], timeout: Int = 15) throws -> [Arrival] {
+    public static func get(
+        host: String = "127.0.0.1", port: UInt16, path: String, headers: [String: String] = [:], timeout: Int = 15
+    ) throws -> [Arrival] {
         try get(host: host, port: port, path: path, headers: headers, timeout: timeout, until: nil)
     }
 
     /// Reads the reply until `marker` has arrived, then hangs up, as a reader that goes away does.
     public static func get(
-        host: String = "127.0.0.1", port: UInt16, path: String, headers: [String: String] = [:], timeout: Int = 15, until marker: String?
+        host: String = "127.0.0.1", port: UInt16, path: String, headers: [String: String] = [:], timeout: Int = 15,
+        until marker: String?
     ) throws -> [Arrival] {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw FastCGIClient.Failure(description: "socket failed") }
@@ -26,7 +29,9 @@ public enum RawHTTP {
         address.sin_port = port.bigEndian
         inet_pton(AF_INET, host, &address.sin_addr)
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard connected == 0 else { throw FastCGIClient.Failure(description: "connect failed") }
         let extra = headers.map { "\($0.key): \($0.value)\r\n" }.joined()
@@ -38,7 +43,9 @@ public enum RawHTTP {
         while true {
             let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if count <= 0 { break }
-            arrivals.append(Arrival(seconds: Date().timeIntervalSince(start), text: String(decoding: buffer[0..<count], as: UTF8.self)))
+            arrivals.append(
+                Arrival(
+                    seconds: Date().timeIntervalSince(start), text: String(decoding: buffer[0..<count], as: UTF8.self)))
             if let marker, arrivals.map(\.text).joined().contains(marker) { break }
         }
         return arrivals

@@ -22,7 +22,9 @@ public final class ScriptedVercel: HTTPTransport, Sendable {
 
     /// Answers with `status` and `json`.
     public func on(_ method: String, _ pathPrefix: String, status: Int = 200, json: String) {
-        on(method, pathPrefix) { _ in HTTPResponse(status: status, headers: [("content-type", "application/json")], body: Array(json.utf8)) }
+        on(method, pathPrefix) { _ in
+            HTTPResponse(status: status, headers: [("content-type", "application/json")], body: Array(json.utf8))
+        }
     }
 
     /// The requests sent so far, as `METHOD /path` without the query.
@@ -37,7 +39,8 @@ public final class ScriptedVercel: HTTPTransport, Sendable {
             return state.rules.first { $0.method == request.method && path.hasPrefix($0.pathPrefix) }
         }
         guard let rule else {
-            return HTTPResponse(status: 404, body: Array(#"{"error":{"code":"not_found","message":"not scripted"}}"#.utf8))
+            return HTTPResponse(
+                status: 404, body: Array(#"{"error":{"code":"not_found","message":"not scripted"}}"#.utf8))
         }
         return rule.answer(request)
     }

@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -13,20 +14,26 @@ public struct SimulatorAccount: Sendable {
     /// Creates a user with `teams` (slugs) on the simulator.
     public static func create(teams: [String] = []) async throws -> SimulatorAccount {
         let baseURL = try TestEnvironment.require("TEST_SIMULATOR_URL")
-        let body = try JSONSerialization.data(withJSONObject: ["username": "user\(UUID().uuidString.prefix(8).lowercased())", "teams": teams])
+        let body = try JSONSerialization.data(withJSONObject: [
+            "username": "user\(UUID().uuidString.prefix(8).lowercased())", "teams": teams,
+        ])
         let reply = try await send("POST", baseURL + "/_sim/accounts", body: body, token: nil)
         let object = try JSONSerialization.jsonObject(with: reply) as! [String: Any]
         let user = object["user"] as! [String: Any]
         let teamIDs = (object["teams"] as! [[String: Any]]).map { $0["id"] as! String }
-        return SimulatorAccount(baseURL: baseURL, token: object["token"] as! String, userID: user["id"] as! String, teamIDs: teamIDs)
+        return SimulatorAccount(
+            baseURL: baseURL, token: object["token"] as! String, userID: user["id"] as! String, teamIDs: teamIDs)
     }
 
     /// Sets this account's fault knobs (`rateLimited`, `retryAfterSeconds`, `serverErrors`,
     /// `serverErrorStatus`, `latencyMs`).
     public func setFaults(_ faults: [String: Int]) async throws {
-        var all = ["rateLimited": 0, "retryAfterSeconds": 1, "serverErrors": 0, "serverErrorStatus": 500, "latencyMs": 0]
+        var all = [
+            "rateLimited": 0, "retryAfterSeconds": 1, "serverErrors": 0, "serverErrorStatus": 500, "latencyMs": 0,
+        ]
         all.merge(faults) { $1 }
-        _ = try await Self.send("PUT", baseURL + "/_sim/faults", body: try JSONSerialization.data(withJSONObject: all), token: token)
+        _ = try await Self.send(
+            "PUT", baseURL + "/_sim/faults", body: try JSONSerialization.data(withJSONObject: all), token: token)
     }
 
     /// Publishes a DNS record the simulator will see (`type` A, CNAME or TXT).
@@ -38,7 +45,8 @@ public struct SimulatorAccount: Sendable {
     /// Calls one of the simulator's `/_sim/` routes as this account, with a JSON body.
     @discardableResult
     public func admin(_ method: String, _ path: String, _ body: [String: Any]?) async throws -> Data {
-        try await Self.send(method, baseURL + path, body: try body.map { try JSONSerialization.data(withJSONObject: $0) }, token: token)
+        try await Self.send(
+            method, baseURL + path, body: try body.map { try JSONSerialization.data(withJSONObject: $0) }, token: token)
     }
 
     /// How many calls this account made to each route (`"GET /v2/user"`).

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -32,7 +33,9 @@ public struct StackClient: Sendable {
     }
 
     /// Sends a request as is.
-    public func send(_ method: String, _ target: String, body: Data? = nil, headers: [String: String] = [:]) async throws -> Reply {
+    public func send(
+        _ method: String, _ target: String, body: Data? = nil, headers: [String: String] = [:]
+    ) async throws -> Reply {
         var request = URLRequest(url: URL(string: baseURL + target)!)
         request.httpMethod = method
         request.httpBody = body
@@ -52,7 +55,8 @@ public struct StackClient: Sendable {
         _ method: String, _ target: String, body: Data = Data(), timestamp: Int64? = nil, nonce: String? = nil,
         secret: String? = nil
     ) -> [String: String] {
-        PlatformSigner.headers(method, target, body: body, secret: secret ?? self.secret, timestamp: timestamp, nonce: nonce)
+        PlatformSigner.headers(
+            method, target, body: body, secret: secret ?? self.secret, timestamp: timestamp, nonce: nonce)
     }
 
     /// Sends a signed request; `body` is JSON.

@@ -32,7 +32,9 @@ public struct TestDatabase: Sendable {
     }
 
     public func drop() {
-        guard let admin = try? PostgresConnection(.init(url: TestEnvironment.require("TEST_ADMIN_DATABASE_URL"))) else { return }
+        guard let admin = try? PostgresConnection(.init(url: TestEnvironment.require("TEST_ADMIN_DATABASE_URL"))) else {
+            return
+        }
         _ = try? admin.executeScript("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
     }
 }

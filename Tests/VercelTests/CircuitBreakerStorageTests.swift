@@ -2,8 +2,8 @@ import Foundation
 import Logging
 import Platform
 import Postgres
-import Testing
 import TestSupport
+import Testing
 import Vercel
 
 /// The breaker kept in `vercel_connections.circuit_breaker_state`, driven by real 5xx from the
@@ -11,21 +11,26 @@ import Vercel
 @Suite struct CircuitBreakerStorageTests {
     let database: TestDatabase
     let connectionID: UUID
-    let breaker = CircuitBreaker(threshold: 5, baseCooldown: .seconds(1), maxCooldown: .seconds(8), probeTimeout: .seconds(5))
+    let breaker = CircuitBreaker(
+        threshold: 5, baseCooldown: .seconds(1), maxCooldown: .seconds(8), probeTimeout: .seconds(5))
 
     init() throws {
         database = try TestDatabase.create()
         let db = database.connect()
-        let user: UUID = try db.query("INSERT INTO users (email) VALUES ('breaker@example.com') RETURNING id")[0].decode("id")
+        let user: UUID = try db.query("INSERT INTO users (email) VALUES ('breaker@example.com') RETURNING id")[0]
+            .decode("id")
         connectionID = try db.query(
             "INSERT INTO vercel_connections (user_id, account_type, access_token_sealed) VALUES (\(user), 'personal', 'v1.k.iv.ct') RETURNING id"
         )[0].decode("id")
     }
 
     func client() throws -> (VercelClient, CircuitBreakers) {
-        let store = CircuitBreakers(breaker: breaker, storage: PostgresCircuitBreakerStorage(database: database.connect()))
+        let store = CircuitBreakers(
+            breaker: breaker, storage: PostgresCircuitBreakerStorage(database: database.connect()))
         let client = VercelClient(
-            configuration: .init(apiBaseURL: try TestEnvironment.require("TEST_SIMULATOR_URL"), retry: RetryPolicy(maxAttempts: 1), breaker: breaker),
+            configuration: .init(
+                apiBaseURL: try TestEnvironment.require("TEST_SIMULATOR_URL"), retry: RetryPolicy(maxAttempts: 1),
+                breaker: breaker),
             transport: CurlTransport(), breakers: store, logger: Logger(label: "test"))
         return (client, store)
     }
@@ -51,7 +56,10 @@ import Vercel
                 _ = try client.user(credentials)
                 Issue.record("an open circuit let a call through")
             } catch {
-                guard case .circuitOpen(let wait) = error else { Issue.record("expected circuitOpen, got \(error)"); continue }
+                guard case .circuitOpen(let wait) = error else {
+                    Issue.record("expected circuitOpen, got \(error)")
+                    continue
+                }
                 #expect(wait > .zero && wait <= .seconds(1))
             }
         }
@@ -59,7 +67,9 @@ import Vercel
 
         // After the cooldown one probe goes; it fails, so the circuit reopens for twice as long.
         try await Task.sleep(for: .milliseconds(1100))
-        #expect(throws: VercelError.api(status: 503, code: "internal_server_error", message: "An unexpected error occurred")) {
+        #expect(
+            throws: VercelError.api(status: 503, code: "internal_server_error", message: "An unexpected error occurred")
+        ) {
             try second.user(credentials)
         }
         let reopened = try store.state(of: connectionID)
@@ -99,16 +109,22 @@ import Vercel
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<4 {
                 group.addTask {
-                    let store = CircuitBreakers(breaker: breaker, storage: PostgresCircuitBreakerStorage(database: database.connect()))
+                    let store = CircuitBreakers(
+                        breaker: breaker, storage: PostgresCircuitBreakerStorage(database: database.connect()))
                     let client = VercelClient(
                         configuration: .init(apiBaseURL: url, retry: RetryPolicy(maxAttempts: 1), breaker: breaker),
                         transport: CurlTransport(), breakers: store, logger: Logger(label: "test"))
-                    for _ in 0..<8 { _ = try? client.user(VercelClient.Credentials(accessToken: account.token, connectionID: connectionID)) }
+                    for _ in 0..<8 {
+                        _ = try? client.user(
+                            VercelClient.Credentials(accessToken: account.token, connectionID: connectionID))
+                    }
                 }
             }
             try await group.waitForAll()
         }
-        let state = try CircuitBreakers(breaker: breaker, storage: PostgresCircuitBreakerStorage(database: database.connect())).state(of: connectionID)
+        let state = try CircuitBreakers(
+            breaker: breaker, storage: PostgresCircuitBreakerStorage(database: database.connect())
+        ).state(of: connectionID)
         #expect(state.consecutiveFailures == 32)
         #expect(!state.isOpen)
     }

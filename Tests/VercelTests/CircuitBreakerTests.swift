@@ -3,7 +3,8 @@ import Testing
 import Vercel
 
 @Suite struct CircuitBreakerTests {
-    let breaker = CircuitBreaker(threshold: 5, baseCooldown: .seconds(10), maxCooldown: .seconds(60), probeTimeout: .seconds(5))
+    let breaker = CircuitBreaker(
+        threshold: 5, baseCooldown: .seconds(10), maxCooldown: .seconds(60), probeTimeout: .seconds(5))
     let start = Date(timeIntervalSince1970: 1_790_000_000)
 
     func failures(_ count: Int, from state: CircuitBreaker.State = .closed) -> CircuitBreaker.State {
@@ -57,7 +58,8 @@ import Vercel
     }
 
     @Test func theStateReadsTheSeedsDefaultAndRoundTripsThroughJSON() throws {
-        let seed = try JSONDecoder().decode(CircuitBreaker.State.self, from: Data(#"{"consecutive_failures": 0, "is_open": false}"#.utf8))
+        let seed = try JSONDecoder().decode(
+            CircuitBreaker.State.self, from: Data(#"{"consecutive_failures": 0, "is_open": false}"#.utf8))
         #expect(seed == .closed)
         let open = failures(5)
         let encoder = JSONEncoder()

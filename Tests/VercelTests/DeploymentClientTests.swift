@@ -1,13 +1,15 @@
 import Foundation
 import Logging
-import Testing
 import TestSupport
+import Testing
 import Vercel
 
 @Suite struct DeploymentClientTests {
     static func client() throws -> VercelClient {
         VercelClient(
-            configuration: .init(apiBaseURL: try TestEnvironment.require("TEST_SIMULATOR_URL"), retry: RetryPolicy(baseDelay: .milliseconds(20))),
+            configuration: .init(
+                apiBaseURL: try TestEnvironment.require("TEST_SIMULATOR_URL"),
+                retry: RetryPolicy(baseDelay: .milliseconds(20))),
             transport: CurlTransport(), breakers: nil, logger: Logger(label: "test"))
     }
 
@@ -20,19 +22,25 @@ import Vercel
 
     /// Polls until the deployment stops changing state, recording each state seen. The polling runs
     /// on a thread of its own: the test pool's two threads may be blocked by other suites' calls.
-    static func follow(_ id: String, _ client: VercelClient, _ credentials: VercelClient.Credentials) async throws -> (VercelDeployment, [String]) {
+    static func follow(
+        _ id: String, _ client: VercelClient, _ credentials: VercelClient.Credentials
+    ) async throws -> (VercelDeployment, [String]) {
         struct NeverFinished: Error {}
         let token = credentials.accessToken
         let url = client.configuration.apiBaseURL
         let outcome: Result<(VercelDeployment, [String]), any Error> = await withCheckedContinuation { continuation in
             Thread {
-                let poller = VercelClient(configuration: .init(apiBaseURL: url), transport: CurlTransport(), breakers: nil, logger: Logger(label: "test"))
+                let poller = VercelClient(
+                    configuration: .init(apiBaseURL: url), transport: CurlTransport(), breakers: nil,
+                    logger: Logger(label: "test"))
                 var seen: [String] = []
                 for _ in 0..<2000 {
                     do {
                         let deployment = try poller.deployment(id, VercelClient.Credentials(accessToken: token))
                         if seen.last != deployment.readyState { seen.append(deployment.readyState) }
-                        if deployment.isBuildOver { return continuation.resume(returning: .success((deployment, seen))) }
+                        if deployment.isBuildOver {
+                            return continuation.resume(returning: .success((deployment, seen)))
+                        }
                     } catch {
                         return continuation.resume(returning: .failure(error))
                     }
@@ -73,14 +81,17 @@ import Vercel
         let created = try client.createDeployment(
             VercelDeploymentRequest(
                 name: "git-app", project: project.id, target: "production",
-                gitSource: .github(org: "acme", repo: "git-app", ref: "main", sha: "0123456789abcdef0123456789abcdef01234567")),
+                gitSource: .github(
+                    org: "acme", repo: "git-app", ref: "main", sha: "0123456789abcdef0123456789abcdef01234567")),
             credentials)
         #expect(created.readyState == "QUEUED" && created.target == "production" && created.projectId == project.id)
         let (ready, states) = try await Self.follow(created.id, client, credentials)
         // Every state seen comes later in the lifecycle than the one before, from QUEUED to READY.
         let lifecycle = ["QUEUED", "INITIALIZING", "BUILDING", "READY"]
         let positions = states.compactMap { lifecycle.firstIndex(of: $0) }
-        #expect(positions.count == states.count && positions == positions.sorted() && Set(positions).count == positions.count)
+        #expect(
+            positions.count == states.count && positions == positions.sorted()
+                && Set(positions).count == positions.count)
         #expect(states.first == "QUEUED" && states.last == "READY" && states.count >= 3, "\(states)")
         #expect(ready.ready != nil && ready.alias == ["git-app.vercel.app"])
         #expect(try client.deployment(ready.url, credentials).id == ready.id)
@@ -92,7 +103,8 @@ import Vercel
         let client = try Self.client()
         let credentials = VercelClient.Credentials(accessToken: account.token)
         let created = try client.createDeployment(
-            VercelDeploymentRequest(name: "broken", gitSource: .gitlab(projectId: 42, ref: "feature/x", sha: nil)), credentials)
+            VercelDeploymentRequest(name: "broken", gitSource: .gitlab(projectId: 42, ref: "feature/x", sha: nil)),
+            credentials)
         let (failed, states) = try await Self.follow(created.id, client, credentials)
         #expect(states.last == "ERROR")
         #expect(failed.errorCode == "BUILD_FAILED" && failed.errorStep == "BUILD" && failed.errorMessage != nil)
@@ -105,13 +117,17 @@ import Vercel
         let project = try client.createProject(VercelProjectSettings(name: "listed"), credentials)
         var ids: Set<String> = []
         for index in 0..<7 {
-            ids.insert(try client.createDeployment(
-                VercelDeploymentRequest(
-                    name: "listed", project: project.id, target: index % 2 == 0 ? "production" : nil,
-                    gitSource: .bitbucket(owner: "acme", slug: "listed", ref: "main", sha: nil)),
-                credentials).id)
+            ids.insert(
+                try client.createDeployment(
+                    VercelDeploymentRequest(
+                        name: "listed", project: project.id, target: index % 2 == 0 ? "production" : nil,
+                        gitSource: .bitbucket(owner: "acme", slug: "listed", ref: "main", sha: nil)),
+                    credentials
+                ).id)
         }
-        _ = try client.createDeployment(VercelDeploymentRequest(name: "other", gitSource: .githubRepoID(repoId: 7, ref: "main", sha: nil)), credentials)
+        _ = try client.createDeployment(
+            VercelDeploymentRequest(name: "other", gitSource: .githubRepoID(repoId: 7, ref: "main", sha: nil)),
+            credentials)
         var seen: [String] = []
         var cursor: VercelCursor? = nil
         repeat {
@@ -129,14 +145,21 @@ import Vercel
         try await account.setFaults(["buildMs": 5000])
         let client = try Self.client()
         let credentials = VercelClient.Credentials(accessToken: account.token)
-        let building = try client.createDeployment(VercelDeploymentRequest(name: "slow", gitSource: .github(org: "a", repo: "slow", ref: "main", sha: nil)), credentials)
+        let building = try client.createDeployment(
+            VercelDeploymentRequest(name: "slow", gitSource: .github(org: "a", repo: "slow", ref: "main", sha: nil)),
+            credentials)
         #expect(try client.cancelDeployment(building.id, credentials).readyState == "CANCELED")
         #expect(try client.deployment(building.id, credentials).readyState == "CANCELED")
 
         try await account.setFaults(["buildMs": 50])
-        let quick = try client.createDeployment(VercelDeploymentRequest(name: "quick", gitSource: .github(org: "a", repo: "quick", ref: "main", sha: nil)), credentials)
+        let quick = try client.createDeployment(
+            VercelDeploymentRequest(name: "quick", gitSource: .github(org: "a", repo: "quick", ref: "main", sha: nil)),
+            credentials)
         _ = try await Self.follow(quick.id, client, credentials)
-        #expect(throws: VercelError.api(status: 400, code: "bad_request", message: "Cannot cancel a deployment that is READY")) {
+        #expect(
+            throws: VercelError.api(
+                status: 400, code: "bad_request", message: "Cannot cancel a deployment that is READY")
+        ) {
             try client.cancelDeployment(quick.id, credentials)
         }
     }
@@ -144,8 +167,13 @@ import Vercel
     @Test func anUploadWhoseDigestDoesNotMatchIsRefused() async throws {
         let account = try await SimulatorAccount.create()
         let client = try Self.client()
-        #expect(throws: VercelError.api(status: 400, code: "invalid_digest", message: "The file's SHA1 does not match `x-vercel-digest`")) {
-            try client.uploadFile(Array("abc".utf8), sha: String(repeating: "0", count: 40), VercelClient.Credentials(accessToken: account.token))
+        #expect(
+            throws: VercelError.api(
+                status: 400, code: "invalid_digest", message: "The file's SHA1 does not match `x-vercel-digest`")
+        ) {
+            try client.uploadFile(
+                Array("abc".utf8), sha: String(repeating: "0", count: 40),
+                VercelClient.Credentials(accessToken: account.token))
         }
     }
 }

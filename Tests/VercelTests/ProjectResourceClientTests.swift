@@ -1,7 +1,7 @@
 import Foundation
 import Logging
-import Testing
 import TestSupport
+import Testing
 import Vercel
 
 /// Env variables, domains, promotion, rollback and aliases through the client and the simulator.
@@ -9,10 +9,13 @@ import Vercel
     static func setUp() async throws -> (SimulatorAccount, VercelClient, VercelClient.Credentials, VercelProject) {
         let account = try await SimulatorAccount.create()
         let client = VercelClient(
-            configuration: .init(apiBaseURL: try TestEnvironment.require("TEST_SIMULATOR_URL"), retry: RetryPolicy(baseDelay: .milliseconds(20))),
+            configuration: .init(
+                apiBaseURL: try TestEnvironment.require("TEST_SIMULATOR_URL"),
+                retry: RetryPolicy(baseDelay: .milliseconds(20))),
             transport: CurlTransport(), breakers: nil, logger: Logger(label: "test"))
         let credentials = VercelClient.Credentials(accessToken: account.token)
-        let project = try client.createProject(VercelProjectSettings(name: "resources-\(UUID().uuidString.prefix(6).lowercased())"), credentials)
+        let project = try client.createProject(
+            VercelProjectSettings(name: "resources-\(UUID().uuidString.prefix(6).lowercased())"), credentials)
         return (account, client, credentials, project)
     }
 
@@ -20,7 +23,8 @@ import Vercel
         let (_, client, credentials, project) = try await Self.setUp()
         let result = try client.createEnvVariables(
             [
-                VercelNewEnvVariable(key: "API_URL", value: "https://api.example.com", type: "plain", target: ["production", "preview"]),
+                VercelNewEnvVariable(
+                    key: "API_URL", value: "https://api.example.com", type: "plain", target: ["production", "preview"]),
                 VercelNewEnvVariable(key: "API_SECRET", value: "s3cr3t-value", target: ["production"]),
             ], projectID: project.id, credentials)
         #expect(result.created.count == 2 && result.failed.isEmpty)
@@ -41,7 +45,8 @@ import Vercel
         #expect(try client.envVariables(projectID: project.id, credentials).count == 2)
 
         let plain = try #require(listed.first { $0.key == "API_URL" })
-        let edited = try client.updateEnvVariable(id: plain.id, projectID: project.id, value: "https://api2.example.com", target: ["preview"], credentials)
+        let edited = try client.updateEnvVariable(
+            id: plain.id, projectID: project.id, value: "https://api2.example.com", target: ["preview"], credentials)
         #expect(edited.value == "https://api2.example.com" && edited.target == ["preview"])
         try client.deleteEnvVariable(id: plain.id, projectID: project.id, credentials)
         #expect(try client.envVariables(projectID: project.id, credentials).map(\.key) == ["API_SECRET"])
@@ -56,7 +61,9 @@ import Vercel
         let added = try client.addDomain(name, projectID: project.id, credentials)
         #expect(!added.verified && added.apexName == String(name.split(separator: ".", maxSplits: 1)[1]))
         let record = try #require(added.verification?.first)
-        #expect(record.type == "TXT" && record.domain == "_vercel.\(added.apexName!)" && record.value.hasPrefix("vc-domain-verify="))
+        #expect(
+            record.type == "TXT" && record.domain == "_vercel.\(added.apexName!)"
+                && record.value.hasPrefix("vc-domain-verify="))
 
         #expect(throws: VercelError.self) { try client.verifyDomain(name, projectID: project.id, credentials) }
         try await account.publishDNS(name: record.domain, type: "TXT", value: record.value)
@@ -68,7 +75,11 @@ import Vercel
         let config = try client.domainConfig(name, credentials)
         #expect(!config.misconfigured && config.configuredBy == "CNAME")
 
-        #expect(throws: VercelError.api(status: 409, code: "domain_already_in_use", message: "The domain \"\(name)\" is already in use by a project")) {
+        #expect(
+            throws: VercelError.api(
+                status: 409, code: "domain_already_in_use",
+                message: "The domain \"\(name)\" is already in use by a project")
+        ) {
             try client.addDomain(name, projectID: project.id, credentials)
         }
         #expect(throws: VercelError.self) { try client.addDomain("not a domain", projectID: project.id, credentials) }
@@ -81,7 +92,9 @@ import Vercel
         try await account.setFaults(["buildMs": 100])
         func readyDeployment() async throws -> VercelDeployment {
             let created = try client.createDeployment(
-                VercelDeploymentRequest(name: project.name, project: project.id, gitSource: .github(org: "acme", repo: project.name, ref: "main", sha: nil)),
+                VercelDeploymentRequest(
+                    name: project.name, project: project.id,
+                    gitSource: .github(org: "acme", repo: project.name, ref: "main", sha: nil)),
                 credentials)
             for _ in 0..<100 {
                 let current = try client.deployment(created.id, credentials)
@@ -108,9 +121,14 @@ import Vercel
 
         try await account.setFaults(["buildMs": 60_000])
         let building = try client.createDeployment(
-            VercelDeploymentRequest(name: project.name, project: project.id, gitSource: .github(org: "acme", repo: project.name, ref: "main", sha: nil)),
+            VercelDeploymentRequest(
+                name: project.name, project: project.id,
+                gitSource: .github(org: "acme", repo: project.name, ref: "main", sha: nil)),
             credentials)
-        #expect(throws: VercelError.api(status: 400, code: "deployment_not_ready", message: "Only a READY deployment can be promoted")) {
+        #expect(
+            throws: VercelError.api(
+                status: 400, code: "deployment_not_ready", message: "Only a READY deployment can be promoted")
+        ) {
             try client.promote(deploymentID: building.id, projectID: project.id, credentials)
         }
 

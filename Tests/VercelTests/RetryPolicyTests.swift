@@ -9,7 +9,8 @@ import Vercel
         mutating func next() -> UInt64 { value }
     }
 
-    let policy = RetryPolicy(maxAttempts: 4, baseDelay: .milliseconds(100), maxDelay: .seconds(1), maxRetryAfter: .seconds(10))
+    let policy = RetryPolicy(
+        maxAttempts: 4, baseDelay: .milliseconds(100), maxDelay: .seconds(1), maxRetryAfter: .seconds(10))
 
     static let table: [(String, Bool, RetryPolicy.Outcome, Bool)] = [
         ("500 on GET", true, .response(status: 500, retryAfter: nil), true),
@@ -31,7 +32,10 @@ import Vercel
         var random = SystemRandomNumberGenerator()
         let decision = policy.decide(attempt: 1, idempotent: idempotent, outcome: outcome, random: &random)
         if retries {
-            guard case .retry = decision else { Issue.record("\(name): expected a retry, got \(decision)"); return }
+            guard case .retry = decision else {
+                Issue.record("\(name): expected a retry, got \(decision)")
+                return
+            }
         } else {
             #expect(decision == .giveUp, "\(name)")
         }
@@ -39,21 +43,28 @@ import Vercel
 
     @Test func aRetryAfterIsHonouredExactly() {
         var random = Fixed(value: 0)
-        let decision = policy.decide(attempt: 1, idempotent: false, outcome: .response(status: 429, retryAfter: .seconds(2)), random: &random)
+        let decision = policy.decide(
+            attempt: 1, idempotent: false, outcome: .response(status: 429, retryAfter: .seconds(2)), random: &random)
         #expect(decision == .retry(after: .seconds(2)))
     }
 
     @Test func aRetryAfterLongerThanWorthWaitingIsReportedNotSlept() {
         var random = Fixed(value: 0)
-        let decision = policy.decide(attempt: 1, idempotent: true, outcome: .response(status: 429, retryAfter: .seconds(60)), random: &random)
+        let decision = policy.decide(
+            attempt: 1, idempotent: true, outcome: .response(status: 429, retryAfter: .seconds(60)), random: &random)
         #expect(decision == .rateLimited(retryAfter: .seconds(60)))
     }
 
     @Test func attemptsStopAtTheMaximum() {
         var random = SystemRandomNumberGenerator()
-        #expect(policy.decide(attempt: 4, idempotent: true, outcome: .response(status: 502, retryAfter: nil), random: &random) == .giveUp)
-        #expect(policy.decide(attempt: 4, idempotent: true, outcome: .response(status: 429, retryAfter: .seconds(1)), random: &random)
-            == .rateLimited(retryAfter: .seconds(1)))
+        #expect(
+            policy.decide(
+                attempt: 4, idempotent: true, outcome: .response(status: 502, retryAfter: nil), random: &random)
+                == .giveUp)
+        #expect(
+            policy.decide(
+                attempt: 4, idempotent: true, outcome: .response(status: 429, retryAfter: .seconds(1)), random: &random)
+                == .rateLimited(retryAfter: .seconds(1)))
     }
 
     @Test func backoffIsFullJitterUnderAnExponentialCeiling() {
@@ -71,10 +82,16 @@ import Vercel
 
     @Test func theWaitVercelAsksForIsReadFromItsHeaders() {
         let now = Date(timeIntervalSince1970: 1_790_000_000)
-        #expect(RetryPolicy.requestedWait(in: HTTPResponse(status: 429, headers: [("retry-after", "2")]), now: now) == .seconds(2))
-        #expect(RetryPolicy.requestedWait(in: HTTPResponse(status: 429, headers: [("x-ratelimit-reset", "1790000005")]), now: now) == .seconds(5))
+        #expect(
+            RetryPolicy.requestedWait(in: HTTPResponse(status: 429, headers: [("retry-after", "2")]), now: now)
+                == .seconds(2))
+        #expect(
+            RetryPolicy.requestedWait(
+                in: HTTPResponse(status: 429, headers: [("x-ratelimit-reset", "1790000005")]), now: now) == .seconds(5))
         let date = HTTPResponse(status: 429, headers: [("retry-after", "Tue, 15 Sep 2026 14:13:23 GMT")])
-        #expect(RetryPolicy.requestedWait(in: date, now: Date(timeIntervalSince1970: 1_789_481_600)) == .seconds(1_789_481_603 - 1_789_481_600))
+        #expect(
+            RetryPolicy.requestedWait(in: date, now: Date(timeIntervalSince1970: 1_789_481_600))
+                == .seconds(1_789_481_603 - 1_789_481_600))
         #expect(RetryPolicy.requestedWait(in: HTTPResponse(status: 429), now: now) == nil)
     }
 }

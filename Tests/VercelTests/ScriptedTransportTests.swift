@@ -20,12 +20,15 @@ final class ScriptedTransport: HTTPTransport, @unchecked Sendable {
 }
 
 @Suite struct ScriptedTransportTests {
-    static let user = HTTPResponse(status: 200, body: Array(#"{"user":{"id":"u1","email":"a@b.c","username":"a"}}"#.utf8))
-    static let expired = HTTPResponse(status: 401, body: Array(#"{"error":{"code":"unauthorized","message":"Token expired"}}"#.utf8))
+    static let user = HTTPResponse(
+        status: 200, body: Array(#"{"user":{"id":"u1","email":"a@b.c","username":"a"}}"#.utf8))
+    static let expired = HTTPResponse(
+        status: 401, body: Array(#"{"error":{"code":"unauthorized","message":"Token expired"}}"#.utf8))
 
     func client(_ transport: ScriptedTransport, waits: WaitLog = WaitLog()) -> VercelClient {
         VercelClient(
-            configuration: .init(apiBaseURL: "https://api.example.test/", retry: RetryPolicy(baseDelay: .milliseconds(100))),
+            configuration: .init(
+                apiBaseURL: "https://api.example.test/", retry: RetryPolicy(baseDelay: .milliseconds(100))),
             transport: transport, breakers: nil, logger: Logger(label: "test"), sleep: { waits.append($0) })
     }
 
@@ -38,7 +41,10 @@ final class ScriptedTransport: HTTPTransport, @unchecked Sendable {
         }
         #expect(try client(transport).user(credentials).id == "u1")
         #expect(refreshes.count == 1)
-        #expect(transport.sent.map { $0.headers.first { $0.0 == "Authorization" }?.1 } == ["Bearer vca_old", "Bearer vca_new"])
+        #expect(
+            transport.sent.map { $0.headers.first { $0.0 == "Authorization" }?.1 } == [
+                "Bearer vca_old", "Bearer vca_new",
+            ])
         #expect(transport.sent.allSatisfy { $0.url == "https://api.example.test/v2/user?teamId=team_1" })
     }
 
@@ -49,7 +55,9 @@ final class ScriptedTransport: HTTPTransport, @unchecked Sendable {
             refreshes.increment()
             return "vca_new"
         }
-        #expect(throws: VercelError.unauthorized(status: 401, message: "Token expired")) { try client(transport).user(credentials) }
+        #expect(throws: VercelError.unauthorized(status: 401, message: "Token expired")) {
+            try client(transport).user(credentials)
+        }
         #expect(refreshes.count == 1)
         #expect(transport.sent.count == 2)
     }
@@ -67,9 +75,14 @@ final class ScriptedTransport: HTTPTransport, @unchecked Sendable {
     }
 
     @Test func queryValuesArePercentEncoded() throws {
-        let transport = ScriptedTransport([.success(HTTPResponse(status: 200, body: Array(#"{"projects":[],"pagination":{"count":0,"next":null}}"#.utf8)))])
-        _ = try client(transport).projects(VercelClient.Credentials(accessToken: "t"), limit: 5, until: .token("a b&c"), search: "x/y")
-        #expect(transport.sent.first?.url == "https://api.example.test/v10/projects?limit=5&until=a%20b%26c&search=x%2Fy")
+        let transport = ScriptedTransport([
+            .success(
+                HTTPResponse(status: 200, body: Array(#"{"projects":[],"pagination":{"count":0,"next":null}}"#.utf8)))
+        ])
+        _ = try client(transport).projects(
+            VercelClient.Credentials(accessToken: "t"), limit: 5, until: .token("a b&c"), search: "x/y")
+        #expect(
+            transport.sent.first?.url == "https://api.example.test/v10/projects?limit=5&until=a%20b%26c&search=x%2Fy")
     }
 
     @Test func aBodyThatIsNotTheDocumentedJSONIsAnInvalidResponse() {

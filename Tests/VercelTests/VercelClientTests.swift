@@ -1,13 +1,15 @@
 import Foundation
 import Logging
 import Postgres
-import Testing
 import TestSupport
+import Testing
 import Vercel
 
 /// The client against the simulator, through nginx, with libcurl underneath.
 @Suite struct VercelClientTests {
-    static func client(retry: RetryPolicy = RetryPolicy(baseDelay: .milliseconds(20)), breakers: CircuitBreakers? = nil) throws -> VercelClient {
+    static func client(
+        retry: RetryPolicy = RetryPolicy(baseDelay: .milliseconds(20)), breakers: CircuitBreakers? = nil
+    ) throws -> VercelClient {
         VercelClient(
             configuration: .init(apiBaseURL: try TestEnvironment.require("TEST_SIMULATOR_URL"), retry: retry),
             transport: CurlTransport(), breakers: breakers, logger: Logger(label: "test"))
@@ -20,13 +22,16 @@ import Vercel
         #expect(try client.user(personal).id == account.userID)
         #expect(try client.teams(personal).map(\.slug) == ["acme"])
 
-        let created = try client.createProject(VercelProjectSettings(name: "web-app", framework: "nextjs", buildCommand: "next build"), personal)
+        let created = try client.createProject(
+            VercelProjectSettings(name: "web-app", framework: "nextjs", buildCommand: "next build"), personal)
         #expect(created.name == "web-app" && created.framework == "nextjs" && created.buildCommand == "next build")
         #expect(try client.project(created.id, personal) == created)
         #expect(try client.project("web-app", personal).id == created.id)
 
-        let updated = try client.updateProject(created.id, VercelProjectSettings(outputDirectory: "out", nodeVersion: "22.x"), personal)
-        #expect(updated.outputDirectory == "out" && updated.nodeVersion == "22.x" && updated.buildCommand == "next build")
+        let updated = try client.updateProject(
+            created.id, VercelProjectSettings(outputDirectory: "out", nodeVersion: "22.x"), personal)
+        #expect(
+            updated.outputDirectory == "out" && updated.nodeVersion == "22.x" && updated.buildCommand == "next build")
 
         // Team resources need ?teamId=; the personal project is not the team's.
         let team = VercelClient.Credentials(accessToken: account.token, teamID: account.teamIDs[0])
@@ -109,7 +114,9 @@ import Vercel
         #expect(try await account.requests()["GET /v2/user"] == 3)
 
         try await account.setFaults(["serverErrors": 1, "serverErrorStatus": 500])
-        #expect(throws: VercelError.api(status: 500, code: "internal_server_error", message: "An unexpected error occurred")) {
+        #expect(
+            throws: VercelError.api(status: 500, code: "internal_server_error", message: "An unexpected error occurred")
+        ) {
             try client.createProject(VercelProjectSettings(name: "once"), credentials)
         }
         #expect(try await account.requests()["POST /v11/projects"] == 1)
@@ -123,7 +130,9 @@ import Vercel
                 apiBaseURL: try TestEnvironment.require("TEST_SIMULATOR_URL"), retry: RetryPolicy(maxAttempts: 1),
                 totalTimeout: .milliseconds(300)),
             transport: CurlTransport(), breakers: nil, logger: Logger(label: "test"))
-        #expect(throws: VercelError.unreachable(.timedOut)) { try client.user(VercelClient.Credentials(accessToken: account.token)) }
+        #expect(throws: VercelError.unreachable(.timedOut)) {
+            try client.user(VercelClient.Credentials(accessToken: account.token))
+        }
     }
 
     @Test func aForbiddenTokenIsNotMistakenForAnExpiredOne() async throws {
@@ -135,7 +144,9 @@ import Vercel
             return account.token
         }
         // Vercel answers a token it does not know 403 `invalidToken`: only a 401 refreshes.
-        #expect(throws: VercelError.unauthorized(status: 403, message: "Not authorized")) { try client.user(credentials) }
+        #expect(throws: VercelError.unauthorized(status: 403, message: "Not authorized")) {
+            try client.user(credentials)
+        }
         #expect(refreshes.count == 0)
     }
 }

@@ -1,13 +1,14 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import FastCGI
 import Logging
 import Platform
 import Synchronization
 import Vercel
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// `GET /v1/projects/:projectId/vercel/deployments/:deploymentId/logs`: the deployment's build
 /// events as `text/event-stream`, in Vercel's order, each with its place in the stream as `id` (a
@@ -23,11 +24,15 @@ enum BuildLogs {
 
     @Sendable static func stream(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
         let project = try call.linkedProject()
-        guard let deployment = try context.deployments(logger: call.logger).find(try call.deploymentID(), projectID: call.projectID) else {
+        guard
+            let deployment = try context.deployments(logger: call.logger).find(
+                try call.deploymentID(), projectID: call.projectID)
+        else {
             throw DeploymentsError.deploymentNotFound
         }
         let credentials = try context.vercelCredentials(
-            for: call.caller.userID, connection: project.connectionID, requiring: "deployment:read", correlationID: call.requestID)
+            for: call.caller.userID, connection: project.connectionID, requiring: "deployment:read",
+            correlationID: call.requestID)
         let resumeAfter = call.request.headers["last-event-id"].flatMap(Int.init) ?? 0
         let settings = context.configuration.deployments
         let configuration = VercelClient.Configuration(apiBaseURL: context.configuration.vercel.apiBaseURL)
@@ -48,7 +53,8 @@ enum BuildLogs {
             defer { openStreams.withLock { $0 -= 1 } }
             // The stream outlives the handler: it gets a client of its own, without the thread's
             // database (no breaker, no refresh; the token was made fresh just now).
-            let client = VercelClient(configuration: configuration, transport: makeTransport(), breakers: nil, logger: logger)
+            let client = VercelClient(
+                configuration: configuration, transport: makeTransport(), breakers: nil, logger: logger)
             let credentials = VercelClient.Credentials(accessToken: accessToken, teamID: teamID)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -69,7 +75,8 @@ enum BuildLogs {
             }
             do {
                 try client.buildEvents(
-                    deploymentID: deploymentID, follow: true, credentials, correlationID: correlationID, onTick: keepAlive
+                    deploymentID: deploymentID, follow: true, credentials, correlationID: correlationID,
+                    onTick: keepAlive
                 ) { event in
                     sequence += 1
                     if sequence > resumeAfter {
@@ -82,7 +89,9 @@ enum BuildLogs {
                             return false
                         }
                     }
-                    if event.type == "deployment-state", let state = event.payload.readyState, ["READY", "ERROR", "CANCELED"].contains(state) {
+                    if event.type == "deployment-state", let state = event.payload.readyState,
+                        ["READY", "ERROR", "CANCELED"].contains(state)
+                    {
                         finalState = state
                         return false
                     }
@@ -90,9 +99,12 @@ enum BuildLogs {
                 }
             } catch let error as VercelError {
                 if let sendFailure { throw sendFailure }
-                logger.warning("build event stream failed", metadata: ["error.code": "\(error.code)", "deployment.id": "\(deploymentID)"])
+                logger.warning(
+                    "build event stream failed",
+                    metadata: ["error.code": "\(error.code)", "deployment.id": "\(deploymentID)"])
                 try stream.sendEvent(
-                    JSONValue.object(["code": .string(error.code), "error": .string(error.message)]).serializedText, event: "error")
+                    JSONValue.object(["code": .string(error.code), "error": .string(error.message)]).serializedText,
+                    event: "error")
                 return
             } catch {
                 throw error
@@ -101,7 +113,8 @@ enum BuildLogs {
             if finalState == nil {
                 finalState = try? client.deployment(deploymentID, credentials, correlationID: correlationID).readyState
             }
-            try stream.sendEvent(JSONValue.object(["state": finalState.map { .string($0) } ?? .null]).serializedText, event: "end")
+            try stream.sendEvent(
+                JSONValue.object(["state": finalState.map { .string($0) } ?? .null]).serializedText, event: "end")
         }
     }
 }

@@ -23,23 +23,28 @@ enum Cancel {
         guard let deployment = try store.find(try call.deploymentID(), projectID: call.projectID) else {
             throw DeploymentsError.deploymentNotFound
         }
-        guard deployment.state.canMove(to: .canceled) else { throw DeploymentsError.deploymentNotCancelable(state: deployment.state.rawValue) }
+        guard deployment.state.canMove(to: .canceled) else {
+            throw DeploymentsError.deploymentNotCancelable(state: deployment.state.rawValue)
+        }
         let credentials = try context.vercelCredentials(
-            for: call.caller.userID, connection: project.connectionID, requiring: "deployment:write", correlationID: call.requestID)
+            for: call.caller.userID, connection: project.connectionID, requiring: "deployment:write",
+            correlationID: call.requestID)
         let attempt = Result { () throws(VercelError) -> VercelDeployment in
             try context.vercel.cancelDeployment(deployment.deploymentID, credentials, correlationID: call.requestID)
         }
         guard case .success(let canceled) = attempt else {
             if case .failure(let error) = attempt, !Self.isRefusal(error) { throw error }
             // Vercel refuses to cancel what has finished: learn where it is instead.
-            let current = try context.vercel.deployment(deployment.deploymentID, credentials, correlationID: call.requestID)
+            let current = try context.vercel.deployment(
+                deployment.deploymentID, credentials, correlationID: call.requestID)
             let stored = try store.applyReported(current, projectID: call.projectID) ?? deployment
             throw DeploymentsError.deploymentNotCancelable(state: stored.state.rawValue)
         }
         let stored = try store.applyReported(canceled, projectID: call.projectID) ?? deployment
         try context.audit.record(
             "DEPLOYMENT_CANCELED", severity: .low, actor: call.caller.userID, project: call.projectID,
-            details: AuditDetails(deploymentId: deployment.deploymentID, state: stored.state.rawValue), correlationID: call.requestID)
+            details: AuditDetails(deploymentId: deployment.deploymentID, state: stored.state.rawValue),
+            correlationID: call.requestID)
         return .json(Canceled(canceled: stored.state == .canceled, deployment: stored))
     }
 

@@ -1,3 +1,8 @@
+import Crypto
+import FastCGI
+import Platform
+import Vercel
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -6,10 +11,6 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
-import Crypto
-import FastCGI
-import Platform
-import Vercel
 
 /// `POST /v1/projects/:projectId/vercel/deploy`: a deployment from a git branch of the linked
 /// repository or from the project's files on disk. An idempotency key names one deployment for
@@ -33,12 +34,17 @@ enum Deploy {
         /// What identifies the request an idempotency key was first used for.
         var fingerprint: String {
             Digest.sha256Hex(
-                [deploymentType, gitSource?.branch ?? "", gitSource?.commitSha ?? "", gitSource?.prNumber.map { "\($0)" } ?? ""]
-                    .joined(separator: "\n"))
+                [
+                    deploymentType, gitSource?.branch ?? "", gitSource?.commitSha ?? "",
+                    gitSource?.prNumber.map { "\($0)" } ?? "",
+                ]
+                .joined(separator: "\n"))
         }
 
         func validate() throws {
-            guard ["production", "preview"].contains(deploymentType) else { throw DeploymentsError.invalidDeploymentType }
+            guard ["production", "preview"].contains(deploymentType) else {
+                throw DeploymentsError.invalidDeploymentType
+            }
             if let source = gitSource {
                 guard GitRef.isValidBranch(source.branch) else {
                     throw DeploymentsError.invalidGitSource("gitSource.branch is not a valid branch name")
@@ -46,7 +52,10 @@ enum Deploy {
                 if let sha = source.commitSha {
                     guard (7...40).contains(sha.utf8.count),
                         sha.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) })
-                    else { throw DeploymentsError.invalidGitSource("gitSource.commitSha must be 7 to 40 lowercase hex digits") }
+                    else {
+                        throw DeploymentsError.invalidGitSource(
+                            "gitSource.commitSha must be 7 to 40 lowercase hex digits")
+                    }
                 }
                 if let pr = source.prNumber, !(1...Int(Int32.max)).contains(pr) {
                     throw DeploymentsError.invalidGitSource("gitSource.prNumber must be a positive number")
@@ -101,9 +110,12 @@ enum Deploy {
         let store = context.deployments(logger: call.logger)
         let deadline = ContinuousClock.now + idempotencyWait
         while true {
-            let answer = try context.database.withAdvisoryLockIfFree("vercel.deploy:\(project.projectID):\(key)") { () throws -> Accepted in
+            let answer = try context.database.withAdvisoryLockIfFree("vercel.deploy:\(project.projectID):\(key)") {
+                () throws -> Accepted in
                 if let earlier = try store.idempotent(key, projectID: project.projectID) {
-                    guard ConstantTime.equals(earlier.fingerprint, input.fingerprint) else { throw DeploymentsError.idempotencyKeyReused }
+                    guard ConstantTime.equals(earlier.fingerprint, input.fingerprint) else {
+                        throw DeploymentsError.idempotencyKeyReused
+                    }
                     guard let deployment = try store.find(earlier.deploymentID, projectID: project.projectID) else {
                         throw DeploymentsError.deploymentNotFound
                     }
@@ -126,14 +138,17 @@ enum Deploy {
         let guardrail = DeploymentGuardrail.evaluate(
             production: input.isProduction, branch: input.gitSource?.branch, productionBranch: project.productionBranch)
         let override = try DeploymentOverrides.pass(
-            guardrail, token: input.overrideToken, action: "deploy", project: project.projectID, call: call, context: context)
+            guardrail, token: input.overrideToken, action: "deploy", project: project.projectID, call: call,
+            context: context)
         let created: VercelDeployment
         var uploaded: UploadReport?
         do {
             let credentials = try context.vercelCredentials(
-                for: call.caller.userID, connection: project.connectionID, requiring: "deployment:write", correlationID: call.requestID)
+                for: call.caller.userID, connection: project.connectionID, requiring: "deployment:write",
+                correlationID: call.requestID)
             var request = VercelDeploymentRequest(
-                name: project.vercelProjectName, project: project.vercelProjectID, target: input.isProduction ? "production" : nil,
+                name: project.vercelProjectName, project: project.vercelProjectID,
+                target: input.isProduction ? "production" : nil,
                 meta: ["sheenProjectId": project.projectID.uuidString.lowercased()])
             if let source = input.gitSource {
                 guard let gitSource = project.repository?.gitSource(ref: source.branch, sha: source.commitSha) else {
@@ -142,9 +157,12 @@ enum Deploy {
                 request.gitSource = gitSource
                 created = try context.vercel.createDeployment(request, credentials, correlationID: call.requestID)
             } else {
-                guard let root = context.configuration.deployments.projectsRoot else { throw DeploymentsError.projectFilesUnavailable }
+                guard let root = context.configuration.deployments.projectsRoot else {
+                    throw DeploymentsError.projectFilesUnavailable
+                }
                 let files = try ProjectFiles.read(root + "/" + project.projectID.uuidString.lowercased())
-                let outcome = try context.vercel.deployFiles(files, as: request, credentials, correlationID: call.requestID)
+                let outcome = try context.vercel.deployFiles(
+                    files, as: request, credentials, correlationID: call.requestID)
                 created = outcome.deployment
                 uploaded = outcome.report
             }
@@ -154,18 +172,21 @@ enum Deploy {
         }
         let source = input.gitSource.map { source in
             DeploymentRecord.GitSource(
-                branch: source.branch, commitSha: source.commitSha, prNumber: source.prNumber, provider: project.repository?.type,
+                branch: source.branch, commitSha: source.commitSha, prNumber: source.prNumber,
+                provider: project.repository?.type,
                 repository: project.repository?.fullName)
         }
         let deployment = try context.deployments(logger: call.logger).recordCreated(
             created, of: project,
             origin: .init(
-                production: input.isProduction, gitSource: source, createdBy: call.caller.userID, correlationID: call.requestID,
+                production: input.isProduction, gitSource: source, createdBy: call.caller.userID,
+                correlationID: call.requestID,
                 idempotency: idempotency))
         call.logger.info(
             "deployment created",
             metadata: [
-                "deployment.id": "\(deployment.deploymentID)", "project.id": "\(project.projectID)", "deployment.type": "\(deployment.type)",
+                "deployment.id": "\(deployment.deploymentID)", "project.id": "\(project.projectID)",
+                "deployment.type": "\(deployment.type)",
                 "files.uploaded": "\(uploaded?.filesUploaded ?? 0)",
             ])
         return Accepted(deployment, replayed: false, upload: uploaded)

@@ -1,10 +1,11 @@
+import FastCGI
+import Platform
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import FastCGI
-import Platform
 
 /// `POST /v1/projects/:projectId/vercel/deployment-override`: a token that lets production take a
 /// deployment the guardrails block. Only its SHA-256 is stored, with its reason, expiry and number
@@ -32,7 +33,9 @@ enum DeploymentOverrides {
 
     @Sendable static func issue(_ call: PlatformCall<Input>, _ context: RequestContext) throws -> Response {
         let reason = call.input.reason
-        guard (1...1000).contains(reason.count), reason.contains(where: { !$0.isWhitespace }) else { throw DeploymentsError.invalidReason }
+        guard (1...1000).contains(reason.count), reason.contains(where: { !$0.isWhitespace }) else {
+            throw DeploymentsError.invalidReason
+        }
         let minutes = call.input.expiresInMinutes ?? 60
         guard (1...1440).contains(minutes) else { throw DeploymentsError.invalidExpiry }
         let maxUses = call.input.maxUses ?? 1
@@ -44,9 +47,12 @@ enum DeploymentOverrides {
         let id = issued.id.uuidString.lowercased()
         try context.audit.record(
             "DEPLOYMENT_OVERRIDE_ISSUED", severity: .medium, actor: call.caller.userID, project: call.projectID,
-            details: IssueDetails(overrideId: id, reason: reason, maxUses: maxUses, expiresAt: ISO8601.format(issued.expiresAt)),
+            details: IssueDetails(
+                overrideId: id, reason: reason, maxUses: maxUses, expiresAt: ISO8601.format(issued.expiresAt)),
             correlationID: call.requestID)
-        return .json(Issued(overrideToken: issued.token, overrideId: id, expiresAt: issued.expiresAt, maxUses: maxUses), status: 201)
+        return .json(
+            Issued(overrideToken: issued.token, overrideId: id, expiresAt: issued.expiresAt, maxUses: maxUses),
+            status: 201)
     }
 
     private struct PassDetails: Encodable {
@@ -69,7 +75,8 @@ enum DeploymentOverrides {
         var details = PassDetails(action: action, warnings: guardrail.warnings, deploymentId: deploymentID)
         func audit(_ event: String, _ severity: SecurityAudit.Severity) throws {
             try context.audit.record(
-                event, severity: severity, actor: call.caller.userID, project: project, details: details, correlationID: call.requestID)
+                event, severity: severity, actor: call.caller.userID, project: project, details: details,
+                correlationID: call.requestID)
         }
         guard let token else {
             try audit("DEPLOYMENT_BLOCKED", .medium)

@@ -1,12 +1,13 @@
+import Crypto
+import FastCGI
+import Platform
+import Vercel
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Crypto
-import FastCGI
-import Platform
-import Vercel
 
 /// `GET /v1/projects/:projectId/vercel/deployments` (this service's records, newest first, with a
 /// cursor, filters and the last 30 days' figures) and `GET .../deployments/:deploymentId` (asked of
@@ -45,7 +46,9 @@ enum DeploymentWatch {
         let store = context.deployments(logger: call.logger)
         let page = try store.page(call.projectID, filter: .init(states: states, type: type), after: after, limit: limit)
         return .json(
-            Page(deployments: page.deployments, pagination: .init(next: page.next.map(Cursor.text)), stats: try store.stats(call.projectID)))
+            Page(
+                deployments: page.deployments, pagination: .init(next: page.next.map(Cursor.text)),
+                stats: try store.stats(call.projectID)))
     }
 
     /// The list's opaque cursor: a position, base64url-encoded.
@@ -55,7 +58,9 @@ enum DeploymentWatch {
         }
 
         static func position(of text: String) throws -> DeploymentStore.Position {
-            guard text.utf8.count <= 512, let bytes = Base64URL.decode(text) else { throw DeploymentsError.invalidCursor }
+            guard text.utf8.count <= 512, let bytes = Base64URL.decode(text) else {
+                throw DeploymentsError.invalidCursor
+            }
             let parts = String(decoding: bytes, as: UTF8.self).split(separator: "|", maxSplits: 1).map(String.init)
             guard parts.count == 2, parts[0].utf8.count <= 40, (1...255).contains(parts[1].utf8.count),
                 parts[0].utf8.allSatisfy({ (0x20...0x3a).contains($0) })
@@ -81,7 +86,8 @@ enum DeploymentWatch {
                 let credentials = try context.vercelCredentials(
                     for: call.caller.userID, connection: project.connectionID, requiring: "deployment:read",
                     correlationID: call.requestID)
-                let reported = try context.vercel.deployment(deployment.deploymentID, credentials, correlationID: call.requestID)
+                let reported = try context.vercel.deployment(
+                    deployment.deploymentID, credentials, correlationID: call.requestID)
                 deployment = try store.applyReported(reported, projectID: call.projectID) ?? deployment
             } catch let error as VercelError where error.isTransient {
                 // What is stored is still worth showing; the caller learns it may be behind.

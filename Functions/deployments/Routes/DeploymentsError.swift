@@ -49,7 +49,10 @@ extension DeploymentsError: HTTPResponseError {
         case .invalidCursor: (400, "INVALID_CURSOR", "cursor is not one this list gave")
         case .invalidSearch: (400, "INVALID_SEARCH", "search is at most 100 characters")
         case .invalidState:
-            (400, "INVALID_STATE", "state must be one or more of QUEUED, INITIALIZING, BUILDING, READY, ERROR, CANCELED, BLOCKED")
+            (
+                400, "INVALID_STATE",
+                "state must be one or more of QUEUED, INITIALIZING, BUILDING, READY, ERROR, CANCELED, BLOCKED"
+            )
         case .invalidTarget: (400, "INVALID_TARGET", "target must be production or preview")
         case .invalidVercelProjectID: (400, "INVALID_VERCEL_PROJECT_ID", "vercelProjectId is not a Vercel project id")
         case .invalidLink: (400, "INVALID_LINK", "Send either vercelProjectId or createProject")
@@ -59,22 +62,29 @@ extension DeploymentsError: HTTPResponseError {
             (400, "INVALID_ENVIRONMENT_TARGETS", "environmentTargets must be production, preview or development")
         case .projectAlreadyLinked:
             (409, "PROJECT_ALREADY_LINKED", "This project is already linked to a Vercel project; unlink it first")
-        case .vercelProjectAlreadyLinked: (409, "VERCEL_PROJECT_ALREADY_LINKED", "That Vercel project is already linked to a project")
+        case .vercelProjectAlreadyLinked:
+            (409, "VERCEL_PROJECT_ALREADY_LINKED", "That Vercel project is already linked to a project")
         case .invalidDeploymentType: (400, "INVALID_DEPLOYMENT_TYPE", "deploymentType must be production or preview")
         case .invalidGitSource(let reason): (400, "INVALID_GIT_SOURCE", reason)
         case .invalidIdempotencyKey:
             (400, "INVALID_IDEMPOTENCY_KEY", "idempotencyKey must be 1 to 255 printable ASCII characters")
-        case .idempotencyKeyReused: (422, "IDEMPOTENCY_KEY_REUSED", "This idempotency key was used for a different deploy request")
+        case .idempotencyKeyReused:
+            (422, "IDEMPOTENCY_KEY_REUSED", "This idempotency key was used for a different deploy request")
         case .deployInProgress:
             (409, "DEPLOY_IN_PROGRESS", "A deploy with this idempotency key is still being created; try again")
-        case .noGitRepository: (422, "NO_GIT_REPOSITORY", "The linked Vercel project is not connected to a git repository")
-        case .projectFilesUnavailable: (503, "PROJECT_FILES_UNAVAILABLE", "Project files are not available to this service")
-        case .deploymentNotFound, .invalidDeploymentID: (404, "DEPLOYMENT_NOT_FOUND", "This project has no such deployment")
+        case .noGitRepository:
+            (422, "NO_GIT_REPOSITORY", "The linked Vercel project is not connected to a git repository")
+        case .projectFilesUnavailable:
+            (503, "PROJECT_FILES_UNAVAILABLE", "Project files are not available to this service")
+        case .deploymentNotFound, .invalidDeploymentID:
+            (404, "DEPLOYMENT_NOT_FOUND", "This project has no such deployment")
         case .invalidRollbackTarget: (400, "INVALID_DEPLOYMENT_ID", "deploymentId is not a deployment id")
         case .deploymentBlocked(_, let rejected):
             (
                 403, "DEPLOYMENT_BLOCKED",
-                rejected ? "The override token is unknown, expired or used up" : "Production is guarded; an override token is needed"
+                rejected
+                    ? "The override token is unknown, expired or used up"
+                    : "Production is guarded; an override token is needed"
             )
         case .invalidReason: (400, "INVALID_REASON", "reason must be 1 to 1000 characters")
         case .invalidExpiry: (400, "INVALID_EXPIRY", "expiresInMinutes must be 1 to 1440")
@@ -84,10 +94,13 @@ extension DeploymentsError: HTTPResponseError {
         case .deploymentNotReady: (409, "DEPLOYMENT_NOT_READY", "Only a READY deployment can serve production")
         case .notAProductionDeployment:
             (409, "NOT_A_PRODUCTION_DEPLOYMENT", "Only a deployment that was in production can be rolled back to")
-        case .noPreviousProduction: (409, "NO_PREVIOUS_PRODUCTION", "There is no earlier production deployment to roll back to")
+        case .noPreviousProduction:
+            (409, "NO_PREVIOUS_PRODUCTION", "There is no earlier production deployment to roll back to")
         case .promotionFailed: (502, "PROMOTION_FAILED", "Vercel could not move production to this deployment")
-        case .promotionPending: (504, "PROMOTION_PENDING", "Vercel has not finished moving production yet; check again shortly")
-        case .deploymentNotCancelable(let state): (409, "DEPLOYMENT_NOT_CANCELABLE", "A deployment that is \(state) cannot be canceled")
+        case .promotionPending:
+            (504, "PROMOTION_PENDING", "Vercel has not finished moving production yet; check again shortly")
+        case .deploymentNotCancelable(let state):
+            (409, "DEPLOYMENT_NOT_CANCELABLE", "A deployment that is \(state) cannot be canceled")
         case .tooManyLogStreams: (503, "TOO_MANY_LOG_STREAMS", "Too many build log streams are open; try again shortly")
         }
     }
@@ -98,7 +111,9 @@ extension DeploymentsError: HTTPResponseError {
         case .promotionInProgress: ["retryAfter": 1]
         case .tooManyLogStreams: ["retryAfter": 5]
         case .deploymentBlocked(let warnings, let rejected):
-            ["warnings": .array(warnings.map { .string($0) }), "canOverride": true].merging(rejected ? ["overrideRejected": true] : [:]) {
+            ["warnings": .array(warnings.map { .string($0) }), "canOverride": true].merging(
+                rejected ? ["overrideRejected": true] : [:]
+            ) {
                 $1
             }
         case .deploymentNotReady(let state), .deploymentNotCancelable(let state): ["state": .string(state)]

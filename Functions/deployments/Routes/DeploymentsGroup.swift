@@ -13,10 +13,12 @@ public let group = FunctionGroup(name: "deployments") { router in
     router.platform("GET", "\(project)/deployments", DeploymentWatch.list)
     router.platform("GET", "\(project)/deployments/:deploymentId", DeploymentWatch.get)
     router.platform("GET", "\(project)/deployments/:deploymentId/logs", BuildLogs.stream)
-    router.platform("POST", "\(project)/deployments/:deploymentId/promote", input: Promotion.PromoteInput.self, Promotion.promote)
+    router.platform(
+        "POST", "\(project)/deployments/:deploymentId/promote", input: Promotion.PromoteInput.self, Promotion.promote)
     router.platform("DELETE", "\(project)/deployments/:deploymentId", Cancel.cancel)
     router.platform("POST", "\(project)/rollback", input: Promotion.RollbackInput.self, Promotion.rollback)
-    router.platform("POST", "\(project)/deployment-override", input: DeploymentOverrides.Input.self, DeploymentOverrides.issue)
+    router.platform(
+        "POST", "\(project)/deployment-override", input: DeploymentOverrides.Input.self, DeploymentOverrides.issue)
     router.planned("GET", "\(project)/auto-deploy/config")
     router.planned("PUT", "\(project)/auto-deploy/config")
     router.planned("GET", "\(project)/auto-deploy/rules")
@@ -35,7 +37,9 @@ extension PlatformCall {
 
     /// The `:deploymentId` of a deployment route.
     func deploymentID() throws -> String {
-        guard let id = parameter("deploymentId"), (1...255).contains(id.utf8.count) else { throw DeploymentsError.invalidDeploymentID }
+        guard let id = parameter("deploymentId"), (1...255).contains(id.utf8.count) else {
+            throw DeploymentsError.invalidDeploymentID
+        }
         return id
     }
 }

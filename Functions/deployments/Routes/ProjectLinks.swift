@@ -1,11 +1,12 @@
+import FastCGI
+import Platform
+import Vercel
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import FastCGI
-import Platform
-import Vercel
 
 /// `POST /v1/projects/:projectId/vercel/projects/link` and `.../unlink`: a platform project linked
 /// to one Vercel project (an existing one, or one created with the framework and build settings
@@ -51,7 +52,8 @@ enum ProjectLinks {
         guard call.project?.link == nil else { throw DeploymentsError.projectAlreadyLinked }
 
         let detected = context.configuration.deployments.projectsRoot.map { root in
-            FrameworkDetection.detect(in: URL(fileURLWithPath: root).appendingPathComponent(call.projectID.uuidString.lowercased()))
+            FrameworkDetection.detect(
+                in: URL(fileURLWithPath: root).appendingPathComponent(call.projectID.uuidString.lowercased()))
         }
         let framework = input.framework ?? input.createProject?.framework ?? detected?.framework
         let credentials = try context.vercelCredentials(
@@ -61,23 +63,29 @@ enum ProjectLinks {
         if let new = input.createProject {
             project = try context.vercel.createProject(
                 VercelProjectSettings(
-                    name: new.name, framework: framework, buildCommand: detected?.buildCommand, outputDirectory: detected?.outputDirectory,
+                    name: new.name, framework: framework, buildCommand: detected?.buildCommand,
+                    outputDirectory: detected?.outputDirectory,
                     installCommand: detected?.installCommand, devCommand: detected?.devCommand),
                 credentials, correlationID: call.requestID)
         } else {
-            project = try context.vercel.project(input.vercelProjectId ?? "", credentials, correlationID: call.requestID)
+            project = try context.vercel.project(
+                input.vercelProjectId ?? "", credentials, correlationID: call.requestID)
         }
         let mapping: UUID
         do {
             mapping = try context.projectLinks.insert(
                 .init(
                     projectID: call.projectID, connectionID: credentials.connectionID!, vercelProjectID: project.id,
-                    vercelProjectName: project.name, framework: framework ?? project.framework, nodeVersion: project.nodeVersion,
+                    vercelProjectName: project.name, framework: framework ?? project.framework,
+                    nodeVersion: project.nodeVersion,
                     buildCommand: project.buildCommand ?? detected?.buildCommand,
                     outputDirectory: project.outputDirectory ?? detected?.outputDirectory,
-                    installCommand: project.installCommand ?? detected?.installCommand, devCommand: project.devCommand ?? detected?.devCommand,
+                    installCommand: project.installCommand ?? detected?.installCommand,
+                    devCommand: project.devCommand ?? detected?.devCommand,
                     rootDirectory: project.rootDirectory, productionBranch: project.link?.productionBranch ?? "main",
-                    repository: project.link.map { .init(type: $0.type, repo: $0.repo, org: $0.org, repoId: $0.repoId) },
+                    repository: project.link.map {
+                        .init(type: $0.type, repo: $0.repo, org: $0.org, repoId: $0.repoId)
+                    },
                     environmentTargets: targets, autoDeploy: input.autoDeployEnabled ?? true, branchPatterns: patterns))
         } catch ProjectLinkStore.Conflict.vercelProjectTaken {
             throw DeploymentsError.vercelProjectAlreadyLinked
@@ -88,7 +96,8 @@ enum ProjectLinks {
         return .json(
             Linked(
                 linked: true, mappingId: mapping.uuidString.lowercased(),
-                webhookUrl: context.configuration.deployments.baseURL + "/v1/webhooks/vercel", vercelProjectId: project.id,
+                webhookUrl: context.configuration.deployments.baseURL + "/v1/webhooks/vercel",
+                vercelProjectId: project.id,
                 framework: framework ?? project.framework))
     }
 
@@ -97,7 +106,9 @@ enum ProjectLinks {
     }
 
     @Sendable static func unlink(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
-        guard let vercelProjectID = try context.projectLinks.remove(call.projectID) else { throw PlatformError.projectNotLinked }
+        guard let vercelProjectID = try context.projectLinks.remove(call.projectID) else {
+            throw PlatformError.projectNotLinked
+        }
         try context.audit.record(
             "VERCEL_PROJECT_UNLINKED", severity: .low, actor: call.caller.userID, project: call.projectID,
             details: AuditDetails(vercelProjectId: vercelProjectID), correlationID: call.requestID)

@@ -1,3 +1,7 @@
+import FastCGI
+import Platform
+import Vercel
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -6,9 +10,6 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
-import FastCGI
-import Platform
-import Vercel
 
 /// `POST .../deployments/:deploymentId/promote` and `POST .../rollback`: production pointed at a
 /// READY deployment of this project. One move per project at a time, on every host: the move holds
@@ -79,12 +80,15 @@ enum Promotion {
                 use.map(context.overrides.refund)
                 throw error
             }
-            return .json(Promoted(deploymentId: deploymentID, productionUrl: production.url, aliasUrls: production.aliases))
+            return .json(
+                Promoted(deploymentId: deploymentID, productionUrl: production.url, aliasUrls: production.aliases))
         }
     }
 
     @Sendable static func rollback(_ call: PlatformCall<RollbackInput>, _ context: RequestContext) throws -> Response {
-        if let named = call.input.deploymentId, !(1...255).contains(named.utf8.count) { throw DeploymentsError.invalidRollbackTarget }
+        if let named = call.input.deploymentId, !(1...255).contains(named.utf8.count) {
+            throw DeploymentsError.invalidRollbackTarget
+        }
         let move = try Move(call, context)
         return try move.locked {
             let targetID = try call.input.deploymentId ?? move.previousProduction()
@@ -94,7 +98,8 @@ enum Promotion {
             guard target.type == "production" else { throw DeploymentsError.notAProductionDeployment }
             _ = try move.requireReady(targetID)
             let production = try move.perform("rollback", targetID)
-            return .json(RolledBack(deploymentId: targetID, productionUrl: production.url, aliasUrls: production.aliases))
+            return .json(
+                RolledBack(deploymentId: targetID, productionUrl: production.url, aliasUrls: production.aliases))
         }
     }
 
@@ -118,12 +123,16 @@ enum Promotion {
             project = try call.linkedProject()
             store = context.deployments(logger: call.logger)
             credentials = try context.vercelCredentials(
-                for: call.caller.userID, connection: project.connectionID, requiring: "deployment:write", correlationID: call.requestID)
+                for: call.caller.userID, connection: project.connectionID, requiring: "deployment:write",
+                correlationID: call.requestID)
         }
 
         /// Runs `body` holding the project's promotion lock, or throws 409 `PROMOTION_IN_PROGRESS`.
         func locked(_ body: () throws -> Response) throws -> Response {
-            guard let response = try context.database.withAdvisoryLockIfFree("vercel.promotion:\(project.projectID)", body) else {
+            guard
+                let response = try context.database.withAdvisoryLockIfFree(
+                    "vercel.promotion:\(project.projectID)", body)
+            else {
                 throw DeploymentsError.promotionInProgress
             }
             return response
@@ -138,7 +147,9 @@ enum Promotion {
             guard let deployment = try store.applyReported(reported, projectID: project.projectID) else {
                 throw DeploymentsError.deploymentNotFound
             }
-            guard reported.readyState == "READY" else { throw DeploymentsError.deploymentNotReady(state: reported.readyState) }
+            guard reported.readyState == "READY" else {
+                throw DeploymentsError.deploymentNotReady(state: reported.readyState)
+            }
             return deployment
         }
 
@@ -147,8 +158,10 @@ enum Promotion {
         func previousProduction() throws -> String {
             let history = context.productionHistory
             if let recorded = try history.previousOfLastMove(project.projectID) { return recorded }
-            let current = try context.vercel.productionState(projectID: project.vercelProjectID, credentials, correlationID: call.requestID)
-                .targets?.production?.id
+            let current = try context.vercel.productionState(
+                projectID: project.vercelProjectID, credentials, correlationID: call.requestID
+            )
+            .targets?.production?.id
             guard let previous = try history.newestReadyProduction(project.projectID, except: current) else {
                 throw DeploymentsError.noPreviousProduction
             }
@@ -160,14 +173,17 @@ enum Promotion {
         func perform(_ action: String, _ deploymentID: String) throws -> Production {
             if action == "promote" {
                 try context.vercel.promote(
-                    deploymentID: deploymentID, projectID: project.vercelProjectID, credentials, correlationID: call.requestID)
+                    deploymentID: deploymentID, projectID: project.vercelProjectID, credentials,
+                    correlationID: call.requestID)
             } else {
                 try context.vercel.rollback(
-                    deploymentID: deploymentID, projectID: project.vercelProjectID, credentials, correlationID: call.requestID)
+                    deploymentID: deploymentID, projectID: project.vercelProjectID, credentials,
+                    correlationID: call.requestID)
             }
             let state = try awaitAlias(deploymentID)
             let production = Production(
-                url: state.targets?.production?.url.map(DeploymentStore.https), aliases: state.targets?.production?.alias ?? [])
+                url: state.targets?.production?.url.map(DeploymentStore.https),
+                aliases: state.targets?.production?.alias ?? [])
             try context.productionHistory.record(
                 .init(
                     projectID: project.projectID, vercelProjectID: project.vercelProjectID, deploymentID: deploymentID,

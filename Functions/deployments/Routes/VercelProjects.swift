@@ -30,8 +30,10 @@ enum VercelProjects {
             guard text.utf8.count <= 100 else { throw DeploymentsError.invalidSearch }
             return text
         }
-        let credentials = try context.vercelCredentials(for: call.caller.userID, requiring: "project:read", correlationID: call.requestID)
-        let page = try context.vercel.projects(credentials, limit: limit, until: cursor, search: search, correlationID: call.requestID)
+        let credentials = try context.vercelCredentials(
+            for: call.caller.userID, requiring: "project:read", correlationID: call.requestID)
+        let page = try context.vercel.projects(
+            credentials, limit: limit, until: cursor, search: search, correlationID: call.requestID)
         return .json(Page(projects: page.items, pagination: .init(next: page.next)))
     }
 
@@ -52,8 +54,10 @@ enum VercelProjects {
         guard let id = call.parameter("vercelProjectId"), (1...255).contains(id.utf8.count) else {
             throw DeploymentsError.invalidVercelProjectID
         }
-        let credentials = try context.vercelCredentials(for: call.caller.userID, requiring: "project:read", correlationID: call.requestID)
+        let credentials = try context.vercelCredentials(
+            for: call.caller.userID, requiring: "project:read", correlationID: call.requestID)
         let project = try context.vercel.project(id, credentials, correlationID: call.requestID)
-        return .json(Detail(project: project, mapping: try context.projectLinks.settings(call.projectID, linkedTo: project.id)))
+        return .json(
+            Detail(project: project, mapping: try context.projectLinks.settings(call.projectID, linkedTo: project.id)))
     }
 }

@@ -4,7 +4,8 @@ import Platform
 // authorizations nobody confirmed in time (every 10 min).
 OneShotJob.run(name: "vercel-job-nonce-prune") { database, _ in
     let removed = try database.execute(
-        "DELETE FROM vercel_request_nonces WHERE seen_at < now() - make_interval(secs => \(PlatformSignature.nonceLifetimeSeconds))")
+        "DELETE FROM vercel_request_nonces WHERE seen_at < now() - make_interval(secs => \(PlatformSignature.nonceLifetimeSeconds))"
+    )
     let unconfirmed = try PendingGrants.pruneExpired(database)
     return ["nonces.removed": "\(removed)", "confirmations.removed": "\(unconfirmed)"]
 }

@@ -9,7 +9,8 @@ import Vercel
 // moment and this job never both spend one refresh token.
 OneShotJob.run(name: "vercel-job-token-refresh") { database, logger in
     let configuration = try ServiceConfiguration.fromEnvironment()
-    let oauth = VercelOAuth(configuration: configuration.vercel.oauthConfiguration, transport: CurlTransport(), logger: logger)
+    let oauth = VercelOAuth(
+        configuration: configuration.vercel.oauthConfiguration, transport: CurlTransport(), logger: logger)
     let store = ConnectionStore(database: database, keyRing: configuration.keyRing)
     let service = TokenService(database: database, store: store, oauth: oauth, logger: logger)
     let due: [UUID] = try database.query(
@@ -18,7 +19,8 @@ OneShotJob.run(name: "vercel-job-token-refresh") { database, logger in
         WHERE status IN ('connected', 'error') AND refresh_token_sealed IS NOT NULL AND refresh_failures < 2
           AND token_expires_at < now() + interval '10 minutes'
         ORDER BY token_expires_at LIMIT 500
-        """).map { try $0.decode("id") }
+        """
+    ).map { try $0.decode("id") }
     var refreshed = 0
     var failed = 0
     for id in due {
@@ -29,5 +31,7 @@ OneShotJob.run(name: "vercel-job-token-refresh") { database, logger in
             failed += 1
         }
     }
-    return ["connections.due": "\(due.count)", "connections.refreshed": "\(refreshed)", "connections.failed": "\(failed)"]
+    return [
+        "connections.due": "\(due.count)", "connections.refreshed": "\(refreshed)", "connections.failed": "\(failed)",
+    ]
 }

@@ -11,7 +11,8 @@ OneShotJob.run(name: "vercel-job-webhook-retry") { database, logger in
     let processor = WebhookProcessor(database: database, keyRing: configuration.keyRing, logger: logger)
     // Jobs whose runner died mid-way go back to the queue.
     try database.execute(
-        "UPDATE vercel_jobs SET status = 'pending', locked_until = NULL WHERE kind = 'webhook.apply' AND status = 'running' AND locked_until < now()")
+        "UPDATE vercel_jobs SET status = 'pending', locked_until = NULL WHERE kind = 'webhook.apply' AND status = 'running' AND locked_until < now()"
+    )
     let claimed = try database.query(
         """
         UPDATE vercel_jobs SET status = 'running', locked_until = now() + interval '5 minutes', attempts = attempts + 1, updated_at = now()
@@ -29,19 +30,25 @@ OneShotJob.run(name: "vercel-job-webhook-retry") { database, logger in
         let maxAttempts: Int = try job.decode("max_attempts")
         var failure: String?
         do {
-            if try processor.applyQueued(Array((job["body"] ?? "").utf8), correlationID: job["correlation_id"] ?? "retry-\(id)") == .queued {
+            if try processor.applyQueued(
+                Array((job["body"] ?? "").utf8), correlationID: job["correlation_id"] ?? "retry-\(id)") == .queued
+            {
                 failure = "the event's project is not linked yet"
             }
         } catch {
             failure = "\(error)"
         }
         guard let failure else {
-            try database.execute("UPDATE vercel_jobs SET status = 'done', locked_until = NULL, last_error = NULL, updated_at = now() WHERE id = \(id)")
+            try database.execute(
+                "UPDATE vercel_jobs SET status = 'done', locked_until = NULL, last_error = NULL, updated_at = now() WHERE id = \(id)"
+            )
             applied += 1
             continue
         }
         if attempts >= maxAttempts {
-            try database.execute("UPDATE vercel_jobs SET status = 'dead', locked_until = NULL, last_error = \(failure), updated_at = now() WHERE id = \(id)")
+            try database.execute(
+                "UPDATE vercel_jobs SET status = 'dead', locked_until = NULL, last_error = \(failure), updated_at = now() WHERE id = \(id)"
+            )
             dead += 1
         } else {
             let backoff = min(3600, 30 << min(attempts, 7))
@@ -54,5 +61,8 @@ OneShotJob.run(name: "vercel-job-webhook-retry") { database, logger in
             waiting += 1
         }
     }
-    return ["events.claimed": "\(claimed.count)", "events.applied": "\(applied)", "events.waiting": "\(waiting)", "events.dead": "\(dead)"]
+    return [
+        "events.claimed": "\(claimed.count)", "events.applied": "\(applied)", "events.waiting": "\(waiting)",
+        "events.dead": "\(dead)",
+    ]
 }

@@ -1,11 +1,12 @@
+import FastCGI
+import Platform
+import Vercel
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import FastCGI
-import Platform
-import Vercel
 
 /// `POST /v1/internal/vercel/oauth/test-connection` and `POST /v1/internal/vercel/oauth/refresh`.
 enum ConnectionActions {
@@ -23,8 +24,11 @@ enum ConnectionActions {
         let problem: String?
     }
 
-    @Sendable static func testConnection(_ call: PlatformCall<ConnectionChoice>, _ context: RequestContext) throws -> Response {
-        let usable = try context.tokens.usable(userID: call.caller.userID, connectionID: try call.input.id(), correlationID: call.requestID)
+    @Sendable static func testConnection(
+        _ call: PlatformCall<ConnectionChoice>, _ context: RequestContext
+    ) throws -> Response {
+        let usable = try context.tokens.usable(
+            userID: call.caller.userID, connectionID: try call.input.id(), correlationID: call.requestID)
         let tokens = context.tokens
         let credentials = VercelClient.Credentials(
             accessToken: usable.accessToken, teamID: usable.teamID, connectionID: usable.id, breaker: usable.breaker
@@ -33,14 +37,17 @@ enum ConnectionActions {
         }
         let missing = requiredScopes.filter { !usable.scopes.contains($0) }
         let started = ContinuousClock.now
-        let answer = Result { () throws(VercelError) -> VercelUser in try context.vercel.user(credentials, correlationID: call.requestID) }
+        let answer = Result { () throws(VercelError) -> VercelUser in
+            try context.vercel.user(credentials, correlationID: call.requestID)
+        }
         let latency = (ContinuousClock.now - started).milliseconds
         switch answer {
         case .success(let user):
             return .json(Health(healthy: true, latencyMs: latency, user: user, missingScopes: missing, problem: nil))
         case .failure(let error):
             if case .unauthorized = error { throw error }
-            return .json(Health(healthy: false, latencyMs: latency, user: nil, missingScopes: missing, problem: error.code))
+            return .json(
+                Health(healthy: false, latencyMs: latency, user: nil, missingScopes: missing, problem: error.code))
         }
     }
 
@@ -49,8 +56,10 @@ enum ConnectionActions {
         let tokenExpiresAt: Date?
     }
 
-    @Sendable static func refresh(_ call: PlatformCall<ConnectionChoice>, _ context: RequestContext) throws -> Response {
-        guard let id = try context.connections.find(userID: call.caller.userID, connectionID: try call.input.id()) else {
+    @Sendable static func refresh(_ call: PlatformCall<ConnectionChoice>, _ context: RequestContext) throws -> Response
+    {
+        guard let id = try context.connections.find(userID: call.caller.userID, connectionID: try call.input.id())
+        else {
             throw ConnectionError.notConnected
         }
         let refreshed = try context.tokens.refresh(id, correlationID: call.requestID)

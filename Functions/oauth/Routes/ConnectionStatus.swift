@@ -1,4 +1,6 @@
 import FastCGI
+import Platform
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -7,7 +9,6 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
-import Platform
 
 /// `GET /v1/internal/vercel/oauth/status`: the caller's Vercel connections, newest first. Tokens
 /// never leave the database here: only their expiry.

@@ -16,11 +16,13 @@ enum Disconnect {
             throw OAuthError.connectionNotFound
         }
         if let credential = try? store.credential(connection) {
-            TokenRevocation.revoke([credential.refreshToken, credential.accessToken], with: context.oauth, logger: call.logger)
+            TokenRevocation.revoke(
+                [credential.refreshToken, credential.accessToken], with: context.oauth, logger: call.logger)
         }
         try store.disconnect(connection, correlationID: call.requestID)
         try context.audit.record(
-            "VERCEL_DISCONNECTED", severity: .medium, actor: call.caller.userID, connection: connection, correlationID: call.requestID)
+            "VERCEL_DISCONNECTED", severity: .medium, actor: call.caller.userID, connection: connection,
+            correlationID: call.requestID)
         return .json(Disconnected(disconnected: true))
     }
 }

@@ -1,11 +1,12 @@
+import FastCGI
+import Platform
+import Vercel
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import FastCGI
-import Platform
-import Vercel
 
 /// `GET /v1/internal/vercel/oauth/callback`: the user's browser back from Vercel. The `state` is
 /// spent in one statement (unknown, reused or expired: nothing happens), the code is exchanged
@@ -32,7 +33,9 @@ enum OAuthCallback {
         if let error = request.query("error") {
             return failure(error == "access_denied" ? "ACCESS_DENIED" : "AUTHORIZATION_FAILED")
         }
-        guard let code = request.query("code"), (1...512).contains(code.utf8.count) else { return failure("CODE_MISSING") }
+        guard let code = request.query("code"), (1...512).contains(code.utf8.count) else {
+            return failure("CODE_MISSING")
+        }
 
         var grant: ConnectionStore.Grant
         do {
@@ -40,16 +43,20 @@ enum OAuthCallback {
                 guard let verifier = pending.verifier else { return failure("STATE_INVALID") }
                 let pair = try context.oauth.exchangeAuthorizationCode(code, verifier: verifier)
                 grant = .init(
-                    userID: pending.userID, teamID: pending.teamID, teamName: nil, vercelUserID: "", email: nil, mode: pending.mode,
-                    configurationID: nil, installationID: nil, accessToken: pair.accessToken, refreshToken: pair.refreshToken,
+                    userID: pending.userID, teamID: pending.teamID, teamName: nil, vercelUserID: "", email: nil,
+                    mode: pending.mode,
+                    configurationID: nil, installationID: nil, accessToken: pair.accessToken,
+                    refreshToken: pair.refreshToken,
                     expiresAt: pair.expiresIn.map { Date().addingTimeInterval(Double($0)) },
                     scopes: (pair.scope ?? "").split(separator: " ").map(String.init), correlationID: request.requestID)
             } else {
                 let token = try context.oauth.exchangeIntegrationCode(code)
                 grant = .init(
                     userID: pending.userID, teamID: token.teamID, teamName: nil, vercelUserID: token.userID, email: nil,
-                    mode: pending.mode, configurationID: request.query("configurationId"), installationID: token.installationID,
-                    accessToken: token.accessToken, refreshToken: nil, expiresAt: nil, scopes: settings.integrationScopes,
+                    mode: pending.mode, configurationID: request.query("configurationId"),
+                    installationID: token.installationID,
+                    accessToken: token.accessToken, refreshToken: nil, expiresAt: nil,
+                    scopes: settings.integrationScopes,
                     correlationID: request.requestID)
             }
             let credentials = VercelClient.Credentials(accessToken: grant.accessToken, teamID: grant.teamID)
@@ -57,7 +64,9 @@ enum OAuthCallback {
             grant.vercelUserID = user.id
             grant.email = user.email
             if let team = grant.teamID {
-                grant.teamName = try context.vercel.teams(credentials, correlationID: request.requestID).first { $0.id == team }?.name ?? team
+                grant.teamName =
+                    try context.vercel.teams(credentials, correlationID: request.requestID).first { $0.id == team }?
+                    .name ?? team
             }
         } catch {
             logger.warning("oauth exchange failed", metadata: ["vercel.error": "\(error.code)"])
@@ -69,7 +78,8 @@ enum OAuthCallback {
             // the platform confirms it for whoever is signed in there (`OAuthConfirm`).
             let confirmation = try context.pendingGrants.hold(grant)
             try context.audit.record(
-                "VERCEL_CONNECT_PENDING", severity: .low, actor: pending.userID, details: AuditDetails(mode: pending.mode),
+                "VERCEL_CONNECT_PENDING", severity: .low, actor: pending.userID,
+                details: AuditDetails(mode: pending.mode),
                 correlationID: request.requestID)
             return redirect(target, [("status", "confirm")], fragment: [("confirmation", confirmation)])
         }

@@ -1,11 +1,12 @@
+import FastCGI
+import Platform
+import Vercel
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import FastCGI
-import Platform
-import Vercel
 
 /// `POST /v1/internal/vercel/oauth/confirm` (`userId`, `confirmation`): the platform's page, back
 /// from the callback, confirms the authorization for the user signed in there. Only the user the
@@ -45,12 +46,15 @@ enum OAuthConfirm {
     }
 
     @Sendable static func handle(_ call: PlatformCall<Input>, _ context: RequestContext) throws -> Response {
-        guard let grant = try context.pendingGrants.take(call.input.confirmation) else { throw OAuthError.confirmationInvalid }
+        guard let grant = try context.pendingGrants.take(call.input.confirmation) else {
+            throw OAuthError.confirmationInvalid
+        }
         guard grant.userID == call.caller.userID else {
             TokenRevocation.revoke([grant.refreshToken, grant.accessToken], with: context.oauth, logger: call.logger)
             try context.audit.record(
                 "VERCEL_CONNECT_USER_MISMATCH", severity: .high, actor: call.caller.userID,
-                details: MismatchDetails(startedBy: grant.userID.uuidString.lowercased(), vercelUserId: grant.vercelUserID),
+                details: MismatchDetails(
+                    startedBy: grant.userID.uuidString.lowercased(), vercelUserId: grant.vercelUserID),
                 correlationID: call.requestID)
             throw OAuthError.userMismatch
         }
@@ -60,7 +64,8 @@ enum OAuthConfirm {
             details: ConnectedDetails(mode: grant.mode, confirmed: true), correlationID: call.requestID)
         return .json(
             Confirmed(
-                connectionId: connection.uuidString.lowercased(), accountType: grant.teamID == nil ? "personal" : "team",
+                connectionId: connection.uuidString.lowercased(),
+                accountType: grant.teamID == nil ? "personal" : "team",
                 teamId: grant.teamID, teamName: grant.teamName))
     }
 }

@@ -22,7 +22,10 @@ extension OAuthError: HTTPResponseError {
         case .invalidRedirectURI: (400, "INVALID_REDIRECT_URI", "redirectUri must be a page of the platform")
         case .tooManyPending: (429, "RATE_LIMITED", "Too many connections started; finish or wait for one")
         case .confirmationInvalid:
-            (404, "CONFIRMATION_INVALID", "This Vercel authorization is unknown, already used or expired; connect again")
+            (
+                404, "CONFIRMATION_INVALID",
+                "This Vercel authorization is unknown, already used or expired; connect again"
+            )
         case .userMismatch:
             (
                 403, "OAUTH_USER_MISMATCH",

@@ -1,10 +1,11 @@
+import FastCGI
+import Platform
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import FastCGI
-import Platform
 
 /// The `oauth` group: connecting a Vercel account (initiate, callback, confirm), its status, a test
 /// call, a token refresh and disconnecting.

@@ -1,11 +1,12 @@
+import Crypto
+import FastCGI
+import Platform
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Crypto
-import FastCGI
-import Platform
 
 /// `POST /v1/internal/vercel/oauth/initiate`: a single-use `state` (256 random bits, kept only as
 /// its SHA-256) bound to the user, team, return page and PKCE verifier (sealed), valid 10 minutes.
@@ -28,7 +29,9 @@ enum OAuthInitiate {
         let input = call.input
         let settings = context.configuration.vercel
         if let team = input.teamId {
-            guard (1...255).contains(team.utf8.count), team.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f && $0 != UInt8(ascii: "&") }) else {
+            guard (1...255).contains(team.utf8.count),
+                team.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f && $0 != UInt8(ascii: "&") })
+            else {
                 throw OAuthError.invalidTeamID
             }
         }
@@ -39,7 +42,9 @@ enum OAuthInitiate {
             return id
         }
         if let redirect = input.redirectUri {
-            guard redirect.utf8.count <= 2048, let origin = Self.origin(of: redirect), origin == Self.origin(of: settings.successURL) else {
+            guard redirect.utf8.count <= 2048, let origin = Self.origin(of: redirect),
+                origin == Self.origin(of: settings.successURL)
+            else {
                 throw OAuthError.invalidRedirectURI
             }
         }
@@ -58,7 +63,8 @@ enum OAuthInitiate {
                 settings.authorizeURL + "?"
                 + [
                     ("client_id", settings.clientID), ("redirect_uri", settings.redirectURI), ("response_type", "code"),
-                    ("scope", "openid email profile offline_access"), ("state", started.state), ("code_challenge", challenge),
+                    ("scope", "openid email profile offline_access"), ("state", started.state),
+                    ("code_challenge", challenge),
                     ("code_challenge_method", "S256"),
                 ].map { "\($0.0)=\(QueryString.encode($0.1))" }.joined(separator: "&")
         }

@@ -9,7 +9,8 @@ enum TokenRevocation {
             do {
                 try oauth.revoke(token)
             } catch {
-                logger.warning("token revocation failed; forgetting the token anyway", metadata: ["vercel.error": "\(error.code)"])
+                logger.warning(
+                    "token revocation failed; forgetting the token anyway", metadata: ["vercel.error": "\(error.code)"])
             }
         }
     }

@@ -22,15 +22,21 @@ enum VercelWebhook {
     @Sendable static func handle(_ request: Request, _ context: RequestContext) throws -> Response {
         let secrets = context.configuration.webhooks.vercelSecrets.map { Array($0.utf8) }
         guard !secrets.isEmpty else { throw WebhookError.notConfigured }
-        guard WebhookSignature.isValid(request.headers[WebhookSignature.header], body: request.body, secrets: secrets) else {
+        guard WebhookSignature.isValid(request.headers[WebhookSignature.header], body: request.body, secrets: secrets)
+        else {
             throw WebhookError.invalidSignature
         }
         guard let event = WebhookEvent.decode(request.body) else { throw WebhookError.invalidEvent }
-        let outcome = try WebhookProcessor(database: context.database, keyRing: context.configuration.keyRing, logger: request.logger)
-            .receive(event, body: request.body, correlationID: request.requestID)
+        let outcome = try WebhookProcessor(
+            database: context.database, keyRing: context.configuration.keyRing, logger: request.logger
+        )
+        .receive(event, body: request.body, correlationID: request.requestID)
         request.logger.info(
             "vercel webhook",
-            metadata: ["webhook.type": "\(event.type)", "webhook.id": "\(event.id ?? "-")", "webhook.outcome": "\(outcome.rawValue)"])
+            metadata: [
+                "webhook.type": "\(event.type)", "webhook.id": "\(event.id ?? "-")",
+                "webhook.outcome": "\(outcome.rawValue)",
+            ])
         return .json(Received(outcome: outcome.rawValue))
     }
 }

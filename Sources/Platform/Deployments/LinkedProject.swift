@@ -1,9 +1,10 @@
+import Vercel
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Vercel
 
 /// A platform project and the Vercel project it is linked to: what deploys, promotions, env sync
 /// and domains act on.

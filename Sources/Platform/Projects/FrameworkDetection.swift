@@ -44,17 +44,22 @@ public struct FrameworkDetection: Equatable, Sendable {
         } else {
             installer = "npm install"
         }
-        guard let manifest = files["package.json"], let package = try? JSONDecoder().decode(Manifest.self, from: Data(manifest)) else {
-            return FrameworkDetection(framework: nil, buildCommand: nil, outputDirectory: nil, installCommand: nil, devCommand: nil)
+        guard let manifest = files["package.json"],
+            let package = try? JSONDecoder().decode(Manifest.self, from: Data(manifest))
+        else {
+            return FrameworkDetection(
+                framework: nil, buildCommand: nil, outputDirectory: nil, installCommand: nil, devCommand: nil)
         }
         let dependencies = Set((package.dependencies ?? [:]).keys).union((package.devDependencies ?? [:]).keys)
         guard let match = frameworks.first(where: { dependencies.contains($0.dependency) }) else {
             return FrameworkDetection(
-                framework: nil, buildCommand: package.scripts?["build"].map { _ in "npm run build" }, outputDirectory: nil,
+                framework: nil, buildCommand: package.scripts?["build"].map { _ in "npm run build" },
+                outputDirectory: nil,
                 installCommand: installer, devCommand: nil)
         }
         return FrameworkDetection(
-            framework: match.slug, buildCommand: match.build, outputDirectory: match.output, installCommand: installer, devCommand: match.dev)
+            framework: match.slug, buildCommand: match.build, outputDirectory: match.output, installCommand: installer,
+            devCommand: match.dev)
     }
 
     /// Reads `directory`'s `package.json` (at most 1 MiB) and notes which lockfiles exist.
@@ -66,7 +71,9 @@ public struct FrameworkDetection: Equatable, Sendable {
         }
         let manifest = directory.appendingPathComponent("package.json").path
         var info = stat()
-        if stat(manifest, &info) == 0, info.st_size <= 1 << 20, let data = FileManager.default.contents(atPath: manifest) {
+        if stat(manifest, &info) == 0, info.st_size <= 1 << 20,
+            let data = FileManager.default.contents(atPath: manifest)
+        {
             files["package.json"] = Array(data)
         }
         return detect(files: files)

@@ -1,3 +1,5 @@
+import Vercel
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -6,7 +8,6 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
-import Vercel
 
 /// The files of a platform project on disk, as a deployment from disk sends them: regular files
 /// only (a symbolic link is never followed, so nothing outside the project can leak), without
@@ -68,7 +69,9 @@ public enum ProjectFiles {
         return files.sorted { $0.path < $1.path }
     }
 
-    private static func walk(_ directory: String, relative: String, _ visit: (String, String, Int) throws -> Void) throws {
+    private static func walk(
+        _ directory: String, relative: String, _ visit: (String, String, Int) throws -> Void
+    ) throws {
         guard let handle = opendir(directory) else { return }
         defer { closedir(handle) }
         var names: [String] = []

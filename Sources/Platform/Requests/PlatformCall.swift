@@ -1,10 +1,11 @@
+import FastCGI
+import Logging
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import FastCGI
-import Logging
 
 /// One authenticated request of the platform's backend, as a handler receives it: the signature
 /// checked and its nonce spent, the caller loaded, the project of the path owned by the caller

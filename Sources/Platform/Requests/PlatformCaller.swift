@@ -1,9 +1,10 @@
+import Postgres
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Postgres
 
 /// The user on whose behalf the platform's backend calls, once its signature has been verified.
 public struct PlatformCaller: Sendable {
@@ -25,7 +26,9 @@ public struct OwnedProject: Sendable {
 extension PlatformCaller {
     /// Loads the user, and the project `projectID` names with its link, in one statement. The
     /// project is nil unless the user owns it: a project of another user looks like none.
-    static func load(_ userID: UUID, project projectID: UUID?, database: PostgresConnection) throws
+    static func load(
+        _ userID: UUID, project projectID: UUID?, database: PostgresConnection
+    ) throws
         -> (caller: PlatformCaller, project: OwnedProject?)
     {
         let rows = try database.query(

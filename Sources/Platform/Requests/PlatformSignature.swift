@@ -1,5 +1,6 @@
 import Crypto
 import FastCGI
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else

@@ -1,9 +1,10 @@
+import Vercel
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Vercel
 
 extension RequestContext {
     /// Credentials for calling Vercel for `userID`: the connection given (a linked project's), else
@@ -18,7 +19,8 @@ extension RequestContext {
         try credential.require(scope)
         let tokens = self.tokens
         return VercelClient.Credentials(
-            accessToken: credential.accessToken, teamID: credential.teamID, connectionID: credential.id, breaker: credential.breaker
+            accessToken: credential.accessToken, teamID: credential.teamID, connectionID: credential.id,
+            breaker: credential.breaker
         ) {
             try tokens.refresh(credential.id, correlationID: correlationID).accessToken
         }

@@ -1,11 +1,12 @@
+import Logging
+import Postgres
+import Vercel
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Logging
-import Postgres
-import Vercel
 
 /// What a worker thread owns and lends to every request it serves: the group's configuration, its
 /// database connection, its Vercel clients and the stores over them. Never shared between threads.
@@ -40,9 +41,11 @@ public final class RequestContext {
                 applicationName: "sheen-vercel-\(group)"))
         vercel = VercelClient(
             configuration: .init(apiBaseURL: configuration.vercel.apiBaseURL), transport: transport,
-            breakers: CircuitBreakers(breaker: CircuitBreaker(), storage: PostgresCircuitBreakerStorage(database: database)),
+            breakers: CircuitBreakers(
+                breaker: CircuitBreaker(), storage: PostgresCircuitBreakerStorage(database: database)),
             logger: logger)
-        oauth = VercelOAuth(configuration: configuration.vercel.oauthConfiguration, transport: transport, logger: logger)
+        oauth = VercelOAuth(
+            configuration: configuration.vercel.oauthConfiguration, transport: transport, logger: logger)
         connections = ConnectionStore(database: database, keyRing: configuration.keyRing)
         tokens = TokenService(database: database, store: connections, oauth: oauth, logger: logger)
     }

@@ -1,9 +1,10 @@
+import FastCGI
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import FastCGI
 
 extension Router where Context == RequestContext {
     /// Adds a route the platform's backend calls for a user. Before `handler` runs, the request
@@ -33,14 +34,16 @@ extension Router where Context == RequestContext {
 
     /// A platform route whose only input is `userId` (and the query).
     public mutating func platform(
-        _ method: String, _ pattern: String, _ handler: @escaping @Sendable (PlatformCall<NoInput>, RequestContext) throws -> Response
+        _ method: String, _ pattern: String,
+        _ handler: @escaping @Sendable (PlatformCall<NoInput>, RequestContext) throws -> Response
     ) {
         platform(method, pattern, input: NoInput.self, handler)
     }
 
     /// An admin route whose only input is `userId` (and the query).
     public mutating func admin(
-        _ method: String, _ pattern: String, _ handler: @escaping @Sendable (PlatformCall<NoInput>, RequestContext) throws -> Response
+        _ method: String, _ pattern: String,
+        _ handler: @escaping @Sendable (PlatformCall<NoInput>, RequestContext) throws -> Response
     ) {
         admin(method, pattern, input: NoInput.self, handler)
     }
@@ -68,7 +71,9 @@ extension Router where Context == RequestContext {
             guard let id = UUID(uuidString: text) else { throw PlatformError.projectNotFound }
             projectID = id
         }
-        guard try NonceStore.firstUse(of: proof.replayKey, database: context.database) else { throw SignatureFailure.replayed }
+        guard try NonceStore.firstUse(of: proof.replayKey, database: context.database) else {
+            throw SignatureFailure.replayed
+        }
         let (caller, project) = try PlatformCaller.load(userID, project: projectID, database: context.database)
         if projectID != nil, project == nil { throw PlatformError.projectNotFound }
         let decoded: Input

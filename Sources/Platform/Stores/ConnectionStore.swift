@@ -1,11 +1,12 @@
+import Crypto
+import Postgres
+import Vercel
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Crypto
-import Postgres
-import Vercel
 
 /// Vercel connections as rows of `vercel_connections`, with their tokens sealed for their own row
 /// and column. The only code that writes or opens tokens.
@@ -36,8 +37,10 @@ public struct ConnectionStore {
         public var correlationID: String
 
         public init(
-            userID: UUID, teamID: String?, teamName: String?, vercelUserID: String, email: String?, mode: String, configurationID: String?,
-            installationID: String?, accessToken: String, refreshToken: String?, expiresAt: Date?, scopes: [String], correlationID: String
+            userID: UUID, teamID: String?, teamName: String?, vercelUserID: String, email: String?, mode: String,
+            configurationID: String?,
+            installationID: String?, accessToken: String, refreshToken: String?, expiresAt: Date?, scopes: [String],
+            correlationID: String
         ) {
             self.userID = userID
             self.teamID = teamID
@@ -70,7 +73,9 @@ public struct ConnectionStore {
             ).first?.decode("id")
             let id = existing ?? UUID()
             let access = try keyRing.seal(grant.accessToken, context: Self.context("access_token_sealed", id))
-            let refresh = try grant.refreshToken.map { try keyRing.seal($0, context: Self.context("refresh_token_sealed", id)) }
+            let refresh = try grant.refreshToken.map {
+                try keyRing.seal($0, context: Self.context("refresh_token_sealed", id))
+            }
             if existing != nil {
                 try database.execute(
                     """
@@ -125,13 +130,15 @@ public struct ConnectionStore {
                 SELECT \(fragment: Self.credentialColumns) FROM vercel_connections
                 WHERE user_id = \(userID) AND (id = \(connectionID) OR (\(connectionID)::uuid IS NULL AND status = 'connected'))
                 ORDER BY updated_at DESC LIMIT 1
-                """).first)
+                """
+            ).first)
     }
 
     /// The connection `id`, whoever holds it (jobs and the refresh path).
     /// - Throws: `ConnectionError.notConnected` when it holds no usable token.
     public func credential(_ id: UUID) throws -> Credential {
-        try credential(database.query("SELECT \(fragment: Self.credentialColumns) FROM vercel_connections WHERE id = \(id)").first)
+        try credential(
+            database.query("SELECT \(fragment: Self.credentialColumns) FROM vercel_connections WHERE id = \(id)").first)
     }
 
     /// The connection `connectionID` of `userID` (or their newest connected one), nil when there is none.
@@ -151,13 +158,16 @@ public struct ConnectionStore {
         """
 
     private func credential(_ row: PostgresRow?) throws -> Credential {
-        guard let row, row["status"] == "connected" || row["status"] == "error", let access = row["access_token_sealed"] else {
+        guard let row, row["status"] == "connected" || row["status"] == "error", let access = row["access_token_sealed"]
+        else {
             throw ConnectionError.notConnected
         }
         let id: UUID = try row.decode("id")
         return Credential(
             id: id, accessToken: try keyRing.open(access, context: Self.context("access_token_sealed", id)),
-            refreshToken: try row["refresh_token_sealed"].map { try keyRing.open($0, context: Self.context("refresh_token_sealed", id)) },
+            refreshToken: try row["refresh_token_sealed"].map {
+                try keyRing.open($0, context: Self.context("refresh_token_sealed", id))
+            },
             teamID: row["team_id"], expiresAt: try row.decodeIfPresent("token_expires_at"),
             scopes: (try? JSONDecoder().decode([String].self, from: Data((row["scopes"] ?? "[]").utf8))) ?? [],
             breaker: PostgresCircuitBreakerStorage.snapshot(row["breaker"]))
@@ -175,7 +185,9 @@ public struct ConnectionStore {
         public let lastSyncAt: Date?
 
         public func encode(to encoder: any Encoder) throws {
-            enum Keys: String, CodingKey { case id, teamId, teamName, accountType, scopes, status, tokenExpiresAt, lastSyncAt }
+            enum Keys: String, CodingKey {
+                case id, teamId, teamName, accountType, scopes, status, tokenExpiresAt, lastSyncAt
+            }
             var container = encoder.container(keyedBy: Keys.self)
             try container.encode(id.uuidString.lowercased(), forKey: .id)
             try container.encode(teamId, forKey: .teamId)
@@ -201,7 +213,8 @@ public struct ConnectionStore {
             """
         ).map { row in
             Summary(
-                id: try row.decode("id"), teamId: row["team_id"], teamName: row["team_name"], accountType: try row.decode("account_type"),
+                id: try row.decode("id"), teamId: row["team_id"], teamName: row["team_name"],
+                accountType: try row.decode("account_type"),
                 scopes: (try? JSONDecoder().decode([String].self, from: Data((row["scopes"] ?? "[]").utf8))) ?? [],
                 status: try row.decode("status"), tokenExpiresAt: try row.decodeIfPresent("token_expires_at"),
                 lastSyncAt: try row.decodeIfPresent("last_sync_at"))
@@ -209,7 +222,9 @@ public struct ConnectionStore {
     }
 
     /// Stores a refreshed token pair, sealed for this row, and clears the failure count.
-    public func replaceTokens(_ id: UUID, access: String, refresh: String, expiresAt: Date?, correlationID: String) throws {
+    public func replaceTokens(
+        _ id: UUID, access: String, refresh: String, expiresAt: Date?, correlationID: String
+    ) throws {
         let sealedAccess = try keyRing.seal(access, context: Self.context("access_token_sealed", id))
         let sealedRefresh = try keyRing.seal(refresh, context: Self.context("refresh_token_sealed", id))
         try database.execute(
@@ -231,7 +246,8 @@ public struct ConnectionStore {
               status = 'revoked', error_message = 'integration removed in Vercel', correlation_id = \(correlationID), updated_at = now()
             WHERE configuration_id = \(configurationID) AND status <> 'revoked'
             RETURNING id
-            """).map { try $0.decode("id") }
+            """
+        ).map { try $0.decode("id") }
         for id in ids {
             try SecurityAudit(database: database).record(
                 "VERCEL_INTEGRATION_REMOVED", severity: .medium, connection: id, correlationID: correlationID)

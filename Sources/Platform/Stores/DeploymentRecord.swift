@@ -30,7 +30,10 @@ public struct DeploymentRecord: Sendable {
         public var provider: String?
         public var repository: String?
 
-        public init(branch: String? = nil, commitSha: String? = nil, prNumber: Int? = nil, provider: String? = nil, repository: String? = nil) {
+        public init(
+            branch: String? = nil, commitSha: String? = nil, prNumber: Int? = nil, provider: String? = nil,
+            repository: String? = nil
+        ) {
             self.branch = branch
             self.commitSha = commitSha
             self.prNumber = prNumber
@@ -50,7 +53,8 @@ public struct DeploymentRecord: Sendable {
 
 extension DeploymentRecord: Encodable {
     private enum Keys: String, CodingKey {
-        case id, url, state, type, aliasUrls, gitSource, createdAt, readyAt, completedAt, buildDurationMs, error, buildLogsUrl
+        case id, url, state, type, aliasUrls, gitSource, createdAt, readyAt, completedAt, buildDurationMs, error,
+            buildLogsUrl
     }
 
     private struct Failure: Encodable {
@@ -80,7 +84,9 @@ extension DeploymentRecord: Encodable {
         try container.encode(readyAt, forKey: .readyAt)
         try container.encode(completedAt, forKey: .completedAt)
         try container.encode(buildDurationMs, forKey: .buildDurationMs)
-        let failure = errorCode == nil && errorMessage == nil ? nil : Failure(code: errorCode, message: errorMessage, step: errorStep)
+        let failure =
+            errorCode == nil && errorMessage == nil
+            ? nil : Failure(code: errorCode, message: errorMessage, step: errorStep)
         try container.encode(failure, forKey: .error)
         try container.encode(buildLogsURL, forKey: .buildLogsUrl)
     }

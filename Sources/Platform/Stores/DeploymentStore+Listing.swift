@@ -1,9 +1,10 @@
+import Postgres
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Postgres
 
 extension DeploymentStore {
     /// A position in the list: after the deployment created at `createdAt` (Postgres's own text of
@@ -33,7 +34,9 @@ extension DeploymentStore {
 
     /// Up to `limit` deployments of `projectID`, newest first, after `position`; and where the next
     /// page starts, nil on the last.
-    public func page(_ projectID: UUID, filter: Filter, after position: Position?, limit: Int) throws
+    public func page(
+        _ projectID: UUID, filter: Filter, after position: Position?, limit: Int
+    ) throws
         -> (deployments: [DeploymentRecord], next: Position?)
     {
         let rows = try database.query(
@@ -50,7 +53,10 @@ extension DeploymentStore {
             """)
         let page = try rows.prefix(limit).map(Self.record)
         guard rows.count > limit else { return (page, nil) }
-        return (page, Position(createdAt: try rows[limit - 1].decode("position"), deploymentID: page[limit - 1].deploymentID))
+        return (
+            page,
+            Position(createdAt: try rows[limit - 1].decode("position"), deploymentID: page[limit - 1].deploymentID)
+        )
     }
 
     /// The last 30 days of a project's deployments.
@@ -70,7 +76,8 @@ extension DeploymentStore {
 
         public func encode(to encoder: any Encoder) throws {
             enum Keys: String, CodingKey {
-                case periodDays, total, ready, error, canceled, inProgress, production, successRate, averageBuildDurationMs
+                case periodDays, total, ready, error, canceled, inProgress, production, successRate,
+                    averageBuildDurationMs
                 case medianBuildDurationMs, p95BuildDurationMs
             }
             var container = encoder.container(keyedBy: Keys.self)
@@ -110,10 +117,12 @@ extension DeploymentStore {
         let ready: Int = try row.decode("ready")
         let failed: Int = try row.decode("error")
         return Stats(
-            periodDays: 30, total: try row.decode("total"), ready: ready, error: failed, canceled: try row.decode("canceled"),
+            periodDays: 30, total: try row.decode("total"), ready: ready, error: failed,
+            canceled: try row.decode("canceled"),
             inProgress: try row.decode("in_progress"), production: try row.decode("production"),
             successRate: ready + failed == 0 ? nil : (Double(ready) / Double(ready + failed) * 1000).rounded() / 1000,
-            averageBuildDurationMs: try row.decodeIfPresent("average_ms"), medianBuildDurationMs: try row.decodeIfPresent("median_ms"),
+            averageBuildDurationMs: try row.decodeIfPresent("average_ms"),
+            medianBuildDurationMs: try row.decodeIfPresent("median_ms"),
             p95BuildDurationMs: try row.decodeIfPresent("p95_ms"))
     }
 }

@@ -1,11 +1,12 @@
+import Logging
+import Postgres
+import Vercel
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Logging
-import Postgres
-import Vercel
 
 /// The deployments this service keeps, one row per Vercel deployment, shared with the webhooks:
 /// whichever of the deploy route, a refresh or a webhook comes first creates the row, and every
@@ -33,9 +34,11 @@ public struct DeploymentStore {
             state: DeploymentState(rawValue: try row.decode("state")) ?? .queued,
             type: (try row.decode("type", as: String.self)).lowercased(),
             aliasURLs: (try? decoder.decode([String].self, from: Data((row["aliases"] ?? "[]").utf8))) ?? [],
-            gitSource: (try? decoder.decode(DeploymentRecord.GitSource.self, from: Data((row["git_source"] ?? "{}").utf8))),
+            gitSource: (try? decoder.decode(
+                DeploymentRecord.GitSource.self, from: Data((row["git_source"] ?? "{}").utf8))),
             createdAt: try row.decode("created_at"), readyAt: try row.decodeIfPresent("ready_at"),
-            completedAt: try row.decodeIfPresent("completed_at"), buildDurationMs: try row.decodeIfPresent("build_duration_ms"),
+            completedAt: try row.decodeIfPresent("completed_at"),
+            buildDurationMs: try row.decodeIfPresent("build_duration_ms"),
             errorCode: row["error_code"], errorMessage: row["error_message"], errorStep: row["error_step"],
             buildLogsURL: row["build_logs_url"])
     }
@@ -76,7 +79,9 @@ public struct DeploymentStore {
     /// Stores a deployment Vercel has just created, and its idempotency key, in one statement. A
     /// webhook may have created the row already: then the request's side is filled in and the
     /// state the webhook stored stays (it is at least as new as the creation's answer).
-    public func recordCreated(_ deployment: VercelDeployment, of project: LinkedProject, origin: Origin) throws -> DeploymentRecord {
+    public func recordCreated(
+        _ deployment: VercelDeployment, of project: LinkedProject, origin: Origin
+    ) throws -> DeploymentRecord {
         let createdAt = VercelTime.date(milliseconds: deployment.createdAt)
         let gitSource = String(decoding: try JSONEncoder().encode(origin.gitSource ?? .init()), as: UTF8.self)
         let state = DeploymentState(rawValue: deployment.readyState) ?? .queued
@@ -111,11 +116,13 @@ public struct DeploymentStore {
 
     /// The deployment an idempotency key named before, with the fingerprint of the request that named it.
     public func idempotent(_ key: String, projectID: UUID) throws -> (deploymentID: String, fingerprint: String)? {
-        guard let row = try database.query(
-            """
-            SELECT deployment_id, request_hash FROM vercel_deployment_idempotency
-            WHERE project_id = \(projectID) AND idempotency_key = \(key)
-            """).first
+        guard
+            let row = try database.query(
+                """
+                SELECT deployment_id, request_hash FROM vercel_deployment_idempotency
+                WHERE project_id = \(projectID) AND idempotency_key = \(key)
+                """
+            ).first
         else { return nil }
         return (try row.decode("deployment_id"), try row.decode("request_hash"))
     }
@@ -126,13 +133,15 @@ public struct DeploymentStore {
     @discardableResult
     public func applyReported(_ deployment: VercelDeployment, projectID: UUID) throws -> DeploymentRecord? {
         try database.transaction {
-            guard let row = try database.query(
-                """
-                SELECT deployment_state::text AS state, created_at FROM vercel_deployments
-                WHERE deployment_id = \(deployment.id) AND project_id = \(projectID)
-                  AND created_at = (SELECT created_at FROM vercel_deployment_keys WHERE deployment_id = \(deployment.id))
-                FOR UPDATE
-                """).first
+            guard
+                let row = try database.query(
+                    """
+                    SELECT deployment_state::text AS state, created_at FROM vercel_deployments
+                    WHERE deployment_id = \(deployment.id) AND project_id = \(projectID)
+                      AND created_at = (SELECT created_at FROM vercel_deployment_keys WHERE deployment_id = \(deployment.id))
+                    FOR UPDATE
+                    """
+                ).first
             else { return nil }
             let stored = DeploymentState(rawValue: try row.decode("state")) ?? .queued
             let createdAt: Date = try row.decode("created_at")
@@ -142,7 +151,10 @@ public struct DeploymentStore {
             if decision == .reject {
                 logger.warning(
                     "invalid deployment transition",
-                    metadata: ["deployment.id": "\(deployment.id)", "from": "\(stored.rawValue)", "to": "\(deployment.readyState)"])
+                    metadata: [
+                        "deployment.id": "\(deployment.id)", "from": "\(stored.rawValue)",
+                        "to": "\(deployment.readyState)",
+                    ])
             }
             let readyAt = deployment.ready.map(VercelTime.date(milliseconds:))
             let finishes = state?.isBuildOver == true

@@ -1,10 +1,11 @@
+import Crypto
+import Postgres
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Crypto
-import Postgres
 
 /// The single-use `state` of each authorization started: kept only as its SHA-256, bound to the
 /// user, team and return page, with the PKCE verifier sealed for its row.
@@ -69,18 +70,21 @@ public struct OAuthStateStore {
     /// Spends `state` in one statement; nil when it is unknown, spent or expired.
     public func spend(_ state: String) throws -> Spent? {
         guard (16...256).contains(state.utf8.count) else { return nil }
-        guard let row = try database.query(
-            """
-            UPDATE vercel_oauth_states SET consumed_at = now()
-            WHERE state_hash = \(Digest.sha256Hex(state)) AND consumed_at IS NULL AND expires_at > now()
-            RETURNING state_hash, user_id, team_id, redirect_uri, code_verifier_sealed, auth_mode
-            """).first
+        guard
+            let row = try database.query(
+                """
+                UPDATE vercel_oauth_states SET consumed_at = now()
+                WHERE state_hash = \(Digest.sha256Hex(state)) AND consumed_at IS NULL AND expires_at > now()
+                RETURNING state_hash, user_id, team_id, redirect_uri, code_verifier_sealed, auth_mode
+                """
+            ).first
         else { return nil }
         let verifier = try row["code_verifier_sealed"].map {
             try keyRing.open($0, context: Self.context(try row.decode("state_hash")))
         }
         return Spent(
-            userID: try row.decode("user_id"), teamID: row["team_id"], redirectURI: row["redirect_uri"], mode: try row.decode("auth_mode"),
+            userID: try row.decode("user_id"), teamID: row["team_id"], redirectURI: row["redirect_uri"],
+            mode: try row.decode("auth_mode"),
             verifier: verifier)
     }
 }

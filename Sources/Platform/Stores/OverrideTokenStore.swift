@@ -1,10 +1,11 @@
+import Crypto
+import Postgres
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Crypto
-import Postgres
 
 /// Tokens that let production take what the guardrails block. Only a token's SHA-256 is stored,
 /// with its reason, expiry and number of uses; each use is taken in one conditional statement.
@@ -47,12 +48,14 @@ public struct OverrideTokenStore {
     /// or used up.
     public func takeUse(of token: String, project: UUID) throws -> Use? {
         guard token.utf8.count <= 200 else { return nil }
-        guard let row = try database.query(
-            """
-            UPDATE vercel_override_tokens SET uses = uses + 1
-            WHERE token_hash = \(Digest.sha256Hex(token)) AND project_id = \(project) AND expires_at > now() AND uses < max_uses
-            RETURNING id, uses, max_uses
-            """).first
+        guard
+            let row = try database.query(
+                """
+                UPDATE vercel_override_tokens SET uses = uses + 1
+                WHERE token_hash = \(Digest.sha256Hex(token)) AND project_id = \(project) AND expires_at > now() AND uses < max_uses
+                RETURNING id, uses, max_uses
+                """
+            ).first
         else { return nil }
         return Use(id: try row.decode("id"), use: try row.decode("uses"), maxUses: try row.decode("max_uses"))
     }

@@ -1,10 +1,11 @@
+import Crypto
+import Postgres
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Crypto
-import Postgres
 
 /// Grants back from Vercel that wait for the platform to confirm them for the signed-in user. The
 /// confirmation token goes to the browser that completed the authorization, and only its SHA-256
@@ -28,7 +29,8 @@ public struct PendingGrants {
     public func hold(_ grant: ConnectionStore.Grant) throws -> String {
         let token = try SecureRandom.token(byteCount: 32)
         let hash = Digest.sha256Hex(token)
-        let sealed = try keyRing.seal(String(decoding: try JSONEncoder().encode(grant), as: UTF8.self), context: Self.context(hash))
+        let sealed = try keyRing.seal(
+            String(decoding: try JSONEncoder().encode(grant), as: UTF8.self), context: Self.context(hash))
         try database.execute(
             """
             INSERT INTO vercel_oauth_confirmations (token_hash, user_id, grant_sealed, correlation_id, expires_at)
@@ -41,8 +43,10 @@ public struct PendingGrants {
     public func take(_ token: String) throws -> ConnectionStore.Grant? {
         guard (16...256).contains(token.utf8.count) else { return nil }
         let hash = Digest.sha256Hex(token)
-        guard let row = try database.query(
-            "DELETE FROM vercel_oauth_confirmations WHERE token_hash = \(hash) AND expires_at > now() RETURNING grant_sealed").first
+        guard
+            let row = try database.query(
+                "DELETE FROM vercel_oauth_confirmations WHERE token_hash = \(hash) AND expires_at > now() RETURNING grant_sealed"
+            ).first
         else { return nil }
         let json = try keyRing.open(try row.decode("grant_sealed"), context: Self.context(hash))
         return try JSONDecoder().decode(ConnectionStore.Grant.self, from: Data(json.utf8))

@@ -1,10 +1,11 @@
+import Postgres
+import Vercel
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Postgres
-import Vercel
 
 /// Keeps each connection's breaker in `vercel_connections.circuit_breaker_state`. The version a
 /// compare-and-swap names is the stored JSON itself, compared as `jsonb`; one statement each, safe
@@ -17,11 +18,15 @@ public struct PostgresCircuitBreakerStorage: CircuitBreakerStorage {
     }
 
     public func load(_ connection: UUID) throws -> CircuitBreakers.Snapshot? {
-        try database.query("SELECT circuit_breaker_state::text AS state FROM vercel_connections WHERE id = \(connection)")
-            .first.map { Self.snapshot($0["state"]) }
+        try database.query(
+            "SELECT circuit_breaker_state::text AS state FROM vercel_connections WHERE id = \(connection)"
+        )
+        .first.map { Self.snapshot($0["state"]) }
     }
 
-    public func replace(_ connection: UUID, expected: CircuitBreakers.Snapshot, with next: CircuitBreaker.State) throws
+    public func replace(
+        _ connection: UUID, expected: CircuitBreakers.Snapshot, with next: CircuitBreaker.State
+    ) throws
         -> CircuitBreakers.Snapshot?
     {
         let text = try Self.encode(next)

@@ -1,9 +1,10 @@
+import Postgres
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Postgres
 
 /// Each move of a project's production (`vercel_production_history`), and the aliases it moved on
 /// the deployment rows.
@@ -47,7 +48,8 @@ public struct ProductionHistoryStore {
         public var correlationID: String
 
         public init(
-            projectID: UUID, vercelProjectID: String, deploymentID: String, url: String?, aliases: [String], action: String,
+            projectID: UUID, vercelProjectID: String, deploymentID: String, url: String?, aliases: [String],
+            action: String,
             previousDeploymentID: String?, actor: UUID, correlationID: String
         ) {
             self.projectID = projectID
@@ -97,7 +99,8 @@ public struct ProductionHistoryStore {
                 WHERE project_id = \(move.projectID) AND (deployment_id = \(move.deploymentID) OR alias_urls && \(move.aliases)::text[])
                 """)
             try SecurityAudit(database: database).record(
-                move.action == "promote" ? "DEPLOYMENT_PROMOTED" : "DEPLOYMENT_ROLLED_BACK", severity: .medium, actor: move.actor,
+                move.action == "promote" ? "DEPLOYMENT_PROMOTED" : "DEPLOYMENT_ROLLED_BACK", severity: .medium,
+                actor: move.actor,
                 project: move.projectID,
                 details: AuditDetails(deploymentId: move.deploymentID, previousDeploymentId: move.previousDeploymentID),
                 correlationID: move.correlationID)

@@ -1,9 +1,10 @@
+import Postgres
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Postgres
 
 /// Platform projects linked to Vercel projects: rows of `vercel_project_mappings`, one per platform
 /// project and one per Vercel project.
@@ -32,9 +33,12 @@ public struct ProjectLinkStore {
         guard let mapping = try row.decodeIfPresent("mapping_id", as: UUID.self) else { return nil }
         return LinkedProject(
             projectID: projectID, mappingID: mapping, connectionID: try row.decode("vercel_connection_id"),
-            vercelProjectID: try row.decode("vercel_project_id"), vercelProjectName: try row.decode("vercel_project_name"),
+            vercelProjectID: try row.decode("vercel_project_id"),
+            vercelProjectName: try row.decode("vercel_project_name"),
             productionBranch: try row.decode("production_branch"),
-            repository: row["git_repository"].flatMap { try? JSONDecoder().decode(LinkedProject.Repository.self, from: Data($0.utf8)) })
+            repository: row["git_repository"].flatMap {
+                try? JSONDecoder().decode(LinkedProject.Repository.self, from: Data($0.utf8))
+            })
     }
 
     /// Whether `userID` owns the platform project `projectID`.
@@ -44,8 +48,10 @@ public struct ProjectLinkStore {
 
     /// The project's link, nil when it has none.
     public func find(_ projectID: UUID) throws -> LinkedProject? {
-        guard let row = try database.query(
-            "SELECT \(fragment: Self.columns) FROM vercel_project_mappings m WHERE m.project_id = \(projectID)").first
+        guard
+            let row = try database.query(
+                "SELECT \(fragment: Self.columns) FROM vercel_project_mappings m WHERE m.project_id = \(projectID)"
+            ).first
         else { return nil }
         return try Self.linkedProject(projectID, row)
     }
@@ -71,8 +77,10 @@ public struct ProjectLinkStore {
 
         public init(
             projectID: UUID, connectionID: UUID, vercelProjectID: String, vercelProjectName: String, framework: String?,
-            nodeVersion: String?, buildCommand: String?, outputDirectory: String?, installCommand: String?, devCommand: String?,
-            rootDirectory: String?, productionBranch: String, repository: LinkedProject.Repository?, environmentTargets: [String],
+            nodeVersion: String?, buildCommand: String?, outputDirectory: String?, installCommand: String?,
+            devCommand: String?,
+            rootDirectory: String?, productionBranch: String, repository: LinkedProject.Repository?,
+            environmentTargets: [String],
             autoDeploy: Bool, branchPatterns: [String]
         ) {
             self.projectID = projectID
@@ -117,8 +125,10 @@ public struct ProjectLinkStore {
 
     /// Removes the project's link; the Vercel project it was linked to, nil when it had none.
     public func remove(_ projectID: UUID) throws -> String? {
-        try database.query("DELETE FROM vercel_project_mappings WHERE project_id = \(projectID) RETURNING vercel_project_id")
-            .first?["vercel_project_id"]
+        try database.query(
+            "DELETE FROM vercel_project_mappings WHERE project_id = \(projectID) RETURNING vercel_project_id"
+        )
+        .first?["vercel_project_id"]
     }
 
     /// A link's settings as the project detail shows them.
@@ -146,18 +156,22 @@ public struct ProjectLinkStore {
 
     /// The settings of `projectID`'s link when it is linked to `vercelProjectID`.
     public func settings(_ projectID: UUID, linkedTo vercelProjectID: String) throws -> Settings? {
-        guard let row = try database.query(
-            """
-            SELECT id, framework, production_branch, auto_deploy, array_to_json(deployment_branch_patterns)::text AS patterns,
-                   array_to_json(environment_target)::text AS targets
-            FROM vercel_project_mappings WHERE project_id = \(projectID) AND vercel_project_id = \(vercelProjectID)
-            """).first
+        guard
+            let row = try database.query(
+                """
+                SELECT id, framework, production_branch, auto_deploy, array_to_json(deployment_branch_patterns)::text AS patterns,
+                       array_to_json(environment_target)::text AS targets
+                FROM vercel_project_mappings WHERE project_id = \(projectID) AND vercel_project_id = \(vercelProjectID)
+                """
+            ).first
         else { return nil }
         let decoder = JSONDecoder()
         return Settings(
-            id: try row.decode("id"), framework: row["framework"], productionBranch: try row.decode("production_branch"),
+            id: try row.decode("id"), framework: row["framework"],
+            productionBranch: try row.decode("production_branch"),
             autoDeployEnabled: try row.decode("auto_deploy"),
-            deploymentBranchPatterns: (try? decoder.decode([String].self, from: Data((row["patterns"] ?? "[]").utf8))) ?? [],
+            deploymentBranchPatterns: (try? decoder.decode([String].self, from: Data((row["patterns"] ?? "[]").utf8)))
+                ?? [],
             environmentTargets: (try? decoder.decode([String].self, from: Data((row["targets"] ?? "[]").utf8))) ?? [])
     }
 }

@@ -1,9 +1,10 @@
+import Postgres
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Postgres
 
 /// Appends to `vercel_security_audit_log` (append-only). Details are what the caller encodes, and
 /// never hold a secret.

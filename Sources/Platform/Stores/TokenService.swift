@@ -1,11 +1,12 @@
+import Logging
+import Postgres
+import Vercel
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Logging
-import Postgres
-import Vercel
 
 /// Gives a usable access token for a connection, refreshing it first when it expires within
 /// `refreshAhead`. Refresh tokens rotate, so two refreshes of one connection must never race: each
@@ -38,7 +39,9 @@ public struct TokenService {
 
     /// Refreshes now (`unlessFreshFor` nil) or only if, once the lock is held, the token still
     /// expires within that many seconds.
-    public func refresh(_ id: UUID, unlessFreshFor ahead: TimeInterval? = nil, correlationID: String) throws
+    public func refresh(
+        _ id: UUID, unlessFreshFor ahead: TimeInterval? = nil, correlationID: String
+    ) throws
         -> ConnectionStore.Credential
     {
         try database.withAdvisoryLock("sheen.vercel.refresh.\(id)") {
@@ -49,7 +52,8 @@ public struct TokenService {
                 let pair = try oauth.refresh(refreshToken)
                 try store.replaceTokens(
                     id, access: pair.accessToken, refresh: pair.refreshToken ?? refreshToken,
-                    expiresAt: pair.expiresIn.map { Date().addingTimeInterval(Double($0)) }, correlationID: correlationID)
+                    expiresAt: pair.expiresIn.map { Date().addingTimeInterval(Double($0)) },
+                    correlationID: correlationID)
                 logger.info("vercel token refreshed", metadata: ["connection.id": "\(id)"])
                 return try store.credential(id)
             } catch let error as VercelError {
@@ -77,7 +81,8 @@ public struct TokenService {
             metadata: ["connection.id": "\(id)", "vercel.error": "\(error.code)", "refresh.failures": "\(failures)"])
         guard failures == 2 else { return }
         try SecurityAudit(database: database).record(
-            "VERCEL_REFRESH_FAILED", severity: .high, connection: id, details: RefreshFailure(failures: 2, vercelError: error.code),
+            "VERCEL_REFRESH_FAILED", severity: .high, connection: id,
+            details: RefreshFailure(failures: 2, vercelError: error.code),
             correlationID: correlationID)
         try database.execute(
             """

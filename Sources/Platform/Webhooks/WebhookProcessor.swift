@@ -1,11 +1,12 @@
+import Crypto
+import Logging
+import Postgres
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Crypto
-import Logging
-import Postgres
 
 /// Applies Vercel webhook events to the database. The route and the retry job share it; each
 /// call is one transaction, so an event is applied wholly or not at all.
@@ -38,7 +39,9 @@ public struct WebhookProcessor {
         do {
             return try record(event, body: body, correlationID: correlationID)
         } catch let error as PostgresError where !error.isConnectionFailure {
-            logger.error("webhook could not be applied; queued", metadata: ["webhook.type": "\(event.type)", "error.detail": "\(error)"])
+            logger.error(
+                "webhook could not be applied; queued",
+                metadata: ["webhook.type": "\(event.type)", "error.detail": "\(error)"])
             return try database.transaction {
                 let recorded = try database.query(
                     """
@@ -73,7 +76,9 @@ public struct WebhookProcessor {
                 """)
             guard let row = recorded.first else { return .duplicate }
             let delivery: UUID = try row.decode("delivery_id")
-            let mapping = try row.decodeIfPresent("mapping_id", as: UUID.self).map { Mapping(id: $0, projectID: try row.decode("project_id")) }
+            let mapping = try row.decodeIfPresent("mapping_id", as: UUID.self).map {
+                Mapping(id: $0, projectID: try row.decode("project_id"))
+            }
             return try apply(
                 event, body: body, mapping: mapping, correlationID: correlationID, queueWhenUnlinked: true,
                 finished: Finish(delivery: delivery, started: started))
@@ -85,7 +90,8 @@ public struct WebhookProcessor {
         guard let event = WebhookEvent.decode(body) else { return .ignored }
         return try database.transaction {
             try apply(
-                event, body: body, mapping: try mapping(forVercelProject: event.payload.project?.id), correlationID: correlationID,
+                event, body: body, mapping: try mapping(forVercelProject: event.payload.project?.id),
+                correlationID: correlationID,
                 queueWhenUnlinked: false, finished: nil)
         }
     }
@@ -99,7 +105,8 @@ public struct WebhookProcessor {
     }
 
     private func apply(
-        _ event: WebhookEvent, body: [UInt8], mapping: Mapping?, correlationID: String, queueWhenUnlinked: Bool, finished: Finish?
+        _ event: WebhookEvent, body: [UInt8], mapping: Mapping?, correlationID: String, queueWhenUnlinked: Bool,
+        finished: Finish?
     ) throws -> Outcome {
         let outcome: Outcome
         switch event.type {
@@ -113,13 +120,15 @@ public struct WebhookProcessor {
                 outcome = .queued
                 break
             }
-            return try applyDeployment(event, deployment, mapping: mapping, correlationID: correlationID, finished: finished)
+            return try applyDeployment(
+                event, deployment, mapping: mapping, correlationID: correlationID, finished: finished)
         case "integration-configuration.removed":
             guard let configuration = event.payload.configuration?.id else {
                 outcome = .ignored
                 break
             }
-            try ConnectionStore(database: database, keyRing: keyRing).markRevoked(configurationID: configuration, correlationID: correlationID)
+            try ConnectionStore(database: database, keyRing: keyRing).markRevoked(
+                configurationID: configuration, correlationID: correlationID)
             outcome = .applied
         case "project.removed":
             guard let project = event.payload.project?.id else {
@@ -136,7 +145,9 @@ public struct WebhookProcessor {
             outcome = .ignored
         }
         if let finished {
-            try database.execute("UPDATE vercel_webhook_dedup SET processing_ms = \(finished.milliseconds) WHERE id = \(finished.delivery)")
+            try database.execute(
+                "UPDATE vercel_webhook_dedup SET processing_ms = \(finished.milliseconds) WHERE id = \(finished.delivery)"
+            )
         }
         return outcome
     }
@@ -148,8 +159,10 @@ public struct WebhookProcessor {
 
     private func mapping(forVercelProject id: String?) throws -> Mapping? {
         guard let id else { return nil }
-        guard let row = try database.query(
-            "SELECT id, project_id FROM vercel_project_mappings WHERE vercel_project_id = \(id) ORDER BY created_at LIMIT 1").first
+        guard
+            let row = try database.query(
+                "SELECT id, project_id FROM vercel_project_mappings WHERE vercel_project_id = \(id) ORDER BY created_at LIMIT 1"
+            ).first
         else { return nil }
         return Mapping(id: try row.decode("id"), projectID: try row.decode("project_id"))
     }
@@ -163,9 +176,11 @@ public struct WebhookProcessor {
     }
 
     private func applyDeployment(
-        _ event: WebhookEvent, _ deployment: WebhookEvent.Payload.Deployment, mapping: Mapping, correlationID: String, finished: Finish?
+        _ event: WebhookEvent, _ deployment: WebhookEvent.Payload.Deployment, mapping: Mapping, correlationID: String,
+        finished: Finish?
     ) throws -> Outcome {
-        let at = Date(timeIntervalSince1970: Double(event.createdAt ?? Int64(Date().timeIntervalSince1970 * 1000)) / 1000)
+        let at = Date(
+            timeIntervalSince1970: Double(event.createdAt ?? Int64(Date().timeIntervalSince1970 * 1000)) / 1000)
         let reported = DeploymentState(webhookType: event.type)
         let type = event.payload.target == "production" ? "PRODUCTION" : "PREVIEW"
         let url = deployment.url.map { $0.hasPrefix("https://") ? $0 : "https://" + $0 }
@@ -227,9 +242,12 @@ public struct WebhookProcessor {
             """)
         switch decision {
         case .reject:
-            logger.warning("invalid deployment transition", metadata: [
-                "deployment.id": "\(deployment.id)", "from": "\(stored.rawValue)", "to": "\(reported?.rawValue ?? "-")",
-            ])
+            logger.warning(
+                "invalid deployment transition",
+                metadata: [
+                    "deployment.id": "\(deployment.id)", "from": "\(stored.rawValue)",
+                    "to": "\(reported?.rawValue ?? "-")",
+                ])
             return .rejected
         case .apply, .keep:
             return reported == nil && event.type != "deployment.promoted" ? .ignored : .applied

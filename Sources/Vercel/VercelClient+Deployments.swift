@@ -15,22 +15,22 @@ extension VercelClient {
     /// Creates a deployment from files already uploaded or a git source. Not retried on 5xx: a
     /// repeated create could make two deployments.
     public func createDeployment(
-        _ request: VercelDeploymentRequest, _ credentials: Credentials, correlationID: String? = nil
+        _ request: VercelDeploymentRequest, _ credentials: Credentials
     ) throws(VercelError) -> VercelDeployment {
         try call(
             try endpoint("POST", "/v13/deployments", request).adding(query: [("skipAutoDetectionConfirmation", "1")]),
-            credentials: credentials, correlationID: correlationID)
+            credentials: credentials)
     }
 
     /// Uploads one file under its SHA-1 (`x-vercel-digest`). Idempotent: the same bytes, the same name.
     public func uploadFile(
-        _ bytes: [UInt8], sha: String, _ credentials: Credentials, correlationID: String? = nil
+        _ bytes: [UInt8], sha: String, _ credentials: Credentials
     ) throws(VercelError) {
         _ = try send(
             Endpoint(
                 "POST", "/v2/files", body: bytes,
                 headers: [("Content-Type", "application/octet-stream"), ("x-vercel-digest", sha)], idempotent: true),
-            credentials: credentials, correlationID: correlationID)
+            credentials: credentials)
     }
 
     /// Deploys files from disk: hashes them, asks Vercel to create the deployment, uploads only the
@@ -38,8 +38,7 @@ extension VercelClient {
     /// allows), then creates it again.
     public func deployFiles(
         _ files: [DeploymentFile], as request: VercelDeploymentRequest, _ credentials: Credentials,
-        parallelism: Int = 8,
-        correlationID: String? = nil
+        parallelism: Int = 8
     ) throws(VercelError) -> (deployment: VercelDeployment, report: UploadReport) {
         var contents: [String: [UInt8]] = [:]
         var references: [VercelDeploymentRequest.File] = []
@@ -55,15 +54,14 @@ extension VercelClient {
         var report = UploadReport()
         for _ in 0..<3 {
             do {
-                return (try createDeployment(request, credentials, correlationID: correlationID), report)
+                return (try createDeployment(request, credentials), report)
             } catch .missingFiles(let missing) {
                 let unknown = missing.filter { contents[$0] == nil }
                 guard unknown.isEmpty else {
                     throw .invalidResponse("Vercel asked for files this deployment does not have")
                 }
                 let sent = try upload(
-                    missing.map { ($0, contents[$0]!) }, credentials, parallelism: parallelism,
-                    correlationID: correlationID)
+                    missing.map { ($0, contents[$0]!) }, credentials, parallelism: parallelism)
                 report.filesUploaded += sent.filesUploaded
                 report.bytesUploaded += sent.bytesUploaded
             }
@@ -74,7 +72,7 @@ extension VercelClient {
     /// Uploads `files` on up to `parallelism` threads, each with a transport of its own. The first
     /// failure stops the others from starting new uploads and is thrown.
     private func upload(
-        _ files: [(sha: String, bytes: [UInt8])], _ credentials: Credentials, parallelism: Int, correlationID: String?
+        _ files: [(sha: String, bytes: [UInt8])], _ credentials: Credentials, parallelism: Int
     ) throws(VercelError) -> UploadReport {
         struct Progress {
             var next = 0
@@ -103,7 +101,7 @@ extension VercelClient {
                 guard let index else { return }
                 let sent = Result { () throws(VercelError) in
                     try client.uploadFile(
-                        files[index].bytes, sha: files[index].sha, credentials, correlationID: correlationID)
+                        files[index].bytes, sha: files[index].sha, credentials)
                 }
                 progress.withLock { state in
                     switch sent {
@@ -122,18 +120,17 @@ extension VercelClient {
     }
 
     public func deployment(
-        _ idOrURL: String, _ credentials: Credentials, correlationID: String? = nil
+        _ idOrURL: String, _ credentials: Credentials
     ) throws(VercelError) -> VercelDeployment {
         try call(
-            Endpoint("GET", "/v13/deployments/\(Self.percentEncode(idOrURL))"), credentials: credentials,
-            correlationID: correlationID)
+            Endpoint("GET", "/v13/deployments/\(Self.percentEncode(idOrURL))"), credentials: credentials)
     }
 
     /// One page of a project's deployments, newest first.
     public func deployments(
         projectID: String?, _ credentials: Credentials, limit: Int = 20, until: VercelCursor? = nil,
         target: String? = nil,
-        state: String? = nil, correlationID: String? = nil
+        state: String? = nil
     ) throws(VercelError) -> VercelPage<VercelDeploymentSummary> {
         struct Body: Decodable {
             let deployments: [VercelDeploymentSummary]
@@ -145,18 +142,17 @@ extension VercelClient {
         if let target { query.append(("target", target)) }
         if let state { query.append(("state", state)) }
         let body = try call(
-            Endpoint("GET", "/v6/deployments", query: query), as: Body.self, credentials: credentials,
-            correlationID: correlationID)
+            Endpoint("GET", "/v6/deployments", query: query), as: Body.self, credentials: credentials)
         return VercelPage(items: body.deployments, next: body.pagination?.next)
     }
 
     /// Cancels a deployment that is still building.
     public func cancelDeployment(
-        _ id: String, _ credentials: Credentials, correlationID: String? = nil
+        _ id: String, _ credentials: Credentials
     ) throws(VercelError) -> VercelDeployment {
         try call(
             Endpoint("PATCH", "/v12/deployments/\(Self.percentEncode(id))/cancel", idempotent: true),
-            credentials: credentials, correlationID: correlationID)
+            credentials: credentials)
     }
 }
 

@@ -5,7 +5,7 @@ extension VercelClient {
     public func addDomain(
         _ name: String, projectID: String, redirect: String? = nil, redirectStatusCode: Int? = nil,
         gitBranch: String? = nil,
-        _ credentials: Credentials, correlationID: String? = nil
+        _ credentials: Credentials
     ) throws(VercelError) -> VercelDomain {
         struct Body: Encodable {
             let name: String
@@ -17,52 +17,50 @@ extension VercelClient {
             try endpoint(
                 "POST", "/v10/projects/\(Self.percentEncode(projectID))/domains",
                 Body(name: name, redirect: redirect, redirectStatusCode: redirectStatusCode, gitBranch: gitBranch)),
-            credentials: credentials, correlationID: correlationID)
+            credentials: credentials)
     }
 
     public func domains(
-        projectID: String, _ credentials: Credentials, correlationID: String? = nil
+        projectID: String, _ credentials: Credentials
     ) throws(VercelError) -> [VercelDomain] {
         struct Body: Decodable { let domains: [VercelDomain] }
         return try call(
             Endpoint("GET", "/v9/projects/\(Self.percentEncode(projectID))/domains"), as: Body.self,
-            credentials: credentials,
-            correlationID: correlationID
+            credentials: credentials
         ).domains
     }
 
     public func domain(
-        _ name: String, projectID: String, _ credentials: Credentials, correlationID: String? = nil
+        _ name: String, projectID: String, _ credentials: Credentials
     ) throws(VercelError) -> VercelDomain {
         try call(
             Endpoint("GET", "/v9/projects/\(Self.percentEncode(projectID))/domains/\(Self.percentEncode(name))"),
-            credentials: credentials, correlationID: correlationID)
+            credentials: credentials)
     }
 
     /// Asks Vercel to check the domain's verification record; Vercel's error says what is missing.
     public func verifyDomain(
-        _ name: String, projectID: String, _ credentials: Credentials, correlationID: String? = nil
+        _ name: String, projectID: String, _ credentials: Credentials
     ) throws(VercelError) -> VercelDomain {
         try call(
             Endpoint(
                 "POST", "/v9/projects/\(Self.percentEncode(projectID))/domains/\(Self.percentEncode(name))/verify",
                 idempotent: true),
-            credentials: credentials, correlationID: correlationID)
+            credentials: credentials)
     }
 
     public func removeDomain(
-        _ name: String, projectID: String, _ credentials: Credentials, correlationID: String? = nil
+        _ name: String, projectID: String, _ credentials: Credentials
     ) throws(VercelError) {
         _ = try send(
             Endpoint("DELETE", "/v9/projects/\(Self.percentEncode(projectID))/domains/\(Self.percentEncode(name))"),
-            credentials: credentials, correlationID: correlationID)
+            credentials: credentials)
     }
 
     public func domainConfig(
-        _ name: String, _ credentials: Credentials, correlationID: String? = nil
+        _ name: String, _ credentials: Credentials
     ) throws(VercelError) -> VercelDomainConfig {
         try call(
-            Endpoint("GET", "/v6/domains/\(Self.percentEncode(name))/config"), credentials: credentials,
-            correlationID: correlationID)
+            Endpoint("GET", "/v6/domains/\(Self.percentEncode(name))/config"), credentials: credentials)
     }
 }

@@ -3,31 +3,28 @@
 /// Vercel in request bodies only; nothing here logs them (the client logs paths, not bodies).
 extension VercelClient {
     public func envVariables(
-        projectID: String, _ credentials: Credentials, correlationID: String? = nil
+        projectID: String, _ credentials: Credentials
     ) throws(VercelError) -> [VercelEnvVariable] {
         struct Body: Decodable { let envs: [VercelEnvVariable] }
         return try call(
             Endpoint("GET", "/v10/projects/\(Self.percentEncode(projectID))/env"), as: Body.self,
-            credentials: credentials,
-            correlationID: correlationID
+            credentials: credentials
         ).envs
     }
 
     /// Creates (or, with `upsert`, updates) variables in one call. Upserts are idempotent.
     public func createEnvVariables(
-        _ variables: [VercelNewEnvVariable], projectID: String, upsert: Bool = true, _ credentials: Credentials,
-        correlationID: String? = nil
+        _ variables: [VercelNewEnvVariable], projectID: String, upsert: Bool = true, _ credentials: Credentials
     ) throws(VercelError) -> VercelEnvBatchResult {
         var endpoint = try endpoint(
             "POST", "/v10/projects/\(Self.percentEncode(projectID))/env", variables, idempotent: upsert)
         if upsert { endpoint = endpoint.adding(query: [("upsert", "true")]) }
-        return try call(endpoint, credentials: credentials, correlationID: correlationID)
+        return try call(endpoint, credentials: credentials)
     }
 
     public func updateEnvVariable(
         id: String, projectID: String, value: String? = nil, target: [String]? = nil, type: String? = nil,
-        _ credentials: Credentials,
-        correlationID: String? = nil
+        _ credentials: Credentials
     ) throws(VercelError) -> VercelEnvVariable {
         struct Change: Encodable {
             let value: String?
@@ -38,15 +35,14 @@ extension VercelClient {
             try endpoint(
                 "PATCH", "/v9/projects/\(Self.percentEncode(projectID))/env/\(Self.percentEncode(id))",
                 Change(value: value, target: target, type: type), idempotent: true),
-            credentials: credentials, correlationID: correlationID)
+            credentials: credentials)
     }
 
     public func deleteEnvVariable(
-        id: String, projectID: String, _ credentials: Credentials, correlationID: String? = nil
+        id: String, projectID: String, _ credentials: Credentials
     ) throws(VercelError) {
         _ = try send(
             Endpoint("DELETE", "/v9/projects/\(Self.percentEncode(projectID))/env/\(Self.percentEncode(id))"),
-            credentials: credentials,
-            correlationID: correlationID)
+            credentials: credentials)
     }
 }

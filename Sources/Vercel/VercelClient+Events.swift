@@ -25,7 +25,7 @@ extension VercelClient {
     /// a second meanwhile (false stops); without, the events so far.
     /// One attempt: a stream is not retried (its caller may start again from what it has).
     public func buildEvents(
-        deploymentID: String, follow: Bool, _ credentials: Credentials, correlationID: String? = nil,
+        deploymentID: String, follow: Bool, _ credentials: Credentials,
         onTick: () -> Bool = { true }, onEvent: (VercelBuildEvent) -> Bool
     ) throws(VercelError) {
         var query = [("limit", "-1")]
@@ -36,13 +36,12 @@ extension VercelClient {
         let path = "/v3/deployments/\(Self.percentEncode(deploymentID))/events"
         guard follow else {
             let events = try call(
-                Endpoint("GET", path, query: query), as: [VercelBuildEvent].self, credentials: credentials,
-                correlationID: correlationID)
+                Endpoint("GET", path, query: query), as: [VercelBuildEvent].self, credentials: credentials)
             for event in events where !onEvent(event) { return }
             return
         }
         try stream(
-            Endpoint("GET", path, query: query), credentials: credentials, correlationID: correlationID, onTick: onTick
+            Endpoint("GET", path, query: query), credentials: credentials, onTick: onTick
         ) { piece in
             pending += piece
             while let newline = pending.firstIndex(of: 0x0a) {

@@ -1,24 +1,23 @@
 /// The user, the teams and projects: `GET /v2/user`, `GET /v2/teams`, `GET /v10/projects`,
 /// `GET /v9/projects/{idOrName}`, `POST /v11/projects`, `PATCH /v9/projects/{idOrName}`.
 extension VercelClient {
-    public func user(_ credentials: Credentials, correlationID: String? = nil) throws(VercelError) -> VercelUser {
+    public func user(_ credentials: Credentials) throws(VercelError) -> VercelUser {
         struct Body: Decodable { let user: VercelUser }
         return try call(
-            Endpoint("GET", "/v2/user"), as: Body.self, credentials: credentials, correlationID: correlationID
+            Endpoint("GET", "/v2/user"), as: Body.self, credentials: credentials
         ).user
     }
 
-    public func teams(_ credentials: Credentials, correlationID: String? = nil) throws(VercelError) -> [VercelTeam] {
+    public func teams(_ credentials: Credentials) throws(VercelError) -> [VercelTeam] {
         struct Body: Decodable { let teams: [VercelTeam] }
         return try call(
-            Endpoint("GET", "/v2/teams"), as: Body.self, credentials: credentials, correlationID: correlationID
+            Endpoint("GET", "/v2/teams"), as: Body.self, credentials: credentials
         ).teams
     }
 
     /// One page of projects, newest first; pass the page's `next` as `until` for the following one.
     public func projects(
-        _ credentials: Credentials, limit: Int = 20, until: VercelCursor? = nil, search: String? = nil,
-        correlationID: String? = nil
+        _ credentials: Credentials, limit: Int = 20, until: VercelCursor? = nil, search: String? = nil
     ) throws(VercelError) -> VercelPage<VercelProject> {
         struct Body: Decodable {
             let projects: [VercelProject]
@@ -28,32 +27,30 @@ extension VercelClient {
         if let until { query.append(("until", until.description)) }
         if let search, !search.isEmpty { query.append(("search", search)) }
         let body = try call(
-            Endpoint("GET", "/v10/projects", query: query), as: Body.self, credentials: credentials,
-            correlationID: correlationID)
+            Endpoint("GET", "/v10/projects", query: query), as: Body.self, credentials: credentials)
         return VercelPage(items: body.projects, next: body.pagination?.next)
     }
 
     public func project(
-        _ idOrName: String, _ credentials: Credentials, correlationID: String? = nil
+        _ idOrName: String, _ credentials: Credentials
     ) throws(VercelError) -> VercelProject {
         try call(
-            Endpoint("GET", "/v9/projects/\(Self.percentEncode(idOrName))"), credentials: credentials,
-            correlationID: correlationID)
+            Endpoint("GET", "/v9/projects/\(Self.percentEncode(idOrName))"), credentials: credentials)
     }
 
     public func createProject(
-        _ settings: VercelProjectSettings, _ credentials: Credentials, correlationID: String? = nil
+        _ settings: VercelProjectSettings, _ credentials: Credentials
     ) throws(VercelError) -> VercelProject {
         try call(
-            try endpoint("POST", "/v11/projects", settings), credentials: credentials, correlationID: correlationID)
+            try endpoint("POST", "/v11/projects", settings), credentials: credentials)
     }
 
     public func updateProject(
-        _ idOrName: String, _ settings: VercelProjectSettings, _ credentials: Credentials, correlationID: String? = nil
+        _ idOrName: String, _ settings: VercelProjectSettings, _ credentials: Credentials
     ) throws(VercelError) -> VercelProject {
         try call(
             try endpoint("PATCH", "/v9/projects/\(Self.percentEncode(idOrName))", settings, idempotent: true),
-            credentials: credentials, correlationID: correlationID)
+            credentials: credentials)
     }
 
     func endpoint(

@@ -4,43 +4,42 @@
 extension VercelClient {
     /// Points production at a READY deployment. Idempotent: the same deployment, the same result.
     public func promote(
-        deploymentID: String, projectID: String, _ credentials: Credentials, correlationID: String? = nil
+        deploymentID: String, projectID: String, _ credentials: Credentials
     ) throws(VercelError) {
         _ = try send(
             Endpoint(
                 "POST", "/v10/projects/\(Self.percentEncode(projectID))/promote/\(Self.percentEncode(deploymentID))",
                 idempotent: true),
-            credentials: credentials, correlationID: correlationID)
+            credentials: credentials)
     }
 
     public func rollback(
-        deploymentID: String, projectID: String, _ credentials: Credentials, correlationID: String? = nil
+        deploymentID: String, projectID: String, _ credentials: Credentials
     ) throws(VercelError) {
         _ = try send(
             Endpoint(
                 "POST", "/v1/projects/\(Self.percentEncode(projectID))/rollback/\(Self.percentEncode(deploymentID))",
                 idempotent: true),
-            credentials: credentials, correlationID: correlationID)
+            credentials: credentials)
     }
 
     /// The production deployment and the last alias request of a project.
     public func productionState(
-        projectID: String, _ credentials: Credentials, correlationID: String? = nil
+        projectID: String, _ credentials: Credentials
     ) throws(VercelError) -> VercelProductionState {
         try call(
-            Endpoint("GET", "/v9/projects/\(Self.percentEncode(projectID))"), credentials: credentials,
-            correlationID: correlationID)
+            Endpoint("GET", "/v9/projects/\(Self.percentEncode(projectID))"), credentials: credentials)
     }
 
     public func assignAlias(
-        _ alias: String, deploymentID: String, _ credentials: Credentials, correlationID: String? = nil
+        _ alias: String, deploymentID: String, _ credentials: Credentials
     ) throws(VercelError) -> VercelAlias {
         struct Body: Encodable { let alias: String }
         return try call(
             try endpoint(
                 "POST", "/v2/deployments/\(Self.percentEncode(deploymentID))/aliases", Body(alias: alias),
                 idempotent: true),
-            credentials: credentials, correlationID: correlationID)
+            credentials: credentials)
     }
 }
 

@@ -45,16 +45,20 @@ public final class VercelClient {
         public var refresh: (() throws -> String?)?
         /// The connection's breaker as it was read with the token, if it was.
         public var breaker: CircuitBreakers.Snapshot?
+        /// The logger of the request the calls are made for (it carries the request id); the
+        /// client's own when nil.
+        public var logger: Logger?
 
         public init(
             accessToken: String, teamID: String? = nil, connectionID: UUID? = nil,
-            breaker: CircuitBreakers.Snapshot? = nil,
+            breaker: CircuitBreakers.Snapshot? = nil, logger: Logger? = nil,
             refresh: (() throws -> String?)? = nil
         ) {
             self.accessToken = accessToken
             self.teamID = teamID
             self.connectionID = connectionID
             self.breaker = breaker
+            self.logger = logger
             self.refresh = refresh
         }
     }
@@ -120,9 +124,9 @@ public final class VercelClient {
 
     /// Sends `endpoint` and decodes the JSON answer as `T`.
     public func call<T: Decodable>(
-        _ endpoint: Endpoint, as type: T.Type = T.self, credentials: Credentials, correlationID: String? = nil
+        _ endpoint: Endpoint, as type: T.Type = T.self, credentials: Credentials
     ) throws(VercelError) -> T {
-        let response = try send(endpoint, credentials: credentials, correlationID: correlationID)
+        let response = try send(endpoint, credentials: credentials)
         do {
             return try JSONDecoder().decode(T.self, from: Data(response.body))
         } catch {
@@ -132,7 +136,7 @@ public final class VercelClient {
 
     /// Sends `endpoint` and returns Vercel's successful answer.
     public func send(
-        _ endpoint: Endpoint, credentials: Credentials, correlationID: String? = nil
+        _ endpoint: Endpoint, credentials: Credentials
     ) throws(VercelError) -> HTTPResponse {
         var token = credentials.accessToken
         var refreshed = false
@@ -149,7 +153,7 @@ public final class VercelClient {
                 outcome = .failure(error)
             }
             let elapsed = ContinuousClock.now - started
-            log(endpoint, outcome, elapsed: elapsed, attempt: attempt, correlationID: correlationID)
+            log(endpoint, outcome, elapsed: elapsed, attempt: attempt, to: credentials.logger ?? logger)
             record(outcome, credentials.connectionID, &breaker)
 
             let decision: RetryPolicy.Decision
@@ -185,7 +189,7 @@ public final class VercelClient {
     /// Sends `endpoint` once and streams a 2xx body to `onData` (with `onTick` about once a second,
     /// see `HTTPTransport.stream`); Vercel's error otherwise.
     func stream(
-        _ endpoint: Endpoint, credentials: Credentials, correlationID: String?, onTick: () -> Bool = { true },
+        _ endpoint: Endpoint, credentials: Credentials, onTick: () -> Bool = { true },
         onData: ([UInt8]) -> Bool
     ) throws(VercelError) {
         var breaker = credentials.breaker
@@ -199,7 +203,7 @@ public final class VercelClient {
         } catch {
             outcome = .failure(error)
         }
-        log(endpoint, outcome, elapsed: ContinuousClock.now - started, attempt: 1, correlationID: correlationID)
+        log(endpoint, outcome, elapsed: ContinuousClock.now - started, attempt: 1, to: credentials.logger ?? logger)
         record(outcome, credentials.connectionID, &breaker)
         switch outcome {
         case .success(let response) where (200..<300).contains(response.status): return
@@ -261,13 +265,12 @@ public final class VercelClient {
 
     private func log(
         _ endpoint: Endpoint, _ outcome: Result<HTTPResponse, HTTPTransportError>, elapsed: Duration, attempt: Int,
-        correlationID: String?
+        to logger: Logger
     ) {
         var metadata: Logger.Metadata = [
             "vercel.method": "\(endpoint.method)", "vercel.path": "\(endpoint.path)", "vercel.attempt": "\(attempt)",
             "duration.ms": "\(elapsed.milliseconds)",
         ]
-        if let correlationID { metadata["request.id"] = "\(correlationID)" }
         switch outcome {
         case .success(let response):
             metadata["vercel.status"] = "\(response.status)"

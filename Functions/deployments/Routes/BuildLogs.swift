@@ -31,8 +31,7 @@ enum BuildLogs {
             throw DeploymentsError.deploymentNotFound
         }
         let credentials = try context.vercelCredentials(
-            for: call.caller.userID, connection: project.connectionID, requiring: "deployment:read",
-            correlationID: call.requestID)
+            for: call, connection: project.connectionID, requiring: "deployment:read")
         let resumeAfter = call.request.headers["last-event-id"].flatMap(Int.init) ?? 0
         let settings = context.configuration.deployments
         let configuration = VercelClient.Configuration(apiBaseURL: context.configuration.vercel.apiBaseURL)
@@ -48,14 +47,13 @@ enum BuildLogs {
         let teamID = credentials.teamID
         let deploymentID = deployment.deploymentID
         let logger = call.logger
-        let correlationID = call.requestID
         return .eventStream { stream in
             defer { openStreams.withLock { $0 -= 1 } }
             // The stream outlives the handler: it gets a client of its own, without the thread's
             // database (no breaker, no refresh; the token was made fresh just now).
             let client = VercelClient(
                 configuration: configuration, transport: makeTransport(), breakers: nil, logger: logger)
-            let credentials = VercelClient.Credentials(accessToken: accessToken, teamID: teamID)
+            let credentials = VercelClient.Credentials(accessToken: accessToken, teamID: teamID, logger: logger)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             var sequence = 0
@@ -75,7 +73,7 @@ enum BuildLogs {
             }
             do {
                 try client.buildEvents(
-                    deploymentID: deploymentID, follow: true, credentials, correlationID: correlationID,
+                    deploymentID: deploymentID, follow: true, credentials,
                     onTick: keepAlive
                 ) { event in
                     sequence += 1
@@ -111,7 +109,7 @@ enum BuildLogs {
             }
             if let sendFailure { throw sendFailure }
             if finalState == nil {
-                finalState = try? client.deployment(deploymentID, credentials, correlationID: correlationID).readyState
+                finalState = try? client.deployment(deploymentID, credentials).readyState
             }
             try stream.sendEvent(
                 JSONValue.object(["state": finalState.map { .string($0) } ?? .null]).serializedText, event: "end")

@@ -27,16 +27,15 @@ enum Cancel {
             throw DeploymentsError.deploymentNotCancelable(state: deployment.state.rawValue)
         }
         let credentials = try context.vercelCredentials(
-            for: call.caller.userID, connection: project.connectionID, requiring: "deployment:write",
-            correlationID: call.requestID)
+            for: call, connection: project.connectionID, requiring: "deployment:write")
         let attempt = Result { () throws(VercelError) -> VercelDeployment in
-            try context.vercel.cancelDeployment(deployment.deploymentID, credentials, correlationID: call.requestID)
+            try context.vercel.cancelDeployment(deployment.deploymentID, credentials)
         }
         guard case .success(let canceled) = attempt else {
             if case .failure(let error) = attempt, !Self.isRefusal(error) { throw error }
             // Vercel refuses to cancel what has finished: learn where it is instead.
             let current = try context.vercel.deployment(
-                deployment.deploymentID, credentials, correlationID: call.requestID)
+                deployment.deploymentID, credentials)
             let stored = try store.applyReported(current, projectID: call.projectID) ?? deployment
             throw DeploymentsError.deploymentNotCancelable(state: stored.state.rawValue)
         }

@@ -144,8 +144,7 @@ enum Deploy {
         var uploaded: UploadReport?
         do {
             let credentials = try context.vercelCredentials(
-                for: call.caller.userID, connection: project.connectionID, requiring: "deployment:write",
-                correlationID: call.requestID)
+                for: call, connection: project.connectionID, requiring: "deployment:write")
             var request = VercelDeploymentRequest(
                 name: project.vercelProjectName, project: project.vercelProjectID,
                 target: input.isProduction ? "production" : nil,
@@ -155,14 +154,14 @@ enum Deploy {
                     throw DeploymentsError.noGitRepository
                 }
                 request.gitSource = gitSource
-                created = try context.vercel.createDeployment(request, credentials, correlationID: call.requestID)
+                created = try context.vercel.createDeployment(request, credentials)
             } else {
                 guard let root = context.configuration.deployments.projectsRoot else {
                     throw DeploymentsError.projectFilesUnavailable
                 }
                 let files = try ProjectFiles.read(root + "/" + project.projectID.uuidString.lowercased())
                 let outcome = try context.vercel.deployFiles(
-                    files, as: request, credentials, correlationID: call.requestID)
+                    files, as: request, credentials)
                 created = outcome.deployment
                 uploaded = outcome.report
             }

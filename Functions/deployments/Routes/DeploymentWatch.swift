@@ -84,10 +84,9 @@ enum DeploymentWatch {
         if !deployment.isSettled, let project = call.project?.link {
             do {
                 let credentials = try context.vercelCredentials(
-                    for: call.caller.userID, connection: project.connectionID, requiring: "deployment:read",
-                    correlationID: call.requestID)
+                    for: call, connection: project.connectionID, requiring: "deployment:read")
                 let reported = try context.vercel.deployment(
-                    deployment.deploymentID, credentials, correlationID: call.requestID)
+                    deployment.deploymentID, credentials)
                 deployment = try store.applyReported(reported, projectID: call.projectID) ?? deployment
             } catch let error as VercelError where error.isTransient {
                 // What is stored is still worth showing; the caller learns it may be behind.

@@ -57,8 +57,7 @@ enum ProjectLinks {
         }
         let framework = input.framework ?? input.createProject?.framework ?? detected?.framework
         let credentials = try context.vercelCredentials(
-            for: call.caller.userID, requiring: input.createProject == nil ? "project:read" : "project:write",
-            correlationID: call.requestID)
+            for: call, requiring: input.createProject == nil ? "project:read" : "project:write")
         let project: VercelProject
         if let new = input.createProject {
             project = try context.vercel.createProject(
@@ -66,10 +65,10 @@ enum ProjectLinks {
                     name: new.name, framework: framework, buildCommand: detected?.buildCommand,
                     outputDirectory: detected?.outputDirectory,
                     installCommand: detected?.installCommand, devCommand: detected?.devCommand),
-                credentials, correlationID: call.requestID)
+                credentials)
         } else {
             project = try context.vercel.project(
-                input.vercelProjectId ?? "", credentials, correlationID: call.requestID)
+                input.vercelProjectId ?? "", credentials)
         }
         let mapping: UUID
         do {

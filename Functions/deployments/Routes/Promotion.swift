@@ -123,8 +123,7 @@ enum Promotion {
             project = try call.linkedProject()
             store = context.deployments(logger: call.logger)
             credentials = try context.vercelCredentials(
-                for: call.caller.userID, connection: project.connectionID, requiring: "deployment:write",
-                correlationID: call.requestID)
+                for: call, connection: project.connectionID, requiring: "deployment:write")
         }
 
         /// Runs `body` holding the project's promotion lock, or throws 409 `PROMOTION_IN_PROGRESS`.
@@ -140,7 +139,7 @@ enum Promotion {
 
         /// The deployment as Vercel has it now, which must be READY.
         func requireReady(_ deploymentID: String) throws -> DeploymentRecord {
-            let reported = try context.vercel.deployment(deploymentID, credentials, correlationID: call.requestID)
+            let reported = try context.vercel.deployment(deploymentID, credentials)
             guard reported.projectId == nil || reported.projectId == project.vercelProjectID else {
                 throw DeploymentsError.deploymentNotFound
             }
@@ -159,7 +158,7 @@ enum Promotion {
             let history = context.productionHistory
             if let recorded = try history.previousOfLastMove(project.projectID) { return recorded }
             let current = try context.vercel.productionState(
-                projectID: project.vercelProjectID, credentials, correlationID: call.requestID
+                projectID: project.vercelProjectID, credentials
             )
             .targets?.production?.id
             guard let previous = try history.newestReadyProduction(project.projectID, except: current) else {
@@ -173,12 +172,10 @@ enum Promotion {
         func perform(_ action: String, _ deploymentID: String) throws -> Production {
             if action == "promote" {
                 try context.vercel.promote(
-                    deploymentID: deploymentID, projectID: project.vercelProjectID, credentials,
-                    correlationID: call.requestID)
+                    deploymentID: deploymentID, projectID: project.vercelProjectID, credentials)
             } else {
                 try context.vercel.rollback(
-                    deploymentID: deploymentID, projectID: project.vercelProjectID, credentials,
-                    correlationID: call.requestID)
+                    deploymentID: deploymentID, projectID: project.vercelProjectID, credentials)
             }
             let state = try awaitAlias(deploymentID)
             let production = Production(
@@ -199,7 +196,7 @@ enum Promotion {
             var pause: Duration = .milliseconds(50)
             while true {
                 let state = try context.vercel.productionState(
-                    projectID: project.vercelProjectID, credentials, correlationID: call.requestID)
+                    projectID: project.vercelProjectID, credentials)
                 if let job = state.lastAliasRequest, job.toDeploymentId == deploymentID {
                     switch job.jobStatus {
                     case "succeeded", "skipped": return state

@@ -30,10 +30,9 @@ enum VercelProjects {
             guard text.utf8.count <= 100 else { throw DeploymentsError.invalidSearch }
             return text
         }
-        let credentials = try context.vercelCredentials(
-            for: call.caller.userID, requiring: "project:read", correlationID: call.requestID)
+        let credentials = try context.vercelCredentials(for: call, requiring: "project:read")
         let page = try context.vercel.projects(
-            credentials, limit: limit, until: cursor, search: search, correlationID: call.requestID)
+            credentials, limit: limit, until: cursor, search: search)
         return .json(Page(projects: page.items, pagination: .init(next: page.next)))
     }
 
@@ -54,9 +53,8 @@ enum VercelProjects {
         guard let id = call.parameter("vercelProjectId"), (1...255).contains(id.utf8.count) else {
             throw DeploymentsError.invalidVercelProjectID
         }
-        let credentials = try context.vercelCredentials(
-            for: call.caller.userID, requiring: "project:read", correlationID: call.requestID)
-        let project = try context.vercel.project(id, credentials, correlationID: call.requestID)
+        let credentials = try context.vercelCredentials(for: call, requiring: "project:read")
+        let project = try context.vercel.project(id, credentials)
         return .json(
             Detail(project: project, mapping: try context.projectLinks.settings(call.projectID, linkedTo: project.id)))
     }

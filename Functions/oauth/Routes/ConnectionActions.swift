@@ -29,16 +29,11 @@ enum ConnectionActions {
     ) throws -> Response {
         let usable = try context.tokens.usable(
             userID: call.caller.userID, connectionID: try call.input.id(), correlationID: call.requestID)
-        let tokens = context.tokens
-        let credentials = VercelClient.Credentials(
-            accessToken: usable.accessToken, teamID: usable.teamID, connectionID: usable.id, breaker: usable.breaker
-        ) {
-            try tokens.refresh(usable.id, correlationID: call.requestID).accessToken
-        }
+        let credentials = context.credentials(usable, logger: call.logger, correlationID: call.requestID)
         let missing = requiredScopes.filter { !usable.scopes.contains($0) }
         let started = ContinuousClock.now
         let answer = Result { () throws(VercelError) -> VercelUser in
-            try context.vercel.user(credentials, correlationID: call.requestID)
+            try context.vercel.user(credentials)
         }
         let latency = (ContinuousClock.now - started).milliseconds
         switch answer {

@@ -59,13 +59,14 @@ enum OAuthCallback {
                     scopes: settings.integrationScopes,
                     correlationID: request.requestID)
             }
-            let credentials = VercelClient.Credentials(accessToken: grant.accessToken, teamID: grant.teamID)
-            let user = try context.vercel.user(credentials, correlationID: request.requestID)
+            let credentials = VercelClient.Credentials(
+                accessToken: grant.accessToken, teamID: grant.teamID, logger: logger)
+            let user = try context.vercel.user(credentials)
             grant.vercelUserID = user.id
             grant.email = user.email
             if let team = grant.teamID {
                 grant.teamName =
-                    try context.vercel.teams(credentials, correlationID: request.requestID).first { $0.id == team }?
+                    try context.vercel.teams(credentials).first { $0.id == team }?
                     .name ?? team
             }
         } catch {

@@ -78,8 +78,14 @@ extension ResponseStream {
 /// ISO 8601 timestamps in UTC with milliseconds, as the API and the logs write them.
 public enum ISO8601 {
     /// `2026-11-25T14:31:25.235Z`.
+    /// An instant past the years 0001 to 9999 (or a NaN) is written `infinity` or `-infinity`
+    /// rather than trap.
     public static func format(_ date: Date) -> String {
-        let millis = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        let since1970 = date.timeIntervalSince1970
+        guard (-62_135_596_800.0..<253_402_300_800.0).contains(since1970) else {
+            return since1970 < 0 ? "-infinity" : "infinity"
+        }
+        let millis = Int64((since1970 * 1000).rounded(.down))
         var (seconds, fraction) = millis.quotientAndRemainder(dividingBy: 1000)
         if fraction < 0 {
             fraction += 1000

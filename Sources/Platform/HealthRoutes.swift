@@ -27,13 +27,13 @@ extension Router where Context == RequestContext {
             throw DeliberateFault()
         }
         add("GET", "/healthz/\(group)/fault/sleep") { request, _ in
-            let milliseconds = min(Int(request.query("ms") ?? "") ?? 100, 5000)
+            let milliseconds = min(max(Int(request.query("ms") ?? "") ?? 100, 0), 5000)
             usleep(useconds_t(milliseconds * 1000))
             return .json(JSONValue.object(["slept": .integer(milliseconds)]))
         }
         add("GET", "/healthz/\(group)/fault/stream") { request, _ in
-            let events = min(Int(request.query("events") ?? "") ?? 3, 20)
-            let interval = min(Int(request.query("ms") ?? "") ?? 200, 2000)
+            let events = min(max(Int(request.query("events") ?? "") ?? 3, 0), 20)
+            let interval = min(max(Int(request.query("ms") ?? "") ?? 200, 0), 2000)
             return .eventStream { stream in
                 for index in 0..<events {
                     if index > 0 { usleep(useconds_t(interval * 1000)) }

@@ -9,9 +9,15 @@ import Glibc
 
 /// Text form of `timestamptz` as this library's connections print it (ISO DateStyle, UTC zone).
 enum PostgresTimestamp {
-    /// `2026-11-25T06:01:11.123456Z`.
+    /// The instants written as dates: the years 0001 to 9999, which `parse` reads back.
+    static let representable = -62_135_596_800.0..<253_402_300_800.0
+
+    /// `2026-11-25T06:01:11.123456Z`; `infinity` or `-infinity` past the years 0001 to 9999 (and
+    /// for a NaN), so no value from outside can make the conversion trap.
     static func format(_ date: Date) -> String {
-        let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+        let since1970 = date.timeIntervalSince1970
+        guard representable.contains(since1970) else { return since1970 < 0 ? "-infinity" : "infinity" }
+        let micros = Int64((since1970 * 1_000_000).rounded())
         var (seconds, fraction) = micros.quotientAndRemainder(dividingBy: 1_000_000)
         if fraction < 0 {
             fraction += 1_000_000

@@ -86,14 +86,20 @@ public struct CircuitBreaker: Sendable, Equatable {
     public func admit(_ state: State, now: Date) -> (Admission, State) {
         guard state.isOpen else { return (.allowed, state) }
         if let openUntil = state.openUntil, now < openUntil {
-            return (.rejected(retryAfter: .milliseconds(Int64(openUntil.timeIntervalSince(now) * 1000))), state)
+            return (.rejected(retryAfter: Self.wait(until: openUntil, now: now)), state)
         }
         if let probeUntil = state.probeUntil, now < probeUntil {
-            return (.rejected(retryAfter: .milliseconds(Int64(probeUntil.timeIntervalSince(now) * 1000))), state)
+            return (.rejected(retryAfter: Self.wait(until: probeUntil, now: now)), state)
         }
         var next = state
         next.probeUntil = now.addingTimeInterval(seconds(probeTimeout))
         return (.probe, next)
+    }
+
+    /// How long until `until`, at most a day: the state is read from storage, and a corrupted date
+    /// must not trap.
+    static func wait(until: Date, now: Date) -> Duration {
+        .milliseconds(Int64(min(max(0, until.timeIntervalSince(now)), 86_400) * 1000))
     }
 
     /// The state after a call ended with `result`.

@@ -76,16 +76,24 @@ public struct RetryPolicy: Sendable, Equatable {
 
     /// How long Vercel asked to wait: `Retry-After` (seconds or an HTTP date), else
     /// `X-RateLimit-Reset` (epoch seconds), else nil.
+    /// A wait asked for is believed up to a day: the headers come from outside, and a larger (or
+    /// infinite, or NaN) number must not trap when it is turned into a duration.
+    public static let longestRequestedWait: Double = 86_400
+
     public static func requestedWait(in response: HTTPResponse, now: Date) -> Duration? {
         if let value = response.header("retry-after") {
-            if let seconds = Int(value), seconds >= 0 { return .seconds(seconds) }
-            if let date = HTTPDate.parse(value) {
-                return .milliseconds(Int64(max(0, date.timeIntervalSince(now)) * 1000))
-            }
+            if let seconds = Int(value), seconds >= 0 { return wait(Double(seconds)) }
+            if let date = HTTPDate.parse(value) { return wait(date.timeIntervalSince(now)) }
         }
-        if let value = response.header("x-ratelimit-reset"), let reset = Double(value) {
-            return .milliseconds(Int64(max(0, reset - now.timeIntervalSince1970) * 1000))
+        if let value = response.header("x-ratelimit-reset"), let reset = Double(value), reset.isFinite {
+            return wait(reset - now.timeIntervalSince1970)
         }
         return nil
+    }
+
+    /// `seconds`, at least 0 and at most `longestRequestedWait`.
+    private static func wait(_ seconds: Double) -> Duration {
+        let bounded = seconds.isNaN ? 0 : min(max(0, seconds), longestRequestedWait)
+        return .milliseconds(Int64(bounded * 1000))
     }
 }

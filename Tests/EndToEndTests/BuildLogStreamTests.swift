@@ -15,7 +15,8 @@ import Testing
     var port: UInt16 { UInt16(client.baseURL.split(separator: ":").last!)! }
 
     @Test func theBuildLogStreamDeliversTheSimulatorsEventsInOrderAndEndsAtReady() async throws {
-        let linked = try await LinkedProjectFixture.make(fixtures, client, buildMs: 1_500)
+        // Long enough that events still arrive over time after a deploy slowed by a loaded machine.
+        let linked = try await LinkedProjectFixture.make(fixtures, client, buildMs: 4_000)
         let id = try await linked.deployPreview()
         let path = "\(linked.base)/deployments/\(id)/logs?userId=\(linked.user)"
         let arrivals = try RawHTTP.get(

@@ -82,6 +82,26 @@ import Vercel
         #expect(try deployment(id)?["state"] == "READY")
     }
 
+    /// A signed event whose time no deployment can have once parked a worker per delivery (the
+    /// timestamp conversion trapped) and, past the workers' spares, stopped the process. Now each
+    /// is a 400, and the same process keeps answering.
+    @Test func eventsWithImpossibleTimesAre400AndTheProcessKeepsServing() async throws {
+        _ = try linkedProject("prj_far_future")
+        let pid = try StackFixtures.pid(of: "webhooks")
+        for index in 0..<20 {
+            let body = event(
+                "deployment.created", deployment: "dpl_far_\(index)", project: "prj_far_future",
+                at: index.isMultiple(of: 2) ? 10_000_000_000_000_000 : -10_000_000_000_000_000)
+            let reply = try await deliver(body)
+            #expect(reply.status == 400 && reply.code == "INVALID_WEBHOOK")
+        }
+        #expect(try deployment("dpl_far_0") == nil)
+        let good = try await deliver(
+            event("deployment.created", deployment: "dpl_far_ok", project: "prj_far_future", at: 1_790_000_000_000))
+        #expect(good.status == 200)
+        #expect(try StackFixtures.pid(of: "webhooks") == pid)
+    }
+
     @Test func aDuplicateIsAcknowledgedAndChangesNothing() async throws {
         _ = try linkedProject("prj_dup")
         let id = "dpl_dup_\(UUID().uuidString.prefix(8))"
@@ -183,7 +203,8 @@ import Vercel
                 "SELECT status::text AS s FROM vercel_connections WHERE configuration_id = \("icfg_\(vercelProject)")")[
                     0]["s"] == "revoked")
         let unknown: [String: Any] = [
-            "type": "domain.created", "id": "evt_unknown_\(vercelProject)", "createdAt": 1, "payload": [:],
+            "type": "domain.created", "id": "evt_unknown_\(vercelProject)", "createdAt": 1_790_000_000_001,
+            "payload": [:],
         ]
         #expect(
             try await deliver(Array(try JSONSerialization.data(withJSONObject: unknown))).json?["outcome"] as? String

@@ -45,4 +45,19 @@ import WebhooksGroup
         #expect(wrong.status == 401 && wrong.code == "INVALID_WEBHOOK_SIGNATURE")
         #expect(try harness.db.query("SELECT event_id FROM vercel_webhook_dedup").map { $0["event_id"] } == ["evt_2"])
     }
+
+    /// Times no deployment can have are refused before any arithmetic on them.
+    @Test(arguments: ["10000000000000000", "-10000000000000000", "9223372036854775807", "0"])
+    func anImpossibleEventTimeIs400AndStoresNothing(createdAt: String) throws {
+        defer { harness.drop() }
+        let user = try harness.user()
+        try harness.link(try harness.project(of: user), connection: try harness.connect(user))
+        let answer = signed(
+            """
+            {"id":"evt_far","type":"deployment.created","createdAt":\(createdAt),
+             "payload":{"deployment":{"id":"dpl_far","url":"dpl_far.vercel.app"},"project":{"id":"prj_1"}}}
+            """)
+        #expect(answer.status == 400 && answer.code == "INVALID_WEBHOOK")
+        #expect(try harness.db.query("SELECT 1 AS x FROM vercel_webhook_dedup").isEmpty)
+    }
 }

@@ -111,4 +111,28 @@ import Testing
         }
         #expect(try db.query("SELECT to_regclass('lost')::text AS t")[0]["t"] == nil)
     }
+
+    /// A date no timestamp can hold is bound as an infinity, never a trap in the conversion.
+    @Test func datesPastTheRepresentableYearsBindAsInfinities() throws {
+        defer { database.drop() }
+        let db = database.connect()
+        let row = try db.query(
+            """
+            SELECT \(Date(timeIntervalSince1970: 1e13))::timestamptz = 'infinity' AS far,
+                   \(Date(timeIntervalSince1970: -1e13))::timestamptz = '-infinity' AS early,
+                   \(Date(timeIntervalSince1970: .nan))::timestamptz = 'infinity' AS undefined,
+                   \(Date(timeIntervalSince1970: 253_402_300_799))::timestamptz AS last
+            """)[0]
+        #expect(row["far"] == "t" && row["early"] == "t" && row["undefined"] == "t")
+        #expect(row["last"] == "9999-12-31 23:59:59+00")
+    }
+
+    @Test func everyStatementIsCounted() throws {
+        defer { database.drop() }
+        let db = database.connect()
+        let before = db.statementCount
+        try db.execute("SELECT 1")
+        try db.transaction { try db.query("SELECT 2 AS two") }
+        #expect(db.statementCount - before == 4)
+    }
 }

@@ -94,4 +94,18 @@ import Vercel
                 == .seconds(1_789_481_603 - 1_789_481_600))
         #expect(RetryPolicy.requestedWait(in: HTTPResponse(status: 429), now: now) == nil)
     }
+
+    /// Headers from outside never make the conversion to a duration trap: a wait is 0 to a day.
+    @Test(arguments: [
+        ("x-ratelimit-reset", "1e300"), ("x-ratelimit-reset", "inf"), ("x-ratelimit-reset", "nan"),
+        ("x-ratelimit-reset", "-1e300"), ("retry-after", "9223372036854775807"),
+        ("retry-after", "Tue, 15 Sep 99999999999999 14:13:23 GMT"),
+        ("retry-after", "Tue, 99999999999 Sep 2026 14:13:23 GMT"),
+        ("retry-after", "Tue, 15 Sep 2026 99999999999:13:23 GMT"),
+    ])
+    func anAbsurdRequestedWaitIsBoundedNotATrap(name: String, value: String) {
+        let wait = RetryPolicy.requestedWait(
+            in: HTTPResponse(status: 429, headers: [(name, value)]), now: Date(timeIntervalSince1970: 1_790_000_000))
+        #expect(wait.map { $0 >= .zero && $0 <= .seconds(86_400) } ?? true)
+    }
 }

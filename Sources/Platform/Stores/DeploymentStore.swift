@@ -82,7 +82,7 @@ public struct DeploymentStore {
     public func recordCreated(
         _ deployment: VercelDeployment, of project: LinkedProject, origin: Origin
     ) throws -> DeploymentRecord {
-        let createdAt = VercelTime.date(milliseconds: deployment.createdAt)
+        let createdAt = VercelTime.date(milliseconds: deployment.createdAt) ?? Date()
         let gitSource = String(decoding: try JSONEncoder().encode(origin.gitSource ?? .init()), as: UTF8.self)
         let state = DeploymentState(rawValue: deployment.readyState) ?? .queued
         let rows = try database.query(
@@ -156,11 +156,17 @@ public struct DeploymentStore {
                         "to": "\(deployment.readyState)",
                     ])
             }
-            let readyAt = deployment.ready.map(VercelTime.date(milliseconds:))
+            let readyAt = deployment.ready.flatMap(VercelTime.date(milliseconds:))
             let finishes = state?.isBuildOver == true
             let isError = state == .error
             let step = deployment.errorStep.flatMap { ["BUILD", "DEPLOY", "CHECK"].contains($0) ? $0 : nil }
-            let duration = deployment.ready.map { max(0, Int(clamping: $0 &- deployment.createdAt)) }
+            // Both times plausible, so their difference cannot overflow.
+            let duration = deployment.ready.flatMap { ready -> Int? in
+                guard VercelTime.plausible.contains(ready), VercelTime.plausible.contains(deployment.createdAt) else {
+                    return nil
+                }
+                return max(0, Int(ready - deployment.createdAt))
+            }
             let updated = try database.query(
                 """
                 UPDATE vercel_deployments SET

@@ -38,7 +38,11 @@ public struct WebhookEvent: Decodable, Sendable {
         }
     }
 
+    /// The event in `body`; nil when it is not one Vercel could have sent, such as a `createdAt`
+    /// outside `VercelTime.plausible`.
     public static func decode(_ body: [UInt8]) -> WebhookEvent? {
-        try? JSONDecoder().decode(WebhookEvent.self, from: Data(body))
+        guard let event = try? JSONDecoder().decode(WebhookEvent.self, from: Data(body)) else { return nil }
+        if let createdAt = event.createdAt, VercelTime.date(milliseconds: createdAt) == nil { return nil }
+        return event
     }
 }

@@ -179,8 +179,7 @@ public struct WebhookProcessor {
         _ event: WebhookEvent, _ deployment: WebhookEvent.Payload.Deployment, mapping: Mapping, correlationID: String,
         finished: Finish?
     ) throws -> Outcome {
-        let at = Date(
-            timeIntervalSince1970: Double(event.createdAt ?? Int64(Date().timeIntervalSince1970 * 1000)) / 1000)
+        let at = event.createdAt.flatMap(VercelTime.date(milliseconds:)) ?? Date()
         let reported = DeploymentState(webhookType: event.type)
         let type = event.payload.target == "production" ? "PRODUCTION" : "PREVIEW"
         let url = deployment.url.map { $0.hasPrefix("https://") ? $0 : "https://" + $0 }

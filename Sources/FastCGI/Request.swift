@@ -61,10 +61,17 @@ public struct Request: Sendable {
         pathParameters[name]
     }
 
-    /// The body decoded as JSON into `T`.
-    /// - Throws: a 400 `INVALID_JSON` error naming what is wrong, never echoing the body.
+    /// The body decoded as JSON into `T`, once `JSONScreen` found no key twice in an object, no NUL
+    /// and no deep nesting.
+    /// - Throws: a 400 naming what is wrong (`INVALID_JSON`, `DUPLICATE_JSON_KEY`,
+    ///   `NUL_NOT_ALLOWED`), never echoing the body.
     public func decodeJSON<T: Decodable>(_ type: T.Type = T.self) throws -> T {
         guard !body.isEmpty else { throw HTTPError.badRequest("A JSON body is required", code: "INVALID_JSON") }
+        do {
+            try JSONScreen.check(body)
+        } catch {
+            throw error.httpError
+        }
         do {
             return try JSONDecoder().decode(T.self, from: Data(body))
         } catch {
@@ -84,6 +91,20 @@ public struct Request: Sendable {
             return HTTPError.badRequest("Field '\(field)' has the wrong type", code: "INVALID_JSON")
         default:
             return HTTPError.badRequest("The body is not valid JSON", code: "INVALID_JSON")
+        }
+    }
+}
+
+extension JSONScreen.Problem {
+    /// The 400 a request with this problem gets.
+    public var httpError: HTTPError {
+        switch self {
+        case .duplicateKey(let key):
+            HTTPError.badRequest("The key '\(key)' appears twice in one object", code: "DUPLICATE_JSON_KEY")
+        case .nulCharacter: HTTPError.badRequest("Strings may not hold a NUL character", code: "NUL_NOT_ALLOWED")
+        case .tooDeep(let limit):
+            HTTPError.badRequest("The JSON is nested deeper than \(limit) levels", code: "INVALID_JSON")
+        case .malformed: HTTPError.badRequest("The body is not valid JSON", code: "INVALID_JSON")
         }
     }
 }

@@ -41,7 +41,10 @@ public enum GroupFunction {
         }
         let server = FastCGIServer(listenFD: fd, workers: options.workers, logger: logger)
         server.run { group.application(configuration: configuration, logger: logger).0 }
-        exit(server.exitStatus)
+        // `_exit`, not `exit`: workers parked by the crash guard, and dispatch's threads, are still
+        // alive, and the exit-time destructors `exit` runs under them can fault (seen after seven
+        // parked workers). Every log line is already written (one `write` each); nothing is buffered.
+        _exit(server.exitStatus)
     }
 
     struct Options {

@@ -170,8 +170,16 @@ import Vercel
 
     @Test func anEventTheDatabaseRefusesIsQueuedNotLostAndOversizedBodiesAre413() async throws {
         _ = try linkedProject("prj_refused")
-        // A deployment id longer than the schema allows makes applying fail inside Postgres.
-        let id = "dpl_" + String(repeating: "x", count: 300)
+        // Postgres refuses this one deployment id (a constraint added for the test), so applying
+        // fails inside the database after the delivery passed every check of the route.
+        let id = "dpl_refused_\(UUID().uuidString.prefix(8).lowercased())"
+        // DDL takes no bind values; the id is generated hex.
+        try fixtures.db.executeScript(
+            "ALTER TABLE vercel_deployment_keys ADD CONSTRAINT test_refuses_one CHECK (deployment_id <> '\(id)') NOT VALID"
+        )
+        defer {
+            _ = try? fixtures.db.executeScript("ALTER TABLE vercel_deployment_keys DROP CONSTRAINT test_refuses_one")
+        }
         let reply = try await deliver(
             event(
                 "deployment.created", deployment: id, project: "prj_refused", at: 1_790_000_000_000,

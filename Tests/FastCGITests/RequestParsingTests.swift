@@ -48,3 +48,28 @@ import Testing
         #expect(head.requestID != "bad id" && head.requestID.count == 32)
     }
 }
+
+@Suite struct JSONScreenTests {
+    @Test(arguments: [
+        (#"{"a":1,"a":2}"#, JSONScreen.Problem.duplicateKey("a")),
+        (#"{"a":1,"\u0061":2}"#, .duplicateKey("a")),
+        (#"{"o":{"k":1,"k":1}}"#, .duplicateKey("k")),
+        (#"[{"k":1},{"k":1,"k":2}]"#, .duplicateKey("k")),
+        (#"{"s":"a\u0000b"}"#, .nulCharacter),
+        (#"{"s\u0000":1}"#, .nulCharacter),
+        (String(repeating: "[", count: 40) + String(repeating: "]", count: 40), .tooDeep(limit: 32)),
+        (#"{"a":1"#, .malformed),
+    ])
+    func refused(body: String, problem: JSONScreen.Problem) {
+        #expect(throws: problem) { try JSONScreen.check(Array(body.utf8)) }
+    }
+
+    @Test(arguments: [
+        #"{"a":1,"b":{"a":2},"c":[{"a":3},{"a":4}]}"#, #"{"s":"a\\u0000b"}"#,
+        #"{"e":"\"quoted\" \\ é 🚀 \ud83d\ude80"}"#,
+        "[]", "{}", "  ", #""text""#, "12.5e3",
+    ])
+    func accepted(body: String) throws {
+        try JSONScreen.check(Array(body.utf8))
+    }
+}

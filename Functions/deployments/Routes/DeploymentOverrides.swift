@@ -33,7 +33,7 @@ enum DeploymentOverrides {
 
     @Sendable static func issue(_ call: PlatformCall<Input>, _ context: RequestContext) throws -> Response {
         let reason = call.input.reason
-        guard (1...1000).contains(reason.count), reason.contains(where: { !$0.isWhitespace }) else {
+        guard (1...1000).contains(reason.unicodeScalars.count), reason.contains(where: { !$0.isWhitespace }) else {
             throw DeploymentsError.invalidReason
         }
         let minutes = call.input.expiresInMinutes ?? 60

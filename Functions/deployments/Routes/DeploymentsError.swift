@@ -10,6 +10,8 @@ enum DeploymentsError: Error {
     case invalidTarget
     case invalidVercelProjectID
     case invalidLink
+    case invalidProjectName
+    case invalidFramework
     case invalidBranchPatterns
     case invalidEnvironmentTargets
     case projectAlreadyLinked
@@ -56,6 +58,12 @@ extension DeploymentsError: HTTPResponseError {
         case .invalidTarget: (400, "INVALID_TARGET", "target must be production or preview")
         case .invalidVercelProjectID: (400, "INVALID_VERCEL_PROJECT_ID", "vercelProjectId is not a Vercel project id")
         case .invalidLink: (400, "INVALID_LINK", "Send either vercelProjectId or createProject")
+        case .invalidProjectName:
+            (
+                400, "INVALID_PROJECT_NAME",
+                "createProject.name must be 1 to 100 lowercase letters, digits, '.', '_' or '-'"
+            )
+        case .invalidFramework: (400, "INVALID_FRAMEWORK", "framework must be 1 to 64 letters, digits, '.', '_' or '-'")
         case .invalidBranchPatterns:
             (400, "INVALID_BRANCH_PATTERNS", "deploymentBranchPatterns: at most 50 patterns of 1 to 255 characters")
         case .invalidEnvironmentTargets:

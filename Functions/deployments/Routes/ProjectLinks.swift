@@ -41,6 +41,15 @@ enum ProjectLinks {
     @Sendable static func link(_ call: PlatformCall<LinkInput>, _ context: RequestContext) throws -> Response {
         let input = call.input
         guard (input.vercelProjectId == nil) != (input.createProject == nil) else { throw DeploymentsError.invalidLink }
+        if let id = input.vercelProjectId, !VercelIdentifier.isValid(id) {
+            throw DeploymentsError.invalidVercelProjectID
+        }
+        if let name = input.createProject?.name, !VercelIdentifier.isValidProjectName(name) {
+            throw DeploymentsError.invalidProjectName
+        }
+        for framework in [input.framework, input.createProject?.framework].compactMap({ $0 }) {
+            guard VercelIdentifier.isValid(framework, maxLength: 64) else { throw DeploymentsError.invalidFramework }
+        }
         let patterns = input.deploymentBranchPatterns ?? []
         guard patterns.count <= 50, patterns.allSatisfy({ (1...255).contains($0.utf8.count) }) else {
             throw DeploymentsError.invalidBranchPatterns

@@ -50,7 +50,7 @@ enum VercelProjects {
     }
 
     @Sendable static func get(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
-        guard let id = call.parameter("vercelProjectId"), (1...255).contains(id.utf8.count) else {
+        guard let id = call.parameter("vercelProjectId"), VercelIdentifier.isValid(id) else {
             throw DeploymentsError.invalidVercelProjectID
         }
         let credentials = try context.vercelCredentials(for: call, requiring: "project:read")

@@ -42,8 +42,9 @@ enum OAuthInitiate {
             return id
         }
         if let redirect = input.redirectUri {
-            guard redirect.utf8.count <= 2048, let origin = Self.origin(of: redirect),
-                origin == Self.origin(of: settings.successURL)
+            // No control character or space: a CR or LF would end the Location header the callback writes.
+            guard redirect.utf8.count <= 2048, redirect.utf8.allSatisfy({ $0 > 0x20 && $0 != 0x7f }),
+                let origin = Self.origin(of: redirect), origin == Self.origin(of: settings.successURL)
             else {
                 throw OAuthError.invalidRedirectURI
             }

@@ -1,3 +1,5 @@
+import FastCGI
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -38,11 +40,32 @@ public struct WebhookEvent: Decodable, Sendable {
         }
     }
 
-    /// The event in `body`; nil when it is not one Vercel could have sent, such as a `createdAt`
-    /// outside `VercelTime.plausible`.
+    /// The event in `body`; nil when it is not one Vercel could have sent: a key twice in an object,
+    /// a NUL, an identifier longer than `maxIdentifierLength`, a `createdAt` outside
+    /// `VercelTime.plausible`.
     public static func decode(_ body: [UInt8]) -> WebhookEvent? {
-        guard let event = try? JSONDecoder().decode(WebhookEvent.self, from: Data(body)) else { return nil }
+        guard (try? JSONScreen.check(body)) != nil,
+            let event = try? JSONDecoder().decode(WebhookEvent.self, from: Data(body)),
+            event.hasBoundedIdentifiers
+        else { return nil }
         if let createdAt = event.createdAt, VercelTime.date(milliseconds: createdAt) == nil { return nil }
         return event
+    }
+}
+
+extension WebhookEvent {
+    /// Vercel's identifiers are short; this bounds every one an event carries, so each fits its
+    /// index and its column.
+    public static let maxIdentifierLength = 255
+
+    var hasBoundedIdentifiers: Bool {
+        let identifiers = [
+            id, type, payload.deployment?.id, payload.deployment?.url, payload.deployment?.name, payload.project?.id,
+            payload.team?.id, payload.user?.id, payload.configuration?.id, payload.target,
+        ]
+        return !type.isEmpty
+            && identifiers.allSatisfy { ($0?.unicodeScalars.count ?? 0) <= Self.maxIdentifierLength }
+            && (payload.alias ?? []).count <= 100
+            && (payload.alias ?? []).allSatisfy { $0.unicodeScalars.count <= Self.maxIdentifierLength }
     }
 }

@@ -50,4 +50,43 @@ public enum RawHTTP {
         }
         return arrivals
     }
+
+    /// A connected TCP socket to `host:port`.
+    public static func connectTCP(host: String = "127.0.0.1", port: UInt16) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw FastCGIClient.Failure(description: "socket failed (errno \(errno))") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        inet_pton(AF_INET, host, &address.sin_addr)
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0 else {
+            close(fd)
+            throw FastCGIClient.Failure(description: "connect failed (errno \(errno))")
+        }
+        return fd
+    }
+
+    /// Sends `raw` as it is and reads the whole reply (the request should say `Connection: close`).
+    public static func exchange(
+        host: String = "127.0.0.1", port: UInt16, raw: [UInt8], timeout: Int = 10
+    ) throws -> String {
+        let fd = try connectTCP(host: host, port: port)
+        defer { close(fd) }
+        var tv = timeval(tv_sec: timeout, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        _ = raw.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        var reply: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 16384)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count <= 0 { break }
+            reply += buffer[0..<count]
+        }
+        return String(decoding: reply, as: UTF8.self)
+    }
 }

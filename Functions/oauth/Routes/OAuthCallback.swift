@@ -36,6 +36,8 @@ enum OAuthCallback {
         guard let code = request.query("code"), (1...512).contains(code.utf8.count) else {
             return failure("CODE_MISSING")
         }
+        let configurationID = request.query("configurationId")
+        if let configurationID, !VercelIdentifier.isValid(configurationID) { return failure("AUTHORIZATION_FAILED") }
 
         var grant: ConnectionStore.Grant
         do {
@@ -53,7 +55,7 @@ enum OAuthCallback {
                 let token = try context.oauth.exchangeIntegrationCode(code)
                 grant = .init(
                     userID: pending.userID, teamID: token.teamID, teamName: nil, vercelUserID: token.userID, email: nil,
-                    mode: pending.mode, configurationID: request.query("configurationId"),
+                    mode: pending.mode, configurationID: configurationID,
                     installationID: token.installationID,
                     accessToken: token.accessToken, refreshToken: nil, expiresAt: nil,
                     scopes: settings.integrationScopes,

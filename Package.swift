@@ -83,6 +83,7 @@ let jobs: [(target: String, folder: String)] = [
     ("TokenRefreshJob", "token-refresh"),
     ("WebhookRetryJob", "webhook-retry"),
     ("WebhookCleanupJob", "webhook-cleanup"),
+    ("AlertsJob", "alerts"),
 ]
 targets += jobs.map { job in
     .executableTarget(

@@ -71,14 +71,39 @@ enum AdminRoutes {
             return .json(settings)
         }
         // A sink for webhooks, so tests can see what was sent: POST records, GET lists.
+        // A webhook sink for tests; `PUT /_sim/inbox/:name/failures {"count": n}` makes it refuse
+        // the next n deliveries with a 503, as a receiver that is down would.
         router.add("POST", "/_sim/inbox/:name", bodyLimit: 1 << 20) { request, state in
+            let name = request.parameter("name") ?? ""
+            let refused = state.with { data -> Bool in
+                guard let left = data.inboxFailures[name], left > 0 else { return false }
+                data.inboxFailures[name] = left - 1
+                data.inboxRefused[name, default: 0] += 1
+                return true
+            }
+            if refused { return .json(JSONValue.object(["error": "down"]), status: 503) }
             let item = SimulatorState.InboxItem(
-                signature: request.headers["x-vercel-signature"], body: String(decoding: request.body, as: UTF8.self))
-            state.with { $0.received[request.parameter("name") ?? "", default: []].append(item) }
+                signature: request.headers["x-vercel-signature"], webhookID: request.headers["webhook-id"],
+                webhookTimestamp: request.headers["webhook-timestamp"],
+                webhookSignature: request.headers["webhook-signature"],
+                body: String(decoding: request.body, as: UTF8.self))
+            state.with { $0.received[name, default: []].append(item) }
             return .json(JSONValue.object([:]))
         }
         router.add("GET", "/_sim/inbox/:name") { request, state in
             .json(state.with { $0.received[request.parameter("name") ?? ""] ?? [] })
+        }
+        router.add("PUT", "/_sim/inbox/:name/failures") { request, state in
+            struct Failures: Decodable { let count: Int }
+            let count = max(0, min(try request.decodeJSON(Failures.self).count, 1000))
+            state.with { $0.inboxFailures[request.parameter("name") ?? ""] = count }
+            return Response(status: 204)
+        }
+        router.add("GET", "/_sim/inbox/:name/refused") { request, state in
+            .json(
+                JSONValue.object([
+                    "refused": .integer(state.with { $0.inboxRefused[request.parameter("name") ?? ""] ?? 0 })
+                ]))
         }
         // The tokens the OAuth endpoints issued to this account's user.
         router.add("GET", "/_sim/tokens") { request, state in

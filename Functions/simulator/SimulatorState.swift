@@ -35,6 +35,9 @@ final class SimulatorState: Sendable {
         var reorderBatch: [String: Int64] = [:]
         /// Deliveries the knobs still have to drop, duplicate or hold, per account token.
         var received: [String: [InboxItem]] = [:]
+        /// How many more deliveries each inbox refuses (503), and how many it has refused.
+        var inboxFailures: [String: Int] = [:]
+        var inboxRefused: [String: Int] = [:]
         /// Access token lifetimes per user id, when a test set one (`/_sim/oauth/ttl`).
         var tokenTTL: [String: Int64] = [:]
         /// Tokens issued by the OAuth endpoints, per user id: tests look for them where they must not be.
@@ -92,8 +95,12 @@ final class SimulatorState: Sendable {
     }
 
     /// A request received at `/_sim/inbox/:name`: its signature header and raw body.
+    /// A delivery an inbox took: Vercel's signature header, the Standard Webhooks headers, the body.
     struct InboxItem: Codable, Sendable {
         var signature: String?
+        var webhookID: String?
+        var webhookTimestamp: String?
+        var webhookSignature: String?
         var body: String
     }
 

@@ -100,6 +100,12 @@ extension ConfigurationKey {
     public static let logHeartbeat = ConfigurationKey(
         "SHEEN_LOG_HEARTBEAT_SECONDS", default: "15", readBy: "deployments",
         "a quiet build log stream gets a `: keep-alive` comment this often (1 to 300)")
+    public static let alertWebhookURL = ConfigurationKey(
+        "SHEEN_ALERT_WEBHOOK_URL", readBy: "jobs",
+        "where `vercel-job-alerts` delivers alerts (Standard Webhooks); unset, alerts wait in the outbox")
+    public static let alertWebhookSecret = ConfigurationKey(
+        "SHEEN_ALERT_WEBHOOK_SECRET", readBy: "jobs",
+        "the `whsec_…` key alerts are signed with (required with `SHEEN_ALERT_WEBHOOK_URL`)")
     public static let migrationsDirectory = ConfigurationKey(
         "MIGRATIONS_DIR", default: "Migrations", readBy: "migrate",
         "the folder of numbered SQL files (`--dir` overrides it)")
@@ -116,7 +122,8 @@ extension ConfigurationKey {
         vercelAPIBaseURL, vercelAuthMode, vercelClientID, vercelClientSecret, vercelRedirectURI, vercelIntegrationSlug,
         vercelIntegrationInstallURL, vercelAuthorizeURL, vercelTokenURL, vercelRevokeURL, vercelIntegrationScopes,
         vercelWebhookSecrets, oauthSuccessURL, oauthFailureURL, oauthConfirmation, projectsRoot, baseURL, maxLogStreams,
-        logHeartbeat, migrationsDirectory, simulatorWebhookURL, simulatorTokenLifetime,
+        logHeartbeat, alertWebhookURL, alertWebhookSecret, migrationsDirectory, simulatorWebhookURL,
+        simulatorTokenLifetime,
     ]
 
     /// The README's configuration table.

@@ -97,6 +97,28 @@ public struct JobConfiguration: Sendable {
     }
 }
 
+/// Where `vercel-job-alerts` delivers: the platform's endpoint and the Standard Webhooks key.
+public struct AlertSettings: Sendable {
+    public var url: String
+    /// `whsec_` and the base64 of the key's bytes.
+    public var secret: String
+
+    /// The settings, or nil when no endpoint is set (alerts then wait in the outbox).
+    /// - Throws: `ConfigurationError` when the endpoint is set without a well-formed key.
+    public static func fromEnvironment(_ environment: Environment = .process()) throws -> AlertSettings? {
+        guard let url = environment.value(.alertWebhookURL) else { return nil }
+        guard url.hasPrefix("https://") || url.hasPrefix("http://") else {
+            throw ConfigurationError.malformed(ConfigurationKey.alertWebhookURL.name, "must be an http(s) URL")
+        }
+        let secret = try environment.required(.alertWebhookSecret)
+        guard secret.hasPrefix("whsec_"), secret.utf8.count > 6 + 16 else {
+            throw ConfigurationError.malformed(
+                ConfigurationKey.alertWebhookSecret.name, "must be whsec_ and a base64 key")
+        }
+        return AlertSettings(url: url, secret: secret)
+    }
+}
+
 /// What `vercel-migrate` reads.
 public struct MigrateConfiguration: Sendable {
     public var databaseURL: String

@@ -142,10 +142,15 @@ import Vercel
             "SELECT count(*) AS n FROM vercel_security_audit_log WHERE action = 'VERCEL_REFRESH_FAILED' AND connection_id = \(connection)"
         )
         #expect(audit[0]["n"] == "1")
-        let alert = try fixtures.db.query(
-            "SELECT count(*) AS n FROM vercel_jobs WHERE kind = 'alert.user.vercel_reconnect' AND dedup_key = \(connection.uuidString.lowercased())"
-        )
-        #expect(alert[0]["n"] == "1")
+        let alerts = try fixtures.db.query(
+            """
+            SELECT payload->>'type' AS type, (payload->>'body')::jsonb->>'userId' AS user_id FROM vercel_jobs
+            WHERE kind = 'alert' AND dedup_key IN (\("refresh_failed:\(connection.uuidString.lowercased())"),
+              \("reconnect:\(connection.uuidString.lowercased())"))
+            ORDER BY id
+            """)
+        #expect(alerts.map { $0["type"] } == ["connection.refresh_failed", "connection.reconnect_required"])
+        #expect(alerts.allSatisfy { $0["user_id"] != nil })
     }
 
     @Test func aTokenThatCannotExpireIsNotRefreshedAndADisconnectedUserMustReconnect() async throws {

@@ -58,3 +58,20 @@ import Testing
         #expect(DeploymentState(webhookType: "project.created") == nil)
     }
 }
+
+@Suite struct StandardWebhookSignatureTests {
+    /// The specification's published example, as its reference libraries compute it.
+    @Test func thePublishedExampleReproducesExactly() throws {
+        let signature = try StandardWebhookSignature.sign(
+            secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", id: "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            timestamp: 1_614_265_330,
+            body: Array(#"{"test": 2432232314}"#.utf8))
+        #expect(signature == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
+    }
+
+    @Test func aSecretThatIsNotBase64IsRefused() {
+        #expect(throws: StandardWebhookSignature.Failure.malformedSecret) {
+            try StandardWebhookSignature.sign(secret: "whsec_!!!", id: "m", timestamp: 1, body: [])
+        }
+    }
+}

@@ -1,7 +1,10 @@
 import Platform
 
-/// The `breakglass` group: audited emergency access to the encrypted tokens, for administrators.
+/// The `breakglass` group: the administrators' routes. Audited emergency access to the encrypted
+/// tokens, and the work queue's dead jobs.
 public let group = FunctionGroup(name: "breakglass") { router in
+    router.admin("GET", "/v1/admin/vercel/jobs", OperatorJobs.list)
+    router.admin("POST", "/v1/admin/vercel/jobs/:id/retry", OperatorJobs.retry)
     let base = "/v1/admin/vercel/breakglass"
     router.planned("POST", "\(base)/requests", admin: true)
     router.planned("GET", "\(base)/requests", admin: true)

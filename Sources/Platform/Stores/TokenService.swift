@@ -63,33 +63,47 @@ public struct TokenService {
         }
     }
 
+    private struct ConnectionAlert: Encodable {
+        let connectionId: String
+        let failures: Int
+        let vercelError: String
+    }
+
     private struct RefreshFailure: Encodable {
         let failures: Int
         let vercelError: String
     }
 
     private func recordFailure(_ id: UUID, _ error: VercelError, correlationID: String) throws {
-        let failures: Int = try database.query(
+        let row = try database.query(
             """
             UPDATE vercel_connections SET refresh_failures = refresh_failures + 1, updated_at = now(),
               status = CASE WHEN refresh_failures + 1 >= 2 THEN 'error'::vercel_connection_status ELSE status END,
               error_message = CASE WHEN refresh_failures + 1 >= 2 THEN 'token refresh failed twice' ELSE error_message END
             WHERE id = \(id) RETURNING refresh_failures, user_id
-            """)[0].decode("refresh_failures")
+            """)[0]
+        let failures: Int = try row.decode("refresh_failures")
+        let userID: UUID = try row.decode("user_id")
         logger.warning(
             "vercel token refresh failed",
             metadata: ["connection.id": "\(id)", "vercel.error": "\(error.code)", "refresh.failures": "\(failures)"])
+        let outbox = AlertOutbox(database: database)
+        let alert = ConnectionAlert(
+            connectionId: id.uuidString.lowercased(), failures: failures, vercelError: error.code)
+        guard failures >= 2 else {
+            try outbox.enqueue(
+                "connection.refresh_failed", severity: .warning, userID: userID, data: alert,
+                dedupKey: "refresh_failed:\(id.uuidString.lowercased())", correlationID: correlationID)
+            return
+        }
         guard failures == 2 else { return }
         try SecurityAudit(database: database).record(
             "VERCEL_REFRESH_FAILED", severity: .high, connection: id,
             details: RefreshFailure(failures: 2, vercelError: error.code),
             correlationID: correlationID)
-        try database.execute(
-            """
-            INSERT INTO vercel_jobs (kind, payload, dedup_key, correlation_id)
-            SELECT 'alert.user.vercel_reconnect', jsonb_build_object('connectionId', id, 'userId', user_id), id::text, \(correlationID)
-            FROM vercel_connections WHERE id = \(id)
-            ON CONFLICT DO NOTHING
-            """)
+        try outbox.enqueue(
+            "connection.reconnect_required", severity: .critical, userID: userID, data: alert,
+            dedupKey: "reconnect:\(id.uuidString.lowercased())",
+            correlationID: correlationID)
     }
 }

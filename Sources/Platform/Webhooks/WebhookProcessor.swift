@@ -239,6 +239,9 @@ public struct WebhookProcessor {
               RETURNING 1)
             UPDATE vercel_webhook_dedup SET processing_ms = \(finished?.milliseconds) WHERE id = \(finished?.delivery) AND EXISTS (SELECT 1 FROM changed)
             """)
+        if state == .error, event.payload.target == "production" {
+            try alertProductionFailure(deployment, mapping: mapping, correlationID: correlationID)
+        }
         switch decision {
         case .reject:
             logger.warning(
@@ -251,5 +254,23 @@ public struct WebhookProcessor {
         case .apply, .keep:
             return reported == nil && event.type != "deployment.promoted" ? .ignored : .applied
         }
+    }
+
+    private struct FailedDeployment: Encodable {
+        let deploymentId: String
+        let url: String?
+        let vercelProjectId: String?
+    }
+
+    /// A production deployment that failed pages its project's owner.
+    private func alertProductionFailure(
+        _ deployment: WebhookEvent.Payload.Deployment, mapping: Mapping, correlationID: String
+    ) throws {
+        let owner: UUID? = try database.query("SELECT owner_id FROM projects WHERE id = \(mapping.projectID)").first?
+            .decode("owner_id")
+        try AlertOutbox(database: database).enqueue(
+            "deployment.failed", severity: .critical, userID: owner, projectID: mapping.projectID,
+            data: FailedDeployment(deploymentId: deployment.id, url: deployment.url, vercelProjectId: nil),
+            dedupKey: "deployment.failed:\(deployment.id)", correlationID: correlationID)
     }
 }

@@ -1,7 +1,8 @@
 /// Routes requests by method and path pattern (`/v1/projects/:projectId/vercel/env/:key`).
 ///
 /// Each route has a body-size limit. Unknown paths are 404, known paths with another method 405.
-/// A `:name` segment takes one percent-decoded path segment.
+/// A `:name` segment takes one path segment, percent-decoded: an encoded `/` (`%2F`) is part of
+/// the value (`rules/feature%2F*` gives `feature/*`).
 public struct Router<Context>: Sendable {
     public typealias Handler = @Sendable (Request, Context) throws -> Response
 
@@ -88,7 +89,7 @@ public struct Router<Context>: Sendable {
                 guard text.count == part.count, text.elementsEqual(part) else { return nil }
             case .parameter(let name):
                 let value = QueryString.decode(String(decoding: part, as: UTF8.self), plusAsSpace: false)
-                guard !value.isEmpty, !value.contains("/") else { return nil }
+                guard !value.isEmpty else { return nil }
                 parameters[name] = value
             }
         }

@@ -255,3 +255,17 @@ import Vercel
         }
     }
 }
+
+/// A path parameter may hold an encoded `/` through nginx too.
+@Suite struct EncodedSlashRouteTests {
+    @Test func anAutoDeployRulePatternWithASlashReachesItsHandler() async throws {
+        let client = try StackClient()
+        let fixtures = StackFixtures()
+        let user = try fixtures.user()
+        let project = try fixtures.project(owner: user)
+        let reply = try await client.signed(
+            "DELETE", "/v1/projects/\(project)/vercel/auto-deploy/rules/feature%2F%2A?userId=\(user)")
+        // The route's handler answers (its work is still to come), not the router's 404.
+        #expect(reply.status == 501 && reply.code == "NOT_IMPLEMENTED", "\(reply.status) \(reply.text)")
+    }
+}

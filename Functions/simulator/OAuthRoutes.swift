@@ -68,14 +68,18 @@ enum OAuthRoutes {
                 return oauthError(400, "invalid_grant", "The code is invalid, expired or already used")
             }
             let token = SimulatorState.identifier("")
+            // Vercel's installation_id is the configuration the install made.
+            let configurationID = pending.configurationID ?? SimulatorState.identifier("icfg_")
             state.with {
                 $0.accounts[token] = pending.account
                 $0.tokenCalls[pending.account.user.id, default: 0] += 1
                 $0.issuedTokens[pending.account.user.id, default: []].append(token)
+                $0.configurationTokens[configurationID, default: []].append(token)
+                $0.configurationOwners[configurationID] = pending.account.user.id
             }
             return .json(
                 IntegrationToken(
-                    token_type: "Bearer", access_token: token, installation_id: SimulatorState.identifier("icfg_"),
+                    token_type: "Bearer", access_token: token, installation_id: configurationID,
                     user_id: pending.account.user.id, team_id: pending.teamID))
         }
         router.add("POST", "/login/oauth/token") { request, state in
@@ -99,6 +103,20 @@ enum OAuthRoutes {
                 }
             }
             return .json(JSONValue.object([:]))
+        }
+        // Removing an integration configuration (the user uninstalls): every token it issued stops
+        // working. Only its installer's tokens may remove it.
+        router.api("DELETE", "/v1/integrations/configuration/:id") { request, state, caller in
+            let id = request.parameter("id") ?? ""
+            let removed = state.with { data -> Bool in
+                guard data.configurationOwners[id] == caller.account.user.id else { return false }
+                for token in data.configurationTokens[id] ?? [] { data.accounts[token] = nil }
+                data.configurationTokens[id] = nil
+                data.configurationOwners[id] = nil
+                return true
+            }
+            guard removed else { throw VercelAPIError.notFound("The integration configuration was not found") }
+            return Response(status: 204)
         }
         router.api("GET", "/login/oauth/userinfo") { _, _, caller in
             let user = caller.account.user
@@ -176,16 +194,16 @@ enum OAuthRoutes {
         }
         let code = SimulatorState.identifier("")
         let expiresAt = state.now() + 30 * 60 * 1000
+        let configurationID = integration ? SimulatorState.identifier("icfg_") : nil
         state.with {
             $0.codes[code] = .init(
-                account: account, teamID: team?.id, redirectURI: redirectURI, codeChallenge: challenge, scope: scopes,
-                expiresAt: expiresAt)
+                account: account, teamID: team?.id, configurationID: configurationID, redirectURI: redirectURI,
+                codeChallenge: challenge, scope: scopes, expiresAt: expiresAt)
         }
         back = [("code", code)] + back
-        if integration {
+        if let configurationID {
             back += [
-                ("configurationId", SimulatorState.identifier("icfg_")), ("next", request.query("next") ?? ""),
-                ("source", "marketplace"),
+                ("configurationId", configurationID), ("next", request.query("next") ?? ""), ("source", "marketplace"),
             ]
             if let team { back.append(("teamId", team.id)) }
         }

@@ -35,6 +35,9 @@ final class SimulatorState: Sendable {
         var reorderBatch: [String: Int64] = [:]
         /// Deliveries the knobs still have to drop, duplicate or hold, per account token.
         var received: [String: [InboxItem]] = [:]
+        /// The tokens issued for each integration configuration, and the user who installed it.
+        var configurationTokens: [String: [String]] = [:]
+        var configurationOwners: [String: String] = [:]
         /// How many more deliveries each inbox refuses (503), and how many it has refused.
         var inboxFailures: [String: Int] = [:]
         var inboxRefused: [String: Int] = [:]
@@ -107,6 +110,8 @@ final class SimulatorState: Sendable {
     struct PendingCode: Sendable {
         var account: Account
         var teamID: String?
+        /// The integration configuration the install made (integration flow only).
+        var configurationID: String? = nil
         var redirectURI: String
         var codeChallenge: String?
         var scope: String

@@ -62,4 +62,11 @@ extension VercelClient {
             throw .invalidResponse("the request body could not be encoded")
         }
     }
+
+    /// Removes an integration configuration (`DELETE /v1/integrations/configuration/{id}`): the
+    /// user's installation ends, and with it every token it issued.
+    public func removeIntegrationConfiguration(_ id: String, _ credentials: Credentials) throws(VercelError) {
+        _ = try send(
+            Endpoint("DELETE", "/v1/integrations/configuration/\(Self.percentEncode(id))"), credentials: credentials)
+    }
 }

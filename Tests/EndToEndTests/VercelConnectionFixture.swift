@@ -16,6 +16,13 @@ struct VercelConnectionFixture {
     ) async throws -> VercelConnectionFixture {
         let user = try fixtures.user()
         let account = try await SimulatorAccount.create(teams: teams)
+        return try await connect(user, to: account, client)
+    }
+
+    /// Connects `user` to `account` through the real flow; with `team`, to that team of it.
+    static func connect(
+        _ user: UUID, to account: SimulatorAccount, team: String? = nil, _ client: StackClient
+    ) async throws -> VercelConnectionFixture {
         let vercel = VercelClient(
             configuration: .init(apiBaseURL: account.baseURL), transport: CurlTransport(), breakers: nil,
             logger: Logger(label: "t"))
@@ -27,6 +34,7 @@ struct VercelConnectionFixture {
             throw TestEnvironment.Missing(name: "an authorizationUrl")
         }
         location += "&login_hint=\(username)"
+        if let team { location += "&team=\(team)" }
         let browser = CurlTransport()
         for _ in 0..<3 {
             let response = try browser.send(HTTPRequest(method: "GET", url: location))

@@ -2,12 +2,16 @@ import FastCGI
 import Platform
 import Vercel
 
-/// `POST /v1/internal/vercel/oauth/disconnect`: revokes the tokens at Vercel (best effort: a
-/// failure is logged with its reason, and the tokens are forgotten all the same), wipes them, and
-/// marks the connection `disconnected`.
+/// `POST /v1/internal/vercel/oauth/disconnect`: ends the connection at Vercel too, then wipes its
+/// tokens and marks it `disconnected`. An integration connection removes its integration
+/// configuration (the user's installation: its tokens stop working); an OAuth app connection revokes
+/// its tokens. Both are best effort: a failure is logged with Vercel's reason and said in the
+/// answer, and the tokens are forgotten all the same. The user's other connections stay.
 enum Disconnect {
     struct Disconnected: Encodable {
         let disconnected: Bool
+        /// Whether Vercel confirmed the end of the installation or the tokens' revocation.
+        let endedAtVercel: Bool
     }
 
     @Sendable static func handle(_ call: PlatformCall<ConnectionChoice>, _ context: RequestContext) throws -> Response {
@@ -15,14 +19,28 @@ enum Disconnect {
         guard let connection = try store.find(userID: call.caller.userID, connectionID: try call.input.id()) else {
             throw OAuthError.connectionNotFound
         }
+        var ended = false
         if let credential = try? store.credential(connection) {
-            TokenRevocation.revoke(
-                [credential.refreshToken, credential.accessToken], with: context.oauth, logger: call.logger)
+            if credential.mode == "integration", let configuration = credential.configurationID {
+                do {
+                    try context.vercel.removeIntegrationConfiguration(
+                        configuration,
+                        context.credentials(credential, logger: call.logger, correlationID: call.requestID))
+                    ended = true
+                } catch {
+                    call.logger.warning(
+                        "integration configuration not removed; forgetting the connection anyway",
+                        metadata: ["vercel.error": "\(error.code)"])
+                }
+            } else {
+                ended = TokenRevocation.revoke(
+                    [credential.refreshToken, credential.accessToken], with: context.oauth, logger: call.logger)
+            }
         }
         try store.disconnect(connection, correlationID: call.requestID)
         try context.audit.record(
             "VERCEL_DISCONNECTED", severity: .medium, actor: call.caller.userID, connection: connection,
             correlationID: call.requestID)
-        return .json(Disconnected(disconnected: true))
+        return .json(Disconnected(disconnected: true, endedAtVercel: ended))
     }
 }

@@ -113,6 +113,10 @@ public struct ConnectionStore {
         public let scopes: [String]
         /// The breaker as stored with the tokens, so a call that changes nothing reads it no more.
         public let breaker: CircuitBreakers.Snapshot
+        /// `integration` or `oauth_app`.
+        public let mode: String
+        /// The integration configuration the connection came from (integration mode).
+        public let configurationID: String?
 
         /// Throws 403 `INSUFFICIENT_SCOPE` unless the connection was granted `scope`.
         public func require(_ scope: String) throws {
@@ -154,7 +158,7 @@ public struct ConnectionStore {
 
     private static let credentialColumns: SQL = """
         id, status::text AS status, token_expires_at, array_to_json(granted_scopes)::text AS scopes, access_token_sealed,
-        refresh_token_sealed, team_id, circuit_breaker_state::text AS breaker
+        refresh_token_sealed, team_id, circuit_breaker_state::text AS breaker, auth_mode, configuration_id
         """
 
     private func credential(_ row: PostgresRow?) throws -> Credential {
@@ -170,7 +174,8 @@ public struct ConnectionStore {
             },
             teamID: row["team_id"], expiresAt: try row.decodeIfPresent("token_expires_at"),
             scopes: (try? JSONDecoder().decode([String].self, from: Data((row["scopes"] ?? "[]").utf8))) ?? [],
-            breaker: PostgresCircuitBreakerStorage.snapshot(row["breaker"]))
+            breaker: PostgresCircuitBreakerStorage.snapshot(row["breaker"]), mode: try row.decode("auth_mode"),
+            configurationID: row["configuration_id"])
     }
 
     /// A connection as its owner sees it: never a token, only its expiry.

@@ -1,0 +1,52 @@
+import Foundation
+import Logging
+import TestSupport
+import Testing
+import Vercel
+
+/// Leaving cleanly: disconnecting an integration connection removes its integration configuration
+/// at Vercel (its token stops working there), and the user's other connections stay.
+@Suite struct DisconnectTests {
+    let client: StackClient
+    let fixtures = StackFixtures()
+
+    init() throws {
+        client = try StackClient()
+    }
+
+    @Test func disconnectingATeamConnectionEndsItsInstallationAndKeepsThePersonalOne() async throws {
+        let user = try fixtures.user()
+        let account = try await SimulatorAccount.create(teams: ["acme"])
+        let personal = try await VercelConnectionFixture.connect(user, to: account, client)
+        _ = try await VercelConnectionFixture.connect(user, to: account, team: "acme", client)
+
+        let status = try await client.signed("GET", "/v1/internal/vercel/oauth/status?userId=\(user)")
+        let connections = try #require(status.json?["connections"] as? [[String: Any]])
+        #expect(connections.count == 2)
+        let team = try #require(connections.first { $0["teamId"] as? String == account.teamIDs.first })
+        let teamConnection = try #require(team["id"] as? String)
+
+        // The tokens the simulator issued to this user: the personal install's, then the team's.
+        let tokensData = try await account.admin("GET", "/_sim/tokens", nil)
+        let tokens = try #require(try JSONSerialization.jsonObject(with: tokensData) as? [String])
+        #expect(tokens.count == 2)
+        let vercel = personal.vercel
+        for token in tokens { #expect((try? vercel.user(.init(accessToken: token))) != nil) }
+
+        let reply = try await client.signed(
+            "POST", "/v1/internal/vercel/oauth/disconnect",
+            json: #"{"userId":"\#(user)","connectionId":"\#(teamConnection)"}"#)
+        #expect(reply.status == 200 && reply.json?["endedAtVercel"] as? Bool == true)
+        #expect(try await account.requests()["DELETE /v1/integrations/configuration/:id"] == 1)
+        // The team install's token no longer works at Vercel; the personal one does.
+        #expect((try? vercel.user(.init(accessToken: tokens[1]))) == nil)
+        #expect((try? vercel.user(.init(accessToken: tokens[0]))) != nil)
+
+        let after = try await client.signed("GET", "/v1/internal/vercel/oauth/status?userId=\(user)")
+        let left = try #require(after.json?["connections"] as? [[String: Any]])
+        #expect(left.count == 1 && left.first?["teamId"] is NSNull && left.first?["status"] as? String == "connected")
+        let projects = try await client.signed(
+            "GET", "/v1/projects/\(try fixtures.project(owner: user))/vercel/projects?userId=\(user)")
+        #expect(projects.status == 200)
+    }
+}

@@ -50,3 +50,61 @@ import Vercel
         #expect(projects.status == 200)
     }
 }
+
+/// Which Vercel account: a user with a personal and a team connection names one, or is asked to.
+@Suite struct ConnectionChoiceTests {
+    let client: StackClient
+    let fixtures = StackFixtures()
+
+    init() throws {
+        client = try StackClient()
+    }
+
+    @Test func aUserWithTwoConnectionsChoosesAndALinkKeepsItsConnection() async throws {
+        let user = try fixtures.user()
+        let account = try await SimulatorAccount.create(teams: ["acme"])
+        let personal = try await VercelConnectionFixture.connect(user, to: account, client)
+        _ = try await VercelConnectionFixture.connect(user, to: account, team: "acme", client)
+        let team = try #require(account.teamIDs.first)
+        let vercel = personal.vercel
+        let teamProject = try vercel.createProject(
+            .init(
+                name: "team-site-\(UUID().uuidString.prefix(6).lowercased())",
+                gitRepository: .init(type: "github", repo: "acme/site")),
+            .init(accessToken: account.token, teamID: team))
+        let personalProject = try vercel.createProject(
+            .init(name: "own-site-\(UUID().uuidString.prefix(6).lowercased())"), .init(accessToken: account.token))
+        let project = try fixtures.project(owner: user)
+        let base = "/v1/projects/\(project)/vercel"
+
+        let ambiguous = try await client.signed("GET", "\(base)/projects?userId=\(user)")
+        #expect(ambiguous.status == 409 && ambiguous.code == "CONNECTION_AMBIGUOUS")
+        let options = try #require(ambiguous.json?["connections"] as? [[String: Any]])
+        #expect(Set(options.compactMap { $0["accountType"] as? String }) == ["personal", "team"])
+        let teamConnection = try #require(options.first { $0["teamId"] as? String == team }?["id"] as? String)
+
+        func names(_ reply: StackClient.Reply) -> Set<String> {
+            Set((reply.json?["projects"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String })
+        }
+        let byTeam = try await client.signed("GET", "\(base)/projects?userId=\(user)&teamId=\(team)")
+        #expect(
+            byTeam.status == 200 && names(byTeam).contains(teamProject.name)
+                && !names(byTeam).contains(personalProject.name))
+        let byID = try await client.signed("GET", "\(base)/projects?userId=\(user)&connectionId=\(teamConnection)")
+        #expect(names(byID) == names(byTeam))
+
+        let linked = try await client.signed(
+            "POST", "\(base)/projects/link",
+            json: #"{"userId":"\#(user)","teamId":"\#(team)","vercelProjectId":"\#(teamProject.id)"}"#)
+        #expect(linked.status == 200, "\(linked.text)")
+        let mapping = try fixtures.db.query(
+            "SELECT vercel_connection_id::text AS connection FROM vercel_project_mappings WHERE project_id = \(project)"
+        )
+        #expect(mapping.first?["connection"] == teamConnection)
+        // A linked project's routes use its connection without being told.
+        let deployed = try await client.signed(
+            "POST", "\(base)/deploy",
+            json: #"{"userId":"\#(user)","deploymentType":"preview","gitSource":{"branch":"main"}}"#)
+        #expect(deployed.status == 202, "\(deployed.text)")
+    }
+}

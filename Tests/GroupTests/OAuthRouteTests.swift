@@ -1,9 +1,10 @@
 import Foundation
-import OAuthGroup
 import Platform
 import TestSupport
 import Testing
 import Vercel
+
+@testable import OAuthGroup
 
 /// Every route of the `oauth` group, called in process with Vercel scripted.
 @Suite(.serialized) struct OAuthRouteTests {
@@ -140,5 +141,16 @@ import Vercel
         let headers = PlatformSigner.headers("GET", target, secret: harness.secret)
         #expect(harness.send("GET", target, headers: headers).status == 200)
         #expect(harness.send("GET", target, headers: headers).code == "REPLAY_DETECTED")
+    }
+}
+
+/// Where the callback sends the browser back: a relative `next` on the platform, never elsewhere.
+@Suite struct CallbackNextTests {
+    @Test(arguments: [
+        ("/settings/vercel?tab=1", "https://platform.test/settings/vercel?tab=1"),
+        ("https://evil.test/x", nil), ("//evil.test/x", nil), ("/\\evil.test", nil), ("/a b", nil), ("settings", nil),
+    ])
+    func onlyARelativePathOnThePlatformIsHonoured(next: String, page: String?) {
+        #expect(OAuthCallback.platformPage(next, origin: "https://platform.test/connected") == page)
     }
 }

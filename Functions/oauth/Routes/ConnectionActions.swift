@@ -25,10 +25,10 @@ enum ConnectionActions {
     }
 
     @Sendable static func testConnection(
-        _ call: PlatformCall<ConnectionChoice>, _ context: RequestContext
+        _ call: PlatformCall<NoInput>, _ context: RequestContext
     ) throws -> Response {
         let usable = try context.tokens.usable(
-            userID: call.caller.userID, connectionID: try call.input.id(), correlationID: call.requestID)
+            userID: call.caller.userID, connectionID: call.connectionChoice.connectionID, correlationID: call.requestID)
         let credentials = context.credentials(usable, logger: call.logger, correlationID: call.requestID)
         let missing = requiredScopes.filter { !usable.scopes.contains($0) }
         let started = ContinuousClock.now
@@ -51,9 +51,10 @@ enum ConnectionActions {
         let tokenExpiresAt: Date?
     }
 
-    @Sendable static func refresh(_ call: PlatformCall<ConnectionChoice>, _ context: RequestContext) throws -> Response
-    {
-        guard let id = try context.connections.find(userID: call.caller.userID, connectionID: try call.input.id())
+    @Sendable static func refresh(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
+        guard
+            let id = try context.connections.find(
+                userID: call.caller.userID, connectionID: call.connectionChoice.connectionID)
         else {
             throw ConnectionError.notConnected
         }

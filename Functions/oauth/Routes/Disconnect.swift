@@ -14,9 +14,12 @@ enum Disconnect {
         let endedAtVercel: Bool
     }
 
-    @Sendable static func handle(_ call: PlatformCall<ConnectionChoice>, _ context: RequestContext) throws -> Response {
+    @Sendable static func handle(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
         let store = context.connections
-        guard let connection = try store.find(userID: call.caller.userID, connectionID: try call.input.id()) else {
+        guard
+            let connection = try store.find(
+                userID: call.caller.userID, connectionID: call.connectionChoice.connectionID)
+        else {
             throw OAuthError.connectionNotFound
         }
         var ended = false

@@ -36,6 +36,9 @@ enum OAuthCallback {
         guard let code = request.query("code"), (1...512).contains(code.utf8.count) else {
             return failure("CODE_MISSING")
         }
+        // The team Vercel says the install was for, when the token exchange does not.
+        let teamQuery = request.query("teamId")
+        if let teamQuery, !VercelIdentifier.isValid(teamQuery) { return failure("AUTHORIZATION_FAILED") }
         let configurationID = request.query("configurationId")
         if let configurationID, !VercelIdentifier.isValid(configurationID) { return failure("AUTHORIZATION_FAILED") }
 
@@ -45,7 +48,8 @@ enum OAuthCallback {
                 guard let verifier = pending.verifier else { return failure("STATE_INVALID") }
                 let pair = try context.oauth.exchangeAuthorizationCode(code, verifier: verifier)
                 grant = .init(
-                    userID: pending.userID, teamID: pending.teamID, teamName: nil, vercelUserID: "", email: nil,
+                    userID: pending.userID, teamID: pending.teamID ?? teamQuery, teamName: nil, vercelUserID: "",
+                    email: nil,
                     mode: pending.mode,
                     configurationID: nil, installationID: nil, accessToken: pair.accessToken,
                     refreshToken: pair.refreshToken,
@@ -54,7 +58,8 @@ enum OAuthCallback {
             } else {
                 let token = try context.oauth.exchangeIntegrationCode(code)
                 grant = .init(
-                    userID: pending.userID, teamID: token.teamID, teamName: nil, vercelUserID: token.userID, email: nil,
+                    userID: pending.userID, teamID: token.teamID ?? teamQuery, teamName: nil,
+                    vercelUserID: token.userID, email: nil,
                     mode: pending.mode, configurationID: configurationID,
                     installationID: token.installationID,
                     accessToken: token.accessToken, refreshToken: nil, expiresAt: nil,
@@ -75,7 +80,9 @@ enum OAuthCallback {
             logger.warning("oauth exchange failed", metadata: ["vercel.error": "\(error.code)"])
             return failure("TOKEN_EXCHANGE_FAILED")
         }
-        let target = pending.redirectURI ?? settings.successURL
+        let target =
+            pending.redirectURI ?? Self.platformPage(request.query("next"), origin: settings.successURL)
+            ?? settings.successURL
         if settings.confirmationRequired {
             // The browser gets the confirmation in the fragment, which no server and no Referer sees;
             // the platform confirms it for whoever is signed in there (`OAuthConfirm`).
@@ -91,6 +98,17 @@ enum OAuthCallback {
             "VERCEL_CONNECTED", severity: .medium, actor: pending.userID, connection: connection,
             details: AuditDetails(mode: pending.mode), correlationID: request.requestID)
         return redirect(target, [("status", "connected"), ("connectionId", connection.uuidString.lowercased())])
+    }
+
+    /// `next` as a page of the platform: only a path (`/settings/vercel`), joined to the platform's
+    /// origin; an absolute URL, a `//host` or anything with a backslash or a control character is
+    /// ignored, so the callback never redirects off the platform.
+    static func platformPage(_ next: String?, origin successURL: String) -> String? {
+        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), next.utf8.count <= 2048,
+            next.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f && $0 != UInt8(ascii: "\\") }),
+            let origin = OAuthInitiate.origin(of: successURL)
+        else { return nil }
+        return origin + next
     }
 
     static func redirect(_ url: String, _ query: [(String, String)], fragment: [(String, String)] = []) -> Response {

@@ -17,6 +17,9 @@ extension PlatformError: HTTPResponseError {
         case .insufficientScope:
             (403, "INSUFFICIENT_SCOPE", "Your Vercel connection does not allow this; reconnect to grant it")
         case .invalidConnectionID: (400, "INVALID_CONNECTION_ID", "connectionId must be a UUID")
+        case .invalidTeamID: (400, "INVALID_TEAM_ID", "teamId is not a Vercel team id")
+        case .connectionAmbiguous:
+            (409, "CONNECTION_AMBIGUOUS", "You have several Vercel connections; say which with connectionId or teamId")
         case .notImplemented: (501, "NOT_IMPLEMENTED", "This endpoint is not available yet")
         case .databaseUnavailable: (503, "DATABASE_UNAVAILABLE", "The database is unavailable; try again shortly")
         case .databaseTimeout: (503, "DATABASE_TIMEOUT", "The database did not answer in time")
@@ -28,6 +31,18 @@ extension PlatformError: HTTPResponseError {
         switch self {
         case .authRequired: ["action": "RECONNECT"]
         case .insufficientScope(let scope): ["requiredScope": .string(scope), "action": "RECONNECT"]
+        case .connectionAmbiguous(let options):
+            [
+                "connections": .array(
+                    options.map { option in
+                        .object([
+                            "id": .string(option.id.uuidString.lowercased()),
+                            "teamId": option.teamID.map { .string($0) } ?? .null,
+                            "teamName": option.teamName.map { .string($0) } ?? .null,
+                            "accountType": .string(option.accountType),
+                        ])
+                    })
+            ]
         default: [:]
         }
     }

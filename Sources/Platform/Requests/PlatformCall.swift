@@ -17,6 +17,9 @@ public struct PlatformCall<Input: Decodable> {
     public let input: Input
     /// The `:projectId` project, for routes that have one.
     public let project: OwnedProject?
+    /// Which of the user's Vercel connections the request names (`connectionId` or `teamId`, in
+    /// the query or the body), if any.
+    public let connectionChoice: ConnectionChoice
     public let logger: Logger
 
     /// The correlation id, written on every row and log line of the request.
@@ -48,17 +51,48 @@ public struct NoInput: Decodable, Sendable {
     public init(from decoder: any Decoder) throws {}
 }
 
-/// A platform body: `userId` beside the route's own fields, decoded in one pass. The route's
-/// fields are kept as a result: who calls, and whether they own the project, is answered before
-/// what is wrong with their input.
+/// A connection a request names: by id, or by the Vercel team it is for.
+public struct ConnectionChoice: Sendable, Equatable {
+    public var connectionID: UUID?
+    public var teamID: String?
+
+    public init(connectionID: UUID? = nil, teamID: String? = nil) {
+        self.connectionID = connectionID
+        self.teamID = teamID
+    }
+
+    /// From the raw texts of `connectionId` and `teamId`.
+    /// - Throws: 400 `INVALID_CONNECTION_ID` or `INVALID_TEAM_ID`.
+    static func parse(connectionID: String?, teamID: String?) throws -> ConnectionChoice {
+        var choice = ConnectionChoice()
+        if let text = connectionID {
+            guard let id = UUID(uuidString: text) else { throw PlatformError.invalidConnectionID }
+            choice.connectionID = id
+        }
+        if let team = teamID {
+            guard VercelIdentifier.isValid(team) else { throw PlatformError.invalidTeamID }
+            choice.teamID = team
+        }
+        return choice
+    }
+}
+
+/// A platform body: `userId` (and the connection chosen) beside the route's own fields, decoded in
+/// one pass. The route's fields are kept as a result: who calls, and whether they own the project,
+/// is answered before what is wrong with their input.
 struct PlatformBody<Input: Decodable>: Decodable {
     let userID: String?
+    let connectionID: String?
+    let teamID: String?
     let input: Result<Input, any Error>
 
-    private enum Keys: String, CodingKey { case userId }
+    private enum Keys: String, CodingKey { case userId, connectionId, teamId }
 
     init(from decoder: any Decoder) throws {
-        userID = try decoder.container(keyedBy: Keys.self).decodeIfPresent(String.self, forKey: .userId)
+        let container = try decoder.container(keyedBy: Keys.self)
+        userID = try container.decodeIfPresent(String.self, forKey: .userId)
+        connectionID = try? container.decodeIfPresent(String.self, forKey: .connectionId)
+        teamID = try? container.decodeIfPresent(String.self, forKey: .teamId)
         input = Result { try Input(from: decoder) }
     }
 }

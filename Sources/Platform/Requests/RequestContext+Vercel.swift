@@ -17,10 +17,34 @@ extension RequestContext {
     public func vercelCredentials<Input>(
         for call: PlatformCall<Input>, connection: UUID? = nil, requiring scope: String
     ) throws -> VercelClient.Credentials {
+        let chosen = try connection ?? self.connection(for: call)
         let credential = try tokens.usable(
-            userID: call.caller.userID, connectionID: connection, correlationID: call.requestID)
+            userID: call.caller.userID, connectionID: chosen, correlationID: call.requestID)
         try credential.require(scope)
         return credentials(credential, logger: call.logger, correlationID: call.requestID)
+    }
+
+    /// The connection a request acts with: its linked project's; else the one it names
+    /// (`connectionId`, or `teamId`); else the user's only connected one.
+    /// - Throws: 401 `AUTH_REQUIRED` when there is none (or none for that team), 409
+    ///   `CONNECTION_AMBIGUOUS` listing them when there are several and the request did not choose.
+    public func connection<Input>(for call: PlatformCall<Input>) throws -> UUID {
+        if let link = call.project?.link { return link.connectionID }
+        let choice = call.connectionChoice
+        if let id = choice.connectionID { return id }
+        let connected = try connections.summaries(of: call.caller.userID).filter { $0.status == "connected" }
+        if let team = choice.teamID {
+            guard let match = connected.first(where: { $0.teamId == team }) else { throw PlatformError.authRequired }
+            return match.id
+        }
+        guard connected.count <= 1 else {
+            throw PlatformError.connectionAmbiguous(
+                connected.map {
+                    .init(id: $0.id, teamID: $0.teamId, teamName: $0.teamName, accountType: $0.accountType)
+                })
+        }
+        guard let only = connected.first else { throw PlatformError.authRequired }
+        return only.id
     }
 
     /// Credentials for calling Vercel with `credential`, its token refreshed once on a 401.

@@ -56,13 +56,18 @@ extension Router where Context == RequestContext {
             acceptLegacy: context.configuration.acceptLegacySignatures)
         let userText: String?
         let input: Result<Input, any Error>
+        let choice: Result<ConnectionChoice, any Error>
         if request.method == "GET" || request.method == "DELETE" || request.method == "HEAD" {
             userText = request.query("userId")
             input = Result { try JSONDecoder().decode(Input.self, from: Data("{}".utf8)) }
+            choice = Result {
+                try ConnectionChoice.parse(connectionID: request.query("connectionId"), teamID: request.query("teamId"))
+            }
         } else {
             let body = try request.decodeJSON(PlatformBody<Input>.self)
             userText = body.userID
             input = body.input
+            choice = Result { try ConnectionChoice.parse(connectionID: body.connectionID, teamID: body.teamID) }
         }
         guard let userText else { throw PlatformError.userIDRequired }
         guard let userID = UUID(uuidString: userText) else { throw PlatformError.invalidUserID }
@@ -82,6 +87,8 @@ extension Router where Context == RequestContext {
         } catch {
             throw Request.invalidJSON(error)
         }
-        return PlatformCall(request: request, caller: caller, input: decoded, project: project, logger: request.logger)
+        return PlatformCall(
+            request: request, caller: caller, input: decoded, project: project, connectionChoice: try choice.get(),
+            logger: request.logger)
     }
 }

@@ -118,6 +118,18 @@ enum OAuthRoutes {
             guard removed else { throw VercelAPIError.notFound("The integration configuration was not found") }
             return Response(status: 204)
         }
+        // An integration configuration as Vercel describes it. Vercel's `scopes` is not reported
+        // here: the service must cope with not knowing an installation's permissions.
+        router.api("GET", "/v1/integrations/configuration/:id") { request, state, caller in
+            let id = request.parameter("id") ?? ""
+            guard state.with({ $0.configurationOwners[id] }) == caller.account.user.id else {
+                throw VercelAPIError.notFound("The integration configuration was not found")
+            }
+            return .json(
+                JSONValue.object([
+                    "id": .string(id), "userId": .string(caller.account.user.id), "source": "marketplace",
+                ]))
+        }
         router.api("GET", "/login/oauth/userinfo") { _, _, caller in
             let user = caller.account.user
             return .json(

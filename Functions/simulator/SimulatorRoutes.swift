@@ -30,11 +30,17 @@ extension Router where Context == SimulatorState {
                         data.faults[token]?.rateLimited -= 1
                     } else if current.serverErrors > 0 {
                         data.faults[token]?.serverErrors -= 1
+                    } else if current.forbidden > 0 {
+                        data.faults[token]?.forbidden -= 1
                     }
                     return current
                 }
                 if faults.latencyMs > 0 { usleep(useconds_t(faults.latencyMs * 1000)) }
                 if faults.rateLimited > 0 { throw Self.rateLimited(retryAfter: faults.retryAfterSeconds) }
+                if faults.rateLimited == 0, faults.serverErrors == 0, faults.forbidden > 0 {
+                    throw VercelAPIError(
+                        status: 403, code: "forbidden", message: "You don't have permission to access this resource")
+                }
                 if faults.serverErrors > 0 {
                     throw VercelAPIError(
                         status: faults.serverErrorStatus, code: "internal_server_error",

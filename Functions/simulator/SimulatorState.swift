@@ -82,6 +82,8 @@ final class SimulatorState: Sendable {
         var buildMs = 900
         /// This many of the next deployments fail at build.
         var failBuilds = 0
+        /// This many calls answer 403, as Vercel does for a permission the token lacks.
+        var forbidden = 0
 
         init() {}
 
@@ -94,6 +96,7 @@ final class SimulatorState: Sendable {
             latencyMs = try container.decodeIfPresent(Int.self, forKey: .latencyMs) ?? 0
             buildMs = try container.decodeIfPresent(Int.self, forKey: .buildMs) ?? 900
             failBuilds = try container.decodeIfPresent(Int.self, forKey: .failBuilds) ?? 0
+            forbidden = try container.decodeIfPresent(Int.self, forKey: .forbidden) ?? 0
         }
     }
 

@@ -71,10 +71,6 @@ extension ConfigurationKey {
     public static let vercelRevokeURL = ConfigurationKey(
         "VERCEL_OAUTH_REVOKE_URL", default: "<api>/login/oauth/token/revoke", readBy: "every group, jobs",
         "the OAuth app's token revocation endpoint")
-    public static let vercelIntegrationScopes = ConfigurationKey(
-        "VERCEL_INTEGRATION_SCOPES", default: VercelSettings.defaultIntegrationScopes.joined(separator: ","),
-        readBy: "oauth",
-        "comma-separated scopes an integration connection holds (integration tokens do not say)")
     public static let vercelWebhookSecrets = ConfigurationKey(
         "VERCEL_WEBHOOK_SECRETS", default: "the client secret", readBy: "webhooks",
         "comma-separated secrets webhook signatures are checked against, so one can rotate out")
@@ -120,7 +116,7 @@ extension ConfigurationKey {
     public static let all: [ConfigurationKey] = [
         databaseURL, statementTimeout, platformSecret, acceptLegacySignatures, encryptionKeys, logLevel, faultRoutes,
         vercelAPIBaseURL, vercelAuthMode, vercelClientID, vercelClientSecret, vercelRedirectURI, vercelIntegrationSlug,
-        vercelIntegrationInstallURL, vercelAuthorizeURL, vercelTokenURL, vercelRevokeURL, vercelIntegrationScopes,
+        vercelIntegrationInstallURL, vercelAuthorizeURL, vercelTokenURL, vercelRevokeURL,
         vercelWebhookSecrets, oauthSuccessURL, oauthFailureURL, oauthConfirmation, projectsRoot, baseURL, maxLogStreams,
         logHeartbeat, alertWebhookURL, alertWebhookSecret, migrationsDirectory, simulatorWebhookURL,
         simulatorTokenLifetime,

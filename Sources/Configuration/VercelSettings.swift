@@ -7,11 +7,6 @@ public struct VercelSettings: Sendable {
         case oauthApp = "oauth_app"
     }
 
-    public static let defaultIntegrationScopes = [
-        "user:read", "project:read", "project:write", "deployment:read", "deployment:write", "env:read", "env:write",
-        "domain:read", "domain:write", "team:read",
-    ]
-
     public var apiBaseURL: String
     public var mode: Mode
     public var clientID: String
@@ -25,8 +20,6 @@ public struct VercelSettings: Sendable {
     /// Where the user's browser goes after the callback.
     public var successURL: String
     public var failureURL: String
-    /// Scopes an integration token holds (integration tokens do not say).
-    public var integrationScopes: [String]
     /// Whether a connection waits, after the callback, for the platform to confirm it for the
     /// signed-in user. The callback only has the browser, not the user, so without it an
     /// authorization link started by one user and completed in another's browser would connect the
@@ -51,7 +44,6 @@ public struct VercelSettings: Sendable {
             revokeURL: environment.value(.vercelRevokeURL) ?? api + "/login/oauth/token/revoke",
             successURL: try environment.required(.oauthSuccessURL),
             failureURL: try environment.required(.oauthFailureURL),
-            integrationScopes: environment.string(.vercelIntegrationScopes).split(separator: ",").map { String($0) },
             confirmationRequired: try environment.choice(.oauthConfirmation, of: ["required", "off"]) == "required")
     }
 }

@@ -69,4 +69,21 @@ extension VercelClient {
         _ = try send(
             Endpoint("DELETE", "/v1/integrations/configuration/\(Self.percentEncode(id))"), credentials: credentials)
     }
+
+    /// An integration configuration (`GET /v1/integrations/configuration/{id}`): the installation,
+    /// with the permissions it holds where Vercel reports them.
+    public func integrationConfiguration(
+        _ id: String, _ credentials: Credentials
+    ) throws(VercelError)
+        -> VercelIntegrationConfiguration
+    {
+        try call(Endpoint("GET", "/v1/integrations/configuration/\(Self.percentEncode(id))"), credentials: credentials)
+    }
+}
+
+/// The part of an integration configuration the service reads.
+public struct VercelIntegrationConfiguration: Decodable, Sendable, Equatable {
+    public let id: String
+    /// Nil when Vercel does not report them.
+    public let scopes: [String]?
 }

@@ -48,6 +48,8 @@ public final class VercelClient {
         /// The logger of the request the calls are made for (it carries the request id); the
         /// client's own when nil.
         public var logger: Logger?
+        /// The permission the calls need: Vercel's 403 then means the connection lacks it.
+        public var requiredScope: String?
 
         public init(
             accessToken: String, teamID: String? = nil, connectionID: UUID? = nil,
@@ -162,7 +164,9 @@ public final class VercelClient {
                 return response
             case .success(let response) where response.status == 401 && !refreshed && credentials.refresh != nil:
                 refreshed = true
-                guard let fresh = try? credentials.refresh?() else { throw Self.apiError(response) }
+                guard let fresh = try? credentials.refresh?() else {
+                    throw Self.apiError(response, requiredScope: credentials.requiredScope)
+                }
                 token = fresh
                 attempt -= 1
                 continue
@@ -172,7 +176,7 @@ public final class VercelClient {
                     outcome: .response(
                         status: response.status, retryAfter: RetryPolicy.requestedWait(in: response, now: Date())),
                     random: &random)
-                if decision == .giveUp { throw Self.apiError(response) }
+                if decision == .giveUp { throw Self.apiError(response, requiredScope: credentials.requiredScope) }
             case .failure(let error):
                 decision = configuration.retry.decide(
                     attempt: attempt, idempotent: endpoint.idempotent, outcome: .transport(error), random: &random)
@@ -207,7 +211,7 @@ public final class VercelClient {
         record(outcome, credentials.connectionID, &breaker)
         switch outcome {
         case .success(let response) where (200..<300).contains(response.status): return
-        case .success(let response): throw Self.apiError(response)
+        case .success(let response): throw Self.apiError(response, requiredScope: credentials.requiredScope)
         case .failure(let error): throw .unreachable(error)
         }
     }
@@ -284,7 +288,9 @@ public final class VercelClient {
     }
 
     /// Vercel's `{"error": {"code", "message"}}`, or a description of a body without one.
-    static func apiError(_ response: HTTPResponse) -> VercelError {
+    /// - Parameter requiredScope: the permission the call needed; a 403 that is not about the token
+    ///   itself is then `forbidden` (the connection lacks it).
+    static func apiError(_ response: HTTPResponse, requiredScope: String? = nil) -> VercelError {
         struct Body: Decodable {
             struct Detail: Decodable {
                 let code: String?
@@ -298,6 +304,9 @@ public final class VercelClient {
         if detail?.code == "missing_files", let missing = detail?.missing { return .missingFiles(missing) }
         if response.status == 401 || detail?.invalidToken == true {
             return .unauthorized(status: response.status, message: detail?.message ?? "Vercel refused the token")
+        }
+        if response.status == 403, let requiredScope {
+            return .forbidden(requiredScope: requiredScope, message: detail?.message ?? "Vercel refused the permission")
         }
         return .api(
             status: response.status, code: detail?.code ?? "http_\(response.status)",

@@ -5,6 +5,8 @@ public enum VercelError: Error, Equatable, Sendable {
     case api(status: Int, code: String, message: String)
     /// The token is not (or no longer) valid: a 401, or a 403 that Vercel marks `invalidToken`.
     case unauthorized(status: Int, message: String)
+    /// A 403 on a call that needs `requiredScope`: the connection lacks that permission.
+    case forbidden(requiredScope: String, message: String)
     /// A deployment named files Vercel does not have yet: their SHA-1s (`error.missing`).
     case missingFiles([String])
     /// Rate limited for longer than a request should wait.

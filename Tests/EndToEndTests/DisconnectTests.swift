@@ -108,3 +108,24 @@ import Vercel
         #expect(deployed.status == 202, "\(deployed.text)")
     }
 }
+
+/// Honest scopes: an integration installation's permissions are unknown unless Vercel reports them.
+@Suite struct HonestScopesTests {
+    @Test func unknownScopesAreNullAndVercelsForbiddenIsInsufficientScope() async throws {
+        let client = try StackClient()
+        let fixtures = StackFixtures()
+        let connected = try await VercelConnectionFixture.connect(fixtures, client)
+        let status = try await client.signed("GET", "/v1/internal/vercel/oauth/status?userId=\(connected.user)")
+        let connection = try #require(status.json?["connection"] as? [String: Any])
+        #expect(connection["scopes"] is NSNull)
+        try await connected.account.setFaults(["forbidden": 1])
+        let project = try fixtures.project(owner: connected.user)
+        let reply = try await client.signed("GET", "/v1/projects/\(project)/vercel/projects?userId=\(connected.user)")
+        #expect(reply.status == 403 && reply.code == "INSUFFICIENT_SCOPE")
+        #expect(
+            reply.json?["requiredScope"] as? String == "project:read" && reply.json?["action"] as? String == "RECONNECT"
+        )
+        let again = try await client.signed("GET", "/v1/projects/\(project)/vercel/projects?userId=\(connected.user)")
+        #expect(again.status == 200)
+    }
+}

@@ -248,4 +248,24 @@ import Vercel
         #expect(try harness.call("GET", "\(base)/auto-deploy/config", as: user).status == 501)
         #expect(harness.send("GET", "\(base)/auto-deploy/config").code == "MISSING_SIGNATURE")
     }
+
+    /// Scopes unknown (an integration installation that does not say): the call is made, and
+    /// Vercel's own 403 is the route's INSUFFICIENT_SCOPE with the permission it needs.
+    @Test func vercelsForbiddenIsInsufficientScopeWithThePermissionTheRouteNeeds() throws {
+        defer { harness.drop() }
+        harness.vercel.on(
+            "GET", "/v10/projects", status: 403, json: #"{"error":{"code":"forbidden","message":"Not allowed"}}"#)
+        let answer = try harness.call("GET", "\(base)/projects", as: user)
+        #expect(answer.status == 403 && answer.code == "INSUFFICIENT_SCOPE")
+        #expect(
+            answer.json["requiredScope"] as? String == "project:read" && answer.json["action"] as? String == "RECONNECT"
+        )
+        let limited = try harness.user()
+        _ = try harness.connect(limited, scopes: ["user:read"])
+        let known = try harness.call(
+            "GET", "/v1/projects/\(try harness.project(of: limited))/vercel/projects", as: limited)
+        #expect(known.code == "INSUFFICIENT_SCOPE" && known.json["requiredScope"] as? String == "project:read")
+        #expect(
+            harness.vercel.sent == ["GET /v10/projects"], "a connection known to lack the scope is not sent to Vercel")
+    }
 }

@@ -71,7 +71,7 @@ final class GroupHarness {
     func connect(
         _ user: UUID, team: String? = nil, token: String = "vca_test-token", refreshToken: String? = nil,
         expiresAt: Date? = nil,
-        scopes: [String] = VercelSettings.defaultIntegrationScopes
+        scopes: [String]? = nil
     ) throws -> UUID {
         try ConnectionStore(database: db, keyRing: keyRing).save(
             .init(

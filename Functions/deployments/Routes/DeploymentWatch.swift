@@ -104,7 +104,7 @@ extension VercelError {
         switch self {
         case .rateLimited, .circuitOpen, .unreachable: true
         case .api(let status, _, _): status >= 500
-        case .unauthorized, .missingFiles, .invalidResponse: false
+        case .unauthorized, .forbidden, .missingFiles, .invalidResponse: false
         }
     }
 }

@@ -30,7 +30,7 @@ enum ConnectionActions {
         let usable = try context.tokens.usable(
             userID: call.caller.userID, connectionID: call.connectionChoice.connectionID, correlationID: call.requestID)
         let credentials = context.credentials(usable, logger: call.logger, correlationID: call.requestID)
-        let missing = requiredScopes.filter { !usable.scopes.contains($0) }
+        let missing = usable.scopes.map { granted in requiredScopes.filter { !granted.contains($0) } } ?? []
         let started = ContinuousClock.now
         let answer = Result { () throws(VercelError) -> VercelUser in
             try context.vercel.user(credentials)

@@ -63,11 +63,15 @@ enum OAuthCallback {
                     mode: pending.mode, configurationID: configurationID,
                     installationID: token.installationID,
                     accessToken: token.accessToken, refreshToken: nil, expiresAt: nil,
-                    scopes: settings.integrationScopes,
+                    scopes: nil,
                     correlationID: request.requestID)
             }
             let credentials = VercelClient.Credentials(
                 accessToken: grant.accessToken, teamID: grant.teamID, logger: logger)
+            if pending.mode == VercelSettings.Mode.integration.rawValue, let configurationID {
+                // The installation's permissions, where Vercel reports them; unknown otherwise.
+                grant.scopes = (try? context.vercel.integrationConfiguration(configurationID, credentials))?.scopes
+            }
             let user = try context.vercel.user(credentials)
             grant.vercelUserID = user.id
             grant.email = user.email

@@ -8,6 +8,7 @@ extension VercelError: HTTPResponseError {
     public var status: Int {
         switch self {
         case .unauthorized: 401
+        case .forbidden: 403
         case .rateLimited: 429
         case .circuitOpen: 503
         case .unreachable(.timedOut): 504
@@ -26,6 +27,7 @@ extension VercelError: HTTPResponseError {
     public var code: String {
         switch self {
         case .unauthorized: "AUTH_REQUIRED"
+        case .forbidden: "INSUFFICIENT_SCOPE"
         case .rateLimited: "RATE_LIMITED"
         case .circuitOpen: "CIRCUIT_OPEN"
         case .unreachable(.timedOut): "VERCEL_TIMEOUT"
@@ -45,6 +47,7 @@ extension VercelError: HTTPResponseError {
     public var message: String {
         switch self {
         case .unauthorized: "Vercel no longer accepts this connection; reconnect your Vercel account"
+        case .forbidden: "Your Vercel connection does not allow this; reconnect to grant it"
         case .rateLimited: "Vercel is rate limiting this account; try again later"
         case .circuitOpen: "Vercel has been failing for this connection; calls are paused briefly"
         case .unreachable(.timedOut): "Vercel did not answer in time"
@@ -57,6 +60,7 @@ extension VercelError: HTTPResponseError {
     public var extraFields: [String: JSONValue] {
         switch self {
         case .unauthorized: ["action": "RECONNECT"]
+        case .forbidden(let scope, _): ["requiredScope": .string(scope), "action": "RECONNECT"]
         case .rateLimited(let wait), .circuitOpen(let wait): ["retryAfter": .integer(Self.seconds(wait))]
         case .api(let status, let code, _): ["vercelCode": .string(code), "vercelStatus": .integer(status)]
         default: [:]

@@ -21,7 +21,9 @@ extension RequestContext {
         let credential = try tokens.usable(
             userID: call.caller.userID, connectionID: chosen, correlationID: call.requestID)
         try credential.require(scope)
-        return credentials(credential, logger: call.logger, correlationID: call.requestID)
+        var credentials = credentials(credential, logger: call.logger, correlationID: call.requestID)
+        credentials.requiredScope = scope
+        return credentials
     }
 
     /// The connection a request acts with: its linked project's; else the one it names

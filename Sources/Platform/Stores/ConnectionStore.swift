@@ -33,13 +33,14 @@ public struct ConnectionStore {
         public var accessToken: String
         public var refreshToken: String?
         public var expiresAt: Date?
-        public var scopes: [String]
+        /// What Vercel granted, nil when Vercel did not say (an integration installation).
+        public var scopes: [String]?
         public var correlationID: String
 
         public init(
             userID: UUID, teamID: String?, teamName: String?, vercelUserID: String, email: String?, mode: String,
             configurationID: String?,
-            installationID: String?, accessToken: String, refreshToken: String?, expiresAt: Date?, scopes: [String],
+            installationID: String?, accessToken: String, refreshToken: String?, expiresAt: Date?, scopes: [String]?,
             correlationID: String
         ) {
             self.userID = userID
@@ -110,7 +111,8 @@ public struct ConnectionStore {
         public let refreshToken: String?
         public let teamID: String?
         public let expiresAt: Date?
-        public let scopes: [String]
+        /// Nil when Vercel did not say: a call then learns from Vercel's 403.
+        public let scopes: [String]?
         /// The breaker as stored with the tokens, so a call that changes nothing reads it no more.
         public let breaker: CircuitBreakers.Snapshot
         /// `integration` or `oauth_app`.
@@ -118,8 +120,9 @@ public struct ConnectionStore {
         /// The integration configuration the connection came from (integration mode).
         public let configurationID: String?
 
-        /// Throws 403 `INSUFFICIENT_SCOPE` unless the connection was granted `scope`.
+        /// Throws 403 `INSUFFICIENT_SCOPE` when the connection is known not to hold `scope`.
         public func require(_ scope: String) throws {
+            guard let scopes else { return }
             guard scopes.contains(scope) else { throw PlatformError.insufficientScope(scope) }
         }
     }
@@ -173,7 +176,7 @@ public struct ConnectionStore {
                 try keyRing.open($0, context: Self.context("refresh_token_sealed", id))
             },
             teamID: row["team_id"], expiresAt: try row.decodeIfPresent("token_expires_at"),
-            scopes: (try? JSONDecoder().decode([String].self, from: Data((row["scopes"] ?? "[]").utf8))) ?? [],
+            scopes: row["scopes"].flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) },
             breaker: PostgresCircuitBreakerStorage.snapshot(row["breaker"]), mode: try row.decode("auth_mode"),
             configurationID: row["configuration_id"])
     }
@@ -184,7 +187,8 @@ public struct ConnectionStore {
         public let teamId: String?
         public let teamName: String?
         public let accountType: String
-        public let scopes: [String]
+        /// Nil when Vercel did not say.
+        public let scopes: [String]?
         public let status: String
         public let tokenExpiresAt: Date?
         public let lastSyncAt: Date?
@@ -220,7 +224,7 @@ public struct ConnectionStore {
             Summary(
                 id: try row.decode("id"), teamId: row["team_id"], teamName: row["team_name"],
                 accountType: try row.decode("account_type"),
-                scopes: (try? JSONDecoder().decode([String].self, from: Data((row["scopes"] ?? "[]").utf8))) ?? [],
+                scopes: row["scopes"].flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) },
                 status: try row.decode("status"), tokenExpiresAt: try row.decodeIfPresent("token_expires_at"),
                 lastSyncAt: try row.decodeIfPresent("last_sync_at"))
         }

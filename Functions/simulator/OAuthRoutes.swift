@@ -197,7 +197,7 @@ enum OAuthRoutes {
             back = [("error", "access_denied"), ("error_description", "The user denied access")] + back
             return redirect(redirectURI, back)
         }
-        let hint = request.query("login_hint")
+        guard let hint = request.query("login_hint") else { return consentPage(request, state) }
         let account = state.with { data in data.accounts.values.first { $0.user.username == hint } }
         guard let account else { return oauthError(400, "invalid_request", "login_hint must name a simulator account") }
         let team = request.query("team").flatMap { slug in account.teams.first { $0.slug == slug } }
@@ -306,5 +306,43 @@ enum OAuthRoutes {
     /// OAuth's own error shape (RFC 6749 §5.2).
     static func oauthError(_ status: Int, _ code: String, _ description: String) -> Response {
         .json(JSONValue.object(["error": .string(code), "error_description": .string(description)]), status: status)
+    }
+
+    /// The page a person sees when they follow an authorization URL without `login_hint`: every
+    /// simulated account (and each of its teams) with a link that approves for it, and one that
+    /// denies. Each link is this same URL with `login_hint` (and `team`) or `deny=1` added.
+    static func consentPage(_ request: Request, _ state: SimulatorState) -> Response {
+        let accounts = state.with { data in
+            Dictionary(grouping: data.accounts.values, by: { $0.user.id }).compactMap { $0.value.first }
+                .sorted { $0.user.username < $1.user.username }
+        }
+        let here = request.path + (request.rawQuery.isEmpty ? "?" : "?\(request.rawQuery)&")
+        func escaped(_ text: String) -> String {
+            text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+                .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+        }
+        var rows: [String] = []
+        for account in accounts {
+            let user = QueryString.encode(account.user.username)
+            rows.append(
+                "<li><a href=\"\(escaped(here + "login_hint=" + user))\">Approve as \(escaped(account.user.username))</a></li>"
+            )
+            for team in account.teams {
+                let link = here + "login_hint=" + user + "&team=" + QueryString.encode(team.slug)
+                rows.append(
+                    "<li><a href=\"\(escaped(link))\">Approve as \(escaped(account.user.username)) for the team "
+                        + "\(escaped(team.name ?? team.slug))</a></li>")
+            }
+        }
+        if rows.isEmpty { rows.append("<li>No simulated account yet: create one with POST /_sim/accounts.</li>") }
+        let html = """
+            <!doctype html>
+            <html><head><meta charset="utf-8"><title>Vercel simulator: authorize</title></head>
+            <body><h1>Authorize the integration</h1><p>Choose the simulated Vercel account to connect.</p>
+            <ul>\(rows.joined(separator: "\n"))</ul>
+            <p><a href="\(escaped(here + "deny=1"))">Deny</a></p></body></html>
+            """
+        return Response(
+            status: 200, headers: [("Content-Type", "text/html; charset=utf-8")], body: .bytes(Array(html.utf8)))
     }
 }

@@ -129,3 +129,41 @@ import Vercel
         #expect(again.status == 200)
     }
 }
+
+/// The simulator for a person: an authorization URL followed without `login_hint` shows a consent
+/// page listing the simulated accounts, whose links approve (or deny) as a browser would.
+@Suite struct SimulatorConsentPageTests {
+    @Test func theConsentPageListsAccountsAndItsApproveLinkCompletesTheFlow() async throws {
+        let client = try StackClient()
+        let fixtures = StackFixtures()
+        let user = try fixtures.user()
+        let account = try await SimulatorAccount.create(teams: ["pageteam"])
+        let username = try VercelClient(
+            configuration: .init(apiBaseURL: account.baseURL), transport: CurlTransport(), breakers: nil,
+            logger: Logger(label: "t")
+        ).user(.init(accessToken: account.token)).username
+        let initiated = try await client.signed(
+            "POST", "/v1/internal/vercel/oauth/initiate", json: #"{"userId":"\#(user)"}"#)
+        let url = try #require(initiated.json?["authorizationUrl"] as? String)
+
+        let page = try CurlTransport().send(HTTPRequest(method: "GET", url: url))
+        #expect(page.status == 200 && page.header("content-type")?.hasPrefix("text/html") == true)
+        let html = String(decoding: page.body, as: UTF8.self)
+        #expect(
+            html.contains("Approve as \(username)<") && html.contains("for the team pageteam")
+                && html.contains("deny=1"))
+
+        // The link a person would click, unescaped as a browser does.
+        let marker = "login_hint=\(username)"
+        let link = try #require(
+            html.components(separatedBy: "href=\"").map { $0.prefix { $0 != "\"" } }.first { $0.hasSuffix(marker) })
+        let origin =
+            String(url.prefix { $0 != "/" }) + "//"
+            + url.dropFirst(url.prefix { $0 != "/" }.count + 2).prefix { $0 != "/" }
+        let approved = try CurlTransport().send(
+            HTTPRequest(method: "GET", url: origin + link.replacingOccurrences(of: "&amp;", with: "&")))
+        #expect(approved.status == 302)
+        let callback = try #require(approved.header("location"))
+        #expect(callback.contains("/v1/internal/vercel/oauth/callback?") && callback.contains("code="))
+    }
+}

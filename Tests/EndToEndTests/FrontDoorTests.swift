@@ -78,7 +78,8 @@ import Testing
             "POST", "/v1/webhooks/vercel", body: Data(#"{"type":"x"}"#.utf8),
             headers: ["content-type": "application/json"])
         #expect(webhook.status == 401, "the webhook route answered \(webhook.status)")
-        #expect(Date().timeIntervalSince(started) < 2)
+        // Without enough connections and a short header timeout it waited for the slow ones (60 s).
+        #expect(Date().timeIntervalSince(started) < 5)
         let health = try await client.send("GET", "/healthz/webhooks")
         #expect(health.status == 200)
 

@@ -54,23 +54,7 @@ public enum FastCGIClient {
 
         /// Reads the CGI output until the server ends the request.
         public func reply() throws -> String {
-            var reply: [UInt8] = []
-            var received: [UInt8] = []
-            var buffer = [UInt8](repeating: 0, count: 65536)
-            while true {
-                let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-                if count <= 0 { throw Failure(description: "connection ended before END_REQUEST") }
-                received += buffer[0..<count]
-                while received.count >= 8 {
-                    let length = Int(received[4]) << 8 | Int(received[5])
-                    let total = 8 + length + Int(received[6])
-                    guard received.count >= total else { break }
-                    let type = received[1]
-                    if type == 6 { reply += received[8..<(8 + length)] }
-                    if type == 3 { return String(decoding: reply, as: UTF8.self) }
-                    received.removeFirst(total)
-                }
-            }
+            String(decoding: try records().filter { $0.type == 6 }.flatMap(\.content), as: UTF8.self)
         }
     }
 

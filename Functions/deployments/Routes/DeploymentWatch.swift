@@ -15,18 +15,9 @@ import Foundation
 enum DeploymentWatch {
     struct Page: Encodable {
         let deployments: [DeploymentRecord]
-        let pagination: Pagination
+        let pagination: Pagination<String>
         let stats: DeploymentStore.Stats
 
-        struct Pagination: Encodable {
-            let next: String?
-
-            func encode(to encoder: any Encoder) throws {
-                enum Keys: String, CodingKey { case next }
-                var container = encoder.container(keyedBy: Keys.self)
-                try container.encode(next, forKey: .next)
-            }
-        }
     }
 
     @Sendable static func list(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {

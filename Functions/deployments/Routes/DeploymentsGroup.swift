@@ -43,3 +43,15 @@ extension PlatformCall {
         return id
     }
 }
+
+/// `{"next": cursor or null}`: where a list's next page starts, null on the last page.
+struct Pagination<Cursor: Encodable>: Encodable {
+    let next: Cursor?
+
+    private enum CodingKeys: String, CodingKey { case next }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(next, forKey: .next)
+    }
+}

@@ -7,17 +7,8 @@ import Vercel
 enum VercelProjects {
     struct Page: Encodable {
         let projects: [VercelProject]
-        let pagination: Pagination
+        let pagination: Pagination<VercelCursor>
 
-        struct Pagination: Encodable {
-            let next: VercelCursor?
-
-            func encode(to encoder: any Encoder) throws {
-                enum Keys: String, CodingKey { case next }
-                var container = encoder.container(keyedBy: Keys.self)
-                try container.encode(next, forKey: .next)
-            }
-        }
     }
 
     @Sendable static func list(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {

@@ -84,6 +84,7 @@ let jobs: [(target: String, folder: String)] = [
     ("WebhookRetryJob", "webhook-retry"),
     ("WebhookCleanupJob", "webhook-cleanup"),
     ("AlertsJob", "alerts"),
+    ("DeploymentSyncJob", "deployment-sync"),
 ]
 targets += jobs.map { job in
     .executableTarget(

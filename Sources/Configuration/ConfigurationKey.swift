@@ -96,6 +96,9 @@ extension ConfigurationKey {
     public static let logHeartbeat = ConfigurationKey(
         "SHEEN_LOG_HEARTBEAT_SECONDS", default: "15", readBy: "deployments",
         "a quiet build log stream gets a `: keep-alive` comment this often (1 to 300)")
+    public static let staleDeploymentMinutes = ConfigurationKey(
+        "SHEEN_STALE_DEPLOYMENT_MINUTES", default: "15", readBy: "jobs",
+        "a deployment in progress this long without news (a lost webhook) is read from Vercel again (1 to 1440)")
     public static let alertWebhookURL = ConfigurationKey(
         "SHEEN_ALERT_WEBHOOK_URL", readBy: "jobs",
         "where `vercel-job-alerts` delivers alerts (Standard Webhooks); unset, alerts wait in the outbox")
@@ -118,7 +121,8 @@ extension ConfigurationKey {
         vercelAPIBaseURL, vercelAuthMode, vercelClientID, vercelClientSecret, vercelRedirectURI, vercelIntegrationSlug,
         vercelIntegrationInstallURL, vercelAuthorizeURL, vercelTokenURL, vercelRevokeURL,
         vercelWebhookSecrets, oauthSuccessURL, oauthFailureURL, oauthConfirmation, projectsRoot, baseURL, maxLogStreams,
-        logHeartbeat, alertWebhookURL, alertWebhookSecret, migrationsDirectory, simulatorWebhookURL,
+        logHeartbeat, staleDeploymentMinutes, alertWebhookURL, alertWebhookSecret, migrationsDirectory,
+        simulatorWebhookURL,
         simulatorTokenLifetime,
     ]
 

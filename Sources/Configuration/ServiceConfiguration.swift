@@ -66,13 +66,16 @@ public struct DeploymentSettings: Sendable {
     public var maxLogStreams: Int
     /// How often a quiet build log stream gets a heartbeat comment.
     public var logHeartbeat: Duration
+    /// How long a deployment may stay in progress without news before it is read again.
+    public var staleAfter: Duration
 
     public static func fromEnvironment(_ environment: Environment) throws -> DeploymentSettings {
         DeploymentSettings(
             projectsRoot: environment.value(.projectsRoot),
             baseURL: environment.string(.baseURL),
             maxLogStreams: try environment.integer(.maxLogStreams, in: 1...64),
-            logHeartbeat: .seconds(try environment.integer(.logHeartbeat, in: 1...300)))
+            logHeartbeat: .seconds(try environment.integer(.logHeartbeat, in: 1...300)),
+            staleAfter: .seconds(60 * (try environment.integer(.staleDeploymentMinutes, in: 1...1440))))
     }
 }
 

@@ -14,6 +14,10 @@ public struct VercelDeployment: Codable, Sendable, Equatable {
     public let errorMessage: String?
     public let errorStep: String?
     public let inspectorUrl: String?
+    /// When the build started (epoch ms).
+    public let buildingAt: Int64?
+    /// `out-of-memory` when the build ran out of memory.
+    public let oomReport: String?
 
     /// READY, ERROR and CANCELED do not change any more (READY may still be canceled by a person).
     public var isBuildOver: Bool { ["READY", "ERROR", "CANCELED"].contains(readyState) }

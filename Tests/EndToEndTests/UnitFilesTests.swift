@@ -6,7 +6,9 @@ import Testing
 /// there checked by `systemd-analyze verify` (syntax, dependencies, that each ExecStart exists).
 @Suite struct UnitFilesTests {
     static let groups = ["oauth", "webhooks", "deployments", "env", "domains", "breakglass", "optimization"]
-    static let jobs = ["token-refresh", "webhook-retry", "alerts", "nonce-prune", "webhook-cleanup", "partitions"]
+    static let jobs = [
+        "token-refresh", "webhook-retry", "alerts", "deployment-sync", "nonce-prune", "webhook-cleanup", "partitions",
+    ]
 
     func run(
         _ executable: String, _ arguments: [String], in directory: URL? = nil

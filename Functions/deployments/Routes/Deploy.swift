@@ -180,7 +180,7 @@ enum Deploy {
             origin: .init(
                 production: input.isProduction, gitSource: source, createdBy: call.caller.userID,
                 correlationID: call.requestID,
-                idempotency: idempotency))
+                idempotency: idempotency, upload: uploaded.map { ($0.filesUploaded, $0.bytesUploaded) }))
         call.logger.info(
             "deployment created",
             metadata: [

@@ -50,56 +50,35 @@ public struct AlertOutbox {
 
     /// An alert claimed for delivery.
     public struct Delivery: Sendable {
-        public let jobID: Int64
+        let job: JobQueue.Claimed
         public let messageID: String
         public let body: [UInt8]
-        public let attempt: Int
-        public let maxAttempts: Int
+        public var attempt: Int { job.attempt }
     }
 
+    var queue: JobQueue { JobQueue(kind: Self.kind, database: database) }
+
     /// Claims up to `limit` due alerts for this run (`FOR UPDATE SKIP LOCKED`, so runs on several
-    /// hosts share them), first putting back those a run that died left claimed.
+    /// hosts share them).
     public func claim(limit: Int) throws -> [Delivery] {
-        try database.execute(
-            """
-            UPDATE vercel_jobs SET status = 'pending', locked_until = NULL, updated_at = now()
-            WHERE kind = \(Self.kind) AND status = 'running' AND locked_until < now()
-            """)
-        return try database.query(
-            """
-            UPDATE vercel_jobs SET status = 'running', attempts = attempts + 1, locked_until = now() + interval '2 minutes',
-              updated_at = now()
-            WHERE id IN (
-              SELECT id FROM vercel_jobs WHERE kind = \(Self.kind) AND status = 'pending' AND run_after <= now()
-              ORDER BY run_after LIMIT \(limit) FOR UPDATE SKIP LOCKED)
-            RETURNING id, payload->>'id' AS message_id, payload->>'body' AS body, attempts, max_attempts
-            """
-        ).map { row in
-            Delivery(
-                jobID: try row.decode("id"), messageID: try row.decode("message_id"),
-                body: Array((try row.decode("body", as: String.self)).utf8),
-                attempt: try row.decode("attempts"), maxAttempts: try row.decode("max_attempts"))
+        struct Payload: Decodable {
+            let id: String
+            let body: String
+        }
+        return try queue.claim(limit: limit).map { job in
+            let payload = try JSONDecoder().decode(Payload.self, from: Data(job.payload.utf8))
+            return Delivery(job: job, messageID: payload.id, body: Array(payload.body.utf8))
         }
     }
 
     public func delivered(_ delivery: Delivery) throws {
-        try database.execute(
-            "UPDATE vercel_jobs SET status = 'done', locked_until = NULL, last_error = NULL, updated_at = now() WHERE id = \(delivery.jobID)"
-        )
+        try queue.done(delivery.job)
     }
 
     /// Puts a failed delivery back with a wait that doubles with each attempt (30 s to an hour), or
     /// marks it dead once its attempts are spent; dead ones wait for an operator's retry.
     public func failed(_ delivery: Delivery, reason: String) throws {
-        let wait = min(3600, 30 << min(delivery.attempt - 1, 10))
-        try database.execute(
-            """
-            UPDATE vercel_jobs SET
-              status = CASE WHEN attempts >= max_attempts THEN 'dead'::vercel_job_status ELSE 'pending'::vercel_job_status END,
-              run_after = now() + make_interval(secs => \(wait)), locked_until = NULL, last_error = \(String(reason.prefix(500))),
-              updated_at = now()
-            WHERE id = \(delivery.jobID)
-            """)
+        try queue.failed(delivery.job, reason: reason)
     }
 }
 

@@ -125,4 +125,16 @@ extension DeploymentStore {
             medianBuildDurationMs: try row.decodeIfPresent("median_ms"),
             p95BuildDurationMs: try row.decodeIfPresent("p95_ms"))
     }
+
+    /// Deployments still in progress whose row has not changed for `olderThan`, oldest first.
+    public func stale(olderThan: Duration, limit: Int) throws -> [(deploymentID: String, projectID: UUID)] {
+        try database.query(
+            """
+            SELECT deployment_id, project_id FROM vercel_deployments
+            WHERE deployment_state IN ('QUEUED', 'INITIALIZING', 'BUILDING')
+              AND updated_at < now() - make_interval(secs => \(Int(olderThan.components.seconds)))
+            ORDER BY updated_at LIMIT \(limit)
+            """
+        ).map { (try $0.decode("deployment_id"), try $0.decode("project_id")) }
+    }
 }

@@ -63,16 +63,19 @@ public struct DeploymentStore {
         public let correlationID: String
         /// The idempotency key and the fingerprint of the request that named it, when it had one.
         public let idempotency: (key: String, fingerprint: String)?
+        /// What a deployment from disk uploaded: files and bytes.
+        public let upload: (files: Int, bytes: Int)?
 
         public init(
             production: Bool, gitSource: DeploymentRecord.GitSource?, createdBy: UUID, correlationID: String,
-            idempotency: (key: String, fingerprint: String)? = nil
+            idempotency: (key: String, fingerprint: String)? = nil, upload: (files: Int, bytes: Int)? = nil
         ) {
             self.production = production
             self.gitSource = gitSource
             self.createdBy = createdBy
             self.correlationID = correlationID
             self.idempotency = idempotency
+            self.upload = upload
         }
     }
 
@@ -94,7 +97,8 @@ public struct DeploymentStore {
                 \(project.mappingID), \(project.vercelProjectID), \(Self.https(deployment.url)), \(state.rawValue)::vercel_deploy_state,
                 \(origin.production ? "PRODUCTION" : "PREVIEW")::vercel_deploy_type, \(deployment.target), \(origin.createdBy),
                 \(gitSource)::jsonb, \(deployment.inspectorUrl), \(origin.correlationID),
-                jsonb_build_object('queuedAt', \(createdAt)::timestamptz))
+                jsonb_strip_nulls(jsonb_build_object('queuedAt', \(createdAt)::timestamptz,
+                  'filesUploaded', \(origin.upload?.files)::int, 'bytesUploaded', \(origin.upload?.bytes)::bigint)))
               ON CONFLICT (deployment_id, created_at) DO UPDATE SET
                 created_by = coalesce(d.created_by, EXCLUDED.created_by),
                 git_source = CASE WHEN d.git_source = '{}' THEN EXCLUDED.git_source ELSE d.git_source END,
@@ -130,8 +134,12 @@ public struct DeploymentStore {
     /// Applies what Vercel reports of a deployment (a refresh, a cancel) through the lifecycle: the
     /// state moves only forward, an impossible move is counted, not applied. Nil when the project
     /// has no such deployment.
+    /// - Parameter finalizing: whether this report's own reader records the end of the build (the
+    ///   sync job does); otherwise a build that ends here queues `deployment.finalize` for it.
     @discardableResult
-    public func applyReported(_ deployment: VercelDeployment, projectID: UUID) throws -> DeploymentRecord? {
+    public func applyReported(
+        _ deployment: VercelDeployment, projectID: UUID, finalizing: Bool = false
+    ) throws -> DeploymentRecord? {
         try database.transaction {
             guard
                 let row = try database.query(
@@ -158,7 +166,8 @@ public struct DeploymentStore {
             }
             let readyAt = deployment.ready.flatMap(VercelTime.date(milliseconds:))
             let finishes = state?.isBuildOver == true
-            let isError = state == .error
+            // Vercel's account of a failure is taken whenever it reports one the row agrees with.
+            let isError = reported == .error && (state == .error || stored == .error)
             let step = deployment.errorStep.flatMap { ["BUILD", "DEPLOY", "CHECK"].contains($0) ? $0 : nil }
             // Both times plausible, so their difference cannot overflow.
             let duration = deployment.ready.flatMap { ready -> Int? in
@@ -187,8 +196,56 @@ public struct DeploymentStore {
                 WHERE deployment_id = \(deployment.id) AND created_at = \(createdAt)
                 RETURNING \(fragment: Self.columns)
                 """)
+            if finishes, !finalizing {
+                try Self.queueFinalization(deployment.id, projectID: projectID, database: database)
+            }
             return try updated.first.map(Self.record)
         }
+    }
+
+    /// The kind of job that reads a deployment whose build ended from Vercel once and records why
+    /// and how it ended (`vercel-job-deployment-sync`).
+    public static let finalizeKind = "deployment.finalize"
+
+    static func queueFinalization(_ deploymentID: String, projectID: UUID, database: PostgresConnection) throws {
+        try database.execute(
+            """
+            INSERT INTO vercel_jobs (kind, payload, dedup_key)
+            VALUES (\(finalizeKind), jsonb_build_object('deploymentId', \(deploymentID)::text, 'projectId', \(projectID)::text),
+              \(deploymentID))
+            ON CONFLICT DO NOTHING
+            """)
+    }
+
+    /// Records how a deployment's build ended, from Vercel's own report of it: its error (code,
+    /// message, step, out-of-memory report) through the lifecycle, and its metrics row (once).
+    public func recordFinal(_ deployment: VercelDeployment, projectID: UUID) throws {
+        try applyReported(deployment, projectID: projectID, finalizing: true)
+        let created = deployment.createdAt
+        let building = deployment.buildingAt.flatMap { VercelTime.plausible.contains($0) ? $0 : nil }
+        let ready = deployment.ready.flatMap { VercelTime.plausible.contains($0) ? $0 : nil }
+        // Plausible times differ by far less than Int32 milliseconds only within a few weeks; cap it.
+        let queuedMs = building.flatMap {
+            VercelTime.plausible.contains(created) ? min(max(0, $0 - created), Int64(Int32.max)) : nil
+        }
+        let buildMs = ready.flatMap { ready in building.map { min(max(0, ready - $0), Int64(Int32.max)) } }
+        try database.execute(
+            """
+            WITH deployment AS (
+              UPDATE vercel_deployments SET oom_report = coalesce(\(deployment.oomReport.map { String($0.prefix(200)) }), oom_report)
+              WHERE deployment_id = \(deployment.id) AND project_id = \(projectID)
+                AND created_at = (SELECT created_at FROM vercel_deployment_keys WHERE deployment_id = \(deployment.id))
+              RETURNING deployment_id, project_id, vercel_project_id, deployment_type, deployment_state, error_code, error_step,
+                created_at, metadata)
+            INSERT INTO vercel_build_metrics (deployment_id, project_id, vercel_project_id, deployment_type, framework, outcome,
+              error_code, error_step, created_at, queue_ms, build_duration_ms, file_count, bytes_uploaded)
+            SELECT d.deployment_id, d.project_id, d.vercel_project_id, d.deployment_type, m.framework, d.deployment_state,
+              d.error_code, d.error_step, d.created_at, \(queuedMs)::int, \(buildMs)::int,
+              (d.metadata->>'filesUploaded')::int, (d.metadata->>'bytesUploaded')::bigint
+            FROM deployment d LEFT JOIN vercel_project_mappings m ON m.project_id = d.project_id
+            WHERE d.deployment_state IN ('READY', 'ERROR', 'CANCELED')
+            ON CONFLICT (deployment_id) DO NOTHING
+            """)
     }
 
     /// Vercel's deployment hosts come without a scheme.

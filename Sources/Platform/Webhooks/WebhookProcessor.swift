@@ -236,7 +236,14 @@ public struct WebhookProcessor {
                 last_event_at = greatest(last_event_at, \(at)),
                 updated_at = now()
               WHERE deployment_id = \(deployment.id) AND created_at = \(createdAt)
-              RETURNING 1)
+              RETURNING 1),
+            finalize AS (
+              -- A build that ends here is read from Vercel once more, for why and how it ended.
+              INSERT INTO vercel_jobs (kind, payload, dedup_key)
+              SELECT \(DeploymentStore.finalizeKind), jsonb_build_object('deploymentId', \(deployment.id)::text,
+                'projectId', \(mapping.projectID)::text), \(deployment.id)
+              WHERE \(finishes) AND EXISTS (SELECT 1 FROM changed)
+              ON CONFLICT DO NOTHING)
             UPDATE vercel_webhook_dedup SET processing_ms = \(finished?.milliseconds) WHERE id = \(finished?.delivery) AND EXISTS (SELECT 1 FROM changed)
             """)
         if state == .error, event.payload.target == "production" {

@@ -1,0 +1,70 @@
+import Foundation
+import Logging
+import Platform
+import Postgres
+import Vercel
+
+// vercel-job-deployment-sync (every minute): reads deployments from Vercel where webhooks do not
+// tell enough.
+// - A build that ended (`deployment.finalize`, queued when a webhook or a refresh saw it end) is
+//   read once: Vercel's error code, message and step, its out-of-memory report, and the build's
+//   metrics row (queued and build time, target, framework, outcome, uploads).
+// - A deployment still in progress after SHEEN_STALE_DEPLOYMENT_MINUTES without news (a webhook was
+//   lost) is read again, and recorded as above if it has ended.
+OneShotJob.run(name: "vercel-job-deployment-sync") { _, logger in
+    let configuration = try ServiceConfiguration.fromEnvironment()
+    let context = RequestContext(group: "deployment-sync", configuration: configuration, logger: logger)
+    let store = context.deployments(logger: logger)
+    let correlationID = "job-\(UUID().uuidString.prefix(8).lowercased())"
+
+    /// Reads `deploymentID` from Vercel with its project's connection and records what it says.
+    func sync(_ deploymentID: String, projectID: UUID) throws -> Bool {
+        guard let link = try context.projectLinks.find(projectID) else { return false }
+        let credential = try context.connections.credential(link.connectionID)
+        let credentials = context.credentials(credential, logger: logger, correlationID: correlationID)
+        let reported = try context.vercel.deployment(deploymentID, credentials)
+        if reported.isBuildOver {
+            try store.recordFinal(reported, projectID: projectID)
+        } else {
+            try store.applyReported(reported, projectID: projectID, finalizing: true)
+        }
+        return true
+    }
+
+    struct Finalize: Decodable {
+        let deploymentId: String
+        let projectId: UUID
+    }
+    let queue = JobQueue(kind: DeploymentStore.finalizeKind, database: context.database)
+    var finalized = 0
+    var failed = 0
+    for job in try queue.claim(limit: 200) {
+        do {
+            let payload = try JSONDecoder().decode(Finalize.self, from: Data(job.payload.utf8))
+            _ = try sync(payload.deploymentId, projectID: payload.projectId)
+            try queue.done(job)
+            finalized += 1
+        } catch {
+            failed += 1
+            try queue.failed(job, reason: "\(error)")
+            logger.warning("deployment not finalized", metadata: ["job.id": "\(job.id)", "error.detail": "\(error)"])
+        }
+    }
+
+    var refreshed = 0
+    for stale in try store.stale(olderThan: configuration.deployments.staleAfter, limit: 100) {
+        do {
+            if try sync(stale.deploymentID, projectID: stale.projectID) { refreshed += 1 }
+        } catch {
+            failed += 1
+            logger.warning(
+                "stale deployment not refreshed",
+                metadata: ["deployment.id": "\(stale.deploymentID)", "error.detail": "\(error)"])
+        }
+    }
+    context.database.close()
+    return [
+        "deployments.finalized": "\(finalized)", "deployments.refreshed": "\(refreshed)",
+        "deployments.failed": "\(failed)",
+    ]
+}

@@ -122,6 +122,23 @@ enum AdminRoutes {
             state.with { $0.dns[record.name.lowercased(), default: [:]][record.type.uppercased()] = record.value }
             return Response(status: 204)
         }
+        // The production branch of a git-connected project, changed as a person does in Vercel's
+        // dashboard (the API has no call for it): {"branch"}.
+        router.add("PUT", "/_sim/projects/:id/production-branch") { request, state in
+            struct Branch: Decodable { let branch: String }
+            _ = try account(of: request, state)
+            let branch = try request.decodeJSON(Branch.self).branch
+            let changed = state.with { data -> Bool in
+                guard var project = data.projects[request.parameter("id") ?? ""], project.link != nil else {
+                    return false
+                }
+                project.link?.productionBranch = branch
+                project.updatedAt = data.tick()
+                data.projects[project.id] = project
+                return true
+            }
+            return Response(status: changed ? 204 : 404)
+        }
         router.add("GET", "/healthz/simulator") { _, _ in
             .json(JSONValue.object(["group": "simulator"]))
         }

@@ -96,6 +96,10 @@ extension ConfigurationKey {
     public static let logHeartbeat = ConfigurationKey(
         "SHEEN_LOG_HEARTBEAT_SECONDS", default: "15", readBy: "deployments",
         "a quiet build log stream gets a `: keep-alive` comment this often (1 to 300)")
+    public static let productionBranchTTL = ConfigurationKey(
+        "SHEEN_PRODUCTION_BRANCH_TTL_SECONDS", default: "60", readBy: "deployments",
+        "how long the production branch read from Vercel is trusted before a production deploy or promotion reads it again (0 to 3600)"
+    )
     public static let staleDeploymentMinutes = ConfigurationKey(
         "SHEEN_STALE_DEPLOYMENT_MINUTES", default: "15", readBy: "jobs",
         "a deployment in progress this long without news (a lost webhook) is read from Vercel again (1 to 1440)")
@@ -121,7 +125,8 @@ extension ConfigurationKey {
         vercelAPIBaseURL, vercelAuthMode, vercelClientID, vercelClientSecret, vercelRedirectURI, vercelIntegrationSlug,
         vercelIntegrationInstallURL, vercelAuthorizeURL, vercelTokenURL, vercelRevokeURL,
         vercelWebhookSecrets, oauthSuccessURL, oauthFailureURL, oauthConfirmation, projectsRoot, baseURL, maxLogStreams,
-        logHeartbeat, staleDeploymentMinutes, alertWebhookURL, alertWebhookSecret, migrationsDirectory,
+        logHeartbeat, productionBranchTTL, staleDeploymentMinutes, alertWebhookURL, alertWebhookSecret,
+        migrationsDirectory,
         simulatorWebhookURL,
         simulatorTokenLifetime,
     ]

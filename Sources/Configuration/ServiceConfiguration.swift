@@ -68,6 +68,8 @@ public struct DeploymentSettings: Sendable {
     public var logHeartbeat: Duration
     /// How long a deployment may stay in progress without news before it is read again.
     public var staleAfter: Duration
+    /// How long the production branch read from Vercel is trusted.
+    public var productionBranchTTL: Duration
 
     public static func fromEnvironment(_ environment: Environment) throws -> DeploymentSettings {
         DeploymentSettings(
@@ -75,7 +77,8 @@ public struct DeploymentSettings: Sendable {
             baseURL: environment.string(.baseURL),
             maxLogStreams: try environment.integer(.maxLogStreams, in: 1...64),
             logHeartbeat: .seconds(try environment.integer(.logHeartbeat, in: 1...300)),
-            staleAfter: .seconds(60 * (try environment.integer(.staleDeploymentMinutes, in: 1...1440))))
+            staleAfter: .seconds(60 * (try environment.integer(.staleDeploymentMinutes, in: 1...1440))),
+            productionBranchTTL: .seconds(try environment.integer(.productionBranchTTL, in: 0...3600)))
     }
 }
 

@@ -105,7 +105,8 @@ import Vercel
             json: ["deploymentType": "production", "gitSource": ["branch": "feature"]])
         #expect(
             answer.status == 403 && answer.code == "DEPLOYMENT_BLOCKED" && answer.json["canOverride"] as? Bool == true)
-        #expect(harness.vercel.sent.isEmpty)
+        // The production branch is asked of Vercel (unscripted here: the stored one stands); nothing deploys.
+        #expect(harness.vercel.sent == ["GET /v9/projects/prj_1"])
     }
 
     @Test func anOverrideTokenIsIssuedOnceAndOnlyItsHashKept() throws {
@@ -267,5 +268,28 @@ import Vercel
         #expect(known.code == "INSUFFICIENT_SCOPE" && known.json["requiredScope"] as? String == "project:read")
         #expect(
             harness.vercel.sent == ["GET /v10/projects"], "a connection known to lack the scope is not sent to Vercel")
+    }
+
+    @Test func linkSettingsChangeHereAndBuildSettingsAtVercel() throws {
+        defer { harness.drop() }
+        try harness.link(project, connection: connection)
+        let local = try harness.call(
+            "PATCH", "\(base)/projects/link", as: user,
+            json: ["autoDeployEnabled": false, "deploymentBranchPatterns": ["release/*"]])
+        #expect(local.status == 200 && harness.vercel.sent.isEmpty)
+        #expect((local.json["mapping"] as? [String: Any])?["autoDeployEnabled"] as? Bool == false)
+        harness.vercel.on("PATCH", "/v9/projects/prj_1") { request in
+            let sent = String(decoding: request.body, as: UTF8.self)
+            let node = sent.contains(#""nodeVersion":"22.x""#) ? "22.x" : "20.x"
+            return HTTPResponse(
+                status: 200,
+                body: Array(#"{"id":"prj_1","name":"site","nodeVersion":"\#(node)","framework":"nextjs"}"#.utf8))
+        }
+        let build = try harness.call("PATCH", "\(base)/projects/link", as: user, json: ["nodeVersion": "22.x"])
+        #expect(build.status == 200 && (build.json["mapping"] as? [String: Any])?["nodeVersion"] as? String == "22.x")
+        #expect(harness.vercel.sent == ["PATCH /v9/projects/prj_1"])
+        #expect(
+            try harness.call("PATCH", "\(base)/projects/link", as: user, json: ["nodeVersion": "8.x"]).code
+                == "INVALID_BUILD_SETTING")
     }
 }

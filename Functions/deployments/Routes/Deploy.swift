@@ -135,16 +135,20 @@ enum Deploy {
         idempotency: (key: String, fingerprint: String)? = nil
     ) throws -> Accepted {
         let input = call.input
+        let credentials = try context.vercelCredentials(
+            for: call, connection: project.connectionID, requiring: "deployment:write")
+        // Only a production deploy from a branch compares with the production branch.
+        let productionBranch =
+            input.isProduction && input.gitSource != nil
+            ? context.productionBranch(of: project, credentials, logger: call.logger) : project.productionBranch
         let guardrail = DeploymentGuardrail.evaluate(
-            production: input.isProduction, branch: input.gitSource?.branch, productionBranch: project.productionBranch)
+            production: input.isProduction, branch: input.gitSource?.branch, productionBranch: productionBranch)
         let override = try DeploymentOverrides.pass(
             guardrail, token: input.overrideToken, action: "deploy", project: project.projectID, call: call,
             context: context)
         let created: VercelDeployment
         var uploaded: UploadReport?
         do {
-            let credentials = try context.vercelCredentials(
-                for: call, connection: project.connectionID, requiring: "deployment:write")
             var request = VercelDeploymentRequest(
                 name: project.vercelProjectName, project: project.vercelProjectID,
                 target: input.isProduction ? "production" : nil,
@@ -160,8 +164,7 @@ enum Deploy {
                     throw DeploymentsError.projectFilesUnavailable
                 }
                 let files = try ProjectFiles.read(root + "/" + project.projectID.uuidString.lowercased())
-                let outcome = try context.vercel.deployFiles(
-                    files, as: request, credentials)
+                let outcome = try context.vercel.deployFiles(files, as: request, credentials)
                 created = outcome.deployment
                 uploaded = outcome.report
             }

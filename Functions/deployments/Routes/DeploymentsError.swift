@@ -12,6 +12,9 @@ enum DeploymentsError: Error {
     case invalidLink
     case invalidProjectName
     case invalidFramework
+    case invalidProductionBranch
+    case invalidBuildSetting(String)
+    case productionBranchIsVercels(current: String)
     case invalidBranchPatterns
     case invalidEnvironmentTargets
     case projectAlreadyLinked
@@ -64,6 +67,13 @@ extension DeploymentsError: HTTPResponseError {
                 "createProject.name must be 1 to 100 lowercase letters, digits, '.', '_' or '-'"
             )
         case .invalidFramework: (400, "INVALID_FRAMEWORK", "framework must be 1 to 64 letters, digits, '.', '_' or '-'")
+        case .invalidProductionBranch: (400, "INVALID_PRODUCTION_BRANCH", "productionBranch is not a valid branch name")
+        case .invalidBuildSetting(let name): (400, "INVALID_BUILD_SETTING", "\(name) is not a setting Vercel accepts")
+        case .productionBranchIsVercels(let current):
+            (
+                409, "PRODUCTION_BRANCH_IS_VERCELS",
+                "The production branch of a git-connected project is set in Vercel (it is '\(current)' there)"
+            )
         case .invalidBranchPatterns:
             (400, "INVALID_BRANCH_PATTERNS", "deploymentBranchPatterns: at most 50 patterns of 1 to 255 characters")
         case .invalidEnvironmentTargets:
@@ -125,6 +135,7 @@ extension DeploymentsError: HTTPResponseError {
                 $1
             }
         case .deploymentNotReady(let state), .deploymentNotCancelable(let state): ["state": .string(state)]
+        case .productionBranchIsVercels(let current): ["productionBranch": .string(current)]
         default: [:]
         }
     }

@@ -7,6 +7,7 @@ public let group = FunctionGroup(name: "deployments") { router in
     let project = "/v1/projects/:projectId/vercel"
     router.platform("GET", "\(project)/projects", VercelProjects.list)
     router.platform("POST", "\(project)/projects/link", input: ProjectLinks.LinkInput.self, ProjectLinks.link)
+    router.platform("PATCH", "\(project)/projects/link", input: LinkSettings.Input.self, LinkSettings.update)
     router.platform("POST", "\(project)/projects/unlink", ProjectLinks.unlink)
     router.platform("GET", "\(project)/projects/:vercelProjectId", VercelProjects.get)
     router.platform("POST", "\(project)/deploy", input: Deploy.Input.self, Deploy.deploy)

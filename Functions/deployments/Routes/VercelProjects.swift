@@ -46,6 +46,13 @@ enum VercelProjects {
         }
         let credentials = try context.vercelCredentials(for: call, requiring: "project:read")
         let project = try context.vercel.project(id, credentials)
+        // Reading the linked project is when its production branch is brought up to date.
+        if let link = call.project?.link, link.vercelProjectID == project.id,
+            let branch = project.link?.productionBranch,
+            GitRef.isValidBranch(branch), branch != link.productionBranch
+        {
+            try context.projectLinks.productionBranchRead(call.projectID, branch: branch)
+        }
         return .json(
             Detail(project: project, mapping: try context.projectLinks.settings(call.projectID, linkedTo: project.id)))
     }

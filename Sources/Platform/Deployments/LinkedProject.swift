@@ -29,6 +29,8 @@ public struct LinkedProject: Sendable {
     public let vercelProjectName: String
     public let productionBranch: String
     public let repository: Repository?
+    /// When `productionBranch` was last read from Vercel; nil when never.
+    public var productionBranchCheckedAt: Date? = nil
 
     /// The git repository Vercel's project is connected to, as its `link` described it at link time.
     public struct Repository: Codable, Sendable, Equatable {

@@ -25,7 +25,7 @@ public struct ProjectLinkStore {
     static let columns: SQL = """
         m.id AS mapping_id, m.vercel_connection_id, m.vercel_project_id,
         coalesce(m.vercel_project_name, m.vercel_project_id) AS vercel_project_name, m.production_branch,
-        m.git_repository::text AS git_repository
+        m.git_repository::text AS git_repository, m.production_branch_checked_at
         """
 
     /// The link in `row` (read with `columns`), nil when the row has none.
@@ -173,5 +173,92 @@ public struct ProjectLinkStore {
             deploymentBranchPatterns: (try? decoder.decode([String].self, from: Data((row["patterns"] ?? "[]").utf8)))
                 ?? [],
             environmentTargets: (try? decoder.decode([String].self, from: Data((row["targets"] ?? "[]").utf8))) ?? [])
+    }
+
+    /// Records the production branch as Vercel has it now.
+    public func productionBranchRead(_ projectID: UUID, branch: String) throws {
+        try database.execute(
+            """
+            UPDATE vercel_project_mappings SET production_branch = \(branch), production_branch_checked_at = now(), updated_at = now()
+            WHERE project_id = \(projectID)
+            """)
+    }
+
+    /// Changes to a link's settings; nil leaves a setting as it is.
+    public struct Changes: Sendable {
+        public var productionBranch: String?
+        public var branchPatterns: [String]?
+        public var environmentTargets: [String]?
+        public var autoDeploy: Bool?
+        public var framework: String?
+        public var buildCommand: String?
+        public var installCommand: String?
+        public var outputDirectory: String?
+        public var rootDirectory: String?
+        public var nodeVersion: String?
+
+        public init() {}
+    }
+
+    /// A link's settings, build settings included, as the PATCH answers them.
+    public struct Detail: Encodable, Sendable {
+        public let settings: Settings
+        public let buildCommand: String?
+        public let installCommand: String?
+        public let outputDirectory: String?
+        public let rootDirectory: String?
+        public let nodeVersion: String?
+
+        public func encode(to encoder: any Encoder) throws {
+            try settings.encode(to: encoder)
+            enum Keys: String, CodingKey {
+                case buildCommand, installCommand, outputDirectory, rootDirectory, nodeVersion
+            }
+            var container = encoder.container(keyedBy: Keys.self)
+            try container.encode(buildCommand, forKey: .buildCommand)
+            try container.encode(installCommand, forKey: .installCommand)
+            try container.encode(outputDirectory, forKey: .outputDirectory)
+            try container.encode(rootDirectory, forKey: .rootDirectory)
+            try container.encode(nodeVersion, forKey: .nodeVersion)
+        }
+    }
+
+    /// Applies `changes` to the project's link; its settings after.
+    public func update(_ projectID: UUID, _ changes: Changes) throws -> Detail? {
+        guard
+            let row = try database.query(
+                """
+                UPDATE vercel_project_mappings SET
+                  production_branch = coalesce(\(changes.productionBranch), production_branch),
+                  deployment_branch_patterns = coalesce(\(changes.branchPatterns)::text[], deployment_branch_patterns),
+                  environment_target = coalesce(\(changes.environmentTargets)::vercel_env_target[], environment_target),
+                  auto_deploy = coalesce(\(changes.autoDeploy), auto_deploy),
+                  framework = coalesce(\(changes.framework), framework),
+                  build_command = coalesce(\(changes.buildCommand), build_command),
+                  install_command = coalesce(\(changes.installCommand), install_command),
+                  output_directory = coalesce(\(changes.outputDirectory), output_directory),
+                  root_directory = coalesce(\(changes.rootDirectory), root_directory),
+                  node_version = coalesce(\(changes.nodeVersion), node_version),
+                  updated_at = now()
+                WHERE project_id = \(projectID)
+                RETURNING id, framework, production_branch, auto_deploy, array_to_json(deployment_branch_patterns)::text AS patterns,
+                  array_to_json(environment_target)::text AS targets, build_command, install_command, output_directory,
+                  root_directory, node_version
+                """
+            ).first
+        else { return nil }
+        let decoder = JSONDecoder()
+        return Detail(
+            settings: Settings(
+                id: try row.decode("id"), framework: row["framework"],
+                productionBranch: try row.decode("production_branch"),
+                autoDeployEnabled: try row.decode("auto_deploy"),
+                deploymentBranchPatterns: (try? decoder.decode(
+                    [String].self, from: Data((row["patterns"] ?? "[]").utf8))) ?? [],
+                environmentTargets: (try? decoder.decode([String].self, from: Data((row["targets"] ?? "[]").utf8)))
+                    ?? []),
+            buildCommand: row["build_command"], installCommand: row["install_command"],
+            outputDirectory: row["output_directory"],
+            rootDirectory: row["root_directory"], nodeVersion: row["node_version"])
     }
 }

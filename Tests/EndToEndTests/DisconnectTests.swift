@@ -92,6 +92,10 @@ import Vercel
                 && !names(byTeam).contains(personalProject.name))
         let byID = try await client.signed("GET", "\(base)/projects?userId=\(user)&connectionId=\(teamConnection)")
         #expect(names(byID) == names(byTeam))
+        let personalConnection = try #require(
+            options.first { $0["accountType"] as? String == "personal" }?["id"] as? String)
+        let own = try await client.signed("GET", "\(base)/projects?userId=\(user)&connectionId=\(personalConnection)")
+        #expect(names(own).contains(personalProject.name) && !names(own).contains(teamProject.name))
 
         let linked = try await client.signed(
             "POST", "\(base)/projects/link",

@@ -23,6 +23,7 @@ var targets: [Target] = [
     .systemLibrary(name: "CPostgres", path: "Sources/CPostgres", pkgConfig: "libpq"),
     .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "libcrypto"),
     .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl"),
+    .systemLibrary(name: "CLibIDN2", path: "Sources/CLibIDN2", pkgConfig: "libidn2"),
     .target(name: "CFastCGIGuard", path: "Sources/CFastCGIGuard"),
     .target(name: "Crypto", dependencies: ["COpenSSL"], path: "Sources/Crypto"),
     .target(name: "Configuration", dependencies: ["Crypto", logging], path: "Sources/Configuration"),
@@ -32,7 +33,8 @@ var targets: [Target] = [
         name: "FastCGI", dependencies: ["CFastCGI", "CFastCGIGuard", logging], path: "Sources/FastCGI",
         swiftSettings: [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]),
     .target(
-        name: "Platform", dependencies: ["Configuration", "FastCGI", "Postgres", "Crypto", "Vercel", logging],
+        name: "Platform",
+        dependencies: ["Configuration", "FastCGI", "Postgres", "Crypto", "Vercel", "CLibIDN2", logging],
         path: "Sources/Platform"),
     .target(name: "Vercel", dependencies: ["CCurl", "Crypto", logging], path: "Sources/Vercel"),
     .target(name: "Migrator", dependencies: ["Postgres", "Crypto"], path: "Sources/Migrator"),

@@ -140,6 +140,19 @@ public struct ProjectLinkStore {
         public let deploymentBranchPatterns: [String]
         public let environmentTargets: [String]
 
+        /// From a row with `id, framework, production_branch, auto_deploy`, and the patterns and
+        /// targets as JSON arrays (`patterns`, `targets`).
+        init(_ row: PostgresRow) throws {
+            let decoder = JSONDecoder()
+            id = try row.decode("id")
+            framework = row["framework"]
+            productionBranch = try row.decode("production_branch")
+            autoDeployEnabled = try row.decode("auto_deploy")
+            deploymentBranchPatterns =
+                (try? decoder.decode([String].self, from: Data((row["patterns"] ?? "[]").utf8))) ?? []
+            environmentTargets = (try? decoder.decode([String].self, from: Data((row["targets"] ?? "[]").utf8))) ?? []
+        }
+
         public func encode(to encoder: any Encoder) throws {
             enum Keys: String, CodingKey {
                 case id, framework, productionBranch, autoDeployEnabled, deploymentBranchPatterns, environmentTargets
@@ -165,14 +178,7 @@ public struct ProjectLinkStore {
                 """
             ).first
         else { return nil }
-        let decoder = JSONDecoder()
-        return Settings(
-            id: try row.decode("id"), framework: row["framework"],
-            productionBranch: try row.decode("production_branch"),
-            autoDeployEnabled: try row.decode("auto_deploy"),
-            deploymentBranchPatterns: (try? decoder.decode([String].self, from: Data((row["patterns"] ?? "[]").utf8)))
-                ?? [],
-            environmentTargets: (try? decoder.decode([String].self, from: Data((row["targets"] ?? "[]").utf8))) ?? [])
+        return try Settings(row)
     }
 
     /// Records the production branch as Vercel has it now.
@@ -247,16 +253,8 @@ public struct ProjectLinkStore {
                 """
             ).first
         else { return nil }
-        let decoder = JSONDecoder()
         return Detail(
-            settings: Settings(
-                id: try row.decode("id"), framework: row["framework"],
-                productionBranch: try row.decode("production_branch"),
-                autoDeployEnabled: try row.decode("auto_deploy"),
-                deploymentBranchPatterns: (try? decoder.decode(
-                    [String].self, from: Data((row["patterns"] ?? "[]").utf8))) ?? [],
-                environmentTargets: (try? decoder.decode([String].self, from: Data((row["targets"] ?? "[]").utf8)))
-                    ?? []),
+            settings: try Settings(row),
             buildCommand: row["build_command"], installCommand: row["install_command"],
             outputDirectory: row["output_directory"],
             rootDirectory: row["root_directory"], nodeVersion: row["node_version"])

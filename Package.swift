@@ -87,6 +87,7 @@ let jobs: [(target: String, folder: String)] = [
     ("WebhookCleanupJob", "webhook-cleanup"),
     ("AlertsJob", "alerts"),
     ("DeploymentSyncJob", "deployment-sync"),
+    ("DomainHealthJob", "domain-health"),
 ]
 targets += jobs.map { job in
     .executableTarget(

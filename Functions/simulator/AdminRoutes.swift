@@ -110,7 +110,8 @@ enum AdminRoutes {
             let token = try account(of: request, state)
             return .json(state.with { data in data.issuedTokens[data.accounts[token]?.user.id ?? ""] ?? [] })
         }
-        // Publishes a DNS record the simulated Vercel can "see": {"name","type","value"}.
+        // Publishes a DNS record the simulated Vercel can "see": {"name","type","value"} (A, CNAME,
+        // TXT or CAA); an empty value removes the record, as a person editing their zone would.
         router.add("PUT", "/_sim/dns") { request, state in
             struct Record: Decodable {
                 let name: String
@@ -119,7 +120,24 @@ enum AdminRoutes {
             }
             _ = try account(of: request, state)
             let record = try request.decodeJSON(Record.self)
-            state.with { $0.dns[record.name.lowercased(), default: [:]][record.type.uppercased()] = record.value }
+            state.with {
+                $0.dns[record.name.lowercased(), default: [:]][record.type.uppercased()] =
+                    record.value.isEmpty ? nil : record.value
+            }
+            return Response(status: 204)
+        }
+        // Claims an apex domain for this account (or its team `{"teamId"}`): another account adding
+        // a name under it is refused with 403, as for a domain another Vercel team owns.
+        router.add("PUT", "/_sim/domains/claim") { request, state in
+            struct Claim: Decodable {
+                let apex: String
+                let teamId: String?
+            }
+            let token = try account(of: request, state)
+            let claim = try request.decodeJSON(Claim.self)
+            state.with { data in
+                data.domainOwners[claim.apex.lowercased()] = claim.teamId ?? data.accounts[token]?.user.id
+            }
             return Response(status: 204)
         }
         // The production branch of a git-connected project, changed as a person does in Vercel's

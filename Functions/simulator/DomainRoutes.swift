@@ -20,20 +20,60 @@ enum DomainRoutes {
         }
         router.api("POST", "/v9/projects/:id/domains/:domain/verify", verify)
         router.api("DELETE", "/v9/projects/:id/domains/:domain") { request, state, caller in
+            struct Options: Decodable { var removeRedirects: Bool? }
             let domain = try find(request, state, caller)
-            state.with { $0.domains[domain.projectId]?[domain.name] = nil }
+            let options = request.body.isEmpty ? Options() : try request.vercelBody(Options.self)
+            state.with { data in
+                data.domains[domain.projectId]?[domain.name] = nil
+                if options.removeRedirects == true {
+                    for other in (data.domains[domain.projectId] ?? [:]).values where other.redirect == domain.name {
+                        data.domains[domain.projectId]?[other.name] = nil
+                    }
+                }
+            }
             return .json(JSONValue.object([:]))
         }
-        router.api("GET", "/v6/domains/:domain/config") { request, state, _ in
+        router.api("GET", "/v6/domains/:domain/config") { request, state, caller in
             let name = (request.parameter("domain") ?? "").lowercased()
-            let records = state.with { $0.dns[name] ?? [:] }
-            let configuredBy: String? =
-                records["CNAME"] == "cname.vercel-dns.com" ? "CNAME" : records["A"] == "76.76.21.21" ? "A" : nil
-            return .json(
-                DomainConfig(
-                    configuredBy: configuredBy, acceptedChallenges: configuredBy == nil ? [] : ["http-01"],
-                    misconfigured: configuredBy == nil))
+            return .json(state.with { config(of: name, caller: caller, data: $0) })
         }
+    }
+
+    /// The records this simulated Vercel recommends, ranked as Vercel ranks them: an address block
+    /// and a per-account CNAME target first, the older shared values second.
+    static func recommended(
+        for caller: SimulatedCaller
+    ) -> (
+        ipv4: [DomainConfig.RankedAddresses], cname: [DomainConfig.RankedName]
+    ) {
+        var hash: UInt64 = 14_695_981_039_346_656_037
+        for byte in caller.ownerID.utf8 { hash = (hash ^ UInt64(byte)) &* 1_099_511_628_211 }
+        let target = String(String(hash, radix: 16).prefix(16))
+        return (
+            [.init(rank: 1, value: ["216.198.79.1"]), .init(rank: 2, value: ["76.76.21.21"])],
+            [.init(rank: 1, value: "\(target).vercel-dns-017.com."), .init(rank: 2, value: "cname.vercel-dns.com.")]
+        )
+    }
+
+    /// How the name's published DNS looks to Vercel: configured by A or CNAME when a record matches a
+    /// recommended value; misconfigured unless configured and a certificate can be issued (a CAA
+    /// record on the name or its apex that does not allow letsencrypt.org stops the certificate).
+    static func config(of name: String, caller: SimulatedCaller, data: SimulatorState.Data) -> DomainConfig {
+        let (ipv4, cname) = recommended(for: caller)
+        let records = data.dns[name] ?? [:]
+        func trimmed(_ value: String?) -> String? {
+            guard let value = value?.lowercased() else { return nil }
+            return value.hasSuffix(".") ? String(value.dropLast()) : value
+        }
+        let configuredBy: String? =
+            cname.contains(where: { trimmed($0.value) == trimmed(records["CNAME"]) })
+            ? "CNAME" : ipv4.contains(where: { $0.value.contains(records["A"] ?? "-") }) ? "A" : nil
+        let caa = records["CAA"] ?? data.dns[apex(of: name)]?["CAA"]
+        let certificateBlocked = caa.map { !$0.contains("letsencrypt.org") } ?? false
+        let issuable = configuredBy != nil && !certificateBlocked
+        return DomainConfig(
+            configuredBy: configuredBy, acceptedChallenges: issuable ? ["http-01"] : [],
+            recommendedIPv4: ipv4, recommendedCNAME: cname, misconfigured: !issuable)
     }
 
     struct DomainsPage: Encodable {
@@ -44,13 +84,29 @@ enum DomainRoutes {
     struct DomainConfig: Encodable {
         let configuredBy: String?
         let acceptedChallenges: [String]
+        let recommendedIPv4: [RankedAddresses]
+        let recommendedCNAME: [RankedName]
         let misconfigured: Bool
 
+        struct RankedAddresses: Encodable {
+            let rank: Int
+            let value: [String]
+        }
+
+        struct RankedName: Encodable {
+            let rank: Int
+            let value: String
+        }
+
         func encode(to encoder: any Encoder) throws {
-            enum Keys: String, CodingKey { case configuredBy, acceptedChallenges, misconfigured }
+            enum Keys: String, CodingKey {
+                case configuredBy, acceptedChallenges, recommendedIPv4, recommendedCNAME, misconfigured
+            }
             var container = encoder.container(keyedBy: Keys.self)
             try container.encode(configuredBy, forKey: .configuredBy)
             try container.encode(acceptedChallenges, forKey: .acceptedChallenges)
+            try container.encode(recommendedIPv4, forKey: .recommendedIPv4)
+            try container.encode(recommendedCNAME, forKey: .recommendedCNAME)
             try container.encode(misconfigured, forKey: .misconfigured)
         }
     }
@@ -62,12 +118,18 @@ enum DomainRoutes {
         var gitBranch: String?
     }
 
+    /// The registrable domain of `name`: its last two labels, three under the few two-label
+    /// suffixes tests use.
     static func apex(of name: String) -> String {
-        name.split(separator: ".").suffix(2).joined(separator: ".")
+        let labels = name.split(separator: ".")
+        let twoLabelSuffixes: Set = ["co.uk", "org.uk", "com.au", "co.jp"]
+        let keep = twoLabelSuffixes.contains(labels.suffix(2).joined(separator: ".")) ? 3 : 2
+        return labels.suffix(keep).joined(separator: ".")
     }
 
     static func isValid(_ name: String) -> Bool {
-        let labels = name.split(separator: ".", omittingEmptySubsequences: false)
+        let labels = (name.hasPrefix("*.") ? name.dropFirst(2) : Substring(name))
+            .split(separator: ".", omittingEmptySubsequences: false)
         return name.utf8.count <= 253 && labels.count >= 2
             && labels.allSatisfy { label in
                 (1...63).contains(label.utf8.count) && label.first != "-" && label.last != "-"
@@ -88,13 +150,27 @@ enum DomainRoutes {
             throw VercelAPIError.badRequest("Invalid request: `redirectStatusCode` should be one of 301, 302, 307, 308")
         }
         let domain = try state.with { data -> SimulatedDomain in
+            let apex = apex(of: name)
+            if let owner = data.domainOwners[apex], owner != caller.ownerID {
+                throw VercelAPIError(
+                    status: 403, code: "forbidden",
+                    message: "The domain \"\(name)\" is already owned by another team.")
+            }
+            if data.domains[project.id]?[name] != nil {
+                throw VercelAPIError(
+                    status: 400, code: "domain_already_exists",
+                    message: "Cannot add \(name) since it's already assigned to this project.")
+            }
             if data.domains.values.contains(where: { $0[name] != nil }) {
                 throw VercelAPIError(
                     status: 409, code: "domain_already_in_use",
                     message: "The domain \"\(name)\" is already in use by a project")
             }
+            if let target = wanted.redirect, data.domains[project.id]?[target.lowercased()] == nil {
+                throw VercelAPIError.badRequest(
+                    "Invalid request: the redirect target \"\(target)\" is not a domain of this project")
+            }
             let now = data.tick()
-            let apex = apex(of: name)
             let token = "vc-domain-verify=\(name),\(SimulatorState.identifier("").prefix(20).lowercased())"
             let domain = SimulatedDomain(
                 name: name, apexName: apex, projectId: project.id, verified: false,

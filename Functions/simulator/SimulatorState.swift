@@ -56,6 +56,9 @@ final class SimulatorState: Sendable {
         var domains: [String: [String: SimulatedDomain]] = [:]
         /// DNS records an owner has "published" (`/_sim/dns`): domain → type → value.
         var dns: [String: [String: String]] = [:]
+        /// Apex domains claimed by an account or team (`/_sim/domains/claim`): apex → owner id.
+        /// Another owner adding a name under one is refused with 403, as Vercel does.
+        var domainOwners: [String: String] = [:]
         /// Fault knobs and request counts per account token, so tests never disturb each other.
         var faults: [String: Faults] = [:]
         var requests: [String: [String: Int]] = [:]

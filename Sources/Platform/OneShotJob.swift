@@ -15,8 +15,11 @@ import Glibc
 /// lock so runs on several hosts (or an overlapping run) do the work once, does it, and exits:
 /// 0 done or skipped because another run holds the lock, 1 failed, 78 misconfigured.
 public enum OneShotJob {
+    /// - Parameter slots: how many runs may work at once (hosts sharing rows they claim with
+    ///   `FOR UPDATE SKIP LOCKED`); each holds one of the job's `slots` advisory locks, and a run
+    ///   that finds them all held skips.
     public static func run(
-        name: String, work: (PostgresConnection, Logger) throws -> Logger.Metadata
+        name: String, slots: Int = 1, work: (PostgresConnection, Logger) throws -> Logger.Metadata
     ) -> Never {
         let configuration: JobConfiguration
         do {
@@ -32,10 +35,12 @@ public enum OneShotJob {
             .init(url: configuration.databaseURL, statementTimeout: .seconds(300), applicationName: name))
         do {
             let started = ContinuousClock.now
-            guard
-                let summary = try database.withAdvisoryLockIfFree(
-                    "sheen.vercel.job.\(name)", { try work(database, logger) })
-            else {
+            var summary: Logger.Metadata?
+            for slot in 0..<max(slots, 1) where summary == nil {
+                let lock = slot == 0 ? "sheen.vercel.job.\(name)" : "sheen.vercel.job.\(name).\(slot)"
+                summary = try database.withAdvisoryLockIfFree(lock) { try work(database, logger) }
+            }
+            guard let summary else {
                 logger.info("skipped: another run holds the lock")
                 exit(0)
             }

@@ -58,3 +58,13 @@ extension SQL: ExpressibleByStringInterpolation {
         }
     }
 }
+
+extension SQL {
+    /// `EXPLAIN (FORMAT JSON)` of `statement`, with its values: how Postgres would run it, without
+    /// running it.
+    public static func explain(_ statement: SQL) -> SQL {
+        var explained = statement
+        explained.text = "EXPLAIN (FORMAT JSON) " + statement.text
+        return explained
+    }
+}

@@ -49,18 +49,27 @@ extension VercelClient {
             credentials: credentials)
     }
 
+    /// Removes the domain from the project, and with `removeRedirects` the project's domains that
+    /// redirect to it.
     public func removeDomain(
-        _ name: String, projectID: String, _ credentials: Credentials
+        _ name: String, projectID: String, removeRedirects: Bool = true, _ credentials: Credentials
     ) throws(VercelError) {
+        struct Body: Encodable { let removeRedirects: Bool }
         _ = try send(
-            Endpoint("DELETE", "/v9/projects/\(Self.percentEncode(projectID))/domains/\(Self.percentEncode(name))"),
+            try endpoint(
+                "DELETE", "/v9/projects/\(Self.percentEncode(projectID))/domains/\(Self.percentEncode(name))",
+                Body(removeRedirects: removeRedirects), idempotent: true),
             credentials: credentials)
     }
 
+    /// How Vercel sees the name's DNS, with the records it recommends for `projectID`.
     public func domainConfig(
-        _ name: String, _ credentials: Credentials
+        _ name: String, projectID: String? = nil, _ credentials: Credentials
     ) throws(VercelError) -> VercelDomainConfig {
         try call(
-            Endpoint("GET", "/v6/domains/\(Self.percentEncode(name))/config"), credentials: credentials)
+            Endpoint(
+                "GET", "/v6/domains/\(Self.percentEncode(name))/config",
+                query: projectID.map { [("projectIdOrName", $0)] } ?? []),
+            credentials: credentials)
     }
 }

@@ -54,19 +54,85 @@ public struct VercelDomain: Codable, Sendable, Equatable {
     public let redirect: String?
     public let redirectStatusCode: Int?
 
+    public init(
+        name: String, apexName: String?, projectId: String?, verified: Bool, verification: [Verification]?,
+        redirect: String? = nil, redirectStatusCode: Int? = nil
+    ) {
+        self.name = name
+        self.apexName = apexName
+        self.projectId = projectId
+        self.verified = verified
+        self.verification = verification
+        self.redirect = redirect
+        self.redirectStatusCode = redirectStatusCode
+    }
+
     public struct Verification: Codable, Sendable, Equatable {
         public let type: String
         public let domain: String
         public let value: String
         public let reason: String
+
+        public init(type: String, domain: String, value: String, reason: String) {
+            self.type = type
+            self.domain = domain
+            self.value = value
+            self.reason = reason
+        }
     }
 }
 
-/// `GET /v6/domains/{domain}/config`.
+/// `GET /v6/domains/{domain}/config`: how Vercel sees the name's DNS. `misconfigured` is false only
+/// when the name points at Vercel *and* a certificate can be issued for it; the recommended records
+/// are ranked, rank 1 preferred (their values have changed over time: never assume them).
 public struct VercelDomainConfig: Codable, Sendable, Equatable {
     public let configuredBy: String?
     public let acceptedChallenges: [String]?
     public let misconfigured: Bool
+    public let recommendedIPv4: [RankedAddresses]?
+    public let recommendedCNAME: [RankedName]?
+
+    public init(
+        configuredBy: String?, acceptedChallenges: [String]?, misconfigured: Bool,
+        recommendedIPv4: [RankedAddresses]? = nil, recommendedCNAME: [RankedName]? = nil
+    ) {
+        self.configuredBy = configuredBy
+        self.acceptedChallenges = acceptedChallenges
+        self.misconfigured = misconfigured
+        self.recommendedIPv4 = recommendedIPv4
+        self.recommendedCNAME = recommendedCNAME
+    }
+
+    public struct RankedAddresses: Codable, Sendable, Equatable {
+        public let rank: Double
+        public let value: [String]
+
+        public init(rank: Double, value: [String]) {
+            self.rank = rank
+            self.value = value
+        }
+    }
+
+    public struct RankedName: Codable, Sendable, Equatable {
+        public let rank: Double
+        public let value: String
+
+        public init(rank: Double, value: String) {
+            self.rank = rank
+            self.value = value
+        }
+    }
+
+    /// The preferred IPv4 addresses (lowest rank), if Vercel recommends any.
+    public var preferredIPv4: [String] {
+        (recommendedIPv4 ?? []).min { $0.rank < $1.rank }?.value ?? []
+    }
+
+    /// The preferred CNAME target (lowest rank), without a trailing dot.
+    public var preferredCNAME: String? {
+        guard let value = (recommendedCNAME ?? []).min(by: { $0.rank < $1.rank })?.value else { return nil }
+        return value.hasSuffix(".") ? String(value.dropLast()) : value
+    }
 }
 
 /// What `POST /v2/deployments/{id}/aliases` answers.

@@ -7,7 +7,8 @@ import Testing
 @Suite struct UnitFilesTests {
     static let groups = ["oauth", "webhooks", "deployments", "env", "domains", "breakglass", "optimization"]
     static let jobs = [
-        "token-refresh", "webhook-retry", "alerts", "deployment-sync", "nonce-prune", "webhook-cleanup", "partitions",
+        "token-refresh", "webhook-retry", "alerts", "deployment-sync", "domain-health", "nonce-prune",
+        "webhook-cleanup", "partitions",
     ]
 
     func run(

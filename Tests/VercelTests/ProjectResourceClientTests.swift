@@ -70,17 +70,34 @@ import Vercel
         #expect(try client.verifyDomain(name, projectID: project.id, credentials).verified)
         #expect(try client.domains(projectID: project.id, credentials).map(\.name) == [name])
 
-        #expect(try client.domainConfig(name, credentials).misconfigured)
-        try await account.publishDNS(name: name, type: "CNAME", value: "cname.vercel-dns.com")
-        let config = try client.domainConfig(name, credentials)
+        let unconfigured = try client.domainConfig(name, projectID: project.id, credentials)
+        #expect(unconfigured.misconfigured && unconfigured.configuredBy == nil)
+        // The recommended values are ranked; the preferred CNAME is the account's own, not a constant.
+        let cname = try #require(unconfigured.preferredCNAME)
+        #expect(cname != "cname.vercel-dns.com" && !unconfigured.preferredIPv4.isEmpty)
+        try await account.publishDNS(name: name, type: "CNAME", value: cname + ".")
+        let config = try client.domainConfig(name, projectID: project.id, credentials)
         #expect(!config.misconfigured && config.configuredBy == "CNAME")
+        // A CAA record that does not allow Vercel's certificate authority: pointing, yet misconfigured.
+        try await account.publishDNS(name: name, type: "CAA", value: "0 issue \"pki.goog\"")
+        let blocked = try client.domainConfig(name, projectID: project.id, credentials)
+        #expect(blocked.misconfigured && blocked.configuredBy == "CNAME")
 
+        #expect(
+            throws: VercelError.api(
+                status: 400, code: "domain_already_exists",
+                message: "Cannot add \(name) since it's already assigned to this project.")
+        ) {
+            try client.addDomain(name, projectID: project.id, credentials)
+        }
+        let other = try client.createProject(
+            VercelProjectSettings(name: "other-\(UUID().uuidString.prefix(6).lowercased())"), credentials)
         #expect(
             throws: VercelError.api(
                 status: 409, code: "domain_already_in_use",
                 message: "The domain \"\(name)\" is already in use by a project")
         ) {
-            try client.addDomain(name, projectID: project.id, credentials)
+            try client.addDomain(name, projectID: other.id, credentials)
         }
         #expect(throws: VercelError.self) { try client.addDomain("not a domain", projectID: project.id, credentials) }
         try client.removeDomain(name, projectID: project.id, credentials)

@@ -1,11 +1,16 @@
+import FastCGI
 import Platform
 
-/// The `domains` group: a linked project's custom domains.
+/// The `domains` group: a linked project's custom domains, from adding one to knowing it serves.
 public let group = FunctionGroup(name: "domains") { router in
     let domains = "/v1/projects/:projectId/vercel/domains"
-    router.planned("GET", domains)
-    router.planned("POST", domains)
-    router.planned("GET", "\(domains)/:domain/verification")
-    router.planned("POST", "\(domains)/:domain/verify")
-    router.planned("DELETE", "\(domains)/:domain")
+    router.platform("GET", domains, Domains.list)
+    router.platform("POST", domains, input: Domains.AddInput.self, Domains.add)
+    router.platform("GET", "\(domains)/:domain/verification", Domains.verification)
+    router.platform("POST", "\(domains)/:domain/verify", Domains.verify)
+    router.platform("DELETE", "\(domains)/:domain", Domains.remove)
+}
+
+extension RequestContext {
+    var domains: DomainStore { DomainStore(database: database) }
 }

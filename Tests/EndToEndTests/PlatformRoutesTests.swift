@@ -62,6 +62,8 @@ import Vercel
                 #expect(
                     reply.status == 400 && reply.code == "INVALID_JSON" && reply.text.contains("deploymentType"),
                     "\(reply.text)")
+            } else if route.group == "breakglass" {
+                #expect(reply.status == 200 && reply.json?["requests"] is [Any], "\(reply.text)")
             } else if route.target.contains("/domains?") {
                 // The project is not linked: the domains handler says so.
                 #expect(reply.status == 404 && reply.code == "PROJECT_NOT_LINKED", "\(reply.text)")

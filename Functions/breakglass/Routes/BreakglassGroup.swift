@@ -6,11 +6,12 @@ public let group = FunctionGroup(name: "breakglass") { router in
     router.admin("GET", "/v1/admin/vercel/jobs", OperatorJobs.list)
     router.admin("POST", "/v1/admin/vercel/jobs/:id/retry", OperatorJobs.retry)
     let base = "/v1/admin/vercel/breakglass"
-    router.planned("POST", "\(base)/requests", admin: true)
-    router.planned("GET", "\(base)/requests", admin: true)
-    router.planned("POST", "\(base)/requests/:id/approve", admin: true)
-    router.planned("POST", "\(base)/requests/:id/deny", admin: true)
-    router.planned("POST", "\(base)/requests/:id/execute", admin: true)
+    router.admin(
+        "POST", "\(base)/requests", input: BreakglassRequests.CreateInput.self, BreakglassRequests.create)
+    router.admin("GET", "\(base)/requests", BreakglassRequests.list)
+    router.admin("POST", "\(base)/requests/:id/approve", BreakglassRequests.approve)
+    router.admin("POST", "\(base)/requests/:id/deny", BreakglassRequests.deny)
+    router.admin("POST", "\(base)/requests/:id/execute", BreakglassRequests.execute)
     router.planned("GET", "\(base)/audit", admin: true)
     router.planned("POST", "\(base)/key-recovery", admin: true)
 }

@@ -1,0 +1,88 @@
+import FastCGI
+import Platform
+
+/// Every refusal of the break-glass routes, mapped to its status and code in one place.
+enum BreakglassError: Error {
+    case invalidAccessLevel
+    case invalidJustification
+    case invalidConnections
+    case unknownConnections
+    case requestNotFound
+    case dailyLimit(retryAfterSeconds: Int)
+    case selfApproval
+    case alreadyDecided
+    case notPending(status: String)
+    case notRequester
+    case notExecutable(status: String)
+    case recoveryNotAvailable
+    case invalidLimit
+    case invalidStatus
+    case invalidCursor
+
+    init(_ refusal: BreakglassStore.Refusal) {
+        switch refusal {
+        case .notFound: self = .requestNotFound
+        case .dailyLimit(let wait): self = .dailyLimit(retryAfterSeconds: wait)
+        case .unknownConnections: self = .unknownConnections
+        case .selfApproval: self = .selfApproval
+        case .alreadyDecided: self = .alreadyDecided
+        case .notPending(let status): self = .notPending(status: status)
+        case .notRequester: self = .notRequester
+        case .notExecutable(let status): self = .notExecutable(status: status)
+        }
+    }
+}
+
+extension BreakglassError: HTTPResponseError {
+    var status: Int { parts.status }
+    var code: String { parts.code }
+    var message: String { parts.message }
+
+    private var parts: (status: Int, code: String, message: String) {
+        switch self {
+        case .invalidAccessLevel:
+            (400, "INVALID_ACCESS_LEVEL", "accessLevel must be READ_METADATA, DECRYPT_TOKENS or EMERGENCY_RECOVERY")
+        case .invalidJustification: (400, "INVALID_JUSTIFICATION", "justification must be 20 to 4000 characters")
+        case .invalidConnections:
+            (400, "INVALID_CONNECTIONS", "connectionIds must hold 1 to 50 connection ids for this access level")
+        case .unknownConnections: (404, "CONNECTION_NOT_FOUND", "A connection of connectionIds does not exist")
+        case .requestNotFound: (404, "REQUEST_NOT_FOUND", "No such break-glass request")
+        case .dailyLimit:
+            (
+                429, "RATE_LIMITED",
+                "At most \(BreakglassStore.dailyLimit) break-glass requests per requester in 24 hours"
+            )
+        case .selfApproval: (403, "SELF_APPROVAL", "A request is approved or denied by admins other than its requester")
+        case .alreadyDecided: (409, "ALREADY_DECIDED", "You have already approved or denied this request")
+        case .notPending(let status): (409, "REQUEST_NOT_PENDING", "This request is \(status), no longer pending")
+        case .notRequester: (403, "NOT_REQUESTER", "Only the admin who made a request executes it")
+        case .notExecutable(let status):
+            (
+                409, "REQUEST_NOT_EXECUTABLE",
+                "Only an approved request is executed, once, inside its window; this one is \(status)"
+            )
+        case .recoveryNotAvailable:
+            (
+                501, "NOT_IMPLEMENTED",
+                "Emergency recovery is executed through key recovery, which this service does not offer yet"
+            )
+        case .invalidLimit: (400, "INVALID_LIMIT", "limit must be 1 to 100")
+        case .invalidStatus:
+            (400, "INVALID_STATUS", "status must be pending, approved, executed, expired or denied")
+        case .invalidCursor: (400, "INVALID_CURSOR", "cursor is not one this list gave")
+        }
+    }
+
+    var extraFields: [String: JSONValue] {
+        switch self {
+        case .dailyLimit(let wait): ["retryAfter": .integer(wait)]
+        case .notPending(let status), .notExecutable(let status): ["status": .string(status)]
+        default: [:]
+        }
+    }
+
+    var headers: [(String, String)] {
+        if case .dailyLimit(let wait) = self { return [("Retry-After", "\(wait)")] }
+        return []
+    }
+}

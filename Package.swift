@@ -40,6 +40,9 @@ var targets: [Target] = [
     .target(name: "Migrator", dependencies: ["Postgres", "Crypto"], path: "Sources/Migrator"),
     .executableTarget(name: "MigrateCommand", dependencies: ["Configuration", "Migrator"], path: "Functions/migrate"),
     .executableTarget(
+        name: "AuditCommand", dependencies: ["Configuration", "Platform", "Postgres", "FastCGI"],
+        path: "Functions/audit"),
+    .executableTarget(
         name: "VercelSimulator", dependencies: ["Configuration", "FastCGI", "Crypto", "Vercel", logging],
         path: "Functions/simulator"),
     .executableTarget(
@@ -88,6 +91,7 @@ let jobs: [(target: String, folder: String)] = [
     ("AlertsJob", "alerts"),
     ("DeploymentSyncJob", "deployment-sync"),
     ("DomainHealthJob", "domain-health"),
+    ("AuditCheckpointJob", "audit-checkpoint"),
 ]
 targets += jobs.map { job in
     .executableTarget(
@@ -97,6 +101,7 @@ targets += jobs.map { job in
 
 var products: [Product] = [
     .executable(name: "vercel-migrate", targets: ["MigrateCommand"]),
+    .executable(name: "vercel-audit", targets: ["AuditCommand"]),
     .executable(name: "vercel-docs", targets: ["DocsCommand"]),
     .executable(name: "fastcgi-hello", targets: ["FastCGIHello"]),
     .executable(name: "vercel-simulator", targets: ["VercelSimulator"]),

@@ -109,6 +109,10 @@ extension ConfigurationKey {
     public static let alertWebhookSecret = ConfigurationKey(
         "SHEEN_ALERT_WEBHOOK_SECRET", readBy: "jobs",
         "the `whsec_…` key alerts are signed with (required with `SHEEN_ALERT_WEBHOOK_URL`)")
+    public static let auditCheckpointKey = ConfigurationKey(
+        "SHEEN_AUDIT_CHECKPOINT_KEY", readBy: "jobs, vercel-audit",
+        "the key (32 characters or more, kept out of the database) that signs the audit chain's checkpoints; `vercel-job-audit-checkpoint` requires it"
+    )
     public static let migrationsDirectory = ConfigurationKey(
         "MIGRATIONS_DIR", default: "Migrations", readBy: "migrate",
         "the folder of numbered SQL files (`--dir` overrides it)")
@@ -126,7 +130,7 @@ extension ConfigurationKey {
         vercelIntegrationInstallURL, vercelAuthorizeURL, vercelTokenURL, vercelRevokeURL,
         vercelWebhookSecrets, oauthSuccessURL, oauthFailureURL, oauthConfirmation, projectsRoot, baseURL, maxLogStreams,
         logHeartbeat, productionBranchTTL, staleDeploymentMinutes, alertWebhookURL, alertWebhookSecret,
-        migrationsDirectory,
+        auditCheckpointKey, migrationsDirectory,
         simulatorWebhookURL,
         simulatorTokenLifetime,
     ]

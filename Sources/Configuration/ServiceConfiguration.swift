@@ -125,6 +125,22 @@ public struct AlertSettings: Sendable {
     }
 }
 
+/// The key that signs the audit chain's checkpoints: never in the database, so a checkpoint proves
+/// what the chain held even to someone who can rewrite the database.
+public struct AuditCheckpointKey: Sendable {
+    public let bytes: [UInt8]
+
+    /// - Throws: `ConfigurationError` when it is unset or shorter than 32 characters.
+    public static func fromEnvironment(_ environment: Environment = .process()) throws -> AuditCheckpointKey {
+        let text = try environment.required(.auditCheckpointKey)
+        guard text.utf8.count >= 32 else {
+            throw ConfigurationError.malformed(
+                ConfigurationKey.auditCheckpointKey.name, "must be 32 characters or more")
+        }
+        return AuditCheckpointKey(bytes: Array(text.utf8))
+    }
+}
+
 /// What `vercel-migrate` reads.
 public struct MigrateConfiguration: Sendable {
     public var databaseURL: String

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Platform
 import Postgres
 import TestSupport
 import Testing
@@ -220,5 +221,47 @@ import Vercel
         #expect(try await post("\(base)/\(UUID())/approve", as: requester).code == "REQUEST_NOT_FOUND")
         // None of them counted toward the day's limit.
         #expect(try await create(as: requester, level: "READ_METADATA", connections: [connection]).status == 201)
+    }
+}
+
+/// `GET …/breakglass/audit` through nginx: the log a page at a time, newest first, with the chain's
+/// head and whether the page fits it.
+@Suite struct BreakglassAuditRouteTests {
+    let client: StackClient
+    let fixtures = StackFixtures()
+
+    init() throws {
+        client = try StackClient()
+    }
+
+    @Test func theLogIsPagedWithTheChainsState() async throws {
+        let admin = try fixtures.user(role: "admin")
+        for n in 0..<6 {
+            try SecurityAudit(database: fixtures.db).record(
+                "TEST_AUDITED", severity: .low, actor: admin, correlationID: "audit-route-\(n)")
+        }
+        let first = try await client.signed("GET", "/v1/admin/vercel/breakglass/audit?userId=\(admin)&limit=5")
+        #expect(first.status == 200, "\(first.text)")
+        let entries = try #require(first.json?["entries"] as? [[String: Any]])
+        let chain = try #require(first.json?["chain"] as? [String: Any])
+        #expect(entries.count == 5)
+        #expect(chain["pageIntact"] as? Bool == true && chain["firstBrokenSeq"] is NSNull)
+        let seqs = entries.compactMap { $0["seq"] as? Int }
+        #expect(seqs == seqs.sorted(by: >) && seqs.count == 5)
+        #expect(chain["headSeq"] as? Int ?? 0 >= seqs[0])
+        #expect(
+            entries[0]["hash"] as? String != nil
+                && entries[1]["hash"] as? String == entries[0]["previousHash"] as? String)
+        let next = try #require((first.json?["pagination"] as? [String: Any])?["next"] as? String)
+        let second = try await client.signed(
+            "GET", "/v1/admin/vercel/breakglass/audit?userId=\(admin)&limit=5&before=\(next)")
+        let older = try #require(second.json?["entries"] as? [[String: Any]])
+        #expect(older.first?["seq"] as? Int == seqs.last! - 1)
+        #expect(older.first?["hash"] as? String == entries.last?["previousHash"] as? String)
+        let bad = try await client.signed("GET", "/v1/admin/vercel/breakglass/audit?userId=\(admin)&before=abc")
+        #expect(bad.status == 400 && bad.code == "INVALID_CURSOR")
+        let user = try fixtures.user()
+        #expect(
+            try await client.signed("GET", "/v1/admin/vercel/breakglass/audit?userId=\(user)").code == "ADMIN_REQUIRED")
     }
 }

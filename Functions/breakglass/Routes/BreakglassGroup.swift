@@ -12,6 +12,6 @@ public let group = FunctionGroup(name: "breakglass") { router in
     router.admin("POST", "\(base)/requests/:id/approve", BreakglassRequests.approve)
     router.admin("POST", "\(base)/requests/:id/deny", BreakglassRequests.deny)
     router.admin("POST", "\(base)/requests/:id/execute", BreakglassRequests.execute)
-    router.planned("GET", "\(base)/audit", admin: true)
+    router.admin("GET", "\(base)/audit", BreakglassAudit.page)
     router.planned("POST", "\(base)/key-recovery", admin: true)
 }

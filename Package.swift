@@ -43,6 +43,8 @@ var targets: [Target] = [
         name: "AuditCommand", dependencies: ["Configuration", "Platform", "Postgres", "FastCGI"],
         path: "Functions/audit"),
     .executableTarget(
+        name: "KeyEscrowCommand", dependencies: ["Configuration", "Crypto", "Postgres"], path: "Functions/keyescrow"),
+    .executableTarget(
         name: "VercelSimulator", dependencies: ["Configuration", "FastCGI", "Crypto", "Vercel", logging],
         path: "Functions/simulator"),
     .executableTarget(
@@ -92,6 +94,7 @@ let jobs: [(target: String, folder: String)] = [
     ("DeploymentSyncJob", "deployment-sync"),
     ("DomainHealthJob", "domain-health"),
     ("AuditCheckpointJob", "audit-checkpoint"),
+    ("RekeyJob", "rekey"),
 ]
 targets += jobs.map { job in
     .executableTarget(
@@ -102,6 +105,7 @@ targets += jobs.map { job in
 var products: [Product] = [
     .executable(name: "vercel-migrate", targets: ["MigrateCommand"]),
     .executable(name: "vercel-audit", targets: ["AuditCommand"]),
+    .executable(name: "vercel-keyescrow", targets: ["KeyEscrowCommand"]),
     .executable(name: "vercel-docs", targets: ["DocsCommand"]),
     .executable(name: "fastcgi-hello", targets: ["FastCGIHello"]),
     .executable(name: "vercel-simulator", targets: ["VercelSimulator"]),

@@ -29,12 +29,7 @@ public struct ServiceConfiguration: Sendable {
         guard secret.utf8.count >= 32 else {
             throw ConfigurationError.malformed(ConfigurationKey.platformSecret.name, "must be at least 32 bytes")
         }
-        let keyRing: KeyRing
-        do {
-            keyRing = try KeyRing(parsing: try environment.required(.encryptionKeys))
-        } catch let error as CryptoError {
-            throw ConfigurationError.malformed(ConfigurationKey.encryptionKeys.name, "\(error)")
-        }
+        let keyRing = try EncryptionKeys.fromEnvironment(environment)
         let vercel = try VercelSettings.fromEnvironment(environment)
         return ServiceConfiguration(
             databaseURL: try environment.required(.databaseURL),
@@ -122,6 +117,17 @@ public struct AlertSettings: Sendable {
                 ConfigurationKey.alertWebhookSecret.name, "must be whsec_ and a base64 key")
         }
         return AlertSettings(url: url, secret: secret)
+    }
+}
+
+/// `TOKEN_ENCRYPTION_KEYS` alone, for the programs that re-seal values and need nothing else.
+public enum EncryptionKeys {
+    public static func fromEnvironment(_ environment: Environment = .process()) throws -> KeyRing {
+        do {
+            return try KeyRing(parsing: try environment.required(.encryptionKeys))
+        } catch let error as CryptoError {
+            throw ConfigurationError.malformed(ConfigurationKey.encryptionKeys.name, "\(error)")
+        }
     }
 }
 

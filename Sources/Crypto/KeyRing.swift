@@ -41,6 +41,37 @@ public struct KeyRing: Sendable {
         keys = parsed.map { (id: $0.0, key: $0.1) }
     }
 
+    private init(keys: [(id: String, key: [UInt8])]) {
+        self.keys = keys
+    }
+
+    /// Whether the ring holds a key with this id.
+    public func holds(_ id: String) -> Bool {
+        keys.contains { $0.id == id }
+    }
+
+    /// The ring, able besides to open values sealed under `key` as `id` (a key recovered from
+    /// escrow). It seals with the same current key as before.
+    public func opening(_ key: [UInt8], as id: String) throws -> KeyRing {
+        guard Self.isValidKeyID(id), key.count == AESGCM.keyLength else {
+            throw CryptoError.invalidKey("a recovered key must be 32 bytes under a valid id")
+        }
+        guard !holds(id) else { return self }
+        return KeyRing(keys: keys + [(id: id, key: key)])
+    }
+
+    /// Runs `body` with the current key's id and bytes: only for putting the key in escrow
+    /// (`vercel-keyescrow split`), which must not keep them.
+    public func withCurrentKey<T>(_ body: (_ id: String, _ key: [UInt8]) throws -> T) rethrows -> T {
+        try body(keys[0].id, keys[0].key)
+    }
+
+    /// The key check value of `key`: an HMAC-SHA256 of a constant under it, in hex. It tells a key
+    /// recovered from shares apart from a wrong one without telling anything of the key.
+    public static func checkValue(of key: [UInt8]) -> String {
+        Hex.encode(HMAC.sha256(key: key, message: Array("sheen.vercel.key-check.v1".utf8)))
+    }
+
     /// Seals `plaintext` for the row and column `context` names, with a fresh random IV.
     public func seal(_ plaintext: String, context: SealContext) throws -> String {
         let (id, key) = keys[0]

@@ -14,7 +14,11 @@ enum BreakglassError: Error {
     case notPending(status: String)
     case notRequester
     case notExecutable(status: String)
-    case recoveryNotAvailable
+    case recoveryNotAuthorized
+    case noEscrow
+    case invalidShare
+    case recoveryFailed
+    case recoveryInProgress
     case invalidLimit
     case invalidStatus
     case invalidCursor
@@ -61,11 +65,19 @@ extension BreakglassError: HTTPResponseError {
                 409, "REQUEST_NOT_EXECUTABLE",
                 "Only an approved request is executed, once, inside its window; this one is \(status)"
             )
-        case .recoveryNotAvailable:
+        case .recoveryNotAuthorized:
             (
-                501, "NOT_IMPLEMENTED",
-                "Emergency recovery is executed through key recovery, which this service does not offer yet"
+                403, "RECOVERY_NOT_AUTHORIZED",
+                "Key recovery needs an EMERGENCY_RECOVERY request executed in the last 30 minutes"
             )
+        case .noEscrow: (404, "NO_ESCROW", "No key was put in escrow (vercel-keyescrow split) under this id")
+        case .invalidShare: (400, "INVALID_SHARE", "share must be a share as vercel-keyescrow printed it (v1-xx-…)")
+        case .recoveryFailed:
+            (
+                422, "RECOVERY_FAILED",
+                "The shares do not give the escrowed key (one is wrong or corrupted); nothing was changed and the shares were discarded"
+            )
+        case .recoveryInProgress: (409, "RECOVERY_IN_PROGRESS", "The shares are being combined; ask again shortly")
         case .invalidLimit: (400, "INVALID_LIMIT", "limit must be 1 to 100")
         case .invalidStatus:
             (400, "INVALID_STATUS", "status must be pending, approved, executed, expired or denied")

@@ -13,5 +13,5 @@ public let group = FunctionGroup(name: "breakglass") { router in
     router.admin("POST", "\(base)/requests/:id/deny", BreakglassRequests.deny)
     router.admin("POST", "\(base)/requests/:id/execute", BreakglassRequests.execute)
     router.admin("GET", "\(base)/audit", BreakglassAudit.page)
-    router.planned("POST", "\(base)/key-recovery", admin: true)
+    router.admin("POST", "\(base)/key-recovery", input: KeyRecovery.Input.self, KeyRecovery.recover)
 }

@@ -1,0 +1,119 @@
+import Crypto
+import FastCGI
+import Platform
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// `POST /v1/admin/vercel/breakglass/key-recovery` `{requestId, share?, keyId?, reset?}`: recovers an
+/// escrowed encryption key from shares handed in one per call by distinct admins, unseal-style, under
+/// an executed EMERGENCY_RECOVERY request (for the 30 minutes after its execution). A duplicate share
+/// is ignored; `reset` discards the progress. At the threshold the shares are combined and the result
+/// checked against the escrow's key check value before anything else: too few or corrupted shares
+/// give a wrong key silently, and a wrong key changes nothing (the shares are discarded). The right
+/// key is used only to open: every value sealed under it is re-sealed under the ring's current key
+/// (from the configuration, never from a request), a batch per transaction, so a recovery that
+/// stops halfway is finished by recovering again. The key is never logged or stored.
+enum KeyRecovery {
+    struct Input: Decodable, Sendable {
+        let requestId: UUID
+        let share: String?
+        let keyId: String?
+        let reset: Bool?
+    }
+
+    struct Progress: Encodable {
+        let keyId: String
+        let threshold: Int
+        let shares: Int
+        let progress: String
+        let duplicate: Bool
+        let recovered: Bool
+        let reencrypted: Int?
+        let failed: Int?
+    }
+
+    private struct Event: Encodable {
+        let requestId: String
+        let keyId: String
+        let shares: Int
+        let threshold: Int
+        let reencrypted: Int?
+        let failed: Int?
+    }
+
+    static let window: TimeInterval = 30 * 60
+
+    @Sendable static func recover(_ call: PlatformCall<Input>, _ context: RequestContext) throws -> Response {
+        let input = call.input
+        guard let request = try context.breakglass.find(input.requestId) else { throw BreakglassError.requestNotFound }
+        guard request.accessLevel == .emergencyRecovery, request.status == "executed",
+            let executed = request.executedAt, Date().timeIntervalSince(executed) < window
+        else { throw BreakglassError.recoveryNotAuthorized }
+        let store = KeyRecoveryStore(database: context.database, keyRing: context.configuration.keyRing)
+        guard let escrow = try store.escrow(keyID: input.keyId) else { throw BreakglassError.noEscrow }
+
+        func answer(duplicate: Bool, recovered: Bool, tally: Rekeyer.Tally? = nil) throws -> Response {
+            let count = recovered ? escrow.threshold : try store.count(request: request.id, keyID: escrow.keyID)
+            return .json(
+                Progress(
+                    keyId: escrow.keyID, threshold: escrow.threshold, shares: count,
+                    progress: "\(count)/\(escrow.threshold)", duplicate: duplicate, recovered: recovered,
+                    reencrypted: tally?.rekeyed, failed: tally?.failed))
+        }
+
+        if input.reset == true {
+            try store.discard(request: request.id)
+            try record("KEY_RECOVERY_RESET", "key_recovery_reset", escrow, shares: 0, nil, call, context)
+            return try answer(duplicate: false, recovered: false)
+        }
+        guard let text = input.share, let share = Shamir.Share(text: text) else { throw BreakglassError.invalidShare }
+        let accepted = try store.submit(share, request: request.id, admin: call.caller.userID, keyID: escrow.keyID)
+        let gathered = try store.count(request: request.id, keyID: escrow.keyID)
+        if accepted {
+            try record(
+                "KEY_RECOVERY_SHARE_ACCEPTED", "key_recovery_share", escrow, shares: gathered, nil, call, context)
+        }
+        guard gathered >= escrow.threshold else { return try answer(duplicate: !accepted, recovered: false) }
+
+        // One combination at a time for a request, on every host.
+        let outcome = try context.database.withAdvisoryLockIfFree(
+            "sheen.vercel.key-recovery.\(request.id.uuidString.lowercased())"
+        ) { () throws -> Rekeyer.Tally in
+            let shares = try store.shares(request: request.id, keyID: escrow.keyID)
+            let key = try? Shamir.combine(shares, threshold: escrow.threshold)
+            guard let key, ConstantTime.equals(KeyRing.checkValue(of: key), escrow.checkValue) else {
+                try store.discard(request: request.id)
+                try record(
+                    "KEY_RECOVERY_FAILED", "key_recovery_failed", escrow, shares: shares.count, nil, call, context)
+                throw BreakglassError.recoveryFailed
+            }
+            let ring = context.configuration.keyRing
+            let tally = try Rekeyer(
+                database: context.database, opener: try ring.opening(key, as: escrow.keyID), sealer: ring
+            ).run(onlyKeyID: escrow.keyID)
+            try store.discard(request: request.id)
+            try record("KEY_RECOVERED", "key_recovered", escrow, shares: shares.count, tally, call, context)
+            return tally
+        }
+        guard let tally = outcome else { throw BreakglassError.recoveryInProgress }
+        return try answer(duplicate: !accepted, recovered: true, tally: tally)
+    }
+
+    private static func record(
+        _ action: String, _ alert: String, _ escrow: KeyRecoveryStore.Escrow, shares: Int, _ tally: Rekeyer.Tally?,
+        _ call: PlatformCall<Input>, _ context: RequestContext
+    ) throws {
+        let event = Event(
+            requestId: call.input.requestId.uuidString.lowercased(), keyId: escrow.keyID, shares: shares,
+            threshold: escrow.threshold, reencrypted: tally?.rekeyed, failed: tally?.failed)
+        try context.audit.record(
+            action, severity: .high, actor: call.caller.userID, details: event, correlationID: call.requestID)
+        try AlertOutbox(database: context.database).enqueue(
+            "breakglass.\(alert)", severity: .critical, userID: call.caller.userID, data: event,
+            correlationID: call.requestID)
+    }
+}

@@ -1,0 +1,157 @@
+import Crypto
+import Postgres
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Every column that holds a sealed value, and how to walk it: a new sealed column is added here, or
+/// rotation and recovery would leave it behind (a test compares this list with the schema).
+public struct SealedColumn: Sendable {
+    /// `table.column`.
+    public let name: String
+    /// Up to `limit` rows after `after` (in row order) whose value is not sealed under `current`,
+    /// locked, skipping rows another run holds.
+    let select: @Sendable (_ after: String, _ limit: Int, _ current: String) -> SQL
+    /// Replaces the value of `row` if it is still `old`.
+    let update: @Sendable (_ row: String, _ old: String, _ new: String) -> SQL
+    let context: @Sendable (_ row: String) -> SealContext
+    /// Where the walk starts: a value every row id sorts after.
+    let start: String
+
+    public static let all: [SealedColumn] = [
+        SealedColumn(
+            name: "vercel_connections.access_token_sealed",
+            select: { after, limit, current in
+                """
+                SELECT id::text AS row_id, access_token_sealed AS sealed FROM vercel_connections
+                WHERE id > \(after)::uuid AND access_token_sealed IS NOT NULL
+                  AND split_part(access_token_sealed, '.', 2) <> \(current)
+                ORDER BY id LIMIT \(limit) FOR UPDATE SKIP LOCKED
+                """
+            },
+            update: { row, old, new in
+                """
+                UPDATE vercel_connections SET access_token_sealed = \(new), token_key_id = split_part(\(new), '.', 2)
+                WHERE id = \(row)::uuid AND access_token_sealed = \(old)
+                """
+            },
+            context: { SealContext(table: "vercel_connections", column: "access_token_sealed", rowID: $0) },
+            start: "00000000-0000-0000-0000-000000000000"),
+        SealedColumn(
+            name: "vercel_connections.refresh_token_sealed",
+            select: { after, limit, current in
+                """
+                SELECT id::text AS row_id, refresh_token_sealed AS sealed FROM vercel_connections
+                WHERE id > \(after)::uuid AND refresh_token_sealed IS NOT NULL
+                  AND split_part(refresh_token_sealed, '.', 2) <> \(current)
+                ORDER BY id LIMIT \(limit) FOR UPDATE SKIP LOCKED
+                """
+            },
+            update: { row, old, new in
+                """
+                UPDATE vercel_connections SET refresh_token_sealed = \(new)
+                WHERE id = \(row)::uuid AND refresh_token_sealed = \(old)
+                """
+            },
+            context: { SealContext(table: "vercel_connections", column: "refresh_token_sealed", rowID: $0) },
+            start: "00000000-0000-0000-0000-000000000000"),
+        SealedColumn(
+            name: "vercel_oauth_states.code_verifier_sealed",
+            select: { after, limit, current in
+                """
+                SELECT state_hash AS row_id, code_verifier_sealed AS sealed FROM vercel_oauth_states
+                WHERE state_hash > \(after) AND code_verifier_sealed IS NOT NULL
+                  AND split_part(code_verifier_sealed, '.', 2) <> \(current)
+                ORDER BY state_hash LIMIT \(limit) FOR UPDATE SKIP LOCKED
+                """
+            },
+            update: { row, old, new in
+                """
+                UPDATE vercel_oauth_states SET code_verifier_sealed = \(new)
+                WHERE state_hash = \(row) AND code_verifier_sealed = \(old)
+                """
+            },
+            context: { SealContext(table: "vercel_oauth_states", column: "code_verifier_sealed", rowID: $0) },
+            start: ""),
+        SealedColumn(
+            name: "vercel_oauth_confirmations.grant_sealed",
+            select: { after, limit, current in
+                """
+                SELECT token_hash AS row_id, grant_sealed AS sealed FROM vercel_oauth_confirmations
+                WHERE token_hash > \(after) AND split_part(grant_sealed, '.', 2) <> \(current)
+                ORDER BY token_hash LIMIT \(limit) FOR UPDATE SKIP LOCKED
+                """
+            },
+            update: { row, old, new in
+                """
+                UPDATE vercel_oauth_confirmations SET grant_sealed = \(new)
+                WHERE token_hash = \(row) AND grant_sealed = \(old)
+                """
+            },
+            context: { SealContext(table: "vercel_oauth_confirmations", column: "grant_sealed", rowID: $0) },
+            start: ""),
+    ]
+}
+
+/// Re-seals values under the ring's current key, a batch per transaction, so a run that stops
+/// halfway leaves every value readable and the next run goes on from what is left. Plaintexts live
+/// only for the moment between opening and sealing, and are never logged.
+public struct Rekeyer {
+    let database: PostgresConnection
+    /// Opens the old values: the ring, or the ring with a recovered key.
+    let opener: KeyRing
+    /// Seals the new ones: the ring's current key.
+    let sealer: KeyRing
+
+    public init(database: PostgresConnection, opener: KeyRing, sealer: KeyRing) {
+        self.database = database
+        self.opener = opener
+        self.sealer = sealer
+    }
+
+    public struct Tally: Sendable, Equatable {
+        public var rekeyed = 0
+        /// Values that could not be opened (a key the opener does not hold, or a tampered value):
+        /// left as they are.
+        public var failed = 0
+        public var failedRows: [String] = []
+
+        public init() {}
+    }
+
+    /// Re-seals every value of `columns` not under the current key; with `onlyKeyID`, only those
+    /// sealed under that key.
+    public func run(
+        _ columns: [SealedColumn] = SealedColumn.all, onlyKeyID: String? = nil, batch: Int = 500
+    ) throws -> Tally {
+        var tally = Tally()
+        for column in columns {
+            var after = column.start
+            while true {
+                let (count, last) = try database.transaction { () throws -> (Int, String?) in
+                    let rows = try database.query(column.select(after, batch, sealer.currentKeyID))
+                    for row in rows {
+                        let id: String = try row.decode("row_id")
+                        let old: String = try row.decode("sealed")
+                        if let onlyKeyID, (try? KeyRing.keyID(of: old)) != onlyKeyID { continue }
+                        do {
+                            let plaintext = try opener.open(old, context: column.context(id))
+                            let new = try sealer.seal(plaintext, context: column.context(id))
+                            tally.rekeyed += try database.execute(column.update(id, old, new))
+                        } catch is CryptoError {
+                            tally.failed += 1
+                            if tally.failedRows.count < 100 { tally.failedRows.append("\(column.name) \(id)") }
+                        }
+                    }
+                    return (rows.count, try rows.last?.decode("row_id"))
+                }
+                guard let last, count == batch else { break }
+                after = last
+            }
+        }
+        return tally
+    }
+}

@@ -51,6 +51,8 @@ var targets: [Target] = [
         name: "DocsCommand", dependencies: ["Platform", "FastCGI"] + groupModules, path: "Functions/docs"),
     .executableTarget(name: "UploadBench", dependencies: ["Vercel", logging], path: "Benchmarks/UploadBench"),
     .executableTarget(name: "FastCGIHello", dependencies: ["FastCGI"], path: "Benchmarks/FastCGIHello"),
+    .executableTarget(
+        name: "RekeyBench", dependencies: ["Platform", "Crypto", "Postgres"], path: "Benchmarks/RekeyBench"),
     .testTarget(name: "CryptoTests", dependencies: ["Crypto"], path: "Tests/CryptoTests"),
     .testTarget(name: "FastCGITests", dependencies: ["FastCGI"], path: "Tests/FastCGITests"),
     .testTarget(
@@ -110,6 +112,7 @@ var products: [Product] = [
     .executable(name: "fastcgi-hello", targets: ["FastCGIHello"]),
     .executable(name: "vercel-simulator", targets: ["VercelSimulator"]),
     .executable(name: "upload-bench", targets: ["UploadBench"]),
+    .executable(name: "rekey-bench", targets: ["RekeyBench"]),
 ]
 products += groups.map {
     .executable(name: "vercel-\($0.folder)", targets: [$0.executable])

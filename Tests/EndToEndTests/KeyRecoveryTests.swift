@@ -112,6 +112,12 @@ import Testing
         #expect(second.json?["progress"] as? String == "2/3" && second.json?["recovered"] as? Bool == false)
         #expect(try sealedKeyIDs(of: connection) == [lostID, lostID])
 
+        // A reset discards the progress; the two shares are handed in again.
+        let reset = try await post(recovery, as: holders[2], ["requestId": request, "reset": true, "keyId": lostID])
+        #expect(reset.json?["progress"] as? String == "0/3", "\(reset.text)")
+        #expect(try await give(shares[0], as: holders[0]).json?["progress"] as? String == "1/3")
+        #expect(try await give(shares[1], as: holders[1]).json?["progress"] as? String == "2/3")
+
         // A corrupted third share: the combined key fails its check; nothing changes, progress is gone.
         var corrupted = Array(shares[2])
         corrupted[corrupted.count - 1] = corrupted.last == "0" ? "1" : "0"

@@ -151,6 +151,39 @@ import Testing
         #expect(verified.status == 2 && verified.result["firstBrokenSeq"] == "20", "\(verified.result)")
     }
 
+    @Test func theCheckpointJobSignsTheHeadIntoTheLogAndTheOutbox() throws {
+        let database = try chained(count: 12)
+        defer { database.drop() }
+        let process = Process()
+        process.executableURL = URL(
+            fileURLWithPath: try TestEnvironment.require("TEST_BIN_DIR") + "/vercel-job-audit-checkpoint")
+        process.environment = [
+            "DATABASE_URL": database.url, "SHEEN_AUDIT_CHECKPOINT_KEY": Self.key, "PATH": "/usr/bin:/bin",
+        ]
+        let pipe = Pipe()
+        process.standardError = pipe
+        try process.run()
+        let log = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(log)")
+        let db = database.connect()
+        let alerted: String = try db.query(
+            """
+            SELECT (payload->>'body')::jsonb->'data'->>'checkpoint' AS checkpoint FROM vercel_jobs
+            WHERE kind = 'alert' AND (payload->>'body')::jsonb->>'type' = 'audit.checkpoint'
+            """)[0].decode("checkpoint")
+        #expect(alerted.hasPrefix("v1:12:") && log.contains(alerted))
+        #expect(try audit(database, ["verify", "--checkpoint", alerted]).status == 0)
+        // Without its key the job does not run.
+        let unkeyed = Process()
+        unkeyed.executableURL = process.executableURL
+        unkeyed.environment = ["DATABASE_URL": database.url, "PATH": "/usr/bin:/bin"]
+        unkeyed.standardError = FileHandle.nullDevice
+        try unkeyed.run()
+        unkeyed.waitUntilExit()
+        #expect(unkeyed.terminationStatus != 0)
+    }
+
     @Test func checkpointsAreReadOnlyWithTheirKey() throws {
         let key = Array(Self.key.utf8)
         let checkpoint = AuditCheckpoint(seq: 7, hash: String(repeating: "b", count: 64), time: 1_790_000_000, key: key)

@@ -157,6 +157,26 @@ enum AdminRoutes {
             }
             return Response(status: changed ? 204 : 404)
         }
+        // A person edits a variable in Vercel's dashboard, behind the service's back: its value
+        // (and its updatedAt) change. {"value"}; the first variable of the key when several exist.
+        router.add("PUT", "/_sim/projects/:id/env/:key") { request, state in
+            struct Edit: Decodable { let value: String }
+            _ = try account(of: request, state)
+            let value = try request.decodeJSON(Edit.self).value
+            let edited = state.with { data -> Bool in
+                guard
+                    let env = data.envs.values.filter({
+                        $0.projectId == request.parameter("id") && $0.key == request.parameter("key")
+                    }).min(by: { $0.createdAt < $1.createdAt })
+                else { return false }
+                var changed = env
+                changed.value = value
+                changed.updatedAt = data.tick()
+                data.envs[env.id] = changed
+                return true
+            }
+            return Response(status: edited ? 204 : 404)
+        }
         router.add("GET", "/healthz/simulator") { _, _ in
             .json(JSONValue.object(["group": "simulator"]))
         }

@@ -2,7 +2,10 @@ import FastCGI
 import Foundation
 
 /// `GET /v10/projects/{id}/env`, `POST /v10/projects/{id}/env` (`?upsert=true`, one object or an
-/// array), `PATCH /v9/projects/{id}/env/{envId}`, `DELETE /v9/projects/{id}/env/{envId}`.
+/// array), `GET /v1/projects/{id}/env/{envId}` (one value, decrypted unless sensitive),
+/// `PATCH /v9/projects/{id}/env/{envId}`, `DELETE /v9/projects/{id}/env/{envId}`, and the batch delete
+/// `DELETE /v1/projects/{id}/env` `{ids}`. Sensitive values are never returned. The fault knobs
+/// `rateLimitedDeletes` and `envWritesBeforeFailure` act on these.
 enum EnvRoutes {
     static let targets: Set<String> = ["production", "preview", "development"]
     static let types: Set<String> = ["plain", "encrypted", "sensitive", "system"]
@@ -15,10 +18,41 @@ enum EnvRoutes {
             }
             return .json(["envs": envs.map(\.listed)])
         }
-        router.api("POST", "/v10/projects/:id/env", create)
-        router.api("PATCH", "/v9/projects/:id/env/:envId", edit)
+        router.api("POST", "/v10/projects/:id/env") { request, state, caller in
+            try write(state, caller, delete: false)
+            return try create(request, state, caller)
+        }
+        router.api("GET", "/v1/projects/:id/env/:envId") { request, state, caller in
+            let project = try ProjectRoutes.find(request.parameter("id") ?? "", caller, state)
+            guard let env = state.with({ $0.envs[request.parameter("envId") ?? ""] }), env.projectId == project.id
+            else { throw VercelAPIError.notFound("Environment variable not found") }
+            return .json(env.decrypted)
+        }
+        router.api("PATCH", "/v9/projects/:id/env/:envId") { request, state, caller in
+            try write(state, caller, delete: false)
+            return try edit(request, state, caller)
+        }
+        router.api("DELETE", "/v1/projects/:id/env") { request, state, caller in
+            struct Batch: Decodable { let ids: [String] }
+            let project = try ProjectRoutes.find(request.parameter("id") ?? "", caller, state)
+            let ids = try request.vercelBody(Batch.self).ids
+            guard (1...1000).contains(ids.count) else {
+                throw VercelAPIError.badRequest("Invalid request: `ids` must hold 1 to 1000 ids")
+            }
+            try write(state, caller, delete: true)
+            let deleted = state.with { data -> [String] in
+                ids.filter { id in
+                    guard let env = data.envs[id], env.projectId == project.id else { return false }
+                    data.envs[id] = nil
+                    return true
+                }
+            }
+            return .json(
+                JSONValue.object(["deleted": .integer(deleted.count), "ids": .array(deleted.map { .string($0) })]))
+        }
         router.api("DELETE", "/v9/projects/:id/env/:envId") { request, state, caller in
             let project = try ProjectRoutes.find(request.parameter("id") ?? "", caller, state)
+            try write(state, caller, delete: true)
             let removed = state.with { data -> SimulatedEnv? in
                 guard let env = data.envs[request.parameter("envId") ?? ""], env.projectId == project.id else {
                     return nil
@@ -29,6 +63,32 @@ enum EnvRoutes {
             guard let removed else { throw VercelAPIError.notFound("Environment variable not found") }
             return .json(removed.listed)
         }
+    }
+
+    /// Applies the write knobs of the caller's account: a delete may be rate limited, and past
+    /// `envWritesBeforeFailure` every write fails.
+    static func write(_ state: SimulatorState, _ caller: SimulatedCaller, delete: Bool) throws {
+        let refusal = state.with { data -> VercelAPIError? in
+            var faults = data.faults[caller.token] ?? SimulatorState.Faults()
+            defer { data.faults[caller.token] = faults }
+            if delete, faults.rateLimitedDeletes > 0 {
+                faults.rateLimitedDeletes -= 1
+                return VercelAPIError(
+                    status: 429, code: "rate_limited", message: "Rate limit exceeded",
+                    extra: [
+                        "limit": .object([
+                            "remaining": 0, "reset": .integer(Int(Date().timeIntervalSince1970) + 1), "total": 60,
+                        ])
+                    ], headers: [("Retry-After", "1")])
+            }
+            if faults.envWritesBeforeFailure == 0 {
+                return VercelAPIError(
+                    status: 500, code: "internal_server_error", message: "An unexpected error occurred")
+            }
+            if faults.envWritesBeforeFailure > 0 { faults.envWritesBeforeFailure -= 1 }
+            return nil
+        }
+        if let refusal { throw refusal }
     }
 
     struct NewEnv: Decodable {
@@ -120,7 +180,13 @@ enum EnvRoutes {
             }
             return Created(created: created, failed: failed)
         }
-        return .json(outcome, status: outcome.created.isEmpty && !outcome.failed.isEmpty ? 400 : 201)
+        // Every item refused: Vercel answers with its error shape, not with {created, failed}.
+        if outcome.created.isEmpty, let first = outcome.failed.first {
+            throw VercelAPIError(
+                status: 400, code: first.error.code, message: first.error.message,
+                extra: ["key": .string(first.error.key)])
+        }
+        return .json(outcome, status: 201)
     }
 
     struct Edit: Decodable {

@@ -93,6 +93,25 @@ struct SimulatedEnv: Codable, Sendable {
             createdAt: createdAt, updatedAt: updatedAt)
     }
 
+    /// As `GET /v1/projects/{id}/env/{envId}` answers: the value decrypted, except a sensitive one.
+    var decrypted: Decrypted {
+        Decrypted(
+            id: id, key: key, value: type == "sensitive" ? nil : value, decrypted: type != "sensitive", type: type,
+            target: target, gitBranch: gitBranch, createdAt: createdAt, updatedAt: updatedAt)
+    }
+
+    struct Decrypted: Codable, Sendable {
+        var id: String
+        var key: String
+        var value: String?
+        var decrypted: Bool
+        var type: String
+        var target: [String]
+        var gitBranch: String?
+        var createdAt: Int64
+        var updatedAt: Int64
+    }
+
     struct Listed: Codable, Sendable {
         var id: String
         var key: String

@@ -87,6 +87,11 @@ final class SimulatorState: Sendable {
         var failBuilds = 0
         /// This many calls answer 403, as Vercel does for a permission the token lacks.
         var forbidden = 0
+        /// This many env deletes answer 429 (Vercel's delete limit is tighter than the rest).
+        var rateLimitedDeletes = 0
+        /// When 0 or more: that many env writes (creates, edits, deletes) succeed, then every one
+        /// answers 500 until the knob is set again: a sync cut off halfway.
+        var envWritesBeforeFailure = -1
 
         init() {}
 
@@ -100,6 +105,8 @@ final class SimulatorState: Sendable {
             buildMs = try container.decodeIfPresent(Int.self, forKey: .buildMs) ?? 900
             failBuilds = try container.decodeIfPresent(Int.self, forKey: .failBuilds) ?? 0
             forbidden = try container.decodeIfPresent(Int.self, forKey: .forbidden) ?? 0
+            rateLimitedDeletes = try container.decodeIfPresent(Int.self, forKey: .rateLimitedDeletes) ?? 0
+            envWritesBeforeFailure = try container.decodeIfPresent(Int.self, forKey: .envWritesBeforeFailure) ?? -1
         }
     }
 

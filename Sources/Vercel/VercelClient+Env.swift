@@ -45,4 +45,28 @@ extension VercelClient {
             Endpoint("DELETE", "/v9/projects/\(Self.percentEncode(projectID))/env/\(Self.percentEncode(id))"),
             credentials: credentials)
     }
+
+    /// One variable with its value decrypted (`GET /v1/projects/{id}/env/{envId}`); a sensitive one
+    /// comes back without a value.
+    public func envVariable(
+        id: String, projectID: String, _ credentials: Credentials
+    ) throws(VercelError) -> VercelEnvVariable {
+        try call(
+            Endpoint("GET", "/v1/projects/\(Self.percentEncode(projectID))/env/\(Self.percentEncode(id))"),
+            credentials: credentials)
+    }
+
+    /// Deletes variables by id in one call (`DELETE /v1/projects/{id}/env` `{ids}`); the ids Vercel
+    /// deleted.
+    public func deleteEnvVariables(
+        ids: [String], projectID: String, _ credentials: Credentials
+    ) throws(VercelError) -> [String] {
+        struct Batch: Encodable { let ids: [String] }
+        struct Deleted: Decodable { let ids: [String]? }
+        return try call(
+            try endpoint(
+                "DELETE", "/v1/projects/\(Self.percentEncode(projectID))/env", Batch(ids: ids), idempotent: true),
+            as: Deleted.self, credentials: credentials
+        ).ids ?? []
+    }
 }

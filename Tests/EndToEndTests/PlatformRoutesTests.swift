@@ -62,6 +62,10 @@ import Vercel
                 #expect(
                     reply.status == 400 && reply.code == "INVALID_JSON" && reply.text.contains("deploymentType"),
                     "\(reply.text)")
+            } else if route.target.contains("/env?") {
+                #expect(reply.status == 200 && (reply.json?["variables"] as? [Any])?.isEmpty == true, "\(reply.text)")
+            } else if route.target.contains("/env/") {
+                #expect(reply.status == 404 && reply.code == "VARIABLE_NOT_FOUND", "\(reply.text)")
             } else if route.group == "breakglass" {
                 #expect(reply.status == 200 && reply.json?["requests"] is [Any], "\(reply.text)")
             } else if route.target.contains("/domains?") {

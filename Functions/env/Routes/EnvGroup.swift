@@ -1,10 +1,31 @@
+import FastCGI
 import Platform
 
 /// The `env` group: the platform's environment variables and Vercel's, kept in step.
 public let group = FunctionGroup(name: "env") { router in
     let env = "/v1/projects/:projectId/vercel/env"
-    router.planned("GET", env)
-    router.planned("POST", "\(env)/sync")
-    router.planned("PUT", "\(env)/:key")
-    router.planned("DELETE", "\(env)/:key")
+    router.platform("GET", env, EnvVariables.list)
+    router.platform("POST", "\(env)/sync", input: EnvSync.Input.self, EnvSync.sync)
+    router.platform("PUT", "\(env)/:key", input: EnvVariables.SetInput.self, bodyLimit: 160 * 1024, EnvVariables.set)
+    router.platform("DELETE", "\(env)/:key", EnvVariables.delete)
+}
+
+extension RequestContext {
+    var env: EnvStore {
+        EnvStore(
+            database: database, keyRing: configuration.keyRing,
+            hasher: EnvValueHasher(secret: configuration.platformSecret))
+    }
+}
+
+/// `null` for nil, never a missing field.
+struct Nullable<Value: Encodable & Sendable>: Encodable, Sendable {
+    let value: Value?
+
+    init(_ value: Value?) { self.value = value }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        if let value { try container.encode(value) } else { try container.encodeNil() }
+    }
 }

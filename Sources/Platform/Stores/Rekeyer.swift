@@ -93,6 +93,22 @@ public struct SealedColumn: Sendable {
             },
             context: { SealContext(table: "vercel_oauth_confirmations", column: "grant_sealed", rowID: $0) },
             start: ""),
+        SealedColumn(
+            name: "vercel_local_env_vars.value_sealed",
+            select: { after, limit, current in
+                """
+                SELECT id::text AS row_id, value_sealed AS sealed FROM vercel_local_env_vars
+                WHERE id > \(after)::uuid AND split_part(value_sealed, '.', 2) <> \(current)
+                ORDER BY id LIMIT \(limit) FOR UPDATE SKIP LOCKED
+                """
+            },
+            update: { row, old, new in
+                """
+                UPDATE vercel_local_env_vars SET value_sealed = \(new) WHERE id = \(row)::uuid AND value_sealed = \(old)
+                """
+            },
+            context: { SealContext(table: "vercel_local_env_vars", column: "value_sealed", rowID: $0) },
+            start: "00000000-0000-0000-0000-000000000000"),
     ]
 }
 

@@ -1,0 +1,303 @@
+import FastCGI
+import Platform
+import Vercel
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// `GET …/env` (both sides, never a value), `PUT …/env/:key` (the platform's value, applied to
+/// Vercel at once for a linked project) and `DELETE …/env/:key?target=` (likewise). With
+/// `localOnly`, either changes the platform's side alone, for a later sync to carry.
+enum EnvVariables {
+    struct Row: Encodable {
+        let key: String
+        let target: [String]
+        let gitBranch: Nullable<String>
+        let type: String
+        let valueHash: Nullable<String>
+        let masked: Nullable<String>
+        let updatedAt: Nullable<String>
+        let source: String
+        let status: String
+        let owned: Bool
+    }
+
+    struct Listed: Encodable {
+        let variables: [Row]
+        let warnings: [String]
+    }
+
+    @Sendable static func list(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
+        let target = try call.query("target").map { text -> String in
+            guard EnvRules.targets.contains(text) else { throw EnvError.invalidTargets }
+            return text
+        }
+        let link = call.project?.link
+        let credentials = try link.map {
+            try context.vercelCredentials(for: call, connection: $0.connectionID, requiring: "env:read")
+        }
+        let store = context.env
+        let snapshot = try EnvSnapshot.read(
+            projectID: call.projectID, link: link, target: target, store: store, client: context.vercel,
+            credentials: credentials, needValues: false)
+        let present = snapshot.inputs.keys.filter { snapshot.locals[$0] != nil || snapshot.remotes[$0] != nil }
+        let rows = present.sorted().map { slot -> Row in
+            let input = snapshot.inputs[slot]!
+            let local = snapshot.locals[slot]
+            let remote = snapshot.remotes[slot]
+            return Row(
+                key: slot.key, target: [slot.target], gitBranch: Nullable(slot.gitBranch),
+                type: local?.type ?? remote?.type ?? "encrypted",
+                valueHash: Nullable(input.local?.hash ?? input.remote?.hash),
+                masked: Nullable(snapshot.masked(slot, store: store)),
+                updatedAt: Nullable(
+                    local.map { ISO8601.format($0.updatedAt) }
+                        ?? input.remote.map { ISO8601.format(Date(timeIntervalSince1970: Double($0.updatedAt) / 1000)) }
+                ),
+                source: local != nil && remote != nil ? "both" : local != nil ? "platform" : "vercel",
+                status: status(slot, input), owned: input.remote?.owned ?? false)
+        }
+        return .json(Listed(variables: rows, warnings: sizeWarnings(snapshot, store: store)))
+    }
+
+    /// `in_sync`, `platform_only`, `vercel_only`, `differs`, `conflict` or `unreadable`.
+    static func status(_ slot: EnvPlan.Slot, _ input: EnvPlan.Input) -> String {
+        switch (input.local, input.remote) {
+        case (nil, nil): return "in_sync"
+        case (.some, nil): return "platform_only"
+        case (nil, .some): return "vercel_only"
+        case (.some(let local), .some(let remote)):
+            if remote.hash == local.hash { return "in_sync" }
+            let decision = EnvPlan.decide(slot, input, .init(direction: .bidirectional))
+            switch decision.action {
+            case .inSync: return "in_sync"
+            case .conflict: return "conflict"
+            default: return remote.hash == nil ? "unreadable" : "differs"
+            }
+        }
+    }
+
+    /// A warning for each target whose variables, together, are over Vercel's 64 KB per deployment.
+    static func sizeWarnings(_ snapshot: EnvSnapshot, store: EnvStore) -> [String] {
+        var sizes: [String: Int] = [:]
+        for (slot, local) in snapshot.locals {
+            sizes[slot.target, default: 0] += slot.key.utf8.count + ((try? store.value(of: local))?.utf8.count ?? 0)
+        }
+        return sizes.filter { $0.value > EnvRules.deploymentLimit }.keys.sorted().map {
+            "the \($0) variables take \(sizes[$0]!) bytes; Vercel allows 64 KB per deployment"
+        }
+    }
+
+    struct SetInput: Decodable, Sendable {
+        let value: String
+        let target: [String]
+        let type: String?
+        let gitBranch: String?
+        let localOnly: Bool?
+    }
+
+    struct VercelOutcome: Encodable {
+        /// `applied`, `failed` or `skipped`.
+        let status: String
+        let error: Nullable<ErrorDetail>
+
+        struct ErrorDetail: Encodable {
+            let code: String
+            let message: String
+        }
+
+        static var skippedLocalOnly: VercelOutcome { VercelOutcome(status: "skipped", error: Nullable(nil)) }
+    }
+
+    struct Set: Encodable {
+        let variable: Variable
+        let vercel: VercelOutcome
+
+        struct Variable: Encodable {
+            let key: String
+            let target: [String]
+            let gitBranch: Nullable<String>
+            let type: String
+            let valueHash: String
+            let masked: String
+        }
+    }
+
+    private struct AuditDetails: Encodable {
+        let key: String
+        let targets: [String]
+        let type: String?
+        let vercel: String
+    }
+
+    /// Checks a key, targets and branch as the routes take them.
+    static func checked(key: String, targets: [String], gitBranch: String?) throws -> [String] {
+        do {
+            try EnvRules.check(key: key)
+        } catch {
+            throw EnvError.invalidVariable(error)
+        }
+        guard !targets.isEmpty, targets.count <= 3, Swift.Set(targets).count == targets.count,
+            targets.allSatisfy(EnvRules.targets.contains)
+        else { throw EnvError.invalidTargets }
+        if let gitBranch {
+            guard (1...250).contains(gitBranch.utf8.count), targets == ["preview"] else {
+                throw EnvError.invalidGitBranch
+            }
+        }
+        return targets
+    }
+
+    @Sendable static func set(_ call: PlatformCall<SetInput>, _ context: RequestContext) throws -> Response {
+        let input = call.input
+        let key = call.parameter("key") ?? ""
+        let type = input.type ?? "encrypted"
+        let targets = try checked(key: key, targets: input.target, gitBranch: input.gitBranch)
+        do {
+            try EnvRules.check(key: key, value: input.value, targets: targets, type: type)
+        } catch {
+            throw EnvError.invalidVariable(error)
+        }
+        let store = context.env
+        let slots = targets.map { EnvPlan.Slot(key: key, target: $0, gitBranch: input.gitBranch) }
+        var hash = ""
+        try context.database.transaction {
+            for slot in slots {
+                hash = try store.setLocal(input.value, slot: slot, type: type, projectID: call.projectID)
+            }
+        }
+        var outcome = VercelOutcome.skippedLocalOnly
+        if let link = call.project?.link, input.localOnly != true {
+            outcome = try apply(
+                input.value, type: type, slots: slots, hash: hash, link: link, call: call, context: context)
+        }
+        try context.audit.record(
+            "ENV_VARIABLE_SET", severity: .medium, actor: call.caller.userID, project: call.projectID,
+            details: AuditDetails(key: key, targets: targets, type: type, vercel: outcome.status),
+            correlationID: call.requestID)
+        return .json(
+            Set(
+                variable: .init(
+                    key: key, target: targets, gitBranch: Nullable(input.gitBranch), type: type, valueHash: hash,
+                    masked: EnvRules.masked(input.value, type: type)),
+                vercel: outcome))
+    }
+
+    /// Writes one key's value to Vercel in one call, one variable per target, unless a variable of
+    /// another owner holds one of its slots there.
+    static func apply(
+        _ value: String, type: String, slots: [EnvPlan.Slot], hash: String, link: LinkedProject,
+        call: PlatformCall<SetInput>, context: RequestContext
+    ) throws -> VercelOutcome {
+        let credentials = try context.vercelCredentials(
+            for: call, connection: link.connectionID, requiring: "env:write")
+        let store = context.env
+        let states = try store.states(projectID: call.projectID)
+        let remote = try context.vercel.envVariables(projectID: link.vercelProjectID, credentials)
+        for slot in slots {
+            let holder = remote.first {
+                $0.key == slot.key && $0.target.contains(slot.target) && $0.gitBranch == slot.gitBranch
+            }
+            if let holder, !(states[slot]?.owned == true && states[slot]?.base.vercelID == holder.id) {
+                return VercelOutcome(
+                    status: "skipped",
+                    error: Nullable(
+                        .init(
+                            code: "NOT_OWNED",
+                            message:
+                                "Vercel's \(slot.key) for \(slot.target) was not created by this service; sync with adopt to take it over"
+                        )))
+            }
+        }
+        let attempt = Result { () throws(VercelError) -> VercelEnvBatchResult in
+            try context.vercel.createEnvVariables(
+                slots.map {
+                    VercelNewEnvVariable(
+                        key: $0.key, value: value, type: type, target: [$0.target], gitBranch: $0.gitBranch)
+                }, projectID: link.vercelProjectID, upsert: true, credentials)
+        }
+        switch attempt {
+        case .failure(.api(let status, let code, let message)) where status < 500 && status != 429:
+            return VercelOutcome(status: "failed", error: Nullable(.init(code: code, message: message)))
+        case .failure(let error):
+            throw error
+        case .success(let result):
+            try context.database.transaction {
+                for created in result.created {
+                    for target in created.target {
+                        let slot = EnvPlan.Slot(key: created.key, target: target, gitBranch: created.gitBranch)
+                        try store.saveState(
+                            slot,
+                            .init(
+                                base: .init(
+                                    hash: hash, vercelID: created.id,
+                                    vercelUpdatedAt: created.updatedAt ?? created.createdAt ?? 0), owned: true),
+                            projectID: call.projectID)
+                    }
+                }
+            }
+            if let failure = result.failed.first {
+                return VercelOutcome(
+                    status: "failed",
+                    error: Nullable(
+                        .init(code: failure.error.code, message: failure.error.message ?? failure.error.code)))
+            }
+            return VercelOutcome(status: "applied", error: Nullable(nil))
+        }
+    }
+
+    struct Deleted: Encodable {
+        let deleted: Bool
+        let vercel: VercelOutcome
+    }
+
+    @Sendable static func delete(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
+        let key = call.parameter("key") ?? ""
+        let target = call.query("target")
+        let gitBranch = call.query("gitBranch")
+        _ = try checked(key: key, targets: target.map { [$0] } ?? ["production"], gitBranch: gitBranch)
+        let store = context.env
+        let removed = try store.deleteLocal(key: key, target: target, gitBranch: gitBranch, projectID: call.projectID)
+        var outcome = VercelOutcome.skippedLocalOnly
+        if let link = call.project?.link, call.query("localOnly") != "true" {
+            let credentials = try context.vercelCredentials(
+                for: call, connection: link.connectionID, requiring: "env:write")
+            let states = try store.states(projectID: call.projectID).filter {
+                $0.key.key == key && (target == nil || $0.key.target == target) && $0.key.gitBranch == gitBranch
+                    && $0.value.owned
+            }
+            let remote = try context.vercel.envVariables(projectID: link.vercelProjectID, credentials)
+            // Only this service's variables, each wholly within the targets deleted.
+            let ids = Swift.Set(states.values.map(\.base.vercelID)).filter { id in
+                remote.contains { $0.id == id && (target == nil || $0.target == [target!]) }
+            }
+            if !ids.isEmpty {
+                let attempt = Result { () throws(VercelError) -> [String] in
+                    try context.vercel.deleteEnvVariables(ids: Array(ids), projectID: link.vercelProjectID, credentials)
+                }
+                switch attempt {
+                case .failure(.api(let status, let code, let message)) where status < 500 && status != 429:
+                    outcome = VercelOutcome(status: "failed", error: Nullable(.init(code: code, message: message)))
+                case .failure(let error):
+                    throw error
+                case .success:
+                    outcome = VercelOutcome(status: "applied", error: Nullable(nil))
+                }
+            }
+            if outcome.status != "failed" {
+                for slot in states.keys { try store.dropState(slot, projectID: call.projectID) }
+            }
+            if removed == 0, states.isEmpty { throw EnvError.variableNotFound }
+        } else if removed == 0 {
+            throw EnvError.variableNotFound
+        }
+        try context.audit.record(
+            "ENV_VARIABLE_DELETED", severity: .medium, actor: call.caller.userID, project: call.projectID,
+            details: AuditDetails(key: key, targets: target.map { [$0] } ?? [], type: nil, vercel: outcome.status),
+            correlationID: call.requestID)
+        return .json(Deleted(deleted: true, vercel: outcome))
+    }
+}

@@ -110,6 +110,14 @@ enum EnvVariables {
         }
 
         static var skippedLocalOnly: VercelOutcome { VercelOutcome(status: "skipped", error: Nullable(nil)) }
+
+        /// Vercel's refusal or failure, with its code: `AUTH_REQUIRED`, `RATE_LIMITED`, Vercel's own.
+        static func failed(_ error: VercelError) -> VercelOutcome {
+            if case .api(_, let code, let message) = error {
+                return VercelOutcome(status: "failed", error: Nullable(.init(code: code, message: message)))
+            }
+            return VercelOutcome(status: "failed", error: Nullable(.init(code: error.code, message: error.message)))
+        }
     }
 
     struct Set: Encodable {
@@ -163,6 +171,11 @@ enum EnvVariables {
         }
         let store = context.env
         let slots = targets.map { EnvPlan.Slot(key: key, target: $0, gitBranch: input.gitBranch) }
+        // The connection is checked first: a refusal there changes nothing.
+        let applying = input.localOnly == true ? nil : call.project?.link
+        let credentials = try applying.map {
+            try context.vercelCredentials(for: call, connection: $0.connectionID, requiring: "env:write")
+        }
         var hash = ""
         try context.database.transaction {
             for slot in slots {
@@ -170,9 +183,10 @@ enum EnvVariables {
             }
         }
         var outcome = VercelOutcome.skippedLocalOnly
-        if let link = call.project?.link, input.localOnly != true {
+        if let link = applying, let credentials {
             outcome = try apply(
-                input.value, type: type, slots: slots, hash: hash, link: link, call: call, context: context)
+                input.value, type: type, slots: slots, hash: hash, link: link, credentials: credentials, call: call,
+                context: context)
         }
         try context.audit.record(
             "ENV_VARIABLE_SET", severity: .medium, actor: call.caller.userID, project: call.projectID,
@@ -188,15 +202,21 @@ enum EnvVariables {
 
     /// Writes one key's value to Vercel in one call, one variable per target, unless a variable of
     /// another owner holds one of its slots there.
+    /// The platform's value is stored by then: whatever Vercel answers is reported, not thrown.
     static func apply(
         _ value: String, type: String, slots: [EnvPlan.Slot], hash: String, link: LinkedProject,
-        call: PlatformCall<SetInput>, context: RequestContext
+        credentials: VercelClient.Credentials, call: PlatformCall<SetInput>, context: RequestContext
     ) throws -> VercelOutcome {
-        let credentials = try context.vercelCredentials(
-            for: call, connection: link.connectionID, requiring: "env:write")
         let store = context.env
         let states = try store.states(projectID: call.projectID)
-        let remote = try context.vercel.envVariables(projectID: link.vercelProjectID, credentials)
+        let listed = Result { () throws(VercelError) -> [VercelEnvVariable] in
+            try context.vercel.envVariables(projectID: link.vercelProjectID, credentials)
+        }
+        let remote: [VercelEnvVariable]
+        switch listed {
+        case .success(let variables): remote = variables
+        case .failure(let error): return .failed(error)
+        }
         for slot in slots {
             let holder = remote.first {
                 $0.key == slot.key && $0.target.contains(slot.target) && $0.gitBranch == slot.gitBranch
@@ -220,10 +240,8 @@ enum EnvVariables {
                 }, projectID: link.vercelProjectID, upsert: true, credentials)
         }
         switch attempt {
-        case .failure(.api(let status, let code, let message)) where status < 500 && status != 429:
-            return VercelOutcome(status: "failed", error: Nullable(.init(code: code, message: message)))
         case .failure(let error):
-            throw error
+            return .failed(error)
         case .success(let result):
             try context.database.transaction {
                 for created in result.created {
@@ -260,34 +278,43 @@ enum EnvVariables {
         let gitBranch = call.query("gitBranch")
         _ = try checked(key: key, targets: target.map { [$0] } ?? ["production"], gitBranch: gitBranch)
         let store = context.env
+        let applying = call.query("localOnly") == "true" ? nil : call.project?.link
+        let credentials = try applying.map {
+            try context.vercelCredentials(for: call, connection: $0.connectionID, requiring: "env:write")
+        }
         let removed = try store.deleteLocal(key: key, target: target, gitBranch: gitBranch, projectID: call.projectID)
         var outcome = VercelOutcome.skippedLocalOnly
-        if let link = call.project?.link, call.query("localOnly") != "true" {
-            let credentials = try context.vercelCredentials(
-                for: call, connection: link.connectionID, requiring: "env:write")
+        if let link = applying, let credentials {
             let states = try store.states(projectID: call.projectID).filter {
                 $0.key.key == key && (target == nil || $0.key.target == target) && $0.key.gitBranch == gitBranch
                     && $0.value.owned
             }
-            let remote = try context.vercel.envVariables(projectID: link.vercelProjectID, credentials)
+            let listed = Result { () throws(VercelError) -> [VercelEnvVariable] in
+                try context.vercel.envVariables(projectID: link.vercelProjectID, credentials)
+            }
+            let remote: [VercelEnvVariable]
+            switch listed {
+            case .success(let variables): remote = variables
+            case .failure(let error):
+                outcome = .failed(error)
+                remote = []
+            }
             // Only this service's variables, each wholly within the targets deleted.
             let ids = Swift.Set(states.values.map(\.base.vercelID)).filter { id in
                 remote.contains { $0.id == id && (target == nil || $0.target == [target!]) }
             }
-            if !ids.isEmpty {
+            if !ids.isEmpty, outcome.status != "failed" {
                 let attempt = Result { () throws(VercelError) -> [String] in
                     try context.vercel.deleteEnvVariables(ids: Array(ids), projectID: link.vercelProjectID, credentials)
                 }
                 switch attempt {
-                case .failure(.api(let status, let code, let message)) where status < 500 && status != 429:
-                    outcome = VercelOutcome(status: "failed", error: Nullable(.init(code: code, message: message)))
                 case .failure(let error):
-                    throw error
+                    outcome = .failed(error)
                 case .success:
                     outcome = VercelOutcome(status: "applied", error: Nullable(nil))
                 }
             }
-            if outcome.status != "failed" {
+            if outcome.status != "failed", !remote.isEmpty || states.isEmpty {
                 for slot in states.keys { try store.dropState(slot, projectID: call.projectID) }
             }
             if removed == 0, states.isEmpty { throw EnvError.variableNotFound }

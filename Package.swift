@@ -52,6 +52,9 @@ var targets: [Target] = [
     .executableTarget(name: "UploadBench", dependencies: ["Vercel", logging], path: "Benchmarks/UploadBench"),
     .executableTarget(name: "FastCGIHello", dependencies: ["FastCGI"], path: "Benchmarks/FastCGIHello"),
     .executableTarget(
+        name: "EnvBench", dependencies: ["Platform", "Crypto", "Postgres", "Vercel", "TestSupport", logging],
+        path: "Benchmarks/EnvBench"),
+    .executableTarget(
         name: "RekeyBench", dependencies: ["Platform", "Crypto", "Postgres"], path: "Benchmarks/RekeyBench"),
     .testTarget(name: "CryptoTests", dependencies: ["Crypto"], path: "Tests/CryptoTests"),
     .testTarget(name: "FastCGITests", dependencies: ["FastCGI"], path: "Tests/FastCGITests"),
@@ -113,6 +116,7 @@ var products: [Product] = [
     .executable(name: "vercel-simulator", targets: ["VercelSimulator"]),
     .executable(name: "upload-bench", targets: ["UploadBench"]),
     .executable(name: "rekey-bench", targets: ["RekeyBench"]),
+    .executable(name: "env-bench", targets: ["EnvBench"]),
 ]
 products += groups.map {
     .executable(name: "vercel-\($0.folder)", targets: [$0.executable])

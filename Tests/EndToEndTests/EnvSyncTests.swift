@@ -199,6 +199,22 @@ import Vercel
         #expect(calls["writes"] as? Int == 2 && calls["reads"] as? Int == 1, "\(calls)")
     }
 
+    @Test func aRateLimitedDeleteWaitsForVercelsResetAndIsApplied() async throws {
+        let seen = Seen()
+        let linked = try await LinkedProjectFixture.make(fixtures, client, webhooks: false)
+        let set = try await put(linked, "OLD_FLAG", ["value": "on", "target": ["preview"]], seen: seen)
+        #expect((set.json?["vercel"] as? [String: Any])?["status"] as? String == "applied", "\(set.text)")
+        _ = try await client.signed(
+            "DELETE", "\(linked.base)/env/OLD_FLAG?userId=\(linked.user)&target=preview&localOnly=true")
+        try await linked.connected.account.setFaults(["rateLimitedDeletes": 1])
+        let carried = try await sync(
+            linked, ["direction": "to_vercel", "target": "preview", "propagateDeletes": true], seen: seen)
+        #expect(change(carried, "OLD_FLAG")?["result"] as? String == "applied", "\(carried.text)")
+        // Refused once with 429 and Retry-After, asked again after it: two calls.
+        #expect(try await linked.connected.account.requests()["DELETE /v1/projects/:id/env"] == 2)
+        #expect(try atVercel(linked)["OLD_FLAG"] == nil)
+    }
+
     @Test func badInputIsRefusedWithACode() async throws {
         let seen = Seen()
         let linked = try await LinkedProjectFixture.make(fixtures, client, webhooks: false)

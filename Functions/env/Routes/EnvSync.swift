@@ -83,6 +83,7 @@ enum EnvSync {
             var answer = SyncAnswer(
                 plan: plan, excluded: excluded.sorted(), snapshot: snapshot, store: store,
                 requiresConfirmation: input.target == "production", reads: 1 + snapshot.fetched)
+            answer.warnings = EnvVariables.sizeWarnings(snapshot, store: store)
             func withToken(_ answer: SyncAnswer) throws -> SyncAnswer {
                 var answer = answer
                 let (token, expiresAt) = try store.issueConfirmation(
@@ -217,6 +218,8 @@ struct SyncAnswer: Encodable, Sendable {
     var applied = false
     var interrupted = false
     var vercelCalls: Calls
+    /// A target over Vercel's 64 KB per deployment: said, not refused.
+    var warnings: [String] = []
 
     struct Calls: Encodable, Sendable {
         var reads: Int

@@ -6,24 +6,29 @@ import Postgres
 import TestSupport
 import Vercel
 
-// env-bench BASE_URL SIMULATOR_URL DATABASE_URL ENV_PID_FILE [VARIABLES]
+// env-bench ENV_FILE BASE_URL SIMULATOR_URL DATABASE_URL ENV_PID_FILE [VARIABLES]
 //
 // A linked project with VARIABLES (10,000) variables on each side, in step; then 1% changed on the
 // platform, 1% changed in Vercel and 0.1% changed on both. Reports the plan's time in process
 // (EnvPlan over the same number of slots), a bidirectional dry run and its apply through nginx with
 // the Vercel calls each made (from the simulator's counts), against the target of ⌈changes ÷ batch⌉
 // writes plus the reads the plan needed, and the env function's peak memory. TOKEN_ENCRYPTION_KEYS
-// and SHEEN_HMAC_SECRET come from the environment (the stack's).
+// and SHEEN_HMAC_SECRET are read from the stack's ENV_FILE.
 
 let arguments = CommandLine.arguments
-guard arguments.count >= 5 else {
+guard arguments.count >= 6 else {
     FileHandle.standardError.write(
-        Data("usage: env-bench BASE_URL SIMULATOR_URL DATABASE_URL ENV_PID_FILE [VARIABLES]\n".utf8))
+        Data("usage: env-bench ENV_FILE BASE_URL SIMULATOR_URL DATABASE_URL ENV_PID_FILE [VARIABLES]\n".utf8))
     exit(64)
 }
-let (base, simulator, databaseURL, pidFile) = (arguments[1], arguments[2], arguments[3], arguments[4])
-let count = arguments.count > 5 ? Int(arguments[5]) ?? 10_000 : 10_000
-let environment = ProcessInfo.processInfo.environment
+let (base, simulator, databaseURL, pidFile) = (arguments[2], arguments[3], arguments[4], arguments[5])
+let count = arguments.count > 6 ? Int(arguments[6]) ?? 10_000 : 10_000
+var environment: [String: String] = [:]
+for line in try String(contentsOfFile: arguments[1], encoding: .utf8).split(separator: "\n") where !line.hasPrefix("#")
+{
+    let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
+    if parts.count == 2 { environment[parts[0]] = parts[1] }
+}
 let ring = try KeyRing(parsing: environment["TOKEN_ENCRYPTION_KEYS"] ?? "")
 let secret = environment["SHEEN_HMAC_SECRET"] ?? ""
 let database = PostgresConnection(.init(url: databaseURL, statementTimeout: .seconds(600)))

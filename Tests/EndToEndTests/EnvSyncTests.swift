@@ -199,6 +199,53 @@ import Vercel
         #expect(calls["writes"] as? Int == 2 && calls["reads"] as? Int == 1, "\(calls)")
     }
 
+    @Test func fromVercelPullsReadableValuesAndNeverASensitiveOneAsEmpty() async throws {
+        let seen = Seen()
+        let linked = try await LinkedProjectFixture.make(fixtures, client, webhooks: false)
+        let vercel = linked.connected.vercel
+        _ = try vercel.createEnvVariables(
+            [
+                VercelNewEnvVariable(
+                    key: "PUBLIC_URL", value: "https://public.example.com", type: "plain", target: ["preview"]),
+                VercelNewEnvVariable(key: "API_TOKEN", value: "api-token-from-vercel-123", target: ["preview"]),
+                VercelNewEnvVariable(
+                    key: "SIGNING_KEY", value: "sensitive-signing-key-456", type: "sensitive", target: ["preview"]),
+            ], projectID: linked.vercelProject.id, linked.connected.credentials)
+        let pulled = try await sync(linked, ["direction": "from_vercel", "target": "preview"], seen: seen)
+        #expect(change(pulled, "PUBLIC_URL")?["result"] as? String == "applied", "\(pulled.text)")
+        #expect(change(pulled, "API_TOKEN")?["result"] as? String == "applied")
+        #expect(change(pulled, "SIGNING_KEY")?["reason"] as? String == "unreadable")
+        let store = EnvStore(
+            database: fixtures.db, keyRing: try KeyRing(parsing: try #require(settings["TOKEN_ENCRYPTION_KEYS"])),
+            hasher: EnvValueHasher(secret: Array(try #require(settings["SHEEN_HMAC_SECRET"]).utf8)))
+        let locals = Dictionary(
+            uniqueKeysWithValues: try store.locals(projectID: linked.project).map {
+                ($0.slot.key, try store.value(of: $0))
+            })
+        #expect(locals == ["PUBLIC_URL": "https://public.example.com", "API_TOKEN": "api-token-from-vercel-123"])
+
+        // Bidirectional: a change on each side goes the other way; a change on both is a conflict.
+        _ = try await put(
+            linked, "PUBLIC_URL",
+            ["value": "https://changed-here.example.com", "target": ["preview"], "localOnly": true], seen: seen)
+        _ = try await linked.connected.account.admin(
+            "PUT", "/_sim/projects/\(linked.vercelProject.id)/env/API_TOKEN", ["value": "api-token-rotated-in-vercel"])
+        let both = try await sync(linked, ["direction": "bidirectional", "target": "preview"], seen: seen)
+        // PUBLIC_URL was pulled, not made here: it is not overwritten until the sync adopts it.
+        #expect(change(both, "PUBLIC_URL")?["reason"] as? String == "not_owned", "\(both.text)")
+        #expect(change(both, "API_TOKEN")?["action"] as? String == "pull")
+        #expect(try atVercel(linked)["PUBLIC_URL"]?.first?.value == "https://public.example.com")
+        let adopted = try await sync(
+            linked, ["direction": "bidirectional", "target": "preview", "adopt": true], seen: seen)
+        #expect(change(adopted, "PUBLIC_URL")?["result"] as? String == "applied", "\(adopted.text)")
+        #expect(try atVercel(linked)["PUBLIC_URL"]?.first?.value == "https://changed-here.example.com")
+        let token = try #require(try store.locals(projectID: linked.project).first { $0.slot.key == "API_TOKEN" })
+        #expect(try store.value(of: token) == "api-token-rotated-in-vercel")
+        try expectNoValue(
+            ["api-token-from-vercel-123", "sensitive-signing-key-456", "api-token-rotated-in-vercel"], in: seen,
+            project: linked.project)
+    }
+
     @Test func aRateLimitedDeleteWaitsForVercelsResetAndIsApplied() async throws {
         let seen = Seen()
         let linked = try await LinkedProjectFixture.make(fixtures, client, webhooks: false)

@@ -28,7 +28,7 @@ import Testing
             INSERT INTO vercel_domains (project_id, vercel_project_mapping_id, name, state, next_check_at)
             SELECT \(project), \(mapping), 'd' || i || '.example.com',
                    CASE WHEN i % 10 = 0 THEN 'removed' ELSE 'active' END,
-                   CASE WHEN i <= 5 THEN now() - interval '1 minute' ELSE now() + (i % 3600) * interval '1 second' END
+                   CASE WHEN i <= 5 THEN now() - interval '1 minute' ELSE now() + (1 + i % 3600) * interval '1 second' END
             FROM generate_series(1, 20000) AS i
             """)
         try db.execute("ANALYZE vercel_domains")

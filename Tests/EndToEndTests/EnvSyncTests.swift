@@ -262,6 +262,30 @@ import Vercel
         #expect(try atVercel(linked)["OLD_FLAG"] == nil)
     }
 
+    @Test func oneSyncAtATimeAndAWarningPast64KB() async throws {
+        let seen = Seen()
+        let linked = try await LinkedProjectFixture.make(fixtures, client, webhooks: false)
+        for key in ["BLOB_A", "BLOB_B"] {
+            let reply = try await put(
+                linked, key,
+                ["value": String(repeating: "b", count: 40_000), "target": ["preview"], "localOnly": true],
+                seen: seen)
+            #expect(reply.status == 200)
+        }
+        let listed = try await client.signed("GET", "\(linked.base)/env?userId=\(linked.user)")
+        #expect((listed.json?["warnings"] as? [String])?.first?.contains("preview") == true, "\(listed.text)")
+        // Another sync of the project holds its lock (here, this test's session).
+        let lock = "sheen.vercel.env-sync.\(linked.project.uuidString.lowercased())"
+        let holder = PostgresConnection(.init(url: try TestEnvironment.require("TEST_DATABASE_URL")))
+        defer { holder.close() }
+        _ = try holder.query("SELECT pg_advisory_lock(hashtextextended(\(lock), 0))")
+        let busy = try await sync(linked, ["direction": "to_vercel", "target": "preview"], seen: seen)
+        #expect(busy.status == 409 && busy.code == "SYNC_IN_PROGRESS" && busy.header("retry-after") == "2")
+        _ = try holder.query("SELECT pg_advisory_unlock(hashtextextended(\(lock), 0))")
+        let free = try await sync(linked, ["direction": "to_vercel", "target": "preview"], seen: seen)
+        #expect(free.status == 200 && (free.json?["warnings"] as? [String])?.isEmpty == false, "\(free.text)")
+    }
+
     @Test func badInputIsRefusedWithACode() async throws {
         let seen = Seen()
         let linked = try await LinkedProjectFixture.make(fixtures, client, webhooks: false)

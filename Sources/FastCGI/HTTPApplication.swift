@@ -45,12 +45,20 @@ public final class HTTPApplication<Context>: ExchangeHandler {
         defer { CrashGuard.disarm() }
 
         var response: Response
+        var route = "unmatched"
         do {
-            response = try respond(to: head, exchange: exchange, logger: requestLogger)
+            response = try respond(to: head, exchange: exchange, logger: requestLogger, route: &route)
         } catch {
             response = errorResponse(for: error, requestID: head.requestID, logger: requestLogger)
         }
         write(response, requestID: head.requestID, to: exchange, logger: requestLogger)
+        // By route template, never the raw path: ids would make a series per request.
+        let seconds = Double((ContinuousClock.now - started).milliseconds) / 1000
+        Metrics.shared.increment(
+            "sheen_vercel_http_requests_total",
+            [("route", route), ("method", head.method), ("status", "\(response.status)")])
+        Metrics.shared.observe(
+            "sheen_vercel_http_request_duration_seconds", [("route", route), ("method", head.method)], seconds)
 
         // nginx's access log records every request with its id; this line is for debugging.
         guard logger.logLevel <= .debug else { return }
@@ -80,10 +88,13 @@ public final class HTTPApplication<Context>: ExchangeHandler {
         }
     }
 
-    private func respond(to head: RequestHead, exchange: FastCGIExchange, logger: RequestLogger) throws -> Response {
+    private func respond(
+        to head: RequestHead, exchange: FastCGIExchange, logger: RequestLogger, route pattern: inout String
+    ) throws -> Response {
         guard case .found(let route, let parameters) = try matched(head.method, head.path) else {
             preconditionFailure("matched throws for anything but found")
         }
+        pattern = route.pattern
         let body = try exchange.readBody(limit: route.bodyLimit)
         var request = Request(
             method: head.method, path: head.path, rawQuery: head.rawQuery, headers: head.headers, body: body,

@@ -18,6 +18,7 @@ public struct FunctionGroup: Sendable {
     public func router(faultRoutes: Bool = false) -> Router<RequestContext> {
         var router = Router<RequestContext>()
         router.addHealthRoutes(group: name, faultRoutes: faultRoutes)
+        router.addMetricsRoute()
         routes(&router)
         return router
     }
@@ -28,6 +29,15 @@ public struct FunctionGroup: Sendable {
         configuration: ServiceConfiguration, logger: Logger,
         makeTransport: @escaping @Sendable () -> any HTTPTransport = { CurlTransport() }
     ) -> (HTTPApplication<RequestContext>, RequestContext) {
+        Metrics.shared.setConstantLabel("group", name)
+        Metrics.shared.describe(
+            "sheen_vercel_http_requests_total", type: "counter",
+            "Requests answered, by route template, method and status")
+        Metrics.shared.describe(
+            "sheen_vercel_http_request_duration_seconds", type: "histogram",
+            "Time to answer a request (for a stream, until it ends), by route template, method and status")
+        Metrics.shared.describe(
+            "sheen_vercel_webhook_events_total", type: "counter", "Webhook deliveries, by source and outcome")
         let context = RequestContext(
             group: name, configuration: configuration, logger: logger, makeTransport: makeTransport)
         let application = HTTPApplication(

@@ -42,15 +42,38 @@ public enum OneShotJob {
             }
             guard let summary else {
                 logger.info("skipped: another run holds the lock")
+                record(name, outcome: .skipped, milliseconds: 0, database)
                 exit(0)
             }
             var metadata = summary
-            metadata["duration.ms"] = "\((ContinuousClock.now - started).milliseconds)"
+            let milliseconds = (ContinuousClock.now - started).milliseconds
+            metadata["duration.ms"] = "\(milliseconds)"
             logger.info("done", metadata: metadata)
+            record(name, outcome: .done, milliseconds: milliseconds, database)
             exit(0)
         } catch {
             logger.error("failed", metadata: ["error.detail": "\(error)"])
+            record(name, outcome: .failed, milliseconds: 0, database)
             exit(1)
         }
+    }
+
+    enum Outcome { case done, failed, skipped }
+
+    /// Counts the run in `vercel_job_stats` (what /metrics reports); a failure to count is not the
+    /// job's failure.
+    static func record(_ name: String, outcome: Outcome, milliseconds: Int64, _ database: PostgresConnection) {
+        let job = String(name.dropFirst("vercel-job-".count))
+        _ = try? database.execute(
+            """
+            INSERT INTO vercel_job_stats (job, runs, failures, skipped, duration_ms_sum, last_duration_ms, last_run_at)
+            VALUES (\(job), \(outcome == .skipped ? 0 : 1), \(outcome == .failed ? 1 : 0), \(outcome == .skipped ? 1 : 0),
+              \(milliseconds), \(outcome == .done ? milliseconds : nil), now())
+            ON CONFLICT (job) DO UPDATE SET runs = vercel_job_stats.runs + excluded.runs,
+              failures = vercel_job_stats.failures + excluded.failures, skipped = vercel_job_stats.skipped + excluded.skipped,
+              duration_ms_sum = vercel_job_stats.duration_ms_sum + excluded.duration_ms_sum,
+              last_duration_ms = coalesce(excluded.last_duration_ms, vercel_job_stats.last_duration_ms),
+              last_run_at = now()
+            """)
     }
 }

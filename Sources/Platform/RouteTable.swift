@@ -6,7 +6,8 @@ public enum RouteTable {
     public static func markdown(_ groups: [FunctionGroup]) -> String {
         var lines = ["| group | method | path | state |", "|---|---|---|---|"]
         for group in groups {
-            for route in group.router().routes where !route.pattern.hasPrefix("/healthz/") {
+            for route in group.router().routes
+            where !route.pattern.hasPrefix("/healthz/") && route.pattern != "/metrics" {
                 lines.append(
                     "| \(group.name) | \(route.method) | `\(route.pattern)` | \(route.isPlanned ? "answers 501" : "works") |"
                 )

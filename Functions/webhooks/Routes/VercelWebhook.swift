@@ -24,13 +24,21 @@ enum VercelWebhook {
         guard !secrets.isEmpty else { throw WebhookError.notConfigured }
         guard WebhookSignature.isValid(request.headers[WebhookSignature.header], body: request.body, secrets: secrets)
         else {
+            Metrics.shared.increment(
+                "sheen_vercel_webhook_events_total", [("source", "vercel"), ("outcome", "refused")])
             throw WebhookError.invalidSignature
         }
-        guard let event = WebhookEvent.decode(request.body) else { throw WebhookError.invalidEvent }
+        guard let event = WebhookEvent.decode(request.body) else {
+            Metrics.shared.increment(
+                "sheen_vercel_webhook_events_total", [("source", "vercel"), ("outcome", "invalid")])
+            throw WebhookError.invalidEvent
+        }
         let outcome = try WebhookProcessor(
             database: context.database, keyRing: context.configuration.keyRing, logger: request.logger
         )
         .receive(event, body: request.body, correlationID: request.requestID)
+        Metrics.shared.increment(
+            "sheen_vercel_webhook_events_total", [("source", "vercel"), ("outcome", outcome.rawValue)])
         request.logger.info(
             "vercel webhook",
             metadata: [

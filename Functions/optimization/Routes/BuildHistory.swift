@@ -1,0 +1,126 @@
+import FastCGI
+import Platform
+import Postgres
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// `GET …/optimization/history?limit=&cursor=`: each finished build's figures, newest first, from
+/// the metrics rows `vercel-job-deployment-sync` writes (queue and build time, time to READY,
+/// outcome, error, uploads). A page at a time through `vercel_build_metrics_project_idx`.
+enum BuildHistory {
+    struct Entry: Encodable {
+        let deploymentId: String
+        let target: Nullable<String>
+        let outcome: String
+        let framework: Nullable<String>
+        let createdAt: Nullable<String>
+        let queueMs: Nullable<Int>
+        let buildMs: Nullable<Int>
+        /// Queue and build time together, for a build that became READY.
+        let timeToReadyMs: Nullable<Int>
+        let errorCode: Nullable<String>
+        let errorStep: Nullable<String>
+        let cacheHit: Nullable<Bool>
+        let fileCount: Nullable<Int>
+        let bytesUploaded: Nullable<Int64>
+        let recordedAt: String
+    }
+
+    struct Page: Encodable {
+        let history: [Entry]
+        let pagination: Next
+
+        struct Next: Encodable {
+            let next: Nullable<String>
+        }
+    }
+
+    @Sendable static func list(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
+        let limit =
+            try call.query("limit").map { text -> Int in
+                guard let limit = Int(text), (1...100).contains(limit) else { throw OptimizationError.invalidLimit }
+                return limit
+            } ?? 20
+        // The cursor is the last row's recorded_at (microseconds) and id: `<micros>_<id>`.
+        var after: (micros: Int64, id: Int64)?
+        if let text = call.query("cursor") {
+            let parts = text.split(separator: "_").map(String.init)
+            guard parts.count == 2, text.utf8.count <= 40, let micros = Int64(parts[0]), let id = Int64(parts[1]) else {
+                throw OptimizationError.invalidCursor
+            }
+            after = (micros, id)
+        }
+        let rows = try context.database.query(
+            """
+            SELECT id, deployment_id, lower(deployment_type::text) AS target, outcome::text AS outcome, framework,
+                   created_at, queue_ms, build_duration_ms, error_code, error_step, cache_hit, file_count, bytes_uploaded,
+                   recorded_at, (extract(epoch FROM recorded_at) * 1000000)::bigint AS micros
+            FROM vercel_build_metrics
+            WHERE project_id = \(call.projectID)
+              AND (\(after?.micros)::bigint IS NULL
+                   OR (recorded_at, id) < (TIMESTAMPTZ 'epoch' + \(after?.micros)::bigint * INTERVAL '1 microsecond',
+                                           \(after?.id)::bigint))
+            ORDER BY recorded_at DESC, id DESC LIMIT \(limit + 1)
+            """)
+        let entries = try rows.prefix(limit).map { row -> Entry in
+            let outcome: String = try row.decode("outcome")
+            let queue: Int? = try row.decodeIfPresent("queue_ms")
+            let build: Int? = try row.decodeIfPresent("build_duration_ms")
+            return Entry(
+                deploymentId: try row.decode("deployment_id"), target: Nullable(try row.decodeIfPresent("target")),
+                outcome: outcome, framework: Nullable(try row.decodeIfPresent("framework")),
+                createdAt: Nullable(try row.decodeIfPresent("created_at", as: Date.self).map { ISO8601.format($0) }),
+                queueMs: Nullable(queue), buildMs: Nullable(build),
+                timeToReadyMs: Nullable(outcome == "READY" ? queue.flatMap { q in build.map { q + $0 } } : nil),
+                errorCode: Nullable(try row.decodeIfPresent("error_code")),
+                errorStep: Nullable(try row.decodeIfPresent("error_step")),
+                cacheHit: Nullable(try row.decodeIfPresent("cache_hit")),
+                fileCount: Nullable(try row.decodeIfPresent("file_count")),
+                bytesUploaded: Nullable(try row.decodeIfPresent("bytes_uploaded")),
+                recordedAt: ISO8601.format(try row.decode("recorded_at", as: Date.self)))
+        }
+        var next: String?
+        if rows.count > limit, let last = rows.prefix(limit).last {
+            next = "\(try last.decode("micros", as: Int64.self))_\(try last.decode("id", as: Int64.self))"
+        }
+        return .json(Page(history: entries, pagination: .init(next: Nullable(next))))
+    }
+}
+
+/// `null` for nil, never a missing field.
+struct Nullable<Value: Encodable & Sendable>: Encodable, Sendable {
+    let value: Value?
+
+    init(_ value: Value?) { self.value = value }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        if let value { try container.encode(value) } else { try container.encodeNil() }
+    }
+}
+
+/// Every refusal of the `optimization` group, mapped to its status and code in one place.
+enum OptimizationError: Error {
+    case invalidLimit
+    case invalidCursor
+}
+
+extension OptimizationError: HTTPResponseError {
+    var status: Int { 400 }
+    var code: String {
+        switch self {
+        case .invalidLimit: "INVALID_LIMIT"
+        case .invalidCursor: "INVALID_CURSOR"
+        }
+    }
+    var message: String {
+        switch self {
+        case .invalidLimit: "limit must be 1 to 100"
+        case .invalidCursor: "cursor is not one this list gave"
+        }
+    }
+}

@@ -107,6 +107,7 @@ struct Nullable<Value: Encodable & Sendable>: Encodable, Sendable {
 enum OptimizationError: Error {
     case invalidLimit
     case invalidCursor
+    case invalidWindow
 }
 
 extension OptimizationError: HTTPResponseError {
@@ -115,12 +116,14 @@ extension OptimizationError: HTTPResponseError {
         switch self {
         case .invalidLimit: "INVALID_LIMIT"
         case .invalidCursor: "INVALID_CURSOR"
+        case .invalidWindow: "INVALID_WINDOW"
         }
     }
     var message: String {
         switch self {
         case .invalidLimit: "limit must be 1 to 100"
         case .invalidCursor: "cursor is not one this list gave"
+        case .invalidWindow: "days must be 1 to 365"
         }
     }
 }

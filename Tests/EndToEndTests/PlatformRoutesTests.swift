@@ -25,7 +25,7 @@ import Vercel
             ("env", "GET", "\(p)/env?userId=\(user)", nil),
             ("env", "DELETE", "\(p)/env/API_KEY?userId=\(user)", nil),
             ("domains", "GET", "\(p)/domains?userId=\(user)", nil),
-            ("optimization", "GET", "\(p)/optimization/trends?userId=\(user)", nil),
+            ("optimization", "GET", "\(p)/optimization/recommendations?userId=\(user)", nil),
             ("breakglass", "GET", "/v1/admin/vercel/breakglass/requests?userId=\(user)", nil),
         ]
     }

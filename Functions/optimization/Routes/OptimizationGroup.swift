@@ -6,7 +6,6 @@ public let group = FunctionGroup(name: "optimization") { router in
     router.platform("GET", "\(base)/history", BuildHistory.list)
     router.platform("GET", "\(base)/benchmarks", BuildBenchmarks.get)
     router.platform("GET", "\(base)/analysis", BuildAnalysis.get)
-    for view in ["recommendations", "trends"] {
-        router.planned("GET", "\(base)/\(view)")
-    }
+    router.platform("GET", "\(base)/trends", BuildTrends.get)
+    router.planned("GET", "\(base)/recommendations")
 }

@@ -62,6 +62,8 @@ import Vercel
                 #expect(
                     reply.status == 400 && reply.code == "INVALID_JSON" && reply.text.contains("deploymentType"),
                     "\(reply.text)")
+            } else if route.group == "optimization" {
+                #expect(reply.status == 200 && reply.json?["recommendations"] is [Any], "\(reply.text)")
             } else if route.target.contains("/env?") {
                 #expect(reply.status == 200 && (reply.json?["variables"] as? [Any])?.isEmpty == true, "\(reply.text)")
             } else if route.target.contains("/env/") {

@@ -7,5 +7,5 @@ public let group = FunctionGroup(name: "optimization") { router in
     router.platform("GET", "\(base)/benchmarks", BuildBenchmarks.get)
     router.platform("GET", "\(base)/analysis", BuildAnalysis.get)
     router.platform("GET", "\(base)/trends", BuildTrends.get)
-    router.planned("GET", "\(base)/recommendations")
+    router.platform("GET", "\(base)/recommendations", BuildRecommendations.get)
 }

@@ -1,0 +1,162 @@
+import FastCGI
+import Platform
+import Postgres
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// `GET …/optimization/recommendations`: rules over the project's builds, each with the figures
+/// and deployments it rests on and the gain it expects. No rule guesses: a rule without enough
+/// data says nothing, and a rule the service has no data for is listed as not evaluated.
+enum BuildRecommendations {
+    struct Recommendation: Encodable {
+        let rule: String
+        let title: String
+        let evidence: [String: JSONValue]
+        let expectedGain: String
+    }
+
+    struct NotEvaluated: Encodable {
+        let rule: String
+        let reason: String
+    }
+
+    struct Answer: Encodable {
+        let recommendations: [Recommendation]
+        let notEvaluated: [NotEvaluated]
+    }
+
+    /// Node.js release lines past their end of life, with the date (nodejs.org's schedule).
+    static let nodeEndOfLife = [
+        "12.x": "2022-04-30", "14.x": "2023-04-30", "16.x": "2023-09-11", "18.x": "2025-04-30",
+    ]
+
+    @Sendable static func get(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
+        let database = context.database
+        let project = call.projectID
+        var found: [Recommendation] = []
+        if let regression = try regression(project, database) { found.append(regression) }
+        found += try failureClusters(project, database)
+        if let cache = try cacheBypass(project, database) { found.append(cache) }
+        if call.project?.link != nil, let node = try nodeVersion(project, database), let eol = nodeEndOfLife[node] {
+            found.append(
+                Recommendation(
+                    rule: "node_end_of_life", title: "Node.js \(node) is past its end of life",
+                    evidence: ["nodeVersion": .string(node), "endOfLife": .string(eol)],
+                    expectedGain:
+                        "security fixes again, and builds that keep working when Vercel stops building \(node)"))
+        }
+        return .json(
+            Answer(
+                recommendations: found,
+                notEvaluated: [
+                    NotEvaluated(
+                        rule: "unneeded_uploads",
+                        reason: "the service does not record which files an upload carried, only their number and bytes"
+                    )
+                ]))
+    }
+
+    /// A lasting rise of the READY builds' time, by change-point detection over the last 200.
+    static func regression(_ project: UUID, _ database: PostgresConnection) throws -> Recommendation? {
+        let rows = try database.query(
+            """
+            SELECT b.deployment_id, b.build_duration_ms, d.git_source->>'commitSha' AS sha
+            FROM (SELECT deployment_id, build_duration_ms, recorded_at, id FROM vercel_build_metrics
+                  WHERE project_id = \(project) AND outcome = 'READY' AND build_duration_ms IS NOT NULL
+                  ORDER BY recorded_at DESC, id DESC LIMIT 200) b
+            LEFT JOIN LATERAL (SELECT git_source FROM vercel_deployments v
+                               WHERE v.deployment_id = b.deployment_id LIMIT 1) d ON true
+            ORDER BY b.recorded_at, b.id
+            """)
+        let series = try rows.map { Double(try $0.decode("build_duration_ms", as: Int.self)) }
+        guard let change = ChangePoint.detect(series), change.medianAfter > change.medianBefore * 1.1 else {
+            return nil
+        }
+        let lastBefore = rows[change.index - 1]
+        let firstAfter = rows[change.index]
+        let gain = Int(change.medianAfter - change.medianBefore)
+        return Recommendation(
+            rule: "build_time_regression",
+            title: "Builds became slower from one deployment on, and stayed slower",
+            evidence: [
+                "medianBeforeMs": .integer(Int(change.medianBefore)),
+                "medianAfterMs": .integer(Int(change.medianAfter)),
+                "buildsBefore": .integer(change.index), "buildsAfter": .integer(series.count - change.index),
+                "pValue": .number(change.pValue),
+                "lastDeploymentBefore": .string(try lastBefore.decode("deployment_id")),
+                "firstDeploymentAfter": .string(try firstAfter.decode("deployment_id")),
+                "commitRange": .object([
+                    "from": lastBefore["sha"].map { .string($0) } ?? .null,
+                    "to": firstAfter["sha"].map { .string($0) } ?? .null,
+                ]),
+                "method": "E-divisive means, permutation test (199 shuffles)",
+            ],
+            expectedGain: "about \(gain) ms per build if what changed between those commits is undone")
+    }
+
+    /// The same error at the same step, three times or more in 30 days.
+    static func failureClusters(_ project: UUID, _ database: PostgresConnection) throws -> [Recommendation] {
+        try database.query(
+            """
+            SELECT error_code, error_step, count(*) AS n, min(recorded_at) AS first_seen, max(recorded_at) AS last_seen,
+                   array_to_json((array_agg(deployment_id ORDER BY recorded_at DESC))[1:10])::text AS deployments,
+                   coalesce(round(percentile_cont(0.5) WITHIN GROUP (ORDER BY build_duration_ms))::int, 0) AS wasted_ms
+            FROM vercel_build_metrics
+            WHERE project_id = \(project) AND outcome = 'ERROR' AND recorded_at > now() - interval '30 days'
+            GROUP BY error_code, error_step HAVING count(*) >= 3 ORDER BY n DESC LIMIT 5
+            """
+        ).map { row in
+            let code: String = try row.decodeIfPresent("error_code") ?? "unknown"
+            let step: String = try row.decodeIfPresent("error_step") ?? "unknown"
+            let count: Int = try row.decode("n")
+            let deployments = try JSONDecoder().decode(
+                [String].self, from: Data(try row.decode("deployments", as: String.self).utf8))
+            return Recommendation(
+                rule: "repeated_failure", title: "\(count) builds failed with \(code) at \(step) in 30 days",
+                evidence: [
+                    "errorCode": .string(code), "errorStep": .string(step), "count": .integer(count),
+                    "firstSeen": .string(ISO8601.format(try row.decode("first_seen", as: Date.self))),
+                    "lastSeen": .string(ISO8601.format(try row.decode("last_seen", as: Date.self))),
+                    "deployments": .array(deployments.map { .string($0) }),
+                ],
+                expectedGain:
+                    "\(count) failed builds a month (about \(try row.decode("wasted_ms", as: Int.self)) ms of build time each) once the cause is fixed"
+            )
+        }
+    }
+
+    /// Most READY builds in 30 days missed the build cache.
+    static func cacheBypass(_ project: UUID, _ database: PostgresConnection) throws -> Recommendation? {
+        let row = try database.query(
+            """
+            SELECT count(*) AS known, count(*) FILTER (WHERE NOT cache_hit) AS misses,
+                   round(percentile_cont(0.5) WITHIN GROUP (ORDER BY build_duration_ms) FILTER (WHERE NOT cache_hit))::int AS miss_ms,
+                   round(percentile_cont(0.5) WITHIN GROUP (ORDER BY build_duration_ms) FILTER (WHERE cache_hit))::int AS hit_ms
+            FROM vercel_build_metrics
+            WHERE project_id = \(project) AND outcome = 'READY' AND cache_hit IS NOT NULL
+              AND recorded_at > now() - interval '30 days'
+            """)[0]
+        let known: Int = try row.decode("known")
+        let misses: Int = try row.decode("misses")
+        guard known >= 5, misses * 2 >= known else { return nil }
+        let missMs: Int? = try row.decodeIfPresent("miss_ms")
+        let hitMs: Int? = try row.decodeIfPresent("hit_ms")
+        var evidence: [String: JSONValue] = ["builds": .integer(known), "cacheMisses": .integer(misses)]
+        if let missMs { evidence["medianMissMs"] = .integer(missMs) }
+        if let hitMs { evidence["medianHitMs"] = .integer(hitMs) }
+        return Recommendation(
+            rule: "build_cache_bypassed", title: "\(misses) of \(known) builds in 30 days did not use the build cache",
+            evidence: evidence,
+            expectedGain: missMs.flatMap { miss in hitMs.map { "about \(miss - $0) ms per build that uses the cache" } }
+                ?? "the cache's saving on each build (no cached build to compare with yet)")
+    }
+
+    static func nodeVersion(_ project: UUID, _ database: PostgresConnection) throws -> String? {
+        try database.query("SELECT node_version FROM vercel_project_mappings WHERE project_id = \(project)").first?[
+            "node_version"]
+    }
+}

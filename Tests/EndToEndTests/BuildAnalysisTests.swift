@@ -36,14 +36,15 @@ import Testing
             """)
     }
 
-    /// A production deployment `hours` ago (READY then, or ERROR ending then).
-    func deployment(_ project: UUID, _ id: String, _ state: String, hoursAgo: Double) throws {
+    /// A production deployment `hours` before `base` (READY then, or ERROR ending then).
+    func deployment(_ project: UUID, _ id: String, _ state: String, hoursAgo: Double, base: String) throws {
         try fixtures.db.execute(
             """
             INSERT INTO vercel_deployments (deployment_id, created_at, project_id, deployment_state, deployment_type, ready_at, completed_at)
-            VALUES (\(id), now() - (\(hoursAgo) + 0.5) * interval '1 hour', \(project), \(state)::vercel_deploy_state, 'PRODUCTION',
-              CASE WHEN \(state) = 'READY' THEN now() - \(hoursAgo) * interval '1 hour' END,
-              now() - \(hoursAgo) * interval '1 hour')
+            VALUES (\(id), \(base)::timestamptz - (\(hoursAgo) + 0.5) * interval '1 hour', \(project),
+              \(state)::vercel_deploy_state, 'PRODUCTION',
+              CASE WHEN \(state) = 'READY' THEN \(base)::timestamptz - \(hoursAgo) * interval '1 hour' END,
+              \(base)::timestamptz - \(hoursAgo) * interval '1 hour')
             """)
     }
 
@@ -61,11 +62,13 @@ import Testing
         try build(project, "PRODUCTION", "READY", queue: 1, build: 1, daysAgo: 40)  // outside the window
 
         let tag = UUID().uuidString.prefix(8).lowercased()
-        try deployment(project, "dpl_d1_\(tag)", "READY", hoursAgo: 240)
-        try deployment(project, "dpl_d2_\(tag)", "READY", hoursAgo: 192)
-        try deployment(project, "dpl_d3_\(tag)", "ERROR", hoursAgo: 189)  // fails 3 h after d2
-        try deployment(project, "dpl_d4_\(tag)", "READY", hoursAgo: 187)  // recovers 2 h later
-        try deployment(project, "dpl_d5_\(tag)", "READY", hoursAgo: 48)
+        // One instant for all of them, so the hours between them are exact.
+        let base: String = try fixtures.db.query("SELECT now()::text AS t")[0].decode("t")
+        try deployment(project, "dpl_d1_\(tag)", "READY", hoursAgo: 240, base: base)
+        try deployment(project, "dpl_d2_\(tag)", "READY", hoursAgo: 192, base: base)
+        try deployment(project, "dpl_d3_\(tag)", "ERROR", hoursAgo: 189, base: base)  // fails 3 h after d2
+        try deployment(project, "dpl_d4_\(tag)", "READY", hoursAgo: 187, base: base)  // recovers 2 h later
+        try deployment(project, "dpl_d5_\(tag)", "READY", hoursAgo: 48, base: base)
         try fixtures.db.execute(
             """
             INSERT INTO vercel_production_history (project_id, vercel_project_id, deployment_id, action, previous_deployment_id, created_at)

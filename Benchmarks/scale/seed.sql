@@ -57,6 +57,10 @@ SELECT 'dpl_s' || :'tag' || '_' || p.n || '_' || d,
   60000 + (p.n * 7 + d * 13) % 30000
 FROM scale_projects p, generate_series(1, 100) AS d;
 
+-- The partition key of each deployment id, as vercel_deployment_created_at records it.
+INSERT INTO vercel_deployment_keys (deployment_id, created_at)
+SELECT deployment_id, created_at FROM vercel_deployments WHERE deployment_id LIKE 'dpl_s' || :'tag' || '_%';
+
 INSERT INTO vercel_build_metrics (project_id, deployment_id, framework, deployment_type, outcome, queue_ms,
   build_duration_ms, cache_hit, error_code, error_step, created_at, recorded_at)
 SELECT d.project_id, d.deployment_id, p.framework, d.deployment_type, d.deployment_state, 1000 + (p.n + 3) % 4000,

@@ -28,7 +28,7 @@ public struct SealedColumn: Sendable {
                 """
                 SELECT id::text AS row_id, access_token_sealed AS sealed FROM vercel_connections
                 WHERE id > \(after)::uuid AND access_token_sealed IS NOT NULL
-                  AND split_part(access_token_sealed, '.', 2) <> \(current)
+                  AND (split_part(access_token_sealed, '.', 2) < \(current) OR split_part(access_token_sealed, '.', 2) > \(current))
                 ORDER BY id LIMIT \(limit) FOR UPDATE SKIP LOCKED
                 """
             },
@@ -46,7 +46,7 @@ public struct SealedColumn: Sendable {
                 """
                 SELECT id::text AS row_id, refresh_token_sealed AS sealed FROM vercel_connections
                 WHERE id > \(after)::uuid AND refresh_token_sealed IS NOT NULL
-                  AND split_part(refresh_token_sealed, '.', 2) <> \(current)
+                  AND (split_part(refresh_token_sealed, '.', 2) < \(current) OR split_part(refresh_token_sealed, '.', 2) > \(current))
                 ORDER BY id LIMIT \(limit) FOR UPDATE SKIP LOCKED
                 """
             },
@@ -64,7 +64,7 @@ public struct SealedColumn: Sendable {
                 """
                 SELECT state_hash AS row_id, code_verifier_sealed AS sealed FROM vercel_oauth_states
                 WHERE state_hash > \(after) AND code_verifier_sealed IS NOT NULL
-                  AND split_part(code_verifier_sealed, '.', 2) <> \(current)
+                  AND (split_part(code_verifier_sealed, '.', 2) < \(current) OR split_part(code_verifier_sealed, '.', 2) > \(current))
                 ORDER BY state_hash LIMIT \(limit) FOR UPDATE SKIP LOCKED
                 """
             },
@@ -81,7 +81,7 @@ public struct SealedColumn: Sendable {
             select: { after, limit, current in
                 """
                 SELECT token_hash AS row_id, grant_sealed AS sealed FROM vercel_oauth_confirmations
-                WHERE token_hash > \(after) AND split_part(grant_sealed, '.', 2) <> \(current)
+                WHERE token_hash > \(after) AND (split_part(grant_sealed, '.', 2) < \(current) OR split_part(grant_sealed, '.', 2) > \(current))
                 ORDER BY token_hash LIMIT \(limit) FOR UPDATE SKIP LOCKED
                 """
             },
@@ -98,7 +98,7 @@ public struct SealedColumn: Sendable {
             select: { after, limit, current in
                 """
                 SELECT id::text AS row_id, value_sealed AS sealed FROM vercel_local_env_vars
-                WHERE id > \(after)::uuid AND split_part(value_sealed, '.', 2) <> \(current)
+                WHERE id > \(after)::uuid AND (split_part(value_sealed, '.', 2) < \(current) OR split_part(value_sealed, '.', 2) > \(current))
                 ORDER BY id LIMIT \(limit) FOR UPDATE SKIP LOCKED
                 """
             },
@@ -112,6 +112,8 @@ public struct SealedColumn: Sendable {
     ]
 }
 
+/// The values to re-seal are read as two ranges of their key id (below and above the current one),
+/// which the key-id indexes of migration 099 answer without a scan when there are none.
 /// Re-seals values under the ring's current key, a batch per transaction, so a run that stops
 /// halfway leaves every value readable and the next run goes on from what is left. Plaintexts live
 /// only for the moment between opening and sealing, and are never logged.

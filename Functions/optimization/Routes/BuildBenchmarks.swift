@@ -5,10 +5,42 @@ import Postgres
 /// `GET …/optimization/benchmarks`: where this project's median build time over the last 30 days
 /// ranks among the platform's projects building the same framework. Figures only: no other project
 /// is named, and nothing is shown for a cohort under 5 projects (one project's times could be read
-/// off a smaller one).
+/// off a smaller one). The others' medians are kept per framework and computed again at most every
+/// ten minutes; this project's own is read live.
 enum BuildBenchmarks {
     static let windowDays = 30
     static let smallestCohort = 5
+    /// How old the kept cohort may be before a request computes it again.
+    static let cohortLifetimeSeconds = 600
+
+    /// Recomputes the framework's cohort when it is missing or older than its lifetime; one request
+    /// does it (the others read what is kept, a little old) under a transaction lock.
+    static func refreshCohort(_ framework: String, _ database: PostgresConnection) throws {
+        let fresh =
+            try database.query(
+                """
+                SELECT max(computed_at) > now() - make_interval(secs => \(cohortLifetimeSeconds)) AS fresh
+                FROM vercel_build_cohort_medians WHERE framework = \(framework)
+                """)[0]["fresh"] == "t"
+        guard !fresh else { return }
+        try database.transaction {
+            let locked =
+                try database.query(
+                    "SELECT pg_try_advisory_xact_lock(hashtextextended('sheen.vercel.cohort.' || \(framework), 0)) AS locked"
+                )[0]["locked"] == "t"
+            guard locked else { return }
+            try database.execute("DELETE FROM vercel_build_cohort_medians WHERE framework = \(framework)")
+            try database.execute(
+                """
+                INSERT INTO vercel_build_cohort_medians (framework, project_id, median_ms)
+                SELECT \(framework), project_id, percentile_cont(0.5) WITHIN GROUP (ORDER BY build_duration_ms)
+                FROM vercel_build_metrics
+                WHERE framework = \(framework) AND outcome = 'READY' AND build_duration_ms IS NOT NULL
+                  AND recorded_at > now() - make_interval(days => \(windowDays))
+                GROUP BY project_id
+                """)
+        }
+    }
 
     struct Answer: Encodable {
         let framework: Nullable<String>
@@ -41,18 +73,22 @@ enum BuildBenchmarks {
                     reason: Nullable("no build of this project in the last \(windowDays) days"),
                     medianBuildMs: Nullable(nil), rank: Nullable(nil), fasterThanPercent: Nullable(nil)))
         }
+        try refreshCohort(framework, context.database)
+        // This project's own median is read live; the others' from the kept cohort.
         let row = try context.database.query(
             """
-            WITH medians AS (
-              SELECT project_id, percentile_cont(0.5) WITHIN GROUP (ORDER BY build_duration_ms) AS median
+            WITH mine AS (
+              SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY build_duration_ms) AS median
               FROM vercel_build_metrics
-              WHERE framework = \(framework) AND outcome = 'READY' AND build_duration_ms IS NOT NULL
-                AND recorded_at > now() - make_interval(days => \(windowDays))
-              GROUP BY project_id),
-            mine AS (SELECT median FROM medians WHERE project_id = \(project))
-            SELECT (SELECT count(*) FROM medians) AS cohort, (SELECT round(median)::int FROM mine) AS median,
-                   (SELECT count(*) FROM medians, mine WHERE medians.median < mine.median) AS faster,
-                   (SELECT count(*) FROM medians, mine WHERE medians.median > mine.median) AS slower
+              WHERE project_id = \(project) AND framework = \(framework) AND outcome = 'READY'
+                AND build_duration_ms IS NOT NULL AND recorded_at > now() - make_interval(days => \(windowDays)))
+            SELECT (SELECT count(*) FROM vercel_build_cohort_medians WHERE framework = \(framework) AND project_id <> \(project))
+                     + (SELECT count(*) FROM mine WHERE median IS NOT NULL) AS cohort,
+                   (SELECT round(median)::int FROM mine) AS median,
+                   (SELECT count(*) FROM vercel_build_cohort_medians c, mine
+                    WHERE c.framework = \(framework) AND c.project_id <> \(project) AND c.median_ms < mine.median) AS faster,
+                   (SELECT count(*) FROM vercel_build_cohort_medians c, mine
+                    WHERE c.framework = \(framework) AND c.project_id <> \(project) AND c.median_ms > mine.median) AS slower
             """)[0]
         let cohort: Int = try row.decode("cohort")
         let median: Int? = try row.decodeIfPresent("median")

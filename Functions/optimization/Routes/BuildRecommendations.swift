@@ -68,12 +68,14 @@ enum BuildRecommendations {
             FROM (SELECT deployment_id, build_duration_ms, recorded_at, id FROM vercel_build_metrics
                   WHERE project_id = \(project) AND outcome = 'READY' AND build_duration_ms IS NOT NULL
                   ORDER BY recorded_at DESC, id DESC LIMIT 200) b
+            LEFT JOIN vercel_deployment_keys k ON k.deployment_id = b.deployment_id
             LEFT JOIN LATERAL (SELECT git_source FROM vercel_deployments v
-                               WHERE v.deployment_id = b.deployment_id LIMIT 1) d ON true
+                               WHERE v.deployment_id = b.deployment_id AND v.created_at = k.created_at) d ON true
             ORDER BY b.recorded_at, b.id
             """)
         let series = try rows.map { Double(try $0.decode("build_duration_ms", as: Int.self)) }
-        guard let change = ChangePoint.detect(series), change.medianAfter > change.medianBefore * 1.1 else {
+        guard let change = ChangePoint.detect(series, permutations: 99), change.medianAfter > change.medianBefore * 1.1
+        else {
             return nil
         }
         let lastBefore = rows[change.index - 1]
@@ -93,7 +95,7 @@ enum BuildRecommendations {
                     "from": lastBefore["sha"].map { .string($0) } ?? .null,
                     "to": firstAfter["sha"].map { .string($0) } ?? .null,
                 ]),
-                "method": "E-divisive means, permutation test (199 shuffles)",
+                "method": "E-divisive means, permutation test (99 shuffles)",
             ],
             expectedGain: "about \(gain) ms per build if what changed between those commits is undone")
     }

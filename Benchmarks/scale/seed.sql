@@ -70,7 +70,9 @@ SELECT d.project_id, d.deployment_id, p.framework, d.deployment_type, d.deployme
 FROM vercel_deployments d JOIN scale_projects p ON p.id = d.project_id
 WHERE d.deployment_id LIKE 'dpl_s' || :'tag' || '_%';
 
-ANALYZE;
+-- Vacuumed and analyzed now, so autovacuum does not work through the fresh rows while routes are
+-- measured.
+VACUUM (ANALYZE);
 SELECT (SELECT count(*) FROM vercel_deployments) AS deployments, (SELECT count(*) FROM vercel_build_metrics) AS metrics,
   (SELECT count(*) FROM vercel_connections) AS connections, (SELECT count(*) FROM vercel_project_mappings) AS links,
   (SELECT count(*) FROM pg_inherits WHERE inhparent = 'vercel_deployments'::regclass) AS partitions;

@@ -30,7 +30,7 @@ import Testing
             try fixtures.db.execute(
                 """
                 INSERT INTO vercel_deployments (deployment_id, created_at, project_id, deployment_state, deployment_type, git_source)
-                VALUES (\(id), now() - \(hoursAgo) * interval '1 hour', \(project), 'READY', 'PREVIEW',
+                VALUES (\(id), vercel_deployment_created_at(\(id), now() - \(hoursAgo) * interval '1 hour'), \(project), 'READY', 'PREVIEW',
                   jsonb_build_object('commitSha', \("sha\(index)")::text))
                 """)
             return id

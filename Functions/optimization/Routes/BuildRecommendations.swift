@@ -64,22 +64,31 @@ enum BuildRecommendations {
     static func regression(_ project: UUID, _ database: PostgresConnection) throws -> Recommendation? {
         let rows = try database.query(
             """
-            SELECT b.deployment_id, b.build_duration_ms, d.git_source->>'commitSha' AS sha
-            FROM (SELECT deployment_id, build_duration_ms, recorded_at, id FROM vercel_build_metrics
-                  WHERE project_id = \(project) AND outcome = 'READY' AND build_duration_ms IS NOT NULL
-                  ORDER BY recorded_at DESC, id DESC LIMIT 200) b
-            LEFT JOIN vercel_deployment_keys k ON k.deployment_id = b.deployment_id
-            LEFT JOIN LATERAL (SELECT git_source FROM vercel_deployments v
-                               WHERE v.deployment_id = b.deployment_id AND v.created_at = k.created_at) d ON true
-            ORDER BY b.recorded_at, b.id
+            SELECT deployment_id, build_duration_ms FROM (
+              SELECT deployment_id, build_duration_ms, recorded_at, id FROM vercel_build_metrics
+              WHERE project_id = \(project) AND outcome = 'READY' AND build_duration_ms IS NOT NULL
+              ORDER BY recorded_at DESC, id DESC LIMIT 200) b
+            ORDER BY recorded_at, id
             """)
         let series = try rows.map { Double(try $0.decode("build_duration_ms", as: Int.self)) }
         guard let change = ChangePoint.detect(series, permutations: 99), change.medianAfter > change.medianBefore * 1.1
         else {
             return nil
         }
-        let lastBefore = rows[change.index - 1]
-        let firstAfter = rows[change.index]
+        let lastBefore: String = try rows[change.index - 1].decode("deployment_id")
+        let firstAfter: String = try rows[change.index].decode("deployment_id")
+        // The two commits around the change, read only now (each through its partition key).
+        var commits: [String: String] = [:]
+        for row in try database.query(
+            """
+            SELECT v.deployment_id, v.git_source->>'commitSha' AS sha
+            FROM vercel_deployment_keys k
+            JOIN vercel_deployments v ON v.deployment_id = k.deployment_id AND v.created_at = k.created_at
+            WHERE k.deployment_id IN (\(lastBefore), \(firstAfter))
+            """)
+        {
+            if let sha = row["sha"] { commits[try row.decode("deployment_id")] = sha }
+        }
         let gain = Int(change.medianAfter - change.medianBefore)
         return Recommendation(
             rule: "build_time_regression",
@@ -89,11 +98,10 @@ enum BuildRecommendations {
                 "medianAfterMs": .integer(Int(change.medianAfter)),
                 "buildsBefore": .integer(change.index), "buildsAfter": .integer(series.count - change.index),
                 "pValue": .number(change.pValue),
-                "lastDeploymentBefore": .string(try lastBefore.decode("deployment_id")),
-                "firstDeploymentAfter": .string(try firstAfter.decode("deployment_id")),
+                "lastDeploymentBefore": .string(lastBefore), "firstDeploymentAfter": .string(firstAfter),
                 "commitRange": .object([
-                    "from": lastBefore["sha"].map { .string($0) } ?? .null,
-                    "to": firstAfter["sha"].map { .string($0) } ?? .null,
+                    "from": commits[lastBefore].map { .string($0) } ?? .null,
+                    "to": commits[firstAfter].map { .string($0) } ?? .null,
                 ]),
                 "method": "E-divisive means, permutation test (99 shuffles)",
             ],

@@ -17,15 +17,3 @@ extension RequestContext {
             hasher: EnvValueHasher(secret: configuration.platformSecret))
     }
 }
-
-/// `null` for nil, never a missing field.
-struct Nullable<Value: Encodable & Sendable>: Encodable, Sendable {
-    let value: Value?
-
-    init(_ value: Value?) { self.value = value }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        if let value { try container.encode(value) } else { try container.encodeNil() }
-    }
-}

@@ -91,18 +91,6 @@ enum BuildHistory {
     }
 }
 
-/// `null` for nil, never a missing field.
-struct Nullable<Value: Encodable & Sendable>: Encodable, Sendable {
-    let value: Value?
-
-    init(_ value: Value?) { self.value = value }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        if let value { try container.encode(value) } else { try container.encodeNil() }
-    }
-}
-
 /// Every refusal of the `optimization` group, mapped to its status and code in one place.
 enum OptimizationError: Error {
     case invalidLimit

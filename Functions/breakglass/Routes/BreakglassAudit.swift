@@ -61,10 +61,7 @@ enum BreakglassAudit {
     }
 
     @Sendable static func page(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
-        let limit = try call.query("limit").map { text -> Int in
-            guard let limit = Int(text), (1...200).contains(limit) else { throw BreakglassError.invalidLimit }
-            return limit
-        }
+        let limit = try call.integer("limit", in: 1...200, else: BreakglassError.invalidLimit)
         let before = try call.query("before").map { text -> Int64 in
             guard text.utf8.count <= 19, let seq = Int64(text), seq > 0 else { throw BreakglassError.invalidCursor }
             return seq

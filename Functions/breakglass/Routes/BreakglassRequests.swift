@@ -62,10 +62,7 @@ enum BreakglassRequests {
             }
             return text
         }
-        let limit = try call.query("limit").map { text -> Int in
-            guard let limit = Int(text), (1...100).contains(limit) else { throw BreakglassError.invalidLimit }
-            return limit
-        }
+        let limit = try call.integer("limit", in: 1...100, else: BreakglassError.invalidLimit)
         try context.breakglass.expireOverdue()
         return .json(Listed(requests: try context.breakglass.list(status: status, limit: limit ?? 50)))
     }

@@ -15,10 +15,7 @@ enum OperatorJobs {
                 return status
             } ?? .dead
         let limit =
-            try call.query("limit").map { text in
-                guard let limit = Int(text), (1...500).contains(limit) else { throw OperatorError.invalidLimit }
-                return limit
-            } ?? 100
+            try call.integer("limit", in: 1...500, else: OperatorError.invalidLimit) ?? 100
         return .json(Listed(jobs: try JobStore(database: context.database).list(status, limit: limit)))
     }
 

@@ -31,9 +31,7 @@ public let group = FunctionGroup(name: "deployments") { router in
 extension PlatformCall {
     /// The `limit` query parameter: 1 to 100, 20 when absent.
     func limit() throws -> Int {
-        guard let text = query("limit") else { return 20 }
-        guard let value = Int(text), (1...100).contains(value) else { throw DeploymentsError.invalidLimit }
-        return value
+        try integer("limit", in: 1...100, else: DeploymentsError.invalidLimit) ?? 20
     }
 
     /// The `:deploymentId` of a deployment route.

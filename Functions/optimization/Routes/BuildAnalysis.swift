@@ -59,10 +59,7 @@ enum BuildAnalysis {
 
     @Sendable static func get(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
         let days =
-            try call.query("days").map { text -> Int in
-                guard let days = Int(text), (1...365).contains(days) else { throw OptimizationError.invalidWindow }
-                return days
-            } ?? 30
+            try call.integer("days", in: 1...365, else: OptimizationError.invalidWindow) ?? 30
         let project = call.projectID
         let database = context.database
 

@@ -41,10 +41,7 @@ enum BuildHistory {
 
     @Sendable static func list(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
         let limit =
-            try call.query("limit").map { text -> Int in
-                guard let limit = Int(text), (1...100).contains(limit) else { throw OptimizationError.invalidLimit }
-                return limit
-            } ?? 20
+            try call.integer("limit", in: 1...100, else: OptimizationError.invalidLimit) ?? 20
         // The cursor is the last row's recorded_at (microseconds) and id: `<micros>_<id>`.
         var after: (micros: Int64, id: Int64)?
         if let text = call.query("cursor") {

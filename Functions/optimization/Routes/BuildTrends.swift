@@ -24,10 +24,7 @@ enum BuildTrends {
 
     @Sendable static func get(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
         let weeks =
-            try call.query("weeks").map { text -> Int in
-                guard let weeks = Int(text), (1...104).contains(weeks) else { throw OptimizationError.invalidWindow }
-                return weeks
-            } ?? 12
+            try call.integer("weeks", in: 1...104, else: OptimizationError.invalidWindow) ?? 12
         let project = call.projectID
         let rows = try context.database.query(
             """

@@ -41,6 +41,14 @@ public struct PlatformCall<Input: Decodable> {
     /// The first value of query parameter `name`.
     public func query(_ name: String) -> String? { request.query(name) }
 
+    /// The whole number in query parameter `name` (a page size, a window), nil when absent.
+    /// - Throws: `refusal` when it is not a whole number in `range`.
+    public func integer(_ name: String, in range: ClosedRange<Int>, else refusal: some Error) throws -> Int? {
+        guard let text = query(name) else { return nil }
+        guard let value = Int(text), range.contains(value) else { throw refusal }
+        return value
+    }
+
     /// A path parameter of the route.
     public func parameter(_ name: String) -> String? { request.parameter(name) }
 }

@@ -1,5 +1,4 @@
 import Logging
-import Platform
 import Vercel
 
 #if canImport(FoundationEssentials)
@@ -12,8 +11,9 @@ extension RequestContext {
     /// The production branch the guardrail compares with: Vercel's current one, read again once the
     /// stored one is older than `SHEEN_PRODUCTION_BRANCH_TTL_SECONDS`, so a branch renamed in Vercel
     /// blocks nothing for longer than that. When Vercel cannot say now, the stored one stands.
-    func productionBranch(of project: LinkedProject, _ credentials: VercelClient.Credentials, logger: Logger) -> String
-    {
+    public func productionBranch(
+        of project: LinkedProject, _ credentials: VercelClient.Credentials, logger: Logger
+    ) -> String {
         let ttl = Double(configuration.deployments.productionBranchTTL.components.seconds)
         if let checked = project.productionBranchCheckedAt, Date().timeIntervalSince(checked) < ttl {
             return project.productionBranch

@@ -16,7 +16,8 @@ struct LinkedProjectFixture {
     var base: String { "/v1/projects/\(project)/vercel" }
 
     static func make(
-        _ fixtures: StackFixtures, _ client: StackClient, buildMs: Int = 300, webhooks: Bool = true
+        _ fixtures: StackFixtures, _ client: StackClient, buildMs: Int = 300, webhooks: Bool = true,
+        repository: VercelProjectSettings.GitRepository = .init(type: "github", repo: "acme/storefront")
     ) async throws -> LinkedProjectFixture {
         let connected = try await VercelConnectionFixture.connect(fixtures, client)
         try await connected.account.setFaults(["buildMs": buildMs])
@@ -26,7 +27,7 @@ struct LinkedProjectFixture {
         let vercelProject = try connected.vercel.createProject(
             VercelProjectSettings(
                 name: "app-\(UUID().uuidString.prefix(8).lowercased())", framework: "nextjs",
-                gitRepository: .init(type: "github", repo: "acme/storefront")),
+                gitRepository: repository),
             connected.credentials)
         let project = try fixtures.project(owner: connected.user)
         let linked = try await client.signed(

@@ -62,7 +62,10 @@ enum Deploy {
                 }
             }
             if let key = idempotencyKey {
-                guard (1...255).contains(key.utf8.count), key.utf8.allSatisfy({ (0x21...0x7e).contains($0) }) else {
+                // `git:` keys are the git deliveries' (`git:<provider>:<repo>:<sha>:<target>`).
+                guard (1...255).contains(key.utf8.count), key.utf8.allSatisfy({ (0x21...0x7e).contains($0) }),
+                    !key.hasPrefix("git:")
+                else {
                     throw DeploymentsError.invalidIdempotencyKey
                 }
             }
@@ -107,25 +110,15 @@ enum Deploy {
         guard let key = input.idempotencyKey else {
             return .json(try create(call, project, context), status: 202)
         }
-        let store = context.deployments(logger: call.logger)
-        let deadline = ContinuousClock.now + idempotencyWait
-        while true {
-            let answer = try context.database.withAdvisoryLockIfFree("vercel.deploy:\(project.projectID):\(key)") {
-                () throws -> Accepted in
-                if let earlier = try store.idempotent(key, projectID: project.projectID) {
-                    guard ConstantTime.equals(earlier.fingerprint, input.fingerprint) else {
-                        throw DeploymentsError.idempotencyKeyReused
-                    }
-                    guard let deployment = try store.find(earlier.deploymentID, projectID: project.projectID) else {
-                        throw DeploymentsError.deploymentNotFound
-                    }
-                    return Accepted(deployment, replayed: true)
-                }
-                return try create(call, project, context, idempotency: (key, input.fingerprint))
-            }
-            if let answer { return .json(answer, status: 202) }
-            guard ContinuousClock.now < deadline else { throw DeploymentsError.deployInProgress }
-            usleep(50_000)
+        let outcome = try context.deployOnce(
+            project: project.projectID, key: key, fingerprint: input.fingerprint, wait: idempotencyWait,
+            logger: call.logger, replay: { Accepted($0, replayed: true) },
+            create: { try create(call, project, context, idempotency: (key, input.fingerprint)) })
+        switch outcome {
+        case .done(let answer): return .json(answer, status: 202)
+        case .keyReused: throw DeploymentsError.idempotencyKeyReused
+        case .busy: throw DeploymentsError.deployInProgress
+        case .missing: throw DeploymentsError.deploymentNotFound
         }
     }
 
@@ -146,44 +139,39 @@ enum Deploy {
         let override = try DeploymentOverrides.pass(
             guardrail, token: input.overrideToken, action: "deploy", project: project.projectID, call: call,
             context: context)
-        let created: VercelDeployment
+        let deployment: DeploymentRecord
         var uploaded: UploadReport?
         do {
-            var request = VercelDeploymentRequest(
-                name: project.vercelProjectName, project: project.vercelProjectID,
-                target: input.isProduction ? "production" : nil,
-                meta: ["sheenProjectId": project.projectID.uuidString.lowercased()])
             if let source = input.gitSource {
-                guard let gitSource = project.repository?.gitSource(ref: source.branch, sha: source.commitSha) else {
-                    throw DeploymentsError.noGitRepository
-                }
-                request.gitSource = gitSource
-                created = try context.vercel.createDeployment(request, credentials)
+                let made = try context.createGitDeployment(
+                    of: project, production: input.isProduction,
+                    source: .init(branch: source.branch, commitSha: source.commitSha, prNumber: source.prNumber),
+                    credentials: credentials, createdBy: call.caller.userID, correlationID: call.requestID,
+                    logger: call.logger, idempotency: idempotency)
+                guard let made else { throw DeploymentsError.noGitRepository }
+                deployment = made
             } else {
                 guard let root = context.configuration.deployments.projectsRoot else {
                     throw DeploymentsError.projectFilesUnavailable
                 }
+                let request = VercelDeploymentRequest(
+                    name: project.vercelProjectName, project: project.vercelProjectID,
+                    target: input.isProduction ? "production" : nil,
+                    meta: ["sheenProjectId": project.projectID.uuidString.lowercased()])
                 let files = try ProjectFiles.read(root + "/" + project.projectID.uuidString.lowercased())
                 let outcome = try context.vercel.deployFiles(files, as: request, credentials)
-                created = outcome.deployment
                 uploaded = outcome.report
+                deployment = try context.deployments(logger: call.logger).recordCreated(
+                    outcome.deployment, of: project,
+                    origin: .init(
+                        production: input.isProduction, gitSource: nil, createdBy: call.caller.userID,
+                        correlationID: call.requestID, idempotency: idempotency,
+                        upload: (outcome.report.filesUploaded, outcome.report.bytesUploaded)))
             }
         } catch {
             override.map(context.overrides.refund)
             throw error
         }
-        let source = input.gitSource.map { source in
-            DeploymentRecord.GitSource(
-                branch: source.branch, commitSha: source.commitSha, prNumber: source.prNumber,
-                provider: project.repository?.type,
-                repository: project.repository?.fullName)
-        }
-        let deployment = try context.deployments(logger: call.logger).recordCreated(
-            created, of: project,
-            origin: .init(
-                production: input.isProduction, gitSource: source, createdBy: call.caller.userID,
-                correlationID: call.requestID,
-                idempotency: idempotency, upload: uploaded.map { ($0.filesUploaded, $0.bytesUploaded) }))
         call.logger.info(
             "deployment created",
             metadata: [

@@ -41,6 +41,20 @@ enum DeploymentsError: Error {
     case promotionPending
     case deploymentNotCancelable(state: String)
     case tooManyLogStreams
+    case invalidProvider
+    case invalidRepository
+    case invalidWebhookSecret
+    case invalidGitToken
+    case repositoryMismatch(provider: String, repository: String)
+    case invalidTargetEnvironment
+    case invalidRule(String)
+    case ruleExists
+    case tooManyRules
+    case ruleNotFound
+    case invalidBranch
+    case invalidApprovalStatus
+    case approvalNotFound
+    case approvalNotPending(status: String)
 }
 
 extension DeploymentsError: HTTPResponseError {
@@ -120,6 +134,29 @@ extension DeploymentsError: HTTPResponseError {
         case .deploymentNotCancelable(let state):
             (409, "DEPLOYMENT_NOT_CANCELABLE", "A deployment that is \(state) cannot be canceled")
         case .tooManyLogStreams: (503, "TOO_MANY_LOG_STREAMS", "Too many build log streams are open; try again shortly")
+        case .invalidProvider: (400, "INVALID_PROVIDER", "provider must be github, gitlab or bitbucket")
+        case .invalidRepository:
+            (400, "INVALID_REPOSITORY", "repository must be owner/name (GitLab: group/…/name), 3 to 255 characters")
+        case .invalidWebhookSecret:
+            (400, "INVALID_WEBHOOK_SECRET", "webhookSecret must be 16 to 256 printable ASCII characters without spaces")
+        case .invalidGitToken: (400, "INVALID_GIT_TOKEN", "token must be 1 to 1024 printable ASCII characters")
+        case .repositoryMismatch(let provider, let repository):
+            (
+                409, "REPOSITORY_MISMATCH",
+                "The Vercel project builds from \(provider) repository '\(repository)'; connect that repository"
+            )
+        case .invalidTargetEnvironment:
+            (400, "INVALID_TARGET_ENVIRONMENT", "targetEnvironment must be auto, production or preview")
+        case .invalidRule(let detail): (400, "INVALID_RULE", detail)
+        case .ruleExists: (409, "RULE_EXISTS", "A rule with this pattern exists; remove it first")
+        case .tooManyRules: (409, "TOO_MANY_RULES", "A project has at most 50 rules")
+        case .ruleNotFound: (404, "RULE_NOT_FOUND", "No rule has this pattern")
+        case .invalidBranch: (400, "INVALID_BRANCH", "branch is not a valid git branch name")
+        case .invalidApprovalStatus:
+            (400, "INVALID_STATUS", "status must be pending, approved, denied, superseded or expired")
+        case .approvalNotFound: (404, "APPROVAL_NOT_FOUND", "No approval of this project has this id")
+        case .approvalNotPending(let status):
+            (409, "APPROVAL_NOT_PENDING", "This approval is \(status); only a pending one can be decided")
         }
     }
 
@@ -136,6 +173,9 @@ extension DeploymentsError: HTTPResponseError {
             }
         case .deploymentNotReady(let state), .deploymentNotCancelable(let state): ["state": .string(state)]
         case .productionBranchIsVercels(let current): ["productionBranch": .string(current)]
+        case .approvalNotPending(let status): ["status": .string(status)]
+        case .repositoryMismatch(let provider, let repository):
+            ["provider": .string(provider), "repository": .string(repository)]
         default: [:]
         }
     }

@@ -2,7 +2,8 @@ import FastCGI
 import Platform
 
 /// The `deployments` group: Vercel projects, links, deploys, the deployments' watch, promotion,
-/// rollback, cancel and override tokens. Auto-deploy belongs to a later piece of work.
+/// rollback, cancel and override tokens, and auto-deploy from git: the repository, the rules, the
+/// approvals and every delivery's decision.
 public let group = FunctionGroup(name: "deployments") { router in
     let project = "/v1/projects/:projectId/vercel"
     router.platform("GET", "\(project)/projects", VercelProjects.list)
@@ -20,12 +21,19 @@ public let group = FunctionGroup(name: "deployments") { router in
     router.platform("POST", "\(project)/rollback", input: Promotion.RollbackInput.self, Promotion.rollback)
     router.platform(
         "POST", "\(project)/deployment-override", input: DeploymentOverrides.Input.self, DeploymentOverrides.issue)
-    router.planned("GET", "\(project)/auto-deploy/config")
-    router.planned("PUT", "\(project)/auto-deploy/config")
-    router.planned("GET", "\(project)/auto-deploy/rules")
-    router.planned("POST", "\(project)/auto-deploy/rules")
-    router.planned("DELETE", "\(project)/auto-deploy/rules/:pattern")
-    router.planned("POST", "\(project)/auto-deploy/test")
+    router.platform("GET", "\(project)/auto-deploy/config", AutoDeploy.getConfig)
+    router.platform("PUT", "\(project)/auto-deploy/config", input: AutoDeploy.ConfigInput.self, AutoDeploy.putConfig)
+    router.platform("GET", "\(project)/auto-deploy/rules", AutoDeploy.listRules)
+    router.platform("POST", "\(project)/auto-deploy/rules", input: AutoDeploy.RuleInput.self, AutoDeploy.addRule)
+    router.platform("DELETE", "\(project)/auto-deploy/rules/:pattern", AutoDeploy.removeRule)
+    router.platform("POST", "\(project)/auto-deploy/test", input: AutoDeploy.TestInput.self, AutoDeploy.test)
+    router.platform("GET", "\(project)/auto-deploy/approvals", AutoDeployApprovals.list)
+    router.platform("POST", "\(project)/auto-deploy/approvals/:approvalId/approve", AutoDeployApprovals.approve)
+    router.platform("POST", "\(project)/auto-deploy/approvals/:approvalId/deny", AutoDeployApprovals.deny)
+    router.platform("GET", "\(project)/auto-deploy/events", AutoDeployEvents.list)
+    router.platform("PUT", "\(project)/git", input: GitRepository.Input.self, GitRepository.put)
+    router.platform("GET", "\(project)/git", GitRepository.get)
+    router.platform("DELETE", "\(project)/git", GitRepository.delete)
 }
 
 extension PlatformCall {

@@ -33,7 +33,7 @@ enum LinkSettings {
                 throw DeploymentsError.invalidProductionBranch
             }
             if let patterns = deploymentBranchPatterns {
-                guard patterns.count <= 50, patterns.allSatisfy({ (1...255).contains($0.utf8.count) }) else {
+                guard patterns.count <= 50, patterns.allSatisfy(BranchGlob.isValid) else {
                     throw DeploymentsError.invalidBranchPatterns
                 }
             }

@@ -51,7 +51,7 @@ enum ProjectLinks {
             guard VercelIdentifier.isValid(framework, maxLength: 64) else { throw DeploymentsError.invalidFramework }
         }
         let patterns = input.deploymentBranchPatterns ?? []
-        guard patterns.count <= 50, patterns.allSatisfy({ (1...255).contains($0.utf8.count) }) else {
+        guard patterns.count <= 50, patterns.allSatisfy(BranchGlob.isValid) else {
             throw DeploymentsError.invalidBranchPatterns
         }
         let targets = input.environmentTargets ?? ["production", "preview"]

@@ -1,11 +1,13 @@
 import FastCGI
 import Platform
 
-/// The `webhooks` group: Vercel's webhooks now, the git providers' later.
+/// The `webhooks` group: Vercel's webhooks, and the git providers' pushes and pull requests.
 public let group = FunctionGroup(name: "webhooks") { router in
     router.add("POST", "/v1/webhooks/vercel", bodyLimit: VercelWebhook.bodyLimit, VercelWebhook.handle)
-    for provider in ["github", "gitlab", "bitbucket"] {
-        router.plannedUnsigned("POST", "/v1/webhooks/git/\(provider)")
+    for provider in GitProvider.allCases {
+        router.add(
+            "POST", "/v1/webhooks/git/\(provider.rawValue)", bodyLimit: GitWebhook.bodyLimit,
+            GitWebhook.handler(provider))
     }
 }
 
@@ -14,6 +16,9 @@ enum WebhookError: Error {
     case notConfigured
     case invalidSignature
     case invalidEvent
+    case gitProofMissing
+    case gitDeliveryIDMissing(String)
+    case invalidGitEvent
 }
 
 extension WebhookError: HTTPResponseError {
@@ -26,6 +31,13 @@ extension WebhookError: HTTPResponseError {
         case .notConfigured: (503, "WEBHOOKS_NOT_CONFIGURED", "No webhook secret is configured")
         case .invalidSignature: (401, "INVALID_WEBHOOK_SIGNATURE", "The webhook signature does not match its body")
         case .invalidEvent: (400, "INVALID_WEBHOOK", "The webhook body is not a Vercel event")
+        case .gitProofMissing:
+            (
+                401, "INVALID_WEBHOOK_SIGNATURE",
+                "The delivery is not proven by the secret of a repository configured here"
+            )
+        case .gitDeliveryIDMissing(let header): (400, "INVALID_WEBHOOK", "The delivery has no usable \(header) header")
+        case .invalidGitEvent: (400, "INVALID_WEBHOOK", "The delivery's body is not the event its header names")
         }
     }
 }

@@ -29,16 +29,19 @@ public struct DeploymentRecord: Sendable {
         public var prNumber: Int?
         public var provider: String?
         public var repository: String?
+        /// When the commit was made, as its git provider reported it (for lead time).
+        public var committedAt: Date?
 
         public init(
             branch: String? = nil, commitSha: String? = nil, prNumber: Int? = nil, provider: String? = nil,
-            repository: String? = nil
+            repository: String? = nil, committedAt: Date? = nil
         ) {
             self.branch = branch
             self.commitSha = commitSha
             self.prNumber = prNumber
             self.provider = provider
             self.repository = repository
+            self.committedAt = committedAt
         }
 
         var isEmpty: Bool { self == GitSource() }

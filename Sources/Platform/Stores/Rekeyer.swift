@@ -109,6 +109,64 @@ public struct SealedColumn: Sendable {
             },
             context: { SealContext(table: "vercel_local_env_vars", column: "value_sealed", rowID: $0) },
             start: "00000000-0000-0000-0000-000000000000"),
+        SealedColumn(
+            name: "vercel_git_provider_credentials.webhook_secret_sealed",
+            select: { after, limit, current in
+                """
+                SELECT id::text AS row_id, webhook_secret_sealed AS sealed FROM vercel_git_provider_credentials
+                WHERE id > \(after)::uuid AND webhook_secret_sealed IS NOT NULL
+                  AND (split_part(webhook_secret_sealed, '.', 2) < \(current) OR split_part(webhook_secret_sealed, '.', 2) > \(current))
+                ORDER BY id LIMIT \(limit) FOR UPDATE SKIP LOCKED
+                """
+            },
+            update: { row, old, new in
+                """
+                UPDATE vercel_git_provider_credentials SET webhook_secret_sealed = \(new) WHERE id = \(row)::uuid AND webhook_secret_sealed = \(old)
+                """
+            },
+            context: {
+                SealContext(table: "vercel_git_provider_credentials", column: "webhook_secret_sealed", rowID: $0)
+            },
+            start: "00000000-0000-0000-0000-000000000000"),
+        SealedColumn(
+            name: "vercel_git_provider_credentials.previous_webhook_secret_sealed",
+            select: { after, limit, current in
+                """
+                SELECT id::text AS row_id, previous_webhook_secret_sealed AS sealed FROM vercel_git_provider_credentials
+                WHERE id > \(after)::uuid AND previous_webhook_secret_sealed IS NOT NULL
+                  AND (split_part(previous_webhook_secret_sealed, '.', 2) < \(current) OR split_part(previous_webhook_secret_sealed, '.', 2) > \(current))
+                ORDER BY id LIMIT \(limit) FOR UPDATE SKIP LOCKED
+                """
+            },
+            update: { row, old, new in
+                """
+                UPDATE vercel_git_provider_credentials SET previous_webhook_secret_sealed = \(new) WHERE id = \(row)::uuid AND previous_webhook_secret_sealed = \(old)
+                """
+            },
+            context: {
+                SealContext(
+                    table: "vercel_git_provider_credentials", column: "previous_webhook_secret_sealed", rowID: $0)
+            },
+            start: "00000000-0000-0000-0000-000000000000"),
+        SealedColumn(
+            name: "vercel_git_provider_credentials.access_token_sealed",
+            select: { after, limit, current in
+                """
+                SELECT id::text AS row_id, access_token_sealed AS sealed FROM vercel_git_provider_credentials
+                WHERE id > \(after)::uuid AND access_token_sealed IS NOT NULL
+                  AND (split_part(access_token_sealed, '.', 2) < \(current) OR split_part(access_token_sealed, '.', 2) > \(current))
+                ORDER BY id LIMIT \(limit) FOR UPDATE SKIP LOCKED
+                """
+            },
+            update: { row, old, new in
+                """
+                UPDATE vercel_git_provider_credentials SET access_token_sealed = \(new) WHERE id = \(row)::uuid AND access_token_sealed = \(old)
+                """
+            },
+            context: {
+                SealContext(table: "vercel_git_provider_credentials", column: "access_token_sealed", rowID: $0)
+            },
+            start: "00000000-0000-0000-0000-000000000000"),
     ]
 }
 

@@ -1,0 +1,78 @@
+import Crypto
+import Logging
+import Vercel
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What running a deploy under an idempotency key came to.
+public enum DeployOnce<Answer> {
+    /// Made now, or found made by an earlier request with the same key and request.
+    case done(Answer)
+    /// The key named a different request before.
+    case keyReused
+    /// Another request with the key was still deploying when the wait ended.
+    case busy
+    /// The key's deployment is no longer stored.
+    case missing
+}
+
+extension RequestContext {
+    /// Deploys once per idempotency key of a project, whoever asks: the API with the caller's key,
+    /// or a git delivery with `git:<provider>:<repo>:<sha>:<target>`. Concurrent requests with one
+    /// key wait (up to `wait`) for the first and then get its deployment through `replay`.
+    public func deployOnce<Answer>(
+        project: UUID, key: String, fingerprint: String, wait: Duration, logger: Logger,
+        replay: (DeploymentRecord) -> Answer, create: () throws -> Answer
+    ) throws -> DeployOnce<Answer> {
+        let store = deployments(logger: logger)
+        let deadline = ContinuousClock.now + wait
+        while true {
+            let outcome = try database.withAdvisoryLockIfFree("vercel.deploy:\(project):\(key)") {
+                () throws -> DeployOnce<Answer> in
+                if let earlier = try store.idempotent(key, projectID: project) {
+                    guard ConstantTime.equals(earlier.fingerprint, fingerprint) else { return .keyReused }
+                    guard let deployment = try store.find(earlier.deploymentID, projectID: project) else {
+                        return .missing
+                    }
+                    return .done(replay(deployment))
+                }
+                return .done(try create())
+            }
+            if let outcome { return outcome }
+            guard ContinuousClock.now < deadline else { return .busy }
+            usleep(50_000)
+        }
+    }
+
+    /// Creates a deployment of a git commit (or branch head) of the project's repository at Vercel
+    /// and stores it. Nil when Vercel's project is connected to no repository it can build from.
+    public func createGitDeployment(
+        of project: LinkedProject, production: Bool, source: DeploymentRecord.GitSource,
+        credentials: VercelClient.Credentials, createdBy: UUID, correlationID: String, logger: Logger,
+        idempotency: (key: String, fingerprint: String)?
+    ) throws -> DeploymentRecord? {
+        guard let branch = source.branch,
+            let gitSource = project.repository?.gitSource(ref: branch, sha: source.commitSha)
+        else { return nil }
+        var request = VercelDeploymentRequest(
+            name: project.vercelProjectName, project: project.vercelProjectID, target: production ? "production" : nil,
+            meta: ["sheenProjectId": project.projectID.uuidString.lowercased()])
+        request.gitSource = gitSource
+        let created = try vercel.createDeployment(request, credentials)
+        var recorded = source
+        recorded.provider = source.provider ?? project.repository?.type
+        recorded.repository = source.repository ?? project.repository?.fullName
+        return try deployments(logger: logger).recordCreated(
+            created, of: project,
+            origin: .init(
+                production: production, gitSource: recorded, createdBy: createdBy, correlationID: correlationID,
+                idempotency: idempotency))
+    }
+}

@@ -100,6 +100,7 @@ let jobs: [(target: String, folder: String)] = [
     ("DomainHealthJob", "domain-health"),
     ("AuditCheckpointJob", "audit-checkpoint"),
     ("RekeyJob", "rekey"),
+    ("GitDeployJob", "git-deploy"),
 ]
 targets += jobs.map { job in
     .executableTarget(

@@ -36,6 +36,7 @@ CREATE TABLE vercel_git_deliveries (
   delivery_id TEXT NOT NULL CHECK (char_length(delivery_id) BETWEEN 1 AND 255),
   item INT NOT NULL DEFAULT 0 CHECK (item BETWEEN 0 AND 99),
   kind TEXT NOT NULL CHECK (char_length(kind) BETWEEN 1 AND 100),
+  repository TEXT CHECK (char_length(repository) <= 255),
   branch TEXT CHECK (char_length(branch) <= 255),
   commit_sha TEXT CHECK (commit_sha ~ '^[0-9a-f]{7,64}$'),
   committed_at TIMESTAMPTZ,

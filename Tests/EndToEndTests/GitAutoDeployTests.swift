@@ -274,6 +274,45 @@ import Vercel
         #expect(try deployments(of: connected.linked.project).count == 1)
     }
 
+    @Test func aDeliveryVercelFailedIsKeptAndDeployedByTheRetryJob() async throws {
+        let connected = try await connect("github", "acme/retry-\(UUID().uuidString.prefix(6).lowercased())")
+        try await connected.linked.connected.account.setFaults(["buildMs": 200, "serverErrors": 1])
+        let sha = "d00dfeed1234567890abcdef1234567890abcdef"
+        let push =
+            #"{"ref":"refs/heads/feature/retry","after":"\#(sha)","repository":{"full_name":"\#(connected.repository)"}}"#
+        let failed = try await deliver("github", event: "push", body: Data(push.utf8), secret: connected.secret)
+        #expect(failed.status == 202, "\(failed.text)")
+        #expect(Self.decisions(failed) == ["failed"], "\(failed.text)")
+        #expect(try deployments(of: connected.linked.project).isEmpty)
+        let queued = try fixtures.db.query(
+            """
+            UPDATE vercel_jobs SET run_after = now() WHERE kind = 'git.deploy' AND status = 'pending'
+              AND (payload->>'deliveryRowId')::bigint IN (SELECT id FROM vercel_git_deliveries WHERE project_id = \(connected.linked.project))
+            RETURNING id
+            """)
+        #expect(queued.count == 1)
+
+        let job = Process()
+        job.executableURL = URL(fileURLWithPath: try TestEnvironment.require("TEST_BIN_DIR") + "/vercel-job-git-deploy")
+        var environment = ProcessInfo.processInfo.environment
+        environment.merge(try TestEnvironment.stackConfiguration()) { $1 }
+        job.environment = environment
+        job.standardError = FileHandle.nullDevice
+        try job.run()
+        job.waitUntilExit()
+        #expect(job.terminationStatus == 0)
+
+        let rows = try deployments(of: connected.linked.project)
+        #expect(rows.count == 1 && rows.first?["sha"] == sha, "\(rows)")
+        let events = try await events(connected)
+        #expect(events.count == 1)
+        #expect(events.first?["decision"] as? String == "deployed", "\(events)")
+        #expect(events.first?["deploymentId"] as? String == rows.first?["deployment_id"] ?? nil)
+        let status = try fixtures.db.query(
+            "SELECT status::text AS status FROM vercel_jobs WHERE id = \(Int64(queued.first?["id"] ?? "0") ?? 0)")
+        #expect(status.first?["status"] == "done")
+    }
+
     // MARK: Approvals and forks
 
     func approvals(_ connected: Connected, status: String? = nil) async throws -> [[String: Any]] {

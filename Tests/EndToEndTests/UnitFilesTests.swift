@@ -7,7 +7,8 @@ import Testing
 @Suite struct UnitFilesTests {
     static let groups = ["oauth", "webhooks", "deployments", "env", "domains", "breakglass", "optimization"]
     static let jobs = [
-        "token-refresh", "webhook-retry", "alerts", "deployment-sync", "domain-health", "audit-checkpoint",
+        "token-refresh", "webhook-retry", "alerts", "deployment-sync", "domain-health", "git-deploy",
+        "audit-checkpoint",
         "nonce-prune",
         "webhook-cleanup", "partitions",
     ]

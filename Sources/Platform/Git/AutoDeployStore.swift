@@ -159,17 +159,82 @@ public struct AutoDeployStore {
         ).isEmpty
     }
 
-    public func record(_ event: Event, projectID: UUID, correlationID: String) throws {
+    /// Records a decision. A failed one is queued (`git.deploy`) in the same transaction, for the
+    /// retry job to decide again.
+    public func record(_ event: Event, projectID: UUID, repository: String?, correlationID: String) throws {
         let change = event.change
+        try database.transaction {
+            let inserted = try database.query(
+                """
+                INSERT INTO vercel_git_deliveries (project_id, provider, delivery_id, item, kind, repository, branch, commit_sha,
+                  committed_at, pr_number, from_fork, decision, reason, target, deployment_id, approval_id, correlation_id)
+                VALUES (\(projectID), \(event.provider.rawValue), \(event.deliveryID), \(event.item), \(change.kind),
+                  \(repository.map { String($0.prefix(255)) }), \(change.branch.map { String($0.prefix(255)) }),
+                  \(Self.validSha(change.commitSha)), \(change.committedAt),
+                  \(change.prNumber.flatMap { $0 > 0 && $0 <= Int(Int32.max) ? $0 : nil }), \(change.fromFork), \(event.decision),
+                  \(String(event.reason.prefix(500))), \(event.target), \(event.deploymentID), \(event.approvalID), \(correlationID))
+                ON CONFLICT (project_id, provider, delivery_id, item) DO NOTHING
+                RETURNING id
+                """)
+            guard event.decision == "failed", let row = inserted.first else { return }
+            let id: Int64 = try row.decode("id")
+            try database.execute(
+                """
+                INSERT INTO vercel_jobs (kind, payload, dedup_key, correlation_id, run_after)
+                VALUES ('git.deploy', jsonb_build_object('deliveryRowId', \(id)::bigint), \("\(id)"), \(correlationID),
+                  now() + interval '30 seconds')
+                ON CONFLICT (kind, dedup_key) WHERE dedup_key IS NOT NULL AND status IN ('pending', 'running') DO NOTHING
+                """)
+        }
+    }
+
+    /// A delivery whose deployment failed, as stored, for the retry job.
+    public struct FailedDelivery: Sendable {
+        public let rowID: Int64
+        public let projectID: UUID
+        public let provider: GitProvider
+        public let deliveryID: String
+        public let item: Int
+        public let repository: String
+        public let change: GitDelivery.Change
+    }
+
+    public func failedDelivery(rowID: Int64) throws -> FailedDelivery? {
+        guard
+            let row = try database.query(
+                """
+                SELECT id, project_id, provider, delivery_id, item, kind, repository, branch, commit_sha, committed_at, pr_number, from_fork
+                FROM vercel_git_deliveries WHERE id = \(rowID) AND decision = 'failed'
+                """
+            ).first,
+            let provider = GitProvider(rawValue: try row.decode("provider")), let repository = row["repository"]
+        else { return nil }
+        var change = GitDelivery.Change(kind: try row.decode("kind"))
+        change.branch = row["branch"]
+        change.commitSha = row["commit_sha"]
+        change.committedAt = try row.decodeIfPresent("committed_at")
+        change.prNumber = try row.decodeIfPresent("pr_number")
+        change.fromFork = try row.decode("from_fork")
+        return FailedDelivery(
+            rowID: rowID, projectID: try row.decode("project_id"), provider: provider,
+            deliveryID: try row.decode("delivery_id"), item: try row.decode("item"), repository: repository,
+            change: change)
+    }
+
+    func isFailed(_ failed: FailedDelivery, projectID: UUID) throws -> Bool {
+        try !database.query(
+            "SELECT 1 FROM vercel_git_deliveries WHERE id = \(failed.rowID) AND project_id = \(projectID) AND decision = 'failed'"
+        ).isEmpty
+    }
+
+    /// Stores the new decision of a failed delivery.
+    func redecide(_ event: Event, projectID: UUID) throws {
         try database.execute(
             """
-            INSERT INTO vercel_git_deliveries (project_id, provider, delivery_id, item, kind, branch, commit_sha, committed_at,
-              pr_number, from_fork, decision, reason, target, deployment_id, approval_id, correlation_id)
-            VALUES (\(projectID), \(event.provider.rawValue), \(event.deliveryID), \(event.item), \(change.kind),
-              \(change.branch.map { String($0.prefix(255)) }), \(Self.validSha(change.commitSha)), \(change.committedAt),
-              \(change.prNumber.flatMap { $0 > 0 && $0 <= Int(Int32.max) ? $0 : nil }), \(change.fromFork), \(event.decision),
-              \(String(event.reason.prefix(500))), \(event.target), \(event.deploymentID), \(event.approvalID), \(correlationID))
-            ON CONFLICT (project_id, provider, delivery_id, item) DO NOTHING
+            UPDATE vercel_git_deliveries SET decision = \(event.decision), reason = \(String(event.reason.prefix(500))),
+              target = \(event.target), deployment_id = \(event.deploymentID), approval_id = \(event.approvalID)
+            WHERE project_id = \(projectID) AND provider = \(event.provider.rawValue) AND delivery_id = \(event.deliveryID)
+              AND item = \(event.item) AND decision = 'failed'
             """)
     }
 

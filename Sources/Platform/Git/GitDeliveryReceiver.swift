@@ -1,0 +1,159 @@
+import Logging
+import Postgres
+import Vercel
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Decides and records what one proven delivery does for one project: ignored (an event or change
+/// that never deploys), skipped (a skip marker, the rules, the guardrail), waiting for approval (a
+/// rule that asks for it, or a fork), deployed, or failed (Vercel or the connection could not
+/// deploy it then). A failed decision is queued (`git.deploy`) for `vercel-job-git-deploy`, which
+/// decides it again, so a delivery is not lost to a moment of Vercel trouble.
+public struct GitDeliveryReceiver {
+    let context: RequestContext
+    let projectID: UUID
+    let logger: Logger
+    let correlationID: String
+
+    public init(context: RequestContext, projectID: UUID, logger: Logger, correlationID: String) {
+        self.context = context
+        self.projectID = projectID
+        self.logger = logger
+        self.correlationID = correlationID
+    }
+
+    var store: AutoDeployStore { AutoDeployStore(database: context.database) }
+
+    /// The decisions recorded for the delivery's changes; a delivery seen before (or being handled
+    /// by a concurrent redelivery) decides nothing again and answers `duplicate`.
+    public func receive(_ delivery: GitDelivery, deliveryID: String) throws -> [AutoDeployStore.Event] {
+        let lock = "vercel.git-delivery:\(projectID):\(delivery.provider.rawValue):\(deliveryID)"
+        let decided = try context.database.withAdvisoryLockIfFree(lock) { () throws -> [AutoDeployStore.Event]? in
+            guard try !store.seen(delivery.provider, deliveryID, projectID: projectID) else { return nil }
+            var events: [AutoDeployStore.Event] = []
+            for (item, change) in delivery.changes.enumerated() {
+                var event = try decide(change, of: delivery)
+                event.deliveryID = deliveryID
+                event.item = item
+                try store.record(
+                    event, projectID: projectID, repository: delivery.repository, correlationID: correlationID)
+                events.append(event)
+            }
+            return events
+        }
+        guard let attempt = decided, let events = attempt else {
+            return [
+                .init(
+                    provider: delivery.provider, deliveryID: deliveryID, item: 0, change: .init(kind: delivery.event),
+                    decision: "duplicate", reason: "this delivery was received before")
+            ]
+        }
+        return events
+    }
+
+    /// Decides a failed delivery again (the retry job): the rules as they are now, then the
+    /// approval or the deployment. Nil when the delivery is no longer failed.
+    public func retry(_ failed: AutoDeployStore.FailedDelivery) throws -> AutoDeployStore.Event? {
+        let lock = "vercel.git-delivery:\(projectID):\(failed.provider.rawValue):\(failed.deliveryID)"
+        let outcome = try context.database.withAdvisoryLock(lock) { () throws -> AutoDeployStore.Event? in
+            guard try store.isFailed(failed, projectID: projectID) else { return nil }
+            var event = try route(failed.change, provider: failed.provider, repository: failed.repository)
+            event.deliveryID = failed.deliveryID
+            event.item = failed.item
+            try store.redecide(event, projectID: projectID)
+            return event
+        }
+        return outcome
+    }
+
+    func decide(_ change: GitDelivery.Change, of delivery: GitDelivery) throws -> AutoDeployStore.Event {
+        if let ignored = change.ignored { return event("ignored", ignored, change, delivery.provider) }
+        guard let repository = delivery.repository else {
+            return event("ignored", "the delivery names no repository", change, delivery.provider)
+        }
+        if let marker = AutoDeployPolicy.skipMarker(in: change.commitMessage) {
+            return event("skipped", "the head commit's message says \(marker)", change, delivery.provider)
+        }
+        return try route(change, provider: delivery.provider, repository: repository)
+    }
+
+    func event(
+        _ decision: String, _ reason: String, _ change: GitDelivery.Change, _ provider: GitProvider
+    ) -> AutoDeployStore.Event {
+        .init(provider: provider, deliveryID: "", item: 0, change: change, decision: decision, reason: reason)
+    }
+
+    /// The rules' decision for a change that may deploy, and what follows from it.
+    func route(_ change: GitDelivery.Change, provider: GitProvider, repository: String) throws -> AutoDeployStore.Event
+    {
+        func event(_ decision: String, _ reason: String) -> AutoDeployStore.Event {
+            self.event(decision, reason, change, provider)
+        }
+        guard let branch = change.branch, GitRef.isValidBranch(branch) else {
+            return event("ignored", "the delivery names no valid branch")
+        }
+        guard let sha = change.commitSha, AutoDeployStore.isValidSha(sha) else {
+            return event("ignored", "the delivery names no valid commit")
+        }
+        guard let project = try context.projectLinks.find(projectID),
+            let owner = try context.projectLinks.owner(projectID),
+            let settings = try store.settings(projectID)
+        else { return event("ignored", "the project is not linked to a Vercel project") }
+        let policy = AutoDeployPolicy.evaluate(branch: branch, settings: settings, rules: try store.rules(projectID))
+        guard policy.wouldDeploy, let policyTarget = policy.target else { return event("skipped", policy.reason) }
+        // A pull request builds a preview of its head, whatever the branch's rule targets.
+        let target = change.prNumber == nil ? policyTarget : "preview"
+        if change.fromFork || policy.requiresApproval {
+            let reason =
+                change.fromFork
+                ? "a pull request from a fork waits for approval: its code would run with this project's environment"
+                : "\(policy.reason), and it requires approval"
+            let approval = try store.requestApproval(
+                projectID: projectID, provider: provider, repository: repository, change: change, sha: sha,
+                target: target, reason: reason, correlationID: correlationID)
+            var waiting = event("waiting_approval", reason)
+            waiting.target = target
+            waiting.approvalID = approval.id
+            return waiting
+        }
+        let commit = GitCommit(
+            provider: provider, repository: repository, branch: branch, sha: sha, prNumber: change.prNumber,
+            committedAt: change.committedAt, target: target)
+        var result = event("failed", "")
+        result.target = target
+        do {
+            let credentials = try context.ownerCredentials(
+                of: project, owner: owner, correlationID: correlationID, logger: logger)
+            switch try context.deployCommit(
+                commit, of: project, credentials: credentials, createdBy: owner, correlationID: correlationID,
+                logger: logger)
+            {
+            case .deployed(let deployment, let replayed):
+                result.decision = "deployed"
+                result.reason =
+                    replayed
+                    ? "this commit was deployed for \(target) already (\(policy.reason))"
+                    : "\(policy.reason); deploying to \(target)"
+                result.deploymentID = deployment.deploymentID
+            case .blocked(let warnings):
+                result.decision = "skipped"
+                result.reason = "blocked by the production guardrail: " + warnings.joined(separator: "; ")
+            case .noRepository:
+                result.decision = "skipped"
+                result.reason = "the Vercel project is not connected to a git repository Vercel can build"
+            case .busy:
+                result.reason = "another request was deploying this commit; it is tried again"
+            }
+        } catch let error as PlatformError {
+            result.reason = "the project owner's Vercel connection cannot deploy (\(error.code)); reconnect Vercel"
+        } catch let error as VercelError {
+            result.reason = "Vercel did not deploy it (\(error.code)): \(error.message.prefix(300)); it is tried again"
+            logger.warning("git deployment failed", metadata: ["error.detail": "\(error)"])
+        }
+        return result
+    }
+}

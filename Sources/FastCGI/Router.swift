@@ -13,7 +13,6 @@ public struct Router<Context>: Sendable {
         public let pattern: String
         public let bodyLimit: Int
         /// A route of the contract whose behaviour is still to come: it answers 501.
-        public internal(set) var isPlanned = false
         let segments: [Segment]
         let handler: Handler
     }
@@ -50,14 +49,6 @@ public struct Router<Context>: Sendable {
             "route \(method) \(pattern) is registered twice")
         routes.append(
             Route(method: method, pattern: pattern, bodyLimit: bodyLimit, segments: segments, handler: handler))
-    }
-
-    /// Marks the route `method pattern` as planned (answering 501), for the route table.
-    public mutating func markPlanned(_ method: String, _ pattern: String) {
-        guard let index = routes.lastIndex(where: { $0.method == method && $0.pattern == pattern }) else {
-            preconditionFailure("no route \(method) \(pattern)")
-        }
-        routes[index].isPlanned = true
     }
 
     /// Finds the route for `method` and the raw (percent-encoded) `path`.

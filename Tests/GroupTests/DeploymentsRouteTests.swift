@@ -244,10 +244,16 @@ import Vercel
         #expect(harness.vercel.sent.isEmpty)
     }
 
-    @Test func plannedRoutesAnswer501AfterTheirChecks() throws {
+    @Test func autoDeployRoutesAnswerAfterTheirChecks() throws {
         defer { harness.drop() }
-        #expect(try harness.call("GET", "\(base)/auto-deploy/config", as: user).status == 501)
         #expect(harness.send("GET", "\(base)/auto-deploy/config").code == "MISSING_SIGNATURE")
+        #expect(try harness.call("GET", "\(base)/auto-deploy/config", as: user).code == "PROJECT_NOT_LINKED")
+        try harness.link(project, connection: connection)
+        let config = try harness.call("GET", "\(base)/auto-deploy/config", as: user)
+        #expect(config.status == 200, "\(config.text)")
+        let settings = try #require(config.json["config"] as? [String: Any])
+        #expect(settings["enabled"] as? Bool == true && settings["targetEnvironment"] as? String == "auto")
+        #expect(harness.vercel.sent.isEmpty, "the settings are read from the database alone")
     }
 
     /// Scopes unknown (an integration installation that does not say): the call is made, and

@@ -20,7 +20,6 @@ extension PlatformError: HTTPResponseError {
         case .invalidTeamID: (400, "INVALID_TEAM_ID", "teamId is not a Vercel team id")
         case .connectionAmbiguous:
             (409, "CONNECTION_AMBIGUOUS", "You have several Vercel connections; say which with connectionId or teamId")
-        case .notImplemented: (501, "NOT_IMPLEMENTED", "This endpoint is not available yet")
         case .databaseUnavailable: (503, "DATABASE_UNAVAILABLE", "The database is unavailable; try again shortly")
         case .databaseTimeout: (503, "DATABASE_TIMEOUT", "The database did not answer in time")
         case .vercelNotConfigured: (503, "VERCEL_NOT_CONFIGURED", "The Vercel integration is not configured")

@@ -21,7 +21,6 @@ public enum PlatformError: Error, Equatable {
     case invalidTeamID
     /// The user has several Vercel connections and the request did not say which.
     case connectionAmbiguous([ConnectionOption])
-    case notImplemented
     case databaseUnavailable
     case databaseTimeout
     case vercelNotConfigured

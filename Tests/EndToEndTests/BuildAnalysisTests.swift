@@ -36,15 +36,22 @@ import Testing
             """)
     }
 
-    /// A production deployment `hours` before `base` (READY then, or ERROR ending then).
-    func deployment(_ project: UUID, _ id: String, _ state: String, hoursAgo: Double, base: String) throws {
+    /// A production deployment `hours` before `base` (READY then, or ERROR ending then), of a
+    /// commit made `committedBefore` hours before that when given (as git deliveries record it).
+    func deployment(
+        _ project: UUID, _ id: String, _ state: String, hoursAgo: Double, base: String, committedBefore: Double? = nil
+    ) throws {
         try fixtures.db.execute(
             """
-            INSERT INTO vercel_deployments (deployment_id, created_at, project_id, deployment_state, deployment_type, ready_at, completed_at)
+            INSERT INTO vercel_deployments (deployment_id, created_at, project_id, deployment_state, deployment_type, ready_at,
+              completed_at, git_source)
             VALUES (\(id), \(base)::timestamptz - (\(hoursAgo) + 0.5) * interval '1 hour', \(project),
               \(state)::vercel_deploy_state, 'PRODUCTION',
               CASE WHEN \(state) = 'READY' THEN \(base)::timestamptz - \(hoursAgo) * interval '1 hour' END,
-              \(base)::timestamptz - \(hoursAgo) * interval '1 hour')
+              \(base)::timestamptz - \(hoursAgo) * interval '1 hour',
+              CASE WHEN \(committedBefore)::float8 IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('branch', 'main',
+                'committedAt', to_char((\(base)::timestamptz - (\(hoursAgo) + \(committedBefore)::float8) * interval '1 hour')
+                  AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')) END)
             """)
     }
 
@@ -63,12 +70,12 @@ import Testing
 
         let tag = UUID().uuidString.prefix(8).lowercased()
         // One instant for all of them, so the hours between them are exact.
-        let base: String = try fixtures.db.query("SELECT now()::text AS t")[0].decode("t")
-        try deployment(project, "dpl_d1_\(tag)", "READY", hoursAgo: 240, base: base)
-        try deployment(project, "dpl_d2_\(tag)", "READY", hoursAgo: 192, base: base)
+        let base: String = try fixtures.db.query("SELECT date_trunc('second', now())::text AS t")[0].decode("t")
+        try deployment(project, "dpl_d1_\(tag)", "READY", hoursAgo: 240, base: base, committedBefore: 3)
+        try deployment(project, "dpl_d2_\(tag)", "READY", hoursAgo: 192, base: base, committedBefore: 1)
         try deployment(project, "dpl_d3_\(tag)", "ERROR", hoursAgo: 189, base: base)  // fails 3 h after d2
         try deployment(project, "dpl_d4_\(tag)", "READY", hoursAgo: 187, base: base)  // recovers 2 h later
-        try deployment(project, "dpl_d5_\(tag)", "READY", hoursAgo: 48, base: base)
+        try deployment(project, "dpl_d5_\(tag)", "READY", hoursAgo: 48, base: base, committedBefore: 5)
         try fixtures.db.execute(
             """
             INSERT INTO vercel_production_history (project_id, vercel_project_id, deployment_id, action, previous_deployment_id, created_at)
@@ -113,7 +120,15 @@ import Testing
         #expect(dora["deploymentFrequencyPerDay"] as? Double == 0.1333)
         #expect(dora["changeFailureRate"] as? Double == 0.5)
         #expect(dora["failedDeploymentRecoveryTimeMs"] as? Int == 7_200_000)
-        #expect(dora["leadTimeForChangesMs"] is NSNull)
+        // d1, d2 and d5 name their commits' times (3 h, 1 h and 5 h before READY); d4 names none.
+        #expect(dora["leadTimeForChangesMs"] as? Int == 10_800_000)
+        #expect(dora["leadTimeSampleSize"] as? Int == 3)
+        let recomputed: Int64 = try fixtures.db.query(
+            """
+            SELECT round(extract(epoch FROM percentile_cont(0.5) WITHIN GROUP (ORDER BY ready_at - (git_source->>'committedAt')::timestamptz)) * 1000)::bigint AS ms
+            FROM vercel_deployments WHERE project_id = \(project) AND deployment_state = 'READY' AND git_source ? 'committedAt'
+            """)[0].decode("ms")
+        #expect(dora["leadTimeForChangesMs"] as? Int == Int(recomputed))
         #expect((json["definitions"] as? [String: String])?["changeFailureRate"]?.contains("24 h") == true)
 
         let short = try await client.signed(

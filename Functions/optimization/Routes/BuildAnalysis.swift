@@ -28,6 +28,7 @@ enum BuildAnalysis {
     struct Dora: Encodable {
         let deploymentFrequencyPerDay: Double
         let leadTimeForChangesMs: Nullable<Int>
+        let leadTimeSampleSize: Int
         let leadTimeNote: String
         let changeFailureRate: Nullable<Double>
         let failedDeploymentRecoveryTimeMs: Nullable<Int>
@@ -50,7 +51,7 @@ enum BuildAnalysis {
         "percentiles": "continuous percentiles (linear interpolation) over the window's builds",
         "deploymentFrequencyPerDay": "production deployments that became READY in the window ÷ the window's days",
         "leadTimeForChangesMs":
-            "median time from a change's commit to its production deployment becoming READY; null while commit times are not recorded",
+            "median time from a change's commit (its time as the git provider reported it) to its production deployment becoming READY, over the window's READY production deployments that name a commit time (those deployed from git deliveries and approvals); null when none does",
         "changeFailureRate":
             "share of the window's READY production deployments followed within 24 h by a rollback away from them or a failed production deployment",
         "failedDeploymentRecoveryTimeMs":
@@ -121,7 +122,8 @@ enum BuildAnalysis {
         let dora = try database.query(
             """
             WITH production AS (
-              SELECT deployment_id, deployment_state, created_at, ready_at, coalesce(completed_at, updated_at) AS ended_at
+              SELECT deployment_id, deployment_state, created_at, ready_at, coalesce(completed_at, updated_at) AS ended_at,
+                (git_source->>'committedAt')::timestamptz AS committed_at
               FROM vercel_deployments
               WHERE project_id = \(project) AND deployment_type = 'PRODUCTION'
                 AND created_at > now() - make_interval(days => \(days)) - interval '1 day'),
@@ -145,11 +147,16 @@ enum BuildAnalysis {
             SELECT (SELECT count(*) FROM ready) AS ready_count,
                    (SELECT count(*) FILTER (WHERE failed) FROM failed_after) AS failed_count,
                    (SELECT round(extract(epoch FROM percentile_cont(0.5) WITHIN GROUP (ORDER BY recovery)) * 1000)::bigint
-                    FROM recoveries WHERE recovery IS NOT NULL) AS recovery_ms
+                    FROM recoveries WHERE recovery IS NOT NULL) AS recovery_ms,
+                   (SELECT round(extract(epoch FROM percentile_cont(0.5) WITHIN GROUP (ORDER BY ready_at - committed_at)) * 1000)::bigint
+                    FROM ready WHERE committed_at <= ready_at) AS lead_ms,
+                   (SELECT count(*) FROM ready WHERE committed_at <= ready_at) AS lead_n
             """)[0]
         let readyCount: Int = try dora.decode("ready_count")
         let failedCount: Int = try dora.decode("failed_count")
         let recovery: Int64? = try dora.decodeIfPresent("recovery_ms")
+        let lead: Int64? = try dora.decodeIfPresent("lead_ms")
+        let leadSample: Int = try dora.decode("lead_n")
 
         return .json(
             Answer(
@@ -159,9 +166,9 @@ enum BuildAnalysis {
                 byTarget: byTarget, topFailures: failures,
                 dora: Dora(
                     deploymentFrequencyPerDay: Self.rounded(Double(readyCount) / Double(days)),
-                    leadTimeForChangesMs: Nullable(nil),
+                    leadTimeForChangesMs: Nullable(lead.map { Int($0) }), leadTimeSampleSize: leadSample,
                     leadTimeNote:
-                        "Commit times are not recorded yet (they arrive with git webhooks); lead time is null until they are",
+                        "Over the \(leadSample) READY production deployments whose commit time the git provider reported; deployments made from files or without a commit time are left out",
                     changeFailureRate: Nullable(
                         readyCount == 0 ? nil : Self.rounded(Double(failedCount) / Double(readyCount))),
                     failedDeploymentRecoveryTimeMs: Nullable(recovery.map { Int($0) })),

@@ -27,8 +27,22 @@ public struct DeploymentStore {
         build_duration_ms, error_code, error_message, error_step, build_logs_url
         """
 
-    static func record(_ row: PostgresRow) throws -> DeploymentRecord {
+    /// `git_source` is JSON with its dates (`committedAt`) in ISO 8601, which SQL reads as
+    /// `timestamptz`.
+    static var gitSourceDecoder: JSONDecoder {
         let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }
+
+    static var gitSourceEncoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        return encoder
+    }
+
+    static func record(_ row: PostgresRow) throws -> DeploymentRecord {
+        let decoder = gitSourceDecoder
         return DeploymentRecord(
             deploymentID: try row.decode("deployment_id"), url: row["deployment_url"],
             state: DeploymentState(rawValue: try row.decode("state")) ?? .queued,
@@ -86,7 +100,8 @@ public struct DeploymentStore {
         _ deployment: VercelDeployment, of project: LinkedProject, origin: Origin
     ) throws -> DeploymentRecord {
         let createdAt = VercelTime.date(milliseconds: deployment.createdAt) ?? Date()
-        let gitSource = String(decoding: try JSONEncoder().encode(origin.gitSource ?? .init()), as: UTF8.self)
+        let gitSource = String(
+            decoding: try Self.gitSourceEncoder.encode(origin.gitSource ?? .init()), as: UTF8.self)
         let state = DeploymentState(rawValue: deployment.readyState) ?? .queued
         let rows = try database.query(
             """

@@ -69,6 +69,13 @@ public struct GitDelivery: Sendable, Equatable {
 
     static let zeroSha = String(repeating: "0", count: 40)
 
+    /// An event that never deploys: recorded as ignored, with its name.
+    private static func other(_ provider: GitProvider, _ event: String, repository: String?) -> GitDelivery {
+        GitDelivery(
+            provider: provider, event: event, repository: repository,
+            changes: [Change(kind: String(event.prefix(100)), ignored: "'\(event.prefix(50))' events deploy nothing")])
+    }
+
     private static func github(_ event: String, _ data: Data, _ decoder: JSONDecoder) -> GitDelivery? {
         switch event {
         case "push":
@@ -101,12 +108,7 @@ public struct GitDelivery: Sendable, Equatable {
             return GitDelivery(
                 provider: .github, event: "pull_request", repository: event.repository.fullName, changes: [change])
         default:
-            let named = try? decoder.decode(Named.self, from: data)
-            return GitDelivery(
-                provider: .github, event: event, repository: named?.repository?.fullName,
-                changes: [
-                    Change(kind: String(event.prefix(100)), ignored: "'\(event.prefix(50))' events deploy nothing")
-                ])
+            return other(.github, event, repository: repositoryName(.github, body: Array(data)))
         }
     }
 
@@ -150,12 +152,7 @@ public struct GitDelivery: Sendable, Equatable {
                 provider: .gitlab, event: "Merge Request Hook", repository: event.project.pathWithNamespace,
                 changes: [change])
         default:
-            let named = try? decoder.decode(GitLabNamed.self, from: data)
-            return GitDelivery(
-                provider: .gitlab, event: event, repository: named?.project?.pathWithNamespace,
-                changes: [
-                    Change(kind: String(event.prefix(100)), ignored: "'\(event.prefix(50))' events deploy nothing")
-                ])
+            return other(.gitlab, event, repository: repositoryName(.gitlab, body: Array(data)))
         }
     }
 
@@ -205,12 +202,7 @@ public struct GitDelivery: Sendable, Equatable {
             return GitDelivery(
                 provider: .bitbucket, event: event, repository: payload.repository.fullName, changes: [change])
         default:
-            let named = try? decoder.decode(Named.self, from: data)
-            return GitDelivery(
-                provider: .bitbucket, event: event, repository: named?.repository?.fullName,
-                changes: [
-                    Change(kind: String(event.prefix(100)), ignored: "'\(event.prefix(50))' events deploy nothing")
-                ])
+            return other(.bitbucket, event, repository: repositoryName(.bitbucket, body: Array(data)))
         }
     }
 }

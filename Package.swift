@@ -101,6 +101,7 @@ let jobs: [(target: String, folder: String)] = [
     ("AuditCheckpointJob", "audit-checkpoint"),
     ("RekeyJob", "rekey"),
     ("GitDeployJob", "git-deploy"),
+    ("GitFeedbackJob", "git-feedback"),
 ]
 targets += jobs.map { job in
     .executableTarget(

@@ -77,7 +77,8 @@ def main():
         print(f"  {name:32} {p50:9.1f} {p99:9.1f}   {'ok' if ok else 'MISS'} (answers {sorted(statuses)})")
     print(f"  {'job, nothing due':32} {'ms (5 runs, median)':>19}   target < 100 ms")
     environment = dict(os.environ, **env)
-    for job in ["token-refresh", "webhook-retry", "alerts", "deployment-sync", "domain-health", "git-deploy", "audit-checkpoint",
+    for job in ["token-refresh", "webhook-retry", "alerts", "deployment-sync", "domain-health", "git-deploy", "git-feedback",
+                "audit-checkpoint",
                 "rekey", "nonce-prune"]:
         runs = []
         for _ in range(5):

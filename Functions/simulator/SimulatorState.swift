@@ -59,6 +59,8 @@ final class SimulatorState: Sendable {
         /// Apex domains claimed by an account or team (`/_sim/domains/claim`): apex → owner id.
         /// Another owner adding a name under one is refused with 403, as Vercel does.
         var domainOwners: [String: String] = [:]
+        /// The git providers' comments, statuses, tokens and knobs.
+        var git = GitHostRoutes.Data()
         /// Fault knobs and request counts per account token, so tests never disturb each other.
         var faults: [String: Faults] = [:]
         var requests: [String: [String: Int]] = [:]

@@ -29,6 +29,7 @@ EnvRoutes.add(to: &router)
 DomainRoutes.add(to: &router)
 PromotionRoutes.add(to: &router)
 EventRoutes.add(to: &router)
+GitHostRoutes.add(to: &router)
 let configuration = SimulatorConfiguration.fromEnvironment()
 OAuthRoutes.add(to: &router, settings: .init(configuration))
 let table = router

@@ -109,6 +109,15 @@ extension ConfigurationKey {
     public static let alertWebhookSecret = ConfigurationKey(
         "SHEEN_ALERT_WEBHOOK_SECRET", readBy: "jobs",
         "the `whsec_…` key alerts are signed with (required with `SHEEN_ALERT_WEBHOOK_URL`)")
+    public static let githubAPIURL = ConfigurationKey(
+        "SHEEN_GITHUB_API_URL", default: "https://api.github.com", readBy: "jobs",
+        "GitHub's REST API, where `vercel-job-git-feedback` writes pull request comments and commit statuses")
+    public static let gitlabAPIURL = ConfigurationKey(
+        "SHEEN_GITLAB_API_URL", default: "https://gitlab.com/api/v4", readBy: "jobs",
+        "GitLab's REST API (v4), for merge request notes and commit statuses")
+    public static let bitbucketAPIURL = ConfigurationKey(
+        "SHEEN_BITBUCKET_API_URL", default: "https://api.bitbucket.org/2.0", readBy: "jobs",
+        "Bitbucket Cloud's REST API (2.0), for pull request comments and commit build statuses")
     public static let auditCheckpointKey = ConfigurationKey(
         "SHEEN_AUDIT_CHECKPOINT_KEY", readBy: "jobs, vercel-audit",
         "the key (32 characters or more, kept out of the database) that signs the audit chain's checkpoints; `vercel-job-audit-checkpoint` requires it"
@@ -130,7 +139,7 @@ extension ConfigurationKey {
         vercelIntegrationInstallURL, vercelAuthorizeURL, vercelTokenURL, vercelRevokeURL,
         vercelWebhookSecrets, oauthSuccessURL, oauthFailureURL, oauthConfirmation, projectsRoot, baseURL, maxLogStreams,
         logHeartbeat, productionBranchTTL, staleDeploymentMinutes, alertWebhookURL, alertWebhookSecret,
-        auditCheckpointKey, migrationsDirectory,
+        githubAPIURL, gitlabAPIURL, bitbucketAPIURL, auditCheckpointKey, migrationsDirectory,
         simulatorWebhookURL,
         simulatorTokenLifetime,
     ]

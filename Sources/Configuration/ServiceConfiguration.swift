@@ -120,6 +120,26 @@ public struct AlertSettings: Sendable {
     }
 }
 
+/// Where the git providers' APIs are, for the feedback job (the simulator's in tests).
+public struct GitHostSettings: Sendable {
+    public var githubAPIURL: String
+    public var gitlabAPIURL: String
+    public var bitbucketAPIURL: String
+
+    public static func fromEnvironment(_ environment: Environment = .process()) throws -> GitHostSettings {
+        func url(_ key: ConfigurationKey) throws -> String {
+            let value = environment.string(key)
+            guard value.hasPrefix("https://") || value.hasPrefix("http://") else {
+                throw ConfigurationError.malformed(key.name, "must be an http(s) URL")
+            }
+            return value.hasSuffix("/") ? String(value.dropLast()) : value
+        }
+        return GitHostSettings(
+            githubAPIURL: try url(.githubAPIURL), gitlabAPIURL: try url(.gitlabAPIURL),
+            bitbucketAPIURL: try url(.bitbucketAPIURL))
+    }
+}
+
 /// `TOKEN_ENCRYPTION_KEYS` alone, for the programs that re-seal values and need nothing else.
 public enum EncryptionKeys {
     public static func fromEnvironment(_ environment: Environment = .process()) throws -> KeyRing {

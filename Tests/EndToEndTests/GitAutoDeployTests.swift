@@ -29,12 +29,14 @@ import Vercel
     }
 
     func connect(
-        _ provider: String, _ repository: String, secret: String? = nil, settings: [String: Any]? = nil
+        _ provider: String, _ repository: String, secret: String? = nil, settings: [String: Any]? = nil,
+        token: String? = nil, buildMs: Int = 300
     ) async throws -> Connected {
         let linked = try await LinkedProjectFixture.make(
-            fixtures, client, repository: .init(type: provider, repo: repository))
+            fixtures, client, buildMs: buildMs, repository: .init(type: provider, repo: repository))
         var body: [String: Any] = ["userId": linked.user.uuidString, "provider": provider, "repository": repository]
         if let secret { body["webhookSecret"] = secret }
+        if let token { body["token"] = token }
         let reply = try await client.signed("PUT", "\(linked.base)/git", json: Self.json(body))
         #expect(reply.status == 200, "\(reply.text)")
         #expect(reply.header("cache-control") == "no-store")

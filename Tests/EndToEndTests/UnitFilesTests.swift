@@ -8,7 +8,7 @@ import Testing
     static let groups = ["oauth", "webhooks", "deployments", "env", "domains", "breakglass", "optimization"]
     static let jobs = [
         "token-refresh", "webhook-retry", "alerts", "deployment-sync", "domain-health", "git-deploy",
-        "audit-checkpoint",
+        "git-feedback", "audit-checkpoint",
         "nonce-prune",
         "webhook-cleanup", "partitions",
     ]

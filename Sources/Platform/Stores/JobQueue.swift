@@ -53,10 +53,32 @@ public struct JobQueue {
         )
     }
 
-    /// Puts a failed job back after 30 s doubling to an hour, or marks it dead once its attempts
-    /// are spent.
-    public func failed(_ job: Claimed, reason: String) throws {
-        let wait = min(3600, 30 << min(max(job.attempt - 1, 0), 10))
+    /// Done, unless its payload's `version` changed while it ran (more work came for it): then it
+    /// goes back to the queue at once, its attempts counted afresh.
+    public func done(_ job: Claimed, version: Int64) throws {
+        try database.execute(
+            """
+            UPDATE vercel_jobs SET
+              status = CASE WHEN payload->>'version' = \("\(version)") THEN 'done'::vercel_job_status ELSE 'pending'::vercel_job_status END,
+              attempts = CASE WHEN payload->>'version' = \("\(version)") THEN attempts ELSE 0 END,
+              run_after = now(), locked_until = NULL, last_error = NULL, updated_at = now()
+            WHERE id = \(job.id)
+            """)
+    }
+
+    /// Marks a job dead at once: no retry can help (operators can retry it).
+    public func dead(_ job: Claimed, reason: String) throws {
+        try database.execute(
+            """
+            UPDATE vercel_jobs SET status = 'dead', locked_until = NULL, last_error = \(String(reason.prefix(500))), updated_at = now()
+            WHERE id = \(job.id)
+            """)
+    }
+
+    /// Puts a failed job back after `after` seconds when given (a rate limit's reset), else after
+    /// 30 s doubling to an hour, or marks it dead once its attempts are spent.
+    public func failed(_ job: Claimed, reason: String, after: Int? = nil) throws {
+        let wait = after ?? min(3600, 30 << min(max(job.attempt - 1, 0), 10))
         try database.execute(
             """
             UPDATE vercel_jobs SET

@@ -41,7 +41,6 @@ import Testing
         let reply = try await client.signed(
             "GET", "/v1/projects/\(project)/vercel/optimization/recommendations?userId=\(owner)")
         #expect(reply.status == 200, "\(reply.text)")
-        #expect((reply.json?["notEvaluated"] as? [[String: Any]])?.first?["rule"] as? String == "unneeded_uploads")
         return reply.json?["recommendations"] as? [[String: Any]] ?? []
     }
 
@@ -101,5 +100,60 @@ import Testing
         let project = try fixtures.project(owner: owner)
         _ = try builds(project, Self.noisy(50, level: 60_000, spread: 15_000, seed: 99)) { _ in true }
         #expect(try await recommendations(project, owner).isEmpty)
+        let reply = try await client.signed(
+            "GET", "/v1/projects/\(project)/vercel/optimization/recommendations?userId=\(owner)")
+        // No deployment from the platform's files: the uploads rule has nothing to look at.
+        #expect((reply.json?["notEvaluated"] as? [[String: Any]])?.first?["rule"] as? String == "unneeded_uploads")
+    }
+
+    /// Deploys from the platform's files through the deploy route: the upload is recorded by
+    /// category, and the rule names what no build needs until the files are gone.
+    @Test func uploadsThatCarryFilesNoBuildNeedsAreFoundAndTheirIgnoreLinesGiven() async throws {
+        let linked = try await LinkedProjectFixture.make(fixtures, client)
+        let root = URL(fileURLWithPath: try #require(try TestEnvironment.stackConfiguration()["SHEEN_PROJECTS_ROOT"]))
+            .appendingPathComponent(linked.project.uuidString.lowercased())
+        try FileManager.default.createDirectory(
+            at: root.appendingPathComponent("src"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: root.appendingPathComponent("tests/fixtures"), withIntermediateDirectories: true)
+        var appBytes = 0
+        for index in 0..<20 {
+            let data = Data(String(repeating: "export const v\(index) = \(index);\n", count: 100).utf8)
+            appBytes += data.count
+            try data.write(to: root.appendingPathComponent("src/m\(index).js"))
+        }
+        var testBytes = 0
+        for index in 0..<6 {
+            // Distinct contents, so each is its own upload.
+            let data = Data(repeating: UInt8(65 + index), count: 250_000)
+            testBytes += data.count
+            try data.write(to: root.appendingPathComponent("tests/fixtures/dump\(index).json"))
+        }
+        try Data("x".utf8).write(to: root.appendingPathComponent("build.log"))
+        let reply = try await linked.deploy(["deploymentType": "preview"])
+        #expect(reply.status == 202, "\(reply.text)")
+        let deployment = try #require((reply.json?["deployment"] as? [String: Any])?["id"] as? String)
+
+        var found = try await recommendations(linked.project, linked.user)
+        let rule = try #require(found.first { $0["rule"] as? String == "unneeded_uploads" }, "\(found)")
+        let evidence = try #require(rule["evidence"] as? [String: Any])
+        #expect(evidence["deployment"] as? String == deployment)
+        #expect(evidence["files"] as? Int == 27)
+        #expect(evidence["bytes"] as? Int == appBytes + testBytes + 1)
+        #expect(evidence["unneededFiles"] as? Int == 7)
+        #expect(evidence["unneededBytes"] as? Int == testBytes + 1)
+        #expect(evidence["bytesByCategory"] as? [String: Int] == ["tests": testBytes, "logs": 1])
+        #expect((evidence["examples"] as? [String])?.first == "tests/fixtures/dump0.json")
+        let ignore = try #require(evidence["vercelignore"] as? [String])
+        #expect(ignore.contains("**/tests") && ignore.contains("*.log"))
+        #expect((rule["expectedGain"] as? String)?.contains("\((testBytes + 1) / 1024) KiB") == true)
+
+        // Without them, the next upload is lean and the rule is quiet.
+        try FileManager.default.removeItem(at: root.appendingPathComponent("tests"))
+        try FileManager.default.removeItem(at: root.appendingPathComponent("build.log"))
+        let lean = try await linked.deploy(["deploymentType": "preview"])
+        #expect(lean.status == 202, "\(lean.text)")
+        found = try await recommendations(linked.project, linked.user)
+        #expect(!found.contains { $0["rule"] as? String == "unneeded_uploads" }, "\(found)")
     }
 }

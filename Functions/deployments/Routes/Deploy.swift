@@ -166,7 +166,8 @@ enum Deploy {
                     origin: .init(
                         production: input.isProduction, gitSource: nil, createdBy: call.caller.userID,
                         correlationID: call.requestID, idempotency: idempotency,
-                        upload: (outcome.report.filesUploaded, outcome.report.bytesUploaded)))
+                        upload: (outcome.report.filesUploaded, outcome.report.bytesUploaded),
+                        uploadAudit: UploadAudit.summarize(files.map { ($0.path, $0.bytes.count) })))
             }
         } catch {
             override.map(context.overrides.refund)

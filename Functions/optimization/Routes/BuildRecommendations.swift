@@ -49,15 +49,17 @@ enum BuildRecommendations {
                     expectedGain:
                         "security fixes again, and builds that keep working when Vercel stops building \(node)"))
         }
-        return .json(
-            Answer(
-                recommendations: found,
-                notEvaluated: [
-                    NotEvaluated(
-                        rule: "unneeded_uploads",
-                        reason: "the service does not record which files an upload carried, only their number and bytes"
-                    )
-                ]))
+        var notEvaluated: [NotEvaluated] = []
+        switch try unneededUploads(project, database) {
+        case .some(.some(let recommendation)): found.append(recommendation)
+        case .some(.none): break
+        case .none:
+            notEvaluated.append(
+                NotEvaluated(
+                    rule: "unneeded_uploads",
+                    reason: "no deployment from the platform's files in 30 days: deployments from git upload nothing"))
+        }
+        return .json(Answer(recommendations: found, notEvaluated: notEvaluated))
     }
 
     /// A lasting rise of the READY builds' time, by change-point detection over the last 200.
@@ -163,6 +165,52 @@ enum BuildRecommendations {
             evidence: evidence,
             expectedGain: missMs.flatMap { miss in hitMs.map { "about \(miss - $0) ms per build that uses the cache" } }
                 ?? "the cache's saving on each build (no cached build to compare with yet)")
+    }
+
+    /// The latest deployment from the platform's files carried at least 1 MiB, or a tenth of its
+    /// bytes, that no build needs (`UploadAudit`). Nil when there was no such deployment in 30
+    /// days (the rule cannot be evaluated); `.some(nil)` when the uploads are lean.
+    static func unneededUploads(_ project: UUID, _ database: PostgresConnection) throws -> Recommendation?? {
+        let rows = try database.query(
+            """
+            SELECT deployment_id, metadata->'uploadAudit' AS audit FROM vercel_deployments
+            WHERE project_id = \(project) AND created_at > now() - interval '30 days' AND metadata ? 'uploadAudit'
+            ORDER BY created_at DESC LIMIT 10
+            """)
+        guard !rows.isEmpty else { return nil }
+        let decoder = JSONDecoder()
+        let audits = try rows.map {
+            (
+                id: try $0.decode("deployment_id", as: String.self),
+                summary: try decoder.decode(
+                    UploadAudit.Summary.self, from: Data(try $0.decode("audit", as: String.self).utf8))
+            )
+        }
+        let summary = audits[0].summary
+        guard summary.unneededFiles > 0,
+            summary.unneededBytes >= 1 << 20 || summary.unneededBytes * 10 >= summary.bytes
+        else { return .some(nil) }
+        let categories = UploadAudit.Category.allCases.filter { summary.byCategory[$0.rawValue] != nil }
+        let percent =
+            summary.bytes == 0 ? 0 : Int((Double(summary.unneededBytes) * 100 / Double(summary.bytes)).rounded())
+        return .some(
+            Recommendation(
+                rule: "unneeded_uploads",
+                title:
+                    "The last deployment from the platform's files carried \(summary.unneededFiles) files no build needs",
+                evidence: [
+                    "deployment": .string(audits[0].id), "files": .integer(summary.files),
+                    "bytes": .integer(summary.bytes), "unneededFiles": .integer(summary.unneededFiles),
+                    "unneededBytes": .integer(summary.unneededBytes),
+                    "bytesByCategory": .object(summary.byCategory.mapValues { .integer($0) }),
+                    "examples": .array(summary.examples.map { .string($0) }),
+                    "deploymentsCarryingThem": .array(
+                        audits.filter { $0.summary.unneededFiles > 0 }.map { .string($0.id) }),
+                    "vercelignore": .array(categories.flatMap(\.ignorePatterns).map { .string($0) }),
+                ],
+                expectedGain:
+                    "about \(summary.unneededBytes / 1024) KiB (\(percent) %) less to hash and upload on every deploy, with these lines in .vercelignore"
+            ))
     }
 
     static func nodeVersion(_ project: UUID, _ database: PostgresConnection) throws -> String? {

@@ -79,10 +79,13 @@ public struct DeploymentStore {
         public let idempotency: (key: String, fingerprint: String)?
         /// What a deployment from disk uploaded: files and bytes.
         public let upload: (files: Int, bytes: Int)?
+        /// What the deployment's files were, and the part no build needs (from disk only).
+        public let uploadAudit: UploadAudit.Summary?
 
         public init(
             production: Bool, gitSource: DeploymentRecord.GitSource?, createdBy: UUID, correlationID: String,
-            idempotency: (key: String, fingerprint: String)? = nil, upload: (files: Int, bytes: Int)? = nil
+            idempotency: (key: String, fingerprint: String)? = nil, upload: (files: Int, bytes: Int)? = nil,
+            uploadAudit: UploadAudit.Summary? = nil
         ) {
             self.production = production
             self.gitSource = gitSource
@@ -90,6 +93,7 @@ public struct DeploymentStore {
             self.correlationID = correlationID
             self.idempotency = idempotency
             self.upload = upload
+            self.uploadAudit = uploadAudit
         }
     }
 
@@ -103,6 +107,7 @@ public struct DeploymentStore {
         let gitSource = String(
             decoding: try Self.gitSourceEncoder.encode(origin.gitSource ?? .init()), as: UTF8.self)
         let state = DeploymentState(rawValue: deployment.readyState) ?? .queued
+        let audit = try origin.uploadAudit.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
         let rows = try database.query(
             """
             WITH stored AS (
@@ -113,7 +118,8 @@ public struct DeploymentStore {
                 \(origin.production ? "PRODUCTION" : "PREVIEW")::vercel_deploy_type, \(deployment.target), \(origin.createdBy),
                 \(gitSource)::jsonb, \(deployment.inspectorUrl), \(origin.correlationID),
                 jsonb_strip_nulls(jsonb_build_object('queuedAt', \(createdAt)::timestamptz,
-                  'filesUploaded', \(origin.upload?.files)::int, 'bytesUploaded', \(origin.upload?.bytes)::bigint)))
+                  'filesUploaded', \(origin.upload?.files)::int, 'bytesUploaded', \(origin.upload?.bytes)::bigint,
+                  'uploadAudit', \(audit)::jsonb)))
               ON CONFLICT (deployment_id, created_at) DO UPDATE SET
                 created_by = coalesce(d.created_by, EXCLUDED.created_by),
                 git_source = CASE WHEN d.git_source = '{}' THEN EXCLUDED.git_source ELSE d.git_source END,

@@ -103,6 +103,20 @@ extension ConfigurationKey {
     public static let staleDeploymentMinutes = ConfigurationKey(
         "SHEEN_STALE_DEPLOYMENT_MINUTES", default: "15", readBy: "jobs",
         "a deployment in progress this long without news (a lost webhook) is read from Vercel again (1 to 1440)")
+    public static let vercelCallsPerConnection = ConfigurationKey(
+        "SHEEN_VERCEL_CALLS_PER_CONNECTION", default: "2", readBy: "every group",
+        "calls to Vercel one connection may have in flight in one function process (1 to 64); the next waits, then gets 503 `UPSTREAM_BUSY`"
+    )
+    public static let vercelBusyWait = ConfigurationKey(
+        "SHEEN_VERCEL_BUSY_WAIT_MS", default: "100", readBy: "every group",
+        "how long that next call waits for a place before its 503 (0 to 5000)")
+    public static let vercelRequestTimeout = ConfigurationKey(
+        "SHEEN_VERCEL_REQUEST_TIMEOUT_SECONDS", default: "10", readBy: "every group",
+        "how long a request's call to Vercel may take, connection included (1 to 120); the jobs allow 30 s")
+    public static let databaseWorkers = ConfigurationKey(
+        "SHEEN_DATABASE_WORKERS", default: "1", readBy: "every group",
+        "workers of each function kept for routes that read only the database: requests that may call Vercel share the others, so a slow Vercel never leaves them waiting (1 to 64)"
+    )
     public static let alertWebhookURL = ConfigurationKey(
         "SHEEN_ALERT_WEBHOOK_URL", readBy: "jobs",
         "where `vercel-job-alerts` delivers alerts (Standard Webhooks); unset, alerts wait in the outbox")
@@ -138,7 +152,8 @@ extension ConfigurationKey {
         vercelAPIBaseURL, vercelAuthMode, vercelClientID, vercelClientSecret, vercelRedirectURI, vercelIntegrationSlug,
         vercelIntegrationInstallURL, vercelAuthorizeURL, vercelTokenURL, vercelRevokeURL,
         vercelWebhookSecrets, oauthSuccessURL, oauthFailureURL, oauthConfirmation, projectsRoot, baseURL, maxLogStreams,
-        logHeartbeat, productionBranchTTL, staleDeploymentMinutes, alertWebhookURL, alertWebhookSecret,
+        logHeartbeat, productionBranchTTL, staleDeploymentMinutes, vercelCallsPerConnection, vercelBusyWait,
+        vercelRequestTimeout, databaseWorkers, alertWebhookURL, alertWebhookSecret,
         githubAPIURL, gitlabAPIURL, bitbucketAPIURL, auditCheckpointKey, migrationsDirectory,
         simulatorWebhookURL,
         simulatorTokenLifetime,

@@ -21,6 +21,7 @@ public struct ServiceConfiguration: Sendable {
     public var vercel: VercelSettings
     public var deployments: DeploymentSettings
     public var webhooks: WebhookSettings
+    public var isolation: IsolationSettings
 
     /// Reads the configuration from `environment`.
     /// - Throws: `ConfigurationError` naming the first variable that is missing or malformed.
@@ -41,7 +42,8 @@ public struct ServiceConfiguration: Sendable {
             logLevel: try LogLevel.parse(environment),
             vercel: vercel,
             deployments: try DeploymentSettings.fromEnvironment(environment),
-            webhooks: WebhookSettings.fromEnvironment(environment, clientSecret: vercel.clientSecret))
+            webhooks: WebhookSettings.fromEnvironment(environment, clientSecret: vercel.clientSecret),
+            isolation: try IsolationSettings.fromEnvironment(environment))
     }
 
     /// Reads the configuration from a table of variables, as tests build one.
@@ -74,6 +76,27 @@ public struct DeploymentSettings: Sendable {
             logHeartbeat: .seconds(try environment.integer(.logHeartbeat, in: 1...300)),
             staleAfter: .seconds(60 * (try environment.integer(.staleDeploymentMinutes, in: 1...1440))),
             productionBranchTTL: .seconds(try environment.integer(.productionBranchTTL, in: 0...3600)))
+    }
+}
+
+/// How one slow Vercel account is kept from stalling everyone else in a function.
+public struct IsolationSettings: Sendable {
+    /// Calls to Vercel one connection may have in flight in one process.
+    public var callsPerConnection: Int
+    /// How long the next caller waits for one of them before its 503 `UPSTREAM_BUSY`.
+    public var busyWait: Duration
+    /// How long a request's call to Vercel may take (jobs allow 30 s).
+    public var requestTimeout: Duration
+    /// Workers of each function that requests which may call Vercel never take: routes that read
+    /// only the database always find one.
+    public var databaseWorkers: Int
+
+    public static func fromEnvironment(_ environment: Environment) throws -> IsolationSettings {
+        IsolationSettings(
+            callsPerConnection: try environment.integer(.vercelCallsPerConnection, in: 1...64),
+            busyWait: .milliseconds(try environment.integer(.vercelBusyWait, in: 0...5_000)),
+            requestTimeout: .seconds(try environment.integer(.vercelRequestTimeout, in: 1...120)),
+            databaseWorkers: try environment.integer(.databaseWorkers, in: 1...64))
     }
 }
 

@@ -24,10 +24,12 @@ public struct FunctionGroup: Sendable {
     }
 
     /// What one worker thread runs: the routes over a context of its own.
-    /// - Parameter makeTransport: how Vercel is reached; tests pass a scripted one.
+    /// - Parameters:
+    ///   - makeTransport: how Vercel is reached; tests pass a scripted one.
+    ///   - serving: the process's isolation, shared by its workers.
     public func application(
         configuration: ServiceConfiguration, logger: Logger,
-        makeTransport: @escaping @Sendable () -> any HTTPTransport = { CurlTransport() }
+        makeTransport: @escaping @Sendable () -> any HTTPTransport = { CurlTransport() }, serving: Serving? = nil
     ) -> (HTTPApplication<RequestContext>, RequestContext) {
         Metrics.shared.setConstantLabel("group", name)
         Metrics.shared.describe(
@@ -39,7 +41,7 @@ public struct FunctionGroup: Sendable {
         Metrics.shared.describe(
             "sheen_vercel_webhook_events_total", type: "counter", "Webhook deliveries, by source and outcome")
         let context = RequestContext(
-            group: name, configuration: configuration, logger: logger, makeTransport: makeTransport)
+            group: name, configuration: configuration, logger: logger, makeTransport: makeTransport, serving: serving)
         let application = HTTPApplication(
             router: router(faultRoutes: configuration.faultRoutesEnabled), context: context, logger: logger,
             classify: Self.classify)

@@ -40,7 +40,8 @@ public enum GroupFunction {
             exit(71)
         }
         let server = FastCGIServer(listenFD: fd, workers: options.workers, logger: logger)
-        server.run { group.application(configuration: configuration, logger: logger).0 }
+        let serving = Serving(workers: options.workers, settings: configuration.isolation)
+        server.run { group.application(configuration: configuration, logger: logger, serving: serving).0 }
         // `_exit`, not `exit`: workers parked by the crash guard, and dispatch's threads, are still
         // alive, and the exit-time destructors `exit` runs under them can fault (seen after seven
         // parked workers). Every log line is already written (one `write` each); nothing is buffered.

@@ -21,17 +21,20 @@ public final class VercelClient {
         public var breaker: CircuitBreaker
         public var connectTimeout: Duration
         public var totalTimeout: Duration
+        /// Limits the calls one connection has in flight in this process; nil: no limit.
+        public var bulkhead: VercelBulkhead?
 
         public init(
             apiBaseURL: String = "https://api.vercel.com", retry: RetryPolicy = RetryPolicy(),
             breaker: CircuitBreaker = CircuitBreaker(), connectTimeout: Duration = .seconds(5),
-            totalTimeout: Duration = .seconds(30)
+            totalTimeout: Duration = .seconds(30), bulkhead: VercelBulkhead? = nil
         ) {
             self.apiBaseURL = apiBaseURL.hasSuffix("/") ? String(apiBaseURL.dropLast()) : apiBaseURL
             self.retry = retry
             self.breaker = breaker
             self.connectTimeout = connectTimeout
             self.totalTimeout = totalTimeout
+            self.bulkhead = bulkhead
         }
     }
 
@@ -144,6 +147,8 @@ public final class VercelClient {
         var refreshed = false
         var attempt = 0
         var breaker = credentials.breaker
+        try enterBulkhead(credentials.connectionID)
+        defer { leaveBulkhead(credentials.connectionID) }
         while true {
             attempt += 1
             try admit(credentials.connectionID, &breaker)
@@ -197,6 +202,8 @@ public final class VercelClient {
         onData: ([UInt8]) -> Bool
     ) throws(VercelError) {
         var breaker = credentials.breaker
+        try enterBulkhead(credentials.connectionID)
+        defer { leaveBulkhead(credentials.connectionID) }
         try admit(credentials.connectionID, &breaker)
         var request = request(for: endpoint, token: credentials.accessToken, teamID: credentials.teamID)
         request.totalTimeout = .seconds(3600)
@@ -214,6 +221,16 @@ public final class VercelClient {
         case .success(let response): throw Self.apiError(response, requiredScope: credentials.requiredScope)
         case .failure(let error): throw .unreachable(error)
         }
+    }
+
+    private func enterBulkhead(_ connection: UUID?) throws(VercelError) {
+        guard let connection, let bulkhead = configuration.bulkhead else { return }
+        guard bulkhead.enter(connection) else { throw .busy(retryAfter: .seconds(1)) }
+    }
+
+    private func leaveBulkhead(_ connection: UUID?) {
+        guard let connection, let bulkhead = configuration.bulkhead else { return }
+        bulkhead.leave(connection)
     }
 
     private func request(for endpoint: Endpoint, token: String, teamID: String?) -> HTTPRequest {

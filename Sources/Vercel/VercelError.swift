@@ -13,6 +13,8 @@ public enum VercelError: Error, Equatable, Sendable {
     case rateLimited(retryAfter: Duration)
     /// The connection's circuit breaker is open: Vercel failed repeatedly; not called.
     case circuitOpen(retryAfter: Duration)
+    /// The connection has as many calls in flight in this process as its bulkhead allows; not called.
+    case busy(retryAfter: Duration)
     /// No answer: connection refused, timed out, or cut.
     case unreachable(HTTPTransportError)
     /// An answer that is not the JSON the endpoint documents.

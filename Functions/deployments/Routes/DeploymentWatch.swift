@@ -90,10 +90,10 @@ enum DeploymentWatch {
 }
 
 extension VercelError {
-    /// A failure that passes: rate limits, an open breaker, no answer, Vercel's own 5xx.
+    /// A failure that passes: rate limits, an open breaker, a full bulkhead, no answer, Vercel's own 5xx.
     var isTransient: Bool {
         switch self {
-        case .rateLimited, .circuitOpen, .unreachable: true
+        case .rateLimited, .circuitOpen, .busy, .unreachable: true
         case .api(let status, _, _): status >= 500
         case .unauthorized, .forbidden, .missingFiles, .invalidResponse: false
         }

@@ -10,7 +10,7 @@ extension VercelError: HTTPResponseError {
         case .unauthorized: 401
         case .forbidden: 403
         case .rateLimited: 429
-        case .circuitOpen: 503
+        case .circuitOpen, .busy: 503
         case .unreachable(.timedOut): 504
         case .unreachable, .invalidResponse, .missingFiles: 502
         case .api(let status, _, _):
@@ -30,6 +30,7 @@ extension VercelError: HTTPResponseError {
         case .forbidden: "INSUFFICIENT_SCOPE"
         case .rateLimited: "RATE_LIMITED"
         case .circuitOpen: "CIRCUIT_OPEN"
+        case .busy: "UPSTREAM_BUSY"
         case .unreachable(.timedOut): "VERCEL_TIMEOUT"
         case .unreachable: "VERCEL_UNREACHABLE"
         case .invalidResponse, .missingFiles: "VERCEL_INVALID_RESPONSE"
@@ -50,6 +51,7 @@ extension VercelError: HTTPResponseError {
         case .forbidden: "Your Vercel connection does not allow this; reconnect to grant it"
         case .rateLimited: "Vercel is rate limiting this account; try again later"
         case .circuitOpen: "Vercel has been failing for this connection; calls are paused briefly"
+        case .busy: "Vercel is still answering this connection's earlier calls; try again shortly"
         case .unreachable(.timedOut): "Vercel did not answer in time"
         case .unreachable: "Vercel could not be reached"
         case .invalidResponse, .missingFiles: "Vercel answered in a way this service does not understand"
@@ -61,7 +63,8 @@ extension VercelError: HTTPResponseError {
         switch self {
         case .unauthorized: ["action": "RECONNECT"]
         case .forbidden(let scope, _): ["requiredScope": .string(scope), "action": "RECONNECT"]
-        case .rateLimited(let wait), .circuitOpen(let wait): ["retryAfter": .integer(Self.seconds(wait))]
+        case .rateLimited(let wait), .circuitOpen(let wait), .busy(let wait):
+            ["retryAfter": .integer(Self.seconds(wait))]
         case .api(let status, let code, _): ["vercelCode": .string(code), "vercelStatus": .integer(status)]
         default: [:]
         }
@@ -69,7 +72,7 @@ extension VercelError: HTTPResponseError {
 
     public var headers: [(String, String)] {
         switch self {
-        case .rateLimited(let wait), .circuitOpen(let wait): [("Retry-After", "\(Self.seconds(wait))")]
+        case .rateLimited(let wait), .circuitOpen(let wait), .busy(let wait): [("Retry-After", "\(Self.seconds(wait))")]
         default: []
         }
     }

@@ -24,23 +24,33 @@ public final class RequestContext {
     /// Makes a way to reach Vercel: one for this thread's clients, and one for each build log
     /// stream, which outlives its handler.
     public let makeTransport: @Sendable () -> any HTTPTransport
+    /// The process's isolation between requests, when this context serves requests (nil in jobs).
+    public let serving: Serving?
 
-    /// - Parameter makeTransport: how Vercel is reached; tests script it.
+    /// - Parameters:
+    ///   - makeTransport: how Vercel is reached; tests script it.
+    ///   - serving: set for a function's workers: Vercel calls pass its bulkhead and take the
+    ///     shorter request timeout; jobs leave it nil (no bulkhead, 30 s).
     public init(
         group: String, configuration: ServiceConfiguration, logger: Logger,
-        makeTransport: @escaping @Sendable () -> any HTTPTransport = { CurlTransport() }
+        makeTransport: @escaping @Sendable () -> any HTTPTransport = { CurlTransport() }, serving: Serving? = nil
     ) {
         self.group = group
         self.configuration = configuration
         self.logger = logger
         self.makeTransport = makeTransport
+        self.serving = serving
         let transport = makeTransport()
         database = PostgresConnection(
             .init(
                 url: configuration.databaseURL, statementTimeout: configuration.statementTimeout,
                 applicationName: "sheen-vercel-\(group)"))
         vercel = VercelClient(
-            configuration: .init(apiBaseURL: configuration.vercel.apiBaseURL), transport: transport,
+            configuration: .init(
+                apiBaseURL: configuration.vercel.apiBaseURL,
+                totalTimeout: serving == nil ? .seconds(30) : configuration.isolation.requestTimeout,
+                bulkhead: serving?.bulkhead),
+            transport: transport,
             breakers: CircuitBreakers(
                 breaker: CircuitBreaker(), storage: PostgresCircuitBreakerStorage(database: database)),
             logger: logger)

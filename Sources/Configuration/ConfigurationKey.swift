@@ -90,12 +90,17 @@ extension ConfigurationKey {
     public static let baseURL = ConfigurationKey(
         "SHEEN_BASE_URL", default: "", readBy: "deployments",
         "this service's public base URL (the `webhookUrl` a link returns)")
-    public static let maxLogStreams = ConfigurationKey(
-        "SHEEN_MAX_LOG_STREAMS", default: "2", readBy: "deployments",
-        "build log streams one process serves at once (1 to 64; each holds a worker thread)")
-    public static let logHeartbeat = ConfigurationKey(
-        "SHEEN_LOG_HEARTBEAT_SECONDS", default: "15", readBy: "deployments",
-        "a quiet build log stream gets a `: keep-alive` comment this often (1 to 300)")
+    public static let maxLogPumps = ConfigurationKey(
+        "SHEEN_MAX_LOG_PUMPS", default: "64", readBy: "deployments",
+        "build log pumps one process runs at once (1 to 1024): each reads one deployment's events from Vercel and publishes them to nginx, however many read them"
+    )
+    public static let logPublishURL = ConfigurationKey(
+        "SHEEN_LOG_PUBLISH_URL", default: "http://127.0.0.1:9180/_logs/publish", readBy: "deployments",
+        "nginx's loopback Nchan publisher the pumps post build events to (`<url>/<deploymentId>`)")
+    public static let logPumpDirectory = ConfigurationKey(
+        "SHEEN_LOG_PUMP_DIR", default: "/run/sheen-vercel/deployments", readBy: "deployments",
+        "where the pumps of one host hold their locks (one pump per deployment per host) and mark the deployments they finished"
+    )
     public static let productionBranchTTL = ConfigurationKey(
         "SHEEN_PRODUCTION_BRANCH_TTL_SECONDS", default: "60", readBy: "deployments",
         "how long the production branch read from Vercel is trusted before a production deploy or promotion reads it again (0 to 3600)"
@@ -113,10 +118,6 @@ extension ConfigurationKey {
     public static let vercelRequestTimeout = ConfigurationKey(
         "SHEEN_VERCEL_REQUEST_TIMEOUT_SECONDS", default: "10", readBy: "every group",
         "how long a request's call to Vercel may take, connection included (1 to 120); the jobs allow 30 s")
-    public static let databaseWorkers = ConfigurationKey(
-        "SHEEN_DATABASE_WORKERS", default: "1", readBy: "every group",
-        "workers of each function kept for routes that read only the database: requests that may call Vercel share the others, so a slow Vercel never leaves them waiting (1 to 64)"
-    )
     public static let alertWebhookURL = ConfigurationKey(
         "SHEEN_ALERT_WEBHOOK_URL", readBy: "jobs",
         "where `vercel-job-alerts` delivers alerts (Standard Webhooks); unset, alerts wait in the outbox")
@@ -151,9 +152,10 @@ extension ConfigurationKey {
         databaseURL, statementTimeout, platformSecret, acceptLegacySignatures, encryptionKeys, logLevel, faultRoutes,
         vercelAPIBaseURL, vercelAuthMode, vercelClientID, vercelClientSecret, vercelRedirectURI, vercelIntegrationSlug,
         vercelIntegrationInstallURL, vercelAuthorizeURL, vercelTokenURL, vercelRevokeURL,
-        vercelWebhookSecrets, oauthSuccessURL, oauthFailureURL, oauthConfirmation, projectsRoot, baseURL, maxLogStreams,
-        logHeartbeat, productionBranchTTL, staleDeploymentMinutes, vercelCallsPerConnection, vercelBusyWait,
-        vercelRequestTimeout, databaseWorkers, alertWebhookURL, alertWebhookSecret,
+        vercelWebhookSecrets, oauthSuccessURL, oauthFailureURL, oauthConfirmation, projectsRoot, baseURL, maxLogPumps,
+        logPublishURL, logPumpDirectory, productionBranchTTL, staleDeploymentMinutes, vercelCallsPerConnection,
+        vercelBusyWait,
+        vercelRequestTimeout, alertWebhookURL, alertWebhookSecret,
         githubAPIURL, gitlabAPIURL, bitbucketAPIURL, auditCheckpointKey, migrationsDirectory,
         simulatorWebhookURL,
         simulatorTokenLifetime,

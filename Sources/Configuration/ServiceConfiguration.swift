@@ -59,21 +59,33 @@ public struct DeploymentSettings: Sendable {
     public var projectsRoot: String?
     /// This service's public base URL, for the `webhookUrl` a link returns.
     public var baseURL: String
-    /// Build log streams one process serves at once.
-    public var maxLogStreams: Int
-    /// How often a quiet build log stream gets a heartbeat comment.
-    public var logHeartbeat: Duration
+    /// Build log pumps one process runs at once.
+    public var maxLogPumps: Int
+    /// Where the pumps publish build events (nginx's Nchan publisher, on loopback).
+    public var logPublishURL: String
+    /// Where the pumps of one host hold their locks.
+    public var logPumpDirectory: String
     /// How long a deployment may stay in progress without news before it is read again.
     public var staleAfter: Duration
     /// How long the production branch read from Vercel is trusted.
     public var productionBranchTTL: Duration
 
+    /// An http URL (the publisher is on loopback), without a trailing `/`.
+    static func loopbackURL(_ environment: Environment, _ key: ConfigurationKey) throws -> String {
+        let value = environment.string(key)
+        guard value.hasPrefix("http://") || value.hasPrefix("https://") else {
+            throw ConfigurationError.malformed(key.name, "must be an http(s) URL")
+        }
+        return value.hasSuffix("/") ? String(value.dropLast()) : value
+    }
+
     public static func fromEnvironment(_ environment: Environment) throws -> DeploymentSettings {
         DeploymentSettings(
             projectsRoot: environment.value(.projectsRoot),
             baseURL: environment.string(.baseURL),
-            maxLogStreams: try environment.integer(.maxLogStreams, in: 1...64),
-            logHeartbeat: .seconds(try environment.integer(.logHeartbeat, in: 1...300)),
+            maxLogPumps: try environment.integer(.maxLogPumps, in: 1...1024),
+            logPublishURL: try Self.loopbackURL(environment, .logPublishURL),
+            logPumpDirectory: environment.string(.logPumpDirectory),
             staleAfter: .seconds(60 * (try environment.integer(.staleDeploymentMinutes, in: 1...1440))),
             productionBranchTTL: .seconds(try environment.integer(.productionBranchTTL, in: 0...3600)))
     }
@@ -87,16 +99,12 @@ public struct IsolationSettings: Sendable {
     public var busyWait: Duration
     /// How long a request's call to Vercel may take (jobs allow 30 s).
     public var requestTimeout: Duration
-    /// Workers of each function that requests which may call Vercel never take: routes that read
-    /// only the database always find one.
-    public var databaseWorkers: Int
 
     public static func fromEnvironment(_ environment: Environment) throws -> IsolationSettings {
         IsolationSettings(
             callsPerConnection: try environment.integer(.vercelCallsPerConnection, in: 1...64),
             busyWait: .milliseconds(try environment.integer(.vercelBusyWait, in: 0...5_000)),
-            requestTimeout: .seconds(try environment.integer(.vercelRequestTimeout, in: 1...120)),
-            databaseWorkers: try environment.integer(.databaseWorkers, in: 1...64))
+            requestTimeout: .seconds(try environment.integer(.vercelRequestTimeout, in: 1...120)))
     }
 }
 

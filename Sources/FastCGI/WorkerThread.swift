@@ -3,13 +3,13 @@ import Glibc
 #endif
 
 /// A detached POSIX thread with a given stack size, running a closure once.
-enum WorkerThread {
+public enum WorkerThread {
     private final class Body {
         let run: @Sendable () -> Void
         init(_ run: @escaping @Sendable () -> Void) { self.run = run }
     }
 
-    static func start(stackSize: Int = 1 << 20, _ run: @escaping @Sendable () -> Void) {
+    public static func start(stackSize: Int = 1 << 20, _ run: @escaping @Sendable () -> Void) {
         var attributes = pthread_attr_t()
         pthread_attr_init(&attributes)
         defer { pthread_attr_destroy(&attributes) }

@@ -26,10 +26,11 @@ public struct FunctionGroup: Sendable {
     /// What one worker thread runs: the routes over a context of its own.
     /// - Parameters:
     ///   - makeTransport: how Vercel is reached; tests pass a scripted one.
-    ///   - serving: the process's isolation, shared by its workers.
+    ///   - bulkhead: the process's limit on each connection's Vercel calls, shared by its workers.
     public func application(
         configuration: ServiceConfiguration, logger: Logger,
-        makeTransport: @escaping @Sendable () -> any HTTPTransport = { CurlTransport() }, serving: Serving? = nil
+        makeTransport: @escaping @Sendable () -> any HTTPTransport = { CurlTransport() },
+        bulkhead: VercelBulkhead? = nil
     ) -> (HTTPApplication<RequestContext>, RequestContext) {
         Metrics.shared.setConstantLabel("group", name)
         Metrics.shared.describe(
@@ -41,7 +42,7 @@ public struct FunctionGroup: Sendable {
         Metrics.shared.describe(
             "sheen_vercel_webhook_events_total", type: "counter", "Webhook deliveries, by source and outcome")
         let context = RequestContext(
-            group: name, configuration: configuration, logger: logger, makeTransport: makeTransport, serving: serving)
+            group: name, configuration: configuration, logger: logger, makeTransport: makeTransport, bulkhead: bulkhead)
         let application = HTTPApplication(
             router: router(faultRoutes: configuration.faultRoutesEnabled), context: context, logger: logger,
             classify: Self.classify)

@@ -1,5 +1,6 @@
 import FastCGI
 import Logging
+import Vercel
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -40,8 +41,10 @@ public enum GroupFunction {
             exit(71)
         }
         let server = FastCGIServer(listenFD: fd, workers: options.workers, logger: logger)
-        let serving = Serving(workers: options.workers, settings: configuration.isolation)
-        server.run { group.application(configuration: configuration, logger: logger, serving: serving).0 }
+        // One per process: each connection's calls to Vercel in flight, across the workers.
+        let bulkhead = VercelBulkhead(
+            limit: configuration.isolation.callsPerConnection, wait: configuration.isolation.busyWait)
+        server.run { group.application(configuration: configuration, logger: logger, bulkhead: bulkhead).0 }
         // `_exit`, not `exit`: workers parked by the crash guard, and dispatch's threads, are still
         // alive, and the exit-time destructors `exit` runs under them can fault (seen after seven
         // parked workers). Every log line is already written (one `write` each); nothing is buffered.

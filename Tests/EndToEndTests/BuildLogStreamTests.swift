@@ -2,9 +2,9 @@ import Foundation
 import TestSupport
 import Testing
 
-/// `GET …/deployments/:id/logs` through nginx against the simulator's build events. Serialized:
-/// a `deployments` process serves only a few streams at once, and one test counts on that.
-@Suite(.serialized) struct BuildLogStreamTests {
+/// `GET …/deployments/:id/logs` through nginx's Nchan channel, fed by the deployment's one pump,
+/// against the simulator's build events.
+@Suite struct BuildLogStreamTests {
     let client: StackClient
     let fixtures = StackFixtures()
 
@@ -14,28 +14,48 @@ import Testing
 
     var port: UInt16 { UInt16(client.baseURL.split(separator: ":").last!)! }
 
+    struct Event: Equatable {
+        let id: String?
+        let type: String
+        let data: String
+    }
+
+    /// The events of an event stream, pings left out.
+    static func events(_ text: String) -> [Event] {
+        // Chunk sizes stand on lines of their own once the CRs are gone (CRLF is one Character).
+        text.replacingOccurrences(of: "\r", with: "").components(separatedBy: "\n\n").compactMap { block in
+            let lines = block.split(separator: "\n").map(String.init)
+            guard let type = lines.first(where: { $0.hasPrefix("event: ") })?.dropFirst(7), type != "ping" else {
+                return nil
+            }
+            let data = lines.filter { $0.hasPrefix("data: ") }.map { String($0.dropFirst(6)) }.joined(separator: "\n")
+            return Event(
+                id: lines.first { $0.hasPrefix("id: ") }.map { String($0.dropFirst(4)) }, type: String(type), data: data
+            )
+        }
+    }
+
+    func headers(_ path: String, lastEventID: String? = nil) -> [String: String] {
+        var headers = client.signatureHeaders("GET", path)
+        headers["Accept"] = "text/event-stream"
+        if let lastEventID { headers["Last-Event-ID"] = lastEventID }
+        return headers
+    }
+
     @Test func theBuildLogStreamDeliversTheSimulatorsEventsInOrderAndEndsAtReady() async throws {
         // Long enough that events still arrive over time after a deploy slowed by a loaded machine.
         let linked = try await LinkedProjectFixture.make(fixtures, client, buildMs: 4_000)
         let id = try await linked.deployPreview()
         let path = "\(linked.base)/deployments/\(id)/logs?userId=\(linked.user)"
-        let arrivals = try RawHTTP.get(
-            port: port, path: path, headers: client.signatureHeaders("GET", path), timeout: 20)
+        let arrivals = try RawHTTP.get(port: port, path: path, headers: headers(path), timeout: 20, until: "event: end")
         let whole = arrivals.map(\.text).joined()
         #expect(whole.contains("Content-Type: text/event-stream"), "\(whole.prefix(300))")
-        // Chunk sizes stand on lines of their own once the CRs are gone (CRLF is one Character).
-        let events = whole.replacingOccurrences(of: "\r", with: "").components(separatedBy: "\n\n").compactMap {
-            block -> (id: String?, type: String, data: String)? in
-            let lines = block.split(separator: "\n").map(String.init)
-            guard let type = lines.first(where: { $0.hasPrefix("event: ") })?.dropFirst(7) else { return nil }
-            let data = lines.filter { $0.hasPrefix("data: ") }.map { String($0.dropFirst(6)) }.joined(separator: "\n")
-            return (lines.first { $0.hasPrefix("id: ") }.map { String($0.dropFirst(4)) }, String(type), data)
-        }
+        let events = Self.events(whole)
         #expect(
             events.map(\.type) == [
                 "deployment-state", "command", "stdout", "stdout", "stdout", "deployment-state", "end",
-            ])
-        #expect(events.dropLast().map(\.id) == (1...6).map { "\($0)" })
+            ], "\(whole)")
+        #expect(events.allSatisfy { $0.id != nil }, "each event has its place for Last-Event-ID")
         #expect(events.last?.data == #"{"state":"READY"}"#)
         #expect(events[5].data.contains(#""readyState":"READY""#))
         // The events came while the build ran, not all at its end.
@@ -44,46 +64,70 @@ import Testing
         #expect(first.seconds < last.seconds - 0.5)
 
         // A reconnect with Last-Event-ID gets only what it missed.
-        var headers = client.signatureHeaders("GET", path)
-        headers["Last-Event-ID"] = "5"
-        let resumed = try RawHTTP.get(port: port, path: path, headers: headers).map(\.text).joined()
-        #expect(resumed.contains("id: 6\n") && !resumed.contains("id: 5\n") && resumed.contains("event: end"))
+        let resumed = Self.events(
+            try RawHTTP.get(
+                port: port, path: path, headers: headers(path, lastEventID: events[4].id), timeout: 10,
+                until: "event: end"
+            ).map(\.text).joined())
+        #expect(resumed == Array(events[5...]), "\(resumed)")
+        // A reader who comes after the end gets the whole build, and Vercel is not asked again.
+        let late = Self.events(
+            try RawHTTP.get(port: port, path: path, headers: headers(path), timeout: 10, until: "event: end").map(
+                \.text
+            )
+            .joined())
+        #expect(late == events)
+        #expect(try await linked.connected.account.requests()["GET /v3/deployments/:id/events"] == 1)
     }
 
-    @Test func aQuietStreamGetsHeartbeatsAndAReaderThatLeavesFreesItsPlace() async throws {
-        let linked = try await LinkedProjectFixture.make(fixtures, client, buildMs: 8_000)
+    @Test func aQuietReaderGetsPings() async throws {
+        let linked = try await LinkedProjectFixture.make(fixtures, client, buildMs: 40_000)
         let id = try await linked.deployPreview()
         let path = "\(linked.base)/deployments/\(id)/logs?userId=\(linked.user)"
-        // QUEUED comes at once and the next event 3.2 s later: the test stack beats every second,
-        // on the transport's ticks (about one a second), so a beat comes in that gap even under load.
-        let quiet = try RawHTTP.get(
-            port: port, path: path, headers: client.signatureHeaders("GET", path), until: "event: command"
-        )
-        .map(\.text).joined()
-        let beat = try #require(quiet.range(of: ": keep-alive\n\n"))
-        #expect(quiet.range(of: "event: deployment-state")!.lowerBound < beat.lowerBound)
+        // QUEUED comes at once; the build's next event is seconds away, and nginx pings every 5 s.
+        let quiet = try RawHTTP.get(port: port, path: path, headers: headers(path), timeout: 15, until: "event: ping")
+            .map(\.text).joined()
+        let ping = try #require(quiet.range(of: "event: ping"), "\(quiet)")
+        #expect(quiet.range(of: "event: deployment-state")!.lowerBound < ping.lowerBound)
+    }
 
-        // Two readers of long builds hang up after the first event; their places come free within
-        // a heartbeat or two, so a third stream is served rather than refused (the stack allows two
-        // at once; without heartbeats the two would hold their places for the whole 30 s build).
-        try await Task.sleep(for: .seconds(3))
-        try await linked.connected.account.setFaults(["buildMs": 30_000])
-        for _ in 0..<2 {
-            let long = try await linked.deployPreview()
-            let longPath = "\(linked.base)/deployments/\(long)/logs?userId=\(linked.user)"
-            let first = try RawHTTP.get(
-                port: port, path: longPath, headers: client.signatureHeaders("GET", longPath),
-                until: "event: deployment-state")
-            #expect(first.map(\.text).joined().contains("200 OK"))
+    @Test func manyReadersShareOneUpstreamStream() async throws {
+        let linked = try await LinkedProjectFixture.make(fixtures, client, buildMs: 3_000)
+        let id = try await linked.deployPreview()
+        let path = "\(linked.base)/deployments/\(id)/logs?userId=\(linked.user)"
+        let port = self.port
+        let requests = (0..<20).map { _ in headers(path) }
+        let streams = try await withThrowingTaskGroup(of: String.self) { group in
+            for headers in requests {
+                group.addTask {
+                    try RawHTTP.get(port: port, path: path, headers: headers, timeout: 30, until: "event: end")
+                        .map(\.text).joined()
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
         }
-        try await Task.sleep(for: .seconds(3))
-        let third = try await linked.deployPreview()
-        let thirdPath = "\(linked.base)/deployments/\(third)/logs?userId=\(linked.user)"
-        let served = try RawHTTP.get(
-            port: port, path: thirdPath, headers: client.signatureHeaders("GET", thirdPath),
-            until: "event: deployment-state"
-        )
-        .map(\.text).joined()
-        #expect(served.contains("200 OK") && served.contains("event: deployment-state"), "\(served.prefix(400))")
+        let expected = Self.events(streams[0])
+        #expect(expected.last?.type == "end" && expected.count == 7)
+        #expect(streams.allSatisfy { Self.events($0) == expected }, "every reader got every event, in order")
+        #expect(try await linked.connected.account.requests()["GET /v3/deployments/:id/events"] == 1)
+    }
+
+    @Test func anUnsignedOrForeignSubscriptionIsRefused() async throws {
+        let linked = try await LinkedProjectFixture.make(fixtures, client, buildMs: 2_000)
+        let id = try await linked.deployPreview()
+        let path = "\(linked.base)/deployments/\(id)/logs?userId=\(linked.user)"
+        let unsigned = try RawHTTP.get(port: port, path: path, headers: ["Accept": "text/event-stream"], timeout: 5)
+            .map(\.text).joined()
+        #expect(unsigned.hasPrefix("HTTP/1.1 401") && unsigned.contains("MISSING_SIGNATURE"), "\(unsigned.prefix(300))")
+        let stranger = try fixtures.user()
+        let foreign = "\(linked.base)/deployments/\(id)/logs?userId=\(stranger)"
+        let refused = try RawHTTP.get(port: port, path: foreign, headers: headers(foreign), timeout: 5).map(\.text)
+            .joined()
+        #expect(refused.hasPrefix("HTTP/1.1 404") && refused.contains("PROJECT_NOT_FOUND"), "\(refused.prefix(300))")
+        // The same signature again is a replay.
+        let once = headers(path)
+        _ = try RawHTTP.get(port: port, path: path, headers: once, timeout: 10, until: "event: ")
+        let replayed = try RawHTTP.get(port: port, path: path, headers: once, timeout: 5).map(\.text).joined()
+        #expect(replayed.hasPrefix("HTTP/1.1 409") && replayed.contains("REPLAY_DETECTED"), "\(replayed.prefix(300))")
     }
 }

@@ -190,7 +190,9 @@ import Vercel
             ("POST", "\(base)/deployment-override", #"{"userId":"\#(stranger.user)","reason":"mine now"}"#),
         ]
         for (method, path, body) in routes {
-            let reply = try await client.signed(method, path, json: body)
+            // Build logs are read as an event stream (nginx serves them through Nchan).
+            let accept = path.contains("/logs?") ? ["Accept": "text/event-stream"] : [:]
+            let reply = try await client.signed(method, path, json: body, headers: accept)
             #expect(
                 reply.status == 404 && reply.code == "PROJECT_NOT_FOUND",
                 "\(method) \(path): \(reply.status) \(reply.text)")
@@ -222,7 +224,8 @@ import Vercel
             ("POST", "\(linked.base)/rollback", body, "deployment:write"),
         ]
         for (method, path, json, scope) in routes {
-            let reply = try await client.signed(method, path, json: json)
+            let accept = path.contains("/logs?") ? ["Accept": "text/event-stream"] : [:]
+            let reply = try await client.signed(method, path, json: json, headers: accept)
             #expect(
                 reply.status == 403 && reply.code == "INSUFFICIENT_SCOPE"
                     && reply.json?["requiredScope"] as? String == scope, "\(method) \(path)")

@@ -155,7 +155,9 @@ import Vercel
         #expect(try harness.call("GET", "\(base)/deployments/dpl_none", as: user).code == "DEPLOYMENT_NOT_FOUND")
     }
 
-    @Test func buildLogsStreamEachEventAndEndWithTheState() throws {
+    /// The logs route is nginx's authorization of a reader: it answers 204 and starts the
+    /// deployment's one pump, which reads Vercel's events once and publishes each, then the end.
+    @Test func buildLogsAuthorizeReadersAndPumpTheEventsOnce() throws {
         defer { harness.drop() }
         try harness.link(project, connection: connection)
         try storedDeployment("dpl_logs", state: "BUILDING")
@@ -169,10 +171,21 @@ import Vercel
 
                     """.utf8))
         }
+        harness.vercel.on("POST", "/_logs/publish/dpl_logs", status: 201, json: "{}")
         let answer = try harness.call("GET", "\(base)/deployments/dpl_logs/logs", as: user)
-        #expect(answer.status == 200 && answer.header("Content-Type") == "text/event-stream")
-        #expect(answer.text.contains("id: 1\nevent: stdout\n"))
-        #expect(answer.text.contains("event: end\ndata: {\"state\":\"READY\"}"))
+        #expect(answer.status == 204, "\(answer.text)")
+        let deadline = Date().addingTimeInterval(5)
+        while harness.vercel.sent.filter({ $0 == "POST /_logs/publish/dpl_logs" }).count < 3, Date() < deadline {
+            usleep(20_000)
+        }
+        // stdout, the READY state, then the end.
+        #expect(
+            harness.vercel.sent.filter { $0 == "POST /_logs/publish/dpl_logs" }.count == 3, "\(harness.vercel.sent)")
+        // A second reader is let in without a second pump.
+        #expect(try harness.call("GET", "\(base)/deployments/dpl_logs/logs", as: user).status == 204)
+        usleep(200_000)
+        #expect(harness.vercel.sent.filter { $0 == "GET /v3/deployments/dpl_logs/events" }.count == 1)
+        #expect(try harness.call("GET", "\(base)/deployments/dpl_none/logs", as: user).code == "DEPLOYMENT_NOT_FOUND")
     }
 
     @Test func promotionMovesProductionAndRecordsTheMove() throws {

@@ -23,7 +23,8 @@ import Testing
             configuration.vercel.apiBaseURL == "https://api.vercel.com" && configuration.vercel.mode == .integration)
         #expect(configuration.vercel.tokenURL == "https://api.vercel.com/login/oauth/token")
         #expect(configuration.vercel.confirmationRequired)
-        #expect(configuration.deployments.maxLogStreams == 2 && configuration.deployments.logHeartbeat == .seconds(15))
+        #expect(configuration.deployments.maxLogPumps == 64)
+        #expect(configuration.deployments.logPublishURL == "http://127.0.0.1:9180/_logs/publish")
         #expect(configuration.deployments.projectsRoot == nil)
         #expect(configuration.webhooks.vercelSecrets == ["client-secret"])
     }
@@ -38,7 +39,8 @@ import Testing
     @Test(arguments: [
         ("DATABASE_STATEMENT_TIMEOUT_MS", "50"), ("SHEEN_ACCEPT_V1", "yes"), ("LOG_LEVEL", "loud"),
         ("VERCEL_AUTH_MODE", "magic"),
-        ("SHEEN_OAUTH_CONFIRMATION", "maybe"), ("SHEEN_MAX_LOG_STREAMS", "0"), ("SHEEN_LOG_HEARTBEAT_SECONDS", "x"),
+        ("SHEEN_OAUTH_CONFIRMATION", "maybe"), ("SHEEN_MAX_LOG_PUMPS", "5000"),
+        ("SHEEN_LOG_PUBLISH_URL", "127.0.0.1:9180"),
     ])
     func malformedKnobsAreRefusedByName(name: String, value: String) {
         var environment = Self.complete

@@ -9,20 +9,18 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// `GET /v1/projects/:projectId/vercel/deployments/:deploymentId/logs`: the deployment's build
-/// events as `text/event-stream`, in Vercel's order, each with its place in the stream as `id` (a
-/// client that reconnects with `Last-Event-ID` gets only what it missed), and a last `end` event
-/// with the state once the deployment is READY, ERROR or CANCELED.
-///
-/// A stream holds a worker thread for as long as the build runs, so a process serves only a few
-/// at once (`SHEEN_MAX_LOG_STREAMS`, default 2); past that the answer is 503 with `Retry-After`.
-/// A quiet stream gets a comment every `SHEEN_LOG_HEARTBEAT_SECONDS` (default 15), which keeps
-/// proxies from closing it and frees the thread soon after its reader has gone.
+/// `GET /v1/projects/:projectId/vercel/deployments/:deploymentId/logs`, as nginx asks it when a
+/// reader subscribes to the deployment's build events (Nchan's authorization subrequest, carrying
+/// the reader's URI and signature). The signature, the nonce and the project's ownership are checked
+/// as for any route; then the deployment's one pump on this host is started if it is not running,
+/// and 204 lets nginx serve the reader from the channel. No thread is held per reader: nginx holds
+/// the readers, the pump holds the one stream from Vercel.
 enum BuildLogs {
-    static let openStreams = Mutex(0)
-
-    @Sendable static func stream(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
+    @Sendable static func authorize(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
         let project = try call.linkedProject()
         guard
             let deployment = try context.deployments(logger: call.logger).find(
@@ -32,87 +30,179 @@ enum BuildLogs {
         }
         let credentials = try context.vercelCredentials(
             for: call, connection: project.connectionID, requiring: "deployment:read")
-        let resumeAfter = call.request.headers["last-event-id"].flatMap(Int.init) ?? 0
-        let settings = context.configuration.deployments
-        let configuration = VercelClient.Configuration(apiBaseURL: context.configuration.vercel.apiBaseURL)
-        let admitted = openStreams.withLock { open in
-            guard open < settings.maxLogStreams else { return false }
-            open += 1
-            return true
+        try LogPumps.shared.ensure(
+            deployment.deploymentID,
+            LogPumps.Source(
+                accessToken: credentials.accessToken, teamID: credentials.teamID,
+                apiBaseURL: context.configuration.vercel.apiBaseURL, makeTransport: context.makeTransport),
+            settings: context.configuration.deployments, logger: call.logger)
+        return Response(status: 204)
+    }
+}
+
+/// The build log pumps of this process: at most one per deployment per host (a lock file in
+/// `SHEEN_LOG_PUMP_DIR` that the pump holds while it runs), each on a thread of its own, reading the
+/// deployment's events from Vercel and publishing each to nginx's Nchan channel for the deployment.
+/// A pump that starts again (its predecessor failed) skips what the channel already holds, so
+/// readers never see an event twice; a deployment whose pump finished within the hour the channel
+/// keeps its events is not pumped again.
+final class LogPumps: Sendable {
+    static let shared = LogPumps()
+
+    /// How a pump reaches Vercel: the subscriber's token, fresh when it subscribed.
+    struct Source: Sendable {
+        let accessToken: String
+        let teamID: String?
+        let apiBaseURL: String
+        let makeTransport: @Sendable () -> any HTTPTransport
+    }
+
+    /// How long a finished deployment's events stay in its channel (nginx's `nchan_message_timeout`).
+    static let retention: Duration = .seconds(3600)
+
+    private struct State {
+        var running: Set<String> = []
+        var finished: [String: ContinuousClock.Instant] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    /// Pumps running in this process now.
+    var running: Int { state.withLock { $0.running.count } }
+
+    func ensure(_ deploymentID: String, _ source: Source, settings: DeploymentSettings, logger: Logger) throws {
+        enum Next {
+            case nothing
+            case full
+            case start
         }
-        guard admitted else { throw DeploymentsError.tooManyLogStreams }
-        let heartbeat = settings.logHeartbeat
-        let makeTransport = context.makeTransport
-        let accessToken = credentials.accessToken
-        let teamID = credentials.teamID
-        let deploymentID = deployment.deploymentID
-        let logger = call.logger
-        return .eventStream { stream in
-            defer { openStreams.withLock { $0 -= 1 } }
-            // The stream outlives the handler: it gets a client of its own, without the thread's
-            // database (no breaker, no refresh; the token was made fresh just now).
-            let client = VercelClient(
-                configuration: configuration, transport: makeTransport(), breakers: nil, logger: logger)
-            let credentials = VercelClient.Credentials(accessToken: accessToken, teamID: teamID, logger: logger)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            var sequence = 0
-            var finalState: String?
-            var sendFailure: (any Error)?
-            var lastSent = ContinuousClock.now
-            let keepAlive = { () -> Bool in
-                guard ContinuousClock.now - lastSent >= heartbeat else { return true }
-                do {
-                    try stream.sendHeartbeat()
-                    lastSent = ContinuousClock.now
-                    return true
-                } catch {
-                    sendFailure = error
-                    return false
-                }
-            }
-            do {
-                try client.buildEvents(
-                    deploymentID: deploymentID, follow: true, credentials,
-                    onTick: keepAlive
-                ) { event in
-                    sequence += 1
-                    if sequence > resumeAfter {
-                        do {
-                            let data = String(decoding: try encoder.encode(event), as: UTF8.self)
-                            try stream.sendEvent(data, event: event.type, id: "\(sequence)")
-                            lastSent = ContinuousClock.now
-                        } catch {
-                            sendFailure = error
-                            return false
-                        }
-                    }
-                    if event.type == "deployment-state", let state = event.payload.readyState,
-                        ["READY", "ERROR", "CANCELED"].contains(state)
-                    {
-                        finalState = state
+        let next = state.withLock { state -> Next in
+            if state.running.contains(deploymentID) { return .nothing }
+            if let done = state.finished[deploymentID], ContinuousClock.now - done < Self.retention { return .nothing }
+            guard state.running.count < settings.maxLogPumps else { return .full }
+            state.running.insert(deploymentID)
+            return .start
+        }
+        switch next {
+        case .nothing: return
+        case .full: throw DeploymentsError.tooManyLogStreams
+        case .start: break
+        }
+        let directory = settings.logPumpDirectory
+        mkdir(directory, 0o700)
+        let marker = "\(directory)/\(deploymentID).done"
+        var info = stat()
+        if stat(marker, &info) == 0, Double(time(nil) - info.st_mtim.tv_sec) < Double(Self.retention.components.seconds)
+        {
+            finish(deploymentID, done: true)
+            return
+        }
+        // Another process of this host may pump it: its lock says so.
+        let lock = open("\(directory)/\(deploymentID).lock", O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+        guard lock >= 0, flock(lock, LOCK_EX | LOCK_NB) == 0 else {
+            if lock >= 0 { close(lock) }
+            finish(deploymentID, done: false)
+            return
+        }
+        let publishURL = settings.logPublishURL + "/" + deploymentID
+        WorkerThread.start { [self] in
+            let completed = Self.pump(deploymentID, source, publishURL: publishURL, logger: logger)
+            if completed { close(open(marker, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0o600)) }
+            close(lock)
+            finish(deploymentID, done: completed)
+        }
+    }
+
+    private func finish(_ deploymentID: String, done: Bool) {
+        state.withLock { state in
+            state.running.remove(deploymentID)
+            if done { state.finished[deploymentID] = .now }
+            // Forget what the channels no longer keep.
+            state.finished = state.finished.filter { ContinuousClock.now - $0.value < Self.retention }
+        }
+    }
+
+    /// Reads the deployment's events from Vercel and publishes each; true when the build's end was
+    /// published.
+    static func pump(_ deploymentID: String, _ source: Source, publishURL: String, logger: Logger) -> Bool {
+        let publisher = LogPublisher(url: publishURL, transport: source.makeTransport())
+        let client = VercelClient(
+            configuration: .init(apiBaseURL: source.apiBaseURL), transport: source.makeTransport(), breakers: nil,
+            logger: logger)
+        let credentials = VercelClient.Credentials(
+            accessToken: source.accessToken, teamID: source.teamID, logger: logger)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // What an earlier pump published: the same first events of Vercel's stream.
+        var skip = publisher.published()
+        var finalState: String?
+        var published = true
+        do {
+            try client.buildEvents(deploymentID: deploymentID, follow: true, credentials) { event in
+                if skip > 0 {
+                    skip -= 1
+                } else {
+                    guard let data = try? encoder.encode(event),
+                        publisher.publish(String(decoding: data, as: UTF8.self), event: event.type)
+                    else {
+                        published = false
                         return false
                     }
-                    return true
                 }
-            } catch let error as VercelError {
-                if let sendFailure { throw sendFailure }
-                logger.warning(
-                    "build event stream failed",
-                    metadata: ["error.code": "\(error.code)", "deployment.id": "\(deploymentID)"])
-                try stream.sendEvent(
-                    JSONValue.object(["code": .string(error.code), "error": .string(error.message)]).serializedText,
-                    event: "error")
-                return
-            } catch {
-                throw error
+                if event.type == "deployment-state", let state = event.payload.readyState,
+                    ["READY", "ERROR", "CANCELED"].contains(state)
+                {
+                    finalState = state
+                    return false
+                }
+                return true
             }
-            if let sendFailure { throw sendFailure }
-            if finalState == nil {
-                finalState = try? client.deployment(deploymentID, credentials).readyState
-            }
-            try stream.sendEvent(
-                JSONValue.object(["state": finalState.map { .string($0) } ?? .null]).serializedText, event: "end")
+        } catch {
+            logger.warning(
+                "build event pump failed", metadata: ["error.detail": "\(error)", "deployment.id": "\(deploymentID)"])
+            let code = (error as? VercelError)?.code ?? "VERCEL_ERROR"
+            _ = publisher.publish(
+                JSONValue.object(["code": .string(code), "error": "Vercel's build events stopped"]).serializedText,
+                event: "error")
+            return false
         }
+        guard published else {
+            logger.warning("build events could not be published", metadata: ["deployment.id": "\(deploymentID)"])
+            return false
+        }
+        if finalState == nil { finalState = try? client.deployment(deploymentID, credentials).readyState }
+        return publisher.publish(
+            JSONValue.object(["state": finalState.map { .string($0) } ?? .null]).serializedText, event: "end")
+    }
+}
+
+/// Posts events to one Nchan channel through nginx's loopback publisher.
+struct LogPublisher {
+    let url: String
+    let transport: any HTTPTransport
+
+    /// Publishes `data` as an event named `event`; false when nginx did not take it.
+    func publish(_ data: String, event: String) -> Bool {
+        let request = HTTPRequest(
+            method: "POST", url: url,
+            headers: [("Content-Type", "application/json"), ("X-EventSource-Event", event)], body: Array(data.utf8),
+            connectTimeout: .seconds(2), totalTimeout: .seconds(5))
+        guard let response = try? transport.send(request) else { return false }
+        return (200..<300).contains(response.status)
+    }
+
+    /// How many messages the channel holds now; 0 when it has none (or cannot say).
+    func published() -> Int {
+        let request = HTTPRequest(
+            method: "GET", url: url, headers: [("Accept", "application/json")], connectTimeout: .seconds(2),
+            totalTimeout: .seconds(5))
+        guard let response = try? transport.send(request), response.status == 200,
+            let info = try? JSONDecoder().decode(ChannelInfo.self, from: Data(response.body))
+        else { return 0 }
+        return info.messages
+    }
+
+    struct ChannelInfo: Decodable {
+        let messages: Int
     }
 }

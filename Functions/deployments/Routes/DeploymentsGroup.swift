@@ -12,33 +12,28 @@ public let group = FunctionGroup(name: "deployments") { router in
     router.platform("POST", "\(project)/projects/unlink", ProjectLinks.unlink)
     router.platform("GET", "\(project)/projects/:vercelProjectId", VercelProjects.get)
     router.platform("POST", "\(project)/deploy", input: Deploy.Input.self, Deploy.deploy)
-    router.platform("GET", "\(project)/deployments", reads: .database, DeploymentWatch.list)
+    router.platform("GET", "\(project)/deployments", DeploymentWatch.list)
     router.platform("GET", "\(project)/deployments/:deploymentId", DeploymentWatch.get)
-    router.platform("GET", "\(project)/deployments/:deploymentId/logs", BuildLogs.stream)
+    router.platform("GET", "\(project)/deployments/:deploymentId/logs", BuildLogs.authorize)
     router.platform(
         "POST", "\(project)/deployments/:deploymentId/promote", input: Promotion.PromoteInput.self, Promotion.promote)
     router.platform("DELETE", "\(project)/deployments/:deploymentId", Cancel.cancel)
     router.platform("POST", "\(project)/rollback", input: Promotion.RollbackInput.self, Promotion.rollback)
     router.platform(
         "POST", "\(project)/deployment-override", input: DeploymentOverrides.Input.self, DeploymentOverrides.issue)
-    router.platform("GET", "\(project)/auto-deploy/config", reads: .database, AutoDeploy.getConfig)
-    router.platform(
-        "PUT", "\(project)/auto-deploy/config", input: AutoDeploy.ConfigInput.self, reads: .database,
-        AutoDeploy.putConfig)
-    router.platform("GET", "\(project)/auto-deploy/rules", reads: .database, AutoDeploy.listRules)
-    router.platform(
-        "POST", "\(project)/auto-deploy/rules", input: AutoDeploy.RuleInput.self, reads: .database, AutoDeploy.addRule)
-    router.platform("DELETE", "\(project)/auto-deploy/rules/:pattern", reads: .database, AutoDeploy.removeRule)
-    router.platform(
-        "POST", "\(project)/auto-deploy/test", input: AutoDeploy.TestInput.self, reads: .database, AutoDeploy.test)
-    router.platform("GET", "\(project)/auto-deploy/approvals", reads: .database, AutoDeployApprovals.list)
+    router.platform("GET", "\(project)/auto-deploy/config", AutoDeploy.getConfig)
+    router.platform("PUT", "\(project)/auto-deploy/config", input: AutoDeploy.ConfigInput.self, AutoDeploy.putConfig)
+    router.platform("GET", "\(project)/auto-deploy/rules", AutoDeploy.listRules)
+    router.platform("POST", "\(project)/auto-deploy/rules", input: AutoDeploy.RuleInput.self, AutoDeploy.addRule)
+    router.platform("DELETE", "\(project)/auto-deploy/rules/:pattern", AutoDeploy.removeRule)
+    router.platform("POST", "\(project)/auto-deploy/test", input: AutoDeploy.TestInput.self, AutoDeploy.test)
+    router.platform("GET", "\(project)/auto-deploy/approvals", AutoDeployApprovals.list)
     router.platform("POST", "\(project)/auto-deploy/approvals/:approvalId/approve", AutoDeployApprovals.approve)
-    router.platform(
-        "POST", "\(project)/auto-deploy/approvals/:approvalId/deny", reads: .database, AutoDeployApprovals.deny)
-    router.platform("GET", "\(project)/auto-deploy/events", reads: .database, AutoDeployEvents.list)
-    router.platform("PUT", "\(project)/git", input: GitRepository.Input.self, reads: .database, GitRepository.put)
-    router.platform("GET", "\(project)/git", reads: .database, GitRepository.get)
-    router.platform("DELETE", "\(project)/git", reads: .database, GitRepository.delete)
+    router.platform("POST", "\(project)/auto-deploy/approvals/:approvalId/deny", AutoDeployApprovals.deny)
+    router.platform("GET", "\(project)/auto-deploy/events", AutoDeployEvents.list)
+    router.platform("PUT", "\(project)/git", input: GitRepository.Input.self, GitRepository.put)
+    router.platform("GET", "\(project)/git", GitRepository.get)
+    router.platform("DELETE", "\(project)/git", GitRepository.delete)
 }
 
 extension PlatformCall {

@@ -14,7 +14,7 @@ public let group = FunctionGroup(name: "oauth") { router in
     router.platform("POST", "\(base)/initiate", input: OAuthInitiate.Input.self, OAuthInitiate.handle)
     router.add("GET", "\(base)/callback", OAuthCallback.handle)
     router.platform("POST", "\(base)/confirm", input: OAuthConfirm.Input.self, OAuthConfirm.handle)
-    router.platform("GET", "\(base)/status", reads: .database, ConnectionStatus.handle)
+    router.platform("GET", "\(base)/status", ConnectionStatus.handle)
     router.platform("POST", "\(base)/test-connection", ConnectionActions.testConnection)
     router.platform("POST", "\(base)/refresh", ConnectionActions.refresh)
     router.platform("POST", "\(base)/disconnect", Disconnect.handle)

@@ -23,15 +23,12 @@ extension PlatformError: HTTPResponseError {
         case .databaseUnavailable: (503, "DATABASE_UNAVAILABLE", "The database is unavailable; try again shortly")
         case .databaseTimeout: (503, "DATABASE_TIMEOUT", "The database did not answer in time")
         case .vercelNotConfigured: (503, "VERCEL_NOT_CONFIGURED", "The Vercel integration is not configured")
-        case .upstreamBusy:
-            (503, "UPSTREAM_BUSY", "Every worker that calls Vercel is waiting on it; try again shortly")
         }
     }
 
     public var extraFields: [String: JSONValue] {
         switch self {
         case .authRequired: ["action": "RECONNECT"]
-        case .upstreamBusy: ["retryAfter": 1]
         case .insufficientScope(let scope): ["requiredScope": .string(scope), "action": "RECONNECT"]
         case .connectionAmbiguous(let options):
             [
@@ -50,6 +47,6 @@ extension PlatformError: HTTPResponseError {
     }
 
     public var headers: [(String, String)] {
-        self == .databaseUnavailable || self == .upstreamBusy ? [("Retry-After", "1")] : []
+        self == .databaseUnavailable ? [("Retry-After", "1")] : []
     }
 }

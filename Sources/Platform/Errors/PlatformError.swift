@@ -24,8 +24,6 @@ public enum PlatformError: Error, Equatable {
     case databaseUnavailable
     case databaseTimeout
     case vercelNotConfigured
-    /// Every worker requests that may call Vercel can take is held (a slow Vercel).
-    case upstreamBusy
 }
 
 /// One of the user's connections, as a request that must choose sees it.

@@ -24,22 +24,20 @@ public final class RequestContext {
     /// Makes a way to reach Vercel: one for this thread's clients, and one for each build log
     /// stream, which outlives its handler.
     public let makeTransport: @Sendable () -> any HTTPTransport
-    /// The process's isolation between requests, when this context serves requests (nil in jobs).
-    public let serving: Serving?
 
     /// - Parameters:
     ///   - makeTransport: how Vercel is reached; tests script it.
-    ///   - serving: set for a function's workers: Vercel calls pass its bulkhead and take the
-    ///     shorter request timeout; jobs leave it nil (no bulkhead, 30 s).
+    ///   - bulkhead: set for a function's workers: Vercel calls pass it and take the shorter
+    ///     request timeout; jobs leave it nil (no bulkhead, 30 s).
     public init(
         group: String, configuration: ServiceConfiguration, logger: Logger,
-        makeTransport: @escaping @Sendable () -> any HTTPTransport = { CurlTransport() }, serving: Serving? = nil
+        makeTransport: @escaping @Sendable () -> any HTTPTransport = { CurlTransport() },
+        bulkhead: VercelBulkhead? = nil
     ) {
         self.group = group
         self.configuration = configuration
         self.logger = logger
         self.makeTransport = makeTransport
-        self.serving = serving
         let transport = makeTransport()
         database = PostgresConnection(
             .init(
@@ -48,8 +46,8 @@ public final class RequestContext {
         vercel = VercelClient(
             configuration: .init(
                 apiBaseURL: configuration.vercel.apiBaseURL,
-                totalTimeout: serving == nil ? .seconds(30) : configuration.isolation.requestTimeout,
-                bulkhead: serving?.bulkhead),
+                totalTimeout: bulkhead == nil ? .seconds(30) : configuration.isolation.requestTimeout,
+                bulkhead: bulkhead),
             transport: transport,
             breakers: CircuitBreakers(
                 breaker: CircuitBreaker(), storage: PostgresCircuitBreakerStorage(database: database)),

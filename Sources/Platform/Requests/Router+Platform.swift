@@ -6,35 +6,17 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// What a route's answer comes from.
-public enum Upstream: Sendable {
-    /// It may call Vercel.
-    case vercel
-    /// The database alone.
-    case database
-}
-
 extension Router where Context == RequestContext {
     /// Adds a route the platform's backend calls for a user. Before `handler` runs, the request
     /// signature is verified, its nonce is spent, the body is decoded into `Input`, the user is
     /// loaded and, when the pattern has a `:projectId`, the user must own that project (404
     /// otherwise). No route can forget a step.
-    /// - Parameter reads: `.vercel` (the default) for a route that may call Vercel: it takes one of
-    ///   the workers such requests share, or is refused at once with 503 `UPSTREAM_BUSY` when they
-    ///   are all held (a slow Vercel); `.database` for a route that reads and writes only the
-    ///   database, which always finds a worker.
     public mutating func platform<Input: Decodable>(
         _ method: String, _ pattern: String, input: Input.Type, bodyLimit: Int = Router.defaultBodyLimit,
-        reads: Upstream = .vercel,
         _ handler: @escaping @Sendable (PlatformCall<Input>, RequestContext) throws -> Response
     ) {
         add(method, pattern, bodyLimit: bodyLimit) { request, context in
-            guard reads == .vercel, let serving = context.serving else {
-                return try handler(try Self.authenticate(request, context, as: Input.self), context)
-            }
-            guard serving.enter() else { throw PlatformError.upstreamBusy }
-            defer { serving.leave() }
-            return try handler(try Self.authenticate(request, context, as: Input.self), context)
+            try handler(try Self.authenticate(request, context, as: Input.self), context)
         }
     }
 
@@ -52,10 +34,10 @@ extension Router where Context == RequestContext {
 
     /// A platform route whose only input is `userId` (and the query).
     public mutating func platform(
-        _ method: String, _ pattern: String, reads: Upstream = .vercel,
+        _ method: String, _ pattern: String,
         _ handler: @escaping @Sendable (PlatformCall<NoInput>, RequestContext) throws -> Response
     ) {
-        platform(method, pattern, input: NoInput.self, reads: reads, handler)
+        platform(method, pattern, input: NoInput.self, handler)
     }
 
     /// An admin route whose only input is `userId` (and the query).

@@ -55,6 +55,9 @@ var targets: [Target] = [
         name: "EnvBench", dependencies: ["Platform", "Crypto", "Postgres", "Vercel", "TestSupport", logging],
         path: "Benchmarks/EnvBench"),
     .executableTarget(
+        name: "LogsBench", dependencies: ["Crypto", "Postgres", "Vercel", "TestSupport", logging],
+        path: "Benchmarks/LogsBench"),
+    .executableTarget(
         name: "RekeyBench", dependencies: ["Platform", "Crypto", "Postgres"], path: "Benchmarks/RekeyBench"),
     .testTarget(name: "CryptoTests", dependencies: ["Crypto"], path: "Tests/CryptoTests"),
     .testTarget(name: "FastCGITests", dependencies: ["FastCGI"], path: "Tests/FastCGITests"),
@@ -119,6 +122,7 @@ var products: [Product] = [
     .executable(name: "upload-bench", targets: ["UploadBench"]),
     .executable(name: "rekey-bench", targets: ["RekeyBench"]),
     .executable(name: "env-bench", targets: ["EnvBench"]),
+    .executable(name: "logs-bench", targets: ["LogsBench"]),
 ]
 products += groups.map {
     .executable(name: "vercel-\($0.folder)", targets: [$0.executable])

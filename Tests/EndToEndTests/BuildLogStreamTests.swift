@@ -116,6 +116,9 @@ import Testing
         let linked = try await LinkedProjectFixture.make(fixtures, client, buildMs: 2_000)
         let id = try await linked.deployPreview()
         let path = "\(linked.base)/deployments/\(id)/logs?userId=\(linked.user)"
+        let plain = try RawHTTP.get(port: port, path: path, headers: client.signatureHeaders("GET", path), timeout: 5)
+            .map(\.text).joined()
+        #expect(plain.hasPrefix("HTTP/1.1 406") && plain.contains("NOT_ACCEPTABLE"), "\(plain.prefix(300))")
         let unsigned = try RawHTTP.get(port: port, path: path, headers: ["Accept": "text/event-stream"], timeout: 5)
             .map(\.text).joined()
         #expect(unsigned.hasPrefix("HTTP/1.1 401") && unsigned.contains("MISSING_SIGNATURE"), "\(unsigned.prefix(300))")

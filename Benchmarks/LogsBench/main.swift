@@ -1,0 +1,290 @@
+import Crypto
+import Foundation
+import Logging
+import Postgres
+import TestSupport
+import Vercel
+
+// logs-bench ENV_FILE HTTP_PORT SIMULATOR_URL DATABASE_URL DEPLOYMENTS_PID_FILE [READERS] [DEPLOYMENTS]
+//
+// READERS (1,000) readers of DEPLOYMENTS (10) deployments that are building, each subscribed through
+// nginx (signed, as the platform subscribes) to `…/deployments/:id/logs`. Reports the readers
+// served and refused, whether each got every event in order, the Vercel event streams opened (the
+// simulator's count), the delay from each event's time in the simulator to its arrival at a reader
+// (median, p99), the memory nginx's workers and the deployments function added, and the p99 of
+// another route (the deployment list) read meanwhile.
+
+let arguments = CommandLine.arguments
+guard arguments.count >= 6 else {
+    FileHandle.standardError.write(
+        Data(
+            "usage: logs-bench ENV_FILE HTTP_PORT SIMULATOR_URL DATABASE_URL DEPLOYMENTS_PID_FILE [READERS] [DEPLOYMENTS]\n"
+                .utf8))
+    exit(64)
+}
+let port = UInt16(arguments[2]) ?? 18100
+let (simulator, databaseURL, pidFile) = (arguments[3], arguments[4], arguments[5])
+let readerCount = arguments.count > 6 ? Int(arguments[6]) ?? 1000 : 1000
+let deploymentCount = arguments.count > 7 ? Int(arguments[7]) ?? 10 : 10
+var environment: [String: String] = [:]
+for line in try String(contentsOfFile: arguments[1], encoding: .utf8).split(separator: "\n") where !line.hasPrefix("#")
+{
+    let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
+    if parts.count == 2 { environment[parts[0]] = parts[1] }
+}
+let ring = try KeyRing(parsing: environment["TOKEN_ENCRYPTION_KEYS"] ?? "")
+let secret = environment["SHEEN_HMAC_SECRET"] ?? ""
+let database = PostgresConnection(.init(url: databaseURL, statementTimeout: .seconds(60)))
+let transport = CurlTransport()
+let base = "http://127.0.0.1:\(port)"
+let client = VercelClient(
+    configuration: .init(apiBaseURL: simulator), transport: transport, breakers: nil, logger: Logger(label: "bench"))
+
+var limit = rlimit()
+getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+limit.rlim_cur = limit.rlim_max
+setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+
+func milliseconds() -> Double { Date().timeIntervalSince1970 * 1000 }
+
+func json(_ response: HTTPResponse) -> [String: Any] {
+    (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any] ?? [:]
+}
+
+@MainActor func signed(_ method: String, _ target: String, _ body: String = "") throws -> HTTPResponse {
+    var headers = PlatformSigner.headers(method, target, body: Data(body.utf8), secret: secret).map {
+        ($0.key, $0.value)
+    }
+    headers.append(("Content-Type", "application/json"))
+    return try transport.send(HTTPRequest(method: method, url: base + target, headers: headers, body: Array(body.utf8)))
+}
+
+/// Resident memory of a process, in KiB.
+func residentKiB(_ pid: String) -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return 0 }
+    let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+    return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+}
+
+func nginxWorkers() -> [String] {
+    (try? FileManager.default.contentsOfDirectory(atPath: "/proc"))?.filter { Int($0) != nil }.filter {
+        ((try? String(contentsOfFile: "/proc/\($0)/cmdline", encoding: .utf8)) ?? "").hasPrefix("nginx: worker")
+    } ?? []
+}
+
+// A simulated account whose builds take 20 s, its project connected to a repository, and a
+// platform project linked to it.
+let account = json(
+    try transport.send(
+        HTTPRequest(
+            method: "POST", url: simulator + "/_sim/accounts", headers: [("Content-Type", "application/json")],
+            body: Array(#"{"username":"logsbench\#(UUID().uuidString.prefix(6))"}"#.utf8))))
+let token = account["token"] as! String
+_ = try transport.send(
+    HTTPRequest(
+        method: "PUT", url: simulator + "/_sim/faults",
+        headers: [("Content-Type", "application/json"), ("Authorization", "Bearer \(token)")],
+        body: Array(#"{"buildMs":20000}"#.utf8)))
+let credentials = VercelClient.Credentials(accessToken: token)
+let vercelProject = try client.createProject(
+    VercelProjectSettings(
+        name: "logs-bench-\(UUID().uuidString.prefix(6).lowercased())",
+        gitRepository: .init(type: "github", repo: "acme/bench")), credentials)
+let user: UUID = try database.query("INSERT INTO users (email) VALUES (\("bench-\(UUID())@example.com")) RETURNING id")[
+    0
+].decode("id")
+let project: UUID = try database.query(
+    "INSERT INTO projects (owner_id, name) VALUES (\(user), 'logs-bench') RETURNING id")[0].decode("id")
+let connection = UUID()
+let sealedToken = try ring.seal(
+    token,
+    context: SealContext(
+        table: "vercel_connections", column: "access_token_sealed", rowID: connection.uuidString.lowercased()))
+try database.execute(
+    """
+    INSERT INTO vercel_connections (id, user_id, account_type, access_token_sealed, token_key_id, token_expires_at, status)
+    VALUES (\(connection), \(user), 'personal', \(sealedToken), \(ring.currentKeyID), now() + interval '1 day', 'connected')
+    """)
+try database.execute(
+    """
+    INSERT INTO vercel_project_mappings (project_id, vercel_connection_id, vercel_project_id, vercel_project_name, git_repository)
+    VALUES (\(project), \(connection), \(vercelProject.id), \(vercelProject.name),
+      '{"type":"github","repo":"bench","org":"acme"}'::jsonb)
+    """)
+let path = "/v1/projects/\(project)/vercel"
+var deployments: [String] = []
+for _ in 0..<deploymentCount {
+    let reply = try signed(
+        "POST", "\(path)/deploy", #"{"userId":"\#(user)","deploymentType":"preview","gitSource":{"branch":"main"}}"#)
+    guard reply.status == 202, let id = (json(reply)["deployment"] as? [String: Any])?["id"] as? String else {
+        print("logs-bench: a deploy failed: \(reply.status) \(String(decoding: reply.body, as: UTF8.self))")
+        exit(1)
+    }
+    deployments.append(id)
+}
+let deploymentsPID =
+    (try? String(contentsOfFile: pidFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+let memoryBefore = (nginx: nginxWorkers().map(residentKiB).reduce(0, +), function: residentKiB(deploymentsPID))
+
+/// One reader: its socket, what it has read, and its events.
+final class Reader {
+    let fd: Int32
+    let deployment: String
+    var buffer: [UInt8] = []
+    var status: Int?
+    var events: [(id: String, type: String, created: Double?)] = []
+    var done = false
+
+    init(fd: Int32, deployment: String) {
+        self.fd = fd
+        self.deployment = deployment
+    }
+}
+
+@MainActor func connectReader(_ deployment: String) throws -> Reader {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = port.bigEndian
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let connected = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        }
+    }
+    guard connected == 0 else { throw NSError(domain: "connect", code: Int(errno)) }
+    let target = "\(path)/deployments/\(deployment)/logs?userId=\(user)"
+    let headers = PlatformSigner.headers("GET", target, body: Data(), secret: secret).map {
+        "\($0.key): \($0.value)\r\n"
+    }
+    .joined()
+    let request = Array(
+        "GET \(target) HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\(headers)\r\n".utf8)
+    _ = request.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+    return Reader(fd: fd, deployment: deployment)
+}
+
+// Another route meanwhile: the deployment list, every 50 ms.
+let otherLatencies = LatencyLog()
+final class LatencyLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var values: [Double] = []
+    func add(_ value: Double) { lock.withLock { values.append(value) } }
+    var all: [Double] { lock.withLock { values } }
+}
+let stopOther = LatencyFlag()
+final class LatencyFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    var isSet: Bool { lock.withLock { value } }
+    func set() { lock.withLock { value = true } }
+}
+let (otherTarget, otherSecret, otherBase) = ("\(path)/deployments?userId=\(user)&limit=20", secret, base)
+let (otherLog, otherStop) = (otherLatencies, stopOther)
+let otherThread = Thread {
+    let own = CurlTransport()
+    while !otherStop.isSet {
+        let headers = PlatformSigner.headers("GET", otherTarget, body: Data(), secret: otherSecret).map {
+            ($0.key, $0.value)
+        }
+        let started = Date()
+        if let reply = try? own.send(HTTPRequest(method: "GET", url: otherBase + otherTarget, headers: headers)),
+            reply.status == 200
+        {
+            otherLog.add(Date().timeIntervalSince(started) * 1000)
+        }
+        usleep(50_000)
+    }
+}
+otherThread.start()
+
+let openedStarted = milliseconds()
+var readers: [Reader] = []
+for index in 0..<readerCount {
+    readers.append(try connectReader(deployments[index % deployments.count]))
+}
+let openedIn = milliseconds() - openedStarted
+var delays: [Double] = []
+let deadline = Date().addingTimeInterval(90)
+var chunk = [UInt8](repeating: 0, count: 65536)
+while Date() < deadline, readers.contains(where: { !$0.done }) {
+    var polls = readers.filter { !$0.done }.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
+    let ready = poll(&polls, nfds_t(polls.count), 1000)
+    guard ready > 0 else { continue }
+    let now = milliseconds()
+    let open = readers.filter { !$0.done }
+    for (index, entry) in polls.enumerated() where entry.revents != 0 {
+        let reader = open[index]
+        let count = read(reader.fd, &chunk, chunk.count)
+        if count <= 0 {
+            reader.done = true
+            continue
+        }
+        reader.buffer += chunk[0..<count]
+        var text = String(decoding: reader.buffer, as: UTF8.self).replacingOccurrences(of: "\r", with: "")
+        if reader.status == nil, let end = text.range(of: "\n\n") {
+            reader.status = Int(text.split(separator: " ").dropFirst().first ?? "") ?? 0
+            if reader.status != 200 {
+                reader.done = true
+                continue
+            }
+            text = String(text[end.upperBound...])
+        } else if reader.status == nil {
+            continue
+        }
+        // Whole events only; a partial one waits for the rest.
+        var blocks = text.components(separatedBy: "\n\n")
+        let rest = blocks.removeLast()
+        reader.buffer = Array(rest.utf8)
+        for block in blocks {
+            let lines = block.split(separator: "\n").map(String.init)
+            guard let type = lines.first(where: { $0.hasPrefix("event: ") })?.dropFirst(7), type != "ping" else {
+                continue
+            }
+            let id = lines.first { $0.hasPrefix("id: ") }.map { String($0.dropFirst(4)) } ?? ""
+            let data = lines.filter { $0.hasPrefix("data: ") }.map { String($0.dropFirst(6)) }.joined()
+            let created = ((try? JSONSerialization.jsonObject(with: Data(data.utf8))) as? [String: Any])?["created"]
+                .flatMap { ($0 as? NSNumber)?.doubleValue }
+            if let created { delays.append(now - created) }
+            reader.events.append((id, String(type), created))
+            if type == "end" { reader.done = true }
+        }
+    }
+}
+stopOther.set()
+let memoryAfter = (nginx: nginxWorkers().map(residentKiB).reduce(0, +), function: residentKiB(deploymentsPID))
+for reader in readers { close(reader.fd) }
+
+let served = readers.filter { $0.status == 200 }.count
+let ended = readers.filter { $0.events.last?.type == "end" }.count
+// Every reader of a deployment got the same events in the same order.
+var complete = 0
+for deployment in deployments {
+    let group = readers.filter { $0.deployment == deployment && $0.status == 200 }
+    guard let first = group.first else { continue }
+    let ids = first.events.map(\.id)
+    complete += group.filter { $0.events.map(\.id) == ids && $0.events.last?.type == "end" }.count
+}
+let streams =
+    json(
+        try transport.send(
+            HTTPRequest(
+                method: "GET", url: simulator + "/_sim/requests", headers: [("Authorization", "Bearer \(token)")])))[
+        "GET /v3/deployments/:id/events"] as? Int ?? 0
+func percentile(_ values: [Double], _ p: Double) -> Double {
+    let sorted = values.sorted()
+    guard !sorted.isEmpty else { return .nan }
+    return sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))]
+}
+let other = otherLatencies.all
+print(
+    """
+      readers                              \(readerCount) of \(deploymentCount) deployments building (opened in \(Int(openedIn)) ms)
+      served / refused                     \(served) / \(readerCount - served)
+      every event, in order, to the end    \(complete) readers (\(ended) got the end event)
+      Vercel event streams opened          \(streams)   target: \(deploymentCount)
+      delay, simulator event → reader      median \(String(format: "%.1f", percentile(delays, 0.5))) ms, p99 \(String(format: "%.1f", percentile(delays, 0.99))) ms over \(delays.count) deliveries   target: median < 100 ms
+      memory added                         nginx workers \((memoryAfter.nginx - memoryBefore.nginx) / 1024) MiB, deployments function \((memoryAfter.function - memoryBefore.function) / 1024) MiB
+      deployment list meanwhile            p50 \(String(format: "%.1f", percentile(other, 0.5))) ms, p99 \(String(format: "%.1f", percentile(other, 0.99))) ms over \(other.count) reads
+    """)

@@ -206,6 +206,7 @@ for index in 0..<readerCount {
 }
 let openedIn = milliseconds() - openedStarted
 var delays: [Double] = []
+var delaysByType: [String: [Double]] = [:]
 let deadline = Date().addingTimeInterval(90)
 var chunk = [UInt8](repeating: 0, count: 65536)
 while Date() < deadline, readers.contains(where: { !$0.done }) {
@@ -246,7 +247,10 @@ while Date() < deadline, readers.contains(where: { !$0.done }) {
             let data = lines.filter { $0.hasPrefix("data: ") }.map { String($0.dropFirst(6)) }.joined()
             let created = ((try? JSONSerialization.jsonObject(with: Data(data.utf8))) as? [String: Any])?["created"]
                 .flatMap { ($0 as? NSNumber)?.doubleValue }
-            if let created { delays.append(now - created) }
+            if let created {
+                delays.append(now - created)
+                delaysByType[String(type), default: []].append(now - created)
+            }
             reader.events.append((id, String(type), created))
             if type == "end" { reader.done = true }
         }
@@ -278,6 +282,9 @@ func percentile(_ values: [Double], _ p: Double) -> Double {
     return sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))]
 }
 let other = otherLatencies.all
+for (type, values) in delaysByType.sorted(by: { $0.key < $1.key }) {
+    print("  delay of \(type): median \(Int(percentile(values, 0.5))) ms, max \(Int(percentile(values, 1)))")
+}
 print(
     """
       readers                              \(readerCount) of \(deploymentCount) deployments building (opened in \(Int(openedIn)) ms)

@@ -1,3 +1,4 @@
+import FastCGI
 import Vercel
 
 #if canImport(FoundationEssentials)
@@ -222,26 +223,7 @@ public struct GitHostClient {
 
     /// Everything but unreserved characters percent-encoded (GitLab's project path becomes one
     /// segment: `group%2Fname`).
-    static func encoded(_ text: String) -> String {
-        var out = ""
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
-                UInt8(ascii: "~"):
-                out.unicodeScalars.append(Unicode.Scalar(byte))
-            default:
-                out += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
-            }
-        }
-        return out
-    }
-}
-
-extension String {
-    fileprivate func leftPadded(to length: Int) -> String {
-        count >= length ? self : String(repeating: "0", count: length - count) + self
-    }
+    static func encoded(_ text: String) -> String { QueryString.encode(text) }
 }
 
 // The providers' bodies.

@@ -67,31 +67,11 @@ func seconds(_ duration: Duration) -> Double {
 }
 
 // A simulated account and project, and a platform project linked to it.
-let account = try post(simulator + "/_sim/accounts", #"{"username":"envbench\#(UUID().uuidString.prefix(6))"}"#)
-let token = account["token"] as! String
+let linked = try BenchLinkedProject.make(
+    "env-bench", settings: VercelProjectSettings(name: "env-bench-\(UUID().uuidString.prefix(6).lowercased())"),
+    simulator: simulator, database: database, ring: ring, transport: transport, client: client)
+let (token, user, project, vercelProject) = (linked.token, linked.user, linked.project, linked.vercelProject)
 let credentials = VercelClient.Credentials(accessToken: token)
-let vercelProject = try client.createProject(
-    VercelProjectSettings(name: "env-bench-\(UUID().uuidString.prefix(6).lowercased())"), credentials)
-let user: UUID = try database.query("INSERT INTO users (email) VALUES (\("bench-\(UUID())@example.com")) RETURNING id")[
-    0
-].decode("id")
-let project: UUID = try database.query(
-    "INSERT INTO projects (owner_id, name) VALUES (\(user), 'env-bench') RETURNING id")[0].decode("id")
-let connection = UUID()
-let sealedToken = try ring.seal(
-    token,
-    context: SealContext(
-        table: "vercel_connections", column: "access_token_sealed", rowID: connection.uuidString.lowercased()))
-try database.execute(
-    """
-    INSERT INTO vercel_connections (id, user_id, account_type, access_token_sealed, token_key_id, token_expires_at, status)
-    VALUES (\(connection), \(user), 'personal', \(sealedToken), \(ring.currentKeyID), now() + interval '1 day', 'connected')
-    """)
-try database.execute(
-    """
-    INSERT INTO vercel_project_mappings (project_id, vercel_connection_id, vercel_project_id)
-    VALUES (\(project), \(connection), \(vercelProject.id))
-    """)
 let store = EnvStore(database: database, keyRing: ring, hasher: EnvValueHasher(secret: Array(secret.utf8)))
 try database.transaction {
     for n in 0..<count {

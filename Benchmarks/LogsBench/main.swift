@@ -74,43 +74,19 @@ func nginxWorkers() -> [String] {
 
 // A simulated account whose builds take 20 s, its project connected to a repository, and a
 // platform project linked to it.
-let account = json(
-    try transport.send(
-        HTTPRequest(
-            method: "POST", url: simulator + "/_sim/accounts", headers: [("Content-Type", "application/json")],
-            body: Array(#"{"username":"logsbench\#(UUID().uuidString.prefix(6))"}"#.utf8))))
-let token = account["token"] as! String
+let linked = try BenchLinkedProject.make(
+    "logs-bench",
+    settings: VercelProjectSettings(
+        name: "logs-bench-\(UUID().uuidString.prefix(6).lowercased())",
+        gitRepository: .init(type: "github", repo: "acme/bench")),
+    simulator: simulator, database: database, ring: ring, transport: transport, client: client)
+let (token, user, project, vercelProject) = (linked.token, linked.user, linked.project, linked.vercelProject)
+let credentials = VercelClient.Credentials(accessToken: token)
 _ = try transport.send(
     HTTPRequest(
         method: "PUT", url: simulator + "/_sim/faults",
         headers: [("Content-Type", "application/json"), ("Authorization", "Bearer \(token)")],
         body: Array(#"{"buildMs":20000}"#.utf8)))
-let credentials = VercelClient.Credentials(accessToken: token)
-let vercelProject = try client.createProject(
-    VercelProjectSettings(
-        name: "logs-bench-\(UUID().uuidString.prefix(6).lowercased())",
-        gitRepository: .init(type: "github", repo: "acme/bench")), credentials)
-let user: UUID = try database.query("INSERT INTO users (email) VALUES (\("bench-\(UUID())@example.com")) RETURNING id")[
-    0
-].decode("id")
-let project: UUID = try database.query(
-    "INSERT INTO projects (owner_id, name) VALUES (\(user), 'logs-bench') RETURNING id")[0].decode("id")
-let connection = UUID()
-let sealedToken = try ring.seal(
-    token,
-    context: SealContext(
-        table: "vercel_connections", column: "access_token_sealed", rowID: connection.uuidString.lowercased()))
-try database.execute(
-    """
-    INSERT INTO vercel_connections (id, user_id, account_type, access_token_sealed, token_key_id, token_expires_at, status)
-    VALUES (\(connection), \(user), 'personal', \(sealedToken), \(ring.currentKeyID), now() + interval '1 day', 'connected')
-    """)
-try database.execute(
-    """
-    INSERT INTO vercel_project_mappings (project_id, vercel_connection_id, vercel_project_id, vercel_project_name, git_repository)
-    VALUES (\(project), \(connection), \(vercelProject.id), \(vercelProject.name),
-      '{"type":"github","repo":"bench","org":"acme"}'::jsonb)
-    """)
 let path = "/v1/projects/\(project)/vercel"
 var deployments: [String] = []
 for _ in 0..<deploymentCount {

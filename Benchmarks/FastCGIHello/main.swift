@@ -28,5 +28,5 @@ router.add("GET", "/hello") { _, _ in
 let table = router
 let fd = try ListenSocket.path(socketPath).open()
 let server = FastCGIServer(listenFD: fd, workers: workers, logger: logger)
-server.run { HTTPApplication(router: table, context: (), logger: logger) }
+server.run { _ in HTTPApplication(router: table, context: (), logger: logger) }
 exit(server.exitStatus)

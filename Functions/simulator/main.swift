@@ -37,6 +37,6 @@ let sender = WebhookSender(defaultURL: configuration.webhookURL, defaultSecret: 
 sender.start()
 let state = SimulatorState(webhooks: sender)
 let server = FastCGIServer(listenFD: try socket.open(), workers: workers, logger: logger)
-server.run { HTTPApplication(router: table, context: state, logger: logger) }
+server.run { _ in HTTPApplication(router: table, context: state, logger: logger) }
 // `_exit`: see GroupFunction.run; no exit-time destructors under live threads.
 _exit(server.exitStatus)

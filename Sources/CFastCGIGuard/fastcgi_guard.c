@@ -18,8 +18,11 @@ static _Thread_local int armed_fd = -1;
 static _Thread_local size_t armed_length;
 static _Thread_local unsigned char armed_reply[REPLY_CAPACITY];
 
+static _Thread_local int thread_kind;
+
 static sem_t parked_signal;
 static volatile sig_atomic_t parked_count;
+static volatile sig_atomic_t parked_of_kind[SHEEN_GUARD_KINDS];
 
 static void write_all(int fd, const unsigned char *bytes, size_t length) {
     size_t offset = 0;
@@ -48,6 +51,7 @@ static void on_fault(int number, siginfo_t *info, void *context) {
         "{\"level\":\"critical\",\"message\":\"handler faulted; request answered 500, worker parked\"}\n";
     write_all(2, (const unsigned char *)note, sizeof note - 1);
     parked_count++;
+    parked_of_kind[thread_kind]++;
     sem_post(&parked_signal);
     for (;;) sleep(3600);
 }
@@ -66,7 +70,8 @@ void sheen_guard_install(void) {
     for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++) sigaction(numbers[i], &action, NULL);
 }
 
-int sheen_guard_prepare_thread(void) {
+int sheen_guard_prepare_thread(int kind) {
+    thread_kind = (kind >= 0 && kind < SHEEN_GUARD_KINDS) ? kind : 0;
     stack_t stack;
     memset(&stack, 0, sizeof stack);
     stack.ss_sp = malloc(ALT_STACK_SIZE);
@@ -155,4 +160,8 @@ void sheen_guard_disarm(void) { armed_fd = -1; }
 int sheen_guard_wait_for_parked(void) {
     while (sem_wait(&parked_signal) != 0 && errno == EINTR) {}
     return parked_count;
+}
+
+int sheen_guard_parked_of_kind(int kind) {
+    return (kind >= 0 && kind < SHEEN_GUARD_KINDS) ? parked_of_kind[kind] : 0;
 }

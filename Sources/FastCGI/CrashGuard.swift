@@ -6,7 +6,8 @@ internal import CFastCGIGuard
 enum CrashGuard {
     static func install() { sheen_guard_install() }
 
-    static func prepareThread() { _ = sheen_guard_prepare_thread() }
+    /// Readies the calling thread, a worker of `role`: a parked one is replaced by one of its role.
+    static func prepareThread(_ role: WorkerRole) { _ = sheen_guard_prepare_thread(role.guardKind) }
 
     /// Arms the calling thread for `exchange`, answering with the standard 500 if it faults.
     static func arm(exchange: FastCGIExchange, requestID: String) {
@@ -24,4 +25,7 @@ enum CrashGuard {
 
     /// Blocks until a worker parks after a fault; returns how many have parked in all.
     static func waitForParkedWorker() -> Int { Int(sheen_guard_wait_for_parked()) }
+
+    /// How many workers of `role` have parked so far.
+    static func parked(_ role: WorkerRole) -> Int { Int(sheen_guard_parked_of_kind(role.guardKind)) }
 }

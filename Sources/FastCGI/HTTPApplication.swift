@@ -38,6 +38,24 @@ public final class HTTPApplication<Context>: ExchangeHandler {
     }
 
     public func handle(_ exchange: FastCGIExchange) {
+        serve(exchange, refusal: nil)
+    }
+
+    /// The route's reach; a path without a route is answered where it is (404, 405).
+    public func reach(of exchange: FastCGIExchange) -> Reach {
+        let method = exchange.parameter("REQUEST_METHOD") ?? "GET"
+        let uri = exchange.parameter("REQUEST_URI") ?? "/"
+        let path = uri.utf8.firstIndex(of: UInt8(ascii: "?")).map { String(uri[..<$0]) } ?? uri
+        guard case .found(let route, _) = router.match(method: method, path: path) else { return .local }
+        return route.reach
+    }
+
+    public func refuseBusy(_ exchange: FastCGIExchange) {
+        serve(exchange, refusal: HTTPError.upstreamBusy)
+    }
+
+    /// Serves `exchange`, or answers it with `refusal` without running its route.
+    private func serve(_ exchange: FastCGIExchange, refusal: HTTPError?) {
         let started = ContinuousClock.now
         let head = RequestHead(parameter: exchange.parameter, headers: exchange.headers())
         let requestLogger = RequestLogger(base: logger, requestID: head.requestID)
@@ -47,6 +65,7 @@ public final class HTTPApplication<Context>: ExchangeHandler {
         var response: Response
         var route = "unmatched"
         do {
+            if let refusal { throw refusal }
             response = try respond(to: head, exchange: exchange, logger: requestLogger, route: &route)
         } catch {
             response = errorResponse(for: error, requestID: head.requestID, logger: requestLogger)

@@ -47,4 +47,11 @@ public struct HTTPError: HTTPResponseError, Sendable {
             413, code: "PAYLOAD_TOO_LARGE", message: "The request body is larger than \(limit) bytes",
             extraFields: ["limitBytes": .integer(limit)])
     }
+
+    /// Every worker that waits on other services is busy and the queue for them is full.
+    public static var upstreamBusy: HTTPError {
+        HTTPError(
+            503, code: "UPSTREAM_BUSY", message: "The service is answering many slower requests; try again shortly",
+            extraFields: ["retryAfter": .integer(1)], headers: [("Retry-After", "1")])
+    }
 }

@@ -12,7 +12,8 @@ public struct Router<Context>: Sendable {
         public let method: String
         public let pattern: String
         public let bodyLimit: Int
-        /// A route of the contract whose behaviour is still to come: it answers 501.
+        /// Whether it may wait on another service (served by the upstream workers) or not.
+        public let reach: Reach
         let segments: [Segment]
         let handler: Handler
     }
@@ -38,8 +39,12 @@ public struct Router<Context>: Sendable {
     ///   - method: `GET`, `POST`, ...
     ///   - pattern: literal segments and `:name` parameters.
     ///   - bodyLimit: the largest body accepted, in bytes; larger is 413.
+    ///   - reach: `.local` for a route that reaches only this service's own state, served by the
+    ///     accepting workers; `.upstream` (the default, the safe side) for one that may wait on
+    ///     another service.
     public mutating func add(
-        _ method: String, _ pattern: String, bodyLimit: Int = Router.defaultBodyLimit, _ handler: @escaping Handler
+        _ method: String, _ pattern: String, bodyLimit: Int = Router.defaultBodyLimit, reach: Reach = .upstream,
+        _ handler: @escaping Handler
     ) {
         let segments = pattern.split(separator: "/").map { part -> Segment in
             part.hasPrefix(":") ? .parameter(String(part.dropFirst())) : .literal(Array(part.utf8))
@@ -48,7 +53,9 @@ public struct Router<Context>: Sendable {
             !routes.contains { $0.method == method && $0.segments == segments },
             "route \(method) \(pattern) is registered twice")
         routes.append(
-            Route(method: method, pattern: pattern, bodyLimit: bodyLimit, segments: segments, handler: handler))
+            Route(
+                method: method, pattern: pattern, bodyLimit: bodyLimit, reach: reach, segments: segments,
+                handler: handler))
     }
 
     /// Finds the route for `method` and the raw (percent-encoded) `path`.

@@ -27,10 +27,12 @@ public struct FunctionGroup: Sendable {
     /// - Parameters:
     ///   - makeTransport: how Vercel is reached; tests pass a scripted one.
     ///   - bulkhead: the process's limit on each connection's Vercel calls, shared by its workers.
+    ///   - reachesVercel: false for a worker that serves only `Reach.local` routes: its clients
+    ///     trap on any call (see `LocalOnlyTransport`).
     public func application(
         configuration: ServiceConfiguration, logger: Logger,
         makeTransport: @escaping @Sendable () -> any HTTPTransport = { CurlTransport() },
-        bulkhead: VercelBulkhead? = nil
+        bulkhead: VercelBulkhead? = nil, reachesVercel: Bool = true
     ) -> (HTTPApplication<RequestContext>, RequestContext) {
         Metrics.shared.setConstantLabel("group", name)
         Metrics.shared.describe(
@@ -42,7 +44,8 @@ public struct FunctionGroup: Sendable {
         Metrics.shared.describe(
             "sheen_vercel_webhook_events_total", type: "counter", "Webhook deliveries, by source and outcome")
         let context = RequestContext(
-            group: name, configuration: configuration, logger: logger, makeTransport: makeTransport, bulkhead: bulkhead)
+            group: name, configuration: configuration, logger: logger, makeTransport: makeTransport, bulkhead: bulkhead,
+            reachesVercel: reachesVercel)
         let application = HTTPApplication(
             router: router(faultRoutes: configuration.faultRoutesEnabled), context: context, logger: logger,
             classify: Self.classify)

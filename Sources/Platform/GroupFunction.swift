@@ -12,7 +12,7 @@ import Glibc
 #endif
 
 /// The `main` of every group executable: reads `--socket PATH` (or serves the socket inherited on
-/// fd 0) and `--workers N`, loads the configuration, and serves the group's routes until SIGTERM.
+/// fd 0), `--workers N`, `--upstream-workers N` and `--upstream-queue N`, loads the configuration, and serves the group's routes until SIGTERM.
 public enum GroupFunction {
     /// Never returns: exits 0 after a drain, 64 on bad arguments, 78 on bad configuration.
     public static func run(_ group: FunctionGroup, arguments: [String] = CommandLine.arguments) -> Never {
@@ -40,11 +40,27 @@ public enum GroupFunction {
             logger.critical("cannot listen", metadata: ["error.detail": "\(error)"])
             exit(71)
         }
-        let server = FastCGIServer(listenFD: fd, workers: options.workers, logger: logger)
+        // Routes that may call Vercel are served by workers of their own, so a slow Vercel never
+        // holds a worker the database-only routes need; a group without such routes needs none.
+        let reachesVercel = group.router(faultRoutes: configuration.faultRoutesEnabled).routes.contains {
+            $0.reach == .upstream
+        }
+        let upstreamWorkers = reachesVercel ? options.upstreamWorkers ?? options.workers : 0
+        let server = FastCGIServer(
+            listenFD: fd, workers: options.workers, upstreamWorkers: upstreamWorkers,
+            upstreamQueue: options.upstreamQueue, logger: logger)
         // One per process: each connection's calls to Vercel in flight, across the workers.
         let bulkhead = VercelBulkhead(
             limit: configuration.isolation.callsPerConnection, wait: configuration.isolation.busyWait)
-        server.run { group.application(configuration: configuration, logger: logger, bulkhead: bulkhead).0 }
+        // An accepting worker serving only local routes cannot reach Vercel at all: a route that
+        // is declared local and calls Vercel fails loudly instead of stalling the others.
+        let acceptingServesAll = reachesVercel && upstreamWorkers == 0
+        server.run { role in
+            group.application(
+                configuration: configuration, logger: logger, bulkhead: bulkhead,
+                reachesVercel: role == .upstream || acceptingServesAll
+            ).0
+        }
         // `_exit`, not `exit`: workers parked by the crash guard, and dispatch's threads, are still
         // alive, and the exit-time destructors `exit` runs under them can fault (seen after seven
         // parked workers). Every log line is already written (one `write` each); nothing is buffered.
@@ -54,8 +70,12 @@ public enum GroupFunction {
     struct Options {
         var socket: ListenSocket = .inherited
         var workers = 4
+        /// Workers for the routes that may call Vercel; as many as `workers` unless given.
+        var upstreamWorkers: Int?
+        /// How many of those requests may wait for one of those workers; past it, 503 at once.
+        var upstreamQueue = 256
 
-        static let usage = "[--socket PATH] [--workers N]"
+        static let usage = "[--socket PATH] [--workers N] [--upstream-workers N] [--upstream-queue N]"
 
         init(parsing arguments: [String]) throws {
             var rest = arguments[...]
@@ -69,6 +89,16 @@ public enum GroupFunction {
                         throw OptionError("--workers needs a number from 1 to 256")
                     }
                     workers = count
+                case "--upstream-workers":
+                    guard let text = rest.popFirst(), let count = Int(text), (0...256).contains(count) else {
+                        throw OptionError("--upstream-workers needs a number from 0 to 256")
+                    }
+                    upstreamWorkers = count
+                case "--upstream-queue":
+                    guard let text = rest.popFirst(), let count = Int(text), (1...4096).contains(count) else {
+                        throw OptionError("--upstream-queue needs a number from 1 to 4096")
+                    }
+                    upstreamQueue = count
                 default:
                     throw OptionError("unknown argument \(argument)")
                 }

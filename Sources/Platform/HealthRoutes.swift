@@ -13,7 +13,7 @@ extension Router where Context == RequestContext {
     /// `GET /healthz/<group>`: 200 `{"group","database":"ok"}`, or 503 when the database does not
     /// answer. With fault routes enabled (tests only), also `/healthz/<group>/fault/{throw,trap,sleep,stream}`.
     mutating func addHealthRoutes(group: String, faultRoutes: Bool) {
-        add("GET", "/healthz/\(group)") { _, context in
+        add("GET", "/healthz/\(group)", reach: .local) { _, context in
             do {
                 try context.database.query("SELECT 1 AS ok")
                 return .json(JSONValue.object(["group": .string(group), "database": "ok"]))
@@ -23,7 +23,7 @@ extension Router where Context == RequestContext {
             }
         }
         guard faultRoutes else { return }
-        add("GET", "/healthz/\(group)/fault/throw") { _, _ in
+        add("GET", "/healthz/\(group)/fault/throw", reach: .local) { _, _ in
             throw DeliberateFault()
         }
         add("GET", "/healthz/\(group)/fault/sleep") { request, _ in
@@ -41,7 +41,7 @@ extension Router where Context == RequestContext {
                 }
             }
         }
-        add("GET", "/healthz/\(group)/fault/trap") { request, _ in
+        add("GET", "/healthz/\(group)/fault/trap", reach: .local) { request, _ in
             // An out-of-bounds index: the kind of trap a handler bug causes.
             let values = [Int](repeating: 0, count: request.path.count % 2)
             return .json(JSONValue.integer(values[request.path.count + 1]))

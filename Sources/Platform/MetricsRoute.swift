@@ -7,7 +7,7 @@ extension Router where Context == RequestContext {
     /// outbox's depth and oldest age, breakers open, job runs). nginx serves it only on its internal
     /// listener, never on the public one.
     mutating func addMetricsRoute() {
-        add("GET", "/metrics") { _, context in
+        add("GET", "/metrics", reach: .local) { _, context in
             var families = [
                 Metrics.Family(
                     name: "sheen_vercel_up", type: "gauge", help: "1 while the function answers", samples: [([], 1)])

@@ -52,6 +52,12 @@ public enum FastCGIClient {
             }
         }
 
+        /// Whether the server has written anything, or closed the connection, by now.
+        public var hasReply: Bool {
+            var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            return poll(&entry, 1, 0) > 0
+        }
+
         /// Reads the CGI output until the server ends the request.
         public func reply() throws -> String {
             String(decoding: try records().filter { $0.type == 6 }.flatMap(\.content), as: UTF8.self)

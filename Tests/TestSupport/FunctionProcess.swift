@@ -7,14 +7,17 @@ public final class FunctionProcess {
     public let socket: String
 
     /// Starts `vercel-<group>` and waits until it accepts connections.
-    public init(group: String, workers: Int = 1, overrides: [String: String] = [:]) async throws {
+    /// - Parameter arguments: more command-line arguments (`--upstream-workers 1`, say).
+    public init(
+        group: String, workers: Int = 1, arguments: [String] = [], overrides: [String: String] = [:]
+    ) async throws {
         let bin = try TestEnvironment.require("TEST_BIN_DIR")
         socket =
             FileManager.default.temporaryDirectory.appendingPathComponent(
                 "\(group)-\(UUID().uuidString.prefix(8)).sock"
             ).path
         process.executableURL = URL(fileURLWithPath: bin + "/vercel-\(group)")
-        process.arguments = ["--socket", socket, "--workers", "\(workers)"]
+        process.arguments = ["--socket", socket, "--workers", "\(workers)"] + arguments
         var environment = ProcessInfo.processInfo.environment
         environment.merge(try TestEnvironment.stackConfiguration()) { $1 }
         environment.merge(overrides) { $1 }

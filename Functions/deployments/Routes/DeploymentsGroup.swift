@@ -12,7 +12,7 @@ public let group = FunctionGroup(name: "deployments") { router in
     router.platform("POST", "\(project)/projects/unlink", ProjectLinks.unlink)
     router.platform("GET", "\(project)/projects/:vercelProjectId", VercelProjects.get)
     router.platform("POST", "\(project)/deploy", input: Deploy.Input.self, Deploy.deploy)
-    router.platform("GET", "\(project)/deployments", DeploymentWatch.list)
+    router.platform("GET", "\(project)/deployments", reach: .local, DeploymentWatch.list)
     router.platform("GET", "\(project)/deployments/:deploymentId", DeploymentWatch.get)
     router.platform("GET", "\(project)/deployments/:deploymentId/logs", BuildLogs.authorize)
     router.platform(
@@ -21,19 +21,23 @@ public let group = FunctionGroup(name: "deployments") { router in
     router.platform("POST", "\(project)/rollback", input: Promotion.RollbackInput.self, Promotion.rollback)
     router.platform(
         "POST", "\(project)/deployment-override", input: DeploymentOverrides.Input.self, DeploymentOverrides.issue)
-    router.platform("GET", "\(project)/auto-deploy/config", AutoDeploy.getConfig)
-    router.platform("PUT", "\(project)/auto-deploy/config", input: AutoDeploy.ConfigInput.self, AutoDeploy.putConfig)
-    router.platform("GET", "\(project)/auto-deploy/rules", AutoDeploy.listRules)
-    router.platform("POST", "\(project)/auto-deploy/rules", input: AutoDeploy.RuleInput.self, AutoDeploy.addRule)
-    router.platform("DELETE", "\(project)/auto-deploy/rules/:pattern", AutoDeploy.removeRule)
-    router.platform("POST", "\(project)/auto-deploy/test", input: AutoDeploy.TestInput.self, AutoDeploy.test)
-    router.platform("GET", "\(project)/auto-deploy/approvals", AutoDeployApprovals.list)
+    router.platform("GET", "\(project)/auto-deploy/config", reach: .local, AutoDeploy.getConfig)
+    router.platform(
+        "PUT", "\(project)/auto-deploy/config", input: AutoDeploy.ConfigInput.self, reach: .local, AutoDeploy.putConfig)
+    router.platform("GET", "\(project)/auto-deploy/rules", reach: .local, AutoDeploy.listRules)
+    router.platform(
+        "POST", "\(project)/auto-deploy/rules", input: AutoDeploy.RuleInput.self, reach: .local, AutoDeploy.addRule)
+    router.platform("DELETE", "\(project)/auto-deploy/rules/:pattern", reach: .local, AutoDeploy.removeRule)
+    router.platform(
+        "POST", "\(project)/auto-deploy/test", input: AutoDeploy.TestInput.self, reach: .local, AutoDeploy.test)
+    router.platform("GET", "\(project)/auto-deploy/approvals", reach: .local, AutoDeployApprovals.list)
     router.platform("POST", "\(project)/auto-deploy/approvals/:approvalId/approve", AutoDeployApprovals.approve)
-    router.platform("POST", "\(project)/auto-deploy/approvals/:approvalId/deny", AutoDeployApprovals.deny)
-    router.platform("GET", "\(project)/auto-deploy/events", AutoDeployEvents.list)
+    router.platform(
+        "POST", "\(project)/auto-deploy/approvals/:approvalId/deny", reach: .local, AutoDeployApprovals.deny)
+    router.platform("GET", "\(project)/auto-deploy/events", reach: .local, AutoDeployEvents.list)
     router.platform("PUT", "\(project)/git", input: GitRepository.Input.self, GitRepository.put)
-    router.platform("GET", "\(project)/git", GitRepository.get)
-    router.platform("DELETE", "\(project)/git", GitRepository.delete)
+    router.platform("GET", "\(project)/git", reach: .local, GitRepository.get)
+    router.platform("DELETE", "\(project)/git", reach: .local, GitRepository.delete)
 }
 
 extension PlatformCall {

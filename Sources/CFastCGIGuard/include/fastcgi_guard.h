@@ -6,8 +6,12 @@
 /// Installs the fault handlers (SIGILL, SIGTRAP, SIGSEGV, SIGBUS, SIGFPE) once per process.
 void sheen_guard_install(void);
 
-/// Gives the calling thread an alternate signal stack, so a stack overflow can still be answered.
-int sheen_guard_prepare_thread(void);
+/// How many kinds of worker thread the guard counts apart (the server's accepting and upstream workers).
+#define SHEEN_GUARD_KINDS 2
+
+/// Gives the calling thread an alternate signal stack, so a stack overflow can still be answered,
+/// and records its kind (0 to SHEEN_GUARD_KINDS - 1), so a parked thread is replaced by one alike.
+int sheen_guard_prepare_thread(int kind);
 
 /// Arms the calling thread: if it faults before `sheen_guard_disarm`, `reply` (complete FastCGI
 /// records, at most 4096 bytes, copied here) is written to `fd`, `fd` is closed and the thread parks.
@@ -27,5 +31,8 @@ void sheen_guard_disarm(void);
 
 /// Blocks until a thread has parked after a fault; returns how many have parked so far.
 int sheen_guard_wait_for_parked(void);
+
+/// How many threads of `kind` have parked so far.
+int sheen_guard_parked_of_kind(int kind);
 
 #endif

@@ -29,16 +29,18 @@ public final class RequestContext {
     ///   - makeTransport: how Vercel is reached; tests script it.
     ///   - bulkhead: set for a function's workers: Vercel calls pass it and take the shorter
     ///     request timeout; jobs leave it nil (no bulkhead, 30 s).
+    ///   - reachesVercel: false for a worker that serves only `Reach.local` routes: `vercel` and
+    ///     `oauth` then trap on any call, so such a route cannot quietly wait on Vercel.
     public init(
         group: String, configuration: ServiceConfiguration, logger: Logger,
         makeTransport: @escaping @Sendable () -> any HTTPTransport = { CurlTransport() },
-        bulkhead: VercelBulkhead? = nil
+        bulkhead: VercelBulkhead? = nil, reachesVercel: Bool = true
     ) {
         self.group = group
         self.configuration = configuration
         self.logger = logger
         self.makeTransport = makeTransport
-        let transport = makeTransport()
+        let transport = reachesVercel ? makeTransport() : LocalOnlyTransport()
         database = PostgresConnection(
             .init(
                 url: configuration.databaseURL, statementTimeout: configuration.statementTimeout,

@@ -10,12 +10,14 @@ extension Router where Context == RequestContext {
     /// Adds a route the platform's backend calls for a user. Before `handler` runs, the request
     /// signature is verified, its nonce is spent, the body is decoded into `Input`, the user is
     /// loaded and, when the pattern has a `:projectId`, the user must own that project (404
-    /// otherwise). No route can forget a step.
+    /// otherwise). No route can forget a step. `reach`: `.local` for a route that never calls
+    /// Vercel (it is then served by workers no Vercel call can hold, and trap if it does).
     public mutating func platform<Input: Decodable>(
         _ method: String, _ pattern: String, input: Input.Type, bodyLimit: Int = Router.defaultBodyLimit,
+        reach: Reach = .upstream,
         _ handler: @escaping @Sendable (PlatformCall<Input>, RequestContext) throws -> Response
     ) {
-        add(method, pattern, bodyLimit: bodyLimit) { request, context in
+        add(method, pattern, bodyLimit: bodyLimit, reach: reach) { request, context in
             try handler(try Self.authenticate(request, context, as: Input.self), context)
         }
     }
@@ -23,9 +25,10 @@ extension Router where Context == RequestContext {
     /// Adds a route for operators: signed like `platform`, and the user must hold the admin role.
     public mutating func admin<Input: Decodable>(
         _ method: String, _ pattern: String, input: Input.Type, bodyLimit: Int = Router.defaultBodyLimit,
+        reach: Reach = .upstream,
         _ handler: @escaping @Sendable (PlatformCall<Input>, RequestContext) throws -> Response
     ) {
-        add(method, pattern, bodyLimit: bodyLimit) { request, context in
+        add(method, pattern, bodyLimit: bodyLimit, reach: reach) { request, context in
             let call = try Self.authenticate(request, context, as: Input.self)
             guard call.caller.isAdmin else { throw PlatformError.adminRequired }
             return try handler(call, context)
@@ -34,18 +37,18 @@ extension Router where Context == RequestContext {
 
     /// A platform route whose only input is `userId` (and the query).
     public mutating func platform(
-        _ method: String, _ pattern: String,
+        _ method: String, _ pattern: String, reach: Reach = .upstream,
         _ handler: @escaping @Sendable (PlatformCall<NoInput>, RequestContext) throws -> Response
     ) {
-        platform(method, pattern, input: NoInput.self, handler)
+        platform(method, pattern, input: NoInput.self, reach: reach, handler)
     }
 
     /// An admin route whose only input is `userId` (and the query).
     public mutating func admin(
-        _ method: String, _ pattern: String,
+        _ method: String, _ pattern: String, reach: Reach = .upstream,
         _ handler: @escaping @Sendable (PlatformCall<NoInput>, RequestContext) throws -> Response
     ) {
-        admin(method, pattern, input: NoInput.self, handler)
+        admin(method, pattern, input: NoInput.self, reach: reach, handler)
     }
 
     private static func authenticate<Input: Decodable>(

@@ -1,0 +1,117 @@
+import Foundation
+import Synchronization
+import TestSupport
+import Testing
+import Vercel
+
+/// Routes that read only the database never wait behind a call to Vercel: a function's accepting
+/// workers serve them, and hand every route that may call Vercel to upstream workers of their own.
+@Suite struct IsolationTests {
+    /// One accepting worker, one upstream worker, room for one waiting request: the fault route
+    /// `sleep` stands for a slow Vercel call.
+    @Test func aSlowRouteNeverHoldsTheWorkerOfADatabaseOnlyRouteAndAFullQueueIsRefusedAtOnce() async throws {
+        let function = try await FunctionProcess(
+            group: "env", workers: 1, arguments: ["--upstream-workers", "1", "--upstream-queue", "1"])
+        defer { function.stop() }
+        let socket = function.socket
+
+        let held = try FastCGIClient.send(socket: socket, uri: "/healthz/env/fault/sleep?ms=5000")
+        try await Task.sleep(for: .milliseconds(300))
+        let queued = try FastCGIClient.send(socket: socket, uri: "/healthz/env/fault/sleep?ms=100")
+        try await Task.sleep(for: .milliseconds(300))
+
+        // The queue is full: the accepting worker answers at once, without running the route.
+        let refused = try FastCGIClient.get(socket: socket, uri: "/healthz/env/fault/sleep?ms=100")
+        #expect(refused.contains("Status: 503"))
+        #expect(refused.contains("Retry-After: 1"))
+        #expect(refused.contains(#""code":"UPSTREAM_BUSY""#))
+        // A database-only route is served while the slow one still holds its worker.
+        let health = try FastCGIClient.get(socket: socket, uri: "/healthz/env")
+        #expect(health.contains("Status: 200"))
+        #expect(!held.hasReply, "the slow request ended before the health check was answered")
+        #expect(!queued.hasReply, "the queued request ran before the slow one ended")
+
+        // Nothing handed off is lost: both are answered in turn.
+        #expect(try held.reply().contains(#""slept":5000"#))
+        #expect(try queued.reply().contains(#""slept":100"#))
+    }
+
+    /// The issue's case through nginx: one user's Vercel account answers in 4 s and twelve clients
+    /// hammer a route that calls it; another user's deployment list (database only) is answered
+    /// thirty times before the first of the slow calls comes back.
+    @Test func anotherUsersDeploymentListIsServedWhileASlowAccountIsHammered() async throws {
+        let client = try StackClient()
+        let fixtures = StackFixtures()
+        let slow = try await LinkedProjectFixture.make(fixtures, client)
+        let other = try await LinkedProjectFixture.make(fixtures, client)
+        _ = try await other.deployPreview()
+        try await slow.connected.account.setFaults(["latencyMs": 4_000, "buildMs": 300])
+        let before = try await slow.connected.account.requests()["GET /v10/projects"] ?? 0
+
+        let outcomes = Outcomes()
+        let stop = Atomic<Bool>(false)
+        let hammers = DispatchGroup()
+        let slowList = "\(slow.base)/projects?userId=\(slow.user)"
+        // Threads of their own: blocking calls on Dispatch's shared threads would starve the
+        // test's own task of a thread.
+        for _ in 0..<12 {
+            hammers.enter()
+            Thread {
+                let transport = CurlTransport()
+                while !stop.load(ordering: .relaxed) {
+                    let reply = try? Self.signed(transport, client, slowList)
+                    outcomes.record(reply)
+                    if reply?.status == 503 { usleep(20_000) }
+                }
+                hammers.leave()
+            }.start()
+        }
+        try await Task.sleep(for: .milliseconds(300))
+
+        let transport = CurlTransport()
+        let otherList = "\(other.base)/deployments?userId=\(other.user)"
+        for _ in 0..<30 {
+            let reply = try Self.signed(transport, client, otherList)
+            #expect(reply.status == 200, "\(String(decoding: reply.body, as: UTF8.self))")
+        }
+        let slowAnswersBefore = outcomes.answered
+        stop.store(true, ordering: .relaxed)
+        await withCheckedContinuation { done in hammers.notify(queue: .global()) { done.resume() } }
+
+        #expect(slowAnswersBefore == 0, "a slow call came back before the other user's 30 lists were served")
+        #expect(outcomes.busy > 0, "the slow account's extra callers are refused with UPSTREAM_BUSY")
+        #expect(outcomes.answered >= 2, "its calls in flight are answered")
+        let made = (try await slow.connected.account.requests()["GET /v10/projects"] ?? 0) - before
+        #expect(made >= 2 && made <= outcomes.answered + outcomes.failed, "calls that reached Vercel: \(made)")
+    }
+
+    static func signed(_ transport: CurlTransport, _ client: StackClient, _ target: String) throws -> HTTPResponse {
+        let headers = client.signatureHeaders("GET", target).map { ($0.key, $0.value) }
+        return try transport.send(
+            HTTPRequest(method: "GET", url: client.baseURL + target, headers: headers, totalTimeout: .seconds(30)))
+    }
+
+    /// What the slow account's callers got: 200s, 503 `UPSTREAM_BUSY` with `Retry-After`, or else.
+    final class Outcomes: Sendable {
+        private let counts = Mutex<(answered: Int, busy: Int, failed: Int)>((0, 0, 0))
+
+        func record(_ reply: HTTPResponse?) {
+            let body = reply.map { String(decoding: $0.body, as: UTF8.self) } ?? ""
+            counts.withLock { counts in
+                if reply?.status == 200 {
+                    counts.answered += 1
+                } else if reply?.status == 503, reply?.header("retry-after") == "1",
+                    body.contains(#""code":"UPSTREAM_BUSY""#)
+                {
+                    counts.busy += 1
+                } else {
+                    counts.failed += 1
+                }
+            }
+        }
+
+        var answered: Int { counts.withLock { $0.answered } }
+        var busy: Int { counts.withLock { $0.busy } }
+        var failed: Int { counts.withLock { $0.failed } }
+    }
+}

@@ -58,6 +58,9 @@ var targets: [Target] = [
         name: "LogsBench", dependencies: ["Crypto", "Postgres", "Vercel", "TestSupport", logging],
         path: "Benchmarks/LogsBench"),
     .executableTarget(
+        name: "IsolationBench", dependencies: ["Crypto", "Postgres", "Vercel", "TestSupport", logging],
+        path: "Benchmarks/IsolationBench"),
+    .executableTarget(
         name: "RekeyBench", dependencies: ["Platform", "Crypto", "Postgres"], path: "Benchmarks/RekeyBench"),
     .testTarget(name: "CryptoTests", dependencies: ["Crypto"], path: "Tests/CryptoTests"),
     .testTarget(name: "FastCGITests", dependencies: ["FastCGI"], path: "Tests/FastCGITests"),
@@ -123,6 +126,7 @@ var products: [Product] = [
     .executable(name: "rekey-bench", targets: ["RekeyBench"]),
     .executable(name: "env-bench", targets: ["EnvBench"]),
     .executable(name: "logs-bench", targets: ["LogsBench"]),
+    .executable(name: "isolation-bench", targets: ["IsolationBench"]),
 ]
 products += groups.map {
     .executable(name: "vercel-\($0.folder)", targets: [$0.executable])

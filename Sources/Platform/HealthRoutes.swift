@@ -27,7 +27,7 @@ extension Router where Context == RequestContext {
             throw DeliberateFault()
         }
         add("GET", "/healthz/\(group)/fault/sleep") { request, _ in
-            let milliseconds = min(max(Int(request.query("ms") ?? "") ?? 100, 0), 5000)
+            let milliseconds = min(max(Int(request.query("ms") ?? "") ?? 100, 0), 30000)
             usleep(useconds_t(milliseconds * 1000))
             return .json(JSONValue.object(["slept": .integer(milliseconds)]))
         }

@@ -206,7 +206,8 @@ import Vercel
     }
 
     @Test func everyRouteThatCallsVercelNeedsItsDeploymentScope() async throws {
-        let linked = try await LinkedProjectFixture.make(fixtures, client, buildMs: 10_000)
+        // A build long enough to still be queued at the end however slowly the suite runs.
+        let linked = try await LinkedProjectFixture.make(fixtures, client, buildMs: 120_000)
         let id = try await linked.deployPreview()
         try fixtures.db.execute(
             "UPDATE vercel_connections SET granted_scopes = '{user:read,project:read}' WHERE user_id = \(linked.user)")

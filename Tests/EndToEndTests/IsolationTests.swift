@@ -15,7 +15,7 @@ import Vercel
         defer { function.stop() }
         let socket = function.socket
 
-        let held = try FastCGIClient.send(socket: socket, uri: "/healthz/env/fault/sleep?ms=5000")
+        let held = try FastCGIClient.send(socket: socket, uri: "/healthz/env/fault/sleep?ms=20000")
         try await Task.sleep(for: .milliseconds(300))
         let queued = try FastCGIClient.send(socket: socket, uri: "/healthz/env/fault/sleep?ms=100")
         try await Task.sleep(for: .milliseconds(300))
@@ -32,7 +32,7 @@ import Vercel
         #expect(!queued.hasReply, "the queued request ran before the slow one ended")
 
         // Nothing handed off is lost: both are answered in turn.
-        #expect(try held.reply().contains(#""slept":5000"#))
+        #expect(try held.reply().contains(#""slept":20000"#))
         #expect(try queued.reply().contains(#""slept":100"#))
     }
 

@@ -1,0 +1,166 @@
+import Crypto
+import Foundation
+import Logging
+import Postgres
+import Synchronization
+import TestSupport
+import Vercel
+
+// isolation-bench ENV_FILE BASE_URL SIMULATOR_URL DATABASE_URL [SECONDS] [HAMMERS]
+//
+// Two users, each with a linked project. The other user's deployment list (database only) is read
+// back to back for SECONDS (10) on a quiet stack: the baseline. Then the simulator answers the slow
+// user's account in 3 s, HAMMERS (12) clients call a route of that user that calls Vercel as fast
+// as they are answered, and the other user's list is read again for SECONDS. Reports p50/p99 of
+// both, the p99 against the 50 ms target and against the baseline, what the slow user's callers
+// got, and how many calls reached Vercel for them.
+
+let arguments = CommandLine.arguments
+guard arguments.count >= 5 else {
+    FileHandle.standardError.write(
+        Data("usage: isolation-bench ENV_FILE BASE_URL SIMULATOR_URL DATABASE_URL [SECONDS] [HAMMERS]\n".utf8))
+    exit(64)
+}
+let (base, simulator, databaseURL) = (arguments[2], arguments[3], arguments[4])
+let seconds = arguments.count > 5 ? Double(arguments[5]) ?? 10 : 10
+let hammerCount = arguments.count > 6 ? Int(arguments[6]) ?? 12 : 12
+var environment: [String: String] = [:]
+for line in try String(contentsOfFile: arguments[1], encoding: .utf8).split(separator: "\n") where !line.hasPrefix("#")
+{
+    let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
+    if parts.count == 2 { environment[parts[0]] = parts[1] }
+}
+let ring = try KeyRing(parsing: environment["TOKEN_ENCRYPTION_KEYS"] ?? "")
+let secret = environment["SHEEN_HMAC_SECRET"] ?? ""
+let database = PostgresConnection(.init(url: databaseURL, statementTimeout: .seconds(60)))
+let transport = CurlTransport()
+let client = VercelClient(
+    configuration: .init(apiBaseURL: simulator), transport: transport, breakers: nil, logger: Logger(label: "bench"))
+
+func signed(_ transport: CurlTransport, _ method: String, _ target: String, _ body: String = "") throws -> HTTPResponse
+{
+    var headers = PlatformSigner.headers(method, target, body: Data(body.utf8), secret: secret).map {
+        ($0.key, $0.value)
+    }
+    headers.append(("Content-Type", "application/json"))
+    return try transport.send(
+        HTTPRequest(
+            method: method, url: base + target, headers: headers, body: Array(body.utf8), totalTimeout: .seconds(30)))
+}
+
+func linked(_ name: String) throws -> BenchLinkedProject {
+    try BenchLinkedProject.make(
+        name,
+        settings: VercelProjectSettings(
+            name: "\(name)-\(UUID().uuidString.prefix(6).lowercased())",
+            gitRepository: .init(type: "github", repo: "acme/\(name)")),
+        simulator: simulator, database: database, ring: ring, transport: transport, client: client)
+}
+
+func setFaults(_ token: String, _ json: String) throws {
+    _ = try transport.send(
+        HTTPRequest(
+            method: "PUT", url: simulator + "/_sim/faults",
+            headers: [("Content-Type", "application/json"), ("Authorization", "Bearer \(token)")],
+            body: Array(json.utf8)))
+}
+
+func vercelCalls(_ token: String) throws -> Int {
+    let reply = try transport.send(
+        HTTPRequest(method: "GET", url: simulator + "/_sim/requests", headers: [("Authorization", "Bearer \(token)")]))
+    let counts = (try? JSONSerialization.jsonObject(with: Data(reply.body))) as? [String: Any] ?? [:]
+    return counts["GET /v10/projects"] as? Int ?? 0
+}
+
+let slow = try linked("slow")
+let other = try linked("other")
+try setFaults(other.token, #"{"buildMs":100}"#)
+for _ in 0..<5 {
+    let reply = try signed(
+        transport, "POST", "/v1/projects/\(other.project)/vercel/deploy",
+        #"{"userId":"\#(other.user)","deploymentType":"preview","gitSource":{"branch":"main"}}"#)
+    guard reply.status == 202 else {
+        print("isolation-bench: a deploy failed: \(reply.status) \(String(decoding: reply.body, as: UTF8.self))")
+        exit(1)
+    }
+}
+let otherList = "/v1/projects/\(other.project)/vercel/deployments?userId=\(other.user)&limit=20"
+
+/// Reads the other user's list back to back for `seconds`; the latency of each, in ms.
+func readList(for seconds: Double) throws -> [Double] {
+    let own = CurlTransport()
+    var latencies: [Double] = []
+    let end = Date().addingTimeInterval(seconds)
+    while Date() < end {
+        let started = Date()
+        let reply = try signed(own, "GET", otherList)
+        guard reply.status == 200 else {
+            print("isolation-bench: the list answered \(reply.status): \(String(decoding: reply.body, as: UTF8.self))")
+            exit(1)
+        }
+        latencies.append(Date().timeIntervalSince(started) * 1000)
+    }
+    return latencies
+}
+
+func percentile(_ values: [Double], _ p: Double) -> Double {
+    let sorted = values.sorted()
+    guard !sorted.isEmpty else { return .nan }
+    return sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))]
+}
+
+func format(_ value: Double) -> String { String(format: "%.1f", value) }
+
+_ = try readList(for: 1)  // warm: connections opened, plans cached
+let baseline = try readList(for: seconds)
+
+/// What the slow user's callers got.
+final class Outcomes: Sendable {
+    let counts = Mutex<(answered: Int, busy: Int, other: Int)>((0, 0, 0))
+    func record(_ reply: HTTPResponse?) {
+        counts.withLock { counts in
+            switch reply?.status {
+            case 200: counts.answered += 1
+            case 503 where String(decoding: reply?.body ?? [], as: UTF8.self).contains("UPSTREAM_BUSY"):
+                counts.busy += 1
+            default: counts.other += 1
+            }
+        }
+    }
+}
+try setFaults(slow.token, #"{"latencyMs":3000}"#)
+let callsBefore = try vercelCalls(slow.token)
+let outcomes = Outcomes()
+let stop = Atomic<Bool>(false)
+let hammers = DispatchGroup()
+let slowTarget = "/v1/projects/\(slow.project)/vercel/projects?userId=\(slow.user)"
+for _ in 0..<hammerCount {
+    hammers.enter()
+    Thread {
+        let own = CurlTransport()
+        while !stop.load(ordering: .relaxed) {
+            let reply = try? signed(own, "GET", slowTarget)
+            outcomes.record(reply)
+            // A refused caller tries again after a moment, as a client honouring Retry-After soon would.
+            if reply?.status == 503 { usleep(20_000) }
+        }
+        hammers.leave()
+    }.start()
+}
+usleep(500_000)
+let hammered = try readList(for: seconds)
+stop.store(true, ordering: .relaxed)
+hammers.wait()
+let calls = try vercelCalls(slow.token) - callsBefore
+let got = outcomes.counts.withLock { $0 }
+
+let (baseP99, hammeredP99) = (percentile(baseline, 0.99), percentile(hammered, 0.99))
+print(
+    """
+      another user's deployment list, quiet       p50 \(format(percentile(baseline, 0.5))) ms, p99 \(format(baseP99)) ms over \(baseline.count) reads
+      the same while the slow account is hammered p50 \(format(percentile(hammered, 0.5))) ms, p99 \(format(hammeredP99)) ms over \(hammered.count) reads
+      p99 against the 50 ms target                \(String(format: "%.2f", hammeredP99 / 50))   (under 1 meets it)
+      p99 against the quiet p99                   \(String(format: "%.2f", hammeredP99 / baseP99))
+      the slow account's \(hammerCount) callers got          \(got.answered) answers, \(got.busy) × 503 UPSTREAM_BUSY, \(got.other) other
+      calls that reached Vercel for them          \(calls) in \(format(seconds + 0.5)) s (3 s each)
+    """)

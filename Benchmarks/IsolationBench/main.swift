@@ -37,18 +37,29 @@ let transport = CurlTransport()
 let client = VercelClient(
     configuration: .init(apiBaseURL: simulator), transport: transport, breakers: nil, logger: Logger(label: "bench"))
 
-func signed(_ transport: CurlTransport, _ method: String, _ target: String, _ body: String = "") throws -> HTTPResponse
-{
-    var headers = PlatformSigner.headers(method, target, body: Data(body.utf8), secret: secret).map {
-        ($0.key, $0.value)
-    }
-    headers.append(("Content-Type", "application/json"))
-    return try transport.send(
-        HTTPRequest(
-            method: method, url: base + target, headers: headers, body: Array(body.utf8), totalTimeout: .seconds(30)))
-}
+/// Signs and sends requests as the platform does; usable from any thread.
+struct Signer: Sendable {
+    let secret: String
+    let base: String
 
-func linked(_ name: String) throws -> BenchLinkedProject {
+    func send(
+        _ transport: CurlTransport, _ method: String, _ target: String, _ body: String = ""
+    ) throws
+        -> HTTPResponse
+    {
+        var headers = PlatformSigner.headers(method, target, body: Data(body.utf8), secret: secret).map {
+            ($0.key, $0.value)
+        }
+        headers.append(("Content-Type", "application/json"))
+        return try transport.send(
+            HTTPRequest(
+                method: method, url: base + target, headers: headers, body: Array(body.utf8),
+                totalTimeout: .seconds(30)))
+    }
+}
+let signer = Signer(secret: secret, base: base)
+
+@MainActor func linked(_ name: String) throws -> BenchLinkedProject {
     try BenchLinkedProject.make(
         name,
         settings: VercelProjectSettings(
@@ -57,7 +68,7 @@ func linked(_ name: String) throws -> BenchLinkedProject {
         simulator: simulator, database: database, ring: ring, transport: transport, client: client)
 }
 
-func setFaults(_ token: String, _ json: String) throws {
+@MainActor func setFaults(_ token: String, _ json: String) throws {
     _ = try transport.send(
         HTTPRequest(
             method: "PUT", url: simulator + "/_sim/faults",
@@ -65,7 +76,7 @@ func setFaults(_ token: String, _ json: String) throws {
             body: Array(json.utf8)))
 }
 
-func vercelCalls(_ token: String) throws -> Int {
+@MainActor func vercelCalls(_ token: String) throws -> Int {
     let reply = try transport.send(
         HTTPRequest(method: "GET", url: simulator + "/_sim/requests", headers: [("Authorization", "Bearer \(token)")]))
     let counts = (try? JSONSerialization.jsonObject(with: Data(reply.body))) as? [String: Any] ?? [:]
@@ -76,7 +87,7 @@ let slow = try linked("slow")
 let other = try linked("other")
 try setFaults(other.token, #"{"buildMs":100}"#)
 for _ in 0..<5 {
-    let reply = try signed(
+    let reply = try signer.send(
         transport, "POST", "/v1/projects/\(other.project)/vercel/deploy",
         #"{"userId":"\#(other.user)","deploymentType":"preview","gitSource":{"branch":"main"}}"#)
     guard reply.status == 202 else {
@@ -87,13 +98,13 @@ for _ in 0..<5 {
 let otherList = "/v1/projects/\(other.project)/vercel/deployments?userId=\(other.user)&limit=20"
 
 /// Reads the other user's list back to back for `seconds`; the latency of each, in ms.
-func readList(for seconds: Double) throws -> [Double] {
+@MainActor func readList(for seconds: Double) throws -> [Double] {
     let own = CurlTransport()
     var latencies: [Double] = []
     let end = Date().addingTimeInterval(seconds)
     while Date() < end {
         let started = Date()
-        let reply = try signed(own, "GET", otherList)
+        let reply = try signer.send(own, "GET", otherList)
         guard reply.status == 200 else {
             print("isolation-bench: the list answered \(reply.status): \(String(decoding: reply.body, as: UTF8.self))")
             exit(1)
@@ -136,10 +147,10 @@ let hammers = DispatchGroup()
 let slowTarget = "/v1/projects/\(slow.project)/vercel/projects?userId=\(slow.user)"
 for _ in 0..<hammerCount {
     hammers.enter()
-    Thread {
+    Thread { [signer] in
         let own = CurlTransport()
         while !stop.load(ordering: .relaxed) {
-            let reply = try? signed(own, "GET", slowTarget)
+            let reply = try? signer.send(own, "GET", slowTarget)
             outcomes.record(reply)
             // A refused caller tries again after a moment, as a client honouring Retry-After soon would.
             if reply?.status == 503 { usleep(20_000) }

@@ -60,7 +60,7 @@ def main():
         "recommendations": "/v1/projects/{p}/vercel/optimization/recommendations?userId={u}",
     }
     connection = http.client.HTTPConnection(base.hostname, base.port, timeout=60)
-    print(f"  {'route':32} {'p50 ms':>9} {'p99 ms':>9}   target p99 < 50 ms")
+    print(f"  {'route':32} {'p50 ms':>9} {'p99 ms':>9} {'max ms':>9}   target p99 < 50 ms ({rounds} reads each)")
     misses = 0
     for name, template in routes.items():
         timings, statuses = [], set()
@@ -74,7 +74,7 @@ def main():
         p50, p99 = percentile(timings, 0.5), percentile(timings, 0.99)
         ok = p99 < 50 and statuses == {200}
         misses += not ok
-        print(f"  {name:32} {p50:9.1f} {p99:9.1f}   {'ok' if ok else 'MISS'} (answers {sorted(statuses)})")
+        print(f"  {name:32} {p50:9.1f} {p99:9.1f} {max(timings):9.1f}   {'ok' if ok else 'MISS'} (answers {sorted(statuses)})")
     print(f"  {'job, nothing due':32} {'ms (5 runs, median)':>19}   target < 100 ms")
     environment = dict(os.environ, **env)
     for job in ["token-refresh", "webhook-retry", "alerts", "deployment-sync", "domain-health", "git-deploy", "git-feedback",

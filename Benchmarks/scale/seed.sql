@@ -71,8 +71,9 @@ FROM vercel_deployments d JOIN scale_projects p ON p.id = d.project_id
 WHERE d.deployment_id LIKE 'dpl_s' || :'tag' || '_%';
 
 -- Vacuumed and analyzed now, so autovacuum does not work through the fresh rows while routes are
--- measured.
+-- measured; then a checkpoint, so the pages the vacuum dirtied are not written out meanwhile.
 VACUUM (ANALYZE);
+CHECKPOINT;
 SELECT (SELECT count(*) FROM vercel_deployments) AS deployments, (SELECT count(*) FROM vercel_build_metrics) AS metrics,
   (SELECT count(*) FROM vercel_connections) AS connections, (SELECT count(*) FROM vercel_project_mappings) AS links,
   (SELECT count(*) FROM pg_inherits WHERE inhparent = 'vercel_deployments'::regclass) AS partitions;

@@ -48,7 +48,7 @@ public final class FastCGIServer: Sendable {
     ///   - upstreamWorkers: workers for the requests that may wait on another service; 0 serves
     ///     them on the accepting workers.
     ///   - upstreamQueue: how many such requests may wait for an upstream worker.
-    public init(listenFD: Int32, workers: Int, upstreamWorkers: Int = 0, upstreamQueue: Int = 256, logger: Logger) {
+    public init(listenFD: Int32, workers: Int, upstreamWorkers: Int = 0, upstreamQueue: Int = 1024, logger: Logger) {
         self.listenFD = listenFD
         self.workers = max(1, workers)
         self.upstreamWorkers = max(0, upstreamWorkers)

@@ -40,6 +40,13 @@ public enum GroupFunction {
             logger.critical("cannot listen", metadata: ["error.detail": "\(error)"])
             exit(71)
         }
+        // Each request waiting for an upstream worker holds its connection from nginx open: allow
+        // as many descriptors as the system lets this process have.
+        var files = rlimit()
+        if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &files) == 0, files.rlim_cur < files.rlim_max {
+            files.rlim_cur = files.rlim_max
+            setrlimit(Int32(RLIMIT_NOFILE.rawValue), &files)
+        }
         // Routes that may call Vercel are served by workers of their own, so a slow Vercel never
         // holds a worker the database-only routes need; a group without such routes needs none.
         let reachesVercel = group.router(faultRoutes: configuration.faultRoutesEnabled).routes.contains {
@@ -73,7 +80,7 @@ public enum GroupFunction {
         /// Workers for the routes that may call Vercel; as many as `workers` unless given.
         var upstreamWorkers: Int?
         /// How many of those requests may wait for one of those workers; past it, 503 at once.
-        var upstreamQueue = 256
+        var upstreamQueue = 1024
 
         static let usage = "[--socket PATH] [--workers N] [--upstream-workers N] [--upstream-queue N]"
 

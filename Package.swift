@@ -71,7 +71,8 @@ var targets: [Target] = [
         name: "VercelTests", dependencies: ["Vercel", "TestSupport", "Postgres", "Platform", "Crypto", logging],
         path: "Tests/VercelTests"),
     .target(
-        name: "TestSupport", dependencies: ["Migrator", "Postgres", "Crypto", "Vercel"], path: "Tests/TestSupport"),
+        name: "TestSupport", dependencies: ["Migrator", "Postgres", "Crypto", "Vercel", logging],
+        path: "Tests/TestSupport"),
     .testTarget(
         name: "SchemaTests", dependencies: ["TestSupport", "Migrator", "Postgres", "Crypto", "Platform"],
         path: "Tests/SchemaTests"),

@@ -23,18 +23,10 @@ guard arguments.count >= 6 else {
 }
 let (base, simulator, databaseURL, pidFile) = (arguments[2], arguments[3], arguments[4], arguments[5])
 let count = arguments.count > 6 ? Int(arguments[6]) ?? 10_000 : 10_000
-var environment: [String: String] = [:]
-for line in try String(contentsOfFile: arguments[1], encoding: .utf8).split(separator: "\n") where !line.hasPrefix("#")
-{
-    let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
-    if parts.count == 2 { environment[parts[0]] = parts[1] }
-}
-let ring = try KeyRing(parsing: environment["TOKEN_ENCRYPTION_KEYS"] ?? "")
-let secret = environment["SHEEN_HMAC_SECRET"] ?? ""
-let database = PostgresConnection(.init(url: databaseURL, statementTimeout: .seconds(600)))
-let transport = CurlTransport()
-let client = VercelClient(
-    configuration: .init(apiBaseURL: simulator), transport: transport, breakers: nil, logger: Logger(label: "bench"))
+let stack = try BenchStack(
+    envFile: arguments[1], databaseURL: databaseURL, simulator: simulator, statementTimeout: .seconds(600))
+let (ring, secret) = (stack.ring, stack.secret)
+let (database, transport, client) = (stack.database, stack.transport, stack.client)
 
 func seconds(_ duration: Duration) -> Double {
     Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18

@@ -24,18 +24,10 @@ guard arguments.count >= 5 else {
 let (base, simulator, databaseURL) = (arguments[2], arguments[3], arguments[4])
 let seconds = arguments.count > 5 ? Double(arguments[5]) ?? 10 : 10
 let hammerCount = arguments.count > 6 ? Int(arguments[6]) ?? 12 : 12
-var environment: [String: String] = [:]
-for line in try String(contentsOfFile: arguments[1], encoding: .utf8).split(separator: "\n") where !line.hasPrefix("#")
-{
-    let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
-    if parts.count == 2 { environment[parts[0]] = parts[1] }
-}
-let ring = try KeyRing(parsing: environment["TOKEN_ENCRYPTION_KEYS"] ?? "")
-let secret = environment["SHEEN_HMAC_SECRET"] ?? ""
-let database = PostgresConnection(.init(url: databaseURL, statementTimeout: .seconds(60)))
-let transport = CurlTransport()
-let client = VercelClient(
-    configuration: .init(apiBaseURL: simulator), transport: transport, breakers: nil, logger: Logger(label: "bench"))
+let stack = try BenchStack(envFile: arguments[1], databaseURL: databaseURL, simulator: simulator)
+let (ring, secret, database, transport, client) = (
+    stack.ring, stack.secret, stack.database, stack.transport, stack.client
+)
 
 /// Signs and sends requests as the platform does; usable from any thread.
 struct Signer: Sendable {

@@ -26,19 +26,11 @@ let port = UInt16(arguments[2]) ?? 18100
 let (simulator, databaseURL, pidFile) = (arguments[3], arguments[4], arguments[5])
 let readerCount = arguments.count > 6 ? Int(arguments[6]) ?? 1000 : 1000
 let deploymentCount = arguments.count > 7 ? Int(arguments[7]) ?? 10 : 10
-var environment: [String: String] = [:]
-for line in try String(contentsOfFile: arguments[1], encoding: .utf8).split(separator: "\n") where !line.hasPrefix("#")
-{
-    let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
-    if parts.count == 2 { environment[parts[0]] = parts[1] }
-}
-let ring = try KeyRing(parsing: environment["TOKEN_ENCRYPTION_KEYS"] ?? "")
-let secret = environment["SHEEN_HMAC_SECRET"] ?? ""
-let database = PostgresConnection(.init(url: databaseURL, statementTimeout: .seconds(60)))
-let transport = CurlTransport()
+let stack = try BenchStack(envFile: arguments[1], databaseURL: databaseURL, simulator: simulator)
+let (ring, secret, database, transport, client) = (
+    stack.ring, stack.secret, stack.database, stack.transport, stack.client
+)
 let base = "http://127.0.0.1:\(port)"
-let client = VercelClient(
-    configuration: .init(apiBaseURL: simulator), transport: transport, breakers: nil, logger: Logger(label: "bench"))
 
 var limit = rlimit()
 getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)

@@ -72,6 +72,7 @@ public final class FastCGIServer: Sendable {
         defer { for signal in signals { signal.cancel() } }
 
         CrashGuard.install()
+        if upstreamWorkers > 0 { handoff.describeMetrics() }
         let acceptorsFinished = DispatchSemaphore(value: 0)
         let upstreamFinished = DispatchSemaphore(value: 0)
         let start: @Sendable (WorkerRole) -> Void = { [self] role in
@@ -148,12 +149,14 @@ public final class FastCGIServer: Sendable {
             let accepted = acceptLock.withLock { _ in FCGX_Accept_r(request) }
             guard accepted >= 0 else { break }
             let exchange = FastCGIExchange(request: request)
-            if upstreamWorkers > 0, handler.reach(of: exchange) == .upstream {
+            let placement = upstreamWorkers > 0 ? handler.placement(of: exchange) : .local
+            if placement.reach == .upstream {
                 // The upstream worker finishes and frees it; this worker accepts on a new one.
-                if handoff.offer(HandedOff(request: request)) {
+                if handoff.offer(HandedOff(request: request), tenant: placement.tenant) {
                     request = Self.newRequest(listenFD)
                     continue
                 }
+                Metrics.shared.increment("sheen_vercel_upstream_refused_total")
                 handler.refuseBusy(exchange)
             } else {
                 handler.handle(exchange)
@@ -164,9 +167,11 @@ public final class FastCGIServer: Sendable {
 
     private func serveHandedOff(_ handler: any ExchangeHandler) {
         while let item = handoff.take() {
+            handoff.started()
             handler.handle(FastCGIExchange(request: item.request))
             FCGX_Finish_r(item.request)
             item.request.deallocate()
+            handoff.finished()
         }
     }
 
@@ -182,36 +187,83 @@ public final class FastCGIServer: Sendable {
         let request: UnsafeMutablePointer<FCGX_Request>
     }
 
-    /// The bounded queue between the accepting and the upstream workers.
+    /// The bounded queue between the accepting and the upstream workers, and its gauges. Each
+    /// tenant (a project, a user) waits in a line of its own, and the upstream workers take from
+    /// the lines in turn: one tenant's flood of requests waits behind itself, not in front of
+    /// everyone else's.
     private final class Handoff: Sendable {
-        private let state = Mutex<(items: [HandedOff], head: Int, closed: Bool)>(([], 0, false))
+        private struct Lines {
+            var waiting: [String: [HandedOff]] = [:]
+            /// The tenants with a request waiting, in the order they are served.
+            var turns: [String] = []
+            var next = 0
+            var count = 0
+            var closed = false
+        }
+        private let state = Mutex(Lines())
         private let available = DispatchSemaphore(value: 0)
+        private let busy = Atomic<Int>(0)
         private let capacity: Int
 
         init(capacity: Int) { self.capacity = capacity }
 
-        /// Queues `item`; false when the queue is full or closed.
-        func offer(_ item: HandedOff) -> Bool {
-            let queued = state.withLock { state in
-                guard !state.closed, state.items.count - state.head < capacity else { return false }
-                state.items.append(item)
+        static let depthGauge = "sheen_vercel_upstream_queue_depth"
+        static let busyGauge = "sheen_vercel_upstream_workers_busy"
+
+        func describeMetrics() {
+            let metrics = Metrics.shared
+            metrics.describe(
+                Self.depthGauge, type: "gauge",
+                "Requests for routes that may call Vercel waiting for an upstream worker")
+            metrics.describe(Self.busyGauge, type: "gauge", "Upstream workers serving a request")
+            metrics.describe(
+                "sheen_vercel_upstream_refused_total", type: "counter",
+                "Requests answered 503 UPSTREAM_BUSY at once because the upstream queue was full")
+            metrics.set(Self.depthGauge, [], 0)
+            metrics.set(Self.busyGauge, [], 0)
+            metrics.increment("sheen_vercel_upstream_refused_total", by: 0)
+        }
+
+        func started() {
+            Metrics.shared.set(Self.busyGauge, [], Double(busy.add(1, ordering: .relaxed).newValue))
+        }
+
+        func finished() {
+            Metrics.shared.set(Self.busyGauge, [], Double(busy.subtract(1, ordering: .relaxed).newValue))
+        }
+
+        /// Queues `item` in `tenant`'s line; false when the queue is full or closed.
+        func offer(_ item: HandedOff, tenant: String) -> Bool {
+            let queued = state.withLock { lines in
+                guard !lines.closed, lines.count < capacity else { return false }
+                if lines.waiting[tenant, default: []].isEmpty { lines.turns.append(tenant) }
+                lines.waiting[tenant, default: []].append(item)
+                lines.count += 1
+                Metrics.shared.set(Self.depthGauge, [], Double(lines.count))
                 return true
             }
             if queued { available.signal() }
             return queued
         }
 
-        /// The next item, waiting for one; nil once the queue is closed and empty.
+        /// The first item of the next tenant's line, waiting for one; nil once the queue is
+        /// closed and empty.
         func take() -> HandedOff? {
             available.wait()
-            return state.withLock { state in
-                guard state.head < state.items.count else { return nil }
-                let item = state.items[state.head]
-                state.head += 1
-                if state.head == state.items.count {
-                    state.items.removeAll(keepingCapacity: true)
-                    state.head = 0
+            return state.withLock { lines in
+                guard lines.count > 0 else { return nil }
+                if lines.next >= lines.turns.count { lines.next = 0 }
+                let tenant = lines.turns[lines.next]
+                let item = lines.waiting[tenant]!.removeFirst()
+                if lines.waiting[tenant]!.isEmpty {
+                    // Its turn is over; the next tenant now stands at `next`.
+                    lines.waiting[tenant] = nil
+                    lines.turns.remove(at: lines.next)
+                } else {
+                    lines.next += 1
                 }
+                lines.count -= 1
+                Metrics.shared.set(Self.depthGauge, [], Double(lines.count))
                 return item
             }
         }
@@ -232,12 +284,26 @@ public enum Reach: Sendable, Equatable {
     case upstream
 }
 
+/// Where an accepted request is served, and whose it is.
+public struct Placement: Sendable, Equatable {
+    public var reach: Reach
+    /// Whose request it is (a project, a user): the upstream workers take turns between tenants.
+    public var tenant: String
+
+    public init(reach: Reach, tenant: String) {
+        self.reach = reach
+        self.tenant = tenant
+    }
+
+    public static let local = Placement(reach: .local, tenant: "")
+}
+
 /// Serves the requests of one worker thread.
 public protocol ExchangeHandler: AnyObject {
     func handle(_ exchange: FastCGIExchange)
-    /// Whether the exchange's route may wait on another service. Asked by an accepting worker
-    /// before anything but the request's parameters is read.
-    func reach(of exchange: FastCGIExchange) -> Reach
+    /// Whether the exchange's route may wait on another service, and for whom. Asked by an
+    /// accepting worker before anything but the request's parameters is read.
+    func placement(of exchange: FastCGIExchange) -> Placement
     /// Answers an exchange no upstream worker can take now: 503, try again shortly.
     func refuseBusy(_ exchange: FastCGIExchange)
 }

@@ -20,6 +20,7 @@ public final class HTTPApplication<Context>: ExchangeHandler {
     private let context: Context
     private let logger: Logger
     private let classify: @Sendable (any Error) -> (any HTTPResponseError)?
+    private let tenantKeys: [String]
 
     /// - Parameters:
     ///   - router: the routes of the group.
@@ -27,27 +28,40 @@ public final class HTTPApplication<Context>: ExchangeHandler {
     ///   - logger: the group's logger; each request's lines carry `request.id`.
     ///   - classify: maps errors that are not `HTTPResponseError`s but have a meaning for clients
     ///     (a database that is down is a 503); nil leaves them a 500.
+    ///   - tenantKeys: the path or query parameters that say whose a request is, in order of
+    ///     preference (see `placement(of:)`).
     public init(
         router: Router<Context>, context: Context, logger: Logger,
-        classify: @escaping @Sendable (any Error) -> (any HTTPResponseError)? = { _ in nil }
+        classify: @escaping @Sendable (any Error) -> (any HTTPResponseError)? = { _ in nil },
+        tenantKeys: [String] = []
     ) {
         self.router = router
         self.context = context
         self.logger = logger
         self.classify = classify
+        self.tenantKeys = tenantKeys
     }
 
     public func handle(_ exchange: FastCGIExchange) {
         serve(exchange, refusal: nil)
     }
 
-    /// The route's reach; a path without a route is answered where it is (404, 405).
-    public func reach(of exchange: FastCGIExchange) -> Reach {
+    /// The route's reach, and its tenant: the first of `tenantKeys` found among the path's
+    /// parameters, else in the query. A path without a route is answered where it is (404, 405).
+    public func placement(of exchange: FastCGIExchange) -> Placement {
         let method = exchange.parameter("REQUEST_METHOD") ?? "GET"
         let uri = exchange.parameter("REQUEST_URI") ?? "/"
-        let path = uri.utf8.firstIndex(of: UInt8(ascii: "?")).map { String(uri[..<$0]) } ?? uri
-        guard case .found(let route, _) = router.match(method: method, path: path) else { return .local }
-        return route.reach
+        let mark = uri.utf8.firstIndex(of: UInt8(ascii: "?"))
+        let path = mark.map { String(uri[..<$0]) } ?? uri
+        guard case .found(let route, let parameters) = router.match(method: method, path: path) else { return .local }
+        guard route.reach == .upstream else { return .local }
+        let query = mark.map { QueryString.parse(String(uri[uri.utf8.index(after: $0)...])) } ?? []
+        for key in tenantKeys {
+            if let value = parameters[key] ?? query.first(where: { $0.name == key })?.value {
+                return Placement(reach: .upstream, tenant: key + ":" + value.prefix(128))
+            }
+        }
+        return Placement(reach: .upstream, tenant: "")
     }
 
     public func refuseBusy(_ exchange: FastCGIExchange) {

@@ -26,6 +26,7 @@ public final class Metrics: Sendable {
 
     private struct State {
         var help: [String: (type: String, text: String)] = [:]
+        /// Each counter's and gauge's value.
         var counters: [Key: Double] = [:]
         var histograms: [Key: Histogram] = [:]
         var constantLabels: [String] = []
@@ -52,6 +53,12 @@ public final class Metrics: Sendable {
     public func increment(_ name: String, _ labels: Labels = [], by amount: Double = 1) {
         let key = Key(name: name, labels: Self.encoded(labels))
         state.withLock { $0.counters[key, default: 0] += amount }
+    }
+
+    /// Sets a gauge.
+    public func set(_ name: String, _ labels: Labels = [], _ value: Double) {
+        let key = Key(name: name, labels: Self.encoded(labels))
+        state.withLock { $0.counters[key] = value }
     }
 
     public func observe(_ name: String, _ labels: Labels = [], _ value: Double, buckets: [Double] = durationBuckets) {

@@ -48,7 +48,7 @@ public struct FunctionGroup: Sendable {
             reachesVercel: reachesVercel)
         let application = HTTPApplication(
             router: router(faultRoutes: configuration.faultRoutesEnabled), context: context, logger: logger,
-            classify: Self.classify)
+            classify: Self.classify, tenantKeys: ["projectId", "userId"])
         return (application, context)
     }
 

@@ -43,11 +43,12 @@ import Testing
     }
 
     @Test func theBuildLogStreamDeliversTheSimulatorsEventsInOrderAndEndsAtReady() async throws {
-        // Long enough that events still arrive over time after a deploy slowed by a loaded machine.
-        let linked = try await LinkedProjectFixture.make(fixtures, client, buildMs: 4_000)
+        // Long enough that events still arrive over time after a deploy slowed by a loaded machine
+        // (the suite runs a slow account's hammering beside it).
+        let linked = try await LinkedProjectFixture.make(fixtures, client, buildMs: 8_000)
         let id = try await linked.deployPreview()
         let path = "\(linked.base)/deployments/\(id)/logs?userId=\(linked.user)"
-        let arrivals = try RawHTTP.get(port: port, path: path, headers: headers(path), timeout: 20, until: "event: end")
+        let arrivals = try RawHTTP.get(port: port, path: path, headers: headers(path), timeout: 30, until: "event: end")
         let whole = arrivals.map(\.text).joined()
         #expect(whole.contains("Content-Type: text/event-stream"), "\(whole.prefix(300))")
         let events = Self.events(whole)

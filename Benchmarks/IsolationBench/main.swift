@@ -8,12 +8,13 @@ import Vercel
 
 // isolation-bench ENV_FILE BASE_URL SIMULATOR_URL DATABASE_URL [SECONDS] [HAMMERS]
 //
-// Two users, each with a linked project. The other user's deployment list (database only) is read
-// back to back for SECONDS (10) on a quiet stack: the baseline. Then the simulator answers the slow
-// user's account in 3 s, HAMMERS (12) clients call a route of that user that calls Vercel as fast
-// as they are answered, and the other user's list is read again for SECONDS. Reports p50/p99 of
-// both, the p99 against the 50 ms target and against the baseline, what the slow user's callers
-// got, and how many calls reached Vercel for them.
+// Two users, each with a linked project. The other user's deployment list (database only), then
+// their Vercel project list (a route that calls Vercel, answered at once), are each read back to
+// back for SECONDS (10) on a quiet stack: the baselines. Then the simulator answers the slow user's
+// account in 3 s, HAMMERS (12) clients call that user's Vercel project list as fast as they are
+// answered, and both reads are made again. Reports p50/p99 of each, the list's p99 against the
+// 50 ms target, each p99 against its baseline, what the slow user's callers got, and how many calls
+// reached Vercel for them.
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 5 else {
@@ -89,16 +90,18 @@ for _ in 0..<5 {
 }
 let otherList = "/v1/projects/\(other.project)/vercel/deployments?userId=\(other.user)&limit=20"
 
-/// Reads the other user's list back to back for `seconds`; the latency of each, in ms.
-@MainActor func readList(for seconds: Double) throws -> [Double] {
+let otherProjects = "/v1/projects/\(other.project)/vercel/projects?userId=\(other.user)"
+
+/// Reads `target` as the other user back to back for `seconds`; the latency of each, in ms.
+@MainActor func read(_ target: String, for seconds: Double) throws -> [Double] {
     let own = CurlTransport()
     var latencies: [Double] = []
     let end = Date().addingTimeInterval(seconds)
     while Date() < end {
         let started = Date()
-        let reply = try signer.send(own, "GET", otherList)
+        let reply = try signer.send(own, "GET", target)
         guard reply.status == 200 else {
-            print("isolation-bench: the list answered \(reply.status): \(String(decoding: reply.body, as: UTF8.self))")
+            print("isolation-bench: \(target) answered \(reply.status): \(String(decoding: reply.body, as: UTF8.self))")
             exit(1)
         }
         latencies.append(Date().timeIntervalSince(started) * 1000)
@@ -114,8 +117,10 @@ func percentile(_ values: [Double], _ p: Double) -> Double {
 
 func format(_ value: Double) -> String { String(format: "%.1f", value) }
 
-_ = try readList(for: 1)  // warm: connections opened, plans cached
-let baseline = try readList(for: seconds)
+_ = try read(otherList, for: 1)  // warm: connections opened, plans cached
+_ = try read(otherProjects, for: 1)
+let baseline = try read(otherList, for: seconds)
+let baselineVercel = try read(otherProjects, for: seconds)
 
 /// What the slow user's callers got.
 final class Outcomes: Sendable {
@@ -151,19 +156,24 @@ for _ in 0..<hammerCount {
     }.start()
 }
 usleep(500_000)
-let hammered = try readList(for: seconds)
+let hammered = try read(otherList, for: seconds)
+let hammeredVercel = try read(otherProjects, for: seconds)
 stop.store(true, ordering: .relaxed)
 hammers.wait()
 let calls = try vercelCalls(slow.token) - callsBefore
 let got = outcomes.counts.withLock { $0 }
 
 let (baseP99, hammeredP99) = (percentile(baseline, 0.99), percentile(hammered, 0.99))
+let (vercelBaseP99, vercelP99) = (percentile(baselineVercel, 0.99), percentile(hammeredVercel, 0.99))
 print(
     """
       another user's deployment list, quiet       p50 \(format(percentile(baseline, 0.5))) ms, p99 \(format(baseP99)) ms over \(baseline.count) reads
       the same while the slow account is hammered p50 \(format(percentile(hammered, 0.5))) ms, p99 \(format(hammeredP99)) ms over \(hammered.count) reads
       p99 against the 50 ms target                \(String(format: "%.2f", hammeredP99 / 50))   (under 1 meets it)
       p99 against the quiet p99                   \(String(format: "%.2f", hammeredP99 / baseP99))
+      another user's Vercel projects, quiet       p50 \(format(percentile(baselineVercel, 0.5))) ms, p99 \(format(vercelBaseP99)) ms over \(baselineVercel.count) reads (a route that calls Vercel)
+      the same while the slow account is hammered p50 \(format(percentile(hammeredVercel, 0.5))) ms, p99 \(format(vercelP99)) ms over \(hammeredVercel.count) reads
+      p99 against the quiet p99                   \(String(format: "%.2f", vercelP99 / vercelBaseP99))
       the slow account's \(hammerCount) callers got          \(got.answered) answers, \(got.busy) × 503 UPSTREAM_BUSY, \(got.other) other
-      calls that reached Vercel for them          \(calls) in \(format(seconds + 0.5)) s (3 s each)
+      calls that reached Vercel for them          \(calls) in \(format(2 * seconds + 0.5)) s (3 s each)
     """)

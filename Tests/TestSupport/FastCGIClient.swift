@@ -12,8 +12,9 @@ public enum FastCGIClient {
         try send(socket: path, uri: uri, timeout: timeout).reply()
     }
 
-    /// A request already written to its connection, whose reply is still to be read.
-    public final class Pending {
+    /// A request already written to its connection, whose reply is still to be read (by one reader
+    /// at a time).
+    public final class Pending: @unchecked Sendable {
         let fd: Int32
 
         init(fd: Int32) { self.fd = fd }

@@ -50,21 +50,37 @@ import Vercel
         let function = try await FunctionProcess(group: "env", workers: 1, arguments: ["--upstream-workers", "1"])
         defer { function.stop() }
         let socket = function.socket
-        func sleep(_ user: String, _ ms: Int) throws -> FastCGIClient.Pending {
-            try FastCGIClient.send(
-                socket: socket, uri: "/healthz/env/fault/sleep?ms=\(ms)&userId=\(user)", timeout: 30)
+        // Sent and read on threads of their own, each reply's end noted by the thread that read it,
+        // so a slow test machine cannot change the order seen.
+        let ends = try await onOwnThread { () -> [String: (reply: String, at: ContinuousClock.Instant)] in
+            func sleep(_ user: String, _ ms: Int) throws -> FastCGIClient.Pending {
+                try FastCGIClient.send(
+                    socket: socket, uri: "/healthz/env/fault/sleep?ms=\(ms)&userId=\(user)", timeout: 30)
+            }
+            var sent = [("held", try sleep("a", 3000))]
+            usleep(300_000)
+            sent += try (0..<3).map { ("a\($0)", try sleep("a", 500)) }
+            usleep(100_000)
+            sent.append(("b", try sleep("b", 500)))
+            let ends = Mutex<[String: (reply: String, at: ContinuousClock.Instant)]>([:])
+            let readers = DispatchGroup()
+            for (name, pending) in sent {
+                readers.enter()
+                Thread {
+                    let reply = (try? pending.reply()) ?? ""
+                    ends.withLock { $0[name] = (reply, ContinuousClock.now) }
+                    readers.leave()
+                }.start()
+            }
+            readers.wait()
+            return ends.withLock { $0 }
         }
-        let held = try sleep("a", 2000)
-        try await Task.sleep(for: .milliseconds(300))
-        let a = try (0..<3).map { _ in try sleep("a", 500) }
-        try await Task.sleep(for: .milliseconds(100))
-        let b = try sleep("b", 500)
-
-        #expect(try await onOwnThread { try b.reply() }.contains(#""slept":500"#))
-        #expect(try await onOwnThread { try held.reply() }.contains(#""slept":2000"#))
-        #expect(a[0].hasReply, "a's first request went before b's")
-        #expect(!a[1].hasReply && !a[2].hasReply, "b's request waited behind all of a's")
-        for request in a { #expect(try await onOwnThread { try request.reply() }.contains(#""slept":500"#)) }
+        for name in ["held", "a0", "a1", "a2", "b"] {
+            #expect(ends[name]?.reply.contains(#""slept""#) == true, "\(name): \(ends[name]?.reply ?? "no reply")")
+        }
+        let at = ends.mapValues(\.at)
+        #expect(at["a0"]! < at["b"]!, "a's first request went before b's")
+        #expect(at["b"]! < at["a1"]! && at["a1"]! < at["a2"]!, "b's request did not wait behind all of a's")
     }
 
     /// The issue's case through nginx: one user's Vercel account answers in 6 s and twelve clients
@@ -99,17 +115,18 @@ import Vercel
                 hammers.leave()
             }.start()
         }
-        try await Task.sleep(for: .milliseconds(300))
-
         let otherList = "\(other.base)/deployments?userId=\(other.user)"
         let otherProjects = "\(other.base)/projects?userId=\(other.user)"
-        let statuses = try await onOwnThread {
+        // The slow answers so far are counted on the same thread, the moment the last reply is in.
+        let (statuses, slowAnswersBefore) = try await onOwnThread {
+            usleep(300_000)  // the slow calls take their places first
             let transport = CurlTransport()
-            return try (0..<30).map { _ in try Self.signed(transport, client, otherList).status }
+            let statuses =
+                try (0..<30).map { _ in try Self.signed(transport, client, otherList).status }
                 + (0..<10).map { _ in try Self.signed(transport, client, otherProjects).status }
+            return (statuses, outcomes.answered)
         }
         #expect(statuses.allSatisfy { $0 == 200 }, "\(statuses)")
-        let slowAnswersBefore = outcomes.answered
         stop.store(true, ordering: .relaxed)
         await withCheckedContinuation { done in hammers.notify(queue: .global()) { done.resume() } }
 

@@ -160,7 +160,7 @@ final class LogPumps: Sendable {
         } catch {
             logger.warning(
                 "build event pump failed", metadata: ["error.detail": "\(error)", "deployment.id": "\(deploymentID)"])
-            let code = (error as? VercelError)?.code ?? "VERCEL_ERROR"
+            let code = error.code
             _ = publisher.publish(
                 JSONValue.object(["code": .string(code), "error": "Vercel's build events stopped"]).serializedText,
                 event: "error")

@@ -209,16 +209,22 @@ public struct AutoDeployStore {
             ).first,
             let provider = GitProvider(rawValue: try row.decode("provider")), let repository = row["repository"]
         else { return nil }
+        let change = try Self.change(of: row)
+        return FailedDelivery(
+            rowID: rowID, projectID: try row.decode("project_id"), provider: provider,
+            deliveryID: try row.decode("delivery_id"), item: try row.decode("item"), repository: repository,
+            change: change)
+    }
+
+    /// What a delivery row says changed: its kind, branch, commit and pull request.
+    private static func change(of row: PostgresRow) throws -> GitDelivery.Change {
         var change = GitDelivery.Change(kind: try row.decode("kind"))
         change.branch = row["branch"]
         change.commitSha = row["commit_sha"]
         change.committedAt = try row.decodeIfPresent("committed_at")
         change.prNumber = try row.decodeIfPresent("pr_number")
         change.fromFork = try row.decode("from_fork")
-        return FailedDelivery(
-            rowID: rowID, projectID: try row.decode("project_id"), provider: provider,
-            deliveryID: try row.decode("delivery_id"), item: try row.decode("item"), repository: repository,
-            change: change)
+        return change
     }
 
     func isFailed(_ failed: FailedDelivery, projectID: UUID) throws -> Bool {
@@ -249,12 +255,7 @@ public struct AutoDeployStore {
             ORDER BY id DESC LIMIT \(limit + 1)
             """)
         let page = try rows.prefix(limit).map { row -> Event in
-            var change = GitDelivery.Change(kind: try row.decode("kind"))
-            change.branch = row["branch"]
-            change.commitSha = row["commit_sha"]
-            change.committedAt = try row.decodeIfPresent("committed_at")
-            change.prNumber = try row.decodeIfPresent("pr_number")
-            change.fromFork = try row.decode("from_fork")
+            let change = try Self.change(of: row)
             var event = Event(
                 provider: GitProvider(rawValue: try row.decode("provider")) ?? .github,
                 deliveryID: try row.decode("delivery_id"), item: try row.decode("item"), change: change,

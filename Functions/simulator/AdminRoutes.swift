@@ -157,6 +157,12 @@ enum AdminRoutes {
             }
             return Response(status: changed ? 204 : 404)
         }
+        // A building deployment's build ends now (see DeploymentRoutes.finish): 204, else 404.
+        router.add("POST", "/_sim/deployments/:id/finish") { request, state in
+            let token = try account(of: request, state)
+            let finished = DeploymentRoutes.finish(request.parameter("id") ?? "", token: token, state)
+            return Response(status: finished ? 204 : 404)
+        }
         // A person edits a variable in Vercel's dashboard, behind the service's back: its value
         // (and its updatedAt) change. {"value"}; the first variable of the key when several exist.
         router.add("PUT", "/_sim/projects/:id/env/:key") { request, state in

@@ -178,4 +178,30 @@ enum DeploymentRoutes {
         state.emit("deployment.canceled", canceled, token: caller.token, at: now)
         return .json(canceled.detail(at: now))
     }
+
+    /// Ends the build of the deployment `id` now, as if its build time were up: READY (or ERROR
+    /// when it was set to fail), its webhooks sent now instead of at the planned end. A test's
+    /// long build ends when the test says, not when a busy machine gets round to it. False when
+    /// it is not the caller's or is no longer building.
+    static func finish(_ id: String, token: String, _ state: SimulatorState) -> Bool {
+        let now = state.now()
+        let finished = state.with { data -> SimulatedDeployment? in
+            guard let account = data.accounts[token], var deployment = data.deployments[id],
+                deployment.ownerID == account.user.id || account.teams.contains(where: { $0.id == deployment.ownerID }),
+                ["QUEUED", "INITIALIZING", "BUILDING"].contains(deployment.state(at: now))
+            else { return nil }
+            deployment.buildMs = max(now - deployment.createdAt, 1)
+            data.deployments[id] = deployment
+            return deployment
+        }
+        guard let finished else { return false }
+        state.webhooks.withdraw(tag: finished.id)
+        if finished.failsAtBuild {
+            state.emit("deployment.error", finished, token: token, at: now, tag: finished.id)
+        } else {
+            state.emit("deployment.succeeded", finished, token: token, at: now, tag: finished.id)
+            state.emit("deployment.ready", finished, token: token, at: now, tag: finished.id)
+        }
+        return true
+    }
 }

@@ -16,9 +16,9 @@ import Vercel
         let socket = function.socket
 
         let held = try FastCGIClient.send(socket: socket, uri: "/healthz/env/fault/sleep?ms=20000", timeout: 40)
-        try await Task.sleep(for: .milliseconds(300))
+        try await onOwnThread { try Self.waitForUpstream(socket, waiting: 0, busy: 1) }
         let queued = try FastCGIClient.send(socket: socket, uri: "/healthz/env/fault/sleep?ms=100")
-        try await Task.sleep(for: .milliseconds(300))
+        try await onOwnThread { try Self.waitForUpstream(socket, waiting: 1, busy: 1) }
 
         // The queue is full: the accepting worker answers at once, without running the route.
         let refused = try await onOwnThread {
@@ -58,9 +58,9 @@ import Vercel
                     socket: socket, uri: "/healthz/env/fault/sleep?ms=\(ms)&userId=\(user)", timeout: 30)
             }
             var sent = [("held", try sleep("a", 3000))]
-            usleep(300_000)
+            try Self.waitForUpstream(socket, waiting: 0, busy: 1)
             sent += try (0..<3).map { ("a\($0)", try sleep("a", 500)) }
-            usleep(100_000)
+            try Self.waitForUpstream(socket, waiting: 3, busy: 1)
             sent.append(("b", try sleep("b", 500)))
             let ends = Mutex<[String: (reply: String, at: ContinuousClock.Instant)]>([:])
             let readers = DispatchGroup()
@@ -135,6 +135,24 @@ import Vercel
         #expect(outcomes.answered >= 2, "its calls in flight are answered")
         let made = (try await slow.connected.account.requests()["GET /v10/projects"] ?? 0) - before
         #expect(made >= 2 && made <= outcomes.answered + outcomes.failed, "calls that reached Vercel: \(made)")
+    }
+
+    /// Blocks until the function's gauges read `waiting` requests in the upstream queue and `busy`
+    /// upstream workers at work, so a test goes on from a known state however slowly the machine
+    /// hands requests over. Throws after 10 s.
+    static func waitForUpstream(_ socket: String, waiting: Int, busy: Int) throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        var metrics = ""
+        while ContinuousClock.now < deadline {
+            metrics = try FastCGIClient.get(socket: socket, uri: "/metrics")
+            if metrics.contains(#"sheen_vercel_upstream_queue_depth{group="env"} \#(waiting)\#n"#)
+                && metrics.contains(#"sheen_vercel_upstream_workers_busy{group="env"} \#(busy)\#n"#)
+            {
+                return
+            }
+            usleep(10_000)
+        }
+        throw TestEnvironment.Missing(name: "\(waiting) waiting and \(busy) busy upstream (\(metrics))")
     }
 
     static func signed(_ transport: CurlTransport, _ client: StackClient, _ target: String) throws -> HTTPResponse {

@@ -206,8 +206,11 @@ import Vercel
         let failed = try await client.send("GET", "/healthz/env/fault/throw", headers: ["X-Request-ID": failing])
         #expect(failed.json?["requestId"] as? String == failing)
 
-        try await Task.sleep(for: .milliseconds(200))
-        let lines = try StackFixtures.logs().split(separator: "\n").filter { $0.hasPrefix("{") }
+        let logs = try await StackFixtures.logs { logs in
+            logs.contains(mine)
+                && logs.split(separator: "\n").contains { $0.contains(failing) && $0.contains("request failed") }
+        }
+        let lines = logs.split(separator: "\n").filter { $0.hasPrefix("{") }
         func records(with id: String) throws -> [[String: Any]] {
             try lines.filter { $0.contains(id) }.compactMap {
                 try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
@@ -251,9 +254,8 @@ import Vercel
         let callback = try CurlTransport().send(
             HTTPRequest(method: "GET", url: client.baseURL + "/v1/internal/vercel/oauth/callback?code=\(code)&state=s"))
         #expect(callback.status == 302 && callback.header("location")?.hasSuffix("error=STATE_INVALID") == true)
-        try await Task.sleep(for: .milliseconds(200))
         let configuration = try TestEnvironment.stackConfiguration()
-        let logs = try StackFixtures.logs()
+        let logs = try await StackFixtures.logs { $0.contains("/v1/internal/vercel/oauth/callback") }
         #expect(logs.contains("/v1/internal/vercel/oauth/callback"))
         #expect(!logs.contains(code), "a query string reached a log")
         #expect(!logs.isEmpty)

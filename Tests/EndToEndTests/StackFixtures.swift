@@ -30,4 +30,16 @@ struct StackFixtures {
             .map { try String(contentsOfFile: directory + "/" + $0, encoding: .utf8) }
             .joined(separator: "\n")
     }
+
+    /// The stack's logs once `ready` holds of them (lines reach the files a moment after the
+    /// reply); what there is after `seconds` otherwise, for the test's expectations to judge.
+    static func logs(seconds: Double = 10, until ready: (String) -> Bool) async throws -> String {
+        let deadline = Date().addingTimeInterval(seconds)
+        var logs = try logs()
+        while !ready(logs), Date() < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+            logs = try Self.logs()
+        }
+        return logs
+    }
 }

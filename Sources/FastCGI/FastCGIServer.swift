@@ -170,6 +170,9 @@ public final class FastCGIServer: Sendable {
             handoff.started()
             handler.handle(FastCGIExchange(request: item.request))
             FCGX_Finish_r(item.request)
+            // No worker accepts on this request's connection again: close it even if the peer
+            // asked to keep it (Finish closes it otherwise, and a second close is a no-op).
+            FCGX_Free(item.request, 1)
             item.request.deallocate()
             handoff.finished()
         }

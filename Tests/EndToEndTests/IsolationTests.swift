@@ -43,6 +43,21 @@ import Vercel
         #expect(try await onOwnThread { try queued.reply() }.contains(#""slept":100"#))
     }
 
+    /// No worker reads a handed-off request's connection again, so it is closed with the reply
+    /// even when the client asked to keep it (FCGI_KEEP_CONN), not left open and leaked.
+    @Test func aHandedOffRequestsConnectionIsClosedEvenWhenAskedToBeKept() async throws {
+        let function = try await FunctionProcess(group: "env", workers: 1, arguments: ["--upstream-workers", "1"])
+        defer { function.stop() }
+        let socket = function.socket
+        let (reply, closed) = try await onOwnThread { () -> (String, Bool) in
+            let pending = try FastCGIClient.send(
+                socket: socket, uri: "/healthz/env/fault/sleep?ms=10", timeout: 5, keepConnection: true)
+            return (try pending.reply(), pending.closedByServer())
+        }
+        #expect(reply.contains(#""slept":10"#))
+        #expect(closed, "the connection stayed open after the reply")
+    }
+
     /// The upstream workers take turns between tenants (here the `userId` of the query): a request
     /// of user b that arrives behind three of user a's is served after the first of them, not the
     /// last.

@@ -53,6 +53,14 @@ public enum FastCGIClient {
             }
         }
 
+        /// Whether the server closes the connection after its reply, waiting up to the send's
+        /// timeout; false when the connection stays open that long.
+        public func closedByServer() -> Bool {
+            var byte: UInt8 = 0
+            let count = read(fd, &byte, 1)
+            return count == 0 || (count < 0 && errno == ECONNRESET)
+        }
+
         /// Whether the server has written anything, or closed the connection, by now.
         public var hasReply: Bool {
             var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
@@ -67,14 +75,16 @@ public enum FastCGIClient {
 
     /// Connects and writes a GET for `uri`; the reply is read later with `Pending.reply()`.
     public static func send(
-        socket path: String, uri: String, parameters extra: [(String, String)] = [], timeout: TimeInterval = 10
+        socket path: String, uri: String, parameters extra: [(String, String)] = [], timeout: TimeInterval = 10,
+        keepConnection: Bool = false
     ) throws -> Pending {
         let fd = try connect(path)
         let pending = Pending(fd: fd)
         var tv = timeval(tv_sec: Int(timeout), tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         var out: [UInt8] = []
-        out += record(type: 1, content: [0, 1, 0, 0, 0, 0, 0, 0])  // BEGIN_REQUEST, role RESPONDER
+        // BEGIN_REQUEST, role RESPONDER, flags FCGI_KEEP_CONN or none
+        out += record(type: 1, content: [0, 1, keepConnection ? 1 : 0, 0, 0, 0, 0, 0])
         var params: [UInt8] = []
         for (name, value) in [("REQUEST_METHOD", "GET"), ("REQUEST_URI", uri), ("CONTENT_LENGTH", "0")] + extra {
             params += length(name.utf8.count) + length(value.utf8.count) + Array(name.utf8) + Array(value.utf8)

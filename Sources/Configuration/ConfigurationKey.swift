@@ -118,6 +118,9 @@ extension ConfigurationKey {
     public static let vercelRequestTimeout = ConfigurationKey(
         "SHEEN_VERCEL_REQUEST_TIMEOUT_SECONDS", default: "10", readBy: "every group",
         "how long a request's call to Vercel may take, connection included (1 to 120); the jobs allow 30 s")
+    public static let requestBudget = ConfigurationKey(
+        "SHEEN_REQUEST_BUDGET_SECONDS", default: "45", readBy: "every group",
+        "how long one request may hold a worker (1 to 55): no call to Vercel starts or is retried past it")
     public static let alertWebhookURL = ConfigurationKey(
         "SHEEN_ALERT_WEBHOOK_URL", readBy: "jobs",
         "where `vercel-job-alerts` delivers alerts (Standard Webhooks); unset, alerts wait in the outbox")
@@ -155,7 +158,7 @@ extension ConfigurationKey {
         vercelWebhookSecrets, oauthSuccessURL, oauthFailureURL, oauthConfirmation, projectsRoot, baseURL, maxLogPumps,
         logPublishURL, logPumpDirectory, productionBranchTTL, staleDeploymentMinutes, vercelCallsPerConnection,
         vercelBusyWait,
-        vercelRequestTimeout, alertWebhookURL, alertWebhookSecret,
+        vercelRequestTimeout, requestBudget, alertWebhookURL, alertWebhookSecret,
         githubAPIURL, gitlabAPIURL, bitbucketAPIURL, auditCheckpointKey, migrationsDirectory,
         simulatorWebhookURL,
         simulatorTokenLifetime,

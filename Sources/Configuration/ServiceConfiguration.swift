@@ -99,12 +99,16 @@ public struct IsolationSettings: Sendable {
     public var busyWait: Duration
     /// How long a request's call to Vercel may take (jobs allow 30 s).
     public var requestTimeout: Duration
+    /// How long one request may hold a worker: no call to Vercel starts, or waits to retry, past
+    /// it. Below nginx's 60 s, so the service answers before nginx gives up.
+    public var requestBudget: Duration
 
     public static func fromEnvironment(_ environment: Environment) throws -> IsolationSettings {
         IsolationSettings(
             callsPerConnection: try environment.integer(.vercelCallsPerConnection, in: 1...64),
             busyWait: .milliseconds(try environment.integer(.vercelBusyWait, in: 0...5_000)),
-            requestTimeout: .seconds(try environment.integer(.vercelRequestTimeout, in: 1...120)))
+            requestTimeout: .seconds(try environment.integer(.vercelRequestTimeout, in: 1...120)),
+            requestBudget: .seconds(try environment.integer(.requestBudget, in: 1...55)))
     }
 }
 

@@ -21,6 +21,22 @@ public final class HTTPApplication<Context>: ExchangeHandler {
     private let logger: Logger
     private let classify: @Sendable (any Error) -> (any HTTPResponseError)?
     private let tenantKeys: [String]
+    private let budget: Budget?
+
+    /// How long a route's handler may run, and how the worker's context learns when each request
+    /// must be answered by. The context's calls to other services then start no later than the
+    /// deadline and end by it, so a slow service cannot hold the worker past it. A stream, once
+    /// its head is written, runs under limits of its own.
+    public struct Budget {
+        public let limit: Duration
+        /// Called with the deadline before the handler runs, and with nil after it returns.
+        public let apply: (Context, ContinuousClock.Instant?) -> Void
+
+        public init(limit: Duration, apply: @escaping (Context, ContinuousClock.Instant?) -> Void) {
+            self.limit = limit
+            self.apply = apply
+        }
+    }
 
     /// - Parameters:
     ///   - router: the routes of the group.
@@ -30,16 +46,18 @@ public final class HTTPApplication<Context>: ExchangeHandler {
     ///     (a database that is down is a 503); nil leaves them a 500.
     ///   - tenantKeys: the path or query parameters that say whose a request is, in order of
     ///     preference (see `placement(of:)`).
+    ///   - budget: each request's time budget; nil for none.
     public init(
         router: Router<Context>, context: Context, logger: Logger,
         classify: @escaping @Sendable (any Error) -> (any HTTPResponseError)? = { _ in nil },
-        tenantKeys: [String] = []
+        tenantKeys: [String] = [], budget: Budget? = nil
     ) {
         self.router = router
         self.context = context
         self.logger = logger
         self.classify = classify
         self.tenantKeys = tenantKeys
+        self.budget = budget
     }
 
     public func handle(_ exchange: FastCGIExchange) {
@@ -152,6 +170,9 @@ public final class HTTPApplication<Context>: ExchangeHandler {
 
     private func run(_ route: Router<Context>.Route, _ request: Request) throws -> Response {
         try Self.screen(request)
+        guard let budget else { return try route.handler(request, context) }
+        budget.apply(context, ContinuousClock.now + budget.limit)
+        defer { budget.apply(context, nil) }
         return try route.handler(request, context)
     }
 

@@ -48,7 +48,10 @@ public struct FunctionGroup: Sendable {
             reachesVercel: reachesVercel)
         let application = HTTPApplication(
             router: router(faultRoutes: configuration.faultRoutesEnabled), context: context, logger: logger,
-            classify: Self.classify, tenantKeys: ["projectId", "userId"])
+            classify: Self.classify, tenantKeys: ["projectId", "userId"],
+            budget: .init(limit: configuration.isolation.requestBudget) { context, deadline in
+                context.serve(until: deadline)
+            })
         return (application, context)
     }
 

@@ -20,6 +20,21 @@ public struct HTTPRequest: Sendable {
         self.connectTimeout = connectTimeout
         self.totalTimeout = totalTimeout
     }
+
+    /// The shortest exchange worth starting: with less time than this left, a call is not made.
+    public static let shortestExchange = Duration.milliseconds(50)
+
+    /// Ends this exchange by `deadline` (the timeouts shortened to what is left); false when less
+    /// than `shortestExchange` is left, and the exchange should not start. A nil deadline changes
+    /// nothing.
+    public mutating func clip(to deadline: ContinuousClock.Instant?) -> Bool {
+        guard let deadline else { return true }
+        let left = deadline - ContinuousClock.now
+        guard left >= Self.shortestExchange else { return false }
+        totalTimeout = min(totalTimeout, left)
+        connectTimeout = min(connectTimeout, left)
+        return true
+    }
 }
 
 public struct HTTPResponse: Sendable {

@@ -102,6 +102,9 @@ public final class VercelClient {
     }
 
     public let configuration: Configuration
+    /// When the request these calls serve must be answered by (its time budget); nil for none.
+    /// No call starts, and no retry waits, past it, and each attempt's timeout ends at it.
+    public var deadline: ContinuousClock.Instant?
     private let transport: any HTTPTransport
     private let breakers: CircuitBreakers?
     let logger: Logger
@@ -154,8 +157,10 @@ public final class VercelClient {
             try admit(credentials.connectionID, &breaker)
             let started = ContinuousClock.now
             let outcome: Result<HTTPResponse, HTTPTransportError>
+            var request = request(for: endpoint, token: token, teamID: credentials.teamID)
+            guard request.clip(to: deadline) else { throw .outOfTime }
             do {
-                outcome = .success(try transport.send(request(for: endpoint, token: token, teamID: credentials.teamID)))
+                outcome = .success(try transport.send(request))
             } catch {
                 outcome = .failure(error)
             }
@@ -188,7 +193,9 @@ public final class VercelClient {
                 if decision == .giveUp { throw .unreachable(error) }
             }
             switch decision {
-            case .retry(let wait): sleep(wait)
+            case .retry(let wait):
+                if let deadline, ContinuousClock.now + wait >= deadline { throw .outOfTime }
+                sleep(wait)
             case .rateLimited(let wait): throw .rateLimited(retryAfter: wait)
             case .giveUp: preconditionFailure("handled above")
             }

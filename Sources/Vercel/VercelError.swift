@@ -17,6 +17,8 @@ public enum VercelError: Error, Equatable, Sendable {
     case busy(retryAfter: Duration)
     /// No answer: connection refused, timed out, or cut.
     case unreachable(HTTPTransportError)
+    /// The time budget of the request the call was for was spent first: not called (or not again).
+    case outOfTime
     /// An answer that is not the JSON the endpoint documents.
     case invalidResponse(String)
 }

@@ -113,6 +113,7 @@ public final class VercelOAuth {
         let basic = Data("\(configuration.clientID):\(configuration.clientSecret)".utf8).base64EncodedString()
         var lastError = VercelError.unreachable(.failed("not attempted"))
         for attempt in 1...3 {
+            try checkDeadline()
             let outcome = exchange(
                 configuration.revokeURL, [("token", token)], extraHeaders: [("Authorization", "Basic \(basic)")])
             switch outcome {
@@ -126,7 +127,17 @@ public final class VercelOAuth {
         throw lastError
     }
 
+    /// When the request these calls serve must be answered by; nil for none. No token call starts
+    /// past it, but one that has started keeps its own timeout: cutting a refresh short after
+    /// Vercel has rotated the pair would lose the connection's tokens.
+    public var deadline: ContinuousClock.Instant?
+
+    private func checkDeadline() throws(VercelError) {
+        if let deadline, ContinuousClock.now >= deadline { throw .outOfTime }
+    }
+
     private func post<T: Decodable>(_ url: String, _ form: [(String, String)]) throws(VercelError) -> T {
+        try checkDeadline()
         switch exchange(url, form, extraHeaders: []) {
         case .failure(let error):
             throw .unreachable(error)

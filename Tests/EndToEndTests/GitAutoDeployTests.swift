@@ -488,7 +488,9 @@ import Vercel
         #expect(generated.hasPrefix("whsec_") && generated.count > 40)
         let git = try #require(rotated.json?["git"] as? [String: Any])
         #expect(git["previousSecretValidUntil"] as? String != nil)
-        #expect((git["webhookUrl"] as? String)?.hasSuffix("/v1/webhooks/git/github") == true)
+        #expect(
+            (git["webhookUrl"] as? String)?.hasSuffix(
+                "/v1/webhooks/git/github?projectId=\(connected.linked.project.uuidString.lowercased())") == true)
 
         let push =
             #"{"ref":"refs/heads/feature/a","after":"abcdef1234567","repository":{"full_name":"\#(repository.uppercased())"}}"#

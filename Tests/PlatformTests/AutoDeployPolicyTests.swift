@@ -1,60 +1,6 @@
 import Platform
 import Testing
 
-@Suite struct BranchGlobTests {
-    /// Every form a pattern can take: literal, `*` within a segment, `**` across segments (and `**/`
-    /// standing for no segment), `?`, and combinations.
-    static let cases: [(pattern: String, branch: String, matches: Bool)] = [
-        ("main", "main", true),
-        ("main", "Main", false),
-        ("main", "main2", false),
-        ("feature/*", "feature/login", true),
-        ("feature/*", "feature/a/b", false),
-        ("feature/*", "feature/", true),
-        ("feature/*", "features/login", false),
-        ("*", "main", true),
-        ("*", "feature/x", false),
-        ("**", "feature/x/y", true),
-        ("**", "main", true),
-        ("release/**", "release/1.0/hotfix", true),
-        ("release/**", "release/1.0", true),
-        ("release/**", "release", false),
-        ("**/fix", "fix", true),
-        ("**/fix", "a/b/fix", true),
-        ("**/fix", "a/b/fixes", false),
-        ("a/**/b", "a/b", true),
-        ("a/**/b", "a/x/y/b", true),
-        ("a/**/b", "a/x/y/c", false),
-        ("v?", "v1", true),
-        ("v?", "v10", false),
-        ("v?", "v/", false),
-        ("hotfix-?.?", "hotfix-1.2", true),
-        ("*-preview", "login-preview", true),
-        ("*-preview", "team/login-preview", false),
-        ("**-preview", "team/login-preview", true),
-        ("dependabot/**", "dependabot/npm_and_yarn/lodash-4.17.21", true),
-        ("*.*.*", "1.2.3", true),
-        ("*.*.*", "1.2", false),
-    ]
-
-    @Test(arguments: 0..<cases.count)
-    func matches(index: Int) {
-        let (pattern, branch, expected) = Self.cases[index]
-        #expect(BranchGlob(pattern).matches(branch) == expected, "\(pattern) ~ \(branch)")
-    }
-
-    @Test func validPatterns() {
-        for pattern in ["main", "feature/*", "!release/**", "v?", String(repeating: "a", count: 255)] {
-            #expect(BranchGlob.isValid(pattern), "\(pattern)")
-        }
-        for pattern in [
-            "", "!", "!!main", "with space", "tab\tbranch", "[abc]", "a\\b", String(repeating: "a", count: 256),
-        ] {
-            #expect(!BranchGlob.isValid(pattern), "\(pattern)")
-        }
-    }
-}
-
 @Suite struct AutoDeployPolicyTests {
     static func settings(
         enabled: Bool = true, patterns: [String] = [], target: String = "auto", approval: Bool = false

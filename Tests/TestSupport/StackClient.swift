@@ -29,6 +29,7 @@ public struct StackClient: Sendable {
             (try? JSONSerialization.jsonObject(with: body)) as? [String: any Sendable]
         }
         public var code: String? { json?["code"] as? String }
+        public var error: String? { json?["error"] as? String }
         public func header(_ name: String) -> String? { headers[name.lowercased()] }
     }
 

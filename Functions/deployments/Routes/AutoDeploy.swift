@@ -89,9 +89,7 @@ enum AutoDeploy {
 
     /// The link's patterns, checked as the link routes check them.
     static func validate(patterns: [String]) throws {
-        guard patterns.count <= 50, patterns.allSatisfy(BranchGlob.isValid) else {
-            throw DeploymentsError.invalidBranchPatterns
-        }
+        if let reason = Glob.refusal(list: patterns) { throw DeploymentsError.invalidBranchPatterns(reason) }
     }
 
     @Sendable static func getConfig(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
@@ -124,9 +122,7 @@ enum AutoDeploy {
 
     @Sendable static func addRule(_ call: PlatformCall<RuleInput>, _ context: RequestContext) throws -> Response {
         let input = call.input
-        guard BranchGlob.isValid(input.pattern) else {
-            throw DeploymentsError.invalidRule("pattern is not a valid glob")
-        }
+        if let reason = Glob.refusal(input.pattern) { throw DeploymentsError.invalidRule("pattern: \(reason)") }
         guard ["production", "preview"].contains(input.target) else {
             throw DeploymentsError.invalidRule("target must be production or preview")
         }
@@ -143,7 +139,7 @@ enum AutoDeploy {
     }
 
     @Sendable static func removeRule(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
-        guard let pattern = call.parameter("pattern"), BranchGlob.isValid(pattern) else {
+        guard let pattern = call.parameter("pattern"), Glob.isValid(pattern) else {
             throw DeploymentsError.invalidRule("the pattern in the path is not a valid glob")
         }
         let project = try call.linkedProject()

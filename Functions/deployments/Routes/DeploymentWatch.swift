@@ -93,7 +93,7 @@ extension VercelError {
     /// A failure that passes: rate limits, an open breaker, a full bulkhead, no answer, Vercel's own 5xx.
     var isTransient: Bool {
         switch self {
-        case .rateLimited, .circuitOpen, .busy, .unreachable: true
+        case .rateLimited, .circuitOpen, .busy, .unreachable, .outOfTime: true
         case .api(let status, _, _): status >= 500
         case .unauthorized, .forbidden, .missingFiles, .invalidResponse: false
         }

@@ -15,7 +15,7 @@ enum DeploymentsError: Error {
     case invalidProductionBranch
     case invalidBuildSetting(String)
     case productionBranchIsVercels(current: String)
-    case invalidBranchPatterns
+    case invalidBranchPatterns(String)
     case invalidEnvironmentTargets
     case projectAlreadyLinked
     case vercelProjectAlreadyLinked
@@ -88,8 +88,8 @@ extension DeploymentsError: HTTPResponseError {
                 409, "PRODUCTION_BRANCH_IS_VERCELS",
                 "The production branch of a git-connected project is set in Vercel (it is '\(current)' there)"
             )
-        case .invalidBranchPatterns:
-            (400, "INVALID_BRANCH_PATTERNS", "deploymentBranchPatterns: at most 50 patterns of 1 to 255 characters")
+        case .invalidBranchPatterns(let reason):
+            (400, "INVALID_BRANCH_PATTERNS", "deploymentBranchPatterns: \(reason)")
         case .invalidEnvironmentTargets:
             (400, "INVALID_ENVIRONMENT_TARGETS", "environmentTargets must be production, preview or development")
         case .projectAlreadyLinked:

@@ -30,10 +30,14 @@ enum GitRepository {
         let refusedDeliveries: Int64
         let lastRefusedAt: Nullable<Date>
 
-        init(_ configured: GitRepositoryStore.Configured?, baseURL: String) {
+        /// The webhook's URL names the project: its deliveries then wait in that project's line
+        /// for a worker (the proof, not the name, decides whose they are).
+        init(_ configured: GitRepositoryStore.Configured?, projectID: UUID, baseURL: String) {
             provider = configured?.provider.rawValue
             repository = configured?.repository
-            webhookUrl = configured.map { baseURL + "/v1/webhooks/git/" + $0.provider.rawValue }
+            webhookUrl = configured.map {
+                baseURL + "/v1/webhooks/git/" + $0.provider.rawValue + "?projectId=" + projectID.uuidString.lowercased()
+            }
             self.configured = configured != nil
             tokenStored = configured?.tokenStored ?? false
             previousSecretValidUntil = Nullable(configured?.previousSecretValidUntil)
@@ -119,7 +123,8 @@ enum GitRepository {
             correlationID: call.requestID)
         var response = Response.json(
             Configured(
-                git: View(configured, baseURL: context.configuration.deployments.baseURL), webhookSecret: secret,
+                git: View(configured, projectID: project.projectID, baseURL: context.configuration.deployments.baseURL),
+                webhookSecret: secret,
                 secretGenerated: input.webhookSecret == nil))
         response.headers.append(("Cache-Control", "no-store"))
         return response
@@ -128,7 +133,9 @@ enum GitRepository {
     @Sendable static func get(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
         let store = GitRepositoryStore(database: context.database, keyRing: context.configuration.keyRing)
         return .json([
-            "git": View(try store.configured(call.projectID), baseURL: context.configuration.deployments.baseURL)
+            "git": View(
+                try store.configured(call.projectID), projectID: call.projectID,
+                baseURL: context.configuration.deployments.baseURL)
         ])
     }
 

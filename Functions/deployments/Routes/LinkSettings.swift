@@ -32,11 +32,7 @@ enum LinkSettings {
             if let branch = productionBranch, !GitRef.isValidBranch(branch) {
                 throw DeploymentsError.invalidProductionBranch
             }
-            if let patterns = deploymentBranchPatterns {
-                guard patterns.count <= 50, patterns.allSatisfy(BranchGlob.isValid) else {
-                    throw DeploymentsError.invalidBranchPatterns
-                }
-            }
+            if let patterns = deploymentBranchPatterns { try AutoDeploy.validate(patterns: patterns) }
             if let targets = environmentTargets {
                 guard !targets.isEmpty, Set(targets).isSubset(of: ["production", "preview", "development"]) else {
                     throw DeploymentsError.invalidEnvironmentTargets

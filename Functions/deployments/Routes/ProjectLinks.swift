@@ -51,9 +51,7 @@ enum ProjectLinks {
             guard VercelIdentifier.isValid(framework, maxLength: 64) else { throw DeploymentsError.invalidFramework }
         }
         let patterns = input.deploymentBranchPatterns ?? []
-        guard patterns.count <= 50, patterns.allSatisfy(BranchGlob.isValid) else {
-            throw DeploymentsError.invalidBranchPatterns
-        }
+        try AutoDeploy.validate(patterns: patterns)
         let targets = input.environmentTargets ?? ["production", "preview"]
         guard !targets.isEmpty, Set(targets).isSubset(of: ["production", "preview", "development"]) else {
             throw DeploymentsError.invalidEnvironmentTargets

@@ -7,7 +7,7 @@ enum EnvError: Error {
     case invalidTargets
     case invalidGitBranch
     case invalidDirection
-    case invalidPatterns
+    case invalidPatterns(String)
     case invalidResolutions
     case variableNotFound
     case syncInProgress
@@ -37,14 +37,14 @@ extension EnvError: HTTPResponseError {
         case .invalidTargets:
             return (400, "INVALID_TARGET", "target must hold production, preview or development, once each")
         case .invalidGitBranch:
-            return (400, "INVALID_GIT_BRANCH", "gitBranch is 1 to 250 characters, for the preview target alone")
+            return (
+                400, "INVALID_GIT_BRANCH",
+                "gitBranch is a git branch name (git check-ref-format) of 1 to 250 bytes, for the preview target alone"
+            )
         case .invalidDirection:
             return (400, "INVALID_DIRECTION", "direction must be to_vercel, from_vercel or bidirectional")
-        case .invalidPatterns:
-            return (
-                400, "INVALID_PATTERNS",
-                "includePatterns and excludePatterns: at most 50 patterns of 1 to 256 characters"
-            )
+        case .invalidPatterns(let reason):
+            return (400, "INVALID_PATTERNS", reason)
         case .invalidResolutions:
             return (400, "INVALID_RESOLUTIONS", "resolutions map keys to platform or vercel (at most 1000)")
         case .variableNotFound: return (404, "VARIABLE_NOT_FOUND", "This project has no such variable")

@@ -38,15 +38,17 @@ enum EnvSync {
         guard let direction = EnvPlan.Direction(rawValue: input.direction) else { throw EnvError.invalidDirection }
         guard EnvRules.targets.contains(input.target) else { throw EnvError.invalidTargets }
         if let branch = input.gitBranch {
-            guard (1...250).contains(branch.utf8.count), input.target == "preview" else {
-                throw EnvError.invalidGitBranch
+            guard EnvRules.isValidGitBranch(branch), input.target == "preview" else { throw EnvError.invalidGitBranch }
+        }
+        for (name, patterns) in [
+            ("includePatterns", input.includePatterns), ("excludePatterns", input.excludePatterns),
+        ] {
+            if let reason = Glob.refusal(list: patterns ?? [], negatable: false) {
+                throw EnvError.invalidPatterns("\(name): \(reason)")
             }
         }
-        let include = input.includePatterns ?? []
-        let exclude = input.excludePatterns ?? []
-        guard include.count <= 50, exclude.count <= 50,
-            (include + exclude).allSatisfy({ (1...256).contains($0.utf8.count) })
-        else { throw EnvError.invalidPatterns }
+        let include = (input.includePatterns ?? []).map(Glob.init)
+        let exclude = (input.excludePatterns ?? []).map(Glob.init)
         var resolutions: [String: EnvPlan.Resolution] = [:]
         guard (input.resolutions ?? [:]).count <= 1000 else { throw EnvError.invalidResolutions }
         for (key, side) in input.resolutions ?? [:] {
@@ -121,33 +123,8 @@ enum EnvSync {
     }
 
     /// Whether `key` is taken: it matches an include pattern (or there are none) and no exclude one.
-    static func matches(_ key: String, include: [String], exclude: [String]) -> Bool {
-        (include.isEmpty || include.contains { glob($0, key) }) && !exclude.contains { glob($0, key) }
-    }
-
-    /// `*` any run of characters, `?` one character, anything else itself.
-    static func glob(_ pattern: String, _ text: String) -> Bool {
-        let p = Array(pattern.utf8)
-        let t = Array(text.utf8)
-        var (pi, ti, star, mark) = (0, 0, -1, 0)
-        while ti < t.count {
-            if pi < p.count, p[pi] == UInt8(ascii: "?") || p[pi] == t[ti] {
-                pi += 1
-                ti += 1
-            } else if pi < p.count, p[pi] == UInt8(ascii: "*") {
-                star = pi
-                mark = ti
-                pi += 1
-            } else if star >= 0 {
-                pi = star + 1
-                mark += 1
-                ti = mark
-            } else {
-                return false
-            }
-        }
-        while pi < p.count, p[pi] == UInt8(ascii: "*") { pi += 1 }
-        return pi == p.count
+    static func matches(_ key: String, include: [Glob], exclude: [Glob]) -> Bool {
+        (include.isEmpty || include.contains { $0.matches(key) }) && !exclude.contains { $0.matches(key) }
     }
 
     /// SHA-256 over every change with the hashes and versions of both sides it rests on: a

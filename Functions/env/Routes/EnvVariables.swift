@@ -152,7 +152,7 @@ enum EnvVariables {
             targets.allSatisfy(EnvRules.targets.contains)
         else { throw EnvError.invalidTargets }
         if let gitBranch {
-            guard (1...250).contains(gitBranch.utf8.count), targets == ["preview"] else {
+            guard EnvRules.isValidGitBranch(gitBranch), targets == ["preview"] else {
                 throw EnvError.invalidGitBranch
             }
         }

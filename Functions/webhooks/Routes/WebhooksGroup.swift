@@ -2,8 +2,13 @@ import FastCGI
 import Platform
 
 /// The `webhooks` group: Vercel's webhooks, and the git providers' pushes and pull requests.
+/// Vercel's are recorded and applied in the database alone, so an accepting worker serves them and
+/// no git delivery, which may deploy, ever stands in front of one. Git deliveries wait in the line
+/// of the project their URL names (`?projectId=`, see `GitRepository`), so one project's flood
+/// waits behind itself.
 public let group = FunctionGroup(name: "webhooks") { router in
-    router.add("POST", "/v1/webhooks/vercel", bodyLimit: VercelWebhook.bodyLimit, VercelWebhook.handle)
+    router.add(
+        "POST", "/v1/webhooks/vercel", bodyLimit: VercelWebhook.bodyLimit, reach: .local, VercelWebhook.handle)
     for provider in GitProvider.allCases {
         router.add(
             "POST", "/v1/webhooks/git/\(provider.rawValue)", bodyLimit: GitWebhook.bodyLimit,

@@ -54,6 +54,12 @@ public enum EnvRules {
     public static let systemPrefixes = ["VERCEL_GIT_"]
 
     public static let targets: Set<String> = ["production", "preview", "development"]
+
+    /// Whether `branch` may scope a preview variable: a git branch name (git's ref-format rules:
+    /// no control characters, spaces, `..`, `~`, `^`, `:` …) of at most 250 bytes, Vercel's limit.
+    public static func isValidGitBranch(_ branch: String) -> Bool {
+        branch.utf8.count <= 250 && GitRef.isValidBranch(branch)
+    }
     public static let types: Set<String> = ["plain", "encrypted", "sensitive"]
 
     /// Checks a key: `^[A-Za-z_][A-Za-z0-9_]*$`, 256 characters at most, neither reserved nor a

@@ -11,7 +11,7 @@ extension VercelError: HTTPResponseError {
         case .forbidden: 403
         case .rateLimited: 429
         case .circuitOpen, .busy: 503
-        case .unreachable(.timedOut): 504
+        case .unreachable(.timedOut), .outOfTime: 504
         case .unreachable, .invalidResponse, .missingFiles: 502
         case .api(let status, _, _):
             switch status {
@@ -31,7 +31,7 @@ extension VercelError: HTTPResponseError {
         case .rateLimited: "RATE_LIMITED"
         case .circuitOpen: "CIRCUIT_OPEN"
         case .busy: "UPSTREAM_BUSY"
-        case .unreachable(.timedOut): "VERCEL_TIMEOUT"
+        case .unreachable(.timedOut), .outOfTime: "VERCEL_TIMEOUT"
         case .unreachable: "VERCEL_UNREACHABLE"
         case .invalidResponse, .missingFiles: "VERCEL_INVALID_RESPONSE"
         case .api(let status, _, _):
@@ -53,6 +53,7 @@ extension VercelError: HTTPResponseError {
         case .circuitOpen: "Vercel has been failing for this connection; calls are paused briefly"
         case .busy: "Vercel is still answering this connection's earlier calls; try again shortly"
         case .unreachable(.timedOut): "Vercel did not answer in time"
+        case .outOfTime: "This request ran out of time before Vercel answered; try again"
         case .unreachable: "Vercel could not be reached"
         case .invalidResponse, .missingFiles: "Vercel answered in a way this service does not understand"
         case .api(_, _, let message): message

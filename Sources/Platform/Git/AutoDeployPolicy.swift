@@ -1,57 +1,3 @@
-/// A glob over branch names: `*` matches within one path segment (never `/`), `**` matches across
-/// segments (and `**/` also matches no segment at all, so `**/fix` matches `fix`), `?` matches one
-/// character other than `/`; everything else matches itself.
-public struct BranchGlob: Sendable, Equatable {
-    public let pattern: String
-
-    public init(_ pattern: String) { self.pattern = pattern }
-
-    /// Whether `pattern` is a pattern this service accepts: 1 to 255 bytes, no space, control
-    /// character, or glob syntax it does not have (`[`, `]`, `\`), and not empty after a `!`.
-    public static func isValid(_ pattern: String) -> Bool {
-        let body = pattern.hasPrefix("!") ? String(pattern.dropFirst()) : pattern
-        let bytes = Array(body.utf8)
-        guard (1...255).contains(pattern.utf8.count), !bytes.isEmpty, !body.hasPrefix("!") else { return false }
-        return bytes.allSatisfy { $0 > 0x20 && $0 != 0x7f && $0 != 0x5b && $0 != 0x5d && $0 != 0x5c }
-    }
-
-    public func matches(_ branch: String) -> Bool {
-        Self.match(Array(pattern.utf8)[...], Array(branch.utf8)[...])
-    }
-
-    private static func match(_ pattern: ArraySlice<UInt8>, _ text: ArraySlice<UInt8>) -> Bool {
-        let star = UInt8(ascii: "*")
-        let slash = UInt8(ascii: "/")
-        guard let first = pattern.first else { return text.isEmpty }
-        if first == star, pattern.dropFirst().first == star {
-            var rest = pattern.dropFirst(2)
-            // `**/` may stand for no segment at all.
-            if rest.first == slash, match(rest.dropFirst(), text) { return true }
-            while rest.first == star { rest = rest.dropFirst() }
-            var candidate = text
-            while true {
-                if match(rest, candidate) { return true }
-                guard !candidate.isEmpty else { return false }
-                candidate = candidate.dropFirst()
-            }
-        }
-        if first == star {
-            let rest = pattern.dropFirst()
-            var candidate = text
-            while true {
-                if match(rest, candidate) { return true }
-                guard let next = candidate.first, next != slash else { return false }
-                candidate = candidate.dropFirst()
-            }
-        }
-        guard let next = text.first else { return false }
-        if first == UInt8(ascii: "?") {
-            return next != slash && match(pattern.dropFirst(), text.dropFirst())
-        }
-        return first == next && match(pattern.dropFirst(), text.dropFirst())
-    }
-}
-
 /// The auto-deploy settings of a project: the link's switch and branch patterns, and where and how
 /// pushes deploy.
 public struct AutoDeploySettings: Sendable, Equatable {
@@ -154,8 +100,8 @@ public enum AutoDeployPolicy {
             target: target, matchedPattern: nil, requiresApproval: settings.requiresApproval)
     }
 
-    private static func split(_ pattern: String) -> (excludes: Bool, glob: BranchGlob) {
-        pattern.hasPrefix("!") ? (true, BranchGlob(String(pattern.dropFirst()))) : (false, BranchGlob(pattern))
+    private static func split(_ pattern: String) -> (excludes: Bool, glob: Glob) {
+        pattern.hasPrefix("!") ? (true, Glob(String(pattern.dropFirst()))) : (false, Glob(pattern))
     }
 
     /// The markers in a head commit's message that skip its deployment.

@@ -60,6 +60,17 @@ public final class RequestContext {
         tokens = TokenService(database: database, store: connections, oauth: oauth, logger: logger)
     }
 
+    /// When the request being served must be answered by (the group's request budget); nil
+    /// between requests and in jobs. Vercel's clients start no call past it.
+    public private(set) var deadline: ContinuousClock.Instant?
+
+    /// Serves the next request until `deadline` (nil: no deadline).
+    public func serve(until deadline: ContinuousClock.Instant?) {
+        self.deadline = deadline
+        vercel.deadline = deadline
+        oauth.deadline = deadline
+    }
+
     public var audit: SecurityAudit { SecurityAudit(database: database) }
     public var projectLinks: ProjectLinkStore { ProjectLinkStore(database: database) }
     public var overrides: OverrideTokenStore { OverrideTokenStore(database: database) }

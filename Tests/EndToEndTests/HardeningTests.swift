@@ -1,0 +1,147 @@
+import Crypto
+import Foundation
+import TestSupport
+import Testing
+
+/// What an attacker and a race found in the groups written last (an adversarial pass, round two),
+/// each sent the way it was found: through nginx, or to a function's own socket where the test
+/// needs a setting of its own.
+@Suite struct HardeningTests {
+    let client: StackClient
+    let fixtures = StackFixtures()
+
+    init() throws {
+        client = try StackClient()
+    }
+
+    static func json(_ object: [String: Any]) -> String {
+        String(decoding: try! JSONSerialization.data(withJSONObject: object), as: UTF8.self)
+    }
+
+    // MARK: Branch patterns
+
+    /// A rule that made a backtracking matcher run for seconds (`*a*a*a*a*b` against a branch of
+    /// `a`s), beside fifty branch patterns of the most wildcards a pattern may hold: eight
+    /// concurrent tests of the longest branch answer at once, and another user's deployment list
+    /// meanwhile too.
+    @Test func aPathologicalBranchPatternAnswersAtOnceAndHoldsNoWorker() async throws {
+        let linked = try await LinkedProjectFixture.make(fixtures, client, webhooks: false)
+        let other = try await LinkedProjectFixture.make(fixtures, client, webhooks: false)
+        let user = linked.user.uuidString
+        let rule = try await client.signed(
+            "POST", "\(linked.base)/auto-deploy/rules",
+            json: Self.json(["userId": user, "pattern": "*a*a*a*a*b", "target": "preview"]))
+        #expect(rule.status == 201, "\(rule.text)")
+        let widest = String(repeating: "*a", count: 32) + "b"
+        let config = try await client.signed(
+            "PUT", "\(linked.base)/auto-deploy/config",
+            json: Self.json(["userId": user, "branchPatterns": Array(repeating: widest, count: 50)]))
+        #expect(config.status == 200, "\(config.text)")
+
+        let branch = String(repeating: "a", count: 250)
+        let test = Self.json(["userId": user, "branch": branch])
+        let otherList = "\(other.base)/deployments?userId=\(other.user)"
+        let client = client
+        let testPath = "\(linked.base)/auto-deploy/test"
+        let tests = try await withThrowingTaskGroup(of: Duration?.self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    let started = ContinuousClock.now
+                    let reply = try await client.signed("POST", testPath, json: test)
+                    let took = ContinuousClock.now - started
+                    #expect(reply.status == 200, "\(reply.text)")
+                    #expect(reply.json?["wouldDeploy"] as? Bool == false)
+                    #expect(reply.json?["reason"] as? String == "no rule or branch pattern matches this branch")
+                    return took
+                }
+            }
+            group.addTask {
+                for _ in 0..<10 {
+                    let started = ContinuousClock.now
+                    let reply = try await client.signed("GET", otherList)
+                    #expect(reply.status == 200, "\(reply.text)")
+                    #expect(ContinuousClock.now - started < .seconds(1), "another user's list waited")
+                }
+                return nil
+            }
+            return try await group.reduce(into: [Duration]()) { if let took = $1 { $0.append(took) } }
+        }
+        // A backtracking matcher took 8 to 10 s for one of these; the bound leaves room for a
+        // loaded test machine, and `scripts/bench glob` measures the real figure.
+        #expect(tests.count == 8)
+        #expect(tests.allSatisfy { $0 < .seconds(1) }, "\(tests)")
+
+        let matching = try await client.signed(
+            "POST", "\(linked.base)/auto-deploy/test", json: Self.json(["userId": user, "branch": branch + "b"]))
+        #expect(matching.json?["matchedPattern"] as? String == "*a*a*a*a*b", "\(matching.text)")
+    }
+
+    /// Every door that takes a pattern refuses one past the limits, saying which limit.
+    @Test func everyDoorThatTakesAPatternRefusesOnePastItsLimits() async throws {
+        let linked = try await LinkedProjectFixture.make(fixtures, client, webhooks: false)
+        let user = linked.user.uuidString
+        let tooWild = String(repeating: "*a", count: 33)
+        let rule = try await client.signed(
+            "POST", "\(linked.base)/auto-deploy/rules",
+            json: Self.json(["userId": user, "pattern": tooWild, "target": "preview"]))
+        #expect(rule.status == 400 && rule.code == "INVALID_RULE", "\(rule.text)")
+        #expect(rule.error?.contains("at most 32 wildcards") == true, "\(rule.text)")
+        let config = try await client.signed(
+            "PUT", "\(linked.base)/auto-deploy/config", json: Self.json(["userId": user, "branchPatterns": [tooWild]]))
+        #expect(config.status == 400 && config.code == "INVALID_BRANCH_PATTERNS", "\(config.text)")
+        #expect(config.error?.contains("pattern 1: a pattern may hold at most 32 wildcards") == true, "\(config.text)")
+        let link = try await client.signed(
+            "PATCH", "\(linked.base)/projects/link",
+            json: Self.json(["userId": user, "deploymentBranchPatterns": ["main", tooWild]]))
+        #expect(link.status == 400 && link.code == "INVALID_BRANCH_PATTERNS", "\(link.text)")
+        #expect(link.error?.contains("pattern 2") == true, "\(link.text)")
+        let many = try await client.signed(
+            "PATCH", "\(linked.base)/projects/link",
+            json: Self.json(["userId": user, "deploymentBranchPatterns": Array(repeating: "a*", count: 51)]))
+        #expect(many.status == 400 && many.error?.contains("at most 50 patterns") == true, "\(many.text)")
+        let sync = try await client.signed(
+            "POST", "\(linked.base)/env/sync",
+            json: Self.json([
+                "userId": user, "direction": "to_vercel", "target": "preview", "dryRun": true,
+                "excludePatterns": ["API_*", String(repeating: "?", count: 33)],
+            ]))
+        #expect(sync.status == 400 && sync.code == "INVALID_PATTERNS", "\(sync.text)")
+        #expect(sync.error?.contains("excludePatterns: pattern 2") == true, "\(sync.text)")
+    }
+
+    // MARK: The request budget
+
+    /// A request may hold a worker for the group's request budget, not for as long as Vercel
+    /// takes: with a budget of 2 s, a project list from an account Vercel answers in 6 s is
+    /// answered 504 once the budget is spent, and the one upstream worker serves the next request
+    /// while the slow answer is still on its way.
+    @Test func noRequestHoldsAWorkerPastTheRequestBudget() async throws {
+        let linked = try await LinkedProjectFixture.make(fixtures, client, webhooks: false)
+        let function = try await FunctionProcess(
+            group: "deployments", workers: 1, arguments: ["--upstream-workers", "1"],
+            overrides: ["SHEEN_REQUEST_BUDGET_SECONDS": "2"])
+        defer { function.stop() }
+        try await linked.connected.account.setFaults(["latencyMs": 6_000])
+        let socket = function.socket
+        let target = "\(linked.base)/projects?userId=\(linked.user)"
+        let signer = client
+        @Sendable func send() throws -> FastCGIClient.Pending {
+            let parameters = signer.signatureHeaders("GET", target).map { name, value in
+                ("HTTP_" + name.uppercased().replacingOccurrences(of: "-", with: "_"), value)
+            }
+            return try FastCGIClient.send(socket: socket, uri: target, parameters: parameters, timeout: 30)
+        }
+        let (reply, took) = try await onOwnThread { () -> (String, Duration) in
+            let started = ContinuousClock.now
+            let reply = try send().reply()
+            return (reply, ContinuousClock.now - started)
+        }
+        #expect(reply.contains("Status: 504"), "\(reply)")
+        #expect(reply.contains(#""code":"VERCEL_TIMEOUT""#), "\(reply)")
+        #expect(took < .seconds(5), "the request held its worker for \(took)")
+
+        try await linked.connected.account.setFaults(["latencyMs": 0])
+        let next = try await onOwnThread { try send().reply() }
+        #expect(next.contains("Status: 200"), "\(next)")
+    }
+}

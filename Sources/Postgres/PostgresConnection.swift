@@ -95,6 +95,15 @@ public final class PostgresConnection {
         return try body()
     }
 
+    /// Holds the shared session advisory lock `name` while `body` runs; waits for it (up to the
+    /// lock timeout) while another session holds it exclusively. Shared holders do not wait for
+    /// each other.
+    public func withSharedAdvisoryLock<T>(_ name: String, _ body: () throws -> T) throws -> T {
+        try execute("SELECT pg_advisory_lock_shared(hashtextextended(\(name), 0))")
+        defer { _ = try? execute("SELECT pg_advisory_unlock_shared(hashtextextended(\(name), 0))") }
+        return try body()
+    }
+
     /// Takes the session advisory lock `name` if it is free and runs `body`; returns nil without
     /// running it when another session holds the lock.
     public func withAdvisoryLockIfFree<T>(_ name: String, _ body: () throws -> T) throws -> T? {

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import TestSupport
 import Testing
+import Vercel
 
 /// What an attacker and a race found in the groups written last (an adversarial pass, round two),
 /// each sent the way it was found: through nginx, or to a function's own socket where the test
@@ -143,5 +144,57 @@ import Testing
         try await linked.connected.account.setFaults(["latencyMs": 0])
         let next = try await onOwnThread { try send().reply() }
         #expect(next.contains("Status: 200"), "\(next)")
+    }
+
+    // MARK: Races
+
+    /// Twenty deploys and an unlink of one project at once, while Vercel takes 150 ms a call: each
+    /// deploy is made and recorded, or refused as not linked before Vercel is asked; every
+    /// deployment Vercel has for the project is one the service recorded.
+    @Test func deploysRacingAnUnlinkAreRecordedOrRefusedAndLeaveNothingUntracked() async throws {
+        let linked = try await LinkedProjectFixture.make(fixtures, client, webhooks: false)
+        try await linked.connected.account.setFaults(["latencyMs": 150, "buildMs": 60_000])
+        let body = Self.json([
+            "userId": linked.user.uuidString, "deploymentType": "preview", "gitSource": ["branch": "main"],
+        ])
+        let client = client
+        let deploy = "\(linked.base)/deploy"
+        let unlink = "\(linked.base)/projects/unlink"
+        let unlinkBody = Self.json(["userId": linked.user.uuidString])
+        let replies = try await withThrowingTaskGroup(of: (String, StackClient.Reply).self) { group in
+            // A deploy every 200 ms keeps within the connection's two calls in flight; the unlink
+            // comes while the ninth is at Vercel.
+            for index in 0..<20 {
+                group.addTask { ("deploy", try await client.signed("POST", deploy, json: body)) }
+                if index == 8 {
+                    try await Task.sleep(for: .milliseconds(50))
+                    group.addTask { ("unlink", try await client.signed("POST", unlink, json: unlinkBody)) }
+                }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        let unlinked = replies.filter { $0.0 == "unlink" }.map(\.1)
+        #expect(unlinked.count == 1 && unlinked[0].status == 200, "\(unlinked.map(\.text))")
+        let deploys = replies.filter { $0.0 == "deploy" }.map(\.1)
+        #expect(deploys.count == 20)
+        for reply in deploys {
+            #expect(
+                reply.status == 202 || (reply.status == 404 && reply.code == "PROJECT_NOT_LINKED"),
+                "\(reply.status) \(reply.text)")
+        }
+        let accepted = Set(
+            deploys.compactMap { ($0.json?["deployment"] as? [String: Any])?["id"] as? String })
+        let recorded = Set(
+            try fixtures.db.query("SELECT deployment_id FROM vercel_deployments WHERE project_id = \(linked.project)")
+                .map { $0["deployment_id"] ?? "" })
+        try await linked.connected.account.setFaults(["latencyMs": 0])
+        let atVercel = Set(
+            try linked.connected.vercel.deployments(
+                projectID: linked.vercelProject.id, .init(accessToken: linked.connected.account.token), limit: 100
+            ).items.map(\.uid))
+        #expect(accepted == recorded, "answered \(accepted.sorted()), recorded \(recorded.sorted())")
+        #expect(atVercel == recorded, "untracked at Vercel: \(atVercel.subtracting(recorded).sorted())")
+        #expect(deploys.contains { $0.status == 202 }, "no deploy went before the unlink")
     }
 }

@@ -159,15 +159,17 @@ enum Deploy {
                     target: input.isProduction ? "production" : nil,
                     meta: ["sheenProjectId": project.projectID.uuidString.lowercased()])
                 let files = try ProjectFiles.read(root + "/" + project.projectID.uuidString.lowercased())
-                let outcome = try context.vercel.deployFiles(files, as: request, credentials)
-                uploaded = outcome.report
-                deployment = try context.deployments(logger: call.logger).recordCreated(
-                    outcome.deployment, of: project,
-                    origin: .init(
-                        production: input.isProduction, gitSource: nil, createdBy: call.caller.userID,
-                        correlationID: call.requestID, idempotency: idempotency,
-                        upload: (outcome.report.filesUploaded, outcome.report.bytesUploaded),
-                        uploadAudit: UploadAudit.summarize(files.map { ($0.path, $0.bytes.count) })))
+                (deployment, uploaded) = try context.whileLinked(project) {
+                    let outcome = try context.vercel.deployFiles(files, as: request, credentials)
+                    let recorded = try context.deployments(logger: call.logger).recordCreated(
+                        outcome.deployment, of: project,
+                        origin: .init(
+                            production: input.isProduction, gitSource: nil, createdBy: call.caller.userID,
+                            correlationID: call.requestID, idempotency: idempotency,
+                            upload: (outcome.report.filesUploaded, outcome.report.bytesUploaded),
+                            uploadAudit: UploadAudit.summarize(files.map { ($0.path, $0.bytes.count) })))
+                    return (recorded, outcome.report)
+                }
             }
         } catch {
             override.map(context.overrides.refund)

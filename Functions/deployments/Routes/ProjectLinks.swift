@@ -112,9 +112,12 @@ enum ProjectLinks {
     }
 
     @Sendable static func unlink(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
-        guard let vercelProjectID = try context.projectLinks.remove(call.projectID) else {
-            throw PlatformError.projectNotLinked
+        // Waits for the deployments being made for this link to be recorded; none starts after.
+        let removed = try context.database.transaction {
+            try context.database.lockForTransaction(RequestContext.linkLock(call.projectID))
+            return try context.projectLinks.remove(call.projectID)
         }
+        guard let vercelProjectID = removed else { throw PlatformError.projectNotLinked }
         try context.audit.record(
             "VERCEL_PROJECT_UNLINKED", severity: .low, actor: call.caller.userID, project: call.projectID,
             details: AuditDetails(vercelProjectId: vercelProjectID), correlationID: call.requestID)

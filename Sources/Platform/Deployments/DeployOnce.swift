@@ -51,6 +51,20 @@ extension RequestContext {
         }
     }
 
+    /// The lock a deployment's creation holds shared, and an unlink exclusively: no deployment is
+    /// made at Vercel for a link that is gone, or recorded against one removed meanwhile.
+    public static func linkLock(_ projectID: UUID) -> String { "vercel.link:\(projectID)" }
+
+    /// Runs `body` (which creates a deployment at Vercel and records it) while `project`'s link
+    /// cannot be removed, once it is known to be still there.
+    /// - Throws: `PlatformError.projectNotLinked` when it was unlinked since it was read.
+    public func whileLinked<T>(_ project: LinkedProject, _ body: () throws -> T) throws -> T {
+        try database.withSharedAdvisoryLock(Self.linkLock(project.projectID)) {
+            guard try projectLinks.isLinked(project) else { throw PlatformError.projectNotLinked }
+            return try body()
+        }
+    }
+
     /// Creates a deployment of a git commit (or branch head) of the project's repository at Vercel
     /// and stores it. Nil when Vercel's project is connected to no repository it can build from.
     public func createGitDeployment(
@@ -65,14 +79,16 @@ extension RequestContext {
             name: project.vercelProjectName, project: project.vercelProjectID, target: production ? "production" : nil,
             meta: ["sheenProjectId": project.projectID.uuidString.lowercased()])
         request.gitSource = gitSource
-        let created = try vercel.createDeployment(request, credentials)
         var recorded = source
         recorded.provider = source.provider ?? project.repository?.type
         recorded.repository = source.repository ?? project.repository?.fullName
-        return try deployments(logger: logger).recordCreated(
-            created, of: project,
-            origin: .init(
-                production: production, gitSource: recorded, createdBy: createdBy, correlationID: correlationID,
-                idempotency: idempotency))
+        return try whileLinked(project) {
+            let created = try vercel.createDeployment(request, credentials)
+            return try deployments(logger: logger).recordCreated(
+                created, of: project,
+                origin: .init(
+                    production: production, gitSource: recorded, createdBy: createdBy, correlationID: correlationID,
+                    idempotency: idempotency))
+        }
     }
 }

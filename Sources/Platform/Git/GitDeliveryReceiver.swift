@@ -148,6 +148,9 @@ public struct GitDeliveryReceiver {
             case .busy:
                 result.reason = "another request was deploying this commit; it is tried again"
             }
+        } catch PlatformError.projectNotLinked {
+            result.decision = "ignored"
+            result.reason = "the project was unlinked from Vercel"
         } catch let error as PlatformError {
             result.reason = "the project owner's Vercel connection cannot deploy (\(error.code)); reconnect Vercel"
         } catch let error as VercelError {

@@ -197,4 +197,41 @@ import Vercel
         #expect(atVercel == recorded, "untracked at Vercel: \(atVercel.subtracting(recorded).sorted())")
         #expect(deploys.contains { $0.status == 202 }, "no deploy went before the unlink")
     }
+
+    /// Fifty PUTs of one new key at once, each with its own value: every one is answered 200
+    /// `applied`, and the value the platform holds (its keyed hash, as the list shows it) is the
+    /// one Vercel holds: the last writer's on both sides.
+    @Test func concurrentPutsOfOneKeyEndWithBothSidesHoldingTheLastWritersValue() async throws {
+        let linked = try await LinkedProjectFixture.make(fixtures, client, webhooks: false)
+        let client = client
+        let path = "\(linked.base)/env/RACED_KEY"
+        let user = linked.user.uuidString
+        let replies = try await withThrowingTaskGroup(of: (String, StackClient.Reply).self) { group in
+            for index in 0..<50 {
+                let value = "value-number-\(index)-" + String(repeating: "x", count: 16)
+                let body = Self.json(["userId": user, "value": value, "target": ["preview"], "type": "encrypted"])
+                group.addTask { (value, try await client.signed("PUT", path, json: body)) }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        var hashes: [String: String] = [:]
+        for (value, reply) in replies {
+            #expect(reply.status == 200, "\(reply.status) \(reply.text)")
+            #expect((reply.json?["vercel"] as? [String: Any])?["status"] as? String == "applied", "\(reply.text)")
+            hashes[value] = (reply.json?["variable"] as? [String: Any])?["valueHash"] as? String
+        }
+        let listed = try await client.signed("GET", "\(linked.base)/env?userId=\(user)&target=preview")
+        let rows = (listed.json?["variables"] as? [[String: Any]] ?? []).filter { $0["key"] as? String == "RACED_KEY" }
+        #expect(rows.count == 1, "\(listed.text)")
+        let platformHash = rows.first?["valueHash"] as? String
+        let vercel = linked.connected.vercel
+        let atVercel = try vercel.envVariables(projectID: linked.vercelProject.id, linked.connected.credentials)
+            .filter { $0.key == "RACED_KEY" }
+        #expect(atVercel.count == 1, "\(atVercel.count) variables at Vercel")
+        let value = try atVercel.first.map {
+            try vercel.envVariable(id: $0.id, projectID: linked.vercelProject.id, linked.connected.credentials).value
+        }
+        #expect(value.flatMap { hashes[$0 ?? ""] } == platformHash, "Vercel holds \(value ?? nil ?? "nothing")")
+        #expect(platformHash != nil)
+    }
 }

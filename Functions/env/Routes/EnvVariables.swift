@@ -176,17 +176,22 @@ enum EnvVariables {
         let credentials = try applying.map {
             try context.vercelCredentials(for: call, connection: $0.connectionID, requiring: "env:write")
         }
-        var hash = ""
-        try context.database.transaction {
-            for slot in slots {
-                hash = try store.setLocal(input.value, slot: slot, type: type, projectID: call.projectID)
+        // One writer of a key at a time, from the platform's value to Vercel's: whatever the
+        // interleaving, both sides end with the last writer's value.
+        let (hash, outcome) = try context.database.withAdvisoryLock(EnvStore.keyLock(call.projectID, key)) {
+            var hash = ""
+            try context.database.transaction {
+                for slot in slots {
+                    hash = try store.setLocal(input.value, slot: slot, type: type, projectID: call.projectID)
+                }
             }
-        }
-        var outcome = VercelOutcome.skippedLocalOnly
-        if let link = applying, let credentials {
-            outcome = try apply(
-                input.value, type: type, slots: slots, hash: hash, link: link, credentials: credentials, call: call,
-                context: context)
+            guard let link = applying, let credentials else { return (hash, VercelOutcome.skippedLocalOnly) }
+            return (
+                hash,
+                try apply(
+                    input.value, type: type, slots: slots, hash: hash, link: link, credentials: credentials,
+                    call: call, context: context)
+            )
         }
         try context.audit.record(
             "ENV_VARIABLE_SET", severity: .medium, actor: call.caller.userID, project: call.projectID,
@@ -282,44 +287,49 @@ enum EnvVariables {
         let credentials = try applying.map {
             try context.vercelCredentials(for: call, connection: $0.connectionID, requiring: "env:write")
         }
-        let removed = try store.deleteLocal(key: key, target: target, gitBranch: gitBranch, projectID: call.projectID)
-        var outcome = VercelOutcome.skippedLocalOnly
-        if let link = applying, let credentials {
-            let states = try store.states(projectID: call.projectID).filter {
-                $0.key.key == key && (target == nil || $0.key.target == target) && $0.key.gitBranch == gitBranch
-                    && $0.value.owned
-            }
-            let listed = Result { () throws(VercelError) -> [VercelEnvVariable] in
-                try context.vercel.envVariables(projectID: link.vercelProjectID, credentials)
-            }
-            let remote: [VercelEnvVariable]
-            switch listed {
-            case .success(let variables): remote = variables
-            case .failure(let error):
-                outcome = .failed(error)
-                remote = []
-            }
-            // Only this service's variables, each wholly within the targets deleted.
-            let ids = Swift.Set(states.values.map(\.base.vercelID)).filter { id in
-                remote.contains { $0.id == id && (target == nil || $0.target == [target!]) }
-            }
-            if !ids.isEmpty, outcome.status != "failed" {
-                let attempt = Result { () throws(VercelError) -> [String] in
-                    try context.vercel.deleteEnvVariables(ids: Array(ids), projectID: link.vercelProjectID, credentials)
+        let outcome = try context.database.withAdvisoryLock(EnvStore.keyLock(call.projectID, key)) {
+            let removed = try store.deleteLocal(
+                key: key, target: target, gitBranch: gitBranch, projectID: call.projectID)
+            var outcome = VercelOutcome.skippedLocalOnly
+            if let link = applying, let credentials {
+                let states = try store.states(projectID: call.projectID).filter {
+                    $0.key.key == key && (target == nil || $0.key.target == target) && $0.key.gitBranch == gitBranch
+                        && $0.value.owned
                 }
-                switch attempt {
+                let listed = Result { () throws(VercelError) -> [VercelEnvVariable] in
+                    try context.vercel.envVariables(projectID: link.vercelProjectID, credentials)
+                }
+                let remote: [VercelEnvVariable]
+                switch listed {
+                case .success(let variables): remote = variables
                 case .failure(let error):
                     outcome = .failed(error)
-                case .success:
-                    outcome = VercelOutcome(status: "applied", error: Nullable(nil))
+                    remote = []
                 }
+                // Only this service's variables, each wholly within the targets deleted.
+                let ids = Swift.Set(states.values.map(\.base.vercelID)).filter { id in
+                    remote.contains { $0.id == id && (target == nil || $0.target == [target!]) }
+                }
+                if !ids.isEmpty, outcome.status != "failed" {
+                    let attempt = Result { () throws(VercelError) -> [String] in
+                        try context.vercel.deleteEnvVariables(
+                            ids: Array(ids), projectID: link.vercelProjectID, credentials)
+                    }
+                    switch attempt {
+                    case .failure(let error):
+                        outcome = .failed(error)
+                    case .success:
+                        outcome = VercelOutcome(status: "applied", error: Nullable(nil))
+                    }
+                }
+                if outcome.status != "failed", !remote.isEmpty || states.isEmpty {
+                    for slot in states.keys { try store.dropState(slot, projectID: call.projectID) }
+                }
+                if removed == 0, states.isEmpty { throw EnvError.variableNotFound }
+            } else if removed == 0 {
+                throw EnvError.variableNotFound
             }
-            if outcome.status != "failed", !remote.isEmpty || states.isEmpty {
-                for slot in states.keys { try store.dropState(slot, projectID: call.projectID) }
-            }
-            if removed == 0, states.isEmpty { throw EnvError.variableNotFound }
-        } else if removed == 0 {
-            throw EnvError.variableNotFound
+            return outcome
         }
         try context.audit.record(
             "ENV_VARIABLE_DELETED", severity: .medium, actor: call.caller.userID, project: call.projectID,

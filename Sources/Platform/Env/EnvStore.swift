@@ -84,6 +84,10 @@ public struct EnvStore {
         return hash
     }
 
+    /// The lock one write of `key` (the platform's value, then Vercel's) holds, so writes of one
+    /// key never interleave.
+    public static func keyLock(_ projectID: UUID, _ key: String) -> String { "vercel.env-key:\(projectID):\(key)" }
+
     /// Deletes the platform's values of `key` (in `target`, or every target); how many.
     public func deleteLocal(key: String, target: String?, gitBranch: String?, projectID: UUID) throws -> Int {
         try database.execute(

@@ -401,6 +401,50 @@ import Vercel
         #expect(try deployments(of: connected.linked.project).count == 1)
     }
 
+    /// A provider's signature covers the body, not the delivery id: the first body of a fork's pull
+    /// request, replayed under a new id after a newer commit superseded it, changes nothing. The
+    /// newer commit's approval stays the one pending, and the older commit never waits again.
+    @Test func aReplayedDeliveryOfASupersededCommitChangesNothing() async throws {
+        let connected = try await connect("github", "acme/replay-\(UUID().uuidString.prefix(6).lowercased())")
+        let first = "aaaaaaa111111111111111111111111111111111"
+        let second = "bbbbbbb222222222222222222222222222222222"
+        let opened = Self.pullRequest(
+            repository: connected.repository, number: 99, branch: "patch-9", sha: first, headRepository: "mallory/fork")
+        let openedReply = try await deliver("github", event: "pull_request", body: opened, secret: connected.secret)
+        #expect(Self.decisions(openedReply) == ["waiting_approval"], "\(openedReply.text)")
+        let synchronized = try await deliver(
+            "github", event: "pull_request",
+            body: Self.pullRequest(
+                repository: connected.repository, action: "synchronize", number: 99, branch: "patch-9", sha: second,
+                headRepository: "mallory/fork"),
+            secret: connected.secret)
+        #expect(Self.decisions(synchronized) == ["waiting_approval"], "\(synchronized.text)")
+
+        for _ in 0..<2 {
+            let replayed = try await deliver("github", event: "pull_request", body: opened, secret: connected.secret)
+            #expect(replayed.status == 200, "\(replayed.text)")
+            #expect(Self.decisions(replayed) == ["skipped"], "\(replayed.text)")
+        }
+        let pending = try await approvals(connected, status: "pending")
+        #expect(pending.map { $0["commitSha"] as? String } == [second], "\(pending)")
+        let all = try await approvals(connected)
+        #expect(all.count == 2, "\(all)")
+        #expect(all.filter { $0["commitSha"] as? String == first }.map { $0["status"] as? String } == ["superseded"])
+    }
+
+    /// A GitLab merge request hook that names neither project is from a fork until shown otherwise:
+    /// it waits for approval, as GitHub's and Bitbucket's do.
+    @Test func aGitLabMergeRequestWithoutItsProjectIdsWaitsForApproval() async throws {
+        let connected = try await connect("gitlab", "acme/mr-\(UUID().uuidString.prefix(6).lowercased())")
+        let body = #"""
+            {"object_kind":"merge_request","project":{"path_with_namespace":"\#(connected.repository)"},"object_attributes":{"iid":7,"action":"open","source_branch":"fix","last_commit":{"id":"da1560886d4f094c3e6c9ef40349f7d38b5d27d7","message":"m"}}}
+            """#
+        let reply = try await deliver(
+            "gitlab", event: "Merge Request Hook", body: Data(body.utf8), secret: connected.secret)
+        #expect(Self.decisions(reply) == ["waiting_approval"], "\(reply.text)")
+        #expect(try deployments(of: connected.linked.project).isEmpty)
+    }
+
     @Test func rulesDecideAndTheTestRouteUsesTheSameEvaluator() async throws {
         let connected = try await connect(
             "github", "acme/rules-\(UUID().uuidString.prefix(6).lowercased())",

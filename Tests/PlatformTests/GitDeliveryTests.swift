@@ -125,6 +125,13 @@ import Testing
         #expect(gitlab("update", oldrev: false)?.changes[0].ignored != nil)
         #expect(gitlab("merge", oldrev: false)?.changes[0].ignored != nil)
         #expect(gitlab("open", oldrev: false, source: 2)?.changes[0].fromFork == true)
+        #expect(gitlab("open", oldrev: false)?.changes[0].fromFork == false)
+        // Without both project ids nothing shows the branch is the repository's own: a fork.
+        let unproven = #"""
+            {"object_kind":"merge_request","project":{"path_with_namespace":"g/r"},"object_attributes":{"iid":4,"action":"open","source_branch":"fix","last_commit":{"id":"da1560886d4f094c3e6c9ef40349f7d38b5d27d7","message":"m"}}}
+            """#
+        let delivery = GitDelivery.parse(.gitlab, event: "Merge Request Hook", body: Array(unproven.utf8))
+        #expect(delivery?.changes[0].fromFork == true)
 
         func bitbucket(_ event: String, source: String) -> GitDelivery? {
             let body = #"""

@@ -322,12 +322,25 @@ public struct AutoDeployStore {
 
     /// The pending approval for this commit: an older commit's pending approval for the same branch
     /// or pull request is superseded, and the same commit delivered again finds the one it made.
+    /// Nil when a newer commit has replaced this one there (its approval was superseded, or a
+    /// newer commit's is on record): it never waits again.
     public func requestApproval(
         projectID: UUID, provider: GitProvider, repository: String, change: GitDelivery.Change, sha: String,
         target: String, reason: String, correlationID: String
-    ) throws -> Approval {
-        try database.transaction {
+    ) throws -> Approval? {
+        try database.transaction { () throws -> Approval? in
             try database.lockForTransaction("vercel.auto-deploy.approvals:\(projectID):\(change.subject)")
+            // A commit a newer one replaced on this pull request (or branch) stays replaced, whatever
+            // delivery brings it again: its signed body can be replayed under a new delivery id.
+            let replaced = try database.query(
+                """
+                SELECT 1 AS replaced FROM vercel_deployment_approvals
+                WHERE project_id = \(projectID) AND subject = \(change.subject)
+                  AND ((commit_sha = \(sha) AND status = 'superseded')
+                    OR (commit_sha <> \(sha) AND committed_at > \(change.committedAt)::timestamptz))
+                LIMIT 1
+                """)
+            guard replaced.isEmpty else { return nil }
             try database.execute(
                 """
                 UPDATE vercel_deployment_approvals SET status = 'superseded', decided_at = now()

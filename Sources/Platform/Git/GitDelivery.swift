@@ -139,7 +139,11 @@ public struct GitDelivery: Sendable, Equatable {
             change.commitSha = request.lastCommit?.id.lowercased()
             change.commitMessage = request.lastCommit?.message
             change.committedAt = request.lastCommit?.timestamp.flatMap { try? Date($0, strategy: .iso8601) }
-            change.fromFork = request.sourceProjectId != request.targetProjectId
+            // Missing evidence is a fork, as for the other providers: only two ids that agree say
+            // the branch is the repository's own.
+            change.fromFork =
+                request.sourceProjectId == nil || request.targetProjectId == nil
+                || request.sourceProjectId != request.targetProjectId
             switch request.action {
             case "open", "reopen": break
             case "update" where request.oldrev != nil: break

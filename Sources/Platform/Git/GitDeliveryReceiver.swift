@@ -112,9 +112,15 @@ public struct GitDeliveryReceiver {
                 change.fromFork
                 ? "a pull request from a fork waits for approval: its code would run with this project's environment"
                 : "\(policy.reason), and it requires approval"
-            let approval = try store.requestApproval(
-                projectID: projectID, provider: provider, repository: repository, change: change, sha: sha,
-                target: target, reason: reason, correlationID: correlationID)
+            guard
+                let approval = try store.requestApproval(
+                    projectID: projectID, provider: provider, repository: repository, change: change, sha: sha,
+                    target: target, reason: reason, correlationID: correlationID)
+            else {
+                let place = change.prNumber.map { "pull request #\($0)" } ?? "branch \(branch)"
+                return event(
+                    "skipped", "a newer commit replaced this one on \(place); it never waits for approval again")
+            }
             var waiting = event("waiting_approval", reason)
             waiting.target = target
             waiting.approvalID = approval.id

@@ -234,4 +234,49 @@ import Vercel
         #expect(value.flatMap { hashes[$0 ?? ""] } == platformHash, "Vercel holds \(value ?? nil ?? "nothing")")
         #expect(platformHash != nil)
     }
+
+    // MARK: Names
+
+    /// A domain that is an IP address in another notation, ends in a number, or is special-use is
+    /// refused before Vercel is asked, with the reason that applies; a port is not called an IP.
+    @Test func domainsThatNoOneCanServeAreRefusedWithTheReasonThatApplies() async throws {
+        let linked = try await LinkedProjectFixture.make(fixtures, client, webhooks: false)
+        let before = try await linked.connected.account.requests().filter { $0.key.contains("/domains") }
+        let cases: [(String, String)] = [
+            ("127.1", "an IP address"), ("0x7f.0.0.1", "an IP address"), ("[::1]", "an IP address"),
+            ("shop.example.123", "the last label is a number"), ("app.localhost", "under .localhost"),
+            ("printer.local", "under .local"), ("api.internal", "under .internal"), ("shop.test", "under .test"),
+            ("abc.onion", "under .onion"), ("router.home.arpa", "under .arpa"),
+            ("localhost.localdomain", "under .localdomain"), ("example.com:8080", "letters, digits and hyphens"),
+        ]
+        for (domain, reason) in cases {
+            let reply = try await client.signed(
+                "POST", "\(linked.base)/domains", json: Self.json(["userId": linked.user.uuidString, "domain": domain]))
+            #expect(reply.status == 400 && reply.code == "INVALID_DOMAIN", "\(domain): \(reply.text)")
+            #expect((reply.json?["reason"] as? String)?.contains(reason) == true, "\(domain): \(reply.text)")
+        }
+        let after = try await linked.connected.account.requests().filter { $0.key.contains("/domains") }
+        #expect(after == before, "Vercel was asked")
+    }
+
+    /// An env variable's branch is a git branch name: line breaks, spaces, `..` and `~` are refused.
+    @Test func anEnvVariablesBranchIsCheckedByGitsRules() async throws {
+        let linked = try await LinkedProjectFixture.make(fixtures, client, webhooks: false)
+        for branch in ["fix\r\nX-Injected: 1", "my branch", "a..b", "feature~1", "-lead", "a.lock"] {
+            let reply = try await client.signed(
+                "PUT", "\(linked.base)/env/API_URL",
+                json: Self.json([
+                    "userId": linked.user.uuidString, "value": "https://api.example.com", "target": ["preview"],
+                    "gitBranch": branch,
+                ]))
+            #expect(reply.status == 400 && reply.code == "INVALID_GIT_BRANCH", "\(branch): \(reply.text)")
+        }
+        let fine = try await client.signed(
+            "PUT", "\(linked.base)/env/API_URL",
+            json: Self.json([
+                "userId": linked.user.uuidString, "value": "https://api.example.com", "target": ["preview"],
+                "gitBranch": "feature/login",
+            ]))
+        #expect(fine.status == 200, "\(fine.text)")
+    }
 }

@@ -4,6 +4,10 @@ import TestSupport
 import Testing
 import Vercel
 
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
 /// Auto-deploy from git through nginx against the simulator: each provider's real example push
 /// (byte for byte) deploys once, redeliveries and a push and pull request of one commit deploy
 /// once, a fork's pull request waits for approval and deploys its commit when approved, and
@@ -199,7 +203,8 @@ import Vercel
             #expect(try await events(connected).isEmpty)
             let git = try await client.signed("GET", "\(connected.base)/git?userId=\(connected.user)")
             let view = try #require(git.json?["git"] as? [String: Any])
-            #expect((view["refusedDeliveries"] as? Int ?? 0) >= 2, "\(git.text)")
+            // The first refusal is written at once; the next ones of the minute with the next refusal after it.
+            #expect((view["refusedDeliveries"] as? Int ?? 0) >= 1, "\(git.text)")
             #expect(view["webhookSecret"] == nil && !git.text.contains(connected.secret))
         }
         // A repository nobody configured.
@@ -430,6 +435,34 @@ import Vercel
         let all = try await approvals(connected)
         #expect(all.count == 2, "\(all)")
         #expect(all.filter { $0["commitSha"] as? String == first }.map { $0["status"] as? String } == ["superseded"])
+    }
+
+    /// Anyone who knows a repository's name can send deliveries that prove nothing: a hundred of
+    /// them are each refused and counted on `/metrics`, but written to the repository's row once
+    /// (the rest wait for the next refusal a minute on), not a hundred times.
+    @Test func aFloodOfForgedDeliveriesCostsOneWriteNotOneEach() async throws {
+        let connected = try await connect("github", "acme/flood-\(UUID().uuidString.prefix(6).lowercased())")
+        let body = Data(
+            #"{"ref":"refs/heads/main","after":"abcdef1","repository":{"full_name":"\#(connected.repository)"}}"#.utf8)
+        func refused() async throws -> Double {
+            let url = URL(string: try TestEnvironment.require("TEST_METRICS_URL") + "/metrics/webhooks")!
+            let text = String(decoding: try await URLSession.shared.data(from: url).0, as: UTF8.self)
+            let line = text.split(separator: "\n").first {
+                $0.hasPrefix("sheen_vercel_webhook_events_total{") && $0.contains(#"source="github""#)
+                    && $0.contains(#"outcome="refused""#)
+            }
+            return line.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
+        }
+        let counted = try await refused()
+        for _ in 0..<100 {
+            let reply = try await deliver("github", event: "push", body: body, secret: "forged-secret-0123456789")
+            #expect(reply.status == 401, "\(reply.text)")
+        }
+        #expect(try await refused() - counted >= 100)
+        let stored = try fixtures.db.query(
+            "SELECT refused_deliveries FROM vercel_git_provider_credentials WHERE project_id = \(connected.linked.project)"
+        )
+        #expect(stored.first?["refused_deliveries"] == "1", "\(stored.map { $0["refused_deliveries"] ?? nil })")
     }
 
     /// A GitLab merge request hook that names neither project is from a fork until shown otherwise:

@@ -150,13 +150,18 @@ public struct GitRepositoryStore {
     }
 
     /// Counts a refused delivery against each of `credentialIDs`: what the project's owner sees of
-    /// deliveries that did not prove themselves (nothing of their bodies is kept).
+    /// deliveries that did not prove themselves (nothing of their bodies is kept). Anyone who knows
+    /// a repository's name can send them, so they are added up in the process and written at most
+    /// once a minute per repository (`RefusedDeliveries`), not once each.
     public func refused(_ credentialIDs: [UUID]) throws {
-        guard !credentialIDs.isEmpty else { return }
+        let due = RefusedDeliveries.shared.count(credentialIDs)
+        guard !due.isEmpty else { return }
         try database.execute(
             """
-            UPDATE vercel_git_provider_credentials SET refused_deliveries = refused_deliveries + 1, last_refused_at = now()
-            WHERE id = ANY(\(credentialIDs.map(\.uuidString))::uuid[])
+            UPDATE vercel_git_provider_credentials AS c SET refused_deliveries = c.refused_deliveries + due.count,
+              last_refused_at = now()
+            FROM unnest(\(due.map(\.id.uuidString))::uuid[], \(due.map { String($0.count) })::bigint[]) AS due(id, count)
+            WHERE c.id = due.id
             """)
     }
 

@@ -169,33 +169,11 @@ public final class HTTPApplication<Context>: ExchangeHandler {
     }
 
     private func run(_ route: Router<Context>.Route, _ request: Request) throws -> Response {
-        try Self.screen(request)
+        if route.screened { try request.screen() }
         guard let budget else { return try route.handler(request, context) }
         budget.apply(context, ContinuousClock.now + budget.limit)
         defer { budget.apply(context, nil) }
         return try route.handler(request, context)
-    }
-
-    /// Refuses what two readers of one request could read differently: a query parameter named
-    /// twice (the signature sorts them, the handler would take the first), and an encoded NUL in
-    /// the path or the query, which no string of the service may hold.
-    static func screen(_ request: Request) throws {
-        if request.path.utf8.contains(UInt8(ascii: "%"))
-            && QueryString.decode(request.path, plusAsSpace: false).utf8.contains(0)
-        {
-            throw HTTPError.badRequest("The path may not hold a NUL character", code: "NUL_NOT_ALLOWED")
-        }
-        guard !request.rawQuery.isEmpty else { return }
-        var names = Set<String>()
-        for item in request.queryItems {
-            guard !item.name.utf8.contains(0), !item.value.utf8.contains(0) else {
-                throw HTTPError.badRequest("The query may not hold a NUL character", code: "NUL_NOT_ALLOWED")
-            }
-            guard names.insert(item.name).inserted else {
-                throw HTTPError.badRequest(
-                    "The query parameter '\(item.name.prefix(64))' is given twice", code: "DUPLICATE_QUERY_PARAMETER")
-            }
-        }
     }
 
     private func errorResponse(for error: any Error, requestID: String, logger requestLogger: RequestLogger) -> Response

@@ -108,3 +108,27 @@ extension JSONScreen.Problem {
         }
     }
 }
+
+extension Request {
+    /// Refuses what two readers of one request could read differently: a query parameter named
+    /// twice (the signature sorts them, the handler would take the first), and an encoded NUL in
+    /// the path or the query, which no string of the service may hold.
+    public func screen() throws {
+        if path.utf8.contains(UInt8(ascii: "%"))
+            && QueryString.decode(path, plusAsSpace: false).utf8.contains(0)
+        {
+            throw HTTPError.badRequest("The path may not hold a NUL character", code: "NUL_NOT_ALLOWED")
+        }
+        guard !rawQuery.isEmpty else { return }
+        var names = Set<String>()
+        for item in queryItems {
+            guard !item.name.utf8.contains(0), !item.value.utf8.contains(0) else {
+                throw HTTPError.badRequest("The query may not hold a NUL character", code: "NUL_NOT_ALLOWED")
+            }
+            guard names.insert(item.name).inserted else {
+                throw HTTPError.badRequest(
+                    "The query parameter '\(item.name.prefix(64))' is given twice", code: "DUPLICATE_QUERY_PARAMETER")
+            }
+        }
+    }
+}

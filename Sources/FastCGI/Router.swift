@@ -14,6 +14,9 @@ public struct Router<Context>: Sendable {
         public let bodyLimit: Int
         /// Whether it may wait on another service (served by the upstream workers) or not.
         public let reach: Reach
+        /// Whether the host refuses a NUL or a repeated query parameter before the handler runs
+        /// (`Request.screen`); a route that must answer everything its own way screens itself.
+        public let screened: Bool
         let segments: [Segment]
         let handler: Handler
     }
@@ -42,9 +45,11 @@ public struct Router<Context>: Sendable {
     ///   - reach: `.local` for a route that reaches only this service's own state, served by the
     ///     accepting workers; `.upstream` (the default, the safe side) for one that may wait on
     ///     another service.
+    ///   - screened: false for a route that calls `Request.screen` itself, to answer a refusal
+    ///     its own way (a browser's redirect, say).
     public mutating func add(
         _ method: String, _ pattern: String, bodyLimit: Int = Router.defaultBodyLimit, reach: Reach = .upstream,
-        _ handler: @escaping Handler
+        screened: Bool = true, _ handler: @escaping Handler
     ) {
         let segments = pattern.split(separator: "/").map { part -> Segment in
             part.hasPrefix(":") ? .parameter(String(part.dropFirst())) : .literal(Array(part.utf8))
@@ -54,8 +59,8 @@ public struct Router<Context>: Sendable {
             "route \(method) \(pattern) is registered twice")
         routes.append(
             Route(
-                method: method, pattern: pattern, bodyLimit: bodyLimit, reach: reach, segments: segments,
-                handler: handler))
+                method: method, pattern: pattern, bodyLimit: bodyLimit, reach: reach, screened: screened,
+                segments: segments, handler: handler))
     }
 
     /// Finds the route for `method` and the raw (percent-encoded) `path`.

@@ -2,8 +2,9 @@ import Crypto
 import Foundation
 import TestSupport
 import Testing
+import Vercel
 
-/// The input an adversarial pass found unguarded, sent through nginx: each is a 400 with a code,
+/// The input an adversarial pass found unguarded, sent through nginx: each is refused with a code (a browser with the failure page)
 /// before any side effect, never a 500.
 @Suite struct InputHardeningTests {
     let client: StackClient
@@ -98,5 +99,40 @@ import Testing
             "POST", "/v1/internal/vercel/oauth/initiate",
             json: #"{"userId":"\#(user)","redirectUri":"\#(success)\r\nSet-Cookie: a=b"}"#)
         #expect(reply.status == 400 && reply.code == "INVALID_REDIRECT_URI")
+    }
+
+    /// A signed Vercel event naming a deployment with an empty id would queue work that can never
+    /// succeed: it is refused as not an event Vercel sends, and nothing is stored.
+    @Test func aVercelEventWithAnEmptyDeploymentIdIsRefused() async throws {
+        let id = "evt_empty_\(UUID().uuidString.prefix(8))"
+        let reply = try await deliver(
+            #"{"id":"\#(id)","type":"deployment.created","createdAt":1790000000000,"payload":{"deployment":{"id":""}}}"#
+        )
+        #expect(reply.status == 400 && reply.code == "INVALID_WEBHOOK", "\(reply.text)")
+        #expect(try fixtures.db.query("SELECT 1 AS x FROM vercel_webhook_dedup WHERE event_id = \(id)").isEmpty)
+    }
+
+    /// A caller without the admin role is told so, whatever their body holds: the role is judged
+    /// before the route's fields are.
+    @Test func aNonAdminsMalformedBreakGlassBodyIsRefusedForTheRoleFirst() async throws {
+        let user = try fixtures.user()
+        for body in [#"{"userId":"\#(user)"}"#, #"{"userId":"\#(user)","accessLevel":7,"justification":[]}"#] {
+            let reply = try await client.signed("POST", "/v1/admin/vercel/breakglass/requests", json: body)
+            #expect(reply.status == 403 && reply.code == "ADMIN_REQUIRED", "\(reply.text)")
+        }
+    }
+
+    /// A NUL in the OAuth callback's query lands the browser on the failure page, as any other
+    /// bad state does, not on a JSON error.
+    @Test func aNulInTheOAuthCallbacksStateRedirectsToTheFailurePage() async throws {
+        let browser = CurlTransport()
+        for query in ["state=abc%00def&code=x", "state=a&state=b&code=x"] {
+            let reply = try browser.send(
+                HTTPRequest(method: "GET", url: client.baseURL + "/v1/internal/vercel/oauth/callback?\(query)"))
+            #expect(reply.status == 302, "\(query): \(reply.status) \(String(decoding: reply.body, as: UTF8.self))")
+            #expect(
+                reply.header("location") == settings["SHEEN_OAUTH_FAILURE_URL"]! + "?error=STATE_INVALID",
+                "\(query): \(reply.header("location") ?? "no location")")
+        }
     }
 }

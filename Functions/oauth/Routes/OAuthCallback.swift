@@ -27,6 +27,12 @@ enum OAuthCallback {
             logger.info("oauth callback refused", metadata: ["oauth.failure": "\(code)"])
             return redirect(settings.failureURL, [("error", code)])
         }
+        // A browser lands here: what the host would refuse as JSON is a failure page too.
+        do {
+            try request.screen()
+        } catch {
+            return failure("STATE_INVALID")
+        }
         guard let state = request.query("state"), let pending = try context.oauthStates.spend(state) else {
             return failure("STATE_INVALID")
         }

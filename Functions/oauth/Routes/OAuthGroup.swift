@@ -12,7 +12,7 @@ import Foundation
 public let group = FunctionGroup(name: "oauth") { router in
     let base = "/v1/internal/vercel/oauth"
     router.platform("POST", "\(base)/initiate", input: OAuthInitiate.Input.self, reach: .local, OAuthInitiate.handle)
-    router.add("GET", "\(base)/callback", OAuthCallback.handle)
+    router.add("GET", "\(base)/callback", screened: false, OAuthCallback.handle)
     router.platform("POST", "\(base)/confirm", input: OAuthConfirm.Input.self, OAuthConfirm.handle)
     router.platform("GET", "\(base)/status", reach: .local, ConnectionStatus.handle)
     router.platform("POST", "\(base)/test-connection", ConnectionActions.testConnection)

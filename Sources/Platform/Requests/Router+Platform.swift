@@ -29,9 +29,7 @@ extension Router where Context == RequestContext {
         _ handler: @escaping @Sendable (PlatformCall<Input>, RequestContext) throws -> Response
     ) {
         add(method, pattern, bodyLimit: bodyLimit, reach: reach) { request, context in
-            let call = try Self.authenticate(request, context, as: Input.self)
-            guard call.caller.isAdmin else { throw PlatformError.adminRequired }
-            return try handler(call, context)
+            try handler(try Self.authenticate(request, context, as: Input.self, admin: true), context)
         }
     }
 
@@ -51,8 +49,10 @@ extension Router where Context == RequestContext {
         admin(method, pattern, input: NoInput.self, reach: reach, handler)
     }
 
+    /// - Parameter admin: whether the caller must hold the admin role; a caller who does not is
+    ///   refused before anything of the body but `userId` is judged.
     private static func authenticate<Input: Decodable>(
-        _ request: Request, _ context: RequestContext, as: Input.Type
+        _ request: Request, _ context: RequestContext, as: Input.Type, admin: Bool = false
     ) throws -> PlatformCall<Input> {
         let proof = try PlatformSignature.verify(
             request, secret: context.configuration.platformSecret, now: Int64(Date().timeIntervalSince1970),
@@ -84,6 +84,7 @@ extension Router where Context == RequestContext {
         }
         let (caller, project) = try PlatformCaller.load(userID, project: projectID, database: context.database)
         if projectID != nil, project == nil { throw PlatformError.projectNotFound }
+        if admin, !caller.isAdmin { throw PlatformError.adminRequired }
         let decoded: Input
         do {
             decoded = try input.get()

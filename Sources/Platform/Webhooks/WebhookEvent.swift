@@ -41,7 +41,8 @@ public struct WebhookEvent: Decodable, Sendable {
     }
 
     /// The event in `body`; nil when it is not one Vercel could have sent: a key twice in an object,
-    /// a NUL, an identifier longer than `maxIdentifierLength`, a `createdAt` outside
+    /// a NUL, an identifier longer than `maxIdentifierLength`, a deployment id that is empty or not
+    /// of Vercel's characters, a `createdAt` outside
     /// `VercelTime.plausible`.
     public static func decode(_ body: [UInt8]) -> WebhookEvent? {
         guard (try? JSONScreen.check(body)) != nil,
@@ -63,7 +64,10 @@ extension WebhookEvent {
             id, type, payload.deployment?.id, payload.deployment?.url, payload.deployment?.name, payload.project?.id,
             payload.team?.id, payload.user?.id, payload.configuration?.id, payload.target,
         ]
+        // A deployment is named by an id Vercel could have made: an empty one would queue work
+        // that can never succeed.
         return !type.isEmpty
+            && (payload.deployment.map { VercelIdentifier.isValid($0.id) } ?? true)
             && identifiers.allSatisfy { ($0?.unicodeScalars.count ?? 0) <= Self.maxIdentifierLength }
             && (payload.alias ?? []).count <= 100
             && (payload.alias ?? []).allSatisfy { $0.unicodeScalars.count <= Self.maxIdentifierLength }

@@ -4,8 +4,8 @@ import TestSupport
 import Testing
 import Vercel
 
-/// The input an adversarial pass found unguarded, sent through nginx: each is refused with a code (a browser with the failure page)
-/// before any side effect, never a 500.
+/// The input an adversarial pass found unguarded, sent through nginx: each is refused with a code
+/// (a browser with the failure page) before any side effect, never a 500.
 @Suite struct InputHardeningTests {
     let client: StackClient
     let fixtures = StackFixtures()

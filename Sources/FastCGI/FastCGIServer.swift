@@ -52,7 +52,7 @@ public final class FastCGIServer: Sendable {
         self.listenFD = listenFD
         self.workers = max(1, workers)
         self.upstreamWorkers = max(0, upstreamWorkers)
-        self.handoff = Handoff(capacity: max(1, upstreamQueue))
+        self.handoff = Handoff(capacity: max(1, upstreamQueue), workers: max(0, upstreamWorkers))
         self.logger = logger
     }
 
@@ -119,6 +119,7 @@ public final class FastCGIServer: Sendable {
                 for role in [WorkerRole.accepting, .upstream] {
                     while replaced[role, default: 0] < CrashGuard.parked(role) {
                         replaced[role, default: 0] += 1
+                        if role == .upstream { handoff.replaceFaultedWorker() }
                         start(role)
                     }
                 }
@@ -166,15 +167,15 @@ public final class FastCGIServer: Sendable {
     }
 
     private func serveHandedOff(_ handler: any ExchangeHandler) {
-        while let item = handoff.take() {
-            handoff.started()
+        while let (item, tenant) = handoff.take() {
+            let started = ContinuousClock.now
             handler.handle(FastCGIExchange(request: item.request))
             FCGX_Finish_r(item.request)
             // No worker accepts on this request's connection again: close it even if the peer
             // asked to keep it (Finish closes it otherwise, and a second close is a no-op).
             FCGX_Free(item.request, 1)
             item.request.deallocate()
-            handoff.finished()
+            handoff.finished(tenant, after: ContinuousClock.now - started)
         }
     }
 
@@ -193,8 +194,10 @@ public final class FastCGIServer: Sendable {
     /// The bounded queue between the accepting and the upstream workers, and its gauges. Each
     /// tenant (a project, a user) waits in a line of its own, and the upstream workers take from
     /// the lines in turn: one tenant's flood of requests waits behind itself, not in front of
-    /// everyone else's.
-    private final class Handoff: Sendable {
+    /// everyone else's. No tenant holds more than its share of the workers at once, and the last
+    /// few (the reserve) serve only tenants with nothing in flight and no slow answer of late, so
+    /// however many accounts Vercel answers slowly, the others find a worker (`UpstreamShares`).
+    private final class Handoff: @unchecked Sendable {
         private struct Lines {
             var waiting: [String: [HandedOff]] = [:]
             /// The tenants with a request waiting, in the order they are served.
@@ -202,16 +205,36 @@ public final class FastCGIServer: Sendable {
             var next = 0
             var count = 0
             var closed = false
+            var shares: UpstreamShares
         }
-        private let state = Mutex(Lines())
-        private let available = DispatchSemaphore(value: 0)
-        private let busy = Atomic<Int>(0)
+        private var lines: Lines
+        private let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        private let changed = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
         private let capacity: Int
 
-        init(capacity: Int) { self.capacity = capacity }
+        init(capacity: Int, workers: Int) {
+            self.capacity = capacity
+            lines = Lines(shares: UpstreamShares(workers: workers))
+            pthread_mutex_init(lock, nil)
+            pthread_cond_init(changed, nil)
+        }
+
+        deinit {
+            pthread_cond_destroy(changed)
+            pthread_mutex_destroy(lock)
+            lock.deallocate()
+            changed.deallocate()
+        }
+
+        private func locked<T>(_ body: (inout Lines) -> T) -> T {
+            pthread_mutex_lock(lock)
+            defer { pthread_mutex_unlock(lock) }
+            return body(&lines)
+        }
 
         static let depthGauge = "sheen_vercel_upstream_queue_depth"
         static let busyGauge = "sheen_vercel_upstream_workers_busy"
+        static let slowGauge = "sheen_vercel_upstream_tenants_slow"
 
         func describeMetrics() {
             let metrics = Metrics.shared
@@ -220,24 +243,35 @@ public final class FastCGIServer: Sendable {
                 "Requests for routes that may call Vercel waiting for an upstream worker")
             metrics.describe(Self.busyGauge, type: "gauge", "Upstream workers serving a request")
             metrics.describe(
+                Self.slowGauge, type: "gauge",
+                "Tenants whose recent answers were slow: kept off the reserve of upstream workers")
+            metrics.describe(
                 "sheen_vercel_upstream_refused_total", type: "counter",
                 "Requests answered 503 UPSTREAM_BUSY at once because the upstream queue was full")
             metrics.set(Self.depthGauge, [], 0)
             metrics.set(Self.busyGauge, [], 0)
+            metrics.set(Self.slowGauge, [], 0)
             metrics.increment("sheen_vercel_upstream_refused_total", by: 0)
         }
 
-        func started() {
-            Metrics.shared.set(Self.busyGauge, [], Double(busy.add(1, ordering: .relaxed).newValue))
+        func replaceFaultedWorker() {
+            locked { $0.shares.replaceFaultedWorker() }
+            pthread_cond_broadcast(changed)
         }
 
-        func finished() {
-            Metrics.shared.set(Self.busyGauge, [], Double(busy.subtract(1, ordering: .relaxed).newValue))
+        /// `tenant`'s request, taken by `take`, is answered after `duration`.
+        func finished(_ tenant: String, after duration: Duration) {
+            locked { lines in
+                lines.shares.finish(tenant, after: duration, now: .now)
+                Metrics.shared.set(Self.busyGauge, [], Double(lines.shares.busy))
+                Metrics.shared.set(Self.slowGauge, [], Double(lines.shares.slowCount(now: .now)))
+            }
+            pthread_cond_broadcast(changed)
         }
 
         /// Queues `item` in `tenant`'s line; false when the queue is full or closed.
         func offer(_ item: HandedOff, tenant: String) -> Bool {
-            let queued = state.withLock { lines in
+            let queued = locked { lines in
                 guard !lines.closed, lines.count < capacity else { return false }
                 if lines.waiting[tenant, default: []].isEmpty { lines.turns.append(tenant) }
                 lines.waiting[tenant, default: []].append(item)
@@ -245,36 +279,55 @@ public final class FastCGIServer: Sendable {
                 Metrics.shared.set(Self.depthGauge, [], Double(lines.count))
                 return true
             }
-            if queued { available.signal() }
+            if queued { pthread_cond_broadcast(changed) }
             return queued
         }
 
-        /// The first item of the next tenant's line, waiting for one; nil once the queue is
-        /// closed and empty.
-        func take() -> HandedOff? {
-            available.wait()
-            return state.withLock { lines in
-                guard lines.count > 0 else { return nil }
-                if lines.next >= lines.turns.count { lines.next = 0 }
-                let tenant = lines.turns[lines.next]
-                let item = lines.waiting[tenant]!.removeFirst()
-                if lines.waiting[tenant]!.isEmpty {
-                    // Its turn is over; the next tenant now stands at `next`.
-                    lines.waiting[tenant] = nil
-                    lines.turns.remove(at: lines.next)
-                } else {
-                    lines.next += 1
-                }
-                lines.count -= 1
-                Metrics.shared.set(Self.depthGauge, [], Double(lines.count))
-                return item
+        /// The first item of the next tenant's line that may have a worker now, with its tenant,
+        /// waiting for one; nil once the queue is closed and empty.
+        func take() -> (item: HandedOff, tenant: String)? {
+            pthread_mutex_lock(lock)
+            defer { pthread_mutex_unlock(lock) }
+            while true {
+                if lines.count == 0, lines.closed { return nil }
+                if let taken = takeEligible() { return taken }
+                pthread_cond_wait(changed, lock)
             }
         }
 
-        /// Takes no more items and wakes each of `consumers` once more, so each sees the end.
+        /// Called with the lock held.
+        private func takeEligible() -> (item: HandedOff, tenant: String)? {
+            let now = ContinuousClock.now
+            let count = lines.turns.count
+            guard count > 0 else { return nil }
+            if lines.next >= count { lines.next = 0 }
+            for offset in 0..<count {
+                let index = (lines.next + offset) % count
+                let tenant = lines.turns[index]
+                // A closed queue drains whatever waits, shares or not.
+                guard lines.closed || lines.shares.mayStart(tenant, now: now) else { continue }
+                let item = lines.waiting[tenant]!.removeFirst()
+                if lines.waiting[tenant]!.isEmpty {
+                    // Its turn is over; the next tenant now stands at `index`.
+                    lines.waiting[tenant] = nil
+                    lines.turns.remove(at: index)
+                    lines.next = index
+                } else {
+                    lines.next = index + 1
+                }
+                lines.count -= 1
+                lines.shares.start(tenant)
+                Metrics.shared.set(Self.depthGauge, [], Double(lines.count))
+                Metrics.shared.set(Self.busyGauge, [], Double(lines.shares.busy))
+                return (item, tenant)
+            }
+            return nil
+        }
+
+        /// Takes no more items; the waiting workers wake to drain what is queued, then end.
         func close(consumers: Int) {
-            state.withLock { $0.closed = true }
-            for _ in 0..<consumers { available.signal() }
+            locked { $0.closed = true }
+            pthread_cond_broadcast(changed)
         }
     }
 }

@@ -152,6 +152,67 @@ import Vercel
         #expect(made >= 2 && made <= outcomes.answered + outcomes.failed, "calls that reached Vercel: \(made)")
     }
 
+    /// Eight accounts Vercel answers in 3 s, each hammered by three clients: once their first slow
+    /// answers are in (the function's gauge counts eight slow tenants), they hold at most the
+    /// workers outside the reserve, and another user's own Vercel project list, a route that calls
+    /// Vercel, is answered within a second each time.
+    @Test func withEightSlowAccountsHammeredAnotherUsersVercelBoundReadIsServedWithinASecond() async throws {
+        let client = try StackClient()
+        let fixtures = StackFixtures()
+        var slow: [LinkedProjectFixture] = []
+        for _ in 0..<8 { slow.append(try await LinkedProjectFixture.make(fixtures, client, webhooks: false)) }
+        let other = try await LinkedProjectFixture.make(fixtures, client, webhooks: false)
+        for account in slow { try await account.connected.account.setFaults(["latencyMs": 3_000]) }
+
+        let stop = Atomic<Bool>(false)
+        let hammers = DispatchGroup()
+        for target in slow.map({ "\($0.base)/projects?userId=\($0.user)" }) {
+            for _ in 0..<3 {
+                hammers.enter()
+                Thread {
+                    let transport = CurlTransport()
+                    while !stop.load(ordering: .relaxed) {
+                        let reply = try? Self.signed(transport, client, target)
+                        if reply?.status != 200 { usleep(20_000) }
+                    }
+                    hammers.leave()
+                }.start()
+            }
+        }
+        defer { stop.store(true, ordering: .relaxed) }
+        let otherProjects = "\(other.base)/projects?userId=\(other.user)"
+        let took = try await onOwnThread { () -> [(Int, Duration)] in
+            try Self.waitForSlowTenants(group: "deployments", atLeast: 8)
+            let transport = CurlTransport()
+            return try (0..<10).map { _ in
+                let started = ContinuousClock.now
+                let status = try Self.signed(transport, client, otherProjects).status
+                return (status, ContinuousClock.now - started)
+            }
+        }
+        stop.store(true, ordering: .relaxed)
+        await withCheckedContinuation { done in hammers.notify(queue: .global()) { done.resume() } }
+        #expect(took.allSatisfy { $0.0 == 200 }, "\(took.map(\.0))")
+        #expect(took.allSatisfy { $0.1 < .seconds(1) }, "\(took.map(\.1))")
+    }
+
+    /// Blocks until the group's function counts at least `count` slow tenants (through nginx's
+    /// internal metrics listener). Throws after 30 s.
+    static func waitForSlowTenants(group: String, atLeast count: Int) throws {
+        let url = try TestEnvironment.require("TEST_METRICS_URL") + "/metrics/\(group)"
+        let deadline = ContinuousClock.now + .seconds(30)
+        var seen = 0
+        let transport = CurlTransport()
+        while ContinuousClock.now < deadline {
+            let text = String(decoding: try transport.send(HTTPRequest(method: "GET", url: url)).body, as: UTF8.self)
+            let line = text.split(separator: "\n").first { $0.hasPrefix("sheen_vercel_upstream_tenants_slow{") }
+            seen = line.flatMap { Int($0.split(separator: " ").last ?? "") } ?? 0
+            if seen >= count { return }
+            usleep(100_000)
+        }
+        throw TestEnvironment.Missing(name: "\(count) slow tenants (saw \(seen))")
+    }
+
     /// Blocks until the function's gauges read `waiting` requests in the upstream queue and `busy`
     /// upstream workers at work, so a test goes on from a known state however slowly the machine
     /// hands requests over. Throws after 10 s.

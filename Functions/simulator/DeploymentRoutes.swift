@@ -3,7 +3,7 @@ import FastCGI
 import Foundation
 
 /// `POST /v2/files`, `POST /v13/deployments`, `GET /v13/deployments/{idOrUrl}`,
-/// `GET /v6/deployments`, `PATCH /v12/deployments/{id}/cancel`.
+/// `GET /v6/deployments` (with `meta-KEY=VALUE` filters), `PATCH /v12/deployments/{id}/cancel`.
 enum DeploymentRoutes {
     static func add(to router: inout Router<SimulatorState>) {
         router.api("POST", "/v2/files", upload)
@@ -143,6 +143,10 @@ enum DeploymentRoutes {
         let projectID = request.query("projectId")
         let target = request.query("target")
         let wantedStates = request.query("state").map { Set($0.split(separator: ",").map(String.init)) }
+        // `meta-KEY=VALUE`, as Vercel's CLI filters by metadata (`vercel list --meta`): every one must match.
+        let wantedMeta = request.queryItems.filter { $0.name.hasPrefix("meta-") }.map {
+            (key: String($0.name.dropFirst(5)), value: $0.value)
+        }
         let matching = state.with { data in
             data.deployments.values
                 .filter { $0.ownerID == caller.ownerID }
@@ -150,6 +154,7 @@ enum DeploymentRoutes {
                 .filter { deployment in target.map { deployment.target == $0 } ?? true }
                 .filter { deployment in until.map { deployment.createdAt < $0 } ?? true }
                 .filter { deployment in wantedStates.map { $0.contains(deployment.state(at: now)) } ?? true }
+                .filter { deployment in wantedMeta.allSatisfy { deployment.meta[$0.key] == $0.value } }
                 .sorted { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) }
         }
         let page = Array(matching.prefix(limit))

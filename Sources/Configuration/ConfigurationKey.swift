@@ -108,6 +108,10 @@ extension ConfigurationKey {
     public static let staleDeploymentMinutes = ConfigurationKey(
         "SHEEN_STALE_DEPLOYMENT_MINUTES", default: "15", readBy: "jobs",
         "a deployment in progress this long without news (a lost webhook) is read from Vercel again (1 to 1440)")
+    public static let deployAttemptGrace = ConfigurationKey(
+        "SHEEN_DEPLOY_ATTEMPT_GRACE_SECONDS", default: "120", readBy: "jobs",
+        "a deployment begun this long ago and not recorded (no answer from Vercel, a crash) is looked for at Vercel by the sync job, and recorded or cancelled (0 to 3600)"
+    )
     public static let vercelCallsPerConnection = ConfigurationKey(
         "SHEEN_VERCEL_CALLS_PER_CONNECTION", default: "2", readBy: "every group",
         "calls to Vercel one connection may have in flight in one function process (1 to 64); the next waits, then gets 503 `UPSTREAM_BUSY`"
@@ -156,7 +160,8 @@ extension ConfigurationKey {
         vercelAPIBaseURL, vercelAuthMode, vercelClientID, vercelClientSecret, vercelRedirectURI, vercelIntegrationSlug,
         vercelIntegrationInstallURL, vercelAuthorizeURL, vercelTokenURL, vercelRevokeURL,
         vercelWebhookSecrets, oauthSuccessURL, oauthFailureURL, oauthConfirmation, projectsRoot, baseURL, maxLogPumps,
-        logPublishURL, logPumpDirectory, productionBranchTTL, staleDeploymentMinutes, vercelCallsPerConnection,
+        logPublishURL, logPumpDirectory, productionBranchTTL, staleDeploymentMinutes, deployAttemptGrace,
+        vercelCallsPerConnection,
         vercelBusyWait,
         vercelRequestTimeout, requestBudget, alertWebhookURL, alertWebhookSecret,
         githubAPIURL, gitlabAPIURL, bitbucketAPIURL, auditCheckpointKey, migrationsDirectory,

@@ -67,6 +67,9 @@ public struct DeploymentSettings: Sendable {
     public var logPumpDirectory: String
     /// How long a deployment may stay in progress without news before it is read again.
     public var staleAfter: Duration
+    /// How long a deployment being made may go unrecorded before the sync job looks for it at
+    /// Vercel (`vercel_deploy_attempts`).
+    public var attemptGrace: Duration
     /// How long the production branch read from Vercel is trusted.
     public var productionBranchTTL: Duration
 
@@ -87,6 +90,7 @@ public struct DeploymentSettings: Sendable {
             logPublishURL: try Self.loopbackURL(environment, .logPublishURL),
             logPumpDirectory: environment.string(.logPumpDirectory),
             staleAfter: .seconds(60 * (try environment.integer(.staleDeploymentMinutes, in: 1...1440))),
+            attemptGrace: .seconds(try environment.integer(.deployAttemptGrace, in: 0...3600)),
             productionBranchTTL: .seconds(try environment.integer(.productionBranchTTL, in: 0...3600)))
     }
 }

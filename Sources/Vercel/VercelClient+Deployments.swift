@@ -130,7 +130,7 @@ extension VercelClient {
     public func deployments(
         projectID: String?, _ credentials: Credentials, limit: Int = 20, until: VercelCursor? = nil,
         target: String? = nil,
-        state: String? = nil
+        state: String? = nil, meta: [(String, String)] = []
     ) throws(VercelError) -> VercelPage<VercelDeploymentSummary> {
         struct Body: Decodable {
             let deployments: [VercelDeploymentSummary]
@@ -141,6 +141,8 @@ extension VercelClient {
         if let until { query.append(("until", until.description)) }
         if let target { query.append(("target", target)) }
         if let state { query.append(("state", state)) }
+        // Only the deployments whose `meta` holds each pair (as `vercel list --meta` asks).
+        query += meta.map { ("meta-" + $0.0, $0.1) }
         let body = try call(
             Endpoint("GET", "/v6/deployments", query: query), as: Body.self, credentials: credentials)
         return VercelPage(items: body.deployments, next: body.pagination?.next)

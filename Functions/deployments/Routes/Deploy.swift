@@ -154,12 +154,17 @@ enum Deploy {
                 guard let root = context.configuration.deployments.projectsRoot else {
                     throw DeploymentsError.projectFilesUnavailable
                 }
-                let request = VercelDeploymentRequest(
-                    name: project.vercelProjectName, project: project.vercelProjectID,
-                    target: input.isProduction ? "production" : nil,
-                    meta: ["sheenProjectId": project.projectID.uuidString.lowercased()])
                 let files = try ProjectFiles.read(root + "/" + project.projectID.uuidString.lowercased())
-                (deployment, uploaded) = try context.whileLinked(project) {
+                (deployment, uploaded) = try context.whileLinked(
+                    project, production: input.isProduction, createdBy: call.caller.userID
+                ) { attempt in
+                    let request = VercelDeploymentRequest(
+                        name: project.vercelProjectName, project: project.vercelProjectID,
+                        target: input.isProduction ? "production" : nil,
+                        meta: [
+                            "sheenProjectId": project.projectID.uuidString.lowercased(),
+                            DeployAttemptStore.metaKey: attempt.metaValue,
+                        ])
                     let outcome = try context.vercel.deployFiles(files, as: request, credentials)
                     let recorded = try context.deployments(logger: call.logger).recordCreated(
                         outcome.deployment, of: project,
@@ -167,7 +172,8 @@ enum Deploy {
                             production: input.isProduction, gitSource: nil, createdBy: call.caller.userID,
                             correlationID: call.requestID, idempotency: idempotency,
                             upload: (outcome.report.filesUploaded, outcome.report.bytesUploaded),
-                            uploadAudit: UploadAudit.summarize(files.map { ($0.path, $0.bytes.count) })))
+                            uploadAudit: UploadAudit.summarize(files.map { ($0.path, $0.bytes.count) }),
+                            attempt: attempt.id))
                     return (recorded, outcome.report)
                 }
             }

@@ -11,6 +11,10 @@ import Vercel
 //   metrics row (queued and build time, target, framework, outcome, uploads).
 // - A deployment still in progress after SHEEN_STALE_DEPLOYMENT_MINUTES without news (a webhook was
 //   lost) is read again, and recorded as above if it has ended.
+// - A deployment begun more than SHEEN_DEPLOY_ATTEMPT_GRACE_SECONDS ago and never recorded (Vercel's
+//   answer was lost, or the process died between the two) is looked for at Vercel by its attempt's
+//   id in `meta`: recorded when its project is still linked to that Vercel project, cancelled when
+//   not. An attempt Vercel made nothing for is ended.
 OneShotJob.run(name: "vercel-job-deployment-sync") { _, logger in
     let configuration = try ServiceConfiguration.fromEnvironment()
     let context = RequestContext(group: "deployment-sync", configuration: configuration, logger: logger)
@@ -62,9 +66,56 @@ OneShotJob.run(name: "vercel-job-deployment-sync") { _, logger in
                 metadata: ["deployment.id": "\(stale.deploymentID)", "error.detail": "\(error)"])
         }
     }
+    var adopted = 0
+    var cancelled = 0
+    let attempts = DeployAttemptStore(database: context.database)
+    for attempt in try attempts.claimLeftOver(olderThan: configuration.deployments.attemptGrace) {
+        do {
+            let credential = try context.connections.credential(attempt.connectionID)
+            let credentials = context.credentials(credential, logger: logger, correlationID: correlationID)
+            let made = try context.vercel.deployments(
+                projectID: attempt.vercelProjectID, credentials, meta: [(DeployAttemptStore.metaKey, attempt.metaValue)]
+            ).items
+            for summary in made where try store.find(summary.uid, projectID: attempt.projectID) == nil {
+                let metadata: Logger.Metadata = [
+                    "deployment.id": "\(summary.uid)", "project.id": "\(attempt.projectID)",
+                ]
+                if let link = try context.projectLinks.find(attempt.projectID),
+                    link.vercelProjectID == attempt.vercelProjectID
+                {
+                    _ = try store.recordCreated(
+                        try context.vercel.deployment(summary.uid, credentials), of: link,
+                        origin: .init(
+                            production: attempt.production, gitSource: nil, createdBy: attempt.createdBy,
+                            correlationID: correlationID))
+                    adopted += 1
+                    logger.notice("unrecorded deployment adopted", metadata: metadata)
+                } else {
+                    do {
+                        try context.vercel.cancelDeployment(summary.uid, credentials)
+                        cancelled += 1
+                        logger.notice("deployment of an unlinked project cancelled", metadata: metadata)
+                    } catch {
+                        // Built already: nothing runs on it, and no link of this service names it.
+                        logger.warning(
+                            "deployment of an unlinked project not cancelled",
+                            metadata: metadata.merging(["error.detail": "\(error)"]) { $1 })
+                    }
+                }
+            }
+            try attempts.end(attempt.id)
+        } catch {
+            failed += 1
+            logger.warning(
+                "deployment attempt not settled",
+                metadata: ["attempt.id": "\(attempt.id)", "error.detail": "\(error)"])
+            // Tried again after its claim ends; given up on after a day (the connection is gone, say).
+            if attempt.startedAt < Date().addingTimeInterval(-86_400) { try? attempts.end(attempt.id) }
+        }
+    }
     context.database.close()
     return [
         "deployments.finalized": "\(finalized)", "deployments.refreshed": "\(refreshed)",
-        "deployments.failed": "\(failed)",
+        "deployments.adopted": "\(adopted)", "deployments.cancelled": "\(cancelled)", "deployments.failed": "\(failed)",
     ]
 }

@@ -56,12 +56,26 @@ extension RequestContext {
     public static func linkLock(_ projectID: UUID) -> String { "vercel.link:\(projectID)" }
 
     /// Runs `body` (which creates a deployment at Vercel and records it) while `project`'s link
-    /// cannot be removed, once it is known to be still there.
+    /// cannot be removed, once it is known to be still there. `body` names the attempt it is
+    /// given in the deployment's `meta` and passes it to `recordCreated`, which ends it; an attempt
+    /// left over (no answer from Vercel, or a failure after it answered) is settled by
+    /// `vercel-job-deployment-sync`.
     /// - Throws: `PlatformError.projectNotLinked` when it was unlinked since it was read.
-    public func whileLinked<T>(_ project: LinkedProject, _ body: () throws -> T) throws -> T {
+    public func whileLinked<T>(
+        _ project: LinkedProject, production: Bool, createdBy: UUID,
+        _ body: (DeployAttemptStore.Attempt) throws -> T
+    ) throws -> T {
         try database.withSharedAdvisoryLock(Self.linkLock(project.projectID)) {
-            guard try projectLinks.isLinked(project) else { throw PlatformError.projectNotLinked }
-            return try body()
+            let attempts = DeployAttemptStore(database: database)
+            guard let attempt = try attempts.begin(project, production: production, createdBy: createdBy) else {
+                throw PlatformError.projectNotLinked
+            }
+            do {
+                return try body(attempt)
+            } catch let error as VercelError where error.madeNothing {
+                try? attempts.end(attempt.id)
+                throw error
+            }
         }
     }
 
@@ -75,20 +89,24 @@ extension RequestContext {
         guard let branch = source.branch,
             let gitSource = project.repository?.gitSource(ref: branch, sha: source.commitSha)
         else { return nil }
-        var request = VercelDeploymentRequest(
-            name: project.vercelProjectName, project: project.vercelProjectID, target: production ? "production" : nil,
-            meta: ["sheenProjectId": project.projectID.uuidString.lowercased()])
-        request.gitSource = gitSource
         var recorded = source
         recorded.provider = source.provider ?? project.repository?.type
         recorded.repository = source.repository ?? project.repository?.fullName
-        return try whileLinked(project) {
+        return try whileLinked(project, production: production, createdBy: createdBy) { attempt in
+            var request = VercelDeploymentRequest(
+                name: project.vercelProjectName, project: project.vercelProjectID,
+                target: production ? "production" : nil,
+                meta: [
+                    "sheenProjectId": project.projectID.uuidString.lowercased(),
+                    DeployAttemptStore.metaKey: attempt.metaValue,
+                ])
+            request.gitSource = gitSource
             let created = try vercel.createDeployment(request, credentials)
             return try deployments(logger: logger).recordCreated(
                 created, of: project,
                 origin: .init(
                     production: production, gitSource: recorded, createdBy: createdBy, correlationID: correlationID,
-                    idempotency: idempotency))
+                    idempotency: idempotency, attempt: attempt.id))
         }
     }
 }

@@ -81,12 +81,15 @@ public struct DeploymentStore {
         public let upload: (files: Int, bytes: Int)?
         /// What the deployment's files were, and the part no build needs (from disk only).
         public let uploadAudit: UploadAudit.Summary?
+        /// The attempt the deployment was made under (`DeployAttemptStore`), ended as it is recorded.
+        public let attempt: UUID?
 
         public init(
             production: Bool, gitSource: DeploymentRecord.GitSource?, createdBy: UUID, correlationID: String,
             idempotency: (key: String, fingerprint: String)? = nil, upload: (files: Int, bytes: Int)? = nil,
-            uploadAudit: UploadAudit.Summary? = nil
+            uploadAudit: UploadAudit.Summary? = nil, attempt: UUID? = nil
         ) {
+            self.attempt = attempt
             self.production = production
             self.gitSource = gitSource
             self.createdBy = createdBy
@@ -133,7 +136,9 @@ public struct DeploymentStore {
             idempotency AS (
               INSERT INTO vercel_deployment_idempotency (project_id, idempotency_key, deployment_id, request_hash)
               SELECT \(project.projectID), \(origin.idempotency?.key)::text, deployment_id, \(origin.idempotency?.fingerprint)::text
-              FROM stored WHERE \(origin.idempotency?.key)::text IS NOT NULL)
+              FROM stored WHERE \(origin.idempotency?.key)::text IS NOT NULL),
+            ended AS (
+              DELETE FROM vercel_deploy_attempts WHERE id = \(origin.attempt)::uuid AND EXISTS (SELECT 1 FROM stored))
             SELECT * FROM stored
             """)
         return try Self.record(rows[0])

@@ -129,16 +129,6 @@ public struct ProjectLinkStore {
     }
 
     /// Removes the project's link; the Vercel project it was linked to, nil when it had none.
-    /// Whether `project`'s link is still the one it was read as.
-    public func isLinked(_ project: LinkedProject) throws -> Bool {
-        try !database.query(
-            """
-            SELECT 1 AS linked FROM vercel_project_mappings
-            WHERE id = \(project.mappingID) AND project_id = \(project.projectID) AND vercel_project_id = \(project.vercelProjectID)
-            """
-        ).isEmpty
-    }
-
     public func remove(_ projectID: UUID) throws -> String? {
         try database.query(
             "DELETE FROM vercel_project_mappings WHERE project_id = \(projectID) RETURNING vercel_project_id"

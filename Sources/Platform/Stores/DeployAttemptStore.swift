@@ -1,0 +1,91 @@
+import Postgres
+import Vercel
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Deployments being made at Vercel and not yet recorded (`vercel_deploy_attempts`). An attempt
+/// is begun under the link's lock, named in the deployment's `meta` (`metaKey`), and ended by the
+/// statement that records the deployment; one left over is an orphan's trace for
+/// `vercel-job-deployment-sync`.
+public struct DeployAttemptStore {
+    let database: PostgresConnection
+
+    public init(database: PostgresConnection) { self.database = database }
+
+    /// The key of a deployment's `meta` that holds its attempt's id.
+    public static let metaKey = "sheenAttemptId"
+
+    public struct Attempt: Sendable, Equatable {
+        public let id: UUID
+        public let projectID: UUID
+        public let connectionID: UUID
+        public let vercelProjectID: String
+        public let production: Bool
+        public let createdBy: UUID
+        public let startedAt: Date
+
+        public var metaValue: String { id.uuidString.lowercased() }
+    }
+
+    static let columns: SQL =
+        "id, project_id, vercel_connection_id, vercel_project_id, production, created_by, started_at"
+
+    /// Begins an attempt for `project`'s link as it was read, in the one statement that sees the
+    /// link is still there; nil when it is not.
+    public func begin(_ project: LinkedProject, production: Bool, createdBy: UUID) throws -> Attempt? {
+        try database.query(
+            """
+            INSERT INTO vercel_deploy_attempts (project_id, vercel_connection_id, vercel_project_id, production, created_by)
+            SELECT project_id, vercel_connection_id, vercel_project_id, \(production), \(createdBy)
+            FROM vercel_project_mappings
+            WHERE id = \(project.mappingID) AND project_id = \(project.projectID) AND vercel_project_id = \(project.vercelProjectID)
+            RETURNING \(fragment: Self.columns)
+            """
+        ).first.map(Self.attempt)
+    }
+
+    /// Ends an attempt whose deployment Vercel surely did not make, or that was found and settled.
+    public func end(_ id: UUID) throws {
+        try database.execute("DELETE FROM vercel_deploy_attempts WHERE id = \(id)")
+    }
+
+    /// Claims up to `limit` attempts begun more than `grace` ago and not claimed by another run in
+    /// the last five minutes: each run of the job on each host settles different ones.
+    public func claimLeftOver(olderThan grace: Duration, limit: Int = 50) throws -> [Attempt] {
+        try database.query(
+            """
+            UPDATE vercel_deploy_attempts SET claimed_until = now() + interval '5 minutes'
+            WHERE id IN (
+              SELECT id FROM vercel_deploy_attempts
+              WHERE started_at < now() - make_interval(secs => \(Double(grace.components.seconds)))
+                AND (claimed_until IS NULL OR claimed_until < now())
+              ORDER BY started_at LIMIT \(limit) FOR UPDATE SKIP LOCKED)
+            RETURNING \(fragment: Self.columns)
+            """
+        ).map(Self.attempt)
+    }
+
+    static func attempt(_ row: PostgresRow) throws -> Attempt {
+        Attempt(
+            id: try row.decode("id"), projectID: try row.decode("project_id"),
+            connectionID: try row.decode("vercel_connection_id"), vercelProjectID: try row.decode("vercel_project_id"),
+            production: try row.decode("production"), createdBy: try row.decode("created_by"),
+            startedAt: try row.decode("started_at"))
+    }
+}
+
+extension VercelError {
+    /// Whether Vercel surely made nothing: it refused the call, or the call was never made. A call
+    /// with no answer (or one not understood) may have made a deployment all the same.
+    public var madeNothing: Bool {
+        switch self {
+        case .api(let status, _, _): status < 500
+        case .unauthorized, .forbidden, .missingFiles, .rateLimited, .circuitOpen, .busy, .outOfTime: true
+        case .unreachable, .invalidResponse: false
+        }
+    }
+}

@@ -6,15 +6,19 @@ import Synchronization
 import TestSupport
 import Vercel
 
-// isolation-bench ENV_FILE BASE_URL SIMULATOR_URL DATABASE_URL [SECONDS] [HAMMERS]
+// isolation-bench ENV_FILE BASE_URL SIMULATOR_URL DATABASE_URL [SECONDS] [HAMMERS] [SLOW_ACCOUNTS]
 //
-// Two users, each with a linked project. The other user's deployment list (database only), then
-// their Vercel project list (a route that calls Vercel, answered at once), are each read back to
-// back for SECONDS (10) on a quiet stack: the baselines. Then the simulator answers the slow user's
-// account in 3 s, HAMMERS (12) clients call that user's Vercel project list as fast as they are
-// answered, and both reads are made again. Reports p50/p99 of each, the list's p99 against the
-// 50 ms target, each p99 against its baseline, what the slow user's callers got, and how many calls
-// reached Vercel for them.
+// SLOW_ACCOUNTS (1) slow users and another user, each with a linked project. First the branch
+// patterns: the other user's auto-deploy test of a 250-byte branch, back to back for SECONDS / 2
+// with no rule (the baseline), then with the rule `*a*a*a*a*b` and fifty patterns of the most
+// wildcards allowed: p50/p99 of each, against the 10 ms target and the baseline. Then the other
+// user's deployment list (database only) and Vercel project list (a route that calls Vercel,
+// answered at once) are each read back to back for SECONDS (10) on a quiet stack: the baselines.
+// Then the simulator answers the slow users' accounts in 3 s, HAMMERS (12) clients call their
+// Vercel project lists as fast as they are answered (spread over the accounts), and both reads are
+// made again. Reports p50/p99/max of each, the list's p99 against the 50 ms target, the Vercel
+// read's max against 1 s, each p99 against its baseline, what the slow users' callers got, and how
+// many calls reached Vercel for them.
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 5 else {
@@ -25,6 +29,7 @@ guard arguments.count >= 5 else {
 let (base, simulator, databaseURL) = (arguments[2], arguments[3], arguments[4])
 let seconds = arguments.count > 5 ? Double(arguments[5]) ?? 10 : 10
 let hammerCount = arguments.count > 6 ? Int(arguments[6]) ?? 12 : 12
+let slowCount = max(1, arguments.count > 7 ? Int(arguments[7]) ?? 1 : 1)
 let stack = try BenchStack(envFile: arguments[1], databaseURL: databaseURL, simulator: simulator)
 let (ring, secret, database, transport, client) = (
     stack.ring, stack.secret, stack.database, stack.transport, stack.client
@@ -69,6 +74,10 @@ let signer = Signer(secret: secret, base: base)
             body: Array(json.utf8)))
 }
 
+@MainActor func vercelCalls(_ tokens: [String]) throws -> Int {
+    try tokens.map(vercelCalls).reduce(0, +)
+}
+
 @MainActor func vercelCalls(_ token: String) throws -> Int {
     let reply = try transport.send(
         HTTPRequest(method: "GET", url: simulator + "/_sim/requests", headers: [("Authorization", "Bearer \(token)")]))
@@ -76,7 +85,7 @@ let signer = Signer(secret: secret, base: base)
     return counts["GET /v10/projects"] as? Int ?? 0
 }
 
-let slow = try linked("slow")
+let slows = try (0..<slowCount).map { try linked("slow\($0)") }
 let other = try linked("other")
 try setFaults(other.token, #"{"buildMs":100}"#)
 for _ in 0..<5 {
@@ -117,6 +126,44 @@ func percentile(_ values: [Double], _ p: Double) -> Double {
 
 func format(_ value: Double) -> String { String(format: "%.1f", value) }
 
+/// The other user's auto-deploy test of a 250-byte branch, back to back for `seconds`; each one's ms.
+@MainActor func testBranch(for seconds: Double) throws -> [Double] {
+    let own = CurlTransport()
+    let body = #"{"userId":"\#(other.user)","branch":"\#(String(repeating: "a", count: 250))"}"#
+    var latencies: [Double] = []
+    let end = Date().addingTimeInterval(seconds)
+    while Date() < end {
+        let started = Date()
+        let reply = try signer.send(own, "POST", "/v1/projects/\(other.project)/vercel/auto-deploy/test", body)
+        guard reply.status == 200 else {
+            print("isolation-bench: the auto-deploy test answered \(reply.status)")
+            exit(1)
+        }
+        latencies.append(Date().timeIntervalSince(started) * 1000)
+    }
+    return latencies
+}
+_ = try testBranch(for: 1)
+let plainTests = try testBranch(for: seconds / 2)
+let widest = String(repeating: "*a", count: 32) + "b"
+for (method, path, body) in [
+    ("POST", "rules", #"{"userId":"\#(other.user)","pattern":"*a*a*a*a*b","target":"preview"}"#),
+    (
+        "PUT", "config",
+        #"{"userId":"\#(other.user)","branchPatterns":[\#(Array(repeating: "\"\(widest)\"", count: 50).joined(separator: ","))]}"#
+    ),
+] {
+    let reply = try signer.send(transport, method, "/v1/projects/\(other.project)/vercel/auto-deploy/\(path)", body)
+    guard (200..<300).contains(reply.status) else {
+        print("isolation-bench: \(path) answered \(reply.status): \(String(decoding: reply.body, as: UTF8.self))")
+        exit(1)
+    }
+}
+let widestTests = try testBranch(for: seconds / 2)
+_ = try signer.send(
+    transport, "PUT", "/v1/projects/\(other.project)/vercel/auto-deploy/config",
+    #"{"userId":"\#(other.user)","branchPatterns":[]}"#)
+
 _ = try read(otherList, for: 1)  // warm: connections opened, plans cached
 _ = try read(otherProjects, for: 1)
 let baseline = try read(otherList, for: seconds)
@@ -136,13 +183,14 @@ final class Outcomes: Sendable {
         }
     }
 }
-try setFaults(slow.token, #"{"latencyMs":3000}"#)
-let callsBefore = try vercelCalls(slow.token)
+for slow in slows { try setFaults(slow.token, #"{"latencyMs":3000}"#) }
+let callsBefore = try vercelCalls(slows.map(\.token))
 let outcomes = Outcomes()
 let stop = Atomic<Bool>(false)
 let hammers = DispatchGroup()
-let slowTarget = "/v1/projects/\(slow.project)/vercel/projects?userId=\(slow.user)"
-for _ in 0..<hammerCount {
+for index in 0..<hammerCount {
+    let slow = slows[index % slows.count]
+    let slowTarget = "/v1/projects/\(slow.project)/vercel/projects?userId=\(slow.user)"
     hammers.enter()
     Thread { [signer] in
         let own = CurlTransport()
@@ -155,25 +203,32 @@ for _ in 0..<hammerCount {
         hammers.leave()
     }.start()
 }
-usleep(500_000)
+// The slow accounts' first answers come back after 3 s: from then on each is known as slow.
+usleep(3_500_000)
 let hammered = try read(otherList, for: seconds)
 let hammeredVercel = try read(otherProjects, for: seconds)
 stop.store(true, ordering: .relaxed)
 hammers.wait()
-let calls = try vercelCalls(slow.token) - callsBefore
+let calls = try vercelCalls(slows.map(\.token)) - callsBefore
 let got = outcomes.counts.withLock { $0 }
 
 let (baseP99, hammeredP99) = (percentile(baseline, 0.99), percentile(hammered, 0.99))
 let (vercelBaseP99, vercelP99) = (percentile(baselineVercel, 0.99), percentile(hammeredVercel, 0.99))
+let (plainP99, widestP99) = (percentile(plainTests, 0.99), percentile(widestTests, 0.99))
 print(
     """
+      auto-deploy test of a 250-byte branch, no rule      p50 \(format(percentile(plainTests, 0.5))) ms, p99 \(format(plainP99)) ms over \(plainTests.count) tests
+      the same, `*a*a*a*a*b` and 50 patterns of 32 wildcards  p50 \(format(percentile(widestTests, 0.5))) ms, p99 \(format(widestP99)) ms, max \(format(widestTests.max() ?? .nan)) ms over \(widestTests.count) tests
+      p99 against the 10 ms target                \(String(format: "%.2f", widestP99 / 10))   (under 1 meets it)
+      p99 against the plain test's p99            \(String(format: "%.2f", widestP99 / plainP99))
       another user's deployment list, quiet       p50 \(format(percentile(baseline, 0.5))) ms, p99 \(format(baseP99)) ms over \(baseline.count) reads
-      the same while the slow account is hammered p50 \(format(percentile(hammered, 0.5))) ms, p99 \(format(hammeredP99)) ms over \(hammered.count) reads
+      the same while the slow account is hammered p50 \(format(percentile(hammered, 0.5))) ms, p99 \(format(hammeredP99)) ms, max \(format(hammered.max() ?? .nan)) ms over \(hammered.count) reads
       p99 against the 50 ms target                \(String(format: "%.2f", hammeredP99 / 50))   (under 1 meets it)
       p99 against the quiet p99                   \(String(format: "%.2f", hammeredP99 / baseP99))
       another user's Vercel projects, quiet       p50 \(format(percentile(baselineVercel, 0.5))) ms, p99 \(format(vercelBaseP99)) ms over \(baselineVercel.count) reads (a route that calls Vercel)
-      the same while the slow account is hammered p50 \(format(percentile(hammeredVercel, 0.5))) ms, p99 \(format(vercelP99)) ms over \(hammeredVercel.count) reads
+      the same while the slow account is hammered p50 \(format(percentile(hammeredVercel, 0.5))) ms, p99 \(format(vercelP99)) ms, max \(format(hammeredVercel.max() ?? .nan)) ms over \(hammeredVercel.count) reads
       p99 against the quiet p99                   \(String(format: "%.2f", vercelP99 / vercelBaseP99))
-      the slow account's \(hammerCount) callers got          \(got.answered) answers, \(got.busy) × 503 UPSTREAM_BUSY, \(got.other) other
+      max against the 1 s target                  \(String(format: "%.3f", (hammeredVercel.max() ?? .nan) / 1000))   (under 1 meets it)
+      the \(slowCount) slow accounts' \(hammerCount) callers got   \(got.answered) answers, \(got.busy) × 503 UPSTREAM_BUSY, \(got.other) other
       calls that reached Vercel for them          \(calls) in \(format(2 * seconds + 0.5)) s (3 s each)
     """)

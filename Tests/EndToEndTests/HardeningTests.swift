@@ -61,16 +61,18 @@ import Vercel
                     let started = ContinuousClock.now
                     let reply = try await client.signed("GET", otherList)
                     #expect(reply.status == 200, "\(reply.text)")
-                    #expect(ContinuousClock.now - started < .seconds(1), "another user's list waited")
+                    #expect(ContinuousClock.now - started < .seconds(5), "another user's list waited")
                 }
                 return nil
             }
             return try await group.reduce(into: [Duration]()) { if let took = $1 { $0.append(took) } }
         }
-        // A backtracking matcher took 8 to 10 s for one of these; the bound leaves room for a
-        // loaded test machine, and `scripts/bench glob` measures the real figure.
+        // A backtracking matcher took 8 to 10 s for one rule against 80 `a`s (these fifty-one
+        // patterns against 250 would not end), and another user's list waited 14.5 s behind four
+        // such tests. The bounds leave room for a loaded test machine running the whole suite;
+        // `scripts/bench isolation` measures the real figure.
         #expect(tests.count == 8)
-        #expect(tests.allSatisfy { $0 < .seconds(1) }, "\(tests)")
+        #expect(tests.allSatisfy { $0 < .seconds(5) }, "\(tests)")
 
         let matching = try await client.signed(
             "POST", "\(linked.base)/auto-deploy/test", json: Self.json(["userId": user, "branch": branch + "b"]))

@@ -193,7 +193,11 @@ import Vercel
         stop.store(true, ordering: .relaxed)
         await withCheckedContinuation { done in hammers.notify(queue: .global()) { done.resume() } }
         #expect(took.allSatisfy { $0.0 == 200 }, "\(took.map(\.0))")
-        #expect(took.allSatisfy { $0.1 < .seconds(1) }, "\(took.map(\.1))")
+        // Without the shares each read waits for a slow call to end: 3 s. The target is 1 s; the
+        // bound on each read leaves room for a test machine loaded by the whole suite.
+        let sorted = took.map(\.1).sorted()
+        #expect(sorted[sorted.count / 2] < .seconds(1), "\(sorted)")
+        #expect(sorted.allSatisfy { $0 < .seconds(2) }, "\(sorted)")
     }
 
     /// Blocks until the group's function counts at least `count` slow tenants (through nginx's

@@ -28,18 +28,10 @@ import FoundationNetworking
 
     /// One run of the alerts job, delivering to inbox `name`.
     func runAlertsJob(inbox name: String) throws {
-        let job = Process()
-        job.executableURL = URL(fileURLWithPath: try TestEnvironment.require("TEST_BIN_DIR") + "/vercel-job-alerts")
-        var environment = ProcessInfo.processInfo.environment
-        environment.merge(settings) { $1 }
-        environment["SHEEN_ALERT_WEBHOOK_URL"] =
-            try TestEnvironment.require("TEST_SIMULATOR_URL") + "/_sim/inbox/\(name)"
-        environment["SHEEN_ALERT_WEBHOOK_SECRET"] = Self.secret
-        job.environment = environment
-        job.standardError = FileHandle.nullDevice
-        try job.run()
-        job.waitUntilExit()
-        #expect(job.terminationStatus == 0)
+        let inbox = try TestEnvironment.require("TEST_SIMULATOR_URL") + "/_sim/inbox/\(name)"
+        let status = try JobRun.run(
+            "alerts", overrides: ["SHEEN_ALERT_WEBHOOK_URL": inbox, "SHEEN_ALERT_WEBHOOK_SECRET": Self.secret])
+        #expect(status == 0)
     }
 
     func simulatorCall(_ method: String, _ path: String, json: String? = nil) async throws -> Data {

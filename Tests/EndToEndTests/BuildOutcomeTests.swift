@@ -17,17 +17,7 @@ import Testing
     }
 
     func runSyncJob() throws {
-        let job = Process()
-        job.executableURL = URL(
-            fileURLWithPath: try TestEnvironment.require("TEST_BIN_DIR") + "/vercel-job-deployment-sync")
-        var environment = ProcessInfo.processInfo.environment
-        environment.merge(settings) { $1 }
-        environment["SHEEN_STALE_DEPLOYMENT_MINUTES"] = "1"
-        job.environment = environment
-        job.standardError = FileHandle.nullDevice
-        try job.run()
-        job.waitUntilExit()
-        #expect(job.terminationStatus == 0)
+        #expect(try JobRun.run("deployment-sync", overrides: ["SHEEN_STALE_DEPLOYMENT_MINUTES": "1"]) == 0)
     }
 
     func metrics(_ deployment: String) throws -> PostgresRow? {

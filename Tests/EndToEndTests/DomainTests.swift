@@ -39,15 +39,7 @@ import Vercel
     }
 
     func runHealthJob() throws -> Process {
-        let job = Process()
-        job.executableURL = URL(
-            fileURLWithPath: try TestEnvironment.require("TEST_BIN_DIR") + "/vercel-job-domain-health")
-        var environment = ProcessInfo.processInfo.environment
-        environment.merge(settings) { $1 }
-        job.environment = environment
-        job.standardError = FileHandle.nullDevice
-        try job.run()
-        return job
+        try JobRun.start("domain-health")
     }
 
     /// Makes the domain due, then runs the health job once.

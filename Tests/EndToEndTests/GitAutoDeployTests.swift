@@ -301,15 +301,7 @@ import FoundationNetworking
             """)
         #expect(queued.count == 1)
 
-        let job = Process()
-        job.executableURL = URL(fileURLWithPath: try TestEnvironment.require("TEST_BIN_DIR") + "/vercel-job-git-deploy")
-        var environment = ProcessInfo.processInfo.environment
-        environment.merge(try TestEnvironment.stackConfiguration()) { $1 }
-        job.environment = environment
-        job.standardError = FileHandle.nullDevice
-        try job.run()
-        job.waitUntilExit()
-        #expect(job.terminationStatus == 0)
+        #expect(try JobRun.run("git-deploy") == 0)
 
         let rows = try deployments(of: connected.linked.project)
         #expect(rows.count == 1 && rows.first?["sha"] == sha, "\(rows)")

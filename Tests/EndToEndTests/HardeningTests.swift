@@ -334,17 +334,7 @@ import Vercel
         #expect(
             try fixtures.db.query("SELECT 1 AS x FROM vercel_deployments WHERE project_id = \(kept.project)").isEmpty)
 
-        let job = Process()
-        job.executableURL = URL(
-            fileURLWithPath: try TestEnvironment.require("TEST_BIN_DIR") + "/vercel-job-deployment-sync")
-        var environment = ProcessInfo.processInfo.environment
-        environment.merge(try TestEnvironment.stackConfiguration()) { $1 }
-        environment["SHEEN_DEPLOY_ATTEMPT_GRACE_SECONDS"] = "0"
-        job.environment = environment
-        job.standardError = FileHandle.nullDevice
-        try job.run()
-        job.waitUntilExit()
-        #expect(job.terminationStatus == 0)
+        #expect(try JobRun.run("deployment-sync", overrides: ["SHEEN_DEPLOY_ATTEMPT_GRACE_SECONDS": "0"]) == 0)
 
         let recorded = try fixtures.db.query(
             "SELECT deployment_id, created_by FROM vercel_deployments WHERE project_id = \(kept.project)")

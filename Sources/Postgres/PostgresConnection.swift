@@ -104,6 +104,15 @@ public final class PostgresConnection {
         return try body()
     }
 
+    /// Takes the shared session advisory lock `name` unless another session holds it exclusively,
+    /// and runs `body`; returns nil without running it otherwise.
+    public func withSharedAdvisoryLockIfFree<T>(_ name: String, _ body: () throws -> T) throws -> T? {
+        let rows = try query("SELECT pg_try_advisory_lock_shared(hashtextextended(\(name), 0)) AS locked")
+        guard try rows.first?.decode("locked", as: Bool.self) == true else { return nil }
+        defer { _ = try? execute("SELECT pg_advisory_unlock_shared(hashtextextended(\(name), 0))") }
+        return try body()
+    }
+
     /// Takes the session advisory lock `name` if it is free and runs `body`; returns nil without
     /// running it when another session holds the lock.
     public func withAdvisoryLockIfFree<T>(_ name: String, _ body: () throws -> T) throws -> T? {

@@ -237,6 +237,32 @@ import Vercel
         #expect(platformHash != nil)
     }
 
+    /// A PUT of a variable while a sync of the project's variables runs is told so (409
+    /// `SYNC_IN_PROGRESS`, try again shortly) rather than interleaving with it; once the sync is
+    /// over it is applied.
+    @Test func aPutDuringASyncIsToldToWaitRatherThanInterleaving() async throws {
+        let linked = try await LinkedProjectFixture.make(fixtures, client, webhooks: false)
+        try await linked.connected.account.setFaults(["latencyMs": 3_000])
+        let client = client
+        let syncPath = "\(linked.base)/env/sync"
+        let sync = Self.json([
+            "userId": linked.user.uuidString, "direction": "to_vercel", "target": "preview", "dryRun": true,
+        ])
+        let running = Task { try await client.signed("POST", syncPath, json: sync) }
+        try await Task.sleep(for: .milliseconds(1_000))
+        let put = Self.json([
+            "userId": linked.user.uuidString, "value": "https://api.example.com", "target": ["preview"],
+        ])
+        let refused = try await client.signed("PUT", "\(linked.base)/env/API_URL", json: put)
+        #expect(refused.status == 409 && refused.code == "SYNC_IN_PROGRESS", "\(refused.text)")
+        #expect(refused.header("retry-after") == "2")
+        let synced = try await running.value
+        #expect(synced.status == 200, "\(synced.text)")
+        try await linked.connected.account.setFaults(["latencyMs": 0])
+        let applied = try await client.signed("PUT", "\(linked.base)/env/API_URL", json: put)
+        #expect(applied.status == 200, "\(applied.text)")
+    }
+
     // MARK: Names
 
     /// A domain that is an IP address in another notation, ends in a number, or is special-use is

@@ -65,7 +65,7 @@ enum EnvSync {
             for: call, connection: link.connectionID, requiring: dryRun ? "env:read" : "env:write")
 
         let outcome = try context.database.withAdvisoryLockIfFree(
-            "sheen.vercel.env-sync.\(call.projectID.uuidString.lowercased())"
+            EnvStore.syncLock(call.projectID)
         ) { () throws -> SyncAnswer in
             let store = context.env
             let snapshot = try EnvSnapshot.read(

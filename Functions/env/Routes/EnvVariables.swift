@@ -141,6 +141,19 @@ enum EnvVariables {
         let vercel: String
     }
 
+    /// Runs one write of `key` (the platform's value, then Vercel's): never beside another write
+    /// of the key, nor beside a sync of the project's variables.
+    /// - Throws: 409 `SYNC_IN_PROGRESS` while a sync runs.
+    static func writing<T>(
+        _ key: String, of projectID: UUID, _ context: RequestContext, _ body: () throws -> T
+    ) throws -> T {
+        let done = try context.database.withSharedAdvisoryLockIfFree(EnvStore.syncLock(projectID)) {
+            try context.database.withAdvisoryLock(EnvStore.keyLock(projectID, key), body)
+        }
+        guard let done else { throw EnvError.syncInProgress }
+        return done
+    }
+
     /// Checks a key, targets and branch as the routes take them.
     static func checked(key: String, targets: [String], gitBranch: String?) throws -> [String] {
         do {
@@ -178,7 +191,7 @@ enum EnvVariables {
         }
         // One writer of a key at a time, from the platform's value to Vercel's: whatever the
         // interleaving, both sides end with the last writer's value.
-        let (hash, outcome) = try context.database.withAdvisoryLock(EnvStore.keyLock(call.projectID, key)) {
+        let (hash, outcome) = try writing(key, of: call.projectID, context) {
             var hash = ""
             try context.database.transaction {
                 for slot in slots {
@@ -287,7 +300,7 @@ enum EnvVariables {
         let credentials = try applying.map {
             try context.vercelCredentials(for: call, connection: $0.connectionID, requiring: "env:write")
         }
-        let outcome = try context.database.withAdvisoryLock(EnvStore.keyLock(call.projectID, key)) {
+        let outcome = try writing(key, of: call.projectID, context) {
             let removed = try store.deleteLocal(
                 key: key, target: target, gitBranch: gitBranch, projectID: call.projectID)
             var outcome = VercelOutcome.skippedLocalOnly

@@ -88,6 +88,12 @@ public struct EnvStore {
     /// key never interleave.
     public static func keyLock(_ projectID: UUID, _ key: String) -> String { "vercel.env-key:\(projectID):\(key)" }
 
+    /// The lock a sync of the project's variables holds alone, and each write of one key shares:
+    /// a sync and a write never interleave (the one that comes second is told `SYNC_IN_PROGRESS`).
+    public static func syncLock(_ projectID: UUID) -> String {
+        "sheen.vercel.env-sync.\(projectID.uuidString.lowercased())"
+    }
+
     /// Deletes the platform's values of `key` (in `target`, or every target); how many.
     public func deleteLocal(key: String, target: String?, gitBranch: String?, projectID: UUID) throws -> Int {
         try database.execute(

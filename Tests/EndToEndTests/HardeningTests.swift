@@ -242,14 +242,26 @@ import Vercel
     /// over it is applied.
     @Test func aPutDuringASyncIsToldToWaitRatherThanInterleaving() async throws {
         let linked = try await LinkedProjectFixture.make(fixtures, client, webhooks: false)
-        try await linked.connected.account.setFaults(["latencyMs": 3_000])
+        try await linked.connected.account.setFaults(["latencyMs": 5_000])
         let client = client
         let syncPath = "\(linked.base)/env/sync"
         let sync = Self.json([
             "userId": linked.user.uuidString, "direction": "to_vercel", "target": "preview", "dryRun": true,
         ])
         let running = Task { try await client.signed("POST", syncPath, json: sync) }
-        try await Task.sleep(for: .milliseconds(1_000))
+        // The sync holds its lock while Vercel takes 5 s to list the variables.
+        let lock = "sheen.vercel.env-sync.\(linked.project.uuidString.lowercased())"
+        var held = false
+        for _ in 0..<200 where !held {
+            held = try !fixtures.db.query(
+                """
+                SELECT 1 AS held FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1
+                  AND ((classid::bigint << 32) | objid::bigint) = hashtextextended(\(lock), 0)
+                """
+            ).isEmpty
+            if !held { try await Task.sleep(for: .milliseconds(25)) }
+        }
+        #expect(held, "the sync never took its lock")
         let put = Self.json([
             "userId": linked.user.uuidString, "value": "https://api.example.com", "target": ["preview"],
         ])

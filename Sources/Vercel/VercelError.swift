@@ -22,3 +22,15 @@ public enum VercelError: Error, Equatable, Sendable {
     /// An answer that is not the JSON the endpoint documents.
     case invalidResponse(String)
 }
+
+extension VercelError {
+    /// Whether Vercel surely made nothing: it refused the call, or the call was never made. A call
+    /// with no answer (or one not understood) may have made a deployment all the same.
+    public var madeNothing: Bool {
+        switch self {
+        case .api(let status, _, _): status < 500
+        case .unauthorized, .forbidden, .missingFiles, .rateLimited, .circuitOpen, .busy, .outOfTime: true
+        case .unreachable, .invalidResponse: false
+        }
+    }
+}

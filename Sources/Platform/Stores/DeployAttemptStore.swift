@@ -77,15 +77,3 @@ public struct DeployAttemptStore {
             startedAt: try row.decode("started_at"))
     }
 }
-
-extension VercelError {
-    /// Whether Vercel surely made nothing: it refused the call, or the call was never made. A call
-    /// with no answer (or one not understood) may have made a deployment all the same.
-    public var madeNothing: Bool {
-        switch self {
-        case .api(let status, _, _): status < 500
-        case .unauthorized, .forbidden, .missingFiles, .rateLimited, .circuitOpen, .busy, .outOfTime: true
-        case .unreachable, .invalidResponse: false
-        }
-    }
-}

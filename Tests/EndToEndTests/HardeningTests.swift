@@ -242,17 +242,18 @@ import Vercel
     /// over it is applied.
     @Test func aPutDuringASyncIsToldToWaitRatherThanInterleaving() async throws {
         let linked = try await LinkedProjectFixture.make(fixtures, client, webhooks: false)
-        try await linked.connected.account.setFaults(["latencyMs": 5_000])
+        try await linked.connected.account.setFaults(["latencyMs": 8_000])
         let client = client
         let syncPath = "\(linked.base)/env/sync"
         let sync = Self.json([
             "userId": linked.user.uuidString, "direction": "to_vercel", "target": "preview", "dryRun": true,
         ])
         let running = Task { try await client.signed("POST", syncPath, json: sync) }
-        // The sync holds its lock while Vercel takes 5 s to list the variables.
+        // The sync holds its lock while Vercel takes 8 s to list the variables; on a machine loaded
+        // by the whole suite it may start late, so its lock is waited for up to 30 s.
         let lock = "sheen.vercel.env-sync.\(linked.project.uuidString.lowercased())"
         var held = false
-        for _ in 0..<200 where !held {
+        for _ in 0..<1_200 where !held {
             held = try !fixtures.db.query(
                 """
                 SELECT 1 AS held FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1

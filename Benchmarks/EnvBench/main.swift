@@ -94,13 +94,13 @@ for n in 0..<changed {
 }
 for n in changed..<(2 * changed) {
     _ = try client.updateEnvVariable(
-        id: remote["VAR_\(n)"]!, projectID: vercelProject.id, value: "changed-there-\(n)", credentials)
+        id: remote["VAR_\(n)"]!!, projectID: vercelProject.id, value: "changed-there-\(n)", credentials)
 }
 for n in (2 * changed)..<(2 * changed + both) {
     try store.setLocal(
         "both-here-\(n)", slot: .init(key: "VAR_\(n)", target: "preview"), type: "encrypted", projectID: project)
     _ = try client.updateEnvVariable(
-        id: remote["VAR_\(n)"]!, projectID: vercelProject.id, value: "both-there-\(n)", credentials)
+        id: remote["VAR_\(n)"]!!, projectID: vercelProject.id, value: "both-there-\(n)", credentials)
 }
 
 // The plan alone, in process, over as many slots with the same mix.

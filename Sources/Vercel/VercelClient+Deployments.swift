@@ -133,7 +133,7 @@ extension VercelClient {
         state: String? = nil, meta: [(String, String)] = []
     ) throws(VercelError) -> VercelPage<VercelDeploymentSummary> {
         struct Body: Decodable {
-            let deployments: [VercelDeploymentSummary]
+            let deployments: LossyList<VercelDeploymentSummary>
             let pagination: VercelPagination?
         }
         var query = [("limit", "\(min(max(limit, 1), 100))")]
@@ -145,7 +145,8 @@ extension VercelClient {
         query += meta.map { ("meta-" + $0.0, $0.1) }
         let body = try call(
             Endpoint("GET", "/v6/deployments", query: query), as: Body.self, credentials: credentials)
-        return VercelPage(items: body.deployments, next: body.pagination?.next)
+        return VercelPage(
+            items: readable(body.deployments, "deployment", credentials), next: body.pagination?.next)
     }
 
     /// Cancels a deployment that is still building.

@@ -23,11 +23,11 @@ extension VercelClient {
     public func domains(
         projectID: String, _ credentials: Credentials
     ) throws(VercelError) -> [VercelDomain] {
-        struct Body: Decodable { let domains: [VercelDomain] }
-        return try call(
+        struct Body: Decodable { let domains: LossyList<VercelDomain> }
+        let body = try call(
             Endpoint("GET", "/v9/projects/\(Self.percentEncode(projectID))/domains"), as: Body.self,
-            credentials: credentials
-        ).domains
+            credentials: credentials)
+        return readable(body.domains, "domain", credentials)
     }
 
     public func domain(

@@ -5,11 +5,10 @@ extension VercelClient {
     public func envVariables(
         projectID: String, _ credentials: Credentials
     ) throws(VercelError) -> [VercelEnvVariable] {
-        struct Body: Decodable { let envs: [VercelEnvVariable] }
-        return try call(
-            Endpoint("GET", "/v10/projects/\(Self.percentEncode(projectID))/env"), as: Body.self,
-            credentials: credentials
-        ).envs
+        let list = try call(
+            Endpoint("GET", "/v10/projects/\(Self.percentEncode(projectID))/env"), as: VercelEnvList.self,
+            credentials: credentials)
+        return readable(list.envs, "env_variable", credentials)
     }
 
     /// Creates (or, with `upsert`, updates) variables in one call. Upserts are idempotent.

@@ -9,26 +9,37 @@ extension VercelClient {
     }
 
     public func teams(_ credentials: Credentials) throws(VercelError) -> [VercelTeam] {
-        struct Body: Decodable { let teams: [VercelTeam] }
-        return try call(
-            Endpoint("GET", "/v2/teams"), as: Body.self, credentials: credentials
-        ).teams
+        struct Body: Decodable { let teams: LossyList<VercelTeam> }
+        return readable(
+            try call(Endpoint("GET", "/v2/teams"), as: Body.self, credentials: credentials).teams, "team", credentials)
     }
 
     /// One page of projects, newest first; pass the page's `next` as `until` for the following one.
     public func projects(
         _ credentials: Credentials, limit: Int = 20, until: VercelCursor? = nil, search: String? = nil
     ) throws(VercelError) -> VercelPage<VercelProject> {
+        /// `{projects, pagination}`, or a bare array of projects.
         struct Body: Decodable {
-            let projects: [VercelProject]
-            let pagination: VercelPagination?
+            var projects: LossyList<VercelProject>
+            var pagination: VercelPagination?
+
+            enum Keys: String, CodingKey { case projects, pagination }
+
+            init(from decoder: any Decoder) throws {
+                if let container = try? decoder.container(keyedBy: Keys.self) {
+                    projects = try container.decode(LossyList<VercelProject>.self, forKey: .projects)
+                    pagination = try? container.decodeIfPresent(VercelPagination.self, forKey: .pagination)
+                } else {
+                    projects = try LossyList(from: decoder)
+                }
+            }
         }
         var query = [("limit", "\(min(max(limit, 1), 100))")]
         if let until { query.append(("until", until.description)) }
         if let search, !search.isEmpty { query.append(("search", search)) }
         let body = try call(
             Endpoint("GET", "/v10/projects", query: query), as: Body.self, credentials: credentials)
-        return VercelPage(items: body.projects, next: body.pagination?.next)
+        return VercelPage(items: readable(body.projects, "project", credentials), next: body.pagination?.next)
     }
 
     public func project(

@@ -142,6 +142,18 @@ public final class VercelClient {
         }
     }
 
+    /// The items of `list` that could be read; each one that could not is logged by its id and
+    /// counted under `kind` (`sheen_vercel_items_skipped_total` on /metrics).
+    func readable<Item>(_ list: LossyList<Item>, _ kind: String, _ credentials: Credentials) -> [Item] {
+        if !list.skipped.isEmpty {
+            (credentials.logger ?? logger).warning(
+                "Vercel sent list items this service cannot read; they are skipped",
+                metadata: ["vercel.item.kind": "\(kind)", "vercel.item.ids": "\(list.skipped.prefix(20))"])
+            VercelDecoding.countSkipped(kind, list.skipped.count)
+        }
+        return list.items
+    }
+
     /// Sends `endpoint` and returns Vercel's successful answer.
     public func send(
         _ endpoint: Endpoint, credentials: Credentials

@@ -1,10 +1,14 @@
-/// A deployment as `POST /v13/deployments` and `GET /v13/deployments/{idOrUrl}` return it.
+/// A deployment as `POST /v13/deployments` and `GET /v13/deployments/{idOrUrl}` return it. States
+/// and substates Vercel adds later are kept as sent.
 public struct VercelDeployment: Codable, Sendable, Equatable {
     public let id: String
     public let url: String
     public let name: String
     public let projectId: String?
     public let readyState: String
+    /// With READY: `STAGED` (built, never served production), `ROLLING` or `PROMOTED`; nil when
+    /// Vercel does not say.
+    public let readySubstate: String?
     public let createdAt: Int64
     public let ready: Int64?
     public let target: String?
@@ -18,12 +22,58 @@ public struct VercelDeployment: Codable, Sendable, Equatable {
     public let buildingAt: Int64?
     /// `out-of-memory` when the build ran out of memory.
     public let oomReport: String?
+    public let creator: VercelCreator?
+    public let regions: [String]?
+    /// `LAMBDAS`.
+    public let type: String?
+    public let ownerId: String?
 
     /// READY, ERROR and CANCELED do not change any more (READY may still be canceled by a person).
     public var isBuildOver: Bool { ["READY", "ERROR", "CANCELED"].contains(readyState) }
+
+    /// Built and never served production: a READY deployment Vercel staged.
+    public var isStaged: Bool { readyState == "READY" && readySubstate == "STAGED" }
 }
 
-/// An item of `GET /v6/deployments`, whose field names differ from the detail's.
+extension VercelDeployment {
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(String.self, forKey: .id)
+        url = try container.decode(String.self, forKey: .url)
+        name = try container.decode(String.self, forKey: .name)
+        projectId = try? container.decodeIfPresent(String.self, forKey: .projectId)
+        readyState = try container.decode(String.self, forKey: .readyState)
+        readySubstate = try? container.decodeIfPresent(String.self, forKey: .readySubstate)
+        guard let created = try container.milliseconds(.createdAt) else {
+            throw DecodingError.keyNotFound(
+                CodingKeys.createdAt, .init(codingPath: container.codingPath, debugDescription: "no createdAt"))
+        }
+        createdAt = created
+        ready = try? container.milliseconds(.ready)
+        target = try? container.decodeIfPresent(String.self, forKey: .target)
+        alias = try? container.decodeIfPresent([String].self, forKey: .alias)
+        meta = try? container.decodeIfPresent([String: String].self, forKey: .meta)
+        errorCode = try? container.decodeIfPresent(String.self, forKey: .errorCode)
+        errorMessage = try? container.decodeIfPresent(String.self, forKey: .errorMessage)
+        errorStep = try? container.decodeIfPresent(String.self, forKey: .errorStep)
+        inspectorUrl = try? container.decodeIfPresent(String.self, forKey: .inspectorUrl)
+        buildingAt = try? container.milliseconds(.buildingAt)
+        oomReport = try? container.decodeIfPresent(String.self, forKey: .oomReport)
+        creator = try? container.decodeIfPresent(VercelCreator.self, forKey: .creator)
+        regions = try? container.decodeIfPresent([String].self, forKey: .regions)
+        type = try? container.decodeIfPresent(String.self, forKey: .type)
+        ownerId = try? container.decodeIfPresent(String.self, forKey: .ownerId)
+    }
+}
+
+/// Who made a deployment.
+public struct VercelCreator: Codable, Sendable, Equatable {
+    public let uid: String
+    public let username: String?
+}
+
+/// An item of `GET /v6/deployments`, whose field names differ from the detail's. Its states
+/// include `DELETED`.
 public struct VercelDeploymentSummary: Codable, Sendable, Equatable {
     public let uid: String
     public let name: String
@@ -31,8 +81,34 @@ public struct VercelDeploymentSummary: Codable, Sendable, Equatable {
     public let created: Int64
     public let state: String?
     public let readyState: String?
+    public let readySubstate: String?
     public let target: String?
     public let projectId: String?
+    public let creator: VercelCreator?
+    public let type: String?
+    public let inspectorUrl: String?
+}
+
+extension VercelDeploymentSummary {
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        uid = try container.decode(String.self, forKey: .uid)
+        name = try container.decode(String.self, forKey: .name)
+        url = try container.decode(String.self, forKey: .url)
+        guard let created = try container.milliseconds(.created) else {
+            throw DecodingError.keyNotFound(
+                CodingKeys.created, .init(codingPath: container.codingPath, debugDescription: "no created"))
+        }
+        self.created = created
+        state = try? container.decodeIfPresent(String.self, forKey: .state)
+        readyState = try? container.decodeIfPresent(String.self, forKey: .readyState)
+        readySubstate = try? container.decodeIfPresent(String.self, forKey: .readySubstate)
+        target = try? container.decodeIfPresent(String.self, forKey: .target)
+        projectId = try? container.decodeIfPresent(String.self, forKey: .projectId)
+        creator = try? container.decodeIfPresent(VercelCreator.self, forKey: .creator)
+        type = try? container.decodeIfPresent(String.self, forKey: .type)
+        inspectorUrl = try? container.decodeIfPresent(String.self, forKey: .inspectorUrl)
+    }
 }
 
 /// What `POST /v13/deployments` is asked to build: files already uploaded, or a git source.

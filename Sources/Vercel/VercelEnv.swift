@@ -1,14 +1,72 @@
 /// An environment variable as Vercel lists it. `value` is empty for anything but `plain`:
-/// listings never carry secrets (`decrypt` is deprecated and not used).
+/// listings never carry secrets (`decrypt` is deprecated and not used). Vercel may leave out `id`
+/// (then the variable can be read but not changed by id) and `target`; it sends `target` as one
+/// string or an array; a variable of a custom environment names it in `customEnvironmentIds`,
+/// often with no `target` at all.
 public struct VercelEnvVariable: Codable, Sendable, Equatable {
-    public let id: String
+    public let id: String?
     public let key: String
     public let value: String?
     public let type: String
     public let target: [String]
+    public let customEnvironmentIds: [String]
     public let gitBranch: String?
     public let createdAt: Int64?
     public let updatedAt: Int64?
+
+    public init(
+        id: String?, key: String, value: String?, type: String, target: [String], customEnvironmentIds: [String] = [],
+        gitBranch: String? = nil, createdAt: Int64? = nil, updatedAt: Int64? = nil
+    ) {
+        self.id = id
+        self.key = key
+        self.value = value
+        self.type = type
+        self.target = target
+        self.customEnvironmentIds = customEnvironmentIds
+        self.gitBranch = gitBranch
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+
+    /// What tells this variable apart from one deleted and created again under the same key:
+    /// Vercel's id, or, when Vercel leaves it out, the key and the time it was created.
+    public var identity: String { id ?? "created-\(createdAt ?? 0)-\(key)" }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try? container.identifier(.id)
+        key = try container.decode(String.self, forKey: .key)
+        value = try? container.decodeIfPresent(String.self, forKey: .value)
+        type = try container.decode(String.self, forKey: .type)
+        target = (try container.oneOrMany(.target)) ?? []
+        customEnvironmentIds = (try? container.decodeIfPresent([String].self, forKey: .customEnvironmentIds)) ?? []
+        gitBranch = try? container.decodeIfPresent(String.self, forKey: .gitBranch)
+        createdAt = try? container.milliseconds(.createdAt)
+        updatedAt = try? container.milliseconds(.updatedAt)
+    }
+}
+
+/// `GET /v10/projects/{id}/env`: `{envs, pagination}`, `{envs}` alone, or (older answers) the one
+/// variable itself.
+struct VercelEnvList: Decodable {
+    var envs: LossyList<VercelEnvVariable>
+    var pagination: VercelPagination?
+
+    private enum Keys: String, CodingKey { case envs, pagination }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: Keys.self)
+        if container.contains(.envs) {
+            envs = try container.decode(LossyList<VercelEnvVariable>.self, forKey: .envs)
+            pagination = try? container.decodeIfPresent(VercelPagination.self, forKey: .pagination)
+        } else if let one = try? VercelEnvVariable(from: decoder) {
+            envs = LossyList(items: [one])
+        } else {
+            envs = LossyList()
+            envs.skipped = [(try? UnreadItem(from: decoder))?.id ?? "?"]
+        }
+    }
 }
 
 /// A variable to create or upsert.
@@ -29,9 +87,29 @@ public struct VercelNewEnvVariable: Codable, Sendable, Equatable {
 }
 
 /// The answer of a batch create: what was created and what failed, each failure with Vercel's code.
+/// `created` may come as an array, as one object, or not at all (Vercel has written all the same).
 public struct VercelEnvBatchResult: Decodable, Sendable, Equatable {
     public let created: [VercelEnvVariable]
     public let failed: [Failure]
+
+    private enum Keys: String, CodingKey { case created, failed }
+
+    public init(created: [VercelEnvVariable], failed: [Failure]) {
+        self.created = created
+        self.failed = failed
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: Keys.self)
+        if let many = try? container.decodeIfPresent(LossyList<VercelEnvVariable>.self, forKey: .created) {
+            created = many.items
+        } else if let one = try? container.decodeIfPresent(VercelEnvVariable.self, forKey: .created) {
+            created = [one]
+        } else {
+            created = []
+        }
+        failed = (try? container.decodeIfPresent(LossyList<Failure>.self, forKey: .failed))?.items ?? []
+    }
 
     public struct Failure: Decodable, Sendable, Equatable {
         public let error: Detail

@@ -28,12 +28,51 @@ public struct VercelProject: Codable, Sendable, Equatable {
     public let updatedAt: Int64?
     public let link: Link?
 
+    /// The git repository a project is connected to. `type` is github, github-limited,
+    /// github-custom-host, gitlab, bitbucket, vercel or cursor-origin (others are kept as sent);
+    /// `repoId` is a number for github and gitlab and a string for cursor-origin, read as text.
     public struct Link: Codable, Sendable, Equatable {
         public let type: String?
         public let repo: String?
         public let org: String?
-        public let repoId: Int?
+        public let repoId: String?
         public let productionBranch: String?
+
+        public init(type: String?, repo: String?, org: String?, repoId: String?, productionBranch: String?) {
+            self.type = type
+            self.repo = repo
+            self.org = org
+            self.repoId = repoId
+            self.productionBranch = productionBranch
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            type = try container.decodeIfPresent(String.self, forKey: .type)
+            repo = try? container.decodeIfPresent(String.self, forKey: .repo)
+            org = try? container.decodeIfPresent(String.self, forKey: .org)
+            repoId = try? container.identifier(.repoId)
+            productionBranch = try? container.decodeIfPresent(String.self, forKey: .productionBranch)
+        }
+    }
+}
+
+extension VercelProject {
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(String.self, forKey: .id)
+        name = try container.decode(String.self, forKey: .name)
+        accountId = try? container.decodeIfPresent(String.self, forKey: .accountId)
+        framework = try? container.decodeIfPresent(String.self, forKey: .framework)
+        nodeVersion = try? container.decodeIfPresent(String.self, forKey: .nodeVersion)
+        buildCommand = try? container.decodeIfPresent(String.self, forKey: .buildCommand)
+        outputDirectory = try? container.decodeIfPresent(String.self, forKey: .outputDirectory)
+        installCommand = try? container.decodeIfPresent(String.self, forKey: .installCommand)
+        devCommand = try? container.decodeIfPresent(String.self, forKey: .devCommand)
+        rootDirectory = try? container.decodeIfPresent(String.self, forKey: .rootDirectory)
+        createdAt = try? container.milliseconds(.createdAt)
+        updatedAt = try? container.milliseconds(.updatedAt)
+        link = try? container.decodeIfPresent(Link.self, forKey: .link)
     }
 }
 

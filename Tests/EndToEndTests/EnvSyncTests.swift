@@ -57,7 +57,7 @@ import Vercel
         var byKey: [String: [VercelEnvVariable]] = [:]
         for listed in try vercel.envVariables(projectID: linked.vercelProject.id, credentials) {
             byKey[listed.key, default: []].append(
-                try vercel.envVariable(id: listed.id, projectID: linked.vercelProject.id, credentials))
+                try vercel.envVariable(id: try #require(listed.id), projectID: linked.vercelProject.id, credentials))
         }
         return byKey
     }

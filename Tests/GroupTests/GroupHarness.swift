@@ -95,7 +95,7 @@ final class GroupHarness {
                 framework: "nextjs", nodeVersion: "20.x", buildCommand: nil, outputDirectory: nil, installCommand: nil,
                 devCommand: nil,
                 rootDirectory: nil, productionBranch: productionBranch,
-                repository: .init(type: "github", repo: "site", org: "acme", repoId: 42),
+                repository: .init(type: "github", repo: "site", org: "acme", repoId: "42"),
                 environmentTargets: ["production", "preview"],
                 autoDeploy: true, branchPatterns: []))
     }

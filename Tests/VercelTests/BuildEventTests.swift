@@ -32,8 +32,8 @@ import Vercel
         }
         #expect(
             events.map(\.0.type) == ["deployment-state", "command", "stdout", "stdout", "stdout", "deployment-state"])
-        #expect(events.first?.0.payload.readyState == "QUEUED" && events.last?.0.payload.readyState == "READY")
-        #expect(events.map(\.0.created) == events.map(\.0.created).sorted())
+        #expect(events.first?.0.readyState == "QUEUED" && events.last?.0.readyState == "READY")
+        #expect(events.compactMap(\.0.created) == events.compactMap(\.0.created).sorted())
         #expect(events[0].1 < 0.5, "the first event waited")
         #expect(events.last!.1 >= 1.0)
         #expect(try client.deployment(deployment.id, credentials).readyState == "READY")
@@ -47,7 +47,7 @@ import Vercel
             return true
         }
         #expect(events.suffix(3).map(\.type) == ["stderr", "exit", "deployment-state"])
-        #expect(events.last?.payload.readyState == "ERROR")
+        #expect(events.last?.readyState == "ERROR")
     }
 
     @Test func aCancelEndsTheStreamAtCanceledAndStoppingEarlyWorks() async throws {
@@ -70,7 +70,7 @@ import Vercel
         }
         var states: [String] = []
         try client.buildEvents(deploymentID: deployment.id, follow: true, credentials) { event in
-            if let state = event.payload.readyState { states.append(state) }
+            if let state = event.readyState { states.append(state) }
             return true
         }
         try await cancel.value

@@ -45,13 +45,14 @@ import Vercel
         #expect(try client.envVariables(projectID: project.id, credentials).count == 2)
 
         let plain = try #require(listed.first { $0.key == "API_URL" })
+        let plainID = try #require(plain.id)
         let edited = try client.updateEnvVariable(
-            id: plain.id, projectID: project.id, value: "https://api2.example.com", target: ["preview"], credentials)
+            id: plainID, projectID: project.id, value: "https://api2.example.com", target: ["preview"], credentials)
         #expect(edited.value == "https://api2.example.com" && edited.target == ["preview"])
-        try client.deleteEnvVariable(id: plain.id, projectID: project.id, credentials)
+        try client.deleteEnvVariable(id: plainID, projectID: project.id, credentials)
         #expect(try client.envVariables(projectID: project.id, credentials).map(\.key) == ["API_SECRET"])
         #expect(throws: VercelError.api(status: 404, code: "not_found", message: "Environment variable not found")) {
-            try client.deleteEnvVariable(id: plain.id, projectID: project.id, credentials)
+            try client.deleteEnvVariable(id: plainID, projectID: project.id, credentials)
         }
     }
 

@@ -122,8 +122,14 @@ final class LogPumps: Sendable {
         }
     }
 
+    /// How often a stream that ends before the build does is followed again.
+    static let maxStreams = 5
+
     /// Reads the deployment's events from Vercel and publishes each; true when the build's end was
-    /// published.
+    /// published. The end is the `deployment-state` event that reports a final state, or, when the
+    /// stream stops without one, the deployment's own state read back; a build still running then
+    /// is followed again (Vercel sends its events from the start: those already published are
+    /// skipped by count).
     static func pump(_ deploymentID: String, _ source: Source, publishURL: String, logger: Logger) -> Bool {
         let publisher = LogPublisher(url: publishURL, transport: source.makeTransport())
         let client = VercelClient(
@@ -134,45 +140,56 @@ final class LogPumps: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         // What an earlier pump published: the same first events of Vercel's stream.
-        var skip = publisher.published()
+        let alreadyPublished = publisher.published()
+        var publishedCount = 0
         var finalState: String?
-        var published = true
-        do {
-            try client.buildEvents(deploymentID: deploymentID, follow: true, credentials) { event in
-                if skip > 0 {
-                    skip -= 1
-                } else {
-                    guard let data = try? encoder.encode(event),
-                        publisher.publish(String(decoding: data, as: UTF8.self), event: event.type)
-                    else {
-                        published = false
+        for _ in 0..<maxStreams {
+            var seen = 0
+            var published = true
+            do {
+                try client.buildEvents(deploymentID: deploymentID, follow: true, credentials) { event in
+                    seen += 1
+                    if seen > max(alreadyPublished, publishedCount) {
+                        guard let data = try? encoder.encode(event),
+                            publisher.publish(String(decoding: data, as: UTF8.self), event: event.type)
+                        else {
+                            published = false
+                            return false
+                        }
+                        publishedCount = seen
+                    }
+                    if event.isBuildEnd {
+                        finalState = event.readyState
                         return false
                     }
+                    return true
                 }
-                if event.type == "deployment-state", let state = event.payload.readyState,
-                    ["READY", "ERROR", "CANCELED"].contains(state)
-                {
-                    finalState = state
-                    return false
-                }
-                return true
+            } catch {
+                logger.warning(
+                    "build event pump failed",
+                    metadata: ["error.detail": "\(error)", "deployment.id": "\(deploymentID)"])
+                _ = publisher.publish(
+                    JSONValue.object(["code": .string(error.code), "error": "Vercel's build events stopped"])
+                        .serializedText,
+                    event: "error")
+                return false
             }
-        } catch {
+            guard published else {
+                logger.warning("build events could not be published", metadata: ["deployment.id": "\(deploymentID)"])
+                return false
+            }
+            if finalState != nil { break }
+            if let deployment = try? client.deployment(deploymentID, credentials), deployment.isBuildOver {
+                finalState = deployment.readyState
+                break
+            }
+        }
+        guard let finalState else {
             logger.warning(
-                "build event pump failed", metadata: ["error.detail": "\(error)", "deployment.id": "\(deploymentID)"])
-            let code = error.code
-            _ = publisher.publish(
-                JSONValue.object(["code": .string(code), "error": "Vercel's build events stopped"]).serializedText,
-                event: "error")
+                "build events stopped before the build ended", metadata: ["deployment.id": "\(deploymentID)"])
             return false
         }
-        guard published else {
-            logger.warning("build events could not be published", metadata: ["deployment.id": "\(deploymentID)"])
-            return false
-        }
-        if finalState == nil { finalState = try? client.deployment(deploymentID, credentials).readyState }
-        return publisher.publish(
-            JSONValue.object(["state": finalState.map { .string($0) } ?? .null]).serializedText, event: "end")
+        return publisher.publish(JSONValue.object(["state": .string(finalState)]).serializedText, event: "end")
     }
 }
 

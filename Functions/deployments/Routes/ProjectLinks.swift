@@ -89,9 +89,7 @@ enum ProjectLinks {
                     installCommand: project.installCommand ?? detected?.installCommand,
                     devCommand: project.devCommand ?? detected?.devCommand,
                     rootDirectory: project.rootDirectory, productionBranch: project.link?.productionBranch ?? "main",
-                    repository: project.link.map {
-                        .init(type: $0.type, repo: $0.repo, org: $0.org, repoId: $0.repoId)
-                    },
+                    repository: project.link.map(LinkedProject.Repository.init),
                     environmentTargets: targets, autoDeploy: input.autoDeployEnabled ?? true, branchPatterns: patterns))
         } catch ProjectLinkStore.Conflict.vercelProjectTaken {
             throw DeploymentsError.vercelProjectAlreadyLinked

@@ -49,7 +49,7 @@ struct EnvSnapshot {
             if let variable = snapshot.remotes[slot] {
                 let updatedAt = variable.updatedAt ?? variable.createdAt ?? 0
                 var hash: String?
-                if let base = state?.base, base.vercelID == variable.id, base.vercelUpdatedAt == updatedAt,
+                if let base = state?.base, base.vercelID == variable.identity, base.vercelUpdatedAt == updatedAt,
                     variable.type != "sensitive"
                 {
                     hash = base.hash
@@ -57,9 +57,9 @@ struct EnvSnapshot {
                     hash = store.hasher.hash(value, projectID: projectID)
                     snapshot.remoteValues[slot] = value
                 } else if variable.type != "sensitive", local != nil || state != nil || needValues, let link,
-                    let credentials
+                    let credentials, let id = variable.id
                 {
-                    let one = try client.envVariable(id: variable.id, projectID: link.vercelProjectID, credentials)
+                    let one = try client.envVariable(id: id, projectID: link.vercelProjectID, credentials)
                     snapshot.fetched += 1
                     if let value = one.value {
                         hash = store.hasher.hash(value, projectID: projectID)
@@ -67,8 +67,8 @@ struct EnvSnapshot {
                     }
                 }
                 remote = EnvPlan.Remote(
-                    id: variable.id, hash: hash, updatedAt: updatedAt, type: variable.type,
-                    owned: state?.owned == true && state?.base.vercelID == variable.id)
+                    id: variable.identity, hash: hash, updatedAt: updatedAt, type: variable.type,
+                    owned: state?.owned == true && state?.base.vercelID == variable.identity)
             }
             snapshot.inputs[slot] = EnvPlan.Input(local: local, remote: remote, base: state?.base)
         }

@@ -328,7 +328,7 @@ struct Applier {
                                 slot,
                                 .init(
                                     base: .init(
-                                        hash: local.hash, vercelID: created.id,
+                                        hash: local.hash, vercelID: created.identity,
                                         vercelUpdatedAt: created.updatedAt ?? created.createdAt ?? 0), owned: true),
                                 projectID: projectID)
                             results[slot] = ("applied", nil)
@@ -352,6 +352,13 @@ struct Applier {
                 for slot in batch { results[slot] = ("not_applied", "INTERRUPTED") }
                 continue
             }
+            // A variable Vercel lists without an id cannot be deleted by this service.
+            let batch = batch.filter { slot in
+                guard snapshot.remotes[slot]?.id == nil else { return true }
+                results[slot] = ("failed", "NO_VERCEL_ID")
+                return false
+            }
+            guard !batch.isEmpty else { continue }
             let ids = Array(Set(batch.compactMap { snapshot.remotes[$0]?.id }))
             writes += 1
             let attempt = Result { () throws(VercelError) -> [String] in
@@ -384,7 +391,7 @@ struct Applier {
                         slot,
                         .init(
                             base: .init(
-                                hash: hash, vercelID: remote.id,
+                                hash: hash, vercelID: remote.identity,
                                 vercelUpdatedAt: remote.updatedAt ?? remote.createdAt ?? 0),
                             owned: adopt || snapshot.states[slot]?.owned == true), projectID: projectID)
                 }

@@ -239,7 +239,7 @@ enum EnvVariables {
             let holder = remote.first {
                 $0.key == slot.key && $0.target.contains(slot.target) && $0.gitBranch == slot.gitBranch
             }
-            if let holder, !(states[slot]?.owned == true && states[slot]?.base.vercelID == holder.id) {
+            if let holder, !(states[slot]?.owned == true && states[slot]?.base.vercelID == holder.identity) {
                 return VercelOutcome(
                     status: "skipped",
                     error: Nullable(
@@ -269,7 +269,7 @@ enum EnvVariables {
                             slot,
                             .init(
                                 base: .init(
-                                    hash: hash, vercelID: created.id,
+                                    hash: hash, vercelID: created.identity,
                                     vercelUpdatedAt: created.updatedAt ?? created.createdAt ?? 0), owned: true),
                             projectID: call.projectID)
                     }
@@ -320,9 +320,10 @@ enum EnvVariables {
                     remote = []
                 }
                 // Only this service's variables, each wholly within the targets deleted.
-                let ids = Swift.Set(states.values.map(\.base.vercelID)).filter { id in
-                    remote.contains { $0.id == id && (target == nil || $0.target == [target!]) }
-                }
+                let identities = Swift.Set(states.values.map(\.base.vercelID))
+                let ids = Swift.Set(
+                    remote.filter { identities.contains($0.identity) && (target == nil || $0.target == [target!]) }
+                        .compactMap(\.id))
                 if !ids.isEmpty, outcome.status != "failed" {
                     let attempt = Result { () throws(VercelError) -> [String] in
                         try context.vercel.deleteEnvVariables(

@@ -211,19 +211,19 @@ import Vercel
         let linked = try await LinkedProjectFixture.make(fixtures, client, buildMs: 120_000)
         let id = try await linked.deployPreview()
         try fixtures.db.execute(
-            "UPDATE vercel_connections SET granted_scopes = '{user:read,project:read}' WHERE user_id = \(linked.user)")
+            "UPDATE vercel_connections SET granted_scopes = '{read:user,read:project}' WHERE user_id = \(linked.user)")
         let body = #"{"userId":"\#(linked.user)"}"#
         let routes: [(String, String, String?, String)] = [
             (
                 "POST", "\(linked.base)/deploy",
                 #"{"userId":"\#(linked.user)","deploymentType":"preview","gitSource":{"branch":"main"}}"#,
-                "deployment:write"
+                "read-write:deployment"
             ),
-            ("GET", "\(linked.base)/deployments/\(id)?userId=\(linked.user)", nil, "deployment:read"),
-            ("GET", "\(linked.base)/deployments/\(id)/logs?userId=\(linked.user)", nil, "deployment:read"),
-            ("POST", "\(linked.base)/deployments/\(id)/promote", body, "deployment:write"),
-            ("DELETE", "\(linked.base)/deployments/\(id)?userId=\(linked.user)", nil, "deployment:write"),
-            ("POST", "\(linked.base)/rollback", body, "deployment:write"),
+            ("GET", "\(linked.base)/deployments/\(id)?userId=\(linked.user)", nil, "read:deployment"),
+            ("GET", "\(linked.base)/deployments/\(id)/logs?userId=\(linked.user)", nil, "read:deployment"),
+            ("POST", "\(linked.base)/deployments/\(id)/promote", body, "read-write:deployment"),
+            ("DELETE", "\(linked.base)/deployments/\(id)?userId=\(linked.user)", nil, "read-write:deployment"),
+            ("POST", "\(linked.base)/rollback", body, "read-write:deployment"),
         ]
         for (method, path, json, scope) in routes {
             let accept = path.contains("/logs?") ? ["Accept": "text/event-stream"] : [:]

@@ -53,7 +53,7 @@ import Vercel
                 userID: user, teamID: nil, teamName: nil, vercelUserID: me.id, email: me.email, mode: "oauth_app",
                 configurationID: nil,
                 installationID: nil, accessToken: pair.accessToken, refreshToken: bogus ?? pair.refreshToken,
-                expiresAt: Date().addingTimeInterval(seconds), scopes: ["user:read", "project:read"],
+                expiresAt: Date().addingTimeInterval(seconds), scopes: ["read:user", "read:project"],
                 correlationID: "test"))
         return (user, connection, account)
     }
@@ -164,7 +164,7 @@ import Vercel
         let healthy = try await client.signed(
             "POST", "/v1/internal/vercel/oauth/test-connection", json: #"{"userId":"\#(user)"}"#)
         #expect(healthy.json?["healthy"] as? Bool == true)
-        #expect((healthy.json?["missingScopes"] as? [String])?.contains("env:write") == true)
+        #expect((healthy.json?["missingScopes"] as? [String])?.contains("read-write:project-env-vars") == true)
 
         _ = try await client.signed("POST", "/v1/internal/vercel/oauth/disconnect", json: #"{"userId":"\#(user)"}"#)
         let after = try await client.signed(

@@ -63,11 +63,11 @@ import Vercel
         let connected = try await VercelConnectionFixture.connect(fixtures, client)
         let own = try fixtures.project(owner: connected.user)
         try fixtures.db.execute(
-            "UPDATE vercel_connections SET granted_scopes = '{user:read}' WHERE user_id = \(connected.user)")
+            "UPDATE vercel_connections SET granted_scopes = '{read:user}' WHERE user_id = \(connected.user)")
         let narrow = try await client.signed("GET", "/v1/projects/\(own)/vercel/projects?userId=\(connected.user)")
         #expect(
             narrow.status == 403 && narrow.code == "INSUFFICIENT_SCOPE"
-                && narrow.json?["requiredScope"] as? String == "project:read")
+                && narrow.json?["requiredScope"] as? String == "read:project")
 
         let invalid = try await client.signed(
             "GET", "/v1/projects/\(own)/vercel/projects?userId=\(connected.user)&limit=500")

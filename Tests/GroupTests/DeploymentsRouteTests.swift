@@ -280,13 +280,13 @@ import Vercel
         let answer = try harness.call("GET", "\(base)/projects", as: user)
         #expect(answer.status == 403 && answer.code == "INSUFFICIENT_SCOPE")
         #expect(
-            answer.json["requiredScope"] as? String == "project:read" && answer.json["action"] as? String == "RECONNECT"
+            answer.json["requiredScope"] as? String == "read:project" && answer.json["action"] as? String == "RECONNECT"
         )
         let limited = try harness.user()
-        _ = try harness.connect(limited, scopes: ["user:read"])
+        _ = try harness.connect(limited, scopes: ["read:user"])
         let known = try harness.call(
             "GET", "/v1/projects/\(try harness.project(of: limited))/vercel/projects", as: limited)
-        #expect(known.code == "INSUFFICIENT_SCOPE" && known.json["requiredScope"] as? String == "project:read")
+        #expect(known.code == "INSUFFICIENT_SCOPE" && known.json["requiredScope"] as? String == "read:project")
         #expect(
             harness.vercel.sent == ["GET /v10/projects"], "a connection known to lack the scope is not sent to Vercel")
     }

@@ -92,7 +92,7 @@ import Vercel
 
     @Test func testConnectionCallsVercelWithTheStoredToken() throws {
         defer { harness.drop() }
-        _ = try harness.connect(user, scopes: ["user:read"])
+        _ = try harness.connect(user, scopes: ["read:user"])
         harness.vercel.on("GET", "/v2/user") { request in
             let authorized = request.headers.contains { $0 == ("Authorization", "Bearer vca_test-token") }
             return HTTPResponse(
@@ -101,7 +101,7 @@ import Vercel
         }
         let answer = try harness.call("POST", "\(Self.base)/test-connection", as: user)
         #expect(answer.status == 200 && answer.json["healthy"] as? Bool == true)
-        #expect((answer.json["missingScopes"] as? [String])?.contains("deployment:write") == true)
+        #expect((answer.json["missingScopes"] as? [String])?.contains("read-write:deployment") == true)
     }
 
     @Test func refreshRotatesTheTokensOfAnOAuthAppConnection() throws {

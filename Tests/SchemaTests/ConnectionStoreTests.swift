@@ -28,7 +28,7 @@ import Testing
             userID: user, teamID: team, teamName: team, vercelUserID: "vu1", email: "v@example.com",
             mode: "integration",
             configurationID: configuration, installationID: nil, accessToken: token, refreshToken: nil, expiresAt: nil,
-            scopes: ["user:read"], correlationID: "c1")
+            scopes: ["read:user"], correlationID: "c1")
     }
 
     @Test func tokensAreSealedForTheirRowAndOpenOnlyThere() throws {
@@ -89,11 +89,11 @@ import Testing
     @Test func aMissingScopeIsInsufficientScopeWithReconnect() throws {
         defer { database.drop() }
         let credential = try store.credential(try store.save(grant()))
-        #expect(throws: PlatformError.insufficientScope("env:write")) { try credential.require("env:write") }
-        try credential.require("user:read")
-        let error = PlatformError.insufficientScope("env:write")
+        #expect(throws: PlatformError.insufficientScope("read-write:project-env-vars")) { try credential.require(.writeEnv) }
+        try credential.require(.readUser)
+        let error = PlatformError.insufficientScope("read-write:project-env-vars")
         #expect(error.status == 403 && error.code == "INSUFFICIENT_SCOPE")
-        #expect(error.extraFields["requiredScope"] == "env:write" && error.extraFields["action"] == "RECONNECT")
+        #expect(error.extraFields["requiredScope"] == "read-write:project-env-vars" && error.extraFields["action"] == "RECONNECT")
     }
 
     @Test func theCredentialIsTheNamedConnectionOrTheNewestConnectedOneInOneStatement() throws {

@@ -78,7 +78,7 @@ enum AutoDeployApprovals {
             throw DeploymentsError.approvalNotFound
         }
         let credentials = try context.vercelCredentials(
-            for: call, connection: project.connectionID, requiring: "deployment:write")
+            for: call, connection: project.connectionID, requiring: .writeDeployment)
         guard let approval = try store.decide(id, projectID: project.projectID, approve: true, by: call.caller.userID)
         else { throw DeploymentsError.approvalNotPending(status: found.status) }
         let commit = GitCommit(

@@ -29,7 +29,7 @@ enum BuildLogs {
             throw DeploymentsError.deploymentNotFound
         }
         let credentials = try context.vercelCredentials(
-            for: call, connection: project.connectionID, requiring: "deployment:read")
+            for: call, connection: project.connectionID, requiring: .readDeployment)
         try LogPumps.shared.ensure(
             deployment.deploymentID,
             LogPumps.Source(

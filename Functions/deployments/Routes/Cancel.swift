@@ -27,7 +27,7 @@ enum Cancel {
             throw DeploymentsError.deploymentNotCancelable(state: deployment.state.rawValue)
         }
         let credentials = try context.vercelCredentials(
-            for: call, connection: project.connectionID, requiring: "deployment:write")
+            for: call, connection: project.connectionID, requiring: .writeDeployment)
         let attempt = Result { () throws(VercelError) -> VercelDeployment in
             try context.vercel.cancelDeployment(deployment.deploymentID, credentials)
         }

@@ -129,7 +129,7 @@ enum Deploy {
     ) throws -> Accepted {
         let input = call.input
         let credentials = try context.vercelCredentials(
-            for: call, connection: project.connectionID, requiring: "deployment:write")
+            for: call, connection: project.connectionID, requiring: .writeDeployment)
         // Only a production deploy from a branch compares with the production branch.
         let productionBranch =
             input.isProduction && input.gitSource != nil

@@ -75,7 +75,7 @@ enum DeploymentWatch {
         if !deployment.isSettled, let project = call.project?.link {
             do {
                 let credentials = try context.vercelCredentials(
-                    for: call, connection: project.connectionID, requiring: "deployment:read")
+                    for: call, connection: project.connectionID, requiring: .readDeployment)
                 let reported = try context.vercel.deployment(
                     deployment.deploymentID, credentials)
                 deployment = try store.applyReported(reported, projectID: call.projectID) ?? deployment

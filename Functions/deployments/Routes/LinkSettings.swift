@@ -79,7 +79,7 @@ enum LinkSettings {
         if input.changesBuildSettings || input.productionBranch != nil {
             let credentials = try context.vercelCredentials(
                 for: call, connection: link.connectionID,
-                requiring: input.changesBuildSettings ? "project:write" : "project:read")
+                requiring: input.changesBuildSettings ? .writeProject : .readProject)
             let project =
                 input.changesBuildSettings
                 ? try context.vercel.updateProject(

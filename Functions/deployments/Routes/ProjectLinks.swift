@@ -64,7 +64,7 @@ enum ProjectLinks {
         }
         let framework = input.framework ?? input.createProject?.framework ?? detected?.framework
         let credentials = try context.vercelCredentials(
-            for: call, requiring: input.createProject == nil ? "project:read" : "project:write")
+            for: call, requiring: input.createProject == nil ? .readProject : .writeProject)
         let project: VercelProject
         if let new = input.createProject {
             project = try context.vercel.createProject(

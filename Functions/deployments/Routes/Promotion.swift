@@ -97,7 +97,8 @@ enum Promotion {
                 throw DeploymentsError.deploymentNotFound
             }
             guard target.type == "production" else { throw DeploymentsError.notAProductionDeployment }
-            _ = try move.requireReady(targetID)
+            // A deployment Vercel only staged never served production: there is nothing to go back to.
+            guard try move.requireReady(targetID).promoted else { throw DeploymentsError.notAProductionDeployment }
             let production = try move.perform("rollback", targetID)
             return .json(
                 RolledBack(deploymentId: targetID, productionUrl: production.url, aliasUrls: production.aliases))
@@ -124,7 +125,7 @@ enum Promotion {
             project = try call.linkedProject()
             store = context.deployments(logger: call.logger)
             credentials = try context.vercelCredentials(
-                for: call, connection: project.connectionID, requiring: "deployment:write")
+                for: call, connection: project.connectionID, requiring: .writeDeployment)
         }
 
         /// Runs `body` holding the project's promotion lock, or throws 409 `PROMOTION_IN_PROGRESS`.
@@ -179,6 +180,10 @@ enum Promotion {
                     deploymentID: deploymentID, projectID: project.vercelProjectID, credentials)
             }
             let state = try awaitAlias(deploymentID)
+            // Vercel's substate moves with production (a STAGED deployment becomes PROMOTED).
+            if let moved = try? context.vercel.deployment(deploymentID, credentials) {
+                try store.applyReported(moved, projectID: project.projectID)
+            }
             let production = Production(
                 url: state.targets?.production?.url.map(DeploymentStore.https),
                 aliases: state.targets?.production?.alias ?? [])

@@ -21,7 +21,7 @@ enum VercelProjects {
             guard text.utf8.count <= 100 else { throw DeploymentsError.invalidSearch }
             return text
         }
-        let credentials = try context.vercelCredentials(for: call, requiring: "project:read")
+        let credentials = try context.vercelCredentials(for: call, requiring: .readProject)
         let page = try context.vercel.projects(
             credentials, limit: limit, until: cursor, search: search)
         return .json(Page(projects: page.items, pagination: .init(next: page.next)))
@@ -44,7 +44,7 @@ enum VercelProjects {
         guard let id = call.parameter("vercelProjectId"), VercelIdentifier.isValid(id) else {
             throw DeploymentsError.invalidVercelProjectID
         }
-        let credentials = try context.vercelCredentials(for: call, requiring: "project:read")
+        let credentials = try context.vercelCredentials(for: call, requiring: .readProject)
         let project = try context.vercel.project(id, credentials)
         // Reading the linked project is when its production branch is brought up to date.
         if let link = call.project?.link, link.vercelProjectID == project.id,

@@ -83,7 +83,7 @@ enum Domains {
         guard try !store.heldElsewhere(name, projectID: call.projectID) else { throw DomainsError.domainInUse }
 
         let credentials = try context.vercelCredentials(
-            for: call, connection: link.connectionID, requiring: "domain:write")
+            for: call, connection: link.connectionID, requiring: .writeDomain)
         // A 403 here is most often a domain another team owns; it is told apart below.
         var adding = credentials
         adding.requiredScope = nil
@@ -101,7 +101,7 @@ enum Domains {
             throw DomainsError.domainInUse
         case .failure(.api(403, _, let message)):
             guard message.lowercased().contains("owned by another") else {
-                throw VercelError.forbidden(requiredScope: "domain:write", message: message)
+                throw VercelError.forbidden(requiredScope: VercelPermission.writeDomain.description, message: message)
             }
             throw DomainsError.domainOwnedElsewhere
         case .failure(let error):
@@ -133,7 +133,7 @@ enum Domains {
     @Sendable static func verification(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
         let (link, domain) = try stored(call, context)
         let credentials = try context.vercelCredentials(
-            for: call, connection: link.connectionID, requiring: "domain:read")
+            for: call, connection: link.connectionID, requiring: .readDomain)
         let status = try DomainStatus.read(
             domain.name, vercelProjectID: link.vercelProjectID, client: context.vercel, credentials)
         let observed = try context.domains.observe(domain, status, by: .request, correlationID: call.requestID).domain
@@ -147,7 +147,7 @@ enum Domains {
         let (link, domain) = try stored(call, context)
         guard domain.status.state != .removed else { throw DomainsError.removedOnVercel }
         let credentials = try context.vercelCredentials(
-            for: call, connection: link.connectionID, requiring: "domain:write")
+            for: call, connection: link.connectionID, requiring: .writeDomain)
         let attempt = Result { () throws(VercelError) -> VercelDomain in
             try context.vercel.verifyDomain(domain.name, projectID: link.vercelProjectID, credentials)
         }
@@ -171,7 +171,7 @@ enum Domains {
     @Sendable static func remove(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
         let (link, domain) = try stored(call, context)
         let credentials = try context.vercelCredentials(
-            for: call, connection: link.connectionID, requiring: "domain:write")
+            for: call, connection: link.connectionID, requiring: .writeDomain)
         let attempt = Result { () throws(VercelError) in
             try context.vercel.removeDomain(
                 domain.name, projectID: link.vercelProjectID, removeRedirects: true, credentials)

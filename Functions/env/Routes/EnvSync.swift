@@ -62,7 +62,7 @@ enum EnvSync {
             resolutions: resolutions)
         let dryRun = input.dryRun ?? false
         let credentials = try context.vercelCredentials(
-            for: call, connection: link.connectionID, requiring: dryRun ? "env:read" : "env:write")
+            for: call, connection: link.connectionID, requiring: dryRun ? .readEnv : .writeEnv)
 
         let outcome = try context.database.withAdvisoryLockIfFree(
             EnvStore.syncLock(call.projectID)

@@ -37,7 +37,7 @@ enum EnvVariables {
         }
         let link = call.project?.link
         let credentials = try link.map {
-            try context.vercelCredentials(for: call, connection: $0.connectionID, requiring: "env:read")
+            try context.vercelCredentials(for: call, connection: $0.connectionID, requiring: .readEnv)
         }
         let store = context.env
         let snapshot = try EnvSnapshot.read(
@@ -187,7 +187,7 @@ enum EnvVariables {
         // The connection is checked first: a refusal there changes nothing.
         let applying = input.localOnly == true ? nil : call.project?.link
         let credentials = try applying.map {
-            try context.vercelCredentials(for: call, connection: $0.connectionID, requiring: "env:write")
+            try context.vercelCredentials(for: call, connection: $0.connectionID, requiring: .writeEnv)
         }
         // One writer of a key at a time, from the platform's value to Vercel's: whatever the
         // interleaving, both sides end with the last writer's value.
@@ -298,7 +298,7 @@ enum EnvVariables {
         let store = context.env
         let applying = call.query("localOnly") == "true" ? nil : call.project?.link
         let credentials = try applying.map {
-            try context.vercelCredentials(for: call, connection: $0.connectionID, requiring: "env:write")
+            try context.vercelCredentials(for: call, connection: $0.connectionID, requiring: .writeEnv)
         }
         let outcome = try writing(key, of: call.projectID, context) {
             let removed = try store.deleteLocal(

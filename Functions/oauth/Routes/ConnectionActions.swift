@@ -10,10 +10,10 @@ import Foundation
 
 /// `POST /v1/internal/vercel/oauth/test-connection` and `POST /v1/internal/vercel/oauth/refresh`.
 enum ConnectionActions {
-    /// What every group needs; a connection without one of these will be asked to reconnect.
-    static let requiredScopes = [
-        "user:read", "project:read", "project:write", "deployment:read", "deployment:write", "env:read", "env:write",
-        "domain:read", "domain:write",
+    /// What every group needs, in Vercel's words (each `read-write:` includes its `read:`); a
+    /// connection without one of these will be asked to reconnect.
+    static let requiredScopes: [VercelPermission] = [
+        .readUser, .writeProject, .writeDeployment, .writeEnv, .writeDomain,
     ]
 
     struct Health: Encodable {
@@ -30,7 +30,9 @@ enum ConnectionActions {
         let usable = try context.tokens.usable(
             userID: call.caller.userID, connectionID: call.connectionChoice.connectionID, correlationID: call.requestID)
         let credentials = context.credentials(usable, logger: call.logger, correlationID: call.requestID)
-        let missing = usable.scopes.map { granted in requiredScopes.filter { !granted.contains($0) } } ?? []
+        let missing = usable.permissions.map { granted in
+            requiredScopes.filter { !$0.isGranted(by: granted) }.map(\.description)
+        } ?? []
         let started = ContinuousClock.now
         let answer = Result { () throws(VercelError) -> VercelUser in
             try context.vercel.user(credentials)

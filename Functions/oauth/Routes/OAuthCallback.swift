@@ -60,7 +60,9 @@ enum OAuthCallback {
                     configurationID: nil, installationID: nil, accessToken: pair.accessToken,
                     refreshToken: pair.refreshToken,
                     expiresAt: pair.expiresIn.map { Date().addingTimeInterval(Double($0)) },
-                    scopes: (pair.scope ?? "").split(separator: " ").map(String.init), correlationID: request.requestID)
+                    scopes: VercelPermission.known((pair.scope ?? "").split(separator: " ").map(String.init))?
+                        .map(\.description),
+                    correlationID: request.requestID)
             } else {
                 let token = try context.oauth.exchangeIntegrationCode(code)
                 grant = .init(

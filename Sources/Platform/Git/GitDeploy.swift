@@ -109,9 +109,9 @@ extension RequestContext {
     ) throws -> VercelClient.Credentials {
         let credential = try tokens.usable(
             userID: owner, connectionID: project.connectionID, correlationID: correlationID)
-        try credential.require("deployment:write")
+        try credential.require(.writeDeployment)
         var credentials = credentials(credential, logger: logger, correlationID: correlationID)
-        credentials.requiredScope = "deployment:write"
+        credentials.requiredScope = VercelPermission.writeDeployment.description
         return credentials
     }
 }

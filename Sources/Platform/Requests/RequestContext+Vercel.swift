@@ -12,17 +12,17 @@ extension RequestContext {
     /// project's), else their newest connected account; its token fresh (refreshed first when it
     /// expires soon), holding `scope`, and refreshed once more on a 401. One statement when nothing
     /// needs a refresh. The calls log on the request's logger.
-    /// - Throws: 401 `AUTH_REQUIRED` without a usable connection, 403 `INSUFFICIENT_SCOPE` without
-    ///   the scope.
+    /// - Throws: 401 `AUTH_REQUIRED` without a usable connection, 403 `INSUFFICIENT_SCOPE` naming
+    ///   Vercel's permission when the connection is known not to hold it.
     public func vercelCredentials<Input>(
-        for call: PlatformCall<Input>, connection: UUID? = nil, requiring scope: String
+        for call: PlatformCall<Input>, connection: UUID? = nil, requiring scope: VercelPermission
     ) throws -> VercelClient.Credentials {
         let chosen = try connection ?? self.connection(for: call)
         let credential = try tokens.usable(
             userID: call.caller.userID, connectionID: chosen, correlationID: call.requestID)
         try credential.require(scope)
         var credentials = credentials(credential, logger: call.logger, correlationID: call.requestID)
-        credentials.requiredScope = scope
+        credentials.requiredScope = scope.description
         return credentials
     }
 

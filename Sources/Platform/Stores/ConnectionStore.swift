@@ -111,7 +111,8 @@ public struct ConnectionStore {
         public let refreshToken: String?
         public let teamID: String?
         public let expiresAt: Date?
-        /// Nil when Vercel did not say: a call then learns from Vercel's 403.
+        /// In Vercel's words (`read-write:project`); nil when Vercel did not say: a call then learns
+        /// from Vercel's 403.
         public let scopes: [String]?
         /// The breaker as stored with the tokens, so a call that changes nothing reads it no more.
         public let breaker: CircuitBreakers.Snapshot
@@ -120,10 +121,14 @@ public struct ConnectionStore {
         /// The integration configuration the connection came from (integration mode).
         public let configurationID: String?
 
+        /// The permissions the connection is known to hold; nil when unknown (nothing stored, or
+        /// only words that are not Vercel permissions, such as OpenID scopes).
+        public var permissions: [VercelPermission]? { VercelPermission.known(scopes) }
+
         /// Throws 403 `INSUFFICIENT_SCOPE` when the connection is known not to hold `scope`.
-        public func require(_ scope: String) throws {
-            guard let scopes else { return }
-            guard scopes.contains(scope) else { throw PlatformError.insufficientScope(scope) }
+        public func require(_ scope: VercelPermission) throws {
+            guard let permissions, !scope.isGranted(by: permissions) else { return }
+            throw PlatformError.insufficientScope(scope.description)
         }
     }
 
@@ -262,6 +267,37 @@ public struct ConnectionStore {
                 "VERCEL_INTEGRATION_REMOVED", severity: .medium, connection: id, correlationID: correlationID)
         }
         return ids
+    }
+
+    /// Adds the permissions Vercel reports granted to an installation (a permission upgrade) to its
+    /// connections' known ones. A connection whose permissions are unknown stays unknown: the
+    /// upgrade does not say what else it holds. A `read-write:` permission replaces its `read:`.
+    /// Run inside the caller's transaction (the webhook's).
+    public func grant(_ permissions: [VercelPermission], configurationID: String, correlationID: String) throws {
+        guard !permissions.isEmpty else { return }
+        let rows = try database.query(
+            """
+            SELECT id, array_to_json(granted_scopes)::text AS scopes FROM vercel_connections
+            WHERE configuration_id = \(configurationID) AND status <> 'revoked' AND granted_scopes IS NOT NULL
+            FOR UPDATE
+            """)
+        for row in rows {
+            let id: UUID = try row.decode("id")
+            let stored = row["scopes"].flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) } ?? []
+            var held = VercelPermission.parse(stored)
+            for permission in permissions where !permission.isGranted(by: held) {
+                held.removeAll { permission.includes($0) }
+                held.append(permission)
+            }
+            let names = held.map(\.description)
+            try database.execute(
+                """
+                UPDATE vercel_connections SET granted_scopes = \(names), correlation_id = \(correlationID), updated_at = now()
+                WHERE id = \(id)
+                """)
+            try SecurityAudit(database: database).record(
+                "VERCEL_PERMISSIONS_UPGRADED", severity: .low, connection: id, correlationID: correlationID)
+        }
     }
 
     /// Forgets a connection's tokens and marks it disconnected.

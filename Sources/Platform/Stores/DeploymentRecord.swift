@@ -21,6 +21,12 @@ public struct DeploymentRecord: Sendable {
     public let errorMessage: String?
     public let errorStep: String?
     public let buildLogsURL: String?
+    /// Vercel's substate of a READY deployment: `STAGED`, `ROLLING`, `PROMOTED`; nil when unknown.
+    public var readySubstate: String? = nil
+
+    /// A READY production deployment that Vercel has served production from: not one it only
+    /// staged. (Vercel's answers without a substate are taken as served, as they always were.)
+    public var promoted: Bool { type == "production" && state == .ready && readySubstate != "STAGED" }
 
     /// Where a deployment was built from, as the deploy request named it.
     public struct GitSource: Codable, Sendable, Equatable {
@@ -57,7 +63,7 @@ public struct DeploymentRecord: Sendable {
 extension DeploymentRecord: Encodable {
     private enum Keys: String, CodingKey {
         case id, url, state, type, aliasUrls, gitSource, createdAt, readyAt, completedAt, buildDurationMs, error,
-            buildLogsUrl
+            buildLogsUrl, readySubstate, promoted
     }
 
     private struct Failure: Encodable {
@@ -92,5 +98,7 @@ extension DeploymentRecord: Encodable {
             ? nil : Failure(code: errorCode, message: errorMessage, step: errorStep)
         try container.encode(failure, forKey: .error)
         try container.encode(buildLogsURL, forKey: .buildLogsUrl)
+        try container.encode(readySubstate, forKey: .readySubstate)
+        try container.encode(promoted, forKey: .promoted)
     }
 }

@@ -24,7 +24,7 @@ public struct DeploymentStore {
     static let columns: SQL = """
         deployment_id, deployment_url, deployment_state::text AS state, deployment_type::text AS type,
         array_to_json(alias_urls)::text AS aliases, git_source::text AS git_source, created_at, ready_at, completed_at,
-        build_duration_ms, error_code, error_message, error_step, build_logs_url
+        build_duration_ms, error_code, error_message, error_step, build_logs_url, ready_substate
         """
 
     /// `git_source` is JSON with its dates (`committedAt`) in ISO 8601, which SQL reads as
@@ -54,7 +54,16 @@ public struct DeploymentStore {
             completedAt: try row.decodeIfPresent("completed_at"),
             buildDurationMs: try row.decodeIfPresent("build_duration_ms"),
             errorCode: row["error_code"], errorMessage: row["error_message"], errorStep: row["error_step"],
-            buildLogsURL: row["build_logs_url"])
+            buildLogsURL: row["build_logs_url"], readySubstate: row["ready_substate"])
+    }
+
+    /// Vercel's substate as stored: one of its upper-case words, else nothing.
+    static func substate(_ deployment: VercelDeployment) -> String? {
+        guard deployment.readyState == "READY", let substate = deployment.readySubstate,
+            (1...32).contains(substate.utf8.count),
+            substate.utf8.allSatisfy({ (0x41...0x5a).contains($0) || $0 == 0x5f })
+        else { return nil }
+        return substate
     }
 
     /// A deployment of `projectID`; nil when it has none by that id.
@@ -115,14 +124,16 @@ public struct DeploymentStore {
             """
             WITH stored AS (
               INSERT INTO vercel_deployments AS d (deployment_id, created_at, project_id, vercel_project_mapping_id, vercel_project_id,
-                deployment_url, deployment_state, deployment_type, target, created_by, git_source, build_logs_url, correlation_id, metadata)
+                deployment_url, deployment_state, deployment_type, target, created_by, git_source, build_logs_url, correlation_id, metadata,
+                ready_substate)
               VALUES (\(deployment.id), vercel_deployment_created_at(\(deployment.id), \(createdAt)), \(project.projectID),
                 \(project.mappingID), \(project.vercelProjectID), \(Self.https(deployment.url)), \(state.rawValue)::vercel_deploy_state,
                 \(origin.production ? "PRODUCTION" : "PREVIEW")::vercel_deploy_type, \(deployment.target), \(origin.createdBy),
                 \(gitSource)::jsonb, \(deployment.inspectorUrl), \(origin.correlationID),
                 jsonb_strip_nulls(jsonb_build_object('queuedAt', \(createdAt)::timestamptz,
                   'filesUploaded', \(origin.upload?.files)::int, 'bytesUploaded', \(origin.upload?.bytes)::bigint,
-                  'uploadAudit', \(audit)::jsonb)))
+                  'uploadAudit', \(audit)::jsonb)),
+                \(Self.substate(deployment)))
               ON CONFLICT (deployment_id, created_at) DO UPDATE SET
                 created_by = coalesce(d.created_by, EXCLUDED.created_by),
                 git_source = CASE WHEN d.git_source = '{}' THEN EXCLUDED.git_source ELSE d.git_source END,
@@ -217,6 +228,8 @@ public struct DeploymentStore {
                   alias_urls = CASE WHEN \(deployment.readyState == "READY") AND cardinality(\(deployment.alias ?? [])::text[]) > 0
                                     THEN \(deployment.alias ?? [])::text[] ELSE alias_urls END,
                   build_logs_url = coalesce(build_logs_url, \(deployment.inspectorUrl)),
+                  ready_substate = CASE WHEN deployment_state = 'READY' OR \(state == .ready)
+                                        THEN coalesce(\(Self.substate(deployment)), ready_substate) ELSE ready_substate END,
                   invalid_transitions = invalid_transitions + \(decision == .reject ? 1 : 0),
                   updated_at = now()
                 WHERE deployment_id = \(deployment.id) AND created_at = \(createdAt)

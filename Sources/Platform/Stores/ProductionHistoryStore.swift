@@ -28,7 +28,7 @@ public struct ProductionHistoryStore {
             """
             SELECT deployment_id FROM vercel_deployments
             WHERE project_id = \(projectID) AND deployment_type = 'PRODUCTION' AND deployment_state = 'READY'
-              AND deployment_id IS DISTINCT FROM \(current)
+              AND ready_substate IS DISTINCT FROM 'STAGED' AND deployment_id IS DISTINCT FROM \(current)
             ORDER BY coalesce(ready_at, created_at) DESC LIMIT 1
             """
         ).first?["deployment_id"]

@@ -23,6 +23,9 @@ public struct WebhookEvent: Decodable, Sendable {
         public let alias: [String]?
         public let configuration: Reference?
         public let links: Links?
+        /// `integration-configuration.permission-upgraded`: the permissions added and those raised
+        /// from `read:` to `read-write:`, in Vercel's words.
+        public let scopes: ScopeChange?
 
         public struct Deployment: Decodable, Sendable {
             public let id: String
@@ -37,6 +40,11 @@ public struct WebhookEvent: Decodable, Sendable {
 
         public struct Links: Decodable, Sendable {
             public let deployment: String?
+        }
+
+        public struct ScopeChange: Decodable, Sendable {
+            public let added: [String]?
+            public let upgraded: [String]?
         }
     }
 

@@ -1,6 +1,7 @@
 import Crypto
 import Logging
 import Postgres
+import Vercel
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -129,6 +130,15 @@ public struct WebhookProcessor {
             }
             try ConnectionStore(database: database, keyRing: keyRing).markRevoked(
                 configurationID: configuration, correlationID: correlationID)
+            outcome = .applied
+        case "integration-configuration.permission-upgraded":
+            guard let configuration = event.payload.configuration?.id, let change = event.payload.scopes else {
+                outcome = .ignored
+                break
+            }
+            let granted = VercelPermission.parse((change.added ?? []) + (change.upgraded ?? []))
+            try ConnectionStore(database: database, keyRing: keyRing).grant(
+                granted, configurationID: configuration, correlationID: correlationID)
             outcome = .applied
         case "project.removed":
             guard let project = event.payload.project?.id else {

@@ -51,6 +51,27 @@ enum AdminRoutes {
             state.with { $0.faults[token] = faults }
             return .json(faults)
         }
+        // Answer variants of an account: {"variants": [...], "scopes": [...]?} (SimulatedShapes).
+        router.add("GET", "/_sim/shapes") { request, state in
+            let token = try account(of: request, state)
+            return .json(state.shapes(token))
+        }
+        router.add("PUT", "/_sim/shapes") { request, state in
+            let token = try account(of: request, state)
+            let shapes = try request.decodeJSON(SimulatedShapes.self)
+            state.with { $0.shapes[token] = shapes }
+            return .json(shapes)
+        }
+        // An integration configuration of this account, as an installation would make one.
+        router.add("POST", "/_sim/configurations") { request, state in
+            let token = try account(of: request, state)
+            let id = SimulatorState.identifier("icfg_")
+            state.with { data in
+                guard let user = data.accounts[token]?.user.id else { return }
+                data.configurationOwners[id] = user
+            }
+            return .json(JSONValue.object(["id": .string(id)]), status: 201)
+        }
         router.add("GET", "/_sim/requests") { request, state in
             let token = try account(of: request, state)
             return .json(state.with { $0.requests[token] ?? [:] })

@@ -30,7 +30,7 @@ enum DeploymentRoutes {
                 status: 400, code: "invalid_digest", message: "The file's SHA1 does not match `x-vercel-digest`")
         }
         state.with { _ = $0.files[caller.ownerID, default: []].insert(digest) }
-        return Response(status: 200)
+        return .json(JSONValue.object([:]))
     }
 
     struct CreateBody: Decodable {
@@ -101,7 +101,9 @@ enum DeploymentRoutes {
                 failsAtBuild: fails,
                 canceledAt: nil, meta: body.meta ?? [:], gitSource: body.gitSource,
                 alias: body.target == "production" ? ["\(name).vercel.app"] : ["\(name)-git-\(slug).vercel.app"],
-                fileCount: files.count)
+                fileCount: files.count, creatorID: caller.account.user.id, creatorName: caller.account.user.username,
+                staged: body.target == "production"
+                    && (data.shapes[caller.token] ?? SimulatedShapes()).has(.stagedProduction))
             data.deployments[id] = deployment
             return deployment
         }
@@ -129,11 +131,6 @@ enum DeploymentRoutes {
         return deployment
     }
 
-    struct ListPage: Encodable {
-        let deployments: [SimulatedDeployment.Summary]
-        let pagination: SimulatedPagination
-    }
-
     @Sendable static func list(
         _ request: Request, _ state: SimulatorState, _ caller: SimulatedCaller
     ) throws -> Response {
@@ -159,10 +156,12 @@ enum DeploymentRoutes {
         }
         let page = Array(matching.prefix(limit))
         let next = matching.count > limit ? page.last?.createdAt : nil
+        let pagination: JSONValue = .object([
+            "count": .integer(page.count), "next": next.map { .integer(Int($0)) } ?? .null,
+            "prev": page.first.map { .integer(Int($0.createdAt)) } ?? .null,
+        ])
         return .json(
-            ListPage(
-                deployments: page.map { $0.summary(at: now) },
-                pagination: SimulatedPagination(count: page.count, next: next, prev: page.first?.createdAt)))
+            JSONValue.object(["deployments": .array(page.map { $0.summary(at: now) }), "pagination": pagination]))
     }
 
     @Sendable static func cancel(

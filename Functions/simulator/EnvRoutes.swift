@@ -13,10 +13,26 @@ enum EnvRoutes {
     static func add(to router: inout Router<SimulatorState>) {
         router.api("GET", "/v10/projects/:id/env") { request, state, caller in
             let project = try ProjectRoutes.find(request.parameter("id") ?? "", caller, state)
+            let shapes = state.shapes(caller.token)
             let envs = state.with { data in
-                data.envs.values.filter { $0.projectId == project.id }.sorted { $0.createdAt < $1.createdAt }
+                if shapes.has(.envCustomEnvironment),
+                    !data.envs.values.contains(where: { $0.projectId == project.id && !$0.customEnvironmentIds.isEmpty }
+                    )
+                {
+                    let now = data.tick()
+                    let custom = SimulatedEnv(
+                        id: SimulatorState.identifier(""), projectId: project.id, key: "STAGING_ONLY_URL",
+                        value: "https://staging.example.com", type: "encrypted", target: [],
+                        customEnvironmentIds: [SimulatorState.identifier("env_")], createdAt: now, updatedAt: now)
+                    data.envs[custom.id] = custom
+                }
+                return data.envs.values.filter { $0.projectId == project.id }.sorted { $0.createdAt < $1.createdAt }
             }
-            return .json(["envs": envs.map(\.listed)])
+            return .json(
+                JSONValue.object([
+                    "envs": .array(envs.map { $0.listed(shapes) }),
+                    "pagination": .object(["count": .integer(envs.count), "next": .null, "prev": .null]),
+                ]))
         }
         router.api("POST", "/v10/projects/:id/env") { request, state, caller in
             try write(state, caller, delete: false)
@@ -26,7 +42,7 @@ enum EnvRoutes {
             let project = try ProjectRoutes.find(request.parameter("id") ?? "", caller, state)
             guard let env = state.with({ $0.envs[request.parameter("envId") ?? ""] }), env.projectId == project.id
             else { throw VercelAPIError.notFound("Environment variable not found") }
-            return .json(env.decrypted)
+            return .json(env.decrypted(state.shapes(caller.token)))
         }
         router.api("PATCH", "/v9/projects/:id/env/:envId") { request, state, caller in
             try write(state, caller, delete: false)
@@ -61,7 +77,7 @@ enum EnvRoutes {
                 return env
             }
             guard let removed else { throw VercelAPIError.notFound("Environment variable not found") }
-            return .json(removed.listed)
+            return .json(removed.listed(state.shapes(caller.token)))
         }
     }
 
@@ -109,9 +125,19 @@ enum EnvRoutes {
         }
     }
 
-    struct Created: Encodable {
-        let created: [SimulatedEnv.Listed]
-        let failed: [Failure]
+    struct Created {
+        var created: [SimulatedEnv] = []
+        var failed: [Failure] = []
+
+        /// `{created, failed}`; `created` one object or left out as the shapes say.
+        func json(_ shapes: SimulatedShapes) throws -> JSONValue {
+            let failures = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(failed))
+            if shapes.has(.envCreatedAbsent) { return .object(["failed": failures]) }
+            if shapes.has(.envCreatedObject), created.count == 1 {
+                return .object(["created": created[0].listed(shapes), "failed": failures])
+            }
+            return .object(["created": .array(created.map { $0.listed(shapes) }), "failed": failures])
+        }
     }
 
     @Sendable static func create(
@@ -136,7 +162,7 @@ enum EnvRoutes {
             }
         }
         let outcome = state.with { data -> Created in
-            var created: [SimulatedEnv.Listed] = []
+            var created: [SimulatedEnv] = []
             var failed: [Failure] = []
             for env in batch {
                 let existing = data.envs.values.filter {
@@ -159,7 +185,7 @@ enum EnvRoutes {
                     updated.type = env.type ?? same.type
                     updated.updatedAt = data.tick()
                     data.envs[same.id] = updated
-                    created.append(updated.listed)
+                    created.append(updated)
                 } else if existing.contains(where: { !Set($0.target).isDisjoint(with: wanted) }) {
                     failed.append(
                         Failure(
@@ -175,7 +201,7 @@ enum EnvRoutes {
                         type: env.type ?? "encrypted", target: env.target, gitBranch: env.gitBranch, createdAt: now,
                         updatedAt: now)
                     data.envs[new.id] = new
-                    created.append(new.listed)
+                    created.append(new)
                 }
             }
             return Created(created: created, failed: failed)
@@ -186,7 +212,7 @@ enum EnvRoutes {
                 status: 400, code: first.error.code, message: first.error.message,
                 extra: ["key": .string(first.error.key)])
         }
-        return .json(outcome, status: 201)
+        return .json(try outcome.json(state.shapes(caller.token)), status: 201)
     }
 
     struct Edit: Decodable {
@@ -213,7 +239,7 @@ enum EnvRoutes {
             return env
         }
         guard let edited else { throw VercelAPIError.notFound("Environment variable not found") }
-        return .json(edited.listed)
+        return .json(edited.listed(state.shapes(caller.token)))
     }
 
     static func isValidKey(_ key: String) -> Bool {

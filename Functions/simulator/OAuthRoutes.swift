@@ -118,17 +118,25 @@ enum OAuthRoutes {
             guard removed else { throw VercelAPIError.notFound("The integration configuration was not found") }
             return Response(status: 204)
         }
-        // An integration configuration as Vercel describes it. Vercel's `scopes` is not reported
-        // here: the service must cope with not knowing an installation's permissions.
+        // An integration configuration as Vercel describes it, with the permissions it holds in
+        // Vercel's words (`scopes`, required since 2026; left out with `configurationWithoutScopes`).
         router.api("GET", "/v1/integrations/configuration/:id") { request, state, caller in
             let id = request.parameter("id") ?? ""
             guard state.with({ $0.configurationOwners[id] }) == caller.account.user.id else {
                 throw VercelAPIError.notFound("The integration configuration was not found")
             }
-            return .json(
-                JSONValue.object([
-                    "id": .string(id), "userId": .string(caller.account.user.id), "source": "marketplace",
-                ]))
+            let shapes = state.shapes(caller.token)
+            let created = Int64(Date().timeIntervalSince1970 * 1000)
+            var fields: [String: JSONValue] = [
+                "id": .string(id), "userId": .string(caller.account.user.id), "source": "marketplace",
+                "ownerId": .string(caller.ownerID), "integrationId": "oac_simulated", "slug": "sheen-simulated",
+                "type": "integration-configuration", "createdAt": .integer(Int(created)),
+                "updatedAt": .integer(Int(created)), "projectSelection": "all",
+            ]
+            if !shapes.has(.configurationWithoutScopes) {
+                fields["scopes"] = .array((shapes.scopes ?? SimulatedShapes.allPermissions).map { .string($0) })
+            }
+            return .json(JSONValue.object(fields))
         }
         router.api("GET", "/login/oauth/userinfo") { _, _, caller in
             let user = caller.account.user

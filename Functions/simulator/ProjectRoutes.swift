@@ -4,8 +4,21 @@ import Foundation
 /// `/v2/user`, `/v2/teams` and `/v10/projects`, `/v9/projects/:idOrName`, `/v11/projects`.
 enum ProjectRoutes {
     static func add(to router: inout Router<SimulatorState>) {
+        // The user with every field Vercel's schema requires of a full user (`avatar`, `billing`,
+        // `softBlock` and `defaultTeamId` may be null).
         router.api("GET", "/v2/user") { _, _, caller in
-            .json(["user": caller.account.user])
+            let user = caller.account.user
+            return .json(
+                JSONValue.object([
+                    "user": .object([
+                        "id": .string(user.id), "email": .string(user.email),
+                        "name": user.name.map { .string($0) } ?? .null, "username": .string(user.username),
+                        "defaultTeamId": user.defaultTeamId.map { .string($0) } ?? .null, "avatar": .null,
+                        "billing": .null, "softBlock": .null, "createdAt": 1_700_000_000_000,
+                        "hasTrialAvailable": false, "resourceConfig": .object([:]),
+                        "stagingPrefix": .string(user.username), "version": "northstar",
+                    ])
+                ]))
         }
         router.api("GET", "/v2/teams") { _, _, caller in
             .json(
@@ -105,11 +118,9 @@ enum ProjectRoutes {
                 throw VercelAPIError(status: 409, code: "conflict", message: "Project already exists")
             }
             let now = data.tick()
-            let link = settings.gitRepository.map { git -> SimulatedProject.Link in
-                let parts = git.repo.split(separator: "/", maxSplits: 1).map(String.init)
-                return .init(
-                    type: git.type, repo: parts.last, org: parts.count == 2 ? parts[0] : nil,
-                    repoId: abs(git.repo.hashValue % 1_000_000), productionBranch: "main")
+            let shapes = data.shapes[caller.token] ?? SimulatedShapes()
+            let link = settings.gitRepository.map {
+                SimulatedProject.Link.make(type: $0.type, repo: $0.repo, shapes: shapes, at: now)
             }
             let project = SimulatedProject(
                 id: SimulatorState.identifier("prj_"), name: name, accountId: caller.ownerID,

@@ -43,6 +43,8 @@ enum PromotionRoutes {
                 type: type)
             current.updatedAt = data.tick()
             data.projects[project.id] = current
+            // A staged deployment becomes PROMOTED once production points at it.
+            if data.deployments[deployment.id]?.promotedAt == nil { data.deployments[deployment.id]?.promotedAt = now }
         }
     }
 

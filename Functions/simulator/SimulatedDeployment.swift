@@ -1,3 +1,4 @@
+import FastCGI
 import Foundation
 
 /// A deployment whose state follows a clock: QUEUED for the first 20% of its build time,
@@ -18,6 +19,19 @@ struct SimulatedDeployment: Sendable {
     var gitSource: [String: JSONScalar]?
     var alias: [String]
     var fileCount: Int
+    /// Who made it (the account's user).
+    var creatorID: String = ""
+    var creatorName: String = ""
+    /// A production deployment Vercel only staged (`stagedProduction`): READY with `readySubstate`
+    /// STAGED until it is promoted.
+    var staged = false
+    var promotedAt: Int64?
+
+    /// Vercel's substate of READY: a production deployment is STAGED until promoted, else PROMOTED.
+    func readySubstate(at now: Int64) -> String? {
+        guard target == "production", state(at: now) == "READY" else { return nil }
+        return staged && promotedAt == nil ? "STAGED" : "PROMOTED"
+    }
 
     enum JSONScalar: Codable, Sendable, Equatable {
         case string(String)
@@ -50,85 +64,57 @@ struct SimulatedDeployment: Sendable {
         return failsAtBuild ? "ERROR" : "READY"
     }
 
-    /// `POST /v13/deployments` and `GET /v13/deployments/{idOrUrl}`.
-    struct Detail: Encodable {
-        let id: String
-        let url: String
-        let name: String
-        let projectId: String
-        let readyState: String
-        let status: String
-        let createdAt: Int64
-        let buildingAt: Int64
-        let ready: Int64?
-        let target: String?
-        let alias: [String]
-        let aliasAssigned: Bool
-        let meta: [String: String]
-        let gitSource: [String: JSONScalar]?
-        let errorCode: String?
-        let errorMessage: String?
-        let errorStep: String?
-        let inspectorUrl: String
-
-        func encode(to encoder: any Encoder) throws {
-            enum Keys: String, CodingKey {
-                case id, url, name, projectId, readyState, status, createdAt, buildingAt, ready, target, alias,
-                    aliasAssigned, meta
-                case gitSource, errorCode, errorMessage, errorStep, inspectorUrl
-            }
-            var container = encoder.container(keyedBy: Keys.self)
-            try container.encode(id, forKey: .id)
-            try container.encode(url, forKey: .url)
-            try container.encode(name, forKey: .name)
-            try container.encode(projectId, forKey: .projectId)
-            try container.encode(readyState, forKey: .readyState)
-            try container.encode(status, forKey: .status)
-            try container.encode(createdAt, forKey: .createdAt)
-            try container.encode(buildingAt, forKey: .buildingAt)
-            try container.encodeIfPresent(ready, forKey: .ready)
-            try container.encode(target, forKey: .target)
-            try container.encode(alias, forKey: .alias)
-            try container.encode(aliasAssigned, forKey: .aliasAssigned)
-            try container.encode(meta, forKey: .meta)
-            try container.encodeIfPresent(gitSource, forKey: .gitSource)
-            try container.encodeIfPresent(errorCode, forKey: .errorCode)
-            try container.encodeIfPresent(errorMessage, forKey: .errorMessage)
-            try container.encodeIfPresent(errorStep, forKey: .errorStep)
-            try container.encode(inspectorUrl, forKey: .inspectorUrl)
+    /// `POST /v13/deployments` and `GET /v13/deployments/{idOrUrl}`, with every field Vercel's
+    /// schema requires of a deployment (`build`, `creator`, `regions`, `type`, `ownerId`, `plan`...).
+    func detail(at now: Int64) -> JSONValue {
+        let state = state(at: now)
+        var fields: [String: JSONValue] = [
+            "id": .string(id), "url": .string(url), "name": .string(name), "projectId": .string(projectId),
+            "readyState": .string(state), "status": .string(state), "createdAt": .integer(Int(createdAt)),
+            "buildingAt": .integer(Int(createdAt + buildMs * 2 / 5)), "bootedAt": .integer(Int(createdAt)),
+            "target": target.map { .string($0) } ?? .null,
+            "alias": .array((state == "READY" ? alias : []).map { .string($0) }),
+            "aliasAssigned": .bool(state == "READY"),
+            "aliasError": .null, "meta": .object(meta.mapValues { .string($0) }),
+            "inspectorUrl": .string("https://vercel.com/simulated/\(name)/\(id)"),
+            "build": .object(["env": .array([])]), "env": .array([]), "createdIn": "iad1",
+            "creator": .object(["uid": .string(creatorID), "username": .string(creatorName)]),
+            "isInConcurrentBuildsQueue": false, "ownerId": .string(ownerID), "plan": "hobby", "public": false,
+            "regions": .array(["iad1"]), "routes": .null, "type": "LAMBDAS", "version": 2,
+        ]
+        if state == "READY" { fields["ready"] = .integer(Int(createdAt + buildMs)) }
+        if let substate = readySubstate(at: now) { fields["readySubstate"] = .string(substate) }
+        if let gitSource {
+            fields["gitSource"] = .object(
+                gitSource.mapValues {
+                    switch $0 {
+                    case .string(let text): .string(text)
+                    case .number(let number): .integer(Int(number))
+                    }
+                })
         }
+        if state == "ERROR" {
+            fields["errorCode"] = "BUILD_FAILED"
+            fields["errorMessage"] = "Command \"npm run build\" exited with 1"
+            fields["errorStep"] = "BUILD"
+        }
+        return .object(fields)
     }
 
-    func detail(at now: Int64) -> Detail {
+    /// An item of `GET /v6/deployments`, which names fields as that version does, with those its
+    /// schema requires (`creator`, `inspectorUrl`, `type`).
+    func summary(at now: Int64) -> JSONValue {
         let state = state(at: now)
-        return Detail(
-            id: id, url: url, name: name, projectId: projectId, readyState: state, status: state, createdAt: createdAt,
-            buildingAt: createdAt + buildMs * 2 / 5, ready: state == "READY" ? createdAt + buildMs : nil,
-            target: target,
-            alias: state == "READY" ? alias : [], aliasAssigned: state == "READY", meta: meta, gitSource: gitSource,
-            errorCode: state == "ERROR" ? "BUILD_FAILED" : nil,
-            errorMessage: state == "ERROR" ? "Command \"npm run build\" exited with 1" : nil,
-            errorStep: state == "ERROR" ? "BUILD" : nil,
-            inspectorUrl: "https://vercel.com/simulated/\(name)/\(id)")
-    }
-
-    /// An item of `GET /v6/deployments`, which names fields as that version does.
-    struct Summary: Encodable {
-        let uid: String
-        let name: String
-        let url: String
-        let created: Int64
-        let state: String
-        let readyState: String
-        let target: String?
-        let projectId: String
-        let meta: [String: String]
-    }
-
-    func summary(at now: Int64) -> Summary {
-        let state = state(at: now)
-        return Summary(
-            uid: id, name: name, url: url, created: createdAt, state: state, readyState: state, target: target,
-            projectId: projectId, meta: meta)
+        var fields: [String: JSONValue] = [
+            "uid": .string(id), "name": .string(name), "url": .string(url), "created": .integer(Int(createdAt)),
+            "createdAt": .integer(Int(createdAt)), "state": .string(state), "readyState": .string(state),
+            "target": target.map { .string($0) } ?? .null, "projectId": .string(projectId),
+            "meta": .object(meta.mapValues { .string($0) }), "type": "LAMBDAS",
+            "creator": .object(["uid": .string(creatorID), "username": .string(creatorName)]),
+            "inspectorUrl": .string("https://vercel.com/simulated/\(name)/\(id)"),
+        ]
+        if state == "READY" { fields["ready"] = .integer(Int(createdAt + buildMs)) }
+        if let substate = readySubstate(at: now) { fields["readySubstate"] = .string(substate) }
+        return .object(fields)
     }
 }

@@ -63,6 +63,8 @@ final class SimulatorState: Sendable {
         var git = GitHostRoutes.Data()
         /// Fault knobs and request counts per account token, so tests never disturb each other.
         var faults: [String: Faults] = [:]
+        /// The answer variants each account gets, by account token.
+        var shapes: [String: SimulatedShapes] = [:]
         var requests: [String: [String: Int]] = [:]
         /// A strictly increasing clock in epoch milliseconds, so no two writes share an `updatedAt`.
         var lastMillis: Int64 = 0
@@ -184,6 +186,11 @@ final class SimulatorState: Sendable {
     /// ahead of the wall clock after bursts, and reads must not see the future as past.
     func now() -> Int64 {
         data.withLock { max($0.lastMillis, Int64(Date().timeIntervalSince1970 * 1000)) }
+    }
+
+    /// The answer variants of the account whose control token is `token`.
+    func shapes(_ token: String) -> SimulatedShapes {
+        data.withLock { $0.shapes[token] ?? SimulatedShapes() }
     }
 
     func with<T>(_ body: (inout Data) throws -> T) rethrows -> T {

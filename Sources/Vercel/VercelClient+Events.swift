@@ -85,7 +85,9 @@ public struct VercelBuildEvent: Codable, Sendable, Equatable {
         id = try? fields.identifier(.id)
         serial = try? fields.identifier(.serial)
         text = try? fields.decodeIfPresent(String.self, forKey: .text)
-        level = (try? fields.decodeIfPresent(String.self, forKey: .level)) ?? (try? outer.decodeIfPresent(String.self, forKey: .level)) ?? nil
+        level =
+            (try? fields.decodeIfPresent(String.self, forKey: .level))
+            ?? (try? outer.decodeIfPresent(String.self, forKey: .level)) ?? nil
         info = try? fields.decodeIfPresent(Info.self, forKey: .info)
     }
 }

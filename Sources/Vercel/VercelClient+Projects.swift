@@ -92,9 +92,17 @@ extension VercelClient {
     }
 }
 
-/// The part of an integration configuration the service reads.
+/// The part of an integration configuration the service reads. One of Vercel's variants has no `id`.
 public struct VercelIntegrationConfiguration: Decodable, Sendable, Equatable {
-    public let id: String
-    /// Nil when Vercel does not report them.
+    public let id: String?
+    /// In Vercel's words (`read-write:project`); nil when Vercel does not report them.
     public let scopes: [String]?
+
+    private enum Keys: String, CodingKey { case id, scopes }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: Keys.self)
+        id = try? container.identifier(.id)
+        scopes = (try? container.decodeIfPresent(LossyList<String>.self, forKey: .scopes))?.items
+    }
 }

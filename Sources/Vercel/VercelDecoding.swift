@@ -48,7 +48,9 @@ struct UnreadItem: Decodable {
 
     init(from decoder: any Decoder) throws {
         let keyed = try? decoder.container(keyedBy: Keys.self)
-        id = (try? keyed?.decodeIfPresent(String.self, forKey: .id)) ?? (try? keyed?.decodeIfPresent(String.self, forKey: .uid)) ?? nil
+        id =
+            (try? keyed?.decodeIfPresent(String.self, forKey: .id))
+            ?? (try? keyed?.decodeIfPresent(String.self, forKey: .uid)) ?? nil
     }
 }
 

@@ -46,12 +46,22 @@ public struct VercelProject: Codable, Sendable, Equatable {
             self.productionBranch = productionBranch
         }
 
+        private enum ProviderKeys: String, CodingKey {
+            case projectId, projectName, projectNamespace, owner, slug
+        }
+
+        /// GitLab names the repository `projectNamespace`/`projectName` with a `projectId`,
+        /// Bitbucket `owner`/`slug`; both are read into `org`, `repo` and `repoId`.
         public init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
+            let provider = try decoder.container(keyedBy: ProviderKeys.self)
+            func text(_ key: ProviderKeys) -> String? {
+                (try? provider.decodeIfPresent(String.self, forKey: key)) ?? nil
+            }
             type = try container.decodeIfPresent(String.self, forKey: .type)
-            repo = try? container.decodeIfPresent(String.self, forKey: .repo)
-            org = try? container.decodeIfPresent(String.self, forKey: .org)
-            repoId = try? container.identifier(.repoId)
+            repo = (try? container.decodeIfPresent(String.self, forKey: .repo)) ?? text(.projectName) ?? text(.slug)
+            org = (try? container.decodeIfPresent(String.self, forKey: .org)) ?? text(.projectNamespace) ?? text(.owner)
+            repoId = (try? container.identifier(.repoId)) ?? (try? provider.identifier(.projectId)) ?? nil
             productionBranch = try? container.decodeIfPresent(String.self, forKey: .productionBranch)
         }
     }

@@ -231,7 +231,8 @@ import Vercel
             .filter { $0.key == "RACED_KEY" }
         #expect(atVercel.count == 1, "\(atVercel.count) variables at Vercel")
         let value = try atVercel.first.map {
-            try vercel.envVariable(id: $0.id ?? "", projectID: linked.vercelProject.id, linked.connected.credentials).value
+            try vercel.envVariable(id: $0.id ?? "", projectID: linked.vercelProject.id, linked.connected.credentials)
+                .value
         }
         #expect(value.flatMap { hashes[$0 ?? ""] } == platformHash, "Vercel holds \(value ?? nil ?? "nothing")")
         #expect(platformHash != nil)

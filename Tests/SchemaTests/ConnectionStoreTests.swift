@@ -89,11 +89,15 @@ import Testing
     @Test func aMissingScopeIsInsufficientScopeWithReconnect() throws {
         defer { database.drop() }
         let credential = try store.credential(try store.save(grant()))
-        #expect(throws: PlatformError.insufficientScope("read-write:project-env-vars")) { try credential.require(.writeEnv) }
+        #expect(throws: PlatformError.insufficientScope("read-write:project-env-vars")) {
+            try credential.require(.writeEnv)
+        }
         try credential.require(.readUser)
         let error = PlatformError.insufficientScope("read-write:project-env-vars")
         #expect(error.status == 403 && error.code == "INSUFFICIENT_SCOPE")
-        #expect(error.extraFields["requiredScope"] == "read-write:project-env-vars" && error.extraFields["action"] == "RECONNECT")
+        #expect(
+            error.extraFields["requiredScope"] == "read-write:project-env-vars"
+                && error.extraFields["action"] == "RECONNECT")
     }
 
     @Test func theCredentialIsTheNamedConnectionOrTheNewestConnectedOneInOneStatement() throws {

@@ -30,9 +30,10 @@ enum ConnectionActions {
         let usable = try context.tokens.usable(
             userID: call.caller.userID, connectionID: call.connectionChoice.connectionID, correlationID: call.requestID)
         let credentials = context.credentials(usable, logger: call.logger, correlationID: call.requestID)
-        let missing = usable.permissions.map { granted in
-            requiredScopes.filter { !$0.isGranted(by: granted) }.map(\.description)
-        } ?? []
+        let missing =
+            usable.permissions.map { granted in
+                requiredScopes.filter { !$0.isGranted(by: granted) }.map(\.description)
+            } ?? []
         let started = ContinuousClock.now
         let answer = Result { () throws(VercelError) -> VercelUser in
             try context.vercel.user(credentials)

@@ -31,7 +31,9 @@ import Vercel
             return true
         }
         #expect(
-            events.map(\.0.type) == ["deployment-state", "command", "stdout", "stdout", "stdout", "deployment-state"])
+            events.map(\.0.type) == [
+                "deployment-state", "command", "stdout", "stdout", "stdout", "alias-assigned", "deployment-state",
+            ])
         #expect(events.first?.0.readyState == "QUEUED" && events.last?.0.readyState == "READY")
         #expect(events.compactMap(\.0.created) == events.compactMap(\.0.created).sorted())
         #expect(events[0].1 < 0.5, "the first event waited")

@@ -340,6 +340,27 @@ struct Applier {
                         results[slot] = ("failed", failure.error.code)
                     }
                 }
+                let unanswered = batch.filter { results[$0] == nil }
+                let written = EnvReadBack.written(
+                    unanswered,
+                    before: unanswered.reduce(into: [:]) { before, slot in
+                        if let remote = snapshot.remotes[slot] {
+                            before[slot] = remote.updatedAt ?? remote.createdAt ?? 0
+                        }
+                    }, vercelProjectID: link.vercelProjectID, client: context.vercel, credentials: credentials)
+                try context.database.transaction {
+                    for (slot, held) in written {
+                        guard let local = snapshot.locals[slot] else { continue }
+                        try store.saveState(
+                            slot,
+                            .init(
+                                base: .init(
+                                    hash: local.hash, vercelID: held.identity,
+                                    vercelUpdatedAt: held.updatedAt ?? held.createdAt ?? 0), owned: true),
+                            projectID: projectID)
+                        results[slot] = ("applied", nil)
+                    }
+                }
                 for slot in batch where results[slot] == nil { results[slot] = ("failed", "NOT_CREATED") }
             }
         }

@@ -261,19 +261,45 @@ enum EnvVariables {
         case .failure(let error):
             return .failed(error)
         case .success(let result):
-            try context.database.transaction {
-                for created in result.created {
-                    for target in created.target {
-                        let slot = EnvPlan.Slot(key: created.key, target: target, gitBranch: created.gitBranch)
-                        try store.saveState(
-                            slot,
-                            .init(
-                                base: .init(
-                                    hash: hash, vercelID: created.identity,
-                                    vercelUpdatedAt: created.updatedAt ?? created.createdAt ?? 0), owned: true),
-                            projectID: call.projectID)
-                    }
+            var written: [EnvPlan.Slot: VercelEnvVariable] = [:]
+            for created in result.created {
+                for target in created.target {
+                    written[EnvPlan.Slot(key: created.key, target: target, gitBranch: created.gitBranch)] = created
                 }
+            }
+            let unanswered = slots.filter { slot in
+                written[slot] == nil && !result.failed.contains { $0.error.key == slot.key }
+            }
+            let before = unanswered.reduce(into: [EnvPlan.Slot: Int64]()) { before, slot in
+                if let held = remote.first(where: {
+                    $0.key == slot.key && $0.target.contains(slot.target) && $0.gitBranch == slot.gitBranch
+                }) {
+                    before[slot] = held.updatedAt ?? held.createdAt ?? 0
+                }
+            }
+            written.merge(
+                EnvReadBack.written(
+                    unanswered, before: before, vercelProjectID: link.vercelProjectID, client: context.vercel,
+                    credentials: credentials)
+            ) { first, _ in first }
+            try context.database.transaction {
+                for (slot, held) in written {
+                    try store.saveState(
+                        slot,
+                        .init(
+                            base: .init(
+                                hash: hash, vercelID: held.identity,
+                                vercelUpdatedAt: held.updatedAt ?? held.createdAt ?? 0), owned: true),
+                        projectID: call.projectID)
+                }
+            }
+            if result.failed.isEmpty, let missing = slots.first(where: { written[$0] == nil }) {
+                return VercelOutcome(
+                    status: "failed",
+                    error: Nullable(
+                        .init(
+                            code: "NOT_CREATED",
+                            message: "Vercel did not report \(missing.key) for \(missing.target) written")))
             }
             if let failure = result.failed.first {
                 return VercelOutcome(

@@ -1,0 +1,29 @@
+import Platform
+import Vercel
+
+/// What Vercel holds for slots it was asked to write, read back when its answer does not say:
+/// Vercel may answer a create without `created` after writing.
+enum EnvReadBack {
+    /// The variables of `slots` that Vercel lists as written after the write began: each slot's
+    /// variable must be new, or changed since `before` (its `updatedAt` before the write). Slots it
+    /// does not list so are left out; nothing when the list cannot be read.
+    static func written(
+        _ slots: [EnvPlan.Slot], before: [EnvPlan.Slot: Int64], vercelProjectID: String, client: VercelClient,
+        credentials: VercelClient.Credentials
+    ) -> [EnvPlan.Slot: VercelEnvVariable] {
+        guard !slots.isEmpty,
+            let listed = try? client.envVariables(projectID: vercelProjectID, credentials)
+        else { return [:] }
+        var found: [EnvPlan.Slot: VercelEnvVariable] = [:]
+        for slot in slots {
+            guard
+                let held = listed.first(where: {
+                    $0.key == slot.key && $0.target.contains(slot.target) && $0.gitBranch == slot.gitBranch
+                })
+            else { continue }
+            if let earlier = before[slot], (held.updatedAt ?? held.createdAt ?? 0) <= earlier { continue }
+            found[slot] = held
+        }
+        return found
+    }
+}

@@ -118,7 +118,10 @@ import Vercel
     @Test func unknownScopesAreNullAndVercelsForbiddenIsInsufficientScope() async throws {
         let client = try StackClient()
         let fixtures = StackFixtures()
-        let connected = try await VercelConnectionFixture.connect(fixtures, client)
+        // A configuration answered as before Vercel required `scopes`.
+        let account = try await SimulatorAccount.create()
+        _ = try await account.admin("PUT", "/_sim/shapes", ["variants": ["configurationWithoutScopes"]])
+        let connected = try await VercelConnectionFixture.connect(try fixtures.user(), to: account, client)
         let status = try await client.signed("GET", "/v1/internal/vercel/oauth/status?userId=\(connected.user)")
         let connection = try #require(status.json?["connection"] as? [String: Any])
         #expect(connection["scopes"] is NSNull)
@@ -127,7 +130,7 @@ import Vercel
         let reply = try await client.signed("GET", "/v1/projects/\(project)/vercel/projects?userId=\(connected.user)")
         #expect(reply.status == 403 && reply.code == "INSUFFICIENT_SCOPE")
         #expect(
-            reply.json?["requiredScope"] as? String == "project:read" && reply.json?["action"] as? String == "RECONNECT"
+            reply.json?["requiredScope"] as? String == "read:project" && reply.json?["action"] as? String == "RECONNECT"
         )
         let again = try await client.signed("GET", "/v1/projects/\(project)/vercel/projects?userId=\(connected.user)")
         #expect(again.status == 200)

@@ -84,9 +84,9 @@ import Vercel
         #expect(all.count == 2)
         #expect(Set(all.compactMap { $0["accountType"] as? String }) == ["personal", "team"])
         #expect(all.first { $0["accountType"] as? String == "team" }?["teamName"] as? String == "acme")
-        // The simulated Vercel, like Vercel for an integration installation, does not report its
-        // permissions: they are unknown, not claimed.
-        #expect(all.allSatisfy { $0["scopes"] is NSNull })
+        // The installation's permissions as Vercel reports them, in Vercel's words.
+        #expect(
+            all.allSatisfy { ($0["scopes"] as? [String])?.contains("read-write:deployment") == true }, "\(status.text)")
 
         // Connecting the same account again updates the connection instead of adding one.
         #expect(try await connect(try await initiate(user).url + "&login_hint=\(username)", as: user).status == 200)

@@ -1,6 +1,7 @@
 import DeploymentsGroup
 import Foundation
 import Platform
+import Synchronization
 import Testing
 import Vercel
 
@@ -168,8 +169,10 @@ import Vercel
                 status: 200,
                 body: Array(
                     """
-                    {"type":"stdout","created":1,"payload":{"text":"installing"}}
-                    {"type":"deployment-state","created":2,"payload":{"readyState":"READY"}}
+                    {"created":1,"date":1,"deploymentId":"dpl_logs","id":"e1","serial":"1","text":"installing","type":"stdout","info":{"type":"build","name":"bld_1"}}
+                    {}
+                    null
+                    {"created":2,"date":2,"deploymentId":"dpl_logs","id":"e2","serial":"2","type":"deployment-state","info":{"type":"build","name":"bld_1","readyState":"READY"}}
 
                     """.utf8))
         }
@@ -188,6 +191,38 @@ import Vercel
         usleep(200_000)
         #expect(harness.vercel.sent.filter { $0 == "GET /v3/deployments/dpl_logs/events" }.count == 1)
         #expect(try harness.call("GET", "\(base)/deployments/dpl_none/logs", as: user).code == "DEPLOYMENT_NOT_FOUND")
+    }
+
+    /// A stream that stops before the build ends (no final state in it): the deployment is read,
+    /// and while it still builds the stream is followed again, each event published once.
+    @Test func aStreamThatStopsBeforeTheBuildEndsIsFollowedAgainWithoutRepeats() throws {
+        defer { harness.drop() }
+        try harness.link(project, connection: connection)
+        try storedDeployment("dpl_cut", state: "BUILDING")
+        let streams = Mutex(0)
+        let first =
+            #"{"created":1,"date":1,"deploymentId":"dpl_cut","id":"e1","serial":"1","text":"one","type":"stdout","info":{"type":"build","name":"b"}}"#
+        let last =
+            #"{"created":2,"date":2,"deploymentId":"dpl_cut","id":"e2","serial":"2","type":"deployment-state","info":{"type":"build","name":"b","readyState":"ERROR"}}"#
+        harness.vercel.on("GET", "/v3/deployments/dpl_cut/events") { _ in
+            let count = streams.withLock {
+                $0 += 1
+                return $0
+            }
+            let lines = count == 1 ? [first] : [first, last]
+            return HTTPResponse(status: 200, body: Array((lines.joined(separator: "\n") + "\n").utf8))
+        }
+        harness.vercel.on("GET", "/v13/deployments/dpl_cut", json: VercelJSON.deployment("dpl_cut", state: "BUILDING"))
+        harness.vercel.on("POST", "/_logs/publish/dpl_cut", status: 201, json: "{}")
+        #expect(try harness.call("GET", "\(base)/deployments/dpl_cut/logs", as: user).status == 204)
+        let deadline = Date().addingTimeInterval(5)
+        while harness.vercel.sent.filter({ $0 == "POST /_logs/publish/dpl_cut" }).count < 3, Date() < deadline {
+            usleep(20_000)
+        }
+        usleep(100_000)
+        let published = harness.vercel.sent.filter { $0 == "POST /_logs/publish/dpl_cut" }.count
+        #expect(published == 3, "one, the ERROR state, the end: \(harness.vercel.sent)")
+        #expect(streams.withLock { $0 } == 2)
     }
 
     @Test func promotionMovesProductionAndRecordsTheMove() throws {

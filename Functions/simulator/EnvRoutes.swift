@@ -28,9 +28,14 @@ enum EnvRoutes {
                 }
                 return data.envs.values.filter { $0.projectId == project.id }.sorted { $0.createdAt < $1.createdAt }
             }
+            var listed = envs.map { $0.listed(shapes) }
+            if shapes.has(.unreadableItem) {
+                listed.append(
+                    .object(["id": "env_unreadable", "type": "plain", "value": "", "target": .array(["preview"])]))
+            }
             return .json(
                 JSONValue.object([
-                    "envs": .array(envs.map { $0.listed(shapes) }),
+                    "envs": .array(listed),
                     "pagination": .object(["count": .integer(envs.count), "next": .null, "prev": .null]),
                 ]))
         }

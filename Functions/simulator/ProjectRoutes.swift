@@ -60,10 +60,23 @@ enum ProjectRoutes {
         }
         let page = Array(owned.prefix(limit))
         let next = owned.count > limit ? page.last?.updatedAt : nil
+        guard state.shapes(caller.token).has(.unreadableItem) else {
+            return .json(
+                ProjectsPage(
+                    projects: page,
+                    pagination: SimulatedPagination(count: page.count, next: next, prev: page.first?.updatedAt)))
+        }
+        let encoded = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(page))
+        guard case .array(var projects) = encoded else { return .json(encoded) }
+        projects.append(.object(["id": "prj_unreadable", "accountId": .string(caller.ownerID)]))
         return .json(
-            ProjectsPage(
-                projects: page,
-                pagination: SimulatedPagination(count: page.count, next: next, prev: page.first?.updatedAt)))
+            JSONValue.object([
+                "projects": .array(projects),
+                "pagination": .object([
+                    "count": .integer(projects.count), "next": next.map { .integer(Int($0)) } ?? .null,
+                    "prev": page.first.map { .integer(Int($0.updatedAt)) } ?? .null,
+                ]),
+            ]))
     }
 
     static func find(_ idOrName: String, _ caller: SimulatedCaller, _ state: SimulatorState) throws -> SimulatedProject

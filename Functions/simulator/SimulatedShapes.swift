@@ -28,6 +28,9 @@ struct SimulatedShapes: Codable, Sendable, Equatable {
         case stagedProduction
         /// Configurations are answered without `scopes`, as before Vercel required them.
         case configurationWithoutScopes
+        /// Env and project lists carry one item no client can read (no `key`, no `name`): a list
+        /// must survive an item it does not understand.
+        case unreadableItem
     }
 
     var variants: Set<Variant> = []

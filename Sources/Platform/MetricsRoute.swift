@@ -1,5 +1,6 @@
 import FastCGI
 import Postgres
+import Vercel
 
 extension Router where Context == RequestContext {
     /// `GET /metrics`: this process's Prometheus metrics (requests and their durations by route
@@ -10,7 +11,13 @@ extension Router where Context == RequestContext {
         add("GET", "/metrics", reach: .local) { _, context in
             var families = [
                 Metrics.Family(
-                    name: "sheen_vercel_up", type: "gauge", help: "1 while the function answers", samples: [([], 1)])
+                    name: "sheen_vercel_up", type: "gauge", help: "1 while the function answers", samples: [([], 1)]),
+                Metrics.Family(
+                    name: "sheen_vercel_items_skipped_total", type: "counter",
+                    help: "Items of Vercel's lists this process could not read and skipped, by kind",
+                    samples: VercelDecoding.skippedItems.sorted { $0.key < $1.key }.map {
+                        ([("kind", $0.key)], Double($0.value))
+                    }),
             ]
             do {
                 families += try MetricsQueries.read(context.database)

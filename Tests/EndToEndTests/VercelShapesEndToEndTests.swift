@@ -144,6 +144,29 @@ import Vercel
                 .map(\.key).sorted() == ["CACHE_URL", "DATABASE_URL"])
     }
 
+    @Test func anUnreadableItemIsSkippedCountedOnMetricsAndFailsNoList() async throws {
+        let linked = try await LinkedProjectFixture.make(fixtures, client, webhooks: false)
+        try await Self.shapes(linked.connected.account, ["unreadableItem"])
+        #expect((try await setEnv(linked, "KEPT", "value")).status == 200)
+        let listed = try await client.signed("GET", "\(linked.base)/env?userId=\(linked.user)")
+        let keys = (listed.json?["variables"] as? [[String: Any]])?.compactMap { $0["key"] as? String }
+        #expect(listed.status == 200 && keys == ["KEPT"], "\(listed.text)")
+        let projects = try await client.signed(
+            "GET", "/v1/projects/\(linked.project)/vercel/projects?userId=\(linked.user)")
+        let ids = (projects.json?["projects"] as? [[String: Any]])?.compactMap { $0["id"] as? String } ?? []
+        #expect(projects.status == 200 && ids.contains(linked.vercelProject.id) && !ids.contains("prj_unreadable"))
+        for (group, kind) in [("env", "env_variable"), ("deployments", "project")] {
+            let url = try TestEnvironment.require("TEST_METRICS_URL") + "/metrics/\(group)"
+            let text = String(
+                decoding: try CurlTransport().send(HTTPRequest(method: "GET", url: url)).body, as: UTF8.self)
+            let line = text.split(separator: "\n").first {
+                $0.hasPrefix("sheen_vercel_items_skipped_total{") && $0.contains("kind=\"\(kind)\"")
+            }
+            let count = line.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
+            #expect(count >= 1, "\(group): \(line ?? "no sheen_vercel_items_skipped_total for \(kind)")")
+        }
+    }
+
     // MARK: Project links
 
     @Test func aCursorOriginProjectIsListedAndLinks() async throws {

@@ -220,13 +220,21 @@ import Vercel
             "POST", "\(base)/projects/link", json: #"{"userId":"\#(user)","vercelProjectId":"\#(vercelProject.id)"}"#)
         #expect(link.status == 200, "\(link.text)")
         let body = #"{"userId":"\#(user)"}"#
+        let deployed = try await client.signed(
+            "POST", "\(base)/deploy",
+            json: #"{"userId":"\#(user)","deploymentType":"preview","gitSource":{"branch":"main"}}"#)
+        let deployment = try #require(
+            (deployed.json?["deployment"] as? [String: Any])?["id"] as? String, "\(deployed.text)")
         let allowed: [(String, String, String?)] = [
             ("GET", "\(base)/projects?userId=\(user)", nil),
-            (
-                "POST", "\(base)/deploy",
-                #"{"userId":"\#(user)","deploymentType":"preview","gitSource":{"branch":"main"}}"#
-            ),
+            ("GET", "\(base)/projects/\(vercelProject.id)?userId=\(user)", nil),
+            ("PATCH", "\(base)/projects/link", #"{"userId":"\#(user)","autoDeployEnabled":false}"#),
+            ("GET", "\(base)/deployments/\(deployment)?userId=\(user)", nil),
             ("GET", "\(base)/env?userId=\(user)", nil),
+            (
+                "POST", "\(base)/env/sync",
+                #"{"userId":"\#(user)","direction":"to_vercel","target":"preview","dryRun":true}"#
+            ),
             ("PUT", "\(base)/env/SCOPED_KEY", #"{"userId":"\#(user)","value":"v","target":["preview"]}"#),
             ("GET", "\(base)/domains?userId=\(user)", nil),
             ("POST", "/v1/internal/vercel/oauth/test-connection", body),

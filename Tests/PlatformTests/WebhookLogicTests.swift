@@ -48,6 +48,23 @@ import Testing
         #expect(stored.decide(reported) == decision, "\(stored) then \(reported)")
     }
 
+    @Test(arguments: ["1796219498961", "1796219498961.0", "1.796219498961e12"])
+    func anEventsTimeIsWholeMillisecondsInAnyNumberForm(createdAt: String) throws {
+        let body =
+            #"{"type":"deployment.created","id":"evt_1","createdAt":\#(createdAt),"payload":{"deployment":{"id":"dpl_1"}}}"#
+        let event = try #require(WebhookEvent.decode(Array(body.utf8)))
+        #expect(event.createdAt == 1_796_219_498_961)
+    }
+
+    @Test func aPermissionUpgradeCarriesItsScopes() throws {
+        let body =
+            #"{"type":"integration-configuration.permission-upgraded","id":"evt_2","createdAt":1796219498961,"payload":{"configuration":{"id":"icfg_1"},"scopes":{"added":["read:domain"],"upgraded":["read-write:project"]}}}"#
+        let event = try #require(WebhookEvent.decode(Array(body.utf8)))
+        #expect(event.payload.configuration?.id == "icfg_1")
+        #expect(
+            event.payload.scopes?.added == ["read:domain"] && event.payload.scopes?.upgraded == ["read-write:project"])
+    }
+
     @Test func webhookTypesReportTheirStates() {
         #expect(DeploymentState(webhookType: "deployment.created") == .queued)
         #expect(DeploymentState(webhookType: "deployment.succeeded") == .ready)

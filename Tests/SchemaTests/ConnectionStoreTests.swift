@@ -4,6 +4,7 @@ import Platform
 import Postgres
 import TestSupport
 import Testing
+import Vercel
 
 /// The connection store on real Postgres: tokens sealed for their row, one connection per user
 /// and team, revocation by configuration.
@@ -83,6 +84,24 @@ import Testing
         #expect(
             try db.query(
                 "SELECT count(*) AS n FROM vercel_security_audit_log WHERE action = 'VERCEL_INTEGRATION_REMOVED'")[0][
+                    "n"] == "1")
+    }
+
+    @Test func aPermissionUpgradeRaisesKnownScopesAndLeavesUnknownOnesUnknown() throws {
+        defer { database.drop() }
+        let known = try store.save(grant(configuration: "icfg_up"))
+        var unknownGrant = grant(team: "team_u", configuration: "icfg_up")
+        unknownGrant.scopes = nil
+        let unknown = try store.save(unknownGrant)
+        try store.grant([.writeDomain, .readUser], configurationID: "icfg_up", correlationID: "w1")
+        #expect(try store.credential(known).scopes == ["read:user", "read-write:domain"])
+        #expect(try store.credential(unknown).scopes == nil)
+        try store.grant([.readDomain], configurationID: "icfg_up", correlationID: "w2")
+        #expect(try store.credential(known).scopes == ["read:user", "read-write:domain"], "read is within read-write")
+        try store.credential(known).require(.readDomain)
+        #expect(
+            try db.query(
+                "SELECT count(*) AS n FROM vercel_security_audit_log WHERE action = 'VERCEL_PERMISSIONS_UPGRADED'")[0][
                     "n"] == "1")
     }
 

@@ -73,9 +73,10 @@ OneShotJob.run(name: "vercel-job-deployment-sync") { _, logger in
         do {
             let credential = try context.connections.credential(attempt.connectionID)
             let credentials = context.credentials(credential, logger: logger, correlationID: correlationID)
+            // A deployment someone deleted at Vercel since is nothing to adopt or cancel.
             let made = try context.vercel.deployments(
                 projectID: attempt.vercelProjectID, credentials, meta: [(DeployAttemptStore.metaKey, attempt.metaValue)]
-            ).items
+            ).items.filter { ($0.state ?? $0.readyState) != "DELETED" }
             for summary in made where try store.find(summary.uid, projectID: attempt.projectID) == nil {
                 let metadata: Logger.Metadata = [
                     "deployment.id": "\(summary.uid)", "project.id": "\(attempt.projectID)",

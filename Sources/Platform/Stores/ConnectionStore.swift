@@ -285,10 +285,13 @@ public struct ConnectionStore {
             let id: UUID = try row.decode("id")
             let stored = row["scopes"].flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) } ?? []
             var held = VercelPermission.parse(stored)
+            var changed = false
             for permission in permissions where !permission.isGranted(by: held) {
                 held.removeAll { permission.includes($0) }
                 held.append(permission)
+                changed = true
             }
+            guard changed else { continue }
             let names = held.map(\.description)
             try database.execute(
                 """

@@ -1,4 +1,5 @@
 import FastCGI
+import Vercel
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -59,6 +60,19 @@ public struct WebhookEvent: Decodable, Sendable {
         else { return nil }
         if let createdAt = event.createdAt, VercelTime.date(milliseconds: createdAt) == nil { return nil }
         return event
+    }
+}
+
+extension WebhookEvent {
+    private enum Keys: String, CodingKey { case type, id, createdAt, payload }
+
+    /// `createdAt` is whole milliseconds, which may arrive as `1.0` or in exponent form.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: Keys.self)
+        type = try container.decode(String.self, forKey: .type)
+        id = try container.decodeIfPresent(String.self, forKey: .id)
+        createdAt = try container.milliseconds(.createdAt)
+        payload = try container.decode(Payload.self, forKey: .payload)
     }
 }
 

@@ -68,6 +68,15 @@ extension KeyedDecodingContainer {
         return Int64(number.rounded(.towardZero))
     }
 
+    /// A time field that must be there, in whole milliseconds (see `milliseconds(_:)`).
+    public func requiredMilliseconds(_ key: Key) throws -> Int64 {
+        guard let value = try milliseconds(key) else {
+            throw DecodingError.keyNotFound(
+                key, .init(codingPath: codingPath, debugDescription: "no \(key.stringValue)"))
+        }
+        return value
+    }
+
     /// A field Vercel sends as one string or as an array of strings. Nil when absent or null.
     public func oneOrMany(_ key: Key) throws -> [String]? {
         guard contains(key), !(try decodeNil(forKey: key)) else { return nil }

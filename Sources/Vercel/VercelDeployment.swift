@@ -44,11 +44,7 @@ extension VercelDeployment {
         projectId = try? container.decodeIfPresent(String.self, forKey: .projectId)
         readyState = try container.decode(String.self, forKey: .readyState)
         readySubstate = try? container.decodeIfPresent(String.self, forKey: .readySubstate)
-        guard let created = try container.milliseconds(.createdAt) else {
-            throw DecodingError.keyNotFound(
-                CodingKeys.createdAt, .init(codingPath: container.codingPath, debugDescription: "no createdAt"))
-        }
-        createdAt = created
+        createdAt = try container.requiredMilliseconds(.createdAt)
         ready = try? container.milliseconds(.ready)
         target = try? container.decodeIfPresent(String.self, forKey: .target)
         alias = try? container.decodeIfPresent([String].self, forKey: .alias)
@@ -95,11 +91,7 @@ extension VercelDeploymentSummary {
         uid = try container.decode(String.self, forKey: .uid)
         name = try container.decode(String.self, forKey: .name)
         url = try container.decode(String.self, forKey: .url)
-        guard let created = try container.milliseconds(.created) else {
-            throw DecodingError.keyNotFound(
-                CodingKeys.created, .init(codingPath: container.codingPath, debugDescription: "no created"))
-        }
-        self.created = created
+        created = try container.requiredMilliseconds(.created)
         state = try? container.decodeIfPresent(String.self, forKey: .state)
         readyState = try? container.decodeIfPresent(String.self, forKey: .readyState)
         readySubstate = try? container.decodeIfPresent(String.self, forKey: .readySubstate)

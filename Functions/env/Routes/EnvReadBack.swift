@@ -26,4 +26,11 @@ enum EnvReadBack {
         }
         return found
     }
+
+    /// The state of a slot this service wrote with the value of `hash`, as Vercel holds it.
+    static func owned(hash: String, _ held: VercelEnvVariable) -> EnvStore.State {
+        EnvStore.State(
+            base: .init(hash: hash, vercelID: held.identity, vercelUpdatedAt: held.updatedAt ?? held.createdAt ?? 0),
+            owned: true)
+    }
 }

@@ -319,45 +319,32 @@ struct Applier {
             switch attempt {
             case .failure(let error): failed(batch, error)
             case .success(let result):
-                try context.database.transaction {
-                    for created in result.created {
-                        for target in created.target {
-                            let slot = EnvPlan.Slot(key: created.key, target: target, gitBranch: created.gitBranch)
-                            guard batch.contains(slot), let local = snapshot.locals[slot] else { continue }
-                            try store.saveState(
-                                slot,
-                                .init(
-                                    base: .init(
-                                        hash: local.hash, vercelID: created.identity,
-                                        vercelUpdatedAt: created.updatedAt ?? created.createdAt ?? 0), owned: true),
-                                projectID: projectID)
-                            results[slot] = ("applied", nil)
-                        }
+                var written: [EnvPlan.Slot: VercelEnvVariable] = [:]
+                for created in result.created {
+                    for target in created.target {
+                        let slot = EnvPlan.Slot(key: created.key, target: target, gitBranch: created.gitBranch)
+                        if batch.contains(slot) { written[slot] = created }
                     }
                 }
                 for failure in result.failed {
-                    for slot in batch where slot.key == failure.error.key && results[slot] == nil {
+                    for slot in batch where slot.key == failure.error.key && written[slot] == nil {
                         results[slot] = ("failed", failure.error.code)
                     }
                 }
-                let unanswered = batch.filter { results[$0] == nil }
-                let written = EnvReadBack.written(
-                    unanswered,
-                    before: unanswered.reduce(into: [:]) { before, slot in
-                        if let remote = snapshot.remotes[slot] {
-                            before[slot] = remote.updatedAt ?? remote.createdAt ?? 0
-                        }
-                    }, vercelProjectID: link.vercelProjectID, client: context.vercel, credentials: credentials)
+                let unanswered = batch.filter { results[$0] == nil && written[$0] == nil }
+                written.merge(
+                    EnvReadBack.written(
+                        unanswered,
+                        before: unanswered.reduce(into: [:]) { before, slot in
+                            if let remote = snapshot.remotes[slot] {
+                                before[slot] = remote.updatedAt ?? remote.createdAt ?? 0
+                            }
+                        }, vercelProjectID: link.vercelProjectID, client: context.vercel, credentials: credentials)
+                ) { first, _ in first }
                 try context.database.transaction {
                     for (slot, held) in written {
                         guard let local = snapshot.locals[slot] else { continue }
-                        try store.saveState(
-                            slot,
-                            .init(
-                                base: .init(
-                                    hash: local.hash, vercelID: held.identity,
-                                    vercelUpdatedAt: held.updatedAt ?? held.createdAt ?? 0), owned: true),
-                            projectID: projectID)
+                        try store.saveState(slot, EnvReadBack.owned(hash: local.hash, held), projectID: projectID)
                         results[slot] = ("applied", nil)
                     }
                 }

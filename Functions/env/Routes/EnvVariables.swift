@@ -284,13 +284,7 @@ enum EnvVariables {
             ) { first, _ in first }
             try context.database.transaction {
                 for (slot, held) in written {
-                    try store.saveState(
-                        slot,
-                        .init(
-                            base: .init(
-                                hash: hash, vercelID: held.identity,
-                                vercelUpdatedAt: held.updatedAt ?? held.createdAt ?? 0), owned: true),
-                        projectID: call.projectID)
+                    try store.saveState(slot, EnvReadBack.owned(hash: hash, held), projectID: call.projectID)
                 }
             }
             if result.failed.isEmpty, let missing = slots.first(where: { written[$0] == nil }) {

@@ -71,6 +71,22 @@ import Vercel
         #expect(seen[0] == seen[1], "both readers got the same events")
     }
 
+    @Test func aFailedBuildsErrorLineReachesTheReaderWithItsLevelAndTheLogEndsAtError() async throws {
+        let linked = try await LinkedProjectFixture.make(fixtures, client, buildMs: 1_000, webhooks: false)
+        try await linked.connected.account.setFaults(["buildMs": 1_000, "failBuilds": 1])
+        let id = try await linked.deployPreview()
+        let path = "\(linked.base)/deployments/\(id)/logs?userId=\(linked.user)"
+        var headers = client.signatureHeaders("GET", path)
+        headers["Accept"] = "text/event-stream"
+        let events = BuildLogStreamTests.events(
+            try RawHTTP.get(port: port, path: path, headers: headers, timeout: 30, until: "event: end").map(\.text)
+                .joined())
+        #expect(events.suffix(4).map(\.type) == ["stderr", "exit", "deployment-state", "end"], "\(events)")
+        let stderr = try #require(events.first { $0.type == "stderr" })
+        #expect(stderr.data.contains(#""level":"error""#) && stderr.data.contains(#""step":"build""#), "\(stderr.data)")
+        #expect(events.last?.data == #"{"state":"ERROR"}"#)
+    }
+
     // MARK: Env variables
 
     func setEnv(

@@ -56,7 +56,7 @@ import Testing
                 throw Abort()
             }
         }
-        try db.transaction { try db.execute("INSERT INTO t VALUES (2)") }
+        _ = try db.transaction { try db.execute("INSERT INTO t VALUES (2)") }
         #expect(try db.query("SELECT v FROM t").map { $0["v"] } == ["2"])
     }
 

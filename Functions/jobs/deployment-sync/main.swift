@@ -93,7 +93,7 @@ OneShotJob.run(name: "vercel-job-deployment-sync") { _, logger in
                     logger.notice("unrecorded deployment adopted", metadata: metadata)
                 } else {
                     do {
-                        try context.vercel.cancelDeployment(summary.uid, credentials)
+                        _ = try context.vercel.cancelDeployment(summary.uid, credentials)
                         cancelled += 1
                         logger.notice("deployment of an unlinked project cancelled", metadata: metadata)
                     } catch {

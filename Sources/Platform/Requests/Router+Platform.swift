@@ -12,7 +12,7 @@ extension Router where Context == RequestContext {
     /// loaded and, when the pattern has a `:projectId`, the user must own that project (404
     /// otherwise). No route can forget a step. `reach`: `.local` for a route that never calls
     /// Vercel (it is then served by workers no Vercel call can hold, and trap if it does).
-    public mutating func platform<Input: Decodable>(
+    public mutating func platform<Input: Decodable & SendableMetatype>(
         _ method: String, _ pattern: String, input: Input.Type, bodyLimit: Int = Router.defaultBodyLimit,
         reach: Reach = .upstream,
         _ handler: @escaping @Sendable (PlatformCall<Input>, RequestContext) throws -> Response
@@ -23,7 +23,7 @@ extension Router where Context == RequestContext {
     }
 
     /// Adds a route for operators: signed like `platform`, and the user must hold the admin role.
-    public mutating func admin<Input: Decodable>(
+    public mutating func admin<Input: Decodable & SendableMetatype>(
         _ method: String, _ pattern: String, input: Input.Type, bodyLimit: Int = Router.defaultBodyLimit,
         reach: Reach = .upstream,
         _ handler: @escaping @Sendable (PlatformCall<Input>, RequestContext) throws -> Response

@@ -132,7 +132,7 @@ import Testing
         let db = database.connect()
         let before = db.statementCount
         try db.execute("SELECT 1")
-        try db.transaction { try db.query("SELECT 2 AS two") }
+        _ = try db.transaction { try db.query("SELECT 2 AS two") }
         #expect(db.statementCount - before == 4)
     }
 }

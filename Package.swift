@@ -26,68 +26,77 @@ var targets: [Target] = [
     .systemLibrary(name: "CLibIDN2", path: "Sources/CLibIDN2", pkgConfig: "libidn2"),
     .target(name: "CFastCGIGuard", path: "Sources/CFastCGIGuard"),
     .target(name: "Crypto", dependencies: ["COpenSSL"], path: "Sources/Crypto"),
+    // The shared vocabulary below everything else: JSON values, ISO 8601, query and header
+    // encoding, and the outbound HTTP transport on libcurl.
+    .target(name: "Kernel", dependencies: ["CCurl"], path: "Sources/Kernel"),
     .target(name: "Configuration", dependencies: ["Crypto", logging], path: "Sources/Configuration"),
-    .target(name: "Postgres", dependencies: ["CPostgres"], path: "Sources/Postgres"),
+    .target(name: "Postgres", dependencies: ["Kernel", "CPostgres"], path: "Sources/Postgres"),
     // Whole cross-module optimization lets the host's generic pipeline specialize in each group.
     .target(
-        name: "FastCGI", dependencies: ["CFastCGI", "CFastCGIGuard", logging], path: "Sources/FastCGI",
+        name: "FastCGI", dependencies: ["Kernel", "CFastCGI", "CFastCGIGuard", logging], path: "Sources/FastCGI",
         swiftSettings: [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]),
     .target(
         name: "Platform",
-        dependencies: ["Configuration", "FastCGI", "Postgres", "Crypto", "Vercel", "CLibIDN2", logging],
+        dependencies: ["Kernel", "Configuration", "FastCGI", "Postgres", "Crypto", "Vercel", "CLibIDN2", logging],
         path: "Sources/Platform"),
-    .target(name: "Vercel", dependencies: ["CCurl", "Crypto", logging], path: "Sources/Vercel"),
+    .target(name: "Vercel", dependencies: ["Kernel", "Crypto", logging], path: "Sources/Vercel"),
     .target(name: "Migrator", dependencies: ["Postgres", "Crypto"], path: "Sources/Migrator"),
     .executableTarget(name: "MigrateCommand", dependencies: ["Configuration", "Migrator"], path: "Functions/migrate"),
     .executableTarget(
-        name: "AuditCommand", dependencies: ["Configuration", "Platform", "Postgres", "FastCGI"],
+        name: "AuditCommand", dependencies: ["Kernel", "Configuration", "Platform", "Postgres", "FastCGI"],
         path: "Functions/audit"),
     .executableTarget(
         name: "KeyEscrowCommand", dependencies: ["Configuration", "Crypto", "Postgres"], path: "Functions/keyescrow"),
     .executableTarget(
-        name: "VercelSimulator", dependencies: ["Configuration", "FastCGI", "Crypto", "Vercel", logging],
+        name: "VercelSimulator", dependencies: ["Kernel", "Configuration", "FastCGI", "Crypto", "Vercel", logging],
         path: "Functions/simulator"),
     .executableTarget(
-        name: "DocsCommand", dependencies: ["Platform", "FastCGI"] + groupModules, path: "Functions/docs"),
-    .executableTarget(name: "UploadBench", dependencies: ["Vercel", logging], path: "Benchmarks/UploadBench"),
-    .executableTarget(name: "FastCGIHello", dependencies: ["FastCGI"], path: "Benchmarks/FastCGIHello"),
+        name: "DocsCommand", dependencies: ["Kernel", "Platform", "FastCGI"] + groupModules, path: "Functions/docs"),
     .executableTarget(
-        name: "EnvBench", dependencies: ["Platform", "Crypto", "Postgres", "Vercel", "TestSupport", logging],
+        name: "UploadBench", dependencies: ["Kernel", "Vercel", logging], path: "Benchmarks/UploadBench"),
+    .executableTarget(name: "FastCGIHello", dependencies: ["Kernel", "FastCGI"], path: "Benchmarks/FastCGIHello"),
+    .executableTarget(
+        name: "EnvBench", dependencies: ["Kernel", "Platform", "Crypto", "Postgres", "Vercel", "TestSupport", logging],
         path: "Benchmarks/EnvBench"),
     .executableTarget(
-        name: "LogsBench", dependencies: ["Crypto", "Postgres", "Vercel", "TestSupport", logging],
+        name: "LogsBench", dependencies: ["Kernel", "Crypto", "Postgres", "Vercel", "TestSupport", logging],
         path: "Benchmarks/LogsBench"),
     .executableTarget(
-        name: "IsolationBench", dependencies: ["Crypto", "Postgres", "Vercel", "TestSupport", logging],
+        name: "IsolationBench", dependencies: ["Kernel", "Crypto", "Postgres", "Vercel", "TestSupport", logging],
         path: "Benchmarks/IsolationBench"),
     .executableTarget(
         name: "RekeyBench", dependencies: ["Platform", "Crypto", "Postgres"], path: "Benchmarks/RekeyBench"),
     .testTarget(name: "CryptoTests", dependencies: ["Crypto"], path: "Tests/CryptoTests"),
-    .testTarget(name: "FastCGITests", dependencies: ["FastCGI"], path: "Tests/FastCGITests"),
+    .testTarget(name: "FastCGITests", dependencies: ["Kernel", "FastCGI"], path: "Tests/FastCGITests"),
     .testTarget(
-        name: "PlatformTests", dependencies: ["Platform", "FastCGI", "Crypto", "Postgres", "Vercel", logging],
+        name: "PlatformTests",
+        dependencies: ["Kernel", "Platform", "FastCGI", "Crypto", "Postgres", "Vercel", logging],
         path: "Tests/PlatformTests"),
     .testTarget(
-        name: "VercelTests", dependencies: ["Vercel", "TestSupport", "Postgres", "Platform", "Crypto", logging],
+        name: "VercelTests",
+        dependencies: ["Kernel", "Vercel", "TestSupport", "Postgres", "Platform", "Crypto", logging],
         path: "Tests/VercelTests"),
     .target(
-        name: "TestSupport", dependencies: ["Migrator", "Postgres", "Crypto", "Vercel", logging],
+        name: "TestSupport", dependencies: ["Kernel", "Migrator", "Postgres", "Crypto", "Vercel", logging],
         path: "Tests/TestSupport"),
     .testTarget(
-        name: "SchemaTests", dependencies: ["TestSupport", "Migrator", "Postgres", "Crypto", "Platform"],
+        name: "SchemaTests", dependencies: ["Kernel", "TestSupport", "Migrator", "Postgres", "Crypto", "Platform"],
         path: "Tests/SchemaTests"),
     .testTarget(
         name: "GroupTests",
-        dependencies: ["TestSupport", "Platform", "FastCGI", "Postgres", "Vercel", "Crypto", logging] + groupModules,
+        dependencies: ["Kernel", "TestSupport", "Platform", "FastCGI", "Postgres", "Vercel", "Crypto", logging]
+            + groupModules,
         path: "Tests/GroupTests"),
     .testTarget(
-        name: "EndToEndTests", dependencies: ["TestSupport", "Crypto", "Postgres", "Vercel", "Platform", logging],
+        name: "EndToEndTests",
+        dependencies: ["Kernel", "TestSupport", "Crypto", "Postgres", "Vercel", "Platform", logging],
         path: "Tests/EndToEndTests"),
 ]
 for group in groups {
     targets.append(
         .target(
-            name: group.module, dependencies: ["Platform", "FastCGI", "Postgres", "Vercel", "Crypto", logging],
+            name: group.module,
+            dependencies: ["Kernel", "Platform", "FastCGI", "Postgres", "Vercel", "Crypto", logging],
             path: "Functions/\(group.folder)/Routes"))
     targets.append(
         .executableTarget(
@@ -112,7 +121,7 @@ let jobs: [(target: String, folder: String)] = [
 ]
 targets += jobs.map { job in
     .executableTarget(
-        name: job.target, dependencies: ["Platform", "Postgres", "Vercel", logging],
+        name: job.target, dependencies: ["Kernel", "Platform", "Postgres", "Vercel", logging],
         path: "Functions/jobs/\(job.folder)")
 }
 

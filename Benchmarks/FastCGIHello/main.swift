@@ -1,5 +1,6 @@
 import FastCGI
 import Foundation
+import Kernel
 import Logging
 
 // fastcgi-hello --socket PATH [--workers N]: the Swift host answering a tiny JSON through the same

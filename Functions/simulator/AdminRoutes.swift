@@ -1,5 +1,6 @@
 import FastCGI
 import Foundation
+import Kernel
 
 /// The simulator's own controls under `/_sim/`, for tests and local use: make accounts, set fault
 /// knobs, read request counts. Loopback only (nginx serves the simulator on 127.0.0.1).

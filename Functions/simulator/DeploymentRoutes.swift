@@ -1,6 +1,7 @@
 import Crypto
 import FastCGI
 import Foundation
+import Kernel
 
 /// `POST /v2/files`, `POST /v13/deployments`, `GET /v13/deployments/{idOrUrl}`,
 /// `GET /v6/deployments` (with `meta-KEY=VALUE` filters), `PATCH /v12/deployments/{id}/cancel`.

@@ -1,5 +1,6 @@
 import FastCGI
 import Foundation
+import Kernel
 
 /// `POST /v10/projects/{id}/domains`, `GET /v9/projects/{id}/domains[/{domain}]`,
 /// `POST /v9/projects/{id}/domains/{domain}/verify`, `DELETE /v9/projects/{id}/domains/{domain}`,

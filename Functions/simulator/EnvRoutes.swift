@@ -1,5 +1,6 @@
 import FastCGI
 import Foundation
+import Kernel
 
 /// `GET /v10/projects/{id}/env`, `POST /v10/projects/{id}/env` (`?upsert=true`, one object or an
 /// array), `GET /v1/projects/{id}/env/{envId}` (one value, decrypted unless sensitive),

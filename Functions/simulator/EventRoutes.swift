@@ -1,5 +1,6 @@
 import FastCGI
 import Foundation
+import Kernel
 
 /// `GET /v3/deployments/{id}/events`: the build log of a deployment, derived from its clock. Without
 /// `follow=1`, the events so far as a JSON array; with it, JSON lines as they happen (a keepalive

@@ -1,5 +1,6 @@
 import FastCGI
 import Foundation
+import Kernel
 
 /// The git providers' comment and status endpoints the feedback job calls, at their own paths under
 /// `/github`, `/gitlab/api/v4` and `/bitbucket/2.0`, with each provider's bodies and error shapes:

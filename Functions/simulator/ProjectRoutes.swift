@@ -1,5 +1,6 @@
 import FastCGI
 import Foundation
+import Kernel
 
 /// `/v2/user`, `/v2/teams` and `/v10/projects`, `/v9/projects/:idOrName`, `/v11/projects`.
 enum ProjectRoutes {

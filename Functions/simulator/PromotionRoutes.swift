@@ -1,5 +1,6 @@
 import FastCGI
 import Foundation
+import Kernel
 
 /// `POST /v10/projects/{id}/promote/{deploymentId}`, `POST /v1/projects/{id}/rollback/{deploymentId}`
 /// and `POST /v2/deployments/{id}/aliases`. Promotion and rollback point the project's production

@@ -1,5 +1,6 @@
 import FastCGI
 import Foundation
+import Kernel
 
 /// A deployment whose state follows a clock: QUEUED for the first 20% of its build time,
 /// INITIALIZING to 40%, BUILDING to 100%, then READY (or ERROR when it was set to fail), unless

@@ -1,5 +1,6 @@
 import FastCGI
 import Foundation
+import Kernel
 
 // Vercel's field names (REST API reference, `vercel/sdk` models). Optional fields are left out of
 // JSON when absent, as Vercel does.

@@ -1,4 +1,5 @@
 import FastCGI
+import Kernel
 
 /// Vercel's error body, `{"error": {"code", "message", ...}}`, with its status.
 struct VercelAPIError: Error {

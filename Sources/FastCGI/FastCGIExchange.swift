@@ -1,4 +1,5 @@
 internal import CFastCGI
+import Kernel
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials

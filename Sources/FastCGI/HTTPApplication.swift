@@ -1,3 +1,4 @@
+import Kernel
 import Logging
 
 #if canImport(FoundationEssentials)
@@ -322,12 +323,5 @@ private struct ExchangeStream: ResponseStream {
 
     func send(_ bytes: [UInt8]) throws {
         guard exchange.writeBody(bytes), exchange.flush() else { throw ClientGone() }
-    }
-}
-
-extension Duration {
-    /// Whole milliseconds, rounded down.
-    public var milliseconds: Int64 {
-        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
     }
 }

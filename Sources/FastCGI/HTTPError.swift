@@ -1,3 +1,5 @@
+import Kernel
+
 /// An error that knows its HTTP status, its machine code and a sentence for people. Handlers throw
 /// these; the application turns them into `{"error": message, "code": code, ...extra}`.
 public protocol HTTPResponseError: Error {

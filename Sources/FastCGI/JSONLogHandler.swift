@@ -1,3 +1,4 @@
+import Kernel
 import Logging
 
 #if canImport(FoundationEssentials)

@@ -1,4 +1,5 @@
 #if canImport(FoundationEssentials)
+import Kernel
 import FoundationEssentials
 #else
 import Foundation
@@ -72,34 +73,5 @@ extension ResponseStream {
     /// Sends an SSE comment, which keeps idle connections open.
     public func sendHeartbeat() throws {
         try send(Array(": keep-alive\n\n".utf8))
-    }
-}
-
-/// ISO 8601 timestamps in UTC with milliseconds, as the API and the logs write them.
-public enum ISO8601 {
-    /// `2026-11-25T14:31:25.235Z`.
-    /// An instant past the years 0001 to 9999 (or a NaN) is written `infinity` or `-infinity`
-    /// rather than trap.
-    public static func format(_ date: Date) -> String {
-        let since1970 = date.timeIntervalSince1970
-        guard (-62_135_596_800.0..<253_402_300_800.0).contains(since1970) else {
-            return since1970 < 0 ? "-infinity" : "infinity"
-        }
-        let millis = Int64((since1970 * 1000).rounded(.down))
-        var (seconds, fraction) = millis.quotientAndRemainder(dividingBy: 1000)
-        if fraction < 0 {
-            fraction += 1000
-            seconds -= 1
-        }
-        var time = time_t(seconds)
-        var parts = tm()
-        gmtime_r(&time, &parts)
-        return "\(pad(Int(parts.tm_year) + 1900, 4))-\(pad(Int(parts.tm_mon) + 1, 2))-\(pad(Int(parts.tm_mday), 2))T"
-            + "\(pad(Int(parts.tm_hour), 2)):\(pad(Int(parts.tm_min), 2)):\(pad(Int(parts.tm_sec), 2)).\(pad(Int(fraction), 3))Z"
-    }
-
-    private static func pad(_ value: Int, _ width: Int) -> String {
-        let text = String(value)
-        return String(repeating: "0", count: max(0, width - text.count)) + text
     }
 }

@@ -1,3 +1,5 @@
+import Kernel
+
 /// Routes requests by method and path pattern (`/v1/projects/:projectId/vercel/env/:key`).
 ///
 /// Each route has a body-size limit. Unknown paths are 404, known paths with another method 405.

@@ -1,4 +1,5 @@
 import FastCGI
+import Kernel
 import Logging
 import Postgres
 import Vercel

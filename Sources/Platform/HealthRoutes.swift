@@ -1,4 +1,5 @@
 import FastCGI
+import Kernel
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials

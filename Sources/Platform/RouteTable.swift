@@ -1,5 +1,3 @@
-import FastCGI
-
 /// The README's table of every route of every group. Made from the groups' routers, so it cannot
 /// drift from them.
 public enum RouteTable {

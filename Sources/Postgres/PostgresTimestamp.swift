@@ -1,3 +1,5 @@
+import Kernel
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -10,24 +12,12 @@ import Glibc
 /// Text form of `timestamptz` as this library's connections print it (ISO DateStyle, UTC zone).
 enum PostgresTimestamp {
     /// The instants written as dates: the years 0001 to 9999, which `parse` reads back.
-    static let representable = -62_135_596_800.0..<253_402_300_800.0
+    static let representable = ISO8601.representable
 
     /// `2026-11-25T06:01:11.123456Z`; `infinity` or `-infinity` past the years 0001 to 9999 (and
     /// for a NaN), so no value from outside can make the conversion trap.
     static func format(_ date: Date) -> String {
-        let since1970 = date.timeIntervalSince1970
-        guard representable.contains(since1970) else { return since1970 < 0 ? "-infinity" : "infinity" }
-        let micros = Int64((since1970 * 1_000_000).rounded())
-        var (seconds, fraction) = micros.quotientAndRemainder(dividingBy: 1_000_000)
-        if fraction < 0 {
-            fraction += 1_000_000
-            seconds -= 1
-        }
-        var time = time_t(seconds)
-        var parts = tm()
-        gmtime_r(&time, &parts)
-        return "\(pad(Int(parts.tm_year) + 1900, 4))-\(pad(Int(parts.tm_mon) + 1, 2))-\(pad(Int(parts.tm_mday), 2))T"
-            + "\(pad(Int(parts.tm_hour), 2)):\(pad(Int(parts.tm_min), 2)):\(pad(Int(parts.tm_sec), 2)).\(pad(Int(fraction), 6))Z"
+        ISO8601.format(date, fractionDigits: 6, rounding: .toNearestOrAwayFromZero)
     }
 
     /// Parses `2026-11-25 06:01:11.123456+00` (also `T`, `Z`, and `+hh:mm` offsets).
@@ -72,10 +62,5 @@ enum PostgresTimestamp {
         parts.tm_sec = Int32(second)
         let seconds = timegm(&parts)
         return Date(timeIntervalSince1970: Double(seconds - offsetSeconds) + fraction)
-    }
-
-    private static func pad(_ value: Int, _ width: Int) -> String {
-        let text = String(value)
-        return String(repeating: "0", count: max(0, width - text.count)) + text
     }
 }

@@ -1,4 +1,5 @@
 #if canImport(FoundationEssentials)
+import Kernel
 import FoundationEssentials
 #else
 import Foundation

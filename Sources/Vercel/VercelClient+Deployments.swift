@@ -1,5 +1,6 @@
 import Crypto
 import Dispatch
+import Kernel
 import Logging
 import Synchronization
 
@@ -85,12 +86,14 @@ extension VercelClient {
         let accessToken = credentials.accessToken
         let teamID = credentials.teamID
         let logger = self.logger
+        let makeTransport = makeUploadTransport
         let workers = max(1, min(parallelism, files.count))
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             // Uploads skip the breaker: it was consulted for the create, and its store's database
             // connection belongs to the calling thread.
             let client = VercelClient(
-                configuration: uploadConfiguration, transport: CurlTransport(), breakers: nil, logger: logger)
+                configuration: uploadConfiguration, transport: makeTransport(), breakers: nil, logger: logger,
+                makeUploadTransport: makeTransport)
             let credentials = Credentials(accessToken: accessToken, teamID: teamID)
             while true {
                 let index: Int? = progress.withLock { state in
@@ -123,7 +126,7 @@ extension VercelClient {
         _ idOrURL: String, _ credentials: Credentials
     ) throws(VercelError) -> VercelDeployment {
         try call(
-            Endpoint("GET", "/v13/deployments/\(Self.percentEncode(idOrURL))"), credentials: credentials)
+            Endpoint("GET", "/v13/deployments/\(QueryString.encode(idOrURL))"), credentials: credentials)
     }
 
     /// One page of a project's deployments, newest first.
@@ -154,7 +157,7 @@ extension VercelClient {
         _ id: String, _ credentials: Credentials
     ) throws(VercelError) -> VercelDeployment {
         try call(
-            Endpoint("PATCH", "/v12/deployments/\(Self.percentEncode(id))/cancel", idempotent: true),
+            Endpoint("PATCH", "/v12/deployments/\(QueryString.encode(id))/cancel", idempotent: true),
             credentials: credentials)
     }
 }

@@ -1,3 +1,5 @@
+import Kernel
+
 /// Project domains: add `POST /v10/projects/{id}/domains`, list/get/remove
 /// `/v9/projects/{id}/domains[/{domain}]`, verify `POST /v9/projects/{id}/domains/{domain}/verify`,
 /// configuration `GET /v6/domains/{domain}/config`.
@@ -15,7 +17,7 @@ extension VercelClient {
         }
         return try call(
             try endpoint(
-                "POST", "/v10/projects/\(Self.percentEncode(projectID))/domains",
+                "POST", "/v10/projects/\(QueryString.encode(projectID))/domains",
                 Body(name: name, redirect: redirect, redirectStatusCode: redirectStatusCode, gitBranch: gitBranch)),
             credentials: credentials)
     }
@@ -25,7 +27,7 @@ extension VercelClient {
     ) throws(VercelError) -> [VercelDomain] {
         struct Body: Decodable { let domains: LossyList<VercelDomain> }
         let body = try call(
-            Endpoint("GET", "/v9/projects/\(Self.percentEncode(projectID))/domains"), as: Body.self,
+            Endpoint("GET", "/v9/projects/\(QueryString.encode(projectID))/domains"), as: Body.self,
             credentials: credentials)
         return readable(body.domains, "domain", credentials)
     }
@@ -34,7 +36,7 @@ extension VercelClient {
         _ name: String, projectID: String, _ credentials: Credentials
     ) throws(VercelError) -> VercelDomain {
         try call(
-            Endpoint("GET", "/v9/projects/\(Self.percentEncode(projectID))/domains/\(Self.percentEncode(name))"),
+            Endpoint("GET", "/v9/projects/\(QueryString.encode(projectID))/domains/\(QueryString.encode(name))"),
             credentials: credentials)
     }
 
@@ -44,7 +46,7 @@ extension VercelClient {
     ) throws(VercelError) -> VercelDomain {
         try call(
             Endpoint(
-                "POST", "/v9/projects/\(Self.percentEncode(projectID))/domains/\(Self.percentEncode(name))/verify",
+                "POST", "/v9/projects/\(QueryString.encode(projectID))/domains/\(QueryString.encode(name))/verify",
                 idempotent: true),
             credentials: credentials)
     }
@@ -57,7 +59,7 @@ extension VercelClient {
         struct Body: Encodable { let removeRedirects: Bool }
         _ = try send(
             try endpoint(
-                "DELETE", "/v9/projects/\(Self.percentEncode(projectID))/domains/\(Self.percentEncode(name))",
+                "DELETE", "/v9/projects/\(QueryString.encode(projectID))/domains/\(QueryString.encode(name))",
                 Body(removeRedirects: removeRedirects), idempotent: true),
             credentials: credentials)
     }
@@ -68,7 +70,7 @@ extension VercelClient {
     ) throws(VercelError) -> VercelDomainConfig {
         try call(
             Endpoint(
-                "GET", "/v6/domains/\(Self.percentEncode(name))/config",
+                "GET", "/v6/domains/\(QueryString.encode(name))/config",
                 query: projectID.map { [("projectIdOrName", $0)] } ?? []),
             credentials: credentials)
     }

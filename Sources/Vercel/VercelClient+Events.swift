@@ -1,3 +1,5 @@
+import Kernel
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -107,7 +109,7 @@ extension VercelClient {
         var pending: [UInt8] = []
         var unread = LossyList<VercelBuildEvent>()
         let decoder = JSONDecoder()
-        let path = "/v3/deployments/\(Self.percentEncode(deploymentID))/events"
+        let path = "/v3/deployments/\(QueryString.encode(deploymentID))/events"
         guard follow else {
             let events = try call(
                 Endpoint("GET", path, query: query), as: LossyList<VercelBuildEvent>.self, credentials: credentials)

@@ -1,3 +1,5 @@
+import Kernel
+
 /// The user, the teams and projects: `GET /v2/user`, `GET /v2/teams`, `GET /v10/projects`,
 /// `GET /v9/projects/{idOrName}`, `POST /v11/projects`, `PATCH /v9/projects/{idOrName}`.
 extension VercelClient {
@@ -46,7 +48,7 @@ extension VercelClient {
         _ idOrName: String, _ credentials: Credentials
     ) throws(VercelError) -> VercelProject {
         try call(
-            Endpoint("GET", "/v9/projects/\(Self.percentEncode(idOrName))"), credentials: credentials)
+            Endpoint("GET", "/v9/projects/\(QueryString.encode(idOrName))"), credentials: credentials)
     }
 
     public func createProject(
@@ -60,7 +62,7 @@ extension VercelClient {
         _ idOrName: String, _ settings: VercelProjectSettings, _ credentials: Credentials
     ) throws(VercelError) -> VercelProject {
         try call(
-            try endpoint("PATCH", "/v9/projects/\(Self.percentEncode(idOrName))", settings, idempotent: true),
+            try endpoint("PATCH", "/v9/projects/\(QueryString.encode(idOrName))", settings, idempotent: true),
             credentials: credentials)
     }
 
@@ -78,7 +80,7 @@ extension VercelClient {
     /// user's installation ends, and with it every token it issued.
     public func removeIntegrationConfiguration(_ id: String, _ credentials: Credentials) throws(VercelError) {
         _ = try send(
-            Endpoint("DELETE", "/v1/integrations/configuration/\(Self.percentEncode(id))"), credentials: credentials)
+            Endpoint("DELETE", "/v1/integrations/configuration/\(QueryString.encode(id))"), credentials: credentials)
     }
 
     /// An integration configuration (`GET /v1/integrations/configuration/{id}`): the installation,
@@ -88,7 +90,7 @@ extension VercelClient {
     ) throws(VercelError)
         -> VercelIntegrationConfiguration
     {
-        try call(Endpoint("GET", "/v1/integrations/configuration/\(Self.percentEncode(id))"), credentials: credentials)
+        try call(Endpoint("GET", "/v1/integrations/configuration/\(QueryString.encode(id))"), credentials: credentials)
     }
 }
 

@@ -1,3 +1,5 @@
+import Kernel
+
 /// Production aliases: promote `POST /v10/projects/{id}/promote/{deploymentId}` (202: queued),
 /// rollback `POST /v1/projects/{id}/rollback/{deploymentId}`, progress in the project's
 /// `lastAliasRequest`, and `POST /v2/deployments/{id}/aliases`.
@@ -8,7 +10,7 @@ extension VercelClient {
     ) throws(VercelError) {
         _ = try send(
             Endpoint(
-                "POST", "/v10/projects/\(Self.percentEncode(projectID))/promote/\(Self.percentEncode(deploymentID))",
+                "POST", "/v10/projects/\(QueryString.encode(projectID))/promote/\(QueryString.encode(deploymentID))",
                 idempotent: true),
             credentials: credentials)
     }
@@ -18,7 +20,7 @@ extension VercelClient {
     ) throws(VercelError) {
         _ = try send(
             Endpoint(
-                "POST", "/v1/projects/\(Self.percentEncode(projectID))/rollback/\(Self.percentEncode(deploymentID))",
+                "POST", "/v1/projects/\(QueryString.encode(projectID))/rollback/\(QueryString.encode(deploymentID))",
                 idempotent: true),
             credentials: credentials)
     }
@@ -28,7 +30,7 @@ extension VercelClient {
         projectID: String, _ credentials: Credentials
     ) throws(VercelError) -> VercelProductionState {
         try call(
-            Endpoint("GET", "/v9/projects/\(Self.percentEncode(projectID))"), credentials: credentials)
+            Endpoint("GET", "/v9/projects/\(QueryString.encode(projectID))"), credentials: credentials)
     }
 
     public func assignAlias(
@@ -37,7 +39,7 @@ extension VercelClient {
         struct Body: Encodable { let alias: String }
         return try call(
             try endpoint(
-                "POST", "/v2/deployments/\(Self.percentEncode(deploymentID))/aliases", Body(alias: alias),
+                "POST", "/v2/deployments/\(QueryString.encode(deploymentID))/aliases", Body(alias: alias),
                 idempotent: true),
             credentials: credentials)
     }

@@ -1,3 +1,4 @@
+import Kernel
 import Logging
 
 #if canImport(FoundationEssentials)
@@ -110,15 +111,21 @@ public final class VercelClient {
     let logger: Logger
     private let sleep: (Duration) -> Void
     private var random = SystemRandomNumberGenerator()
+    /// A transport for each of a file deployment's upload threads.
+    let makeUploadTransport: @Sendable () -> any HTTPTransport
 
     /// - Parameters:
     ///   - breakers: where the breakers live; nil runs without one (calls without a connection).
     ///   - sleep: how waits between attempts are spent (tests may record them instead).
+    ///   - makeUploadTransport: how the upload threads of a file deployment reach Vercel, one
+    ///     transport each (tests pass a scripted one).
     public init(
         configuration: Configuration, transport: any HTTPTransport, breakers: CircuitBreakers?, logger: Logger,
-        sleep: @escaping (Duration) -> Void = VercelClient.sleep
+        sleep: @escaping (Duration) -> Void = VercelClient.sleep,
+        makeUploadTransport: @escaping @Sendable () -> any HTTPTransport = { CurlTransport() }
     ) {
         self.configuration = configuration
+        self.makeUploadTransport = makeUploadTransport
         self.transport = transport
         self.breakers = breakers
         self.logger = logger
@@ -257,7 +264,7 @@ public final class VercelClient {
         if let teamID { query.append(("teamId", teamID)) }
         var url = configuration.apiBaseURL + endpoint.path
         if !query.isEmpty {
-            url += "?" + query.map { "\(Self.percentEncode($0.0))=\(Self.percentEncode($0.1))" }.joined(separator: "&")
+            url += "?" + query.map { "\(QueryString.encode($0.0))=\(QueryString.encode($0.1))" }.joined(separator: "&")
         }
         var headers = endpoint.headers
         headers.append(("Authorization", "Bearer \(token)"))
@@ -347,21 +354,5 @@ public final class VercelClient {
         return .api(
             status: response.status, code: detail?.code ?? "http_\(response.status)",
             message: detail?.message ?? "Vercel answered \(response.status)")
-    }
-
-    static func percentEncode(_ text: String) -> String {
-        var out = ""
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                UInt8(ascii: "0")...UInt8(ascii: "9"),
-                UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
-                out.unicodeScalars.append(Unicode.Scalar(byte))
-            default:
-                let hex = String(byte, radix: 16, uppercase: true)
-                out += "%" + (hex.count == 1 ? "0" + hex : hex)
-            }
-        }
-        return out
     }
 }

@@ -1,3 +1,5 @@
+import Kernel
+
 /// Why a Vercel call failed, as callers need to tell it apart. No case ever holds a token: the
 /// texts come from Vercel's error body or the transport.
 public enum VercelError: Error, Equatable, Sendable {

@@ -1,3 +1,4 @@
+import Kernel
 import Logging
 
 #if canImport(FoundationEssentials)
@@ -154,7 +155,7 @@ public final class VercelOAuth {
     private func exchange(
         _ url: String, _ form: [(String, String)], extraHeaders: [(String, String)]
     ) -> Result<HTTPResponse, HTTPTransportError> {
-        let body = form.map { "\(VercelClient.percentEncode($0.0))=\(VercelClient.percentEncode($0.1))" }.joined(
+        let body = form.map { "\(QueryString.encode($0.0))=\(QueryString.encode($0.1))" }.joined(
             separator: "&")
         let request = HTTPRequest(
             method: "POST", url: url,

@@ -1,5 +1,6 @@
 import FastCGI
 import Foundation
+import Kernel
 import Logging
 import Testing
 

@@ -1,5 +1,6 @@
 import DeploymentsGroup
 import Foundation
+import Kernel
 import Platform
 import Synchronization
 import Testing

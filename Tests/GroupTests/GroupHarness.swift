@@ -1,6 +1,7 @@
 import Crypto
 import FastCGI
 import Foundation
+import Kernel
 import Logging
 import Platform
 import Postgres

@@ -1,4 +1,5 @@
 import Foundation
+import Kernel
 import Platform
 import TestSupport
 import Testing

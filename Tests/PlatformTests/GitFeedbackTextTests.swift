@@ -1,4 +1,5 @@
 import Foundation
+import Kernel
 import Testing
 import Vercel
 
@@ -56,6 +57,10 @@ import Vercel
         #expect(GitHostClient.rateLimitWait(Self.response(403, [("x-ratelimit-remaining", "12")]), now: now) == nil)
         // GitLab: 429 with Retry-After, or only RateLimit-Reset.
         #expect(GitHostClient.rateLimitWait(Self.response(429, [("retry-after", "5")]), now: now) == 5)
+        // Retry-After may be an HTTP date.
+        #expect(
+            GitHostClient.rateLimitWait(
+                Self.response(429, [("retry-after", "Fri, 15 Jan 2027 08:00:30 GMT")]), now: now) == 30)
         #expect(GitHostClient.rateLimitWait(Self.response(429, [("ratelimit-reset", "1800000010")]), now: now) == 10)
         // Bitbucket: a bare 429 waits a minute; no wait is shorter than 1 s or longer than an hour.
         #expect(GitHostClient.rateLimitWait(Self.response(429, []), now: now) == 60)

@@ -1,4 +1,5 @@
 import FastCGI
+import Kernel
 import Platform
 
 #if canImport(FoundationEssentials)
@@ -122,7 +123,8 @@ enum BreakglassRequests {
                     let credential = try context.connections.credential(connection)
                     return Token(
                         connectionId: connection.uuidString.lowercased(), accessToken: credential.accessToken,
-                        refreshToken: credential.refreshToken, tokenExpiresAt: credential.expiresAt.map(ISO8601.format),
+                        refreshToken: credential.refreshToken,
+                        tokenExpiresAt: credential.expiresAt.map { ISO8601.format($0) },
                         unavailable: nil)
                 } catch {
                     return Token(

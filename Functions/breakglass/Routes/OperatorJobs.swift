@@ -1,4 +1,5 @@
 import FastCGI
+import Kernel
 import Platform
 
 /// `GET /v1/admin/vercel/jobs?status=dead` (the work queue's jobs in a status, newest first) and

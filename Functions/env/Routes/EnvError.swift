@@ -1,4 +1,5 @@
 import FastCGI
+import Kernel
 import Platform
 
 /// Every refusal of the `env` group, mapped to its status and code in one place.

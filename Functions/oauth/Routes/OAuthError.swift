@@ -1,4 +1,5 @@
 import FastCGI
+import Kernel
 import Platform
 
 /// Every refusal of the `oauth` group, mapped to its status and code in one place.

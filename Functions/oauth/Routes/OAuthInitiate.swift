@@ -1,5 +1,6 @@
 import Crypto
 import FastCGI
+import Kernel
 import Platform
 
 #if canImport(FoundationEssentials)

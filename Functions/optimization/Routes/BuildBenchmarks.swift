@@ -1,4 +1,5 @@
 import FastCGI
+import Kernel
 import Platform
 import Postgres
 

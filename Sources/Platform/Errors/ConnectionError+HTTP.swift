@@ -1,4 +1,5 @@
 import FastCGI
+import Kernel
 
 extension ConnectionError: HTTPResponseError {
     public var status: Int {

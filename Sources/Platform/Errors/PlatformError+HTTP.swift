@@ -1,4 +1,5 @@
 import FastCGI
+import Kernel
 
 extension PlatformError: HTTPResponseError {
     public var status: Int { parts.status }

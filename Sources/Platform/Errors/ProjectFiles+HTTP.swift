@@ -1,4 +1,5 @@
 import FastCGI
+import Kernel
 
 extension ProjectFiles.Problem: HTTPResponseError {
     public var status: Int {

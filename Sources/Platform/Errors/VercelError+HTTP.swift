@@ -1,4 +1,5 @@
 import FastCGI
+import Kernel
 import Vercel
 
 /// How a failed Vercel call reaches the platform's frontend: the codes it already handles

@@ -1,5 +1,5 @@
 import Crypto
-import FastCGI
+import Kernel
 import Logging
 import Postgres
 import Vercel

@@ -1,5 +1,4 @@
-import FastCGI
-import Vercel
+import Kernel
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -188,7 +187,11 @@ public struct GitHostClient {
     /// `x-ratelimit-remaining: 0` with `x-ratelimit-reset` for the primary). Nil when it is no
     /// rate limit. At least 1 s, at most an hour.
     static func rateLimitWait(_ response: HTTPResponse, now: Date = Date()) -> Int? {
-        let retryAfter = response.header("retry-after").flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        // Seconds, or an HTTP date (RFC 9110 allows either).
+        let retryAfter = response.header("retry-after").flatMap { value -> Int? in
+            let text = value.trimmingCharacters(in: .whitespaces)
+            return Int(text) ?? HTTPDate.parse(text).map { Int($0.timeIntervalSince(now).rounded(.up)) }
+        }
         let reset = (response.header("x-ratelimit-reset") ?? response.header("ratelimit-reset")).flatMap {
             Int($0.trimmingCharacters(in: .whitespaces))
         }

@@ -1,5 +1,5 @@
 import Crypto
-import FastCGI
+import Kernel
 
 /// A git host whose webhooks deploy: how it proves a delivery and names it.
 public enum GitProvider: String, Sendable, CaseIterable, Codable {

@@ -1,3 +1,4 @@
+import Kernel
 import Vercel
 
 /// The transport of a worker that serves only routes declared `Reach.local`. Such a route promised

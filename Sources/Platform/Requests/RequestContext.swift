@@ -1,3 +1,4 @@
+import Kernel
 import Logging
 import Postgres
 import Vercel
@@ -41,6 +42,12 @@ public final class RequestContext {
         self.logger = logger
         self.makeTransport = makeTransport
         let transport = reachesVercel ? makeTransport() : LocalOnlyTransport()
+        let makeUploadTransport: @Sendable () -> any HTTPTransport
+        if reachesVercel {
+            makeUploadTransport = makeTransport
+        } else {
+            makeUploadTransport = { LocalOnlyTransport() }
+        }
         database = PostgresConnection(
             .init(
                 url: configuration.databaseURL, statementTimeout: configuration.statementTimeout,
@@ -53,7 +60,7 @@ public final class RequestContext {
             transport: transport,
             breakers: CircuitBreakers(
                 breaker: CircuitBreaker(), storage: PostgresCircuitBreakerStorage(database: database)),
-            logger: logger)
+            logger: logger, makeUploadTransport: makeUploadTransport)
         oauth = VercelOAuth(
             configuration: configuration.vercel.oauthConfiguration, transport: transport, logger: logger)
         connections = ConnectionStore(database: database, keyRing: configuration.keyRing)

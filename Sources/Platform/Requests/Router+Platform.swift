@@ -1,6 +1,5 @@
-import FastCGI
-
 #if canImport(FoundationEssentials)
+import FastCGI
 import FoundationEssentials
 #else
 import Foundation

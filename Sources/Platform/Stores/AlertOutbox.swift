@@ -1,4 +1,4 @@
-import FastCGI
+import Kernel
 import Postgres
 
 #if canImport(FoundationEssentials)

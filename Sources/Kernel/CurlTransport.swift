@@ -182,9 +182,3 @@ extension Substring {
         return String(decoding: bytes[first...last], as: UTF8.self)
     }
 }
-
-extension Duration {
-    var milliseconds: Int64 {
-        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
-    }
-}

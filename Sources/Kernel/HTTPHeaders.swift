@@ -14,7 +14,7 @@ public struct HTTPHeaders: Sendable {
         }
     }
 
-    mutating func append(name: String, value: String) {
+    public mutating func append(name: String, value: String) {
         fields.append((name, value))
     }
 

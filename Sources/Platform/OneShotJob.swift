@@ -21,9 +21,20 @@ public enum OneShotJob {
     public static func run(
         name: String, slots: Int = 1, work: (PostgresConnection, Logger) throws -> Logger.Metadata
     ) -> Never {
+        run(name: name, slots: slots, settings: {}, work: { database, logger, _ in try work(database, logger) })
+    }
+
+    /// A job that needs more of the environment than its database: `settings` reads it before any
+    /// work, so a misconfigured run exits 78 (not 1, as a failure of its work would).
+    public static func run<Settings>(
+        name: String, slots: Int = 1, settings read: () throws -> Settings,
+        work: (PostgresConnection, Logger, Settings) throws -> Logger.Metadata
+    ) -> Never {
         let configuration: JobConfiguration
+        let settings: Settings
         do {
             configuration = try JobConfiguration.fromEnvironment()
+            settings = try read()
         } catch {
             JSONLogHandler.bootstrap(level: .info)
             Logger(label: name).critical("bad configuration", metadata: ["error.detail": "\(error)"])
@@ -38,7 +49,7 @@ public enum OneShotJob {
             var summary: Logger.Metadata?
             for slot in 0..<max(slots, 1) where summary == nil {
                 let lock = slot == 0 ? "sheen.vercel.job.\(name)" : "sheen.vercel.job.\(name).\(slot)"
-                summary = try database.withAdvisoryLockIfFree(lock) { try work(database, logger) }
+                summary = try database.withAdvisoryLockIfFree(lock) { try work(database, logger, settings) }
             }
             guard let summary else {
                 logger.info("skipped: another run holds the lock")

@@ -7,40 +7,42 @@ import Postgres
 // they are now, then the approval or the deployment, under the commit's idempotency key. A retry
 // that fails again backs off (30 s doubling to an hour); after ten attempts the job is dead and
 // shows in `GET /v1/admin/vercel/jobs?status=dead` for operators to retry.
-OneShotJob.run(name: "vercel-job-git-deploy") { _, logger in
-    let configuration = try ServiceConfiguration.fromEnvironment()
-    let context = RequestContext(group: "git-deploy", configuration: configuration, logger: logger)
-    let queue = JobQueue(kind: "git.deploy", database: context.database)
-    let store = AutoDeployStore(database: context.database)
-    struct Payload: Decodable { let deliveryRowId: Int64 }
-    let deadline = ContinuousClock.now + .seconds(45)
-    var decided = 0
-    var failed = 0
-    var gone = 0
-    while ContinuousClock.now < deadline {
-        let claimed = try queue.claim(limit: 20)
-        if claimed.isEmpty { break }
-        for job in claimed {
-            guard let payload = try? JSONDecoder().decode(Payload.self, from: Data(job.payload.utf8)),
-                let delivery = try store.failedDelivery(rowID: payload.deliveryRowId)
-            else {
-                // Decided meanwhile (a later delivery deployed the commit) or removed with its project.
-                try queue.done(job)
-                gone += 1
-                continue
-            }
-            let receiver = GitDeliveryReceiver(
-                context: context, projectID: delivery.projectID, logger: logger,
-                correlationID: "git-deploy-\(job.id)-\(job.attempt)")
-            let event = try receiver.retry(delivery)
-            if let event, event.decision == "failed" {
-                try queue.failed(job, reason: event.reason)
-                failed += 1
-            } else {
-                try queue.done(job)
-                decided += 1
+OneShotJob.run(
+    name: "vercel-job-git-deploy", settings: { try ServiceConfiguration.fromEnvironment() },
+    work: {
+        _, logger, configuration in
+        let context = RequestContext(group: "git-deploy", configuration: configuration, logger: logger)
+        let queue = JobQueue(kind: "git.deploy", database: context.database)
+        let store = AutoDeployStore(database: context.database)
+        struct Payload: Decodable { let deliveryRowId: Int64 }
+        let deadline = ContinuousClock.now + .seconds(45)
+        var decided = 0
+        var failed = 0
+        var gone = 0
+        while ContinuousClock.now < deadline {
+            let claimed = try queue.claim(limit: 20)
+            if claimed.isEmpty { break }
+            for job in claimed {
+                guard let payload = try? JSONDecoder().decode(Payload.self, from: Data(job.payload.utf8)),
+                    let delivery = try store.failedDelivery(rowID: payload.deliveryRowId)
+                else {
+                    // Decided meanwhile (a later delivery deployed the commit) or removed with its project.
+                    try queue.done(job)
+                    gone += 1
+                    continue
+                }
+                let receiver = GitDeliveryReceiver(
+                    context: context, projectID: delivery.projectID, logger: logger,
+                    correlationID: "git-deploy-\(job.id)-\(job.attempt)")
+                let event = try receiver.retry(delivery)
+                if let event, event.decision == "failed" {
+                    try queue.failed(job, reason: event.reason)
+                    failed += 1
+                } else {
+                    try queue.done(job)
+                    decided += 1
+                }
             }
         }
-    }
-    return ["deliveries.decided": "\(decided)", "deliveries.failed": "\(failed)", "deliveries.gone": "\(gone)"]
-}
+        return ["deliveries.decided": "\(decided)", "deliveries.failed": "\(failed)", "deliveries.gone": "\(gone)"]
+    })

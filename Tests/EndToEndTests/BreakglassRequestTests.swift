@@ -260,6 +260,12 @@ import Vercel
         #expect(older.first?["hash"] as? String == entries.last?["previousHash"] as? String)
         let bad = try await client.signed("GET", "/v1/admin/vercel/breakglass/audit?userId=\(admin)&before=abc")
         #expect(bad.status == 400 && bad.code == "INVALID_CURSOR")
+        // A limit past the route's range is refused with that range, as the message says it.
+        let tooMany = try await client.signed("GET", "/v1/admin/vercel/breakglass/audit?userId=\(admin)&limit=201")
+        #expect(tooMany.status == 400 && tooMany.code == "INVALID_LIMIT")
+        #expect(tooMany.json?["error"] as? String == "limit must be 1 to 200" && tooMany.json?["max"] as? Int == 200)
+        #expect(
+            try await client.signed("GET", "/v1/admin/vercel/breakglass/audit?userId=\(admin)&limit=200").status == 200)
         let user = try fixtures.user()
         #expect(
             try await client.signed("GET", "/v1/admin/vercel/breakglass/audit?userId=\(user)").code == "ADMIN_REQUIRED")

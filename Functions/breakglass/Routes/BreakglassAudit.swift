@@ -62,13 +62,13 @@ enum BreakglassAudit {
     }
 
     @Sendable static func page(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
-        let limit = try call.integer("limit", in: 1...200, else: BreakglassError.invalidLimit)
+        let limit = try call.limit(in: 1...200, otherwise: 50)
         let before = try call.query("before").map { text -> Int64 in
             guard text.utf8.count <= 19, let seq = Int64(text), seq > 0 else { throw BreakglassError.invalidCursor }
             return seq
         }
         let head = try AuditChain.head(context.database)
-        let (entries, verdict) = try AuditChain.page(context.database, before: before, limit: limit ?? 50)
+        let (entries, verdict) = try AuditChain.page(context.database, before: before, limit: limit)
         var broken: (Int64, String)?
         if case .broken(let seq, let reason) = verdict { broken = (seq, reason) }
         let last = entries.last?.seq ?? 1

@@ -20,7 +20,6 @@ enum BreakglassError: Error {
     case invalidShare
     case recoveryFailed
     case recoveryInProgress
-    case invalidLimit
     case invalidStatus
     case invalidCursor
 
@@ -79,7 +78,6 @@ extension BreakglassError: HTTPResponseError {
                 "The shares do not give the escrowed key (one is wrong or corrupted); nothing was changed and the shares were discarded"
             )
         case .recoveryInProgress: (409, "RECOVERY_IN_PROGRESS", "The shares are being combined; ask again shortly")
-        case .invalidLimit: (400, "INVALID_LIMIT", "limit must be 1 to 100")
         case .invalidStatus:
             (400, "INVALID_STATUS", "status must be pending, approved, executed, expired or denied")
         case .invalidCursor: (400, "INVALID_CURSOR", "cursor is not one this list gave")

@@ -63,9 +63,9 @@ enum BreakglassRequests {
             }
             return text
         }
-        let limit = try call.integer("limit", in: 1...100, else: BreakglassError.invalidLimit)
+        let limit = try call.limit(in: 1...100, otherwise: 50)
         try context.breakglass.expireOverdue()
-        return .json(Listed(requests: try context.breakglass.list(status: status, limit: limit ?? 50)))
+        return .json(Listed(requests: try context.breakglass.list(status: status, limit: limit)))
     }
 
     @Sendable static func approve(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {

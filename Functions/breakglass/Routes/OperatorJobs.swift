@@ -15,8 +15,7 @@ enum OperatorJobs {
                 guard let status = JobStore.Status(rawValue: text) else { throw OperatorError.invalidStatus }
                 return status
             } ?? .dead
-        let limit =
-            try call.integer("limit", in: 1...500, else: OperatorError.invalidLimit) ?? 100
+        let limit = try call.limit(in: 1...500, otherwise: 100)
         return .json(Listed(jobs: try JobStore(database: context.database).list(status, limit: limit)))
     }
 
@@ -48,7 +47,6 @@ enum OperatorJobs {
 /// Every refusal of the operators' routes, mapped to its status and code in one place.
 enum OperatorError: Error {
     case invalidStatus
-    case invalidLimit
     case jobNotFound
     case jobNotDead(status: String)
 }
@@ -61,7 +59,6 @@ extension OperatorError: HTTPResponseError {
     private var parts: (status: Int, code: String, message: String) {
         switch self {
         case .invalidStatus: (400, "INVALID_STATUS", "status must be pending, running, done or dead")
-        case .invalidLimit: (400, "INVALID_LIMIT", "limit must be 1 to 500")
         case .jobNotFound: (404, "JOB_NOT_FOUND", "No such job")
         case .jobNotDead(let status): (409, "JOB_NOT_DEAD", "Only a dead job is retried; this one is \(status)")
         }

@@ -4,7 +4,6 @@ import Platform
 
 /// Every refusal of the `deployments` group, mapped to its status and code in one place.
 enum DeploymentsError: Error {
-    case invalidLimit
     case invalidCursor
     case invalidSearch
     case invalidState
@@ -65,7 +64,6 @@ extension DeploymentsError: HTTPResponseError {
 
     private var parts: (status: Int, code: String, message: String) {
         switch self {
-        case .invalidLimit: (400, "INVALID_LIMIT", "limit must be 1 to 100")
         case .invalidCursor: (400, "INVALID_CURSOR", "cursor is not one this list gave")
         case .invalidSearch: (400, "INVALID_SEARCH", "search is at most 100 characters")
         case .invalidState:

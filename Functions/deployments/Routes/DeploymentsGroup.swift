@@ -43,7 +43,7 @@ public let group = FunctionGroup(name: "deployments") { router in
 extension PlatformCall {
     /// The `limit` query parameter: 1 to 100, 20 when absent.
     func limit() throws -> Int {
-        try integer("limit", in: 1...100, else: DeploymentsError.invalidLimit) ?? 20
+        try limit(in: 1...100, otherwise: 20)
     }
 
     /// The `:deploymentId` of a deployment route.

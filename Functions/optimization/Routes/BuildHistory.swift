@@ -41,8 +41,7 @@ enum BuildHistory {
     }
 
     @Sendable static func list(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
-        let limit =
-            try call.integer("limit", in: 1...100, else: OptimizationError.invalidLimit) ?? 20
+        let limit = try call.limit(in: 1...100, otherwise: 20)
         // The cursor is the last row's recorded_at (microseconds) and id: `<micros>_<id>`.
         var after: (micros: Int64, id: Int64)?
         if let text = call.query("cursor") {
@@ -91,7 +90,6 @@ enum BuildHistory {
 
 /// Every refusal of the `optimization` group, mapped to its status and code in one place.
 enum OptimizationError: Error {
-    case invalidLimit
     case invalidCursor
     case invalidWindow
 }
@@ -100,14 +98,12 @@ extension OptimizationError: HTTPResponseError {
     var status: Int { 400 }
     var code: String {
         switch self {
-        case .invalidLimit: "INVALID_LIMIT"
         case .invalidCursor: "INVALID_CURSOR"
         case .invalidWindow: "INVALID_WINDOW"
         }
     }
     var message: String {
         switch self {
-        case .invalidLimit: "limit must be 1 to 100"
         case .invalidCursor: "cursor is not one this list gave"
         case .invalidWindow: "days must be 1 to 365"
         }

@@ -24,6 +24,8 @@ extension PlatformError: HTTPResponseError {
         case .databaseUnavailable: (503, "DATABASE_UNAVAILABLE", "The database is unavailable; try again shortly")
         case .databaseTimeout: (503, "DATABASE_TIMEOUT", "The database did not answer in time")
         case .vercelNotConfigured: (503, "VERCEL_NOT_CONFIGURED", "The Vercel integration is not configured")
+        case .invalidLimit(let range):
+            (400, "INVALID_LIMIT", "limit must be \(range.lowerBound) to \(range.upperBound)")
         }
     }
 
@@ -31,6 +33,7 @@ extension PlatformError: HTTPResponseError {
         switch self {
         case .authRequired: ["action": "RECONNECT"]
         case .insufficientScope(let scope): ["requiredScope": .string(scope), "action": "RECONNECT"]
+        case .invalidLimit(let range): ["min": .integer(range.lowerBound), "max": .integer(range.upperBound)]
         case .connectionAmbiguous(let options):
             [
                 "connections": .array(

@@ -24,6 +24,8 @@ public enum PlatformError: Error, Equatable {
     case databaseUnavailable
     case databaseTimeout
     case vercelNotConfigured
+    /// A `limit` outside the range the route takes; the answer names the range.
+    case invalidLimit(ClosedRange<Int>)
 }
 
 /// One of the user's connections, as a request that must choose sees it.

@@ -49,6 +49,12 @@ public struct PlatformCall<Input: Decodable> {
         return value
     }
 
+    /// The `limit` query parameter within `range`, `otherwise` when absent.
+    /// - Throws: 400 `INVALID_LIMIT` naming the range.
+    public func limit(in range: ClosedRange<Int>, otherwise: Int) throws -> Int {
+        try integer("limit", in: range, else: PlatformError.invalidLimit(range)) ?? otherwise
+    }
+
     /// A path parameter of the route.
     public func parameter(_ name: String) -> String? { request.parameter(name) }
 }

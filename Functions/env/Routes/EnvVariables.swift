@@ -121,7 +121,7 @@ enum EnvVariables {
         }
     }
 
-    struct Set: Encodable {
+    struct Stored: Encodable {
         let variable: Variable
         let vercel: VercelOutcome
 
@@ -162,7 +162,7 @@ enum EnvVariables {
         } catch {
             throw EnvError.invalidVariable(error)
         }
-        guard !targets.isEmpty, targets.count <= 3, Swift.Set(targets).count == targets.count,
+        guard !targets.isEmpty, targets.count <= 3, Set(targets).count == targets.count,
             targets.allSatisfy(EnvRules.targets.contains)
         else { throw EnvError.invalidTargets }
         if let gitBranch {
@@ -212,7 +212,7 @@ enum EnvVariables {
             details: AuditDetails(key: key, targets: targets, type: type, vercel: outcome.status),
             correlationID: call.requestID)
         return .json(
-            Set(
+            Stored(
                 variable: .init(
                     key: key, target: targets, gitBranch: Nullable(input.gitBranch), type: type, valueHash: hash,
                     masked: EnvRules.masked(input.value, type: type)),
@@ -341,8 +341,8 @@ enum EnvVariables {
                     remote = []
                 }
                 // Only this service's variables, each wholly within the targets deleted.
-                let identities = Swift.Set(states.values.map(\.base.vercelID))
-                let ids = Swift.Set(
+                let identities = Set(states.values.map(\.base.vercelID))
+                let ids = Set(
                     remote.filter { identities.contains($0.identity) && (target == nil || $0.target == [target!]) }
                         .compactMap(\.id))
                 if !ids.isEmpty, outcome.status != "failed" {

@@ -238,7 +238,7 @@ import Vercel
         let admin = try fixtures.user(role: "admin")
         for n in 0..<6 {
             try SecurityAudit(database: fixtures.db).record(
-                "TEST_AUDITED", severity: .low, actor: admin, correlationID: "audit-route-\(n)")
+                .envVariableSet, severity: .low, actor: admin, correlationID: "audit-route-\(n)")
         }
         let first = try await client.signed("GET", "/v1/admin/vercel/breakglass/audit?userId=\(admin)&limit=5")
         #expect(first.status == 200, "\(first.text)")

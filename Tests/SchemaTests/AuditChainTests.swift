@@ -19,7 +19,7 @@ import Testing
             let db = database.connect()
             for n in 0..<each {
                 try! SecurityAudit(database: db).record(
-                    "TEST_APPENDED", severity: .low, actor: UUID(), details: ["writer": "\(writer)", "n": "\(n)"],
+                    .envVariableSet, severity: .low, actor: UUID(), details: ["writer": "\(writer)", "n": "\(n)"],
                     correlationID: "w\(writer)-\(n)")
             }
             db.close()
@@ -144,7 +144,7 @@ import Testing
         try tamper(database, "DELETE FROM vercel_security_audit_log")
         let db = database.connect()
         for n in 0..<20 {
-            try SecurityAudit(database: db).record("FORGED", severity: .low, correlationID: "f\(n)")
+            try SecurityAudit(database: db).record(.jobRetried, severity: .low, correlationID: "f\(n)")
         }
         #expect(try audit(database, ["verify"]).status == 0)
         let verified = try audit(database, ["verify", "--checkpoint", checkpoint])

@@ -51,7 +51,7 @@ enum BreakglassRequests {
             try context.breakglass.create(
                 requester: call.caller.userID, level: level, connections: connections, justification: justification,
                 correlationID: call.requestID
-            ) { try record("requested", $0, call, context) }
+            ) { try record(.requested, $0, call, context) }
         }
         return .json(One(request: request), status: 201)
     }
@@ -84,7 +84,7 @@ enum BreakglassRequests {
             try context.breakglass.decide(
                 id, approver: call.caller.userID, approve: approve, correlationID: call.requestID
             ) { request in
-                let step = approve ? (request.status == "approved" ? "approved" : "approval_recorded") : "denied"
+                let step: Step = approve ? (request.status == "approved" ? .approved : .approvalRecorded) : .denied
                 try record(step, request, call, context)
             }
         }
@@ -111,7 +111,7 @@ enum BreakglassRequests {
         let id = try requestID(call)
         let request = try refusing {
             try context.breakglass.execute(id, requester: call.caller.userID) {
-                try record("executed", $0, call, context)
+                try record(.executed, $0, call, context)
             }
         }
         // EMERGENCY_RECOVERY opens key recovery for 30 minutes; it shows nothing itself.
@@ -155,20 +155,39 @@ enum BreakglassRequests {
         }
     }
 
+    /// A step of a request's life, as its alert is named (`breakglass.<step>`), with its audit action.
+    enum Step: String {
+        case requested
+        case approvalRecorded = "approval_recorded"
+        case approved
+        case denied
+        case executed
+
+        var auditAction: AuditAction {
+            switch self {
+            case .requested: .breakglassRequested
+            case .approvalRecorded: .breakglassApprovalRecorded
+            case .approved: .breakglassApproved
+            case .denied: .breakglassDenied
+            case .executed: .breakglassExecuted
+            }
+        }
+    }
+
     /// The audit row and the `breakglass.<step>` alert of one step, written in the step's transaction: who, which request, which level
     /// and connections; never a token.
     private static func record<Input>(
-        _ step: String, _ request: BreakglassStore.Request, _ call: PlatformCall<Input>, _ context: RequestContext
+        _ step: Step, _ request: BreakglassStore.Request, _ call: PlatformCall<Input>, _ context: RequestContext
     ) throws {
         let event = Event(
             requestId: request.id.uuidString.lowercased(), accessLevel: request.accessLevel.rawValue,
             connectionIds: request.connectionIds.map { $0.uuidString.lowercased() }, status: request.status,
             actor: call.caller.userID.uuidString.lowercased())
         try context.audit.record(
-            "BREAKGLASS_\(step.uppercased())", severity: .high, actor: call.caller.userID, details: event,
+            step.auditAction, severity: .high, actor: call.caller.userID, details: event,
             correlationID: call.requestID)
         try AlertOutbox(database: context.database).enqueue(
-            "breakglass.\(step)", severity: .critical, userID: call.caller.userID, data: event,
+            "breakglass.\(step.rawValue)", severity: .critical, userID: call.caller.userID, data: event,
             correlationID: call.requestID)
     }
 }

@@ -67,7 +67,7 @@ enum KeyRecovery {
 
         if input.reset == true {
             try store.discard(request: request.id)
-            try record("KEY_RECOVERY_RESET", "key_recovery_reset", escrow, shares: 0, nil, call, context)
+            try record(.keyRecoveryReset, "key_recovery_reset", escrow, shares: 0, nil, call, context)
             return try answer(duplicate: false, recovered: false)
         }
         guard let text = input.share, let share = Shamir.Share(text: text) else { throw BreakglassError.invalidShare }
@@ -75,7 +75,7 @@ enum KeyRecovery {
         let gathered = try store.count(request: request.id, keyID: escrow.keyID)
         if accepted {
             try record(
-                "KEY_RECOVERY_SHARE_ACCEPTED", "key_recovery_share", escrow, shares: gathered, nil, call, context)
+                .keyRecoveryShareAccepted, "key_recovery_share", escrow, shares: gathered, nil, call, context)
         }
         guard gathered >= escrow.threshold else { return try answer(duplicate: !accepted, recovered: false) }
 
@@ -88,7 +88,7 @@ enum KeyRecovery {
             guard let key, ConstantTime.equals(KeyRing.checkValue(of: key), escrow.checkValue) else {
                 try store.discard(request: request.id)
                 try record(
-                    "KEY_RECOVERY_FAILED", "key_recovery_failed", escrow, shares: shares.count, nil, call, context)
+                    .keyRecoveryFailed, "key_recovery_failed", escrow, shares: shares.count, nil, call, context)
                 throw BreakglassError.recoveryFailed
             }
             let ring = context.configuration.keyRing
@@ -96,7 +96,7 @@ enum KeyRecovery {
                 database: context.database, opener: try ring.opening(key, as: escrow.keyID), sealer: ring
             ).run(onlyKeyID: escrow.keyID)
             try store.discard(request: request.id)
-            try record("KEY_RECOVERED", "key_recovered", escrow, shares: shares.count, tally, call, context)
+            try record(.keyRecovered, "key_recovered", escrow, shares: shares.count, tally, call, context)
             return tally
         }
         guard let tally = outcome else { throw BreakglassError.recoveryInProgress }
@@ -104,7 +104,7 @@ enum KeyRecovery {
     }
 
     private static func record(
-        _ action: String, _ alert: String, _ escrow: KeyRecoveryStore.Escrow, shares: Int, _ tally: Rekeyer.Tally?,
+        _ action: AuditAction, _ alert: String, _ escrow: KeyRecoveryStore.Escrow, shares: Int, _ tally: Rekeyer.Tally?,
         _ call: PlatformCall<Input>, _ context: RequestContext
     ) throws {
         let event = Event(

@@ -37,7 +37,7 @@ enum OperatorJobs {
         case .notDead(let status): throw OperatorError.jobNotDead(status: status)
         case .queued:
             try context.audit.record(
-                "JOB_RETRIED", severity: .medium, actor: call.caller.userID, details: AuditDetails(jobId: text),
+                .jobRetried, severity: .medium, actor: call.caller.userID, details: AuditDetails(jobId: text),
                 correlationID: call.requestID)
             return .json(Retried(retried: true, id: text))
         }

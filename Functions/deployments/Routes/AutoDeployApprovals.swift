@@ -99,7 +99,7 @@ enum AutoDeployApprovals {
         case .deployed(let deployment, _):
             try store.deployed(id, deploymentID: deployment.deploymentID)
             try context.audit.record(
-                "AUTO_DEPLOY_APPROVED", severity: .medium, actor: call.caller.userID, project: project.projectID,
+                .autoDeployApproved, severity: .medium, actor: call.caller.userID, project: project.projectID,
                 details: [
                     "approvalId": id.uuidString.lowercased(), "commitSha": approval.commitSha,
                     "deploymentId": deployment.deploymentID, "fromFork": approval.fromFork ? "true" : "false",
@@ -129,7 +129,7 @@ enum AutoDeployApprovals {
         guard let approval = try store.decide(id, projectID: project.projectID, approve: false, by: call.caller.userID)
         else { throw DeploymentsError.approvalNotPending(status: found.status) }
         try context.audit.record(
-            "AUTO_DEPLOY_DENIED", severity: .low, actor: call.caller.userID, project: project.projectID,
+            .autoDeployDenied, severity: .low, actor: call.caller.userID, project: project.projectID,
             details: ["approvalId": id.uuidString.lowercased(), "commitSha": approval.commitSha],
             correlationID: call.requestID)
         return .json(Decided(approval: View(approval: approval), deployment: nil))

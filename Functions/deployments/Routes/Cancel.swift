@@ -41,7 +41,7 @@ enum Cancel {
         }
         let stored = try store.applyReported(canceled, projectID: call.projectID) ?? deployment
         try context.audit.record(
-            "DEPLOYMENT_CANCELED", severity: .low, actor: call.caller.userID, project: call.projectID,
+            .deploymentCanceled, severity: .low, actor: call.caller.userID, project: call.projectID,
             details: AuditDetails(deploymentId: deployment.deploymentID, state: stored.state.rawValue),
             correlationID: call.requestID)
         return .json(Canceled(canceled: stored.state == .canceled, deployment: stored))

@@ -47,7 +47,7 @@ enum DeploymentOverrides {
             correlationID: call.requestID)
         let id = issued.id.uuidString.lowercased()
         try context.audit.record(
-            "DEPLOYMENT_OVERRIDE_ISSUED", severity: .medium, actor: call.caller.userID, project: call.projectID,
+            .deploymentOverrideIssued, severity: .medium, actor: call.caller.userID, project: call.projectID,
             details: IssueDetails(
                 overrideId: id, reason: reason, maxUses: maxUses, expiresAt: ISO8601.format(issued.expiresAt)),
             correlationID: call.requestID)
@@ -74,23 +74,23 @@ enum DeploymentOverrides {
     ) throws -> OverrideTokenStore.Use? {
         guard guardrail.isBlocked else { return nil }
         var details = PassDetails(action: action, warnings: guardrail.warnings, deploymentId: deploymentID)
-        func audit(_ event: String, _ severity: SecurityAudit.Severity) throws {
+        func audit(_ event: AuditAction, _ severity: SecurityAudit.Severity) throws {
             try context.audit.record(
                 event, severity: severity, actor: call.caller.userID, project: project, details: details,
                 correlationID: call.requestID)
         }
         guard let token else {
-            try audit("DEPLOYMENT_BLOCKED", .medium)
+            try audit(.deploymentBlocked, .medium)
             throw DeploymentsError.deploymentBlocked(warnings: guardrail.warnings, overrideRejected: false)
         }
         guard let use = try context.overrides.takeUse(of: token, project: project) else {
-            try audit("DEPLOYMENT_OVERRIDE_REJECTED", .high)
+            try audit(.deploymentOverrideRejected, .high)
             throw DeploymentsError.deploymentBlocked(warnings: guardrail.warnings, overrideRejected: true)
         }
         details.overrideId = use.id.uuidString.lowercased()
         details.use = use.use
         details.maxUses = use.maxUses
-        try audit("DEPLOYMENT_OVERRIDE_USED", .high)
+        try audit(.deploymentOverrideUsed, .high)
         return use
     }
 }

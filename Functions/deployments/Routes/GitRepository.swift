@@ -117,7 +117,7 @@ enum GitRepository {
         let configured = try store.configure(
             project.projectID, provider: provider, repository: input.repository, secret: secret, token: input.token)
         try context.audit.record(
-            "GIT_REPOSITORY_CONFIGURED", severity: .medium, actor: call.caller.userID, project: project.projectID,
+            .gitRepositoryConfigured, severity: .medium, actor: call.caller.userID, project: project.projectID,
             details: AuditDetails(
                 provider: provider.rawValue, repository: input.repository, secretGenerated: input.webhookSecret == nil,
                 tokenGiven: input.token != nil),
@@ -145,7 +145,7 @@ enum GitRepository {
         let removed = try store.remove(call.projectID)
         if removed {
             try context.audit.record(
-                "GIT_REPOSITORY_REMOVED", severity: .medium, actor: call.caller.userID, project: call.projectID,
+                .gitRepositoryRemoved, severity: .medium, actor: call.caller.userID, project: call.projectID,
                 correlationID: call.requestID)
         }
         return .json(["removed": removed])

@@ -119,7 +119,7 @@ enum LinkSettings {
             ("rootDirectory", input.rootDirectory != nil), ("nodeVersion", input.nodeVersion != nil),
         ].filter(\.1).map(\.0)
         try context.audit.record(
-            "VERCEL_PROJECT_SETTINGS_CHANGED", severity: .low, actor: call.caller.userID, project: call.projectID,
+            .vercelProjectSettingsChanged, severity: .low, actor: call.caller.userID, project: call.projectID,
             details: AuditDetails(changed: changed), correlationID: call.requestID)
         return .json(Updated(mapping: detail))
     }

@@ -95,7 +95,7 @@ enum ProjectLinks {
             throw DeploymentsError.vercelProjectAlreadyLinked
         }
         try context.audit.record(
-            "VERCEL_PROJECT_LINKED", severity: .low, actor: call.caller.userID, project: call.projectID,
+            .vercelProjectLinked, severity: .low, actor: call.caller.userID, project: call.projectID,
             details: AuditDetails(vercelProjectId: project.id), correlationID: call.requestID)
         return .json(
             Linked(
@@ -117,7 +117,7 @@ enum ProjectLinks {
         }
         guard let vercelProjectID = removed else { throw PlatformError.projectNotLinked }
         try context.audit.record(
-            "VERCEL_PROJECT_UNLINKED", severity: .low, actor: call.caller.userID, project: call.projectID,
+            .vercelProjectUnlinked, severity: .low, actor: call.caller.userID, project: call.projectID,
             details: AuditDetails(vercelProjectId: vercelProjectID), correlationID: call.requestID)
         return .json(Unlinked(unlinked: true))
     }

@@ -123,7 +123,7 @@ enum Domains {
             throw DomainsError.domainInUse
         }
         try context.audit.record(
-            "DOMAIN_ADDED", severity: .medium, actor: call.caller.userID, project: call.projectID,
+            .domainAdded, severity: .medium, actor: call.caller.userID, project: call.projectID,
             details: AuditDetails(domain: name, redirect: redirect), correlationID: call.requestID)
         return .json(
             Added(domain: DomainView(domain: stored), verificationRecords: status.pendingRecords, adopted: adopted),
@@ -182,7 +182,7 @@ enum Domains {
         }
         let redirects = try context.domains.remove(domain, correlationID: call.requestID)
         try context.audit.record(
-            "DOMAIN_REMOVED", severity: .medium, actor: call.caller.userID, project: call.projectID,
+            .domainRemoved, severity: .medium, actor: call.caller.userID, project: call.projectID,
             details: AuditDetails(domain: domain.name, redirect: nil), correlationID: call.requestID)
         return .json(Removed(removed: true, redirectsRemoved: redirects))
     }

@@ -161,7 +161,7 @@ enum EnvSync {
     static func audit(_ call: PlatformCall<Input>, _ context: RequestContext, _ answer: SyncAnswer, dryRun: Bool) throws
     {
         try context.audit.record(
-            dryRun ? "ENV_SYNC_PLANNED" : "ENV_SYNCED", severity: dryRun ? .low : .medium, actor: call.caller.userID,
+            dryRun ? .envSyncPlanned : .envSynced, severity: dryRun ? .low : .medium, actor: call.caller.userID,
             project: call.projectID,
             details: AuditDetails(
                 direction: call.input.direction, target: call.input.target, dryRun: dryRun,

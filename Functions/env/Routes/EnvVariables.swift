@@ -208,7 +208,7 @@ enum EnvVariables {
             )
         }
         try context.audit.record(
-            "ENV_VARIABLE_SET", severity: .medium, actor: call.caller.userID, project: call.projectID,
+            .envVariableSet, severity: .medium, actor: call.caller.userID, project: call.projectID,
             details: AuditDetails(key: key, targets: targets, type: type, vercel: outcome.status),
             correlationID: call.requestID)
         return .json(
@@ -367,7 +367,7 @@ enum EnvVariables {
             return outcome
         }
         try context.audit.record(
-            "ENV_VARIABLE_DELETED", severity: .medium, actor: call.caller.userID, project: call.projectID,
+            .envVariableDeleted, severity: .medium, actor: call.caller.userID, project: call.projectID,
             details: AuditDetails(key: key, targets: target.map { [$0] } ?? [], type: nil, vercel: outcome.status),
             correlationID: call.requestID)
         return .json(Deleted(deleted: true, vercel: outcome))

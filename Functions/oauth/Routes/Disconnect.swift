@@ -42,7 +42,7 @@ enum Disconnect {
         }
         try store.disconnect(connection, correlationID: call.requestID)
         try context.audit.record(
-            "VERCEL_DISCONNECTED", severity: .medium, actor: call.caller.userID, connection: connection,
+            .vercelDisconnected, severity: .medium, actor: call.caller.userID, connection: connection,
             correlationID: call.requestID)
         return .json(Disconnected(disconnected: true, endedAtVercel: ended))
     }

@@ -101,14 +101,14 @@ enum OAuthCallback {
             // the platform confirms it for whoever is signed in there (`OAuthConfirm`).
             let confirmation = try context.pendingGrants.hold(grant)
             try context.audit.record(
-                "VERCEL_CONNECT_PENDING", severity: .low, actor: pending.userID,
+                .vercelConnectPending, severity: .low, actor: pending.userID,
                 details: AuditDetails(mode: pending.mode),
                 correlationID: request.requestID)
             return redirect(target, [("status", "confirm")], fragment: [("confirmation", confirmation)])
         }
         let connection = try context.connections.save(grant)
         try context.audit.record(
-            "VERCEL_CONNECTED", severity: .medium, actor: pending.userID, connection: connection,
+            .vercelConnected, severity: .medium, actor: pending.userID, connection: connection,
             details: AuditDetails(mode: pending.mode), correlationID: request.requestID)
         return redirect(target, [("status", "connected"), ("connectionId", connection.uuidString.lowercased())])
     }

@@ -52,7 +52,7 @@ enum OAuthConfirm {
         guard grant.userID == call.caller.userID else {
             TokenRevocation.revoke([grant.refreshToken, grant.accessToken], with: context.oauth, logger: call.logger)
             try context.audit.record(
-                "VERCEL_CONNECT_USER_MISMATCH", severity: .high, actor: call.caller.userID,
+                .vercelConnectUserMismatch, severity: .high, actor: call.caller.userID,
                 details: MismatchDetails(
                     startedBy: grant.userID.uuidString.lowercased(), vercelUserId: grant.vercelUserID),
                 correlationID: call.requestID)
@@ -60,7 +60,7 @@ enum OAuthConfirm {
         }
         let connection = try context.connections.save(grant)
         try context.audit.record(
-            "VERCEL_CONNECTED", severity: .medium, actor: call.caller.userID, connection: connection,
+            .vercelConnected, severity: .medium, actor: call.caller.userID, connection: connection,
             details: ConnectedDetails(mode: grant.mode, confirmed: true), correlationID: call.requestID)
         return .json(
             Confirmed(

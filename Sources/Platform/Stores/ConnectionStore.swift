@@ -264,7 +264,7 @@ public struct ConnectionStore {
         ).map { try $0.decode("id") }
         for id in ids {
             try SecurityAudit(database: database).record(
-                "VERCEL_INTEGRATION_REMOVED", severity: .medium, connection: id, correlationID: correlationID)
+                .vercelIntegrationRemoved, severity: .medium, connection: id, correlationID: correlationID)
         }
         return ids
     }
@@ -299,7 +299,7 @@ public struct ConnectionStore {
                 WHERE id = \(id)
                 """)
             try SecurityAudit(database: database).record(
-                "VERCEL_PERMISSIONS_UPGRADED", severity: .low, connection: id, correlationID: correlationID)
+                .vercelPermissionsUpgraded, severity: .low, connection: id, correlationID: correlationID)
         }
     }
 

@@ -99,7 +99,7 @@ public struct ProductionHistoryStore {
                 WHERE project_id = \(move.projectID) AND (deployment_id = \(move.deploymentID) OR alias_urls && \(move.aliases)::text[])
                 """)
             try SecurityAudit(database: database).record(
-                move.action == "promote" ? "DEPLOYMENT_PROMOTED" : "DEPLOYMENT_ROLLED_BACK", severity: .medium,
+                move.action == "promote" ? .deploymentPromoted : .deploymentRolledBack, severity: .medium,
                 actor: move.actor,
                 project: move.projectID,
                 details: AuditDetails(deploymentId: move.deploymentID, previousDeploymentId: move.previousDeploymentID),

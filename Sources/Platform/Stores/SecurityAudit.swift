@@ -23,11 +23,11 @@ public struct SecurityAudit {
 
     /// Appends one row.
     /// - Parameters:
-    ///   - action: what happened, in capitals (`DEPLOYMENT_PROMOTED`).
+    ///   - action: what happened.
     ///   - actor: the user who did it, nil for the service itself.
     ///   - details: encoded as the row's JSON details.
     public func record<Details: Encodable>(
-        _ action: String, severity: Severity, actor: UUID? = nil, connection: UUID? = nil, project: UUID? = nil,
+        _ action: AuditAction, severity: Severity, actor: UUID? = nil, connection: UUID? = nil, project: UUID? = nil,
         details: Details = [String: String](), correlationID: String
     ) throws {
         let encoder = JSONEncoder()
@@ -36,7 +36,7 @@ public struct SecurityAudit {
         try database.execute(
             """
             INSERT INTO vercel_security_audit_log (action, severity, actor_user_id, connection_id, project_id, details, correlation_id)
-            VALUES (\(action), \(severity.rawValue), \(actor), \(connection), \(project), \(text)::jsonb, \(correlationID))
+            VALUES (\(action.rawValue), \(severity.rawValue), \(actor), \(connection), \(project), \(text)::jsonb, \(correlationID))
             """)
     }
 }

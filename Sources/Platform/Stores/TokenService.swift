@@ -98,7 +98,7 @@ public struct TokenService {
         }
         guard failures == 2 else { return }
         try SecurityAudit(database: database).record(
-            "VERCEL_REFRESH_FAILED", severity: .high, connection: id,
+            .vercelRefreshFailed, severity: .high, connection: id,
             details: RefreshFailure(failures: 2, vercelError: error.code),
             correlationID: correlationID)
         try outbox.enqueue(

@@ -29,7 +29,7 @@ var targets: [Target] = [
     // The shared vocabulary below everything else: JSON values, ISO 8601, query and header
     // encoding, and the outbound HTTP transport on libcurl.
     .target(name: "Kernel", dependencies: ["CCurl"], path: "Sources/Kernel"),
-    .target(name: "Configuration", dependencies: ["Crypto", logging], path: "Sources/Configuration"),
+    .target(name: "Settings", dependencies: ["Crypto", logging], path: "Sources/Settings"),
     .target(name: "Postgres", dependencies: ["Kernel", "CPostgres"], path: "Sources/Postgres"),
     // Whole cross-module optimization lets the host's generic pipeline specialize in each group.
     .target(
@@ -37,18 +37,18 @@ var targets: [Target] = [
         swiftSettings: [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]),
     .target(
         name: "Platform",
-        dependencies: ["Kernel", "Configuration", "FastCGI", "Postgres", "Crypto", "Vercel", "CLibIDN2", logging],
+        dependencies: ["Kernel", "Settings", "FastCGI", "Postgres", "Crypto", "Vercel", "CLibIDN2", logging],
         path: "Sources/Platform"),
     .target(name: "Vercel", dependencies: ["Kernel", "Crypto", logging], path: "Sources/Vercel"),
     .target(name: "Migrator", dependencies: ["Postgres", "Crypto"], path: "Sources/Migrator"),
-    .executableTarget(name: "MigrateCommand", dependencies: ["Configuration", "Migrator"], path: "Functions/migrate"),
+    .executableTarget(name: "MigrateCommand", dependencies: ["Settings", "Migrator"], path: "Functions/migrate"),
     .executableTarget(
-        name: "AuditCommand", dependencies: ["Kernel", "Configuration", "Platform", "Postgres", "FastCGI"],
+        name: "AuditCommand", dependencies: ["Kernel", "Settings", "Platform", "Postgres", "FastCGI"],
         path: "Functions/audit"),
     .executableTarget(
-        name: "KeyEscrowCommand", dependencies: ["Configuration", "Crypto", "Postgres"], path: "Functions/keyescrow"),
+        name: "KeyEscrowCommand", dependencies: ["Settings", "Crypto", "Postgres"], path: "Functions/keyescrow"),
     .executableTarget(
-        name: "VercelSimulator", dependencies: ["Kernel", "Configuration", "FastCGI", "Crypto", "Vercel", logging],
+        name: "VercelSimulator", dependencies: ["Kernel", "Settings", "FastCGI", "Crypto", "Vercel", logging],
         path: "Functions/simulator"),
     .executableTarget(
         name: "DocsCommand", dependencies: ["Kernel", "Platform", "FastCGI"] + groupModules, path: "Functions/docs"),

@@ -1,8 +1,8 @@
-import Configuration
 import FastCGI
 import Foundation
 import Platform
 import Postgres
+import Settings
 
 // vercel-audit: the security audit log's hash chain, checked from outside the service.
 //

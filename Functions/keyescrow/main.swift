@@ -1,7 +1,7 @@
-import Configuration
 import Crypto
 import Foundation
 import Postgres
+import Settings
 
 // vercel-keyescrow split --threshold 3 --shares 5
 //

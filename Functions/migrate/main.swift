@@ -1,7 +1,7 @@
-import Configuration
 import Foundation
 import Migrator
 import Postgres
+import Settings
 
 // vercel-migrate [--dir DIR]: applies Migrations/ to DATABASE_URL. Exit 0 when up to date.
 

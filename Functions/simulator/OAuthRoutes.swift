@@ -1,8 +1,8 @@
-import Configuration
 import Crypto
 import FastCGI
 import Foundation
 import Kernel
+import Settings
 
 /// Vercel's two ways to authorize, with consent given at once:
 /// - the integration install: `GET /integrations/:slug/new?state=` redirects to the integration's

@@ -1,7 +1,7 @@
-import Configuration
 import FastCGI
 import Foundation
 import Logging
+import Settings
 
 // vercel-simulator --socket PATH [--workers N]: a local Vercel (REST API subset, OAuth, webhooks)
 // for `scripts/dev up` and the end-to-end tests.
@@ -38,5 +38,5 @@ sender.start()
 let state = SimulatorState(webhooks: sender)
 let server = FastCGIServer(listenFD: try socket.open(), workers: workers, logger: logger)
 server.run { _ in HTTPApplication(router: table, context: state, logger: logger) }
-// `_exit`: see GroupFunction.run; no exit-time destructors under live threads.
+// `_exit`: see GroupServer.run; no exit-time destructors under live threads.
 _exit(server.exitStatus)

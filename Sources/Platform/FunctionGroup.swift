@@ -5,7 +5,7 @@ import Postgres
 import Vercel
 
 /// One endpoint group: its name and its routes. Each group's library defines one; its executable
-/// serves it (`GroupFunction.run`) and its tests call it in process (`application`).
+/// serves it (`GroupServer.run`) and its tests call it in process (`application`).
 public struct FunctionGroup: Sendable {
     public let name: String
     private let routes: @Sendable (inout Router<RequestContext>) -> Void

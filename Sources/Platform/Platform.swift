@@ -1,2 +1,2 @@
 // Every group and job reads its settings through the configuration types.
-@_exported import Configuration
+@_exported import Settings

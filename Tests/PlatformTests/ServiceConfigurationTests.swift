@@ -88,13 +88,13 @@ import Testing
                 guard url.pathExtension == "swift" || url.pathExtension == "c" || url.pathExtension == "h" else {
                     continue
                 }
-                guard !url.path.contains("/Sources/Configuration/") else { continue }
+                guard !url.path.contains("/Sources/Settings/") else { continue }
                 let text = try String(contentsOf: url, encoding: .utf8)
                 for marker in ["ProcessInfo", "getenv", "environ["] where text.contains(marker) {
                     offenders.append("\(url.lastPathComponent): \(marker)")
                 }
             }
         }
-        #expect(offenders.isEmpty, "environment read outside Sources/Configuration: \(offenders)")
+        #expect(offenders.isEmpty, "environment read outside Sources/Settings: \(offenders)")
     }
 }

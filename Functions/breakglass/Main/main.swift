@@ -1,4 +1,4 @@
 import BreakglassGroup
 import Platform
 
-GroupFunction.run(BreakglassGroup.group)
+GroupServer.run(BreakglassGroup.group)

@@ -1,4 +1,4 @@
 import DeploymentsGroup
 import Platform
 
-GroupFunction.run(DeploymentsGroup.group)
+GroupServer.run(DeploymentsGroup.group)

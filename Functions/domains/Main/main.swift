@@ -1,4 +1,4 @@
 import DomainsGroup
 import Platform
 
-GroupFunction.run(DomainsGroup.group)
+GroupServer.run(DomainsGroup.group)

@@ -1,4 +1,4 @@
 import EnvGroup
 import Platform
 
-GroupFunction.run(EnvGroup.group)
+GroupServer.run(EnvGroup.group)

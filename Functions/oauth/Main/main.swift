@@ -1,4 +1,4 @@
 import OAuthGroup
 import Platform
 
-GroupFunction.run(OAuthGroup.group)
+GroupServer.run(OAuthGroup.group)

@@ -1,4 +1,4 @@
 import OptimizationGroup
 import Platform
 
-GroupFunction.run(OptimizationGroup.group)
+GroupServer.run(OptimizationGroup.group)

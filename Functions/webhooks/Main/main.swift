@@ -1,4 +1,4 @@
 import Platform
 import WebhooksGroup
 
-GroupFunction.run(WebhooksGroup.group)
+GroupServer.run(WebhooksGroup.group)

@@ -14,7 +14,7 @@ import Glibc
 /// The `main` of every group executable: reads `--socket PATH` (or serves the socket inherited on
 /// fd 0), `--workers N`, `--upstream-workers N` and `--upstream-queue N`, loads the configuration,
 /// and serves the group's routes until SIGTERM.
-public enum GroupFunction {
+public enum GroupServer {
     /// Never returns: exits 0 after a drain, 64 on bad arguments, 78 on bad configuration.
     public static func run(_ group: FunctionGroup, arguments: [String] = CommandLine.arguments) -> Never {
         let configuration: ServiceConfiguration

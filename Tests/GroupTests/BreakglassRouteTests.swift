@@ -1,0 +1,95 @@
+import BreakglassGroup
+import Foundation
+import Platform
+import Testing
+
+/// The `breakglass` group's routes, called in process: a request that two other administrators
+/// approve and its requester executes once, a denial, the audit log, and the dead-job queue; with
+/// the round trips of an approval.
+@Suite(.serialized) struct BreakglassRouteTests {
+    let harness: GroupHarness
+    let requester: UUID
+    let approvers: [UUID]
+    let connection: UUID
+    let base = "/v1/admin/vercel/breakglass"
+
+    init() throws {
+        harness = try GroupHarness(BreakglassGroup.group)
+        requester = try harness.user(admin: true)
+        approvers = [try harness.user(admin: true), try harness.user(admin: true)]
+        connection = try harness.connect(try harness.user(), token: "vca_opened-only-here")
+    }
+
+    func create() throws -> String {
+        let created = try harness.call(
+            "POST", "\(base)/requests", as: requester,
+            json: [
+                "accessLevel": "DECRYPT_TOKENS", "connectionIds": [connection.uuidString.lowercased()],
+                "justification": "Customer escalation: deploys fail with 401 since Monday",
+            ])
+        #expect(created.status == 201, "\(created.text)")
+        return try #require((created.json["request"] as? [String: Any])?["id"] as? String)
+    }
+
+    func status(_ answer: GroupHarness.Answer) -> String? {
+        (answer.json["request"] as? [String: Any])?["status"] as? String
+    }
+
+    @Test func twoOtherAdministratorsApproveAndTheRequesterExecutesOnce() throws {
+        defer { harness.drop() }
+        let id = try create()
+        #expect(try harness.call("POST", "\(base)/requests/\(id)/approve", as: requester).code == "SELF_APPROVAL")
+        let one = try harness.call("POST", "\(base)/requests/\(id)/approve", as: approvers[0])
+        #expect(status(one) == "pending", "\(one.text)")
+        #expect(one.statements <= 11, "an approval took \(one.statements) round trips")
+        let two = try harness.call("POST", "\(base)/requests/\(id)/approve", as: approvers[1])
+        #expect(status(two) == "approved", "\(two.text)")
+
+        #expect(try harness.call("POST", "\(base)/requests/\(id)/execute", as: approvers[0]).code == "NOT_REQUESTER")
+        let executed = try harness.call("POST", "\(base)/requests/\(id)/execute", as: requester)
+        #expect(executed.status == 200 && executed.header("cache-control") == "no-store", "\(executed.text)")
+        let tokens = try #require(executed.json["tokens"] as? [[String: Any]])
+        #expect(tokens.first?["accessToken"] as? String == "vca_opened-only-here")
+        #expect(
+            try harness.call("POST", "\(base)/requests/\(id)/execute", as: requester).code == "REQUEST_NOT_EXECUTABLE")
+
+        let listed = try harness.call("GET", "\(base)/requests?status=executed", as: approvers[1])
+        #expect((listed.json["requests"] as? [[String: Any]])?.map { $0["id"] as? String } == [id])
+        #expect(!listed.text.contains("vca_opened-only-here"))
+        let audit = try harness.call("GET", "\(base)/audit?limit=10", as: approvers[0])
+        let actions = (audit.json["entries"] as? [[String: Any]])?.compactMap { $0["action"] as? String } ?? []
+        #expect(
+            actions.prefix(4) == [
+                "BREAKGLASS_EXECUTED", "BREAKGLASS_APPROVED", "BREAKGLASS_APPROVAL_RECORDED", "BREAKGLASS_REQUESTED",
+            ], "\(audit.text)")
+        #expect(!audit.text.contains("vca_opened-only-here"))
+    }
+
+    @Test func oneDenialEndsARequestAndNonAdministratorsAreRefused() throws {
+        defer { harness.drop() }
+        let id = try create()
+        #expect(status(try harness.call("POST", "\(base)/requests/\(id)/deny", as: approvers[0])) == "denied")
+        #expect(
+            try harness.call("POST", "\(base)/requests/\(id)/approve", as: approvers[1]).code == "REQUEST_NOT_PENDING")
+        let user = try harness.user()
+        #expect(try harness.call("GET", "\(base)/requests", as: user).code == "ADMIN_REQUIRED")
+        #expect(try harness.call("GET", "\(base)/requests?limit=101", as: requester).code == "INVALID_LIMIT")
+    }
+
+    @Test func aDeadJobIsListedAndRetriedOnce() throws {
+        defer { harness.drop() }
+        let job: Int64 = try harness.db.query(
+            """
+            INSERT INTO vercel_jobs (kind, payload, status, attempts, last_error)
+            VALUES ('alert', '{"type":"test"}', 'dead', 8, 'endpoint answered 500') RETURNING id
+            """)[0].decode("id")
+        let listed = try harness.call("GET", "/v1/admin/vercel/jobs", as: requester)
+        let ids = (listed.json["jobs"] as? [[String: Any]])?.map { "\($0["id"] ?? "")" } ?? []
+        #expect(ids.contains("\(job)"), "\(listed.text)")
+        let retried = try harness.call("POST", "/v1/admin/vercel/jobs/\(job)/retry", as: requester)
+        #expect(retried.status == 200, "\(retried.text)")
+        #expect(try harness.call("POST", "/v1/admin/vercel/jobs/\(job)/retry", as: requester).code == "JOB_NOT_DEAD")
+        #expect(
+            try harness.call("POST", "/v1/admin/vercel/jobs/999999999/retry", as: requester).code == "JOB_NOT_FOUND")
+    }
+}

@@ -107,6 +107,53 @@ import Testing
         #expect(!harness.vercel.sent.contains { $0.hasPrefix("DELETE") }, "nothing of Vercel's own was deleted")
     }
 
+    /// Vercel's create, answering each variable sent as created.
+    func echoingCreates() {
+        harness.vercel.on("POST", "/v10/projects/prj_1/env") { request in
+            let sent = (try? JSONSerialization.jsonObject(with: Data(request.body))) as? [[String: Any]] ?? []
+            let created = sent.enumerated().map { index, variable -> [String: Any] in
+                [
+                    "id": "env_\(variable["key"] ?? "")", "key": variable["key"] ?? "", "value": "",
+                    "type": "encrypted",
+                    "target": variable["target"] ?? [], "createdAt": 1_790_000_000_000 + index,
+                    "updatedAt": 1_790_000_000_000 + index,
+                ]
+            }
+            let body = try! JSONSerialization.data(withJSONObject: ["created": created, "failed": []])
+            return HTTPResponse(status: 201, body: Array(body))
+        }
+    }
+
+    /// The round trips of a to_vercel apply that creates `count` variables.
+    func applyCost(creating count: Int) throws -> Int {
+        for n in 0..<count {
+            _ = try harness.call(
+                "PUT", "\(base)/VAR_\(count)_\(n)", as: user,
+                json: ["value": "value-\(n)", "target": ["preview"], "localOnly": true])
+        }
+        let applied = try harness.call(
+            "POST", "\(base)/sync", as: user, json: ["direction": "to_vercel", "target": "preview"])
+        #expect(applied.json["applied"] as? Bool == true, "\(applied.text)")
+        let results = (applied.json["changes"] as? [[String: Any]])?.compactMap { $0["result"] as? String } ?? []
+        #expect(results.filter { $0 == "applied" }.count == count, "\(applied.text)")
+        return applied.statements
+    }
+
+    @Test func aSyncApplyCostsTheSameRoundTripsForTwoVariablesAsForTwenty() throws {
+        defer { harness.drop() }
+        listing("")
+        echoingCreates()
+        let few = try applyCost(creating: 2)
+        try harness.db.execute("DELETE FROM vercel_local_env_vars WHERE project_id = \(project)")
+        try harness.db.execute("DELETE FROM vercel_env_sync_state WHERE project_id = \(project)")
+        let many = try applyCost(creating: 20)
+        #expect(many == few, "two variables took \(few) round trips, twenty took \(many)")
+        #expect(many <= 9, "an apply took \(many) round trips")
+        let states = try harness.db.query(
+            "SELECT count(*) AS n FROM vercel_env_sync_state WHERE project_id = \(project) AND owned")
+        #expect(states.first?["n"] == "20")
+    }
+
     @Test func badInputIsRefusedBeforeAnyWork() throws {
         defer { harness.drop() }
         #expect(

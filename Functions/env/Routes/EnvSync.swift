@@ -342,13 +342,13 @@ struct Applier {
                             }
                         }, vercelProjectID: link.vercelProjectID, client: context.vercel, credentials: credentials)
                 ) { first, _ in first }
-                try context.database.transaction {
-                    for (slot, held) in written {
-                        guard let local = snapshot.locals[slot] else { continue }
-                        try store.saveState(slot, EnvReadBack.owned(hash: local.hash, held), projectID: projectID)
-                        results[slot] = ("applied", nil)
-                    }
+                var states: [EnvPlan.Slot: EnvStore.State] = [:]
+                for (slot, held) in written {
+                    guard let local = snapshot.locals[slot] else { continue }
+                    states[slot] = EnvReadBack.owned(hash: local.hash, held)
                 }
+                try store.saveStates(states, projectID: projectID)
+                for slot in states.keys { results[slot] = ("applied", nil) }
                 for slot in batch where results[slot] == nil { results[slot] = ("failed", "NOT_CREATED") }
             }
         }
@@ -376,15 +376,14 @@ struct Applier {
             switch attempt {
             case .failure(let error): failed(batch, error)
             case .success:
-                try context.database.transaction {
-                    for slot in batch {
-                        try store.dropState(slot, projectID: projectID)
-                        results[slot] = ("applied", nil)
-                    }
-                }
+                try store.dropStates(batch, projectID: projectID)
+                for slot in batch { results[slot] = ("applied", nil) }
             }
         }
 
+        // What both sides agree on is recorded together, after the loop, in one statement each.
+        var agreed: [EnvPlan.Slot: EnvStore.State] = [:]
+        var gone: [EnvPlan.Slot] = []
         for change in plan {
             let slot = change.slot
             switch change.action {
@@ -419,14 +418,16 @@ struct Applier {
                     let state = EnvStore.State(
                         base: .init(hash: local.hash, vercelID: remote.id, vercelUpdatedAt: remote.updatedAt),
                         owned: adopt || remote.owned)
-                    if snapshot.states[slot] != state { try store.saveState(slot, state, projectID: projectID) }
+                    if snapshot.states[slot] != state { agreed[slot] = state }
                 } else if input?.local == nil, input?.remote == nil, snapshot.states[slot] != nil {
-                    try store.dropState(slot, projectID: projectID)
+                    gone.append(slot)
                 }
             default:
                 break
             }
         }
+        try store.saveStates(agreed, projectID: projectID)
+        try store.dropStates(gone, projectID: projectID)
 
         answer.applied = true
         answer.interrupted = interrupted

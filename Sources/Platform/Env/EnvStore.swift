@@ -150,6 +150,41 @@ public struct EnvStore {
             """)
     }
 
+    /// Saves the state of every slot of `states` in one statement, however many there are.
+    public func saveStates(_ states: [EnvPlan.Slot: State], projectID: UUID) throws {
+        guard !states.isEmpty else { return }
+        let rows = Array(states)
+        let keys = rows.map(\.key.key)
+        let targets = rows.map(\.key.target)
+        let branches = rows.map { $0.key.gitBranch ?? "" }
+        let hashes = rows.map(\.value.base.hash)
+        let ids = rows.map(\.value.base.vercelID)
+        let updated = rows.map { String($0.value.base.vercelUpdatedAt) }
+        let owned = rows.map { $0.value.owned ? "true" : "false" }
+        try database.execute(
+            """
+            INSERT INTO vercel_env_sync_state (project_id, key, target, git_branch, value_hash, vercel_env_id, vercel_updated_at, owned)
+            SELECT \(projectID), k, t::vercel_env_target, b, h, i, u::bigint, o::boolean
+            FROM unnest(\(keys)::text[], \(targets)::text[], \(branches)::text[], \(hashes)::text[], \(ids)::text[],
+                        \(updated)::text[], \(owned)::text[]) AS s(k, t, b, h, i, u, o)
+            ON CONFLICT (project_id, key, target, git_branch) DO UPDATE SET value_hash = excluded.value_hash,
+              vercel_env_id = excluded.vercel_env_id, vercel_updated_at = excluded.vercel_updated_at,
+              owned = excluded.owned, updated_at = now()
+            """)
+    }
+
+    /// Forgets the state of every slot of `slots` in one statement.
+    public func dropStates(_ slots: [EnvPlan.Slot], projectID: UUID) throws {
+        guard !slots.isEmpty else { return }
+        try database.execute(
+            """
+            DELETE FROM vercel_env_sync_state s
+            USING unnest(\(slots.map(\.key))::text[], \(slots.map(\.target))::text[],
+                         \(slots.map { $0.gitBranch ?? "" })::text[]) AS d(k, t, b)
+            WHERE s.project_id = \(projectID) AND s.key = d.k AND s.target::text = d.t AND s.git_branch = d.b
+            """)
+    }
+
     public func dropState(_ slot: EnvPlan.Slot, projectID: UUID) throws {
         try database.execute(
             """

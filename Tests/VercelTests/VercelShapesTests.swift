@@ -1,4 +1,5 @@
 import Foundation
+import Kernel
 import Logging
 import TestSupport
 import Testing
@@ -19,47 +20,15 @@ import Vercel
     /// A copy of a fixture with every number rounded to a whole one (the suite's numbers are random
     /// fractions; Vercel's times are whole milliseconds).
     static func rounded(_ name: String) throws -> String {
-        let value = try JSONDecoder().decode(Rounded.self, from: Data(try original(name).utf8))
-        return String(decoding: try JSONEncoder().encode(value), as: UTF8.self)
-    }
-
-    /// Any JSON value, written back with each number rounded to a whole one.
-    indirect enum Rounded: Codable {
-        case null
-        case bool(Bool)
-        case number(Double)
-        case string(String)
-        case array([Rounded])
-        case object([String: Rounded])
-
-        init(from decoder: any Decoder) throws {
-            let single = try decoder.singleValueContainer()
-            if single.decodeNil() {
-                self = .null
-            } else if let flag = try? single.decode(Bool.self) {
-                self = .bool(flag)
-            } else if let number = try? single.decode(Double.self) {
-                self = .number(number)
-            } else if let text = try? single.decode(String.self) {
-                self = .string(text)
-            } else if let items = try? single.decode([Rounded].self) {
-                self = .array(items)
-            } else {
-                self = .object(try single.decode([String: Rounded].self))
+        func round(_ value: JSONValue) -> JSONValue {
+            switch value {
+            case .number(let number): .integer(Int(number.rounded()))
+            case .array(let items): .array(items.map(round))
+            case .object(let members): .object(members.mapValues(round))
+            default: value
             }
         }
-
-        func encode(to encoder: any Encoder) throws {
-            var single = encoder.singleValueContainer()
-            switch self {
-            case .null: try single.encodeNil()
-            case .bool(let flag): try single.encode(flag)
-            case .number(let number): try single.encode(Int64(number.rounded()))
-            case .string(let text): try single.encode(text)
-            case .array(let items): try single.encode(items)
-            case .object(let members): try single.encode(members)
-            }
-        }
+        return round(try JSONDecoder().decode(JSONValue.self, from: Data(try original(name).utf8))).serializedText
     }
 
     /// A client whose Vercel answers `method path` with `body`.

@@ -16,11 +16,7 @@ enum EnvReadBack {
         else { return [:] }
         var found: [EnvPlan.Slot: VercelEnvVariable] = [:]
         for slot in slots {
-            guard
-                let held = listed.first(where: {
-                    $0.key == slot.key && $0.target.contains(slot.target) && $0.gitBranch == slot.gitBranch
-                })
-            else { continue }
+            guard let held = listed.first(where: { $0.holds(slot) }) else { continue }
             if let earlier = before[slot], (held.updatedAt ?? held.createdAt ?? 0) <= earlier { continue }
             found[slot] = held
         }
@@ -32,5 +28,12 @@ enum EnvReadBack {
         EnvStore.State(
             base: .init(hash: hash, vercelID: held.identity, vercelUpdatedAt: held.updatedAt ?? held.createdAt ?? 0),
             owned: true)
+    }
+}
+
+extension VercelEnvVariable {
+    /// Whether this variable is the one Vercel holds for `slot`: its key, one of its targets, its branch.
+    func holds(_ slot: EnvPlan.Slot) -> Bool {
+        key == slot.key && target.contains(slot.target) && gitBranch == slot.gitBranch
     }
 }

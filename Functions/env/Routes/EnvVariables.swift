@@ -237,9 +237,7 @@ enum EnvVariables {
         case .failure(let error): return .failed(error)
         }
         for slot in slots {
-            let holder = remote.first {
-                $0.key == slot.key && $0.target.contains(slot.target) && $0.gitBranch == slot.gitBranch
-            }
+            let holder = remote.first { $0.holds(slot) }
             if let holder, !(states[slot]?.owned == true && states[slot]?.base.vercelID == holder.identity) {
                 return VercelOutcome(
                     status: "skipped",
@@ -272,9 +270,7 @@ enum EnvVariables {
                 written[slot] == nil && !result.failed.contains { $0.error.key == slot.key }
             }
             let before = unanswered.reduce(into: [EnvPlan.Slot: Int64]()) { before, slot in
-                if let held = remote.first(where: {
-                    $0.key == slot.key && $0.target.contains(slot.target) && $0.gitBranch == slot.gitBranch
-                }) {
+                if let held = remote.first(where: { $0.holds(slot) }) {
                     before[slot] = held.updatedAt ?? held.createdAt ?? 0
                 }
             }

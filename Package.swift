@@ -35,15 +35,24 @@ var targets: [Target] = [
     .target(
         name: "FastCGI", dependencies: ["Kernel", "CFastCGI", "CFastCGIGuard", logging], path: "Sources/FastCGI",
         swiftSettings: [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]),
+    // The domain, one folder per feature: stores, services and their pure logic. It knows nothing
+    // of FastCGI: requests reach it through `PlatformHost`.
     .target(
         name: "Platform",
-        dependencies: ["Kernel", "Settings", "FastCGI", "Postgres", "Crypto", "Vercel", "CLibIDN2", logging],
+        dependencies: ["Kernel", "Settings", "Postgres", "Crypto", "Vercel", "CLibIDN2", logging],
         path: "Sources/Platform"),
+    // How the domain is hosted: a group's executable and routes (`PlatformCall`, signatures,
+    // health, metrics, errors as HTTP answers) and a cron job's `main`. With the host, the only
+    // module that imports FastCGI.
+    .target(
+        name: "PlatformHost",
+        dependencies: ["Kernel", "Settings", "FastCGI", "Postgres", "Crypto", "Vercel", "Platform", logging],
+        path: "Sources/PlatformHost"),
     .target(name: "Vercel", dependencies: ["Kernel", "Crypto", logging], path: "Sources/Vercel"),
     .target(name: "Migrator", dependencies: ["Postgres", "Crypto"], path: "Sources/Migrator"),
     .executableTarget(name: "MigrateCommand", dependencies: ["Settings", "Migrator"], path: "Functions/migrate"),
     .executableTarget(
-        name: "AuditCommand", dependencies: ["Kernel", "Settings", "Platform", "Postgres", "FastCGI"],
+        name: "AuditCommand", dependencies: ["Kernel", "Settings", "Platform", "PlatformHost", "Postgres", "FastCGI"],
         path: "Functions/audit"),
     .executableTarget(
         name: "KeyEscrowCommand", dependencies: ["Settings", "Crypto", "Postgres"], path: "Functions/keyescrow"),
@@ -51,7 +60,8 @@ var targets: [Target] = [
         name: "VercelSimulator", dependencies: ["Kernel", "Settings", "FastCGI", "Crypto", "Vercel", logging],
         path: "Functions/simulator"),
     .executableTarget(
-        name: "DocsCommand", dependencies: ["Kernel", "Platform", "FastCGI"] + groupModules, path: "Functions/docs"),
+        name: "DocsCommand", dependencies: ["Kernel", "Platform", "PlatformHost", "FastCGI"] + groupModules,
+        path: "Functions/docs"),
     .executableTarget(
         name: "UploadBench", dependencies: ["Kernel", "Vercel", logging], path: "Benchmarks/UploadBench"),
     .executableTarget(name: "FastCGIHello", dependencies: ["Kernel", "FastCGI"], path: "Benchmarks/FastCGIHello"),
@@ -70,7 +80,7 @@ var targets: [Target] = [
     .testTarget(name: "FastCGITests", dependencies: ["Kernel", "FastCGI"], path: "Tests/FastCGITests"),
     .testTarget(
         name: "PlatformTests",
-        dependencies: ["Kernel", "Platform", "FastCGI", "Crypto", "Postgres", "Vercel", logging],
+        dependencies: ["Kernel", "Platform", "PlatformHost", "FastCGI", "Crypto", "Postgres", "Vercel", logging],
         path: "Tests/PlatformTests"),
     .testTarget(
         name: "VercelTests",
@@ -80,12 +90,14 @@ var targets: [Target] = [
         name: "TestSupport", dependencies: ["Kernel", "Migrator", "Postgres", "Crypto", "Vercel", logging],
         path: "Tests/TestSupport"),
     .testTarget(
-        name: "SchemaTests", dependencies: ["Kernel", "TestSupport", "Migrator", "Postgres", "Crypto", "Platform"],
+        name: "SchemaTests",
+        dependencies: ["Kernel", "TestSupport", "Migrator", "Postgres", "Crypto", "Platform", "PlatformHost"],
         path: "Tests/SchemaTests"),
     .testTarget(
         name: "GroupTests",
-        dependencies: ["Kernel", "TestSupport", "Platform", "FastCGI", "Postgres", "Vercel", "Crypto", logging]
-            + groupModules,
+        dependencies: [
+            "Kernel", "TestSupport", "Platform", "PlatformHost", "FastCGI", "Postgres", "Vercel", "Crypto", logging,
+        ] + groupModules,
         path: "Tests/GroupTests"),
     .testTarget(
         name: "EndToEndTests",
@@ -96,11 +108,11 @@ for group in groups {
     targets.append(
         .target(
             name: group.module,
-            dependencies: ["Kernel", "Platform", "FastCGI", "Postgres", "Vercel", "Crypto", logging],
+            dependencies: ["Kernel", "Platform", "PlatformHost", "FastCGI", "Vercel", "Crypto", logging],
             path: "Functions/\(group.folder)/Routes"))
     targets.append(
         .executableTarget(
-            name: group.executable, dependencies: ["Platform", .target(name: group.module)],
+            name: group.executable, dependencies: ["PlatformHost", .target(name: group.module)],
             path: "Functions/\(group.folder)/Main"))
 }
 
@@ -121,7 +133,7 @@ let jobs: [(target: String, folder: String)] = [
 ]
 targets += jobs.map { job in
     .executableTarget(
-        name: job.target, dependencies: ["Kernel", "Platform", "Postgres", "Vercel", logging],
+        name: job.target, dependencies: ["Kernel", "Platform", "PlatformHost", "Postgres", "Vercel", logging],
         path: "Functions/jobs/\(job.folder)")
 }
 

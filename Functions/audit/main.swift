@@ -1,6 +1,7 @@
 import FastCGI
 import Foundation
 import Platform
+import PlatformHost
 import Postgres
 import Settings
 

@@ -7,6 +7,7 @@ import Foundation
 import OAuthGroup
 import OptimizationGroup
 import Platform
+import PlatformHost
 import WebhooksGroup
 
 // vercel-docs configuration|routes: prints the README's configuration table (every variable the

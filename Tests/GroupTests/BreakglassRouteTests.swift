@@ -1,6 +1,7 @@
 import BreakglassGroup
 import Foundation
 import Platform
+import PlatformHost
 import Testing
 
 /// The `breakglass` group's routes, called in process: a request that two other administrators

@@ -2,6 +2,7 @@ import DomainsGroup
 import Foundation
 import Kernel
 import Platform
+import PlatformHost
 import Testing
 
 /// Every route of the `domains` group, called in process with Vercel scripted in its own answer

@@ -2,6 +2,7 @@ import EnvGroup
 import Foundation
 import Kernel
 import Platform
+import PlatformHost
 import Synchronization
 import Testing
 

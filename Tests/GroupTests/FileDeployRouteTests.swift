@@ -3,6 +3,7 @@ import DeploymentsGroup
 import Foundation
 import Kernel
 import Platform
+import PlatformHost
 import Synchronization
 import Testing
 

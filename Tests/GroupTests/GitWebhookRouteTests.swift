@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import Kernel
 import Platform
+import PlatformHost
 import Testing
 import WebhooksGroup
 

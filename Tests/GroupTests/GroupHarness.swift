@@ -4,6 +4,7 @@ import Foundation
 import Kernel
 import Logging
 import Platform
+import PlatformHost
 import Postgres
 import Synchronization
 import TestSupport

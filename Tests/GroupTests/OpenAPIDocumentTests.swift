@@ -1,5 +1,6 @@
 import Foundation
 import Platform
+import PlatformHost
 import Testing
 
 /// docs/openapi.yaml describes exactly the routes the groups serve: every operation of the

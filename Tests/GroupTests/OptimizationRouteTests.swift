@@ -1,6 +1,7 @@
 import Foundation
 import OptimizationGroup
 import Platform
+import PlatformHost
 import Testing
 
 /// Every route of the `optimization` group, called in process over seeded builds: each answers
@@ -51,5 +52,17 @@ import Testing
         let tooMany = try harness.call("GET", "\(base)/history?limit=101", as: user)
         #expect(tooMany.code == "INVALID_LIMIT" && tooMany.json["max"] as? Int == 100)
         #expect(try harness.call("GET", "\(base)/history?cursor=nope", as: user).code == "INVALID_CURSOR")
+    }
+
+    @Test func aWindowOutOfItsRangeIsRefusedNamingTheParameterAndTheRange() throws {
+        defer { harness.drop() }
+        let days = try harness.call("GET", "\(base)/analysis?days=366", as: user)
+        #expect(days.code == "INVALID_WINDOW" && days.json["max"] as? Int == 365, "\(days.text)")
+        #expect(days.json["error"] as? String == "days must be 1 to 365")
+        let weeks = try harness.call("GET", "\(base)/trends?weeks=105", as: user)
+        #expect(weeks.code == "INVALID_WINDOW" && weeks.json["max"] as? Int == 104, "\(weeks.text)")
+        #expect(weeks.json["error"] as? String == "weeks must be 1 to 104")
+        let fine = try harness.call("GET", "\(base)/trends?weeks=104", as: user)
+        #expect(fine.status == 200 && (fine.json["weeks"] as? [Any])?.count == 104)
     }
 }

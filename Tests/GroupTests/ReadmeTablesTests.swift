@@ -6,6 +6,7 @@ import Foundation
 import OAuthGroup
 import OptimizationGroup
 import Platform
+import PlatformHost
 import Testing
 import WebhooksGroup
 

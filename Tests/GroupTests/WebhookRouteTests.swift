@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Platform
+import PlatformHost
 import Testing
 import WebhooksGroup
 

@@ -1,4 +1,5 @@
 import Platform
+import PlatformHost
 import Testing
 
 @Suite struct AutoDeployPolicyTests {

@@ -1,4 +1,5 @@
 import Platform
+import PlatformHost
 import Testing
 
 /// E-divisive means on synthetic build times: a planted shift is found where it was planted, noise

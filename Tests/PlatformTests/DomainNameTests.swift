@@ -1,4 +1,5 @@
 import Platform
+import PlatformHost
 import Testing
 
 /// What a custom domain may be, as a user types it: normalized when acceptable, refused with the

@@ -1,4 +1,5 @@
 import Platform
+import PlatformHost
 import Testing
 
 /// The three-way plan of an env sync, over every combination of base present or absent and each

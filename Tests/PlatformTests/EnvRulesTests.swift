@@ -1,5 +1,6 @@
 import Crypto
 import Platform
+import PlatformHost
 import Testing
 
 #if canImport(FoundationEssentials)

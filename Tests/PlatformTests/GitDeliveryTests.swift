@@ -2,6 +2,7 @@ import FastCGI
 import Foundation
 import Kernel
 import Platform
+import PlatformHost
 import Testing
 
 /// The three providers' deliveries read from their real example payloads (byte for byte, see

@@ -2,6 +2,7 @@ import Crypto
 import FastCGI
 import Foundation
 import Platform
+import PlatformHost
 import Testing
 
 /// The signatures here are built by the test itself from DESIGN.md's rule, not by the verifier.

@@ -1,5 +1,6 @@
 import Foundation
 import Platform
+import PlatformHost
 import Testing
 
 @Suite struct RefusedDeliveriesTests {

@@ -2,6 +2,7 @@ import FastCGI
 import Foundation
 import Logging
 import Platform
+import PlatformHost
 import Testing
 import Vercel
 

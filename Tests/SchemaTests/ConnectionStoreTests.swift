@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Platform
+import PlatformHost
 import Postgres
 import TestSupport
 import Testing

@@ -1,4 +1,4 @@
 import BreakglassGroup
-import Platform
+import PlatformHost
 
 GroupServer.run(BreakglassGroup.group)

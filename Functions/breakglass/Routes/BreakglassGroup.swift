@@ -1,4 +1,5 @@
 import Platform
+import PlatformHost
 
 /// The `breakglass` group: the administrators' routes. Audited emergency access to the encrypted
 /// tokens, and the work queue's dead jobs.

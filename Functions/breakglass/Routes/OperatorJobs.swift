@@ -1,6 +1,7 @@
 import FastCGI
 import Kernel
 import Platform
+import PlatformHost
 
 /// `GET /v1/admin/vercel/jobs?status=dead` (the work queue's jobs in a status, newest first) and
 /// `POST /v1/admin/vercel/jobs/:id/retry` (a dead job back in the queue). Administrators only.

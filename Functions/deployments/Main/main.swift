@@ -1,4 +1,4 @@
 import DeploymentsGroup
-import Platform
+import PlatformHost
 
 GroupServer.run(DeploymentsGroup.group)

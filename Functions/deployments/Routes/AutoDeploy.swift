@@ -1,5 +1,6 @@
 import FastCGI
 import Platform
+import PlatformHost
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials

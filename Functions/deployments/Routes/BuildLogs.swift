@@ -2,6 +2,7 @@ import FastCGI
 import Kernel
 import Logging
 import Platform
+import PlatformHost
 import Synchronization
 import Vercel
 

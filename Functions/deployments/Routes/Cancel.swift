@@ -1,5 +1,6 @@
 import FastCGI
 import Platform
+import PlatformHost
 import Vercel
 
 /// `DELETE /v1/projects/:projectId/vercel/deployments/:deploymentId`: cancels a build. A deployment

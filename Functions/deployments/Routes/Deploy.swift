@@ -1,6 +1,7 @@
 import Crypto
 import FastCGI
 import Platform
+import PlatformHost
 import Vercel
 
 #if canImport(FoundationEssentials)

@@ -1,6 +1,7 @@
 import FastCGI
 import Kernel
 import Platform
+import PlatformHost
 
 /// Every refusal of the `deployments` group, mapped to its status and code in one place.
 enum DeploymentsError: Error {

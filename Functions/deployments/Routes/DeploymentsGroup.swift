@@ -1,5 +1,6 @@
 import FastCGI
 import Platform
+import PlatformHost
 
 /// The `deployments` group: Vercel projects, links, deploys, the deployments' watch, promotion,
 /// rollback, cancel and override tokens, and auto-deploy from git: the repository, the rules, the

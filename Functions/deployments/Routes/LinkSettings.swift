@@ -1,5 +1,6 @@
 import FastCGI
 import Platform
+import PlatformHost
 import Vercel
 
 /// `PATCH /v1/projects/:projectId/vercel/projects/link`: the link's settings after linking. Branch

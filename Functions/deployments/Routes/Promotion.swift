@@ -1,5 +1,6 @@
 import FastCGI
 import Platform
+import PlatformHost
 import Vercel
 
 #if canImport(FoundationEssentials)

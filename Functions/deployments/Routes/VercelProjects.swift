@@ -1,5 +1,6 @@
 import FastCGI
 import Platform
+import PlatformHost
 import Vercel
 
 /// `GET /v1/projects/:projectId/vercel/projects` (the user's Vercel projects, Vercel's cursor passed

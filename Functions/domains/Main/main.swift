@@ -1,4 +1,4 @@
 import DomainsGroup
-import Platform
+import PlatformHost
 
 GroupServer.run(DomainsGroup.group)

@@ -1,6 +1,7 @@
 import FastCGI
 import Kernel
 import Platform
+import PlatformHost
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials

@@ -1,5 +1,6 @@
 import FastCGI
 import Platform
+import PlatformHost
 import Vercel
 
 /// The routes of `…/vercel/domains`: add a domain to the linked Vercel project, list them, read

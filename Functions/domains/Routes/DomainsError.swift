@@ -1,6 +1,7 @@
 import FastCGI
 import Kernel
 import Platform
+import PlatformHost
 
 /// Every refusal of the `domains` group, mapped to its status and code in one place.
 enum DomainsError: Error {

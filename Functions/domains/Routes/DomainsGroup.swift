@@ -1,5 +1,6 @@
 import FastCGI
 import Platform
+import PlatformHost
 
 /// The `domains` group: a linked project's custom domains, from adding one to knowing it serves.
 public let group = FunctionGroup(name: "domains") { router in

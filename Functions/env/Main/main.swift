@@ -1,4 +1,4 @@
 import EnvGroup
-import Platform
+import PlatformHost
 
 GroupServer.run(EnvGroup.group)

@@ -1,5 +1,6 @@
 import FastCGI
 import Platform
+import PlatformHost
 
 /// The `env` group: the platform's environment variables and Vercel's, kept in step.
 public let group = FunctionGroup(name: "env") { router in

@@ -1,4 +1,5 @@
 import Platform
+import PlatformHost
 import Vercel
 
 /// What Vercel holds for slots it was asked to write, read back when its answer does not say:

@@ -1,4 +1,5 @@
 import Platform
+import PlatformHost
 import Vercel
 
 #if canImport(FoundationEssentials)

@@ -2,6 +2,7 @@ import Foundation
 import Kernel
 import Logging
 import Platform
+import PlatformHost
 import Postgres
 import Vercel
 

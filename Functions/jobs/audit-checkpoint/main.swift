@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Platform
+import PlatformHost
 import Postgres
 
 // vercel-job-audit-checkpoint (every five minutes): signs the audit chain's head with

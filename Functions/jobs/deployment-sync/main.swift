@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Platform
+import PlatformHost
 import Postgres
 import Vercel
 

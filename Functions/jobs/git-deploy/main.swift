@@ -1,5 +1,6 @@
 import Foundation
 import Platform
+import PlatformHost
 import Postgres
 
 // vercel-job-git-deploy (every minute): decides again the git deliveries whose deployment failed

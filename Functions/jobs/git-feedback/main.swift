@@ -1,6 +1,7 @@
 import Foundation
 import Kernel
 import Platform
+import PlatformHost
 import Postgres
 import Vercel
 

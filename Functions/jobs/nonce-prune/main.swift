@@ -1,4 +1,5 @@
 import Platform
+import PlatformHost
 
 // vercel-job-nonce-prune: forgets platform request nonces older than their lifetime, and Vercel
 // authorizations nobody confirmed in time (every 10 min).

@@ -1,4 +1,5 @@
 import Platform
+import PlatformHost
 
 // vercel-job-partitions: monthly partitions of vercel_deployments three months ahead, and the
 // partitions older than six months dropped (both functions name tables with format('%I')).

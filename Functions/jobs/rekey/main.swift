@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Platform
+import PlatformHost
 import Postgres
 
 // vercel-job-rekey (every ten minutes, and by hand after a rotation): re-seals every value whose key

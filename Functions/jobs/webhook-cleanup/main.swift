@@ -1,4 +1,5 @@
 import Platform
+import PlatformHost
 
 // vercel-job-webhook-cleanup (daily): forgets Vercel's webhook deliveries older than 7 days (Vercel
 // stops retrying a delivery after 24 hours, so older ones cannot come back as duplicates), and the

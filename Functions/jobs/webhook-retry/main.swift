@@ -1,5 +1,6 @@
 import Foundation
 import Platform
+import PlatformHost
 import Postgres
 
 // vercel-job-webhook-retry (every minute): applies the webhook events that could not be applied

@@ -1,4 +1,4 @@
 import OAuthGroup
-import Platform
+import PlatformHost
 
 GroupServer.run(OAuthGroup.group)

@@ -1,5 +1,6 @@
 import FastCGI
 import Platform
+import PlatformHost
 import Vercel
 
 /// `POST /v1/internal/vercel/oauth/disconnect`: ends the connection at Vercel too, then wipes its

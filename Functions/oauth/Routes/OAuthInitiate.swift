@@ -2,6 +2,7 @@ import Crypto
 import FastCGI
 import Kernel
 import Platform
+import PlatformHost
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials

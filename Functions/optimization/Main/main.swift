@@ -1,4 +1,4 @@
 import OptimizationGroup
-import Platform
+import PlatformHost
 
 GroupServer.run(OptimizationGroup.group)

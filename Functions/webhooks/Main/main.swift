@@ -1,4 +1,4 @@
-import Platform
+import PlatformHost
 import WebhooksGroup
 
 GroupServer.run(WebhooksGroup.group)

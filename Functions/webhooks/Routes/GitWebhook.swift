@@ -1,6 +1,7 @@
 import FastCGI
 import Logging
 import Platform
+import PlatformHost
 import Vercel
 
 #if canImport(FoundationEssentials)

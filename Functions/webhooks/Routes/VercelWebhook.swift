@@ -1,5 +1,6 @@
 import FastCGI
 import Platform
+import PlatformHost
 
 /// `POST /v1/webhooks/vercel`: checks Vercel's signature over the exact bytes nginx passed, then
 /// records and applies the event in one transaction. A 2xx means the event is stored: applied,

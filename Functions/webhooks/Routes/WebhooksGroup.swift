@@ -1,5 +1,6 @@
 import FastCGI
 import Platform
+import PlatformHost
 
 /// The `webhooks` group: Vercel's webhooks, and the git providers' pushes and pull requests.
 /// Vercel's are recorded and applied in the database alone, so an accepting worker serves them and

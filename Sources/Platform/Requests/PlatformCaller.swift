@@ -26,7 +26,7 @@ public struct OwnedProject: Sendable {
 extension PlatformCaller {
     /// Loads the user, and the project `projectID` names with its link, in one statement. The
     /// project is nil unless the user owns it: a project of another user looks like none.
-    static func load(
+    public static func load(
         _ userID: UUID, project projectID: UUID?, database: PostgresConnection
     ) throws
         -> (caller: PlatformCaller, project: OwnedProject?)

@@ -79,6 +79,7 @@ public final class RequestContext {
     }
 
     public var audit: SecurityAudit { SecurityAudit(database: database) }
+    public var buildMetrics: BuildMetricsStore { BuildMetricsStore(database: database) }
     public var projectLinks: ProjectLinkStore { ProjectLinkStore(database: database) }
     public var overrides: OverrideTokenStore { OverrideTokenStore(database: database) }
     public var productionHistory: ProductionHistoryStore { ProductionHistoryStore(database: database) }

@@ -1,6 +1,4 @@
-import FastCGI
 import Kernel
-import Platform
 import Postgres
 
 #if canImport(FoundationEssentials)
@@ -12,7 +10,7 @@ import Foundation
 /// `GET …/optimization/history?limit=&cursor=`: each finished build's figures, newest first, from
 /// the metrics rows `vercel-job-deployment-sync` writes (queue and build time, time to READY,
 /// outcome, error, uploads). A page at a time through `vercel_build_metrics_project_idx`.
-enum BuildHistory {
+public enum BuildHistory {
     struct Entry: Encodable {
         let deploymentId: String
         let target: Nullable<String>
@@ -31,7 +29,7 @@ enum BuildHistory {
         let recordedAt: String
     }
 
-    struct Page: Encodable {
+    public struct Page: Encodable, Sendable {
         let history: [Entry]
         let pagination: Next
 
@@ -40,24 +38,35 @@ enum BuildHistory {
         }
     }
 
-    @Sendable static func list(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
-        let limit = try call.limit(in: 1...100, otherwise: 20)
-        // The cursor is the last row's recorded_at (microseconds) and id: `<micros>_<id>`.
-        var after: (micros: Int64, id: Int64)?
-        if let text = call.query("cursor") {
+    /// Where a page starts: after the row with this `recorded_at` (microseconds) and id, written
+    /// `<micros>_<id>` in the page before's `next`.
+    public struct Cursor: Sendable, Equatable {
+        let micros: Int64
+        let id: Int64
+
+        /// Nil for a text no page gave.
+        public init?(_ text: String) {
             let parts = text.split(separator: "_").map(String.init)
             guard parts.count == 2, text.utf8.count <= 40, let micros = Int64(parts[0]), let id = Int64(parts[1]) else {
-                throw OptimizationError.invalidCursor
+                return nil
             }
-            after = (micros, id)
+            self.micros = micros
+            self.id = id
         }
-        let rows = try context.database.query(
+    }
+
+    /// The sizes a page may have.
+    public static let limits = 1...100
+
+    /// Up to `limit` of `project`'s builds, newest first, after `cursor`.
+    static func page(_ project: UUID, limit: Int, after: Cursor?, _ database: PostgresConnection) throws -> Page {
+        let rows = try database.query(
             """
             SELECT id, deployment_id, lower(deployment_type::text) AS target, outcome::text AS outcome, framework,
                    created_at, queue_ms, build_duration_ms, error_code, error_step, cache_hit, file_count, bytes_uploaded,
                    recorded_at, (extract(epoch FROM recorded_at) * 1000000)::bigint AS micros
             FROM vercel_build_metrics
-            WHERE project_id = \(call.projectID)
+            WHERE project_id = \(project)
               AND (\(after?.micros)::bigint IS NULL
                    OR (recorded_at, id) < (TIMESTAMPTZ 'epoch' + \(after?.micros)::bigint * INTERVAL '1 microsecond',
                                            \(after?.id)::bigint))
@@ -84,28 +93,6 @@ enum BuildHistory {
         if rows.count > limit, let last = rows.prefix(limit).last {
             next = "\(try last.decode("micros", as: Int64.self))_\(try last.decode("id", as: Int64.self))"
         }
-        return .json(Page(history: entries, pagination: .init(next: Nullable(next))))
-    }
-}
-
-/// Every refusal of the `optimization` group, mapped to its status and code in one place.
-enum OptimizationError: Error {
-    case invalidCursor
-    case invalidWindow
-}
-
-extension OptimizationError: HTTPResponseError {
-    var status: Int { 400 }
-    var code: String {
-        switch self {
-        case .invalidCursor: "INVALID_CURSOR"
-        case .invalidWindow: "INVALID_WINDOW"
-        }
-    }
-    var message: String {
-        switch self {
-        case .invalidCursor: "cursor is not one this list gave"
-        case .invalidWindow: "days must be 1 to 365"
-        }
+        return Page(history: entries, pagination: .init(next: Nullable(next)))
     }
 }

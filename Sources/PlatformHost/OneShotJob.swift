@@ -1,5 +1,7 @@
 import FastCGI
+import Glibc
 import Logging
+import Platform
 import Postgres
 
 #if canImport(FoundationEssentials)
@@ -8,7 +10,6 @@ import FoundationEssentials
 import Foundation
 #endif
 #if canImport(Glibc)
-import Glibc
 #endif
 
 /// The `main` of a maintenance job that cron runs: reads its configuration, takes the job's advisory

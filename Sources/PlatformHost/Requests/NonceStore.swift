@@ -1,3 +1,4 @@
+import Platform
 import Postgres
 
 /// Remembers the nonces of accepted platform requests in Postgres, so every process and every host

@@ -1,5 +1,6 @@
 import FastCGI
 import Kernel
+import Platform
 import Vercel
 
 /// How a failed Vercel call reaches the platform's frontend: the codes it already handles
@@ -22,42 +23,6 @@ extension VercelError: HTTPResponseError {
             case 403: 403
             default: 502
             }
-        }
-    }
-
-    public var code: String {
-        switch self {
-        case .unauthorized: "AUTH_REQUIRED"
-        case .forbidden: "INSUFFICIENT_SCOPE"
-        case .rateLimited: "RATE_LIMITED"
-        case .circuitOpen: "CIRCUIT_OPEN"
-        case .busy: "UPSTREAM_BUSY"
-        case .unreachable(.timedOut), .outOfTime: "VERCEL_TIMEOUT"
-        case .unreachable: "VERCEL_UNREACHABLE"
-        case .invalidResponse, .missingFiles: "VERCEL_INVALID_RESPONSE"
-        case .api(let status, _, _):
-            switch status {
-            case 404: "VERCEL_NOT_FOUND"
-            case 409: "VERCEL_CONFLICT"
-            case 400, 422: "VERCEL_REJECTED"
-            case 403: "VERCEL_FORBIDDEN"
-            default: "VERCEL_ERROR"
-            }
-        }
-    }
-
-    public var message: String {
-        switch self {
-        case .unauthorized: "Vercel no longer accepts this connection; reconnect your Vercel account"
-        case .forbidden: "Your Vercel connection does not allow this; reconnect to grant it"
-        case .rateLimited: "Vercel is rate limiting this account; try again later"
-        case .circuitOpen: "Vercel has been failing for this connection; calls are paused briefly"
-        case .busy: "Vercel is still answering this connection's earlier calls; try again shortly"
-        case .unreachable(.timedOut): "Vercel did not answer in time"
-        case .outOfTime: "This request ran out of time before Vercel answered; try again"
-        case .unreachable: "Vercel could not be reached"
-        case .invalidResponse, .missingFiles: "Vercel answered in a way this service does not understand"
-        case .api(_, _, let message): message
         }
     }
 

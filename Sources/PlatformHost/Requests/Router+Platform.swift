@@ -1,5 +1,7 @@
-#if canImport(FoundationEssentials)
 import FastCGI
+import Platform
+
+#if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation

@@ -1,4 +1,5 @@
 import FastCGI
+import Platform
 import Postgres
 import Vercel
 

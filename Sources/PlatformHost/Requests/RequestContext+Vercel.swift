@@ -1,4 +1,5 @@
 import Logging
+import Platform
 import Vercel
 
 #if canImport(FoundationEssentials)
@@ -47,18 +48,5 @@ extension RequestContext {
         }
         guard let only = connected.first else { throw PlatformError.authRequired }
         return only.id
-    }
-
-    /// Credentials for calling Vercel with `credential`, its token refreshed once on a 401.
-    public func credentials(
-        _ credential: ConnectionStore.Credential, logger: Logger, correlationID: String
-    ) -> VercelClient.Credentials {
-        let tokens = self.tokens
-        return VercelClient.Credentials(
-            accessToken: credential.accessToken, teamID: credential.teamID, connectionID: credential.id,
-            breaker: credential.breaker, logger: logger
-        ) {
-            try tokens.refresh(credential.id, correlationID: correlationID).accessToken
-        }
     }
 }

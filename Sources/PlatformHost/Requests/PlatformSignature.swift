@@ -1,5 +1,7 @@
 import Crypto
 import FastCGI
+import Glibc
+import Platform
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -7,7 +9,6 @@ import FoundationEssentials
 import Foundation
 #endif
 #if canImport(Glibc)
-import Glibc
 #endif
 
 /// The platform's request signature (DESIGN.md, "Callers"): HMAC-SHA256, lowercase hex, over

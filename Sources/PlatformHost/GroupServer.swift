@@ -1,5 +1,7 @@
 import FastCGI
+import Glibc
 import Logging
+import Platform
 import Vercel
 
 #if canImport(FoundationEssentials)
@@ -8,7 +10,6 @@ import FoundationEssentials
 import Foundation
 #endif
 #if canImport(Glibc)
-import Glibc
 #endif
 
 /// The `main` of every group executable: reads `--socket PATH` (or serves the socket inherited on

@@ -1,6 +1,7 @@
 import FastCGI
 import Kernel
 import Logging
+import Platform
 import Postgres
 import Vercel
 

@@ -1,3 +1,5 @@
+import Platform
+
 /// The README's table of every route of every group. Made from the groups' routers, so it cannot
 /// drift from them.
 public enum RouteTable {

@@ -1,5 +1,6 @@
 import FastCGI
 import Kernel
+import Platform
 
 extension ProjectFiles.Problem: HTTPResponseError {
     public var status: Int {

@@ -1,13 +1,17 @@
-import FastCGI
 import Kernel
-import Platform
 import Postgres
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// `GET …/optimization/trends?weeks=`: the analysis's figures week by week (ISO weeks, Monday
 /// 00:00 UTC), oldest first, the current week included: builds, success rate, build, queue and
 /// time-to-READY medians and 95th percentiles, and production deployments that became READY. A week
 /// without builds is present with zero builds and null figures, so a chart has no holes.
-enum BuildTrends {
+public enum BuildTrends {
     struct Week: Encodable {
         let weekStart: String
         let builds: Int
@@ -19,15 +23,16 @@ enum BuildTrends {
         let productionDeployments: Int
     }
 
-    struct Answer: Encodable {
+    public struct Answer: Encodable, Sendable {
         let weeks: [Week]
     }
 
-    @Sendable static func get(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
-        let weeks =
-            try call.integer("weeks", in: 1...104, else: OptimizationError.invalidWindow) ?? 12
-        let project = call.projectID
-        let rows = try context.database.query(
+    /// The weeks a chart may span.
+    public static let windows = 1...104
+
+    /// `project`'s last `weeks` weeks, oldest first.
+    static func answer(_ project: UUID, weeks: Int, _ database: PostgresConnection) throws -> Answer {
+        let rows = try database.query(
             """
             WITH weeks AS (
               SELECT generate_series(date_trunc('week', now() AT TIME ZONE 'UTC') - (\(weeks) - 1) * interval '1 week',
@@ -56,21 +61,20 @@ enum BuildTrends {
             LEFT JOIN deployed d ON d.week_start = w.week_start
             GROUP BY w.week_start ORDER BY w.week_start
             """)
-        return .json(
-            Answer(
-                weeks: try rows.map { row in
-                    let ready: Int = try row.decode("ready")
-                    let failed: Int = try row.decode("failed")
-                    return Week(
-                        weekStart: try row.decode("week"), builds: try row.decode("builds"),
-                        successRate: Nullable(
-                            ready + failed == 0
-                                ? nil : BuildAnalysis.rounded(Double(ready) / Double(ready + failed))),
-                        buildMsP50: Nullable(try row.decodeIfPresent("build_p50")),
-                        buildMsP95: Nullable(try row.decodeIfPresent("build_p95")),
-                        queueMsP50: Nullable(try row.decodeIfPresent("queue_p50")),
-                        timeToReadyMsP50: Nullable(try row.decodeIfPresent("ready_p50")),
-                        productionDeployments: try row.decode("deployed"))
-                }))
+        return Answer(
+            weeks: try rows.map { row in
+                let ready: Int = try row.decode("ready")
+                let failed: Int = try row.decode("failed")
+                return Week(
+                    weekStart: try row.decode("week"), builds: try row.decode("builds"),
+                    successRate: Nullable(
+                        ready + failed == 0
+                            ? nil : BuildAnalysis.rounded(Double(ready) / Double(ready + failed))),
+                    buildMsP50: Nullable(try row.decodeIfPresent("build_p50")),
+                    buildMsP95: Nullable(try row.decodeIfPresent("build_p95")),
+                    queueMsP50: Nullable(try row.decodeIfPresent("queue_p50")),
+                    timeToReadyMsP50: Nullable(try row.decodeIfPresent("ready_p50")),
+                    productionDeployments: try row.decode("deployed"))
+            })
     }
 }

@@ -1,5 +1,6 @@
 import FastCGI
 import Logging
+import Platform
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials

@@ -1,5 +1,7 @@
 import FastCGI
+import Glibc
 import Kernel
+import Platform
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -7,7 +9,6 @@ import FoundationEssentials
 import Foundation
 #endif
 #if canImport(Glibc)
-import Glibc
 #endif
 
 extension Router where Context == RequestContext {

@@ -1,6 +1,4 @@
-import FastCGI
 import Kernel
-import Platform
 import Postgres
 
 #if canImport(FoundationEssentials)
@@ -12,7 +10,7 @@ import Foundation
 /// `GET …/optimization/recommendations`: rules over the project's builds, each with the figures
 /// and deployments it rests on and the gain it expects. No rule guesses: a rule without enough
 /// data says nothing, and a rule the service has no data for is listed as not evaluated.
-enum BuildRecommendations {
+public enum BuildRecommendations {
     struct Recommendation: Encodable {
         let rule: String
         let title: String
@@ -25,7 +23,7 @@ enum BuildRecommendations {
         let reason: String
     }
 
-    struct Answer: Encodable {
+    public struct Answer: Encodable, Sendable {
         let recommendations: [Recommendation]
         let notEvaluated: [NotEvaluated]
     }
@@ -35,14 +33,14 @@ enum BuildRecommendations {
         "12.x": "2022-04-30", "14.x": "2023-04-30", "16.x": "2023-09-11", "18.x": "2025-04-30",
     ]
 
-    @Sendable static func get(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
-        let database = context.database
-        let project = call.projectID
+    /// The rules over `project`'s builds; `linked` when it is linked to a Vercel project (whose
+    /// Node.js version is then known).
+    static func answer(_ project: UUID, linked: Bool, _ database: PostgresConnection) throws -> Answer {
         var found: [Recommendation] = []
         if let regression = try regression(project, database) { found.append(regression) }
         found += try failureClusters(project, database)
         if let cache = try cacheBypass(project, database) { found.append(cache) }
-        if call.project?.link != nil, let node = try nodeVersion(project, database), let eol = nodeEndOfLife[node] {
+        if linked, let node = try nodeVersion(project, database), let eol = nodeEndOfLife[node] {
             found.append(
                 Recommendation(
                     rule: "node_end_of_life", title: "Node.js \(node) is past its end of life",
@@ -60,7 +58,7 @@ enum BuildRecommendations {
                     rule: "unneeded_uploads",
                     reason: "no deployment from the platform's files in 30 days: deployments from git upload nothing"))
         }
-        return .json(Answer(recommendations: found, notEvaluated: notEvaluated))
+        return Answer(recommendations: found, notEvaluated: notEvaluated)
     }
 
     /// A lasting rise of the READY builds' time, by change-point detection over the last 200.

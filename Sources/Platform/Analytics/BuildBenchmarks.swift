@@ -1,14 +1,18 @@
-import FastCGI
 import Kernel
-import Platform
 import Postgres
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// `GET …/optimization/benchmarks`: where this project's median build time over the last 30 days
 /// ranks among the platform's projects building the same framework. Figures only: no other project
 /// is named, and nothing is shown for a cohort under 5 projects (one project's times could be read
 /// off a smaller one). The others' medians are kept per framework and computed again at most every
 /// ten minutes; this project's own is read live.
-enum BuildBenchmarks {
+public enum BuildBenchmarks {
     static let windowDays = 30
     static let smallestCohort = 5
     /// How old the kept cohort may be before a request computes it again.
@@ -43,7 +47,7 @@ enum BuildBenchmarks {
         }
     }
 
-    struct Answer: Encodable {
+    public struct Answer: Encodable, Sendable {
         let framework: Nullable<String>
         let windowDays: Int
         let cohortSize: Int
@@ -56,10 +60,10 @@ enum BuildBenchmarks {
         let fasterThanPercent: Nullable<Double>
     }
 
-    @Sendable static func get(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
-        let project = call.projectID
+    /// Where `project` ranks in its framework's cohort.
+    static func answer(_ project: UUID, _ database: PostgresConnection) throws -> Answer {
         // The framework this project built most in the window.
-        let framework: String? = try context.database.query(
+        let framework: String? = try database.query(
             """
             SELECT framework FROM vercel_build_metrics
             WHERE project_id = \(project) AND framework IS NOT NULL
@@ -68,15 +72,14 @@ enum BuildBenchmarks {
             """
         ).first?["framework"]
         guard let framework else {
-            return .json(
-                Answer(
-                    framework: Nullable(nil), windowDays: windowDays, cohortSize: 0, available: false,
-                    reason: Nullable("no build of this project in the last \(windowDays) days"),
-                    medianBuildMs: Nullable(nil), rank: Nullable(nil), fasterThanPercent: Nullable(nil)))
+            return Answer(
+                framework: Nullable(nil), windowDays: windowDays, cohortSize: 0, available: false,
+                reason: Nullable("no build of this project in the last \(windowDays) days"),
+                medianBuildMs: Nullable(nil), rank: Nullable(nil), fasterThanPercent: Nullable(nil))
         }
-        try refreshCohort(framework, context.database)
+        try refreshCohort(framework, database)
         // This project's own median is read live; the others' from the kept cohort.
-        let row = try context.database.query(
+        let row = try database.query(
             """
             WITH mine AS (
               SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY build_duration_ms) AS median
@@ -94,21 +97,19 @@ enum BuildBenchmarks {
         let cohort: Int = try row.decode("cohort")
         let median: Int? = try row.decodeIfPresent("median")
         guard cohort >= smallestCohort, let median else {
-            return .json(
-                Answer(
-                    framework: Nullable(framework), windowDays: windowDays, cohortSize: cohort, available: false,
-                    reason: Nullable(
-                        median == nil
-                            ? "no READY build of this project in the last \(windowDays) days"
-                            : "fewer than \(smallestCohort) projects build \(framework): nothing is shown"),
-                    medianBuildMs: Nullable(median), rank: Nullable(nil), fasterThanPercent: Nullable(nil)))
+            return Answer(
+                framework: Nullable(framework), windowDays: windowDays, cohortSize: cohort, available: false,
+                reason: Nullable(
+                    median == nil
+                        ? "no READY build of this project in the last \(windowDays) days"
+                        : "fewer than \(smallestCohort) projects build \(framework): nothing is shown"),
+                medianBuildMs: Nullable(median), rank: Nullable(nil), fasterThanPercent: Nullable(nil))
         }
         let faster: Int = try row.decode("faster")
         let slower: Int = try row.decode("slower")
-        return .json(
-            Answer(
-                framework: Nullable(framework), windowDays: windowDays, cohortSize: cohort, available: true,
-                reason: Nullable(nil), medianBuildMs: Nullable(median), rank: Nullable(faster + 1),
-                fasterThanPercent: Nullable((Double(slower) * 1000 / Double(cohort - 1)).rounded() / 10)))
+        return Answer(
+            framework: Nullable(framework), windowDays: windowDays, cohortSize: cohort, available: true,
+            reason: Nullable(nil), medianBuildMs: Nullable(median), rank: Nullable(faster + 1),
+            fasterThanPercent: Nullable((Double(slower) * 1000 / Double(cohort - 1)).rounded() / 10))
     }
 }

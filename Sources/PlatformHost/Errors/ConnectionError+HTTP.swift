@@ -1,5 +1,6 @@
 import FastCGI
 import Kernel
+import Platform
 
 extension ConnectionError: HTTPResponseError {
     public var status: Int {

@@ -1,13 +1,17 @@
-import FastCGI
 import Kernel
-import Platform
 import Postgres
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// `GET …/optimization/analysis?days=`: the project's builds over a window (30 days by default):
 /// outcomes and success rate, queue, build and time-to-READY percentiles by target, the most
 /// frequent failures, and the DORA measures as defined in `definitions`. Statistics a user can
 /// check: each figure is one SQL aggregate over the rows the other routes show.
-enum BuildAnalysis {
+public enum BuildAnalysis {
     struct Percentiles: Encodable {
         let p50: Nullable<Int>
         let p95: Nullable<Int>
@@ -35,7 +39,7 @@ enum BuildAnalysis {
         let failedDeploymentRecoveryTimeMs: Nullable<Int>
     }
 
-    struct Answer: Encodable {
+    public struct Answer: Encodable, Sendable {
         let windowDays: Int
         let outcomes: [String: Int]
         let successRate: Nullable<Double>
@@ -59,11 +63,11 @@ enum BuildAnalysis {
             "median time from a failed production deployment to the next production deployment that became READY",
     ]
 
-    @Sendable static func get(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
-        let days =
-            try call.integer("days", in: 1...365, else: OptimizationError.invalidWindow) ?? 30
-        let project = call.projectID
-        let database = context.database
+    /// The days a window may span.
+    public static let windows = 1...365
+
+    /// The figures of `project`'s builds over the last `days` days.
+    static func answer(_ project: UUID, days: Int, _ database: PostgresConnection) throws -> Answer {
 
         var outcomes = ["READY": 0, "ERROR": 0, "CANCELED": 0]
         for row in try database.query(
@@ -159,23 +163,22 @@ enum BuildAnalysis {
         let lead: Int64? = try dora.decodeIfPresent("lead_ms")
         let leadSample: Int = try dora.decode("lead_n")
 
-        return .json(
-            Answer(
-                windowDays: days, outcomes: outcomes,
-                successRate: Nullable(
-                    decided == 0 ? nil : Self.rounded(Double(outcomes["READY"] ?? 0) / Double(decided))),
-                byTarget: byTarget, topFailures: failures,
-                dora: Dora(
-                    deploymentFrequencyPerDay: Self.rounded(Double(readyCount) / Double(days)),
-                    leadTimeForChangesMs: Nullable(lead.map { Int($0) }), leadTimeSampleSize: leadSample,
-                    leadTimeNote:
-                        "Over the \(leadSample) READY production deployments whose commit time the git provider reported; deployments made from files or without a commit time are left out",
-                    changeFailureRate: Nullable(
-                        readyCount == 0 ? nil : Self.rounded(Double(failedCount) / Double(readyCount))),
-                    failedDeploymentRecoveryTimeMs: Nullable(recovery.map { Int($0) })),
-                definitions: definitions))
+        return Answer(
+            windowDays: days, outcomes: outcomes,
+            successRate: Nullable(
+                decided == 0 ? nil : Self.rounded(Double(outcomes["READY"] ?? 0) / Double(decided))),
+            byTarget: byTarget, topFailures: failures,
+            dora: Dora(
+                deploymentFrequencyPerDay: Self.rounded(Double(readyCount) / Double(days)),
+                leadTimeForChangesMs: Nullable(lead.map { Int($0) }), leadTimeSampleSize: leadSample,
+                leadTimeNote:
+                    "Over the \(leadSample) READY production deployments whose commit time the git provider reported; deployments made from files or without a commit time are left out",
+                changeFailureRate: Nullable(
+                    readyCount == 0 ? nil : Self.rounded(Double(failedCount) / Double(readyCount))),
+                failedDeploymentRecoveryTimeMs: Nullable(recovery.map { Int($0) })),
+            definitions: definitions)
     }
 
     /// Four decimals.
-    static func rounded(_ value: Double) -> Double { (value * 10_000).rounded() / 10_000 }
+    public static func rounded(_ value: Double) -> Double { (value * 10_000).rounded() / 10_000 }
 }

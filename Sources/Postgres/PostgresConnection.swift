@@ -122,6 +122,36 @@ public final class PostgresConnection {
         return try body()
     }
 
+    /// Takes the session advisory lock `name` if it is free and, holding it, the shared one
+    /// `shared` (waiting for it, up to the lock timeout, while another session holds it
+    /// exclusively), in one statement; runs `body` and releases both in one more. Nil without
+    /// running `body` when another session holds `name`.
+    public func withAdvisoryLocksIfFree<T>(_ name: String, shared: String, _ body: () throws -> T) throws -> T? {
+        let rows: [PostgresRow]
+        do {
+            rows = try query(
+                """
+                SELECT CASE WHEN pg_try_advisory_lock(hashtextextended(\(name), 0))
+                       THEN (SELECT true FROM pg_advisory_lock_shared(hashtextextended(\(shared), 0)))
+                       ELSE false END AS locked
+                """)
+        } catch {
+            // The shared lock's wait failed (a lock timeout) with `name` held: a session lock
+            // outlives the failed statement, so it is released here.
+            _ = try? execute("SELECT pg_advisory_unlock(hashtextextended(\(name), 0))")
+            throw error
+        }
+        guard try rows.first?.decode("locked", as: Bool.self) == true else { return nil }
+        defer {
+            _ = try? execute(
+                """
+                SELECT pg_advisory_unlock_shared(hashtextextended(\(shared), 0)),
+                       pg_advisory_unlock(hashtextextended(\(name), 0))
+                """)
+        }
+        return try body()
+    }
+
     /// Takes the transaction advisory lock `name`, released at commit or rollback. Call inside
     /// `transaction`.
     public func lockForTransaction(_ name: String) throws {

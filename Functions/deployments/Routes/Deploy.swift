@@ -112,9 +112,12 @@ enum Deploy {
             return .json(try create(call, project, context), status: 202)
         }
         let outcome = try context.deployOnce(
-            project: project.projectID, key: key, fingerprint: input.fingerprint, wait: idempotencyWait,
-            logger: call.logger, replay: { Accepted($0, replayed: true) },
-            create: { try create(call, project, context, idempotency: (key, input.fingerprint)) })
+            project, key: key, fingerprint: input.fingerprint, production: input.isProduction,
+            createdBy: call.caller.userID, wait: idempotencyWait, logger: call.logger,
+            replay: { Accepted($0, replayed: true) },
+            create: { attempt in
+                try create(call, project, context, idempotency: (key, input.fingerprint), attempt: attempt)
+            })
         switch outcome {
         case .done(let answer): return .json(answer, status: 202)
         case .keyReused: throw DeploymentsError.idempotencyKeyReused
@@ -126,7 +129,7 @@ enum Deploy {
     /// Creates the deployment at Vercel and stores it, with its idempotency key when it has one.
     static func create(
         _ call: PlatformCall<Input>, _ project: LinkedProject, _ context: RequestContext,
-        idempotency: (key: String, fingerprint: String)? = nil
+        idempotency: (key: String, fingerprint: String)? = nil, attempt: DeployAttemptStore.Attempt? = nil
     ) throws -> Accepted {
         let input = call.input
         let credentials = try context.vercelCredentials(
@@ -143,40 +146,39 @@ enum Deploy {
         let deployment: DeploymentRecord
         var uploaded: UploadReport?
         do {
-            if let source = input.gitSource {
-                let made = try context.createGitDeployment(
-                    of: project, production: input.isProduction,
-                    source: .init(branch: source.branch, commitSha: source.commitSha, prNumber: source.prNumber),
-                    credentials: credentials, createdBy: call.caller.userID, correlationID: call.requestID,
-                    logger: call.logger, idempotency: idempotency)
-                guard let made else { throw DeploymentsError.noGitRepository }
-                deployment = made
-            } else {
+            (deployment, uploaded) = try context.deploying(
+                project, production: input.isProduction, createdBy: call.caller.userID, under: attempt
+            ) { attempt in
+                if let source = input.gitSource {
+                    let made = try context.createGitDeployment(
+                        of: project, production: input.isProduction,
+                        source: .init(branch: source.branch, commitSha: source.commitSha, prNumber: source.prNumber),
+                        credentials: credentials, createdBy: call.caller.userID, correlationID: call.requestID,
+                        logger: call.logger, idempotency: idempotency, attempt: attempt)
+                    guard let made else { throw DeploymentsError.noGitRepository }
+                    return (made, nil)
+                }
                 guard let root = context.configuration.deployments.projectsRoot else {
                     throw DeploymentsError.projectFilesUnavailable
                 }
                 let files = try ProjectFiles.read(root + "/" + project.projectID.uuidString.lowercased())
-                (deployment, uploaded) = try context.whileLinked(
-                    project, production: input.isProduction, createdBy: call.caller.userID
-                ) { attempt in
-                    let request = VercelDeploymentRequest(
-                        name: project.vercelProjectName, project: project.vercelProjectID,
-                        target: input.isProduction ? "production" : nil,
-                        meta: [
-                            "sheenProjectId": project.projectID.uuidString.lowercased(),
-                            DeployAttemptStore.metaKey: attempt.metaValue,
-                        ])
-                    let outcome = try context.vercel.deployFiles(files, as: request, credentials)
-                    let recorded = try context.deployments(logger: call.logger).recordCreated(
-                        outcome.deployment, of: project,
-                        origin: .init(
-                            production: input.isProduction, gitSource: nil, createdBy: call.caller.userID,
-                            correlationID: call.requestID, idempotency: idempotency,
-                            upload: (outcome.report.filesUploaded, outcome.report.bytesUploaded),
-                            uploadAudit: UploadAudit.summarize(files.map { ($0.path, $0.bytes.count) }),
-                            attempt: attempt.id))
-                    return (recorded, outcome.report)
-                }
+                let request = VercelDeploymentRequest(
+                    name: project.vercelProjectName, project: project.vercelProjectID,
+                    target: input.isProduction ? "production" : nil,
+                    meta: [
+                        "sheenProjectId": project.projectID.uuidString.lowercased(),
+                        DeployAttemptStore.metaKey: attempt.metaValue,
+                    ])
+                let outcome = try context.vercel.deployFiles(files, as: request, credentials)
+                let recorded = try context.deployments(logger: call.logger).recordCreated(
+                    outcome.deployment, of: project,
+                    origin: .init(
+                        production: input.isProduction, gitSource: nil, createdBy: call.caller.userID,
+                        correlationID: call.requestID, idempotency: idempotency,
+                        upload: (outcome.report.filesUploaded, outcome.report.bytesUploaded),
+                        uploadAudit: UploadAudit.summarize(files.map { ($0.path, $0.bytes.count) }),
+                        attempt: attempt.id))
+                return (recorded, outcome.report)
             }
         } catch {
             override.map(context.overrides.refund)

@@ -27,23 +27,36 @@ extension RequestContext {
     /// Deploys once per idempotency key of a project, whoever asks: the API with the caller's key,
     /// or a git delivery with `git:<provider>:<repo>:<sha>:<target>`. Concurrent requests with one
     /// key wait (up to `wait`) for the first and then get its deployment through `replay`.
+    ///
+    /// Two round trips before `create` and one after: one statement takes the key's lock and the
+    /// link's lock (shared; an unlink takes it exclusively), one reads what the key named before
+    /// and, when it named nothing, begins the attempt `create` deploys under (while the link is
+    /// seen to be there), and one releases both locks.
+    /// - Throws: `PlatformError.projectNotLinked` when the project was unlinked since it was read.
     public func deployOnce<Answer>(
-        project: UUID, key: String, fingerprint: String, wait: Duration, logger: Logger,
-        replay: (DeploymentRecord) -> Answer, create: () throws -> Answer
+        _ project: LinkedProject, key: String, fingerprint: String, production: Bool, createdBy: UUID,
+        wait: Duration, logger: Logger, replay: (DeploymentRecord) -> Answer,
+        create: (DeployAttemptStore.Attempt) throws -> Answer
     ) throws -> DeployOnce<Answer> {
-        let store = deployments(logger: logger)
         let deadline = ContinuousClock.now + wait
+        let keyLock = "vercel.deploy:\(project.projectID):\(key)"
+        let attempts = DeployAttemptStore(database: database)
         while true {
-            let outcome = try database.withAdvisoryLockIfFree("vercel.deploy:\(project):\(key)") {
+            let outcome = try database.withAdvisoryLocksIfFree(keyLock, shared: Self.linkLock(project.projectID)) {
                 () throws -> DeployOnce<Answer> in
-                if let earlier = try store.idempotent(key, projectID: project) {
-                    guard ConstantTime.equals(earlier.fingerprint, fingerprint) else { return .keyReused }
-                    guard let deployment = try store.find(earlier.deploymentID, projectID: project) else {
-                        return .missing
-                    }
+                switch try attempts.begin(project, production: production, createdBy: createdBy, unlessKey: key) {
+                case .named(let deploymentID, let earlier):
+                    guard ConstantTime.equals(earlier, fingerprint) else { return .keyReused }
+                    guard
+                        let deployment = try deployments(logger: logger).find(
+                            deploymentID, projectID: project.projectID)
+                    else { return .missing }
                     return .done(replay(deployment))
+                case .unlinked:
+                    throw PlatformError.projectNotLinked
+                case .begun(let attempt):
+                    return .done(try attempts.ending(attempt, unlessMade: { try create(attempt) }))
                 }
-                return .done(try create())
             }
             if let outcome { return outcome }
             guard ContinuousClock.now < deadline else { return .busy }
@@ -56,10 +69,10 @@ extension RequestContext {
     public static func linkLock(_ projectID: UUID) -> String { "vercel.link:\(projectID)" }
 
     /// Runs `body` (which creates a deployment at Vercel and records it) while `project`'s link
-    /// cannot be removed, once it is known to be still there. `body` names the attempt it is
-    /// given in the deployment's `meta` and passes it to `recordCreated`, which ends it; an attempt
-    /// left over (no answer from Vercel, or a failure after it answered) is settled by
-    /// `vercel-job-deployment-sync`.
+    /// cannot be removed, once it is known to be still there: a deploy without an idempotency key.
+    /// `body` names the attempt it is given in the deployment's `meta` and passes it to
+    /// `recordCreated`, which ends it; an attempt left over (no answer from Vercel, or a failure
+    /// after it answered) is settled by `vercel-job-deployment-sync`.
     /// - Throws: `PlatformError.projectNotLinked` when it was unlinked since it was read.
     public func whileLinked<T>(
         _ project: LinkedProject, production: Bool, createdBy: UUID,
@@ -70,21 +83,27 @@ extension RequestContext {
             guard let attempt = try attempts.begin(project, production: production, createdBy: createdBy) else {
                 throw PlatformError.projectNotLinked
             }
-            do {
-                return try body(attempt)
-            } catch let error as VercelError where error.madeNothing {
-                try? attempts.end(attempt.id)
-                throw error
-            }
+            return try attempts.ending(attempt, unlessMade: { try body(attempt) })
         }
     }
 
+    /// Runs `body` under `attempt` when one is begun already (`deployOnce` began it for an
+    /// idempotency key), else under one `whileLinked` begins.
+    public func deploying<T>(
+        _ project: LinkedProject, production: Bool, createdBy: UUID, under attempt: DeployAttemptStore.Attempt?,
+        _ body: (DeployAttemptStore.Attempt) throws -> T
+    ) throws -> T {
+        guard let attempt else { return try whileLinked(project, production: production, createdBy: createdBy, body) }
+        return try body(attempt)
+    }
+
     /// Creates a deployment of a git commit (or branch head) of the project's repository at Vercel
-    /// and stores it. Nil when Vercel's project is connected to no repository it can build from.
+    /// under `attempt` and stores it. Nil when Vercel's project is connected to no repository it
+    /// can build from.
     public func createGitDeployment(
         of project: LinkedProject, production: Bool, source: DeploymentRecord.GitSource,
         credentials: VercelClient.Credentials, createdBy: UUID, correlationID: String, logger: Logger,
-        idempotency: (key: String, fingerprint: String)?
+        idempotency: (key: String, fingerprint: String)?, attempt: DeployAttemptStore.Attempt
     ) throws -> DeploymentRecord? {
         guard let branch = source.branch,
             let gitSource = project.repository?.gitSource(ref: branch, sha: source.commitSha)
@@ -92,21 +111,19 @@ extension RequestContext {
         var recorded = source
         recorded.provider = source.provider ?? project.repository?.type
         recorded.repository = source.repository ?? project.repository?.fullName
-        return try whileLinked(project, production: production, createdBy: createdBy) { attempt in
-            var request = VercelDeploymentRequest(
-                name: project.vercelProjectName, project: project.vercelProjectID,
-                target: production ? "production" : nil,
-                meta: [
-                    "sheenProjectId": project.projectID.uuidString.lowercased(),
-                    DeployAttemptStore.metaKey: attempt.metaValue,
-                ])
-            request.gitSource = gitSource
-            let created = try vercel.createDeployment(request, credentials)
-            return try deployments(logger: logger).recordCreated(
-                created, of: project,
-                origin: .init(
-                    production: production, gitSource: recorded, createdBy: createdBy, correlationID: correlationID,
-                    idempotency: idempotency, attempt: attempt.id))
-        }
+        var request = VercelDeploymentRequest(
+            name: project.vercelProjectName, project: project.vercelProjectID,
+            target: production ? "production" : nil,
+            meta: [
+                "sheenProjectId": project.projectID.uuidString.lowercased(),
+                DeployAttemptStore.metaKey: attempt.metaValue,
+            ])
+        request.gitSource = gitSource
+        let created = try vercel.createDeployment(request, credentials)
+        return try deployments(logger: logger).recordCreated(
+            created, of: project,
+            origin: .init(
+                production: production, gitSource: recorded, createdBy: createdBy, correlationID: correlationID,
+                idempotency: idempotency, attempt: attempt.id))
     }
 }

@@ -149,6 +149,65 @@ public struct AutoDeployStore {
         }
     }
 
+    /// What deciding a delivery for a project needs, read in one statement.
+    public struct Deciding: Sendable {
+        /// Whether the delivery was recorded for the project already.
+        public let seen: Bool
+        public let owner: UUID?
+        /// Nil when the project is not linked.
+        public let link: LinkedProject?
+        public let settings: AutoDeploySettings?
+        public let rules: [AutoDeployRule]
+    }
+
+    /// The project's owner, link, auto-deploy settings and rules, and whether `deliveryID` of
+    /// `provider` was recorded for it; nil when there is no such project.
+    public func deciding(_ projectID: UUID, provider: GitProvider, deliveryID: String) throws -> Deciding? {
+        guard
+            let row = try database.query(
+                """
+                SELECT p.owner_id,
+                  EXISTS (SELECT 1 FROM vercel_git_deliveries d WHERE d.project_id = p.id
+                          AND d.provider = \(provider.rawValue) AND d.delivery_id = \(deliveryID)) AS seen,
+                  \(fragment: ProjectLinkStore.columns), m.auto_deploy,
+                  array_to_json(m.deployment_branch_patterns)::text AS patterns,
+                  coalesce(c.target_environment, 'auto') AS target_environment,
+                  coalesce(c.requires_approval, false) AS requires_approval,
+                  (SELECT coalesce(json_agg(json_build_object('pattern', r.pattern, 'target', r.target,
+                            'requiresApproval', r.requires_approval) ORDER BY r.position, r.created_at), '[]')::text
+                   FROM vercel_auto_deploy_rules r WHERE r.project_id = p.id) AS rules
+                FROM projects p
+                LEFT JOIN vercel_project_mappings m ON m.project_id = p.id
+                LEFT JOIN vercel_auto_deploy_configs c ON c.project_id = p.id
+                WHERE p.id = \(projectID)
+                """
+            ).first
+        else { return nil }
+        let link = try ProjectLinkStore.linkedProject(projectID, row)
+        let decoder = JSONDecoder()
+        var settings: AutoDeploySettings?
+        if let link {
+            settings = AutoDeploySettings(
+                enabled: try row.decode("auto_deploy"),
+                branchPatterns: try decoder.decode(
+                    [String].self, from: Data(try row.decode("patterns", as: String.self).utf8)),
+                targetEnvironment: try row.decode("target_environment"),
+                requiresApproval: try row.decode("requires_approval"), productionBranch: link.productionBranch)
+        }
+        let rules = try decoder.decode([StoredRule].self, from: Data(try row.decode("rules", as: String.self).utf8))
+        return Deciding(
+            seen: try row.decode("seen"), owner: try row.decodeIfPresent("owner_id"), link: link, settings: settings,
+            rules: rules.map {
+                AutoDeployRule(pattern: $0.pattern, target: $0.target, requiresApproval: $0.requiresApproval)
+            })
+    }
+
+    private struct StoredRule: Decodable {
+        let pattern: String
+        let target: String
+        let requiresApproval: Bool
+    }
+
     /// Whether `deliveryID` of `provider` was recorded for `projectID` already.
     public func seen(_ provider: GitProvider, _ deliveryID: String, projectID: UUID) throws -> Bool {
         try !database.query(
@@ -159,33 +218,32 @@ public struct AutoDeployStore {
         ).isEmpty
     }
 
-    /// Records a decision. A failed one is queued (`git.deploy`) in the same transaction, for the
-    /// retry job to decide again.
-    public func record(_ event: Event, projectID: UUID, repository: String?, correlationID: String) throws {
+    /// Records a decision, in one statement: a failed one is queued (`git.deploy`) with it, for the
+    /// retry job to decide again. False when the delivery's item was recorded already (a concurrent
+    /// redelivery recorded it first).
+    @discardableResult
+    public func record(_ event: Event, projectID: UUID, repository: String?, correlationID: String) throws -> Bool {
         let change = event.change
-        try database.transaction {
-            let inserted = try database.query(
-                """
-                INSERT INTO vercel_git_deliveries (project_id, provider, delivery_id, item, kind, repository, branch, commit_sha,
-                  committed_at, pr_number, from_fork, decision, reason, target, deployment_id, approval_id, correlation_id)
-                VALUES (\(projectID), \(event.provider.rawValue), \(event.deliveryID), \(event.item), \(change.kind),
-                  \(repository.map { String($0.prefix(255)) }), \(change.branch.map { String($0.prefix(255)) }),
-                  \(Self.validSha(change.commitSha)), \(change.committedAt),
-                  \(change.prNumber.flatMap { $0 > 0 && $0 <= Int(Int32.max) ? $0 : nil }), \(change.fromFork), \(event.decision),
-                  \(String(event.reason.prefix(500))), \(event.target), \(event.deploymentID), \(event.approvalID), \(correlationID))
-                ON CONFLICT (project_id, provider, delivery_id, item) DO NOTHING
-                RETURNING id
-                """)
-            guard event.decision == "failed", let row = inserted.first else { return }
-            let id: Int64 = try row.decode("id")
-            try database.execute(
-                """
-                INSERT INTO vercel_jobs (kind, payload, dedup_key, correlation_id, run_after)
-                VALUES ('git.deploy', jsonb_build_object('deliveryRowId', \(id)::bigint), \("\(id)"), \(correlationID),
-                  now() + interval '30 seconds')
-                ON CONFLICT (kind, dedup_key) WHERE dedup_key IS NOT NULL AND status IN ('pending', 'running') DO NOTHING
-                """)
-        }
+        let rows = try database.query(
+            """
+            WITH inserted AS (
+              INSERT INTO vercel_git_deliveries (project_id, provider, delivery_id, item, kind, repository, branch, commit_sha,
+                committed_at, pr_number, from_fork, decision, reason, target, deployment_id, approval_id, correlation_id)
+              VALUES (\(projectID), \(event.provider.rawValue), \(event.deliveryID), \(event.item), \(change.kind),
+                \(repository.map { String($0.prefix(255)) }), \(change.branch.map { String($0.prefix(255)) }),
+                \(Self.validSha(change.commitSha)), \(change.committedAt),
+                \(change.prNumber.flatMap { $0 > 0 && $0 <= Int(Int32.max) ? $0 : nil }), \(change.fromFork), \(event.decision),
+                \(String(event.reason.prefix(500))), \(event.target), \(event.deploymentID), \(event.approvalID), \(correlationID))
+              ON CONFLICT (project_id, provider, delivery_id, item) DO NOTHING
+              RETURNING id, decision),
+            queued AS (
+              INSERT INTO vercel_jobs (kind, payload, dedup_key, correlation_id, run_after)
+              SELECT 'git.deploy', jsonb_build_object('deliveryRowId', id), id::text, \(correlationID), now() + interval '30 seconds'
+              FROM inserted WHERE decision = 'failed'
+              ON CONFLICT (kind, dedup_key) WHERE dedup_key IS NOT NULL AND status IN ('pending', 'running') DO NOTHING)
+            SELECT count(*) AS inserted FROM inserted
+            """)
+        return try rows[0].decode("inserted", as: Int.self) > 0
     }
 
     /// A delivery whose deployment failed, as stored, for the retry job.

@@ -28,29 +28,29 @@ public struct GitDeliveryReceiver {
 
     var store: AutoDeployStore { AutoDeployStore(database: context.database) }
 
-    /// The decisions recorded for the delivery's changes; a delivery seen before (or being handled
-    /// by a concurrent redelivery) decides nothing again and answers `duplicate`.
+    /// The decisions recorded for the delivery's changes; a delivery seen before answers
+    /// `duplicate` and decides nothing again. No lock is held while deciding: what a decision
+    /// does is idempotent (one deployment per commit and target, one pending approval per pull
+    /// request or branch, one row per item), so a redelivery racing this one changes nothing,
+    /// and whichever records an item second answers `duplicate` for it.
     public func receive(_ delivery: GitDelivery, deliveryID: String) throws -> [AutoDeployStore.Event] {
-        let lock = "vercel.git-delivery:\(projectID):\(delivery.provider.rawValue):\(deliveryID)"
-        let decided = try context.database.withAdvisoryLockIfFree(lock) { () throws -> [AutoDeployStore.Event]? in
-            guard try !store.seen(delivery.provider, deliveryID, projectID: projectID) else { return nil }
-            var events: [AutoDeployStore.Event] = []
-            for (item, change) in delivery.changes.enumerated() {
-                var event = try decide(change, of: delivery)
-                event.deliveryID = deliveryID
-                event.item = item
-                try store.record(
-                    event, projectID: projectID, repository: delivery.repository, correlationID: correlationID)
-                events.append(event)
+        let duplicate = AutoDeployStore.Event(
+            provider: delivery.provider, deliveryID: deliveryID, item: 0, change: .init(kind: delivery.event),
+            decision: "duplicate", reason: "this delivery was received before")
+        let known = try store.deciding(projectID, provider: delivery.provider, deliveryID: deliveryID)
+        guard let known, !known.seen else { return known == nil ? [] : [duplicate] }
+        var events: [AutoDeployStore.Event] = []
+        for (item, change) in delivery.changes.enumerated() {
+            var event = try decide(change, of: delivery, known)
+            event.deliveryID = deliveryID
+            event.item = item
+            let recorded = try store.record(
+                event, projectID: projectID, repository: delivery.repository, correlationID: correlationID)
+            if !recorded {
+                event.decision = "duplicate"
+                event.reason = "this delivery was received before"
             }
-            return events
-        }
-        guard let attempt = decided, let events = attempt else {
-            return [
-                .init(
-                    provider: delivery.provider, deliveryID: deliveryID, item: 0, change: .init(kind: delivery.event),
-                    decision: "duplicate", reason: "this delivery was received before")
-            ]
+            events.append(event)
         }
         return events
     }
@@ -60,8 +60,10 @@ public struct GitDeliveryReceiver {
     public func retry(_ failed: AutoDeployStore.FailedDelivery) throws -> AutoDeployStore.Event? {
         let lock = "vercel.git-delivery:\(projectID):\(failed.provider.rawValue):\(failed.deliveryID)"
         let outcome = try context.database.withAdvisoryLock(lock) { () throws -> AutoDeployStore.Event? in
-            guard try store.isFailed(failed, projectID: projectID) else { return nil }
-            var event = try route(failed.change, provider: failed.provider, repository: failed.repository)
+            guard try store.isFailed(failed, projectID: projectID),
+                let known = try store.deciding(projectID, provider: failed.provider, deliveryID: failed.deliveryID)
+            else { return nil }
+            var event = try route(failed.change, provider: failed.provider, repository: failed.repository, known)
             event.deliveryID = failed.deliveryID
             event.item = failed.item
             try store.redecide(event, projectID: projectID)
@@ -70,7 +72,9 @@ public struct GitDeliveryReceiver {
         return outcome
     }
 
-    func decide(_ change: GitDelivery.Change, of delivery: GitDelivery) throws -> AutoDeployStore.Event {
+    func decide(
+        _ change: GitDelivery.Change, of delivery: GitDelivery, _ known: AutoDeployStore.Deciding
+    ) throws -> AutoDeployStore.Event {
         if let ignored = change.ignored { return event("ignored", ignored, change, delivery.provider) }
         guard let repository = delivery.repository else {
             return event("ignored", "the delivery names no repository", change, delivery.provider)
@@ -78,7 +82,7 @@ public struct GitDeliveryReceiver {
         if let marker = AutoDeployPolicy.skipMarker(in: change.commitMessage) {
             return event("skipped", "the head commit's message says \(marker)", change, delivery.provider)
         }
-        return try route(change, provider: delivery.provider, repository: repository)
+        return try route(change, provider: delivery.provider, repository: repository, known)
     }
 
     func event(
@@ -88,8 +92,9 @@ public struct GitDeliveryReceiver {
     }
 
     /// The rules' decision for a change that may deploy, and what follows from it.
-    func route(_ change: GitDelivery.Change, provider: GitProvider, repository: String) throws -> AutoDeployStore.Event
-    {
+    func route(
+        _ change: GitDelivery.Change, provider: GitProvider, repository: String, _ known: AutoDeployStore.Deciding
+    ) throws -> AutoDeployStore.Event {
         func event(_ decision: String, _ reason: String) -> AutoDeployStore.Event {
             self.event(decision, reason, change, provider)
         }
@@ -99,11 +104,10 @@ public struct GitDeliveryReceiver {
         guard let sha = change.commitSha, AutoDeployStore.isValidSha(sha) else {
             return event("ignored", "the delivery names no valid commit")
         }
-        guard let project = try context.projectLinks.find(projectID),
-            let owner = try context.projectLinks.owner(projectID),
-            let settings = try store.settings(projectID)
-        else { return event("ignored", "the project is not linked to a Vercel project") }
-        let policy = AutoDeployPolicy.evaluate(branch: branch, settings: settings, rules: try store.rules(projectID))
+        guard let project = known.link, let owner = known.owner, let settings = known.settings else {
+            return event("ignored", "the project is not linked to a Vercel project")
+        }
+        let policy = AutoDeployPolicy.evaluate(branch: branch, settings: settings, rules: known.rules)
         guard policy.wouldDeploy, let policyTarget = policy.target else { return event("skipped", policy.reason) }
         // A pull request builds a preview of its head, whatever the branch's rule targets.
         let target = change.prNumber == nil ? policyTarget : "preview"

@@ -70,21 +70,22 @@ extension RequestContext {
         let guardrail = DeploymentGuardrail.evaluate(
             production: production, branch: commit.branch, productionBranch: productionBranch)
         guard !guardrail.isBlocked else { return .blocked(warnings: guardrail.warnings) }
+        guard project.repository?.gitSource(ref: commit.branch, sha: commit.sha) != nil else { return .noRepository }
         let key = commit.idempotencyKey
         let fingerprint = Digest.sha256Hex("git\n" + key)
         let source = DeploymentRecord.GitSource(
             branch: commit.branch, commitSha: commit.sha, prNumber: commit.prNumber, provider: commit.provider.rawValue,
             repository: commit.repository, committedAt: commit.committedAt)
         let outcome = try deployOnce(
-            project: project.projectID, key: key, fingerprint: fingerprint, wait: Self.gitDeployWait, logger: logger,
-            replay: { GitDeployOutcome.deployed($0, replayed: true) },
-            create: {
+            project, key: key, fingerprint: fingerprint, production: production, createdBy: createdBy,
+            wait: Self.gitDeployWait, logger: logger, replay: { GitDeployOutcome.deployed($0, replayed: true) },
+            create: { attempt in
                 guard
                     let made = try createGitDeployment(
                         of: project, production: production, source: source, credentials: credentials,
                         createdBy: createdBy, correlationID: correlationID, logger: logger,
-                        idempotency: (key, fingerprint))
-                else { return GitDeployOutcome.noRepository }
+                        idempotency: (key, fingerprint), attempt: attempt)
+                else { throw PlatformError.projectNotLinked }
                 logger.info(
                     "git deployment created",
                     metadata: [

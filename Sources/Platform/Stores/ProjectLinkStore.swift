@@ -31,7 +31,7 @@ public struct ProjectLinkStore {
     /// The link in `row` (read with `columns`), nil when the row has none.
     static func linkedProject(_ projectID: UUID, _ row: PostgresRow) throws -> LinkedProject? {
         guard let mapping = try row.decodeIfPresent("mapping_id", as: UUID.self) else { return nil }
-        return LinkedProject(
+        var link = LinkedProject(
             projectID: projectID, mappingID: mapping, connectionID: try row.decode("vercel_connection_id"),
             vercelProjectID: try row.decode("vercel_project_id"),
             vercelProjectName: try row.decode("vercel_project_name"),
@@ -39,6 +39,8 @@ public struct ProjectLinkStore {
             repository: row["git_repository"].flatMap {
                 try? JSONDecoder().decode(LinkedProject.Repository.self, from: Data($0.utf8))
             })
+        link.productionBranchCheckedAt = try row.decodeIfPresent("production_branch_checked_at")
+        return link
     }
 
     /// Whether `userID` owns the platform project `projectID`.
@@ -116,11 +118,11 @@ public struct ProjectLinkStore {
                 """
                 INSERT INTO vercel_project_mappings (project_id, vercel_connection_id, vercel_project_id, vercel_project_name, framework,
                   node_version, build_command, output_directory, install_command, dev_command, root_directory, production_branch,
-                  git_repository, environment_target, auto_deploy, deployment_branch_patterns)
+                  git_repository, environment_target, auto_deploy, deployment_branch_patterns, production_branch_checked_at)
                 VALUES (\(link.projectID), \(link.connectionID), \(link.vercelProjectID), \(link.vercelProjectName), \(link.framework),
                   \(link.nodeVersion), \(link.buildCommand), \(link.outputDirectory), \(link.installCommand), \(link.devCommand),
                   \(link.rootDirectory), \(link.productionBranch), \(repository)::jsonb, \(link.environmentTargets)::vercel_env_target[],
-                  \(link.autoDeploy), \(link.branchPatterns))
+                  \(link.autoDeploy), \(link.branchPatterns), now())
                 RETURNING id
                 """)[0].decode("id")
         } catch let error as PostgresError where error.isUniqueViolation {

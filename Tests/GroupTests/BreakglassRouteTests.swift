@@ -1,4 +1,5 @@
 import BreakglassGroup
+import Crypto
 import Foundation
 import Platform
 import PlatformHost
@@ -92,5 +93,64 @@ import Testing
         #expect(try harness.call("POST", "/v1/admin/vercel/jobs/\(job)/retry", as: requester).code == "JOB_NOT_DEAD")
         #expect(
             try harness.call("POST", "/v1/admin/vercel/jobs/999999999/retry", as: requester).code == "JOB_NOT_FOUND")
+    }
+
+    /// A key that left the ring, escrowed as `vercel-keyescrow split` escrows it: three shares
+    /// handed in by three administrators under an executed EMERGENCY_RECOVERY request re-seal what
+    /// it sealed under the ring's current key; before the request is executed no share is taken.
+    @Test func threeSharesUnderAnExecutedEmergencyRequestReSealWhatALostKeySealed() throws {
+        defer { harness.drop() }
+        let lostID = "lost1"
+        let lost = try KeyRing(parsing: "\(lostID):" + Base64URL.encode(try SecureRandom.bytes(32)))
+        let owner = try harness.user()
+        let row = UUID()
+        let access = try lost.seal(
+            "vca_sealed-under-the-lost-key",
+            context: SealContext(
+                table: "vercel_connections", column: "access_token_sealed", rowID: row.uuidString.lowercased()))
+        try harness.db.execute(
+            """
+            INSERT INTO vercel_connections (id, user_id, account_type, access_token_sealed, token_key_id, status)
+            VALUES (\(row), \(owner), 'personal', \(access), \(lostID), 'connected')
+            """)
+        let (shares, check) = try lost.withCurrentKey { _, key in
+            (try Shamir.split(key, threshold: 3, count: 5), KeyRing.checkValue(of: key))
+        }
+        try harness.db.execute(
+            "INSERT INTO vercel_key_escrow (key_id, check_value, threshold, shares) VALUES (\(lostID), \(check), 3, 5)")
+
+        let holders = [approvers[0], approvers[1], try harness.user(admin: true)]
+        let created = try harness.call(
+            "POST", "\(base)/requests", as: requester,
+            json: [
+                "accessLevel": "EMERGENCY_RECOVERY", "justification": "The key lost1 left the ring before its rotation",
+            ])
+        let id = try #require((created.json["request"] as? [String: Any])?["id"] as? String, "\(created.text)")
+        func give(_ share: Shamir.Share, as admin: UUID) throws -> GroupHarness.Answer {
+            try harness.call(
+                "POST", "\(base)/key-recovery", as: admin,
+                json: ["requestId": id, "share": share.text, "keyId": lostID])
+        }
+        #expect(try give(shares[0], as: holders[0]).code == "RECOVERY_NOT_AUTHORIZED")
+        for holder in holders {
+            _ = try harness.call("POST", "\(base)/requests/\(id)/approve", as: holder)
+        }
+        let executed = try harness.call("POST", "\(base)/requests/\(id)/execute", as: requester)
+        #expect(executed.status == 200, "\(executed.text)")
+
+        #expect(try give(shares[0], as: holders[0]).json["progress"] as? String == "1/3")
+        #expect(try give(shares[1], as: holders[0]).json["duplicate"] as? Bool == true, "one share per administrator")
+        #expect(try give(shares[1], as: holders[1]).json["progress"] as? String == "2/3")
+        let last = try give(shares[2], as: holders[2])
+        #expect(last.json["recovered"] as? Bool == true && last.json["reencrypted"] as? Int == 1, "\(last.text)")
+        #expect(!last.text.contains("vca_sealed"))
+        let keyID: String = try harness.db.query("SELECT token_key_id FROM vercel_connections WHERE id = \(row)")[0]
+            .decode("token_key_id")
+        #expect(keyID == harness.keyRing.withCurrentKey { id, _ in id })
+        #expect(
+            try harness.call(
+                "POST", "\(base)/key-recovery", as: holders[0],
+                json: ["requestId": id, "share": "not-a-share", "keyId": lostID]
+            ).code == "INVALID_SHARE")
     }
 }

@@ -64,4 +64,63 @@ import WebhooksGroup
         #expect((again.json["decisions"] as? [[String: Any]])?.first?["decision"] as? String == "duplicate")
         #expect(harness.vercel.sent.filter { $0 == "POST /v13/deployments" }.count == 1)
     }
+
+    /// A GitLab and a Bitbucket push, from their documentation's example bodies, each proven as
+    /// its provider proves it: the token header for GitLab, an HMAC of the body for Bitbucket.
+    @Test(arguments: [
+        (GitProvider.gitlab, "Push Hook", "gitlab-push-event.json", "mike", "diaspora", "master", "production"),
+        (GitProvider.bitbucket, "repo:push", "bitbucket-repo-push.json", "team_name", "repo_name", "main", "preview"),
+    ])
+    func aPushOfEachProviderDeploysOnceWhenProven(
+        provider: GitProvider, event: String, fixture: String, owner: String, name: String, productionBranch: String,
+        target: String
+    ) throws {
+        defer { harness.drop() }
+        let user = try harness.user()
+        let other = try harness.project(of: user)
+        try harness.link(
+            other, connection: try harness.connect(user), vercelProjectID: "prj_2", productionBranch: productionBranch,
+            // Vercel builds a GitLab repository by its numeric project id.
+            repository: .init(type: provider.rawValue, repo: name, org: owner, repoId: provider == .gitlab ? "15" : nil)
+        )
+        let hookSecret = "hook-secret-\(provider.rawValue)-0123456789abcdef"
+        _ = try GitRepositoryStore(database: harness.db, keyRing: harness.keyRing).configure(
+            other, provider: provider, repository: "\(owner)/\(name)", secret: hookSecret, token: nil)
+        harness.vercel.on(
+            "POST", "/v13/deployments",
+            json: VercelJSON.deployment("dpl_\(provider.rawValue)", state: "QUEUED", project: "prj_2"))
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/git/\(fixture)")
+        let body = Array(try Data(contentsOf: url))
+
+        func deliver(secret: String, id: String) -> GroupHarness.Answer {
+            var headers = [
+                "content-type": "application/json", provider.eventHeader: event, provider.deliveryHeader: id,
+            ]
+            switch provider {
+            case .gitlab: headers["x-gitlab-token"] = secret
+            default:
+                headers["x-hub-signature"] =
+                    "sha256=" + Hex.encode(HMAC.sha256(key: Array(secret.utf8), message: body))
+            }
+            return harness.send("POST", "/v1/webhooks/git/\(provider.rawValue)", body: body, headers: headers)
+        }
+
+        #expect(deliver(secret: "not-the-secret", id: "forged").status == 401)
+        let first = deliver(secret: hookSecret, id: "delivery-1")
+        #expect(first.status == 200, "\(first.text)")
+        let decision = try #require((first.json["decisions"] as? [[String: Any]])?.first, "\(first.text)")
+        #expect(decision["decision"] as? String == "deployed", "\(first.text)")
+        #expect(decision["deploymentId"] as? String == "dpl_\(provider.rawValue)")
+        #expect(first.statements <= 9, "a \(provider.rawValue) push that deploys took \(first.statements) round trips")
+        let again = deliver(secret: hookSecret, id: "delivery-1")
+        #expect((again.json["decisions"] as? [[String: Any]])?.first?["decision"] as? String == "duplicate")
+        #expect(harness.vercel.sent.filter { $0 == "POST /v13/deployments" }.count == 1)
+        let sentTarget = try #require(
+            try harness.db.query(
+                "SELECT deployment_type::text AS t FROM vercel_deployments WHERE project_id = \(other)"
+            )
+            .first?["t"])
+        #expect(sentTarget.lowercased() == target)
+    }
 }

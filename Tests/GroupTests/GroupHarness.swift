@@ -26,6 +26,9 @@ final class GroupHarness {
     let configuration: ServiceConfiguration
     let application: HTTPApplication<RequestContext>
     let context: RequestContext
+    /// The group's routes, to name the route each request reached in the ledger.
+    let router: Router<RequestContext>
+    let groupName: String
 
     init(_ group: FunctionGroup, settings: [String: String] = [:]) throws {
         database = try TestDatabase.create()
@@ -47,6 +50,8 @@ final class GroupHarness {
         ]
         environment.merge(settings) { $1 }
         configuration = try ServiceConfiguration.fromEnvironment(environment)
+        router = group.router()
+        groupName = group.name
         let vercel = self.vercel
         (application, context) = group.application(configuration: configuration, logger: Logger(label: group.name)) {
             vercel
@@ -88,7 +93,8 @@ final class GroupHarness {
     /// Links `project` to `vercelProjectID` through `connection`, with a GitHub repository.
     @discardableResult
     func link(
-        _ project: UUID, connection: UUID, vercelProjectID: String = "prj_1", productionBranch: String = "main"
+        _ project: UUID, connection: UUID, vercelProjectID: String = "prj_1", productionBranch: String = "main",
+        repository: LinkedProject.Repository = .init(type: "github", repo: "site", org: "acme", repoId: "42")
     ) throws -> UUID {
         try ProjectLinkStore(database: db).insert(
             .init(
@@ -97,7 +103,7 @@ final class GroupHarness {
                 framework: "nextjs", nodeVersion: "20.x", buildCommand: nil, outputDirectory: nil, installCommand: nil,
                 devCommand: nil,
                 rootDirectory: nil, productionBranch: productionBranch,
-                repository: .init(type: "github", repo: "site", org: "acme", repoId: "42"),
+                repository: repository,
                 environmentTargets: ["production", "preview"],
                 autoDeploy: true, branchPatterns: []))
     }
@@ -152,6 +158,9 @@ final class GroupHarness {
         let before = context.database.statementCount
         let response = application.respond(to: request)
         let statements = context.database.statementCount - before
+        if case .found(let route, _) = router.match(method: method, path: request.path) {
+            RouteLedger.record(group: groupName, method: route.method, pattern: route.pattern)
+        }
         switch response.body {
         case .bytes(let bytes):
             return Answer(response: response, body: bytes, statements: statements)
@@ -160,6 +169,28 @@ final class GroupHarness {
             try? produce(sink)
             return Answer(response: response, body: sink.bytes.withLock { $0 }, statements: statements)
         }
+    }
+}
+
+/// The routes the in-process suites called, one `group method pattern` line each, appended to
+/// the file `TEST_ROUTE_LEDGER` names (when it names one). `scripts/dev test` checks after the run
+/// that every route of the README's table is there: no route goes without an in-process test.
+enum RouteLedger {
+    static let seen = Mutex<Set<String>>([])
+
+    static func record(group: String, method: String, pattern: String) {
+        guard let path = ProcessInfo.processInfo.environment["TEST_ROUTE_LEDGER"] else { return }
+        let line = "\(group) \(method) \(pattern)"
+        guard seen.withLock({ $0.insert(line).inserted }) else { return }
+        guard let handle = FileHandle(forWritingAtPath: path) ?? create(path) else { return }
+        defer { try? handle.close() }
+        _ = try? handle.seekToEnd()
+        try? handle.write(contentsOf: Data((line + "\n").utf8))
+    }
+
+    private static func create(_ path: String) -> FileHandle? {
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
+        return FileHandle(forWritingAtPath: path)
     }
 }
 

@@ -9,16 +9,16 @@ import Vercel
 /// serves it (`GroupServer.run`) and its tests call it in process (`application`).
 public struct FunctionGroup: Sendable {
     public let name: String
-    private let routes: @Sendable (inout Router<RequestContext>) -> Void
+    private let routes: @Sendable (inout Router<WorkerServices>) -> Void
 
-    public init(name: String, routes: @escaping @Sendable (inout Router<RequestContext>) -> Void) {
+    public init(name: String, routes: @escaping @Sendable (inout Router<WorkerServices>) -> Void) {
         self.name = name
         self.routes = routes
     }
 
     /// The group's routes with its health route (and the fault routes, when enabled).
-    public func router(faultRoutes: Bool = false) -> Router<RequestContext> {
-        var router = Router<RequestContext>()
+    public func router(faultRoutes: Bool = false) -> Router<WorkerServices> {
+        var router = Router<WorkerServices>()
         router.addHealthRoutes(group: name, faultRoutes: faultRoutes)
         router.addMetricsRoute()
         routes(&router)
@@ -35,7 +35,7 @@ public struct FunctionGroup: Sendable {
         configuration: ServiceConfiguration, logger: Logger,
         makeTransport: @escaping @Sendable () -> any HTTPTransport = { CurlTransport() },
         bulkhead: VercelBulkhead? = nil, reachesVercel: Bool = true
-    ) -> (HTTPApplication<RequestContext>, RequestContext) {
+    ) -> (HTTPApplication<WorkerServices>, WorkerServices) {
         Metrics.shared.setConstantLabel("group", name)
         Metrics.shared.describe(
             "sheen_vercel_http_requests_total", type: "counter",
@@ -45,7 +45,7 @@ public struct FunctionGroup: Sendable {
             "Time to answer a request (for a stream, until it ends), by route template, method and status")
         Metrics.shared.describe(
             "sheen_vercel_webhook_events_total", type: "counter", "Webhook deliveries, by source and outcome")
-        let context = RequestContext(
+        let context = WorkerServices(
             group: name, configuration: configuration, logger: logger, makeTransport: makeTransport, bulkhead: bulkhead,
             reachesVercel: reachesVercel)
         let application = HTTPApplication(

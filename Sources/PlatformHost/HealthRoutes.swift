@@ -11,7 +11,7 @@ import Foundation
 #if canImport(Glibc)
 #endif
 
-extension Router where Context == RequestContext {
+extension Router where Context == WorkerServices {
     /// `GET /healthz/<group>`: 200 `{"group","database":"ok"}`, or 503 when the database does not
     /// answer. With fault routes enabled (tests only), also `/healthz/<group>/fault/{throw,trap,sleep,stream}`.
     mutating func addHealthRoutes(group: String, faultRoutes: Bool) {

@@ -3,7 +3,7 @@ import Platform
 import Postgres
 import Vercel
 
-extension Router where Context == RequestContext {
+extension Router where Context == WorkerServices {
     /// `GET /metrics`: this process's Prometheus metrics (requests and their durations by route
     /// template and status, webhook outcomes) and what the database says when they are read (the
     /// outbox's depth and oldest age, breakers open, job runs). nginx serves it only on its internal

@@ -3,7 +3,7 @@ import Logging
 
 /// Everything a group function reads from its environment, read once at start. A missing or
 /// malformed value stops the process before it listens, with a sentence that names the variable
-/// but never its value. Handlers receive it through their `RequestContext`.
+/// but never its value. Handlers receive it through their `WorkerServices`.
 public struct ServiceConfiguration: Sendable {
     /// libpq connection string or URL of the service's database.
     public var databaseURL: String

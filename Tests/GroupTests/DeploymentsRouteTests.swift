@@ -81,7 +81,7 @@ import Vercel
     }
 
     /// Eight, and two for the link's shared lock with one to see the link is still there (an
-    /// unlink waits for the deploys being made; see `RequestContext.whileLinked`).
+    /// unlink waits for the deploys being made; see `WorkerServices.whileLinked`).
     @Test func aDeployWithAnIdempotencyKeyCostsAtMostSevenRoundTripsAndReplays() throws {
         defer { harness.drop() }
         try harness.link(project, connection: connection)

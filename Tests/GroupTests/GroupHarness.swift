@@ -10,7 +10,7 @@ import Synchronization
 import TestSupport
 import Vercel
 
-/// One group served in process, as a worker thread serves it: its routes over a `RequestContext`
+/// One group served in process, as a worker thread serves it: its routes over a `WorkerServices`
 /// on a database of its own, with Vercel scripted. Requests are signed as the platform signs them
 /// and go through `HTTPApplication.respond`, so the signature, nonce, caller and ownership checks
 /// all run; each answer says how many statements its request sent to Postgres.
@@ -24,10 +24,10 @@ final class GroupHarness {
     let keyRing: KeyRing
     let vercel = ScriptedVercel()
     let configuration: ServiceConfiguration
-    let application: HTTPApplication<RequestContext>
-    let context: RequestContext
+    let application: HTTPApplication<WorkerServices>
+    let context: WorkerServices
     /// The group's routes, to name the route each request reached in the ledger.
-    let router: Router<RequestContext>
+    let router: Router<WorkerServices>
     let groupName: String
 
     init(_ group: FunctionGroup, settings: [String: String] = [:]) throws {

@@ -37,7 +37,7 @@ enum BreakglassRequests {
         let actor: String
     }
 
-    @Sendable static func create(_ call: PlatformCall<CreateInput>, _ context: RequestContext) throws -> Response {
+    @Sendable static func create(_ call: PlatformCall<CreateInput>, _ context: WorkerServices) throws -> Response {
         guard let level = BreakglassStore.AccessLevel(rawValue: call.input.accessLevel) else {
             throw BreakglassError.invalidAccessLevel
         }
@@ -57,7 +57,7 @@ enum BreakglassRequests {
         return .json(One(request: request), status: 201)
     }
 
-    @Sendable static func list(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
+    @Sendable static func list(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
         let status = try call.query("status").map { text -> String in
             guard ["pending", "approved", "executed", "expired", "denied"].contains(text) else {
                 throw BreakglassError.invalidStatus
@@ -69,16 +69,16 @@ enum BreakglassRequests {
         return .json(Listed(requests: try context.breakglass.list(status: status, limit: limit)))
     }
 
-    @Sendable static func approve(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
+    @Sendable static func approve(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
         try decide(call, context, approve: true)
     }
 
-    @Sendable static func deny(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
+    @Sendable static func deny(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
         try decide(call, context, approve: false)
     }
 
     private static func decide(
-        _ call: PlatformCall<NoInput>, _ context: RequestContext, approve: Bool
+        _ call: PlatformCall<NoInput>, _ context: WorkerServices, approve: Bool
     ) throws -> Response {
         let id = try requestID(call)
         let request = try refusing {
@@ -108,7 +108,7 @@ enum BreakglassRequests {
         let unavailable: String?
     }
 
-    @Sendable static func execute(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
+    @Sendable static func execute(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
         let id = try requestID(call)
         let request = try refusing {
             try context.breakglass.execute(id, requester: call.caller.userID) {
@@ -178,7 +178,7 @@ enum BreakglassRequests {
     /// The audit row and the `breakglass.<step>` alert of one step, written in the step's transaction: who, which request, which level
     /// and connections; never a token.
     private static func record<Input>(
-        _ step: Step, _ request: BreakglassStore.Request, _ call: PlatformCall<Input>, _ context: RequestContext
+        _ step: Step, _ request: BreakglassStore.Request, _ call: PlatformCall<Input>, _ context: WorkerServices
     ) throws {
         let event = Event(
             requestId: request.id.uuidString.lowercased(), accessLevel: request.accessLevel.rawValue,
@@ -193,6 +193,6 @@ enum BreakglassRequests {
     }
 }
 
-extension RequestContext {
+extension WorkerServices {
     var breakglass: BreakglassStore { BreakglassStore(database: database) }
 }

@@ -48,7 +48,7 @@ enum KeyRecovery {
 
     static let window: TimeInterval = 30 * 60
 
-    @Sendable static func recover(_ call: PlatformCall<Input>, _ context: RequestContext) throws -> Response {
+    @Sendable static func recover(_ call: PlatformCall<Input>, _ context: WorkerServices) throws -> Response {
         let input = call.input
         guard let request = try context.breakglass.find(input.requestId) else { throw BreakglassError.requestNotFound }
         guard request.accessLevel == .emergencyRecovery, request.status == "executed",
@@ -106,7 +106,7 @@ enum KeyRecovery {
 
     private static func record(
         _ action: AuditAction, _ alert: String, _ escrow: KeyRecoveryStore.Escrow, shares: Int, _ tally: Rekeyer.Tally?,
-        _ call: PlatformCall<Input>, _ context: RequestContext
+        _ call: PlatformCall<Input>, _ context: WorkerServices
     ) throws {
         let event = Event(
             requestId: call.input.requestId.uuidString.lowercased(), keyId: escrow.keyID, shares: shares,

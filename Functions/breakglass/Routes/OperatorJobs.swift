@@ -10,7 +10,7 @@ enum OperatorJobs {
         let jobs: [JobStore.Summary]
     }
 
-    @Sendable static func list(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
+    @Sendable static func list(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
         let status =
             try call.query("status").map { text in
                 guard let status = JobStore.Status(rawValue: text) else { throw OperatorError.invalidStatus }
@@ -29,7 +29,7 @@ enum OperatorJobs {
         let jobId: String
     }
 
-    @Sendable static func retry(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
+    @Sendable static func retry(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
         guard let text = call.parameter("id"), text.utf8.count <= 19, let id = Int64(text), id > 0 else {
             throw OperatorError.jobNotFound
         }

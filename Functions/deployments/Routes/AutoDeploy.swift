@@ -78,9 +78,9 @@ enum AutoDeploy {
         }
     }
 
-    static func store(_ context: RequestContext) -> AutoDeployStore { AutoDeployStore(database: context.database) }
+    static func store(_ context: WorkerServices) -> AutoDeployStore { AutoDeployStore(database: context.database) }
 
-    static func rules(_ projectID: UUID, _ context: RequestContext) throws -> [RuleView] {
+    static func rules(_ projectID: UUID, _ context: WorkerServices) throws -> [RuleView] {
         try store(context).rules(projectID).enumerated().map { position, rule in
             RuleView(
                 pattern: rule.pattern, target: rule.target, requiresApproval: rule.requiresApproval, position: position,
@@ -93,13 +93,13 @@ enum AutoDeploy {
         if let reason = Glob.refusal(list: patterns) { throw DeploymentsError.invalidBranchPatterns(reason) }
     }
 
-    @Sendable static func getConfig(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
+    @Sendable static func getConfig(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
         _ = try call.linkedProject()
         guard let settings = try store(context).settings(call.projectID) else { throw PlatformError.projectNotLinked }
         return .json(["config": ConfigView(settings)])
     }
 
-    @Sendable static func putConfig(_ call: PlatformCall<ConfigInput>, _ context: RequestContext) throws -> Response {
+    @Sendable static func putConfig(_ call: PlatformCall<ConfigInput>, _ context: WorkerServices) throws -> Response {
         let input = call.input
         if let patterns = input.branchPatterns { try validate(patterns: patterns) }
         if let target = input.targetEnvironment, !AutoDeploySettings.targets.contains(target) {
@@ -116,12 +116,12 @@ enum AutoDeploy {
         return .json(["config": ConfigView(settings)])
     }
 
-    @Sendable static func listRules(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
+    @Sendable static func listRules(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
         let project = try call.linkedProject()
         return .json(["rules": try rules(project.projectID, context)])
     }
 
-    @Sendable static func addRule(_ call: PlatformCall<RuleInput>, _ context: RequestContext) throws -> Response {
+    @Sendable static func addRule(_ call: PlatformCall<RuleInput>, _ context: WorkerServices) throws -> Response {
         let input = call.input
         if let reason = Glob.refusal(input.pattern) { throw DeploymentsError.invalidRule("pattern: \(reason)") }
         guard ["production", "preview"].contains(input.target) else {
@@ -139,7 +139,7 @@ enum AutoDeploy {
         }
     }
 
-    @Sendable static func removeRule(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
+    @Sendable static func removeRule(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
         guard let pattern = call.parameter("pattern"), Glob.isValid(pattern) else {
             throw DeploymentsError.invalidRule("the pattern in the path is not a valid glob")
         }
@@ -150,7 +150,7 @@ enum AutoDeploy {
         return .json(["removed": true])
     }
 
-    @Sendable static func test(_ call: PlatformCall<TestInput>, _ context: RequestContext) throws -> Response {
+    @Sendable static func test(_ call: PlatformCall<TestInput>, _ context: WorkerServices) throws -> Response {
         guard GitRef.isValidBranch(call.input.branch) else { throw DeploymentsError.invalidBranch }
         let project = try call.linkedProject()
         guard let settings = try store(context).settings(project.projectID) else {

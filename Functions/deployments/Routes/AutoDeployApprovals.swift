@@ -56,9 +56,9 @@ enum AutoDeployApprovals {
         }
     }
 
-    static func store(_ context: RequestContext) -> AutoDeployStore { AutoDeployStore(database: context.database) }
+    static func store(_ context: WorkerServices) -> AutoDeployStore { AutoDeployStore(database: context.database) }
 
-    @Sendable static func list(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
+    @Sendable static func list(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
         let status = call.query("status")
         if let status, !statuses.contains(status) { throw DeploymentsError.invalidApprovalStatus }
         let approvals = try store(context).approvals(call.projectID, status: status)
@@ -72,7 +72,7 @@ enum AutoDeployApprovals {
         return id
     }
 
-    @Sendable static func approve(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
+    @Sendable static func approve(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
         let id = try approvalID(call)
         let project = try call.linkedProject()
         let store = store(context)
@@ -120,7 +120,7 @@ enum AutoDeployApprovals {
         }
     }
 
-    @Sendable static func deny(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
+    @Sendable static func deny(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
         let id = try approvalID(call)
         let project = try call.linkedProject()
         let store = store(context)
@@ -171,7 +171,7 @@ enum AutoDeployEvents {
         let pagination: Pagination<String>
     }
 
-    @Sendable static func list(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
+    @Sendable static func list(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
         let limit = try call.limit()
         var cursor: Int64?
         if let text = call.query("cursor") {

@@ -22,7 +22,7 @@ import Glibc
 /// and 204 lets nginx serve the reader from the channel. No thread is held per reader: nginx holds
 /// the readers, the pump holds the one stream from Vercel.
 enum BuildLogs {
-    @Sendable static func authorize(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
+    @Sendable static func authorize(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
         let project = try call.linkedProject()
         guard
             let deployment = try context.deployments(logger: call.logger).find(

@@ -18,7 +18,7 @@ enum Cancel {
         let state: String
     }
 
-    @Sendable static func cancel(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
+    @Sendable static func cancel(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
         let project = try call.linkedProject()
         let store = context.deployments(logger: call.logger)
         guard let deployment = try store.find(try call.deploymentID(), projectID: call.projectID) else {

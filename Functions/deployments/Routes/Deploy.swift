@@ -104,7 +104,7 @@ enum Deploy {
     /// How long a request waits for another with its idempotency key to finish.
     static let idempotencyWait: Duration = .seconds(30)
 
-    @Sendable static func deploy(_ call: PlatformCall<Input>, _ context: RequestContext) throws -> Response {
+    @Sendable static func deploy(_ call: PlatformCall<Input>, _ context: WorkerServices) throws -> Response {
         let input = call.input
         try input.validate()
         let project = try call.linkedProject()
@@ -128,7 +128,7 @@ enum Deploy {
 
     /// Creates the deployment at Vercel and stores it, with its idempotency key when it has one.
     static func create(
-        _ call: PlatformCall<Input>, _ project: LinkedProject, _ context: RequestContext,
+        _ call: PlatformCall<Input>, _ project: LinkedProject, _ context: WorkerServices,
         idempotency: (key: String, fingerprint: String)? = nil, attempt: DeployAttemptStore.Attempt? = nil
     ) throws -> Accepted {
         let input = call.input

@@ -33,7 +33,7 @@ enum DeploymentOverrides {
         let expiresAt: String
     }
 
-    @Sendable static func issue(_ call: PlatformCall<Input>, _ context: RequestContext) throws -> Response {
+    @Sendable static func issue(_ call: PlatformCall<Input>, _ context: WorkerServices) throws -> Response {
         let reason = call.input.reason
         guard (1...1000).contains(reason.unicodeScalars.count), reason.contains(where: { !$0.isWhitespace }) else {
             throw DeploymentsError.invalidReason
@@ -71,7 +71,7 @@ enum DeploymentOverrides {
     /// - Returns: the use taken, to refund if the action does not happen; nil when nothing blocks.
     static func pass<Input: Decodable>(
         _ guardrail: DeploymentGuardrail, token: String?, action: String, deploymentID: String? = nil, project: UUID,
-        call: PlatformCall<Input>, context: RequestContext
+        call: PlatformCall<Input>, context: WorkerServices
     ) throws -> OverrideTokenStore.Use? {
         guard guardrail.isBlocked else { return nil }
         var details = PassDetails(action: action, warnings: guardrail.warnings, deploymentId: deploymentID)

@@ -21,7 +21,7 @@ enum DeploymentWatch {
 
     }
 
-    @Sendable static func list(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
+    @Sendable static func list(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
         let limit = try call.limit()
         let states = try call.query("state").map { text -> [String] in
             let names = text.split(separator: ",").map { $0.uppercased() }
@@ -66,7 +66,7 @@ enum DeploymentWatch {
         let stale: Bool
     }
 
-    @Sendable static func get(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
+    @Sendable static func get(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
         let store = context.deployments(logger: call.logger)
         guard var deployment = try store.find(try call.deploymentID(), projectID: call.projectID) else {
             throw DeploymentsError.deploymentNotFound

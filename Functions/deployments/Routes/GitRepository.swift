@@ -95,7 +95,7 @@ enum GitRepository {
         length.contains(text.utf8.count) && text.utf8.allSatisfy { (0x21...0x7e).contains($0) }
     }
 
-    @Sendable static func put(_ call: PlatformCall<Input>, _ context: RequestContext) throws -> Response {
+    @Sendable static func put(_ call: PlatformCall<Input>, _ context: WorkerServices) throws -> Response {
         let input = call.input
         guard let provider = GitProvider(rawValue: input.provider) else { throw DeploymentsError.invalidProvider }
         guard isValidRepository(input.repository) else { throw DeploymentsError.invalidRepository }
@@ -132,7 +132,7 @@ enum GitRepository {
         return response
     }
 
-    @Sendable static func get(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
+    @Sendable static func get(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
         let store = GitRepositoryStore(database: context.database, keyRing: context.configuration.keyRing)
         return .json([
             "git": View(
@@ -141,7 +141,7 @@ enum GitRepository {
         ])
     }
 
-    @Sendable static func delete(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
+    @Sendable static func delete(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
         let store = GitRepositoryStore(database: context.database, keyRing: context.configuration.keyRing)
         let removed = try store.remove(call.projectID)
         if removed {

@@ -69,7 +69,7 @@ enum LinkSettings {
         let changed: [String]
     }
 
-    @Sendable static func update(_ call: PlatformCall<Input>, _ context: RequestContext) throws -> Response {
+    @Sendable static func update(_ call: PlatformCall<Input>, _ context: WorkerServices) throws -> Response {
         let input = call.input
         try input.validate()
         let link = try call.linkedProject()

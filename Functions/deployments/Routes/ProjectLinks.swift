@@ -39,7 +39,7 @@ enum ProjectLinks {
         let vercelProjectId: String
     }
 
-    @Sendable static func link(_ call: PlatformCall<LinkInput>, _ context: RequestContext) throws -> Response {
+    @Sendable static func link(_ call: PlatformCall<LinkInput>, _ context: WorkerServices) throws -> Response {
         let input = call.input
         guard (input.vercelProjectId == nil) != (input.createProject == nil) else { throw DeploymentsError.invalidLink }
         if let id = input.vercelProjectId, !VercelIdentifier.isValid(id) {
@@ -110,10 +110,10 @@ enum ProjectLinks {
         let unlinked: Bool
     }
 
-    @Sendable static func unlink(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
+    @Sendable static func unlink(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
         // Waits for the deployments being made for this link to be recorded; none starts after.
         let removed = try context.database.transaction {
-            try context.database.lockForTransaction(RequestContext.linkLock(call.projectID))
+            try context.database.lockForTransaction(WorkerServices.linkLock(call.projectID))
             return try context.projectLinks.remove(call.projectID)
         }
         guard let vercelProjectID = removed else { throw PlatformError.projectNotLinked }

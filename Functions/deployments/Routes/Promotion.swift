@@ -61,7 +61,7 @@ enum Promotion {
     /// How long a move waits for Vercel to report its alias job done.
     static let aliasWait: Duration = .seconds(25)
 
-    @Sendable static func promote(_ call: PlatformCall<PromoteInput>, _ context: RequestContext) throws -> Response {
+    @Sendable static func promote(_ call: PlatformCall<PromoteInput>, _ context: WorkerServices) throws -> Response {
         let move = try Move(call, context)
         let deploymentID = try call.deploymentID()
         guard try move.store.find(deploymentID, projectID: move.project.projectID) != nil else {
@@ -87,7 +87,7 @@ enum Promotion {
         }
     }
 
-    @Sendable static func rollback(_ call: PlatformCall<RollbackInput>, _ context: RequestContext) throws -> Response {
+    @Sendable static func rollback(_ call: PlatformCall<RollbackInput>, _ context: WorkerServices) throws -> Response {
         if let named = call.input.deploymentId, !(1...255).contains(named.utf8.count) {
             throw DeploymentsError.invalidRollbackTarget
         }
@@ -115,12 +115,12 @@ enum Promotion {
     /// One move of a project's production, with what it needs.
     struct Move<Input: Decodable> {
         let call: PlatformCall<Input>
-        let context: RequestContext
+        let context: WorkerServices
         let project: LinkedProject
         let store: DeploymentStore
         let credentials: VercelClient.Credentials
 
-        init(_ call: PlatformCall<Input>, _ context: RequestContext) throws {
+        init(_ call: PlatformCall<Input>, _ context: WorkerServices) throws {
             self.call = call
             self.context = context
             project = try call.linkedProject()

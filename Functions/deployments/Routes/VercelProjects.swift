@@ -12,7 +12,7 @@ enum VercelProjects {
 
     }
 
-    @Sendable static func list(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
+    @Sendable static func list(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
         let limit = try call.limit()
         let cursor = try call.query("cursor").map { text -> VercelCursor in
             guard (1...512).contains(text.utf8.count) else { throw DeploymentsError.invalidCursor }
@@ -41,7 +41,7 @@ enum VercelProjects {
         }
     }
 
-    @Sendable static func get(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
+    @Sendable static func get(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
         guard let id = call.parameter("vercelProjectId"), VercelIdentifier.isValid(id) else {
             throw DeploymentsError.invalidVercelProjectID
         }

@@ -51,12 +51,12 @@ enum Domains {
         let redirect: String?
     }
 
-    @Sendable static func list(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
+    @Sendable static func list(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
         _ = try call.linkedProject()
         return .json(Listed(domains: try context.domains.list(projectID: call.projectID).map(DomainView.init)))
     }
 
-    @Sendable static func add(_ call: PlatformCall<AddInput>, _ context: RequestContext) throws -> Response {
+    @Sendable static func add(_ call: PlatformCall<AddInput>, _ context: WorkerServices) throws -> Response {
         let link = try call.linkedProject()
         let input = call.input
         let name = try parse(input.domain)
@@ -131,7 +131,7 @@ enum Domains {
             status: adopted ? 200 : 201)
     }
 
-    @Sendable static func verification(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
+    @Sendable static func verification(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
         let (link, domain) = try stored(call, context)
         let credentials = try context.vercelCredentials(
             for: call, connection: link.connectionID, requiring: .readDomain)
@@ -144,7 +144,7 @@ enum Domains {
                 verificationRecords: observed.status.pendingRecords, domain: DomainView(domain: observed)))
     }
 
-    @Sendable static func verify(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
+    @Sendable static func verify(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
         let (link, domain) = try stored(call, context)
         guard domain.status.state != .removed else { throw DomainsError.removedOnVercel }
         let credentials = try context.vercelCredentials(
@@ -169,7 +169,7 @@ enum Domains {
                 records: observed.status.pendingRecords, domain: DomainView(domain: observed)))
     }
 
-    @Sendable static func remove(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
+    @Sendable static func remove(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
         let (link, domain) = try stored(call, context)
         let credentials = try context.vercelCredentials(
             for: call, connection: link.connectionID, requiring: .writeDomain)
@@ -190,7 +190,7 @@ enum Domains {
 
     /// The linked project and its stored domain named by `:domain`.
     private static func stored<Input>(
-        _ call: PlatformCall<Input>, _ context: RequestContext
+        _ call: PlatformCall<Input>, _ context: WorkerServices
     ) throws -> (LinkedProject, DomainStore.Domain) {
         let link = try call.linkedProject()
         let name = try parse(call.parameter("domain") ?? "")

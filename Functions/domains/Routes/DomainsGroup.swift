@@ -12,6 +12,6 @@ public let group = FunctionGroup(name: "domains") { router in
     router.platform("DELETE", "\(domains)/:domain", Domains.remove)
 }
 
-extension RequestContext {
+extension WorkerServices {
     var domains: DomainStore { DomainStore(database: database) }
 }

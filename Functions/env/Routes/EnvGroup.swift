@@ -11,7 +11,7 @@ public let group = FunctionGroup(name: "env") { router in
     router.platform("DELETE", "\(env)/:key", EnvVariables.delete)
 }
 
-extension RequestContext {
+extension WorkerServices {
     var env: EnvStore {
         EnvStore(
             database: database, keyRing: configuration.keyRing,

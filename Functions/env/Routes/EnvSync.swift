@@ -34,7 +34,7 @@ enum EnvSync {
         let confirmationToken: String?
     }
 
-    @Sendable static func sync(_ call: PlatformCall<Input>, _ context: RequestContext) throws -> Response {
+    @Sendable static func sync(_ call: PlatformCall<Input>, _ context: WorkerServices) throws -> Response {
         let link = try call.linkedProject()
         let input = call.input
         guard let direction = EnvPlan.Direction(rawValue: input.direction) else { throw EnvError.invalidDirection }
@@ -159,7 +159,7 @@ enum EnvSync {
     }
 
     /// One audit row per sync: keys, targets and actions, never a value.
-    static func audit(_ call: PlatformCall<Input>, _ context: RequestContext, _ answer: SyncAnswer, dryRun: Bool) throws
+    static func audit(_ call: PlatformCall<Input>, _ context: WorkerServices, _ answer: SyncAnswer, dryRun: Bool) throws
     {
         try context.audit.record(
             dryRun ? .envSyncPlanned : .envSynced, severity: dryRun ? .low : .medium, actor: call.caller.userID,
@@ -275,7 +275,7 @@ struct SyncAnswer: Encodable, Sendable {
 /// the base of each slot moved only once its change is applied.
 struct Applier {
     let call: PlatformCall<EnvSync.Input>
-    let context: RequestContext
+    let context: WorkerServices
     let store: EnvStore
     let link: LinkedProject
     let credentials: VercelClient.Credentials

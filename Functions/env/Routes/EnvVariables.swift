@@ -32,7 +32,7 @@ enum EnvVariables {
         let warnings: [String]
     }
 
-    @Sendable static func list(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
+    @Sendable static func list(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
         let target = try call.query("target").map { text -> String in
             guard EnvRules.targets.contains(text) else { throw EnvError.invalidTargets }
             return text
@@ -147,7 +147,7 @@ enum EnvVariables {
     /// of the key, nor beside a sync of the project's variables.
     /// - Throws: 409 `SYNC_IN_PROGRESS` while a sync runs.
     static func writing<T>(
-        _ key: String, of projectID: UUID, _ context: RequestContext, _ body: () throws -> T
+        _ key: String, of projectID: UUID, _ context: WorkerServices, _ body: () throws -> T
     ) throws -> T {
         let done = try context.database.withSharedAdvisoryLockIfFree(EnvStore.syncLock(projectID)) {
             try context.database.withAdvisoryLock(EnvStore.keyLock(projectID, key), body)
@@ -174,7 +174,7 @@ enum EnvVariables {
         return targets
     }
 
-    @Sendable static func set(_ call: PlatformCall<SetInput>, _ context: RequestContext) throws -> Response {
+    @Sendable static func set(_ call: PlatformCall<SetInput>, _ context: WorkerServices) throws -> Response {
         let input = call.input
         let key = call.parameter("key") ?? ""
         let type = input.type ?? "encrypted"
@@ -225,7 +225,7 @@ enum EnvVariables {
     /// The platform's value is stored by then: whatever Vercel answers is reported, not thrown.
     static func apply(
         _ value: String, type: String, slots: [EnvPlan.Slot], hash: String, link: LinkedProject,
-        credentials: VercelClient.Credentials, call: PlatformCall<SetInput>, context: RequestContext
+        credentials: VercelClient.Credentials, call: PlatformCall<SetInput>, context: WorkerServices
     ) throws -> VercelOutcome {
         let store = context.env
         let states = try store.states(projectID: call.projectID)
@@ -308,7 +308,7 @@ enum EnvVariables {
         let vercel: VercelOutcome
     }
 
-    @Sendable static func delete(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
+    @Sendable static func delete(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
         let key = call.parameter("key") ?? ""
         let target = call.query("target")
         let gitBranch = call.query("gitBranch")

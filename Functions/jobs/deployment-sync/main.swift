@@ -19,8 +19,9 @@ import Vercel
 OneShotJob.run(
     name: "vercel-job-deployment-sync", settings: { try ServiceConfiguration.fromEnvironment() },
     work: {
-        _, logger, configuration in
-        let context = RequestContext(group: "deployment-sync", configuration: configuration, logger: logger)
+        database, logger, configuration in
+        let context = WorkerServices(
+            group: "deployment-sync", configuration: configuration, logger: logger, database: database)
         let store = context.deployments(logger: logger)
         let correlationID = "job-\(UUID().uuidString.prefix(8).lowercased())"
 

@@ -14,8 +14,9 @@ import Vercel
 OneShotJob.run(
     name: "vercel-job-domain-health", slots: 4, settings: { try ServiceConfiguration.fromEnvironment() },
     work: {
-        _, logger, configuration in
-        let context = RequestContext(group: "domain-health", configuration: configuration, logger: logger)
+        database, logger, configuration in
+        let context = WorkerServices(
+            group: "domain-health", configuration: configuration, logger: logger, database: database)
         let store = DomainStore(database: context.database)
         let correlationID = "job-\(UUID().uuidString.prefix(8).lowercased())"
         let deadline = ContinuousClock.now + .seconds(45)

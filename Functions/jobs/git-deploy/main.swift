@@ -11,8 +11,9 @@ import Postgres
 OneShotJob.run(
     name: "vercel-job-git-deploy", settings: { try ServiceConfiguration.fromEnvironment() },
     work: {
-        _, logger, configuration in
-        let context = RequestContext(group: "git-deploy", configuration: configuration, logger: logger)
+        database, logger, configuration in
+        let context = WorkerServices(
+            group: "git-deploy", configuration: configuration, logger: logger, database: database)
         let queue = JobQueue(kind: "git.deploy", database: context.database)
         let store = AutoDeployStore(database: context.database)
         struct Payload: Decodable { let deliveryRowId: Int64 }

@@ -26,7 +26,7 @@ enum ConnectionActions {
     }
 
     @Sendable static func testConnection(
-        _ call: PlatformCall<NoInput>, _ context: RequestContext
+        _ call: PlatformCall<NoInput>, _ context: WorkerServices
     ) throws -> Response {
         let usable = try context.tokens.usable(
             userID: call.caller.userID, connectionID: call.connectionChoice.connectionID, correlationID: call.requestID)
@@ -55,7 +55,7 @@ enum ConnectionActions {
         let tokenExpiresAt: Date?
     }
 
-    @Sendable static func refresh(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
+    @Sendable static func refresh(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
         guard
             let id = try context.connections.find(
                 userID: call.caller.userID, connectionID: call.connectionChoice.connectionID)

@@ -30,7 +30,7 @@ enum ConnectionStatus {
         }
     }
 
-    @Sendable static func handle(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
+    @Sendable static func handle(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
         let connections = try context.connections.summaries(of: call.caller.userID)
         let active = connections.first { $0.status == "connected" }
         return .json(Body(connected: active != nil, connection: active ?? connections.first, connections: connections))

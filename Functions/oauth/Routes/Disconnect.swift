@@ -15,7 +15,7 @@ enum Disconnect {
         let endedAtVercel: Bool
     }
 
-    @Sendable static func handle(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
+    @Sendable static func handle(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
         let store = context.connections
         guard
             let connection = try store.find(

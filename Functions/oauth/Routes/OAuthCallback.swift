@@ -22,7 +22,7 @@ enum OAuthCallback {
         let mode: String
     }
 
-    @Sendable static func handle(_ request: Request, _ context: RequestContext) throws -> Response {
+    @Sendable static func handle(_ request: Request, _ context: WorkerServices) throws -> Response {
         let settings = context.configuration.vercel
         let logger = request.logger
         func failure(_ code: String) -> Response {

@@ -46,7 +46,7 @@ enum OAuthConfirm {
         let confirmed: Bool
     }
 
-    @Sendable static func handle(_ call: PlatformCall<Input>, _ context: RequestContext) throws -> Response {
+    @Sendable static func handle(_ call: PlatformCall<Input>, _ context: WorkerServices) throws -> Response {
         guard let grant = try context.pendingGrants.take(call.input.confirmation) else {
             throw OAuthError.confirmationInvalid
         }

@@ -27,7 +27,7 @@ enum OAuthInitiate {
         let expiresAt: Date
     }
 
-    @Sendable static func handle(_ call: PlatformCall<Input>, _ context: RequestContext) throws -> Response {
+    @Sendable static func handle(_ call: PlatformCall<Input>, _ context: WorkerServices) throws -> Response {
         let input = call.input
         let settings = context.configuration.vercel
         if let team = input.teamId {

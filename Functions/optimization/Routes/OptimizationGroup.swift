@@ -16,7 +16,7 @@ public let group = FunctionGroup(name: "optimization") { router in
 
 enum Optimization {
     /// `GET …/history?limit=&cursor=`: a page of finished builds, newest first.
-    @Sendable static func history(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
+    @Sendable static func history(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
         let limit = try call.limit(in: BuildHistory.limits, otherwise: 20)
         let cursor = try call.query("cursor").map { text in
             guard let cursor = BuildHistory.Cursor(text) else { throw OptimizationError.invalidCursor }
@@ -26,24 +26,24 @@ enum Optimization {
     }
 
     /// `GET …/analysis?days=`: the builds of a window, 30 days unless given.
-    @Sendable static func analysis(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
+    @Sendable static func analysis(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
         let days = try call.window("days", in: BuildAnalysis.windows) ?? 30
         return .json(try context.buildMetrics.analysis(of: call.projectID, days: days))
     }
 
     /// `GET …/trends?weeks=`: the analysis week by week, 12 weeks unless given.
-    @Sendable static func trends(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
+    @Sendable static func trends(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
         let weeks = try call.window("weeks", in: BuildTrends.windows) ?? 12
         return .json(try context.buildMetrics.trends(of: call.projectID, weeks: weeks))
     }
 
     /// `GET …/benchmarks`: the project's rank among those building its framework.
-    @Sendable static func benchmarks(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
+    @Sendable static func benchmarks(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
         .json(try context.buildMetrics.benchmarks(of: call.projectID))
     }
 
     /// `GET …/recommendations`: what the rules over the project's builds found.
-    @Sendable static func recommendations(_ call: PlatformCall<NoInput>, _ context: RequestContext) throws -> Response {
+    @Sendable static func recommendations(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
         .json(try context.buildMetrics.recommendations(of: call.projectID, linked: call.project?.link != nil))
     }
 }

@@ -33,11 +33,11 @@ enum GitWebhook {
         }
     }
 
-    static func handler(_ provider: GitProvider) -> @Sendable (Request, RequestContext) throws -> Response {
+    static func handler(_ provider: GitProvider) -> @Sendable (Request, WorkerServices) throws -> Response {
         { request, context in try handle(provider, request, context) }
     }
 
-    static func handle(_ provider: GitProvider, _ request: Request, _ context: RequestContext) throws -> Response {
+    static func handle(_ provider: GitProvider, _ request: Request, _ context: WorkerServices) throws -> Response {
         let repositories = GitRepositoryStore(database: context.database, keyRing: context.configuration.keyRing)
         let candidates =
             try GitDelivery.repositoryName(provider, body: request.body).flatMap { name in

@@ -20,7 +20,7 @@ enum VercelWebhook {
         }
     }
 
-    @Sendable static func handle(_ request: Request, _ context: RequestContext) throws -> Response {
+    @Sendable static func handle(_ request: Request, _ context: WorkerServices) throws -> Response {
         let secrets = context.configuration.webhooks.vercelSecrets.map { Array($0.utf8) }
         guard !secrets.isEmpty else { throw WebhookError.notConfigured }
         guard WebhookSignature.isValid(request.headers[WebhookSignature.header], body: request.body, secrets: secrets)

@@ -23,7 +23,7 @@ public enum DeployOnce<Answer> {
     case missing
 }
 
-extension RequestContext {
+extension WorkerServices {
     /// Deploys once per idempotency key of a project, whoever asks: the API with the caller's key,
     /// or a git delivery with `git:<provider>:<repo>:<sha>:<target>`. Concurrent requests with one
     /// key wait (up to `wait`) for the first and then get its deployment through `replay`.

@@ -7,7 +7,7 @@ import FoundationEssentials
 import Foundation
 #endif
 
-extension RequestContext {
+extension WorkerServices {
     /// The production branch the guardrail compares with: Vercel's current one, read again once the
     /// stored one is older than `SHEEN_PRODUCTION_BRANCH_TTL_SECONDS`, so a branch renamed in Vercel
     /// blocks nothing for longer than that. When Vercel cannot say now, the stored one stands.

@@ -14,12 +14,12 @@ import Foundation
 /// deploy it then). A failed decision is queued (`git.deploy`) for `vercel-job-git-deploy`, which
 /// decides it again, so a delivery is not lost to a moment of Vercel trouble.
 public struct GitDeliveryReceiver {
-    let context: RequestContext
+    let context: WorkerServices
     let projectID: UUID
     let logger: Logger
     let correlationID: String
 
-    public init(context: RequestContext, projectID: UUID, logger: Logger, correlationID: String) {
+    public init(context: WorkerServices, projectID: UUID, logger: Logger, correlationID: String) {
         self.context = context
         self.projectID = projectID
         self.logger = logger

@@ -53,7 +53,7 @@ public struct GitCommit: Sendable {
     }
 }
 
-extension RequestContext {
+extension WorkerServices {
     /// How long a git deploy waits for another request deploying the same commit.
     static let gitDeployWait: Duration = .seconds(20)
 

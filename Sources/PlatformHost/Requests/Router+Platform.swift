@@ -7,7 +7,7 @@ import FoundationEssentials
 import Foundation
 #endif
 
-extension Router where Context == RequestContext {
+extension Router where Context == WorkerServices {
     /// Adds a route the platform's backend calls for a user. Before `handler` runs, the request
     /// signature is verified, its nonce is spent, the body is decoded into `Input`, the user is
     /// loaded and, when the pattern has a `:projectId`, the user must own that project (404
@@ -16,7 +16,7 @@ extension Router where Context == RequestContext {
     public mutating func platform<Input: Decodable & SendableMetatype>(
         _ method: String, _ pattern: String, input: Input.Type, bodyLimit: Int = Router.defaultBodyLimit,
         reach: Reach = .upstream,
-        _ handler: @escaping @Sendable (PlatformCall<Input>, RequestContext) throws -> Response
+        _ handler: @escaping @Sendable (PlatformCall<Input>, WorkerServices) throws -> Response
     ) {
         add(method, pattern, bodyLimit: bodyLimit, reach: reach) { request, context in
             try handler(try Self.authenticate(request, context, as: Input.self), context)
@@ -27,7 +27,7 @@ extension Router where Context == RequestContext {
     public mutating func admin<Input: Decodable & SendableMetatype>(
         _ method: String, _ pattern: String, input: Input.Type, bodyLimit: Int = Router.defaultBodyLimit,
         reach: Reach = .upstream,
-        _ handler: @escaping @Sendable (PlatformCall<Input>, RequestContext) throws -> Response
+        _ handler: @escaping @Sendable (PlatformCall<Input>, WorkerServices) throws -> Response
     ) {
         add(method, pattern, bodyLimit: bodyLimit, reach: reach) { request, context in
             try handler(try Self.authenticate(request, context, as: Input.self, admin: true), context)
@@ -37,7 +37,7 @@ extension Router where Context == RequestContext {
     /// A platform route whose only input is `userId` (and the query).
     public mutating func platform(
         _ method: String, _ pattern: String, reach: Reach = .upstream,
-        _ handler: @escaping @Sendable (PlatformCall<NoInput>, RequestContext) throws -> Response
+        _ handler: @escaping @Sendable (PlatformCall<NoInput>, WorkerServices) throws -> Response
     ) {
         platform(method, pattern, input: NoInput.self, reach: reach, handler)
     }
@@ -45,7 +45,7 @@ extension Router where Context == RequestContext {
     /// An admin route whose only input is `userId` (and the query).
     public mutating func admin(
         _ method: String, _ pattern: String, reach: Reach = .upstream,
-        _ handler: @escaping @Sendable (PlatformCall<NoInput>, RequestContext) throws -> Response
+        _ handler: @escaping @Sendable (PlatformCall<NoInput>, WorkerServices) throws -> Response
     ) {
         admin(method, pattern, input: NoInput.self, reach: reach, handler)
     }
@@ -53,7 +53,7 @@ extension Router where Context == RequestContext {
     /// - Parameter admin: whether the caller must hold the admin role; a caller who does not is
     ///   refused before anything of the body but `userId` is judged.
     private static func authenticate<Input: Decodable>(
-        _ request: Request, _ context: RequestContext, as: Input.Type, admin: Bool = false
+        _ request: Request, _ context: WorkerServices, as: Input.Type, admin: Bool = false
     ) throws -> PlatformCall<Input> {
         let proof = try PlatformSignature.verify(
             request, secret: context.configuration.platformSecret, now: Int64(Date().timeIntervalSince1970),

@@ -1,7 +1,7 @@
 import Logging
 import Vercel
 
-extension RequestContext {
+extension WorkerServices {
     /// Credentials for calling Vercel with `credential`, its token refreshed once on a 401.
     public func credentials(
         _ credential: ConnectionStore.Credential, logger: Logger, correlationID: String

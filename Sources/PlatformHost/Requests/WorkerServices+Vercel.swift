@@ -8,7 +8,7 @@ import FoundationEssentials
 import Foundation
 #endif
 
-extension RequestContext {
+extension WorkerServices {
     /// Credentials for calling Vercel for the caller of `call`: the connection given (a linked
     /// project's), else their newest connected account; its token fresh (refreshed first when it
     /// expires soon), holding `scope`, and refreshed once more on a 401. One statement when nothing

@@ -9,9 +9,10 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// What a worker thread owns and lends to every request it serves: the group's configuration, its
-/// database connection, its Vercel clients and the stores over them. Never shared between threads.
-public final class RequestContext {
+/// What a group's worker thread owns and lends to every request it serves (built once per worker,
+/// not per request), or what a job builds on the connection it opened: the configuration, the
+/// database connection, the Vercel clients and the stores over them. Never shared between threads.
+public final class WorkerServices {
     public let group: String
     public let configuration: ServiceConfiguration
     public let database: PostgresConnection
@@ -32,10 +33,12 @@ public final class RequestContext {
     ///     request timeout; jobs leave it nil (no bulkhead, 30 s).
     ///   - reachesVercel: false for a worker that serves only `Reach.local` routes: `vercel` and
     ///     `oauth` then trap on any call, so such a route cannot quietly wait on Vercel.
+    ///   - database: the connection to work on; a job passes the one it opened (with the jobs'
+    ///     statement timeout, holding the job's lock). Nil: a new one with the groups' timeout.
     public init(
         group: String, configuration: ServiceConfiguration, logger: Logger,
         makeTransport: @escaping @Sendable () -> any HTTPTransport = { CurlTransport() },
-        bulkhead: VercelBulkhead? = nil, reachesVercel: Bool = true
+        bulkhead: VercelBulkhead? = nil, reachesVercel: Bool = true, database: PostgresConnection? = nil
     ) {
         self.group = group
         self.configuration = configuration
@@ -48,10 +51,13 @@ public final class RequestContext {
         } else {
             makeUploadTransport = { LocalOnlyTransport() }
         }
-        database = PostgresConnection(
-            .init(
-                url: configuration.databaseURL, statementTimeout: configuration.statementTimeout,
-                applicationName: "sheen-vercel-\(group)"))
+        let database =
+            database
+            ?? PostgresConnection(
+                .init(
+                    url: configuration.databaseURL, statementTimeout: configuration.statementTimeout,
+                    applicationName: "sheen-vercel-\(group)"))
+        self.database = database
         vercel = VercelClient(
             configuration: .init(
                 apiBaseURL: configuration.vercel.apiBaseURL,

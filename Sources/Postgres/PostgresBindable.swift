@@ -84,3 +84,12 @@ extension Array: PostgresBindable where Element == String {
         return String(decoding: out, as: UTF8.self)
     }
 }
+
+/// An enum stored as its raw text (a `TEXT` column with a `CHECK` of its values): it binds as that
+/// text, and a stored text that names no case does not decode.
+public protocol PostgresTextEnum: RawRepresentable, PostgresBindable, PostgresDecodable where RawValue == String {}
+
+extension PostgresTextEnum {
+    public var postgresText: String { rawValue }
+    public init?(postgresText: String) { self.init(rawValue: postgresText) }
+}

@@ -77,7 +77,7 @@ import Testing
         let approval = try #require(
             try AutoDeployStore(database: harness.db).requestApproval(
                 projectID: project, provider: .github, repository: "acme/site", change: change, sha: sha,
-                target: "preview", reason: "a pull request from a fork waits for approval", correlationID: "test"))
+                target: .preview, reason: "a pull request from a fork waits for approval", correlationID: "test"))
         return approval.id
     }
 
@@ -120,7 +120,7 @@ import Testing
             change.commitSha = String(repeating: "\(item)", count: 40)
             try store.record(
                 .init(
-                    provider: .github, deliveryID: "delivery-\(item)", item: 0, change: change, decision: "skipped",
+                    provider: .github, deliveryID: "delivery-\(item)", item: 0, change: change, decision: .skipped,
                     reason: "test \(item)"),
                 projectID: project, repository: "acme/site", correlationID: "test")
         }

@@ -4,7 +4,7 @@ import Testing
 
 @Suite struct AutoDeployPolicyTests {
     static func settings(
-        enabled: Bool = true, patterns: [String] = [], target: String = "auto", approval: Bool = false
+        enabled: Bool = true, patterns: [String] = [], target: AutoDeployMode = .auto, approval: Bool = false
     ) -> AutoDeploySettings {
         AutoDeploySettings(
             enabled: enabled, branchPatterns: patterns, targetEnvironment: target, requiresApproval: approval,
@@ -17,7 +17,7 @@ import Testing
         let settings: AutoDeploySettings
         let rules: [AutoDeployRule]
         let deploys: Bool
-        let target: String?
+        let target: DeployTarget?
         let matched: String?
         let approval: Bool
     }
@@ -28,17 +28,17 @@ import Testing
             matched: nil, approval: false),
         Case(
             name: "auto: the production branch goes to production", branch: "main", settings: settings(), rules: [],
-            deploys: true, target: "production", matched: nil, approval: false),
+            deploys: true, target: .production, matched: nil, approval: false),
         Case(
             name: "auto: another branch is a preview", branch: "feature/x", settings: settings(), rules: [],
-            deploys: true, target: "preview", matched: nil, approval: false),
+            deploys: true, target: .preview, matched: nil, approval: false),
         Case(
-            name: "fixed target", branch: "main", settings: settings(target: "preview"), rules: [], deploys: true,
-            target: "preview", matched: nil, approval: false),
+            name: "fixed target", branch: "main", settings: settings(target: .preview), rules: [], deploys: true,
+            target: .preview, matched: nil, approval: false),
         Case(
             name: "patterns: a match deploys", branch: "feature/x",
             settings: settings(patterns: ["main", "feature/*"]),
-            rules: [], deploys: true, target: "preview", matched: "feature/*", approval: false),
+            rules: [], deploys: true, target: .preview, matched: "feature/*", approval: false),
         Case(
             name: "patterns: no match does not", branch: "docs/x", settings: settings(patterns: ["main", "feature/*"]),
             rules: [], deploys: false, target: nil, matched: nil, approval: false),
@@ -48,11 +48,11 @@ import Testing
             matched: "!feature/wip", approval: false),
         Case(
             name: "patterns: the first match decides (inclusion first)", branch: "feature/wip",
-            settings: settings(patterns: ["feature/*", "!feature/wip"]), rules: [], deploys: true, target: "preview",
+            settings: settings(patterns: ["feature/*", "!feature/wip"]), rules: [], deploys: true, target: .preview,
             matched: "feature/*", approval: false),
         Case(
             name: "patterns: exclusions alone let the rest through", branch: "main",
-            settings: settings(patterns: ["!dependabot/**"]), rules: [], deploys: true, target: "production",
+            settings: settings(patterns: ["!dependabot/**"]), rules: [], deploys: true, target: .production,
             matched: nil, approval: false),
         Case(
             name: "patterns: an exclusion alone excludes its branches", branch: "dependabot/npm/x",
@@ -61,33 +61,33 @@ import Testing
         Case(
             name: "rules come before patterns", branch: "release/1.0",
             settings: settings(patterns: ["main"]),
-            rules: [AutoDeployRule(pattern: "release/**", target: "production", requiresApproval: true)],
-            deploys: true, target: "production", matched: "release/**", approval: true),
+            rules: [AutoDeployRule(pattern: "release/**", target: .production, requiresApproval: true)],
+            deploys: true, target: .production, matched: "release/**", approval: true),
         Case(
             name: "rules: the first match decides", branch: "release/1.0", settings: settings(),
             rules: [
-                AutoDeployRule(pattern: "release/*", target: "preview"),
-                AutoDeployRule(pattern: "release/**", target: "production"),
+                AutoDeployRule(pattern: "release/*", target: .preview),
+                AutoDeployRule(pattern: "release/**", target: .production),
             ],
-            deploys: true, target: "preview", matched: "release/*", approval: false),
+            deploys: true, target: .preview, matched: "release/*", approval: false),
         Case(
             name: "rules: an exclusion rule stops the branch", branch: "release/wip", settings: settings(),
             rules: [
-                AutoDeployRule(pattern: "!release/wip", target: "preview"),
-                AutoDeployRule(pattern: "release/*", target: "production"),
+                AutoDeployRule(pattern: "!release/wip", target: .preview),
+                AutoDeployRule(pattern: "release/*", target: .production),
             ],
             deploys: false, target: nil, matched: "!release/wip", approval: false),
         Case(
             name: "rules: no rule matches, the settings decide", branch: "feature/x", settings: settings(),
-            rules: [AutoDeployRule(pattern: "release/*", target: "production")], deploys: true, target: "preview",
+            rules: [AutoDeployRule(pattern: "release/*", target: .production)], deploys: true, target: .preview,
             matched: nil, approval: false),
         Case(
             name: "approval from the settings", branch: "feature/x", settings: settings(approval: true), rules: [],
-            deploys: true, target: "preview", matched: nil, approval: true),
+            deploys: true, target: .preview, matched: nil, approval: true),
         Case(
             name: "approval from the settings applies to a rule too", branch: "hotfix-1",
-            settings: settings(approval: true), rules: [AutoDeployRule(pattern: "hotfix-?", target: "preview")],
-            deploys: true, target: "preview", matched: "hotfix-?", approval: true),
+            settings: settings(approval: true), rules: [AutoDeployRule(pattern: "hotfix-?", target: .preview)],
+            deploys: true, target: .preview, matched: "hotfix-?", approval: true),
     ]
 
     @Test(arguments: 0..<cases.count)

@@ -199,11 +199,11 @@ import Testing
     @Test func idempotencyKeys() {
         let commit = GitCommit(
             provider: .github, repository: "Acme/Web", branch: "main", sha: "abc1234", prNumber: nil, committedAt: nil,
-            target: "preview")
+            target: .preview)
         #expect(commit.idempotencyKey == "git:github:acme/web:abc1234:preview")
         let long = GitCommit(
             provider: .gitlab, repository: String(repeating: "g/", count: 120) + "r", branch: "main", sha: "abc1234",
-            prNumber: 3, committedAt: nil, target: "preview")
+            prNumber: 3, committedAt: nil, target: .preview)
         #expect(long.idempotencyKey.utf8.count <= 255)
         #expect(long.idempotencyKey.hasPrefix("git:gitlab:"))
     }

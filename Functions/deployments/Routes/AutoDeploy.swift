@@ -16,7 +16,7 @@ enum AutoDeploy {
     struct ConfigView: Encodable {
         let enabled: Bool
         let branchPatterns: [String]
-        let targetEnvironment: String
+        let targetEnvironment: AutoDeployMode
         let requiresApproval: Bool
         let productionBranch: String
 
@@ -31,7 +31,7 @@ enum AutoDeploy {
 
     struct RuleView: Encodable {
         let pattern: String
-        let target: String
+        let target: DeployTarget
         let requiresApproval: Bool
         let position: Int
         let excludes: Bool
@@ -59,7 +59,7 @@ enum AutoDeploy {
     struct TestAnswer: Encodable {
         let wouldDeploy: Bool
         let reason: String
-        let targetEnvironment: String?
+        let targetEnvironment: DeployTarget?
         let matchedPattern: String?
         let requiresApproval: Bool
         let dryRun: Bool
@@ -102,8 +102,9 @@ enum AutoDeploy {
     @Sendable static func putConfig(_ call: PlatformCall<ConfigInput>, _ context: WorkerServices) throws -> Response {
         let input = call.input
         if let patterns = input.branchPatterns { try validate(patterns: patterns) }
-        if let target = input.targetEnvironment, !AutoDeploySettings.targets.contains(target) {
-            throw DeploymentsError.invalidTargetEnvironment
+        let mode = try input.targetEnvironment.map { text in
+            guard let mode = AutoDeployMode(rawValue: text) else { throw DeploymentsError.invalidTargetEnvironment }
+            return mode
         }
         let project = try call.linkedProject()
         guard
@@ -111,7 +112,7 @@ enum AutoDeploy {
                 project.projectID,
                 .init(
                     enabled: input.enabled, branchPatterns: input.branchPatterns,
-                    targetEnvironment: input.targetEnvironment, requiresApproval: input.requiresApproval))
+                    targetEnvironment: mode, requiresApproval: input.requiresApproval))
         else { throw PlatformError.projectNotLinked }
         return .json(["config": ConfigView(settings)])
     }
@@ -124,13 +125,13 @@ enum AutoDeploy {
     @Sendable static func addRule(_ call: PlatformCall<RuleInput>, _ context: WorkerServices) throws -> Response {
         let input = call.input
         if let reason = Glob.refusal(input.pattern) { throw DeploymentsError.invalidRule("pattern: \(reason)") }
-        guard ["production", "preview"].contains(input.target) else {
+        guard let target = DeployTarget(rawValue: input.target) else {
             throw DeploymentsError.invalidRule("target must be production or preview")
         }
         let project = try call.linkedProject()
         let added = try store(context).add(
             AutoDeployRule(
-                pattern: input.pattern, target: input.target, requiresApproval: input.requiresApproval ?? false),
+                pattern: input.pattern, target: target, requiresApproval: input.requiresApproval ?? false),
             to: project.projectID)
         switch added {
         case .failure(.exists): throw DeploymentsError.ruleExists
@@ -158,7 +159,7 @@ enum AutoDeploy {
         }
         let decision = AutoDeployPolicy.evaluate(
             branch: call.input.branch, settings: settings, rules: try store(context).rules(project.projectID))
-        let target = decision.target.map { call.input.pullRequest == true ? "preview" : $0 }
+        let target = decision.target.map { call.input.pullRequest == true ? .preview : $0 }
         return .json(
             TestAnswer(
                 wouldDeploy: decision.wouldDeploy, reason: decision.reason, targetEnvironment: target,

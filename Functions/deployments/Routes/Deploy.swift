@@ -43,7 +43,7 @@ enum Deploy {
         }
 
         func validate() throws {
-            guard ["production", "preview"].contains(deploymentType) else {
+            guard DeployTarget(rawValue: deploymentType) != nil else {
                 throw DeploymentsError.invalidDeploymentType
             }
             if let source = gitSource {

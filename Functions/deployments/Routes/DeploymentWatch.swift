@@ -31,7 +31,7 @@ enum DeploymentWatch {
             return names
         }
         let type = try call.query("target").map { text -> String in
-            guard ["production", "preview"].contains(text) else { throw DeploymentsError.invalidTarget }
+            guard DeployTarget(rawValue: text) != nil else { throw DeploymentsError.invalidTarget }
             return text.uppercased()
         }
         let after = try call.query("cursor").map(Cursor.position(of:))

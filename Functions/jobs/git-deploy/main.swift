@@ -37,7 +37,7 @@ OneShotJob.run(
                     context: context, projectID: delivery.projectID, logger: logger,
                     correlationID: "git-deploy-\(job.id)-\(job.attempt)")
                 let event = try receiver.retry(delivery)
-                if let event, event.decision == "failed" {
+                if let event, event.decision == .failed {
                     try queue.failed(job, reason: event.reason)
                     failed += 1
                 } else {

@@ -26,7 +26,7 @@ enum GitWebhook {
 
         struct Decision: Encodable {
             let projectId: String
-            let decision: String
+            let decision: GitDecision
             let reason: String
             let deploymentId: String?
             let approvalId: String?
@@ -68,7 +68,7 @@ enum GitWebhook {
                 context: context, projectID: candidate.projectID, logger: request.logger,
                 correlationID: request.requestID)
             for event in try receiver.receive(delivery, deliveryID: deliveryID) {
-                count(provider, event.decision)
+                count(provider, event.decision.rawValue)
                 decisions.append(
                     .init(
                         projectId: candidate.projectID.uuidString.lowercased(), decision: event.decision,
@@ -80,10 +80,10 @@ enum GitWebhook {
             "git webhook",
             metadata: [
                 "git.provider": "\(provider.rawValue)", "git.delivery": "\(deliveryID)", "git.event": "\(eventName)",
-                "git.decisions": "\(decisions.map(\.decision).joined(separator: ","))",
+                "git.decisions": "\(decisions.map(\.decision.rawValue).joined(separator: ","))",
             ])
         // A failed decision is queued for retry: the delivery is kept either way.
-        return .json(Received(decisions: decisions), status: decisions.contains { $0.decision == "failed" } ? 202 : 200)
+        return .json(Received(decisions: decisions), status: decisions.contains { $0.decision == .failed } ? 202 : 200)
     }
 
     static func count(_ provider: GitProvider, _ outcome: String) {

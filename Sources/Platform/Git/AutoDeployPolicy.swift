@@ -1,16 +1,53 @@
+/// Where a deployment goes.
+public enum DeployTarget: String, Sendable, Codable, CaseIterable {
+    case production
+    case preview
+}
+
+/// Where pushes deploy when no rule says: `auto` is production for the production branch and
+/// preview for the others.
+public enum AutoDeployMode: String, Sendable, Codable, CaseIterable {
+    case auto
+    case production
+    case preview
+
+    /// The target of a push to `branch`.
+    public func target(of branch: String, productionBranch: String) -> DeployTarget {
+        switch self {
+        case .auto: branch == productionBranch ? .production : .preview
+        case .production: .production
+        case .preview: .preview
+        }
+    }
+}
+
+/// What one delivery's change came to, as recorded and answered.
+public enum GitDecision: String, Sendable, Codable, CaseIterable {
+    case deployed
+    /// A skip marker, the rules or the guardrail kept it from deploying.
+    case skipped
+    /// It waits for a person to approve it.
+    case waitingApproval = "waiting_approval"
+    /// An event or change that never deploys.
+    case ignored
+    /// Vercel or the connection could not deploy it then; the retry job decides it again.
+    case failed
+    /// The delivery was received before (answered, never recorded).
+    case duplicate
+}
+
 /// The auto-deploy settings of a project: the link's switch and branch patterns, and where and how
 /// pushes deploy.
 public struct AutoDeploySettings: Sendable, Equatable {
     public var enabled: Bool
     /// Globs a branch must match to deploy (a leading `!` excludes); empty: every branch.
     public var branchPatterns: [String]
-    /// `auto` (production for the production branch, preview otherwise), `production` or `preview`.
-    public var targetEnvironment: String
+    public var targetEnvironment: AutoDeployMode
     public var requiresApproval: Bool
     public var productionBranch: String
 
     public init(
-        enabled: Bool, branchPatterns: [String], targetEnvironment: String, requiresApproval: Bool,
+        enabled: Bool, branchPatterns: [String], targetEnvironment: AutoDeployMode, requiresApproval: Bool,
         productionBranch: String
     ) {
         self.enabled = enabled
@@ -19,18 +56,16 @@ public struct AutoDeploySettings: Sendable, Equatable {
         self.requiresApproval = requiresApproval
         self.productionBranch = productionBranch
     }
-
-    public static let targets = ["auto", "production", "preview"]
 }
 
 /// One rule: the branches its pattern matches deploy to `target`, with or without approval; a
 /// pattern with a leading `!` keeps the branches it matches from deploying.
 public struct AutoDeployRule: Sendable, Equatable {
     public let pattern: String
-    public let target: String
+    public let target: DeployTarget
     public let requiresApproval: Bool
 
-    public init(pattern: String, target: String, requiresApproval: Bool = false) {
+    public init(pattern: String, target: DeployTarget, requiresApproval: Bool = false) {
         self.pattern = pattern
         self.target = target
         self.requiresApproval = requiresApproval
@@ -41,7 +76,7 @@ public struct AutoDeployRule: Sendable, Equatable {
 public struct AutoDeployDecision: Sendable, Equatable {
     public let wouldDeploy: Bool
     public let reason: String
-    public let target: String?
+    public let target: DeployTarget?
     public let matchedPattern: String?
     public let requiresApproval: Bool
 }
@@ -72,9 +107,7 @@ public enum AutoDeployPolicy {
                 wouldDeploy: true, reason: "rule '\(rule.pattern)' matches", target: rule.target,
                 matchedPattern: rule.pattern, requiresApproval: rule.requiresApproval || settings.requiresApproval)
         }
-        let target =
-            settings.targetEnvironment == "auto"
-            ? (branch == settings.productionBranch ? "production" : "preview") : settings.targetEnvironment
+        let target = settings.targetEnvironment.target(of: branch, productionBranch: settings.productionBranch)
         var includes = false
         for pattern in settings.branchPatterns {
             let (excludes, glob) = split(pattern)

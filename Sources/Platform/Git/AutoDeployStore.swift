@@ -45,10 +45,12 @@ public struct AutoDeployStore {
     public struct Changes: Sendable {
         public var enabled: Bool?
         public var branchPatterns: [String]?
-        public var targetEnvironment: String?
+        public var targetEnvironment: AutoDeployMode?
         public var requiresApproval: Bool?
 
-        public init(enabled: Bool?, branchPatterns: [String]?, targetEnvironment: String?, requiresApproval: Bool?) {
+        public init(
+            enabled: Bool?, branchPatterns: [String]?, targetEnvironment: AutoDeployMode?, requiresApproval: Bool?
+        ) {
             self.enabled = enabled
             self.branchPatterns = branchPatterns
             self.targetEnvironment = targetEnvironment
@@ -126,16 +128,16 @@ public struct AutoDeployStore {
         public var deliveryID: String
         public var item: Int
         public var change: GitDelivery.Change
-        public var decision: String
+        public var decision: GitDecision
         public var reason: String
-        public var target: String?
+        public var target: DeployTarget?
         public var deploymentID: String?
         public var approvalID: UUID?
         public var receivedAt: Date?
 
         public init(
-            provider: GitProvider, deliveryID: String, item: Int, change: GitDelivery.Change, decision: String,
-            reason: String, target: String? = nil, deploymentID: String? = nil, approvalID: UUID? = nil
+            provider: GitProvider, deliveryID: String, item: Int, change: GitDelivery.Change, decision: GitDecision,
+            reason: String, target: DeployTarget? = nil, deploymentID: String? = nil, approvalID: UUID? = nil
         ) {
             self.provider = provider
             self.deliveryID = deliveryID
@@ -204,7 +206,7 @@ public struct AutoDeployStore {
 
     private struct StoredRule: Decodable {
         let pattern: String
-        let target: String
+        let target: DeployTarget
         let requiresApproval: Bool
     }
 
@@ -317,7 +319,8 @@ public struct AutoDeployStore {
             var event = Event(
                 provider: GitProvider(rawValue: try row.decode("provider")) ?? .github,
                 deliveryID: try row.decode("delivery_id"), item: try row.decode("item"), change: change,
-                decision: try row.decode("decision"), reason: try row.decode("reason"), target: row["target"],
+                decision: try row.decode("decision"), reason: try row.decode("reason"),
+                target: try row.decodeIfPresent("target"),
                 deploymentID: row["deployment_id"], approvalID: try row.decodeIfPresent("approval_id"))
             event.receivedAt = try row.decodeIfPresent("received_at")
             return event
@@ -348,7 +351,7 @@ public struct AutoDeployStore {
         public let committedAt: Date?
         public let prNumber: Int?
         public let fromFork: Bool
-        public let target: String
+        public let target: DeployTarget
         public let reason: String
         public let status: String
         public let expiresAt: Date
@@ -384,7 +387,7 @@ public struct AutoDeployStore {
     /// newer commit's is on record): it never waits again.
     public func requestApproval(
         projectID: UUID, provider: GitProvider, repository: String, change: GitDelivery.Change, sha: String,
-        target: String, reason: String, correlationID: String
+        target: DeployTarget, reason: String, correlationID: String
     ) throws -> Approval? {
         try database.transaction { () throws -> Approval? in
             try database.lockForTransaction("vercel.auto-deploy.approvals:\(projectID):\(change.subject)")

@@ -36,7 +36,7 @@ public struct GitDeliveryReceiver {
     public func receive(_ delivery: GitDelivery, deliveryID: String) throws -> [AutoDeployStore.Event] {
         let duplicate = AutoDeployStore.Event(
             provider: delivery.provider, deliveryID: deliveryID, item: 0, change: .init(kind: delivery.event),
-            decision: "duplicate", reason: "this delivery was received before")
+            decision: .duplicate, reason: "this delivery was received before")
         let known = try store.deciding(projectID, provider: delivery.provider, deliveryID: deliveryID)
         guard let known, !known.seen else { return known == nil ? [] : [duplicate] }
         var events: [AutoDeployStore.Event] = []
@@ -47,7 +47,7 @@ public struct GitDeliveryReceiver {
             let recorded = try store.record(
                 event, projectID: projectID, repository: delivery.repository, correlationID: correlationID)
             if !recorded {
-                event.decision = "duplicate"
+                event.decision = .duplicate
                 event.reason = "this delivery was received before"
             }
             events.append(event)
@@ -75,18 +75,18 @@ public struct GitDeliveryReceiver {
     func decide(
         _ change: GitDelivery.Change, of delivery: GitDelivery, _ known: AutoDeployStore.Deciding
     ) throws -> AutoDeployStore.Event {
-        if let ignored = change.ignored { return event("ignored", ignored, change, delivery.provider) }
+        if let ignored = change.ignored { return event(.ignored, ignored, change, delivery.provider) }
         guard let repository = delivery.repository else {
-            return event("ignored", "the delivery names no repository", change, delivery.provider)
+            return event(.ignored, "the delivery names no repository", change, delivery.provider)
         }
         if let marker = AutoDeployPolicy.skipMarker(in: change.commitMessage) {
-            return event("skipped", "the head commit's message says \(marker)", change, delivery.provider)
+            return event(.skipped, "the head commit's message says \(marker)", change, delivery.provider)
         }
         return try route(change, provider: delivery.provider, repository: repository, known)
     }
 
     func event(
-        _ decision: String, _ reason: String, _ change: GitDelivery.Change, _ provider: GitProvider
+        _ decision: GitDecision, _ reason: String, _ change: GitDelivery.Change, _ provider: GitProvider
     ) -> AutoDeployStore.Event {
         .init(provider: provider, deliveryID: "", item: 0, change: change, decision: decision, reason: reason)
     }
@@ -95,22 +95,22 @@ public struct GitDeliveryReceiver {
     func route(
         _ change: GitDelivery.Change, provider: GitProvider, repository: String, _ known: AutoDeployStore.Deciding
     ) throws -> AutoDeployStore.Event {
-        func event(_ decision: String, _ reason: String) -> AutoDeployStore.Event {
+        func event(_ decision: GitDecision, _ reason: String) -> AutoDeployStore.Event {
             self.event(decision, reason, change, provider)
         }
         guard let branch = change.branch, GitRef.isValidBranch(branch) else {
-            return event("ignored", "the delivery names no valid branch")
+            return event(.ignored, "the delivery names no valid branch")
         }
         guard let sha = change.commitSha, AutoDeployStore.isValidSha(sha) else {
-            return event("ignored", "the delivery names no valid commit")
+            return event(.ignored, "the delivery names no valid commit")
         }
         guard let project = known.link, let owner = known.owner, let settings = known.settings else {
-            return event("ignored", "the project is not linked to a Vercel project")
+            return event(.ignored, "the project is not linked to a Vercel project")
         }
         let policy = AutoDeployPolicy.evaluate(branch: branch, settings: settings, rules: known.rules)
-        guard policy.wouldDeploy, let policyTarget = policy.target else { return event("skipped", policy.reason) }
+        guard policy.wouldDeploy, let policyTarget = policy.target else { return event(.skipped, policy.reason) }
         // A pull request builds a preview of its head, whatever the branch's rule targets.
-        let target = change.prNumber == nil ? policyTarget : "preview"
+        let target = change.prNumber == nil ? policyTarget : .preview
         if change.fromFork || policy.requiresApproval {
             let reason =
                 change.fromFork
@@ -123,9 +123,9 @@ public struct GitDeliveryReceiver {
             else {
                 let place = change.prNumber.map { "pull request #\($0)" } ?? "branch \(branch)"
                 return event(
-                    "skipped", "a newer commit replaced this one on \(place); it never waits for approval again")
+                    .skipped, "a newer commit replaced this one on \(place); it never waits for approval again")
             }
-            var waiting = event("waiting_approval", reason)
+            var waiting = event(.waitingApproval, reason)
             waiting.target = target
             waiting.approvalID = approval.id
             return waiting
@@ -133,7 +133,7 @@ public struct GitDeliveryReceiver {
         let commit = GitCommit(
             provider: provider, repository: repository, branch: branch, sha: sha, prNumber: change.prNumber,
             committedAt: change.committedAt, target: target)
-        var result = event("failed", "")
+        var result = event(.failed, "")
         result.target = target
         do {
             let credentials = try context.ownerCredentials(
@@ -143,23 +143,23 @@ public struct GitDeliveryReceiver {
                 logger: logger)
             {
             case .deployed(let deployment, let replayed):
-                result.decision = "deployed"
+                result.decision = .deployed
                 result.reason =
                     replayed
                     ? "this commit was deployed for \(target) already (\(policy.reason))"
                     : "\(policy.reason); deploying to \(target)"
                 result.deploymentID = deployment.deploymentID
             case .blocked(let warnings):
-                result.decision = "skipped"
+                result.decision = .skipped
                 result.reason = "blocked by the production guardrail: " + warnings.joined(separator: "; ")
             case .noRepository:
-                result.decision = "skipped"
+                result.decision = .skipped
                 result.reason = "the Vercel project is not connected to a git repository Vercel can build"
             case .busy:
                 result.reason = "another request was deploying this commit; it is tried again"
             }
         } catch PlatformError.projectNotLinked {
-            result.decision = "ignored"
+            result.decision = .ignored
             result.reason = "the project was unlinked from Vercel"
         } catch let error as PlatformError {
             result.reason = "the project owner's Vercel connection cannot deploy (\(error.code)); reconnect Vercel"

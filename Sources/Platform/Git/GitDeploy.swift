@@ -27,12 +27,11 @@ public struct GitCommit: Sendable {
     public let sha: String
     public let prNumber: Int?
     public let committedAt: Date?
-    /// `production` or `preview`.
-    public let target: String
+    public let target: DeployTarget
 
     public init(
         provider: GitProvider, repository: String, branch: String, sha: String, prNumber: Int?, committedAt: Date?,
-        target: String
+        target: DeployTarget
     ) {
         self.provider = provider
         self.repository = repository
@@ -48,8 +47,9 @@ public struct GitCommit: Sendable {
     /// key is replaced by its SHA-256.
     public var idempotencyKey: String {
         let name = repository.lowercased()
-        let key = "git:\(provider.rawValue):\(name):\(sha):\(target)"
-        return key.utf8.count <= 255 ? key : "git:\(provider.rawValue):\(Digest.sha256Hex(name)):\(sha):\(target)"
+        let key = "git:\(provider.rawValue):\(name):\(sha):\(target.rawValue)"
+        return key.utf8.count <= 255
+            ? key : "git:\(provider.rawValue):\(Digest.sha256Hex(name)):\(sha):\(target.rawValue)"
     }
 }
 
@@ -64,7 +64,7 @@ extension WorkerServices {
         _ commit: GitCommit, of project: LinkedProject, credentials: VercelClient.Credentials, createdBy: UUID,
         correlationID: String, logger: Logger
     ) throws -> GitDeployOutcome {
-        let production = commit.target == "production"
+        let production = commit.target == .production
         let productionBranch =
             production ? self.productionBranch(of: project, credentials, logger: logger) : project.productionBranch
         let guardrail = DeploymentGuardrail.evaluate(

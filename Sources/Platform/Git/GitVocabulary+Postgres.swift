@@ -1,0 +1,5 @@
+import Postgres
+
+extension DeployTarget: PostgresTextEnum {}
+extension AutoDeployMode: PostgresTextEnum {}
+extension GitDecision: PostgresTextEnum {}

@@ -171,10 +171,12 @@ public final class HTTPApplication<Context>: ExchangeHandler {
 
     private func run(_ route: Router<Context>.Route, _ request: Request) throws -> Response {
         if route.screened { try request.screen() }
-        guard let budget else { return try route.handler(request, context) }
-        budget.apply(context, ContinuousClock.now + budget.limit)
-        defer { budget.apply(context, nil) }
-        return try route.handler(request, context)
+        return try Trace.$requestID.withValue(request.requestID) {
+            guard let budget else { return try route.handler(request, context) }
+            budget.apply(context, ContinuousClock.now + budget.limit)
+            defer { budget.apply(context, nil) }
+            return try route.handler(request, context)
+        }
     }
 
     private func errorResponse(for error: any Error, requestID: String, logger requestLogger: RequestLogger) -> Response

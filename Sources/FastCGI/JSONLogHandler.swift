@@ -41,6 +41,7 @@ public struct JSONLogHandler: LogHandler {
         ]
         for (key, value) in metadata { fields[key] = Self.json(value) }
         for (key, value) in event.metadata ?? [:] { fields[key] = Self.json(value) }
+        if fields["request.id"] == nil, let requestID = Trace.requestID { fields["request.id"] = .string(requestID) }
         var line = JSONValue.object(fields).serialized()
         line.append(UInt8(ascii: "\n"))
         line.withUnsafeBytes { _ = write(2, $0.baseAddress, $0.count) }

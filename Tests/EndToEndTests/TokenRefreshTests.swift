@@ -131,10 +131,24 @@ import Vercel
     @Test func twoFailedRefreshesMarkTheConnectionErrorAuditAndQueueAnAlert() async throws {
         let (user, connection, _) = try await appConnection(
             expiresIn: 3600, refreshToken: "vcr_not-a-refresh-token-0000")
+        var requestIDs: [String] = []
         for _ in 0..<2 {
             let reply = try await client.signed(
                 "POST", "/v1/internal/vercel/oauth/refresh", json: #"{"userId":"\#(user)"}"#)
             #expect(reply.status == 422 && reply.json?["vercelCode"] as? String == "invalid_grant")
+            requestIDs.append(try #require(reply.header("x-request-id")))
+        }
+        // The token service logs on the worker's logger; the line still names the request it served.
+        let marker = #""connection.id":"\#(connection)""#
+        let logs = try await StackFixtures.logs {
+            $0.split(separator: "\n").filter { $0.contains("vercel token refresh failed") && $0.contains(marker) }
+                .count >= 2
+        }
+        let lines = logs.split(separator: "\n").filter {
+            $0.contains("vercel token refresh failed") && $0.contains(marker)
+        }
+        for id in requestIDs {
+            #expect(lines.contains { $0.contains(#""request.id":"\#(id)""#) }, "\(lines)")
         }
         let row = try fixtures.db.query(
             "SELECT status::text AS status, refresh_failures FROM vercel_connections WHERE id = \(connection)")[0]

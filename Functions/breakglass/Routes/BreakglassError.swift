@@ -38,12 +38,8 @@ enum BreakglassError: Error {
     }
 }
 
-extension BreakglassError: HTTPResponseError {
-    var status: Int { parts.status }
-    var code: String { parts.code }
-    var message: String { parts.message }
-
-    private var parts: (status: Int, code: String, message: String) {
+extension BreakglassError: GroupRefusal {
+    var parts: (status: Int, code: String, message: String) {
         switch self {
         case .invalidAccessLevel:
             (400, "INVALID_ACCESS_LEVEL", "accessLevel must be READ_METADATA, DECRYPT_TOKENS or EMERGENCY_RECOVERY")

@@ -52,12 +52,8 @@ enum OperatorError: Error {
     case jobNotDead(status: String)
 }
 
-extension OperatorError: HTTPResponseError {
-    var status: Int { parts.status }
-    var code: String { parts.code }
-    var message: String { parts.message }
-
-    private var parts: (status: Int, code: String, message: String) {
+extension OperatorError: GroupRefusal {
+    var parts: (status: Int, code: String, message: String) {
         switch self {
         case .invalidStatus: (400, "INVALID_STATUS", "status must be pending, running, done or dead")
         case .jobNotFound: (404, "JOB_NOT_FOUND", "No such job")

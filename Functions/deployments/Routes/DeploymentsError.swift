@@ -58,12 +58,8 @@ enum DeploymentsError: Error {
     case approvalNotPending(status: String)
 }
 
-extension DeploymentsError: HTTPResponseError {
-    var status: Int { parts.status }
-    var code: String { parts.code }
-    var message: String { parts.message }
-
-    private var parts: (status: Int, code: String, message: String) {
+extension DeploymentsError: GroupRefusal {
+    var parts: (status: Int, code: String, message: String) {
         switch self {
         case .invalidCursor: (400, "INVALID_CURSOR", "cursor is not one this list gave")
         case .invalidSearch: (400, "INVALID_SEARCH", "search is at most 100 characters")

@@ -17,12 +17,8 @@ enum DomainsError: Error {
     case tooManyDomains
 }
 
-extension DomainsError: HTTPResponseError {
-    var status: Int { parts.status }
-    var code: String { parts.code }
-    var message: String { parts.message }
-
-    private var parts: (status: Int, code: String, message: String) {
+extension DomainsError: GroupRefusal {
+    var parts: (status: Int, code: String, message: String) {
         switch self {
         case .invalidDomain(let problem): (400, "INVALID_DOMAIN", "This is not a domain that can be added: \(problem)")
         case .invalidRedirect(let reason): (400, "INVALID_REDIRECT", reason)

@@ -18,12 +18,8 @@ enum EnvError: Error {
     case planStale(SyncAnswer)
 }
 
-extension EnvError: HTTPResponseError {
-    var status: Int { parts.status }
-    var code: String { parts.code }
-    var message: String { parts.message }
-
-    private var parts: (status: Int, code: String, message: String) {
+extension EnvError: GroupRefusal {
+    var parts: (status: Int, code: String, message: String) {
         switch self {
         case .invalidVariable(let problem):
             let code =

@@ -13,12 +13,8 @@ enum OAuthError: Error {
     case connectionNotFound
 }
 
-extension OAuthError: HTTPResponseError {
-    var status: Int { parts.status }
-    var code: String { parts.code }
-    var message: String { parts.message }
-
-    private var parts: (status: Int, code: String, message: String) {
+extension OAuthError: GroupRefusal {
+    var parts: (status: Int, code: String, message: String) {
         switch self {
         case .invalidTeamID: (400, "INVALID_TEAM_ID", "teamId is not a Vercel team id")
         case .invalidRedirectURI: (400, "INVALID_REDIRECT_URI", "redirectUri must be a page of the platform")

@@ -63,20 +63,15 @@ enum OptimizationError: Error {
     case invalidWindow(String, ClosedRange<Int>)
 }
 
-extension OptimizationError: HTTPResponseError {
-    var status: Int { 400 }
-    var code: String {
+extension OptimizationError: GroupRefusal {
+    var parts: (status: Int, code: String, message: String) {
         switch self {
-        case .invalidCursor: "INVALID_CURSOR"
-        case .invalidWindow: "INVALID_WINDOW"
+        case .invalidCursor: (400, "INVALID_CURSOR", "cursor is not one this list gave")
+        case .invalidWindow(let name, let range):
+            (400, "INVALID_WINDOW", "\(name) must be \(range.lowerBound) to \(range.upperBound)")
         }
     }
-    var message: String {
-        switch self {
-        case .invalidCursor: "cursor is not one this list gave"
-        case .invalidWindow(let name, let range): "\(name) must be \(range.lowerBound) to \(range.upperBound)"
-        }
-    }
+
     var extraFields: [String: JSONValue] {
         switch self {
         case .invalidCursor: [:]

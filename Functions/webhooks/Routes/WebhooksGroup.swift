@@ -27,12 +27,8 @@ enum WebhookError: Error {
     case invalidGitEvent
 }
 
-extension WebhookError: HTTPResponseError {
-    var status: Int { parts.status }
-    var code: String { parts.code }
-    var message: String { parts.message }
-
-    private var parts: (status: Int, code: String, message: String) {
+extension WebhookError: GroupRefusal {
+    var parts: (status: Int, code: String, message: String) {
         switch self {
         case .notConfigured: (503, "WEBHOOKS_NOT_CONFIGURED", "No webhook secret is configured")
         case .invalidSignature: (401, "INVALID_WEBHOOK_SIGNATURE", "The webhook signature does not match its body")

@@ -3,6 +3,19 @@ import PlatformHost
 import Testing
 
 @Suite struct GlobTests {
+    /// The env sync's key filter runs the one glob: no include pattern takes every key, an
+    /// exclude pattern wins over an include one, and `*` stops at `/` as it does for branches.
+    @Test func theEnvSyncsKeyFilterIsTheBranchGlob() {
+        let include = ["NEXT_PUBLIC_*", "API_*"].map(Glob.init)
+        let exclude = ["API_SECRET*"].map(Glob.init)
+        #expect(EnvSyncService.matches("ANYTHING", include: [], exclude: []))
+        #expect(EnvSyncService.matches("NEXT_PUBLIC_URL", include: include, exclude: exclude))
+        #expect(!EnvSyncService.matches("DATABASE_URL", include: include, exclude: exclude))
+        #expect(!EnvSyncService.matches("API_SECRET_KEY", include: include, exclude: exclude))
+        #expect(EnvSyncService.matches("API_URL", include: include, exclude: exclude))
+        #expect(!EnvSyncService.matches("API_/X", include: include, exclude: []))
+    }
+
     /// Every form a pattern can take: literal, `*` within a segment, `**` across segments (and `**/`
     /// standing for no segment), `?`, and combinations.
     static let cases: [(pattern: String, text: String, matches: Bool)] = [

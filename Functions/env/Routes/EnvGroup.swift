@@ -10,11 +10,3 @@ public let group = FunctionGroup(name: "env") { router in
     router.platform("PUT", "\(env)/:key", input: EnvVariables.SetInput.self, bodyLimit: 160 * 1024, EnvVariables.set)
     router.platform("DELETE", "\(env)/:key", EnvVariables.delete)
 }
-
-extension WorkerServices {
-    var env: EnvStore {
-        EnvStore(
-            database: database, keyRing: configuration.keyRing,
-            hasher: EnvValueHasher(secret: configuration.platformSecret))
-    }
-}

@@ -41,7 +41,7 @@ enum EnvVariables {
         let credentials = try link.map {
             try context.vercelCredentials(for: call, connection: $0.connectionID, requiring: .readEnv)
         }
-        let store = context.env
+        let store = context.envStore
         let snapshot = try EnvSnapshot.read(
             projectID: call.projectID, link: link, target: target, store: store, client: context.vercel,
             credentials: credentials, needValues: false)
@@ -62,7 +62,7 @@ enum EnvVariables {
                 source: local != nil && remote != nil ? "both" : local != nil ? "platform" : "vercel",
                 status: status(slot, input), owned: input.remote?.owned ?? false)
         }
-        return .json(Listed(variables: rows, warnings: sizeWarnings(snapshot, store: store)))
+        return .json(Listed(variables: rows, warnings: EnvSyncService.sizeWarnings(snapshot, store: store)))
     }
 
     /// `in_sync`, `platform_only`, `vercel_only`, `differs`, `conflict` or `unreadable`.
@@ -79,17 +79,6 @@ enum EnvVariables {
             case .conflict: return "conflict"
             default: return remote.hash == nil ? "unreadable" : "differs"
             }
-        }
-    }
-
-    /// A warning for each target whose variables, together, are over Vercel's 64 KB per deployment.
-    static func sizeWarnings(_ snapshot: EnvSnapshot, store: EnvStore) -> [String] {
-        var sizes: [String: Int] = [:]
-        for (slot, local) in snapshot.locals {
-            sizes[slot.target, default: 0] += slot.key.utf8.count + ((try? store.value(of: local))?.utf8.count ?? 0)
-        }
-        return sizes.filter { $0.value > EnvRules.deploymentLimit }.keys.sorted().map {
-            "the \($0) variables take \(sizes[$0]!) bytes; Vercel allows 64 KB per deployment"
         }
     }
 
@@ -184,7 +173,7 @@ enum EnvVariables {
         } catch {
             throw EnvError.invalidVariable(error)
         }
-        let store = context.env
+        let store = context.envStore
         let slots = targets.map { EnvPlan.Slot(key: key, target: $0, gitBranch: input.gitBranch) }
         // The connection is checked first: a refusal there changes nothing.
         let applying = input.localOnly == true ? nil : call.project?.link
@@ -227,7 +216,7 @@ enum EnvVariables {
         _ value: String, type: String, slots: [EnvPlan.Slot], hash: String, link: LinkedProject,
         credentials: VercelClient.Credentials, call: PlatformCall<SetInput>, context: WorkerServices
     ) throws -> VercelOutcome {
-        let store = context.env
+        let store = context.envStore
         let states = try store.states(projectID: call.projectID)
         let listed = Result { () throws(VercelError) -> [VercelEnvVariable] in
             try context.vercel.envVariables(projectID: link.vercelProjectID, credentials)
@@ -313,7 +302,7 @@ enum EnvVariables {
         let target = call.query("target")
         let gitBranch = call.query("gitBranch")
         _ = try checked(key: key, targets: target.map { [$0] } ?? ["production"], gitBranch: gitBranch)
-        let store = context.env
+        let store = context.envStore
         let applying = call.query("localOnly") == "true" ? nil : call.project?.link
         let credentials = try applying.map {
             try context.vercelCredentials(for: call, connection: $0.connectionID, requiring: .writeEnv)

@@ -86,6 +86,12 @@ public final class WorkerServices {
 
     public var audit: SecurityAudit { SecurityAudit(database: database) }
     public var buildMetrics: BuildMetricsStore { BuildMetricsStore(database: database) }
+    /// The project's variables, their sync states and confirmations.
+    public var envStore: EnvStore {
+        EnvStore(
+            database: database, keyRing: configuration.keyRing,
+            hasher: EnvValueHasher(secret: configuration.platformSecret))
+    }
     public var projectLinks: ProjectLinkStore { ProjectLinkStore(database: database) }
     public var overrides: OverrideTokenStore { OverrideTokenStore(database: database) }
     public var productionHistory: ProductionHistoryStore { ProductionHistoryStore(database: database) }

@@ -1,14 +1,12 @@
-import Platform
-import PlatformHost
 import Vercel
 
 /// What Vercel holds for slots it was asked to write, read back when its answer does not say:
 /// Vercel may answer a create without `created` after writing.
-enum EnvReadBack {
+public enum EnvReadBack {
     /// The variables of `slots` that Vercel lists as written after the write began: each slot's
     /// variable must be new, or changed since `before` (its `updatedAt` before the write). Slots it
     /// does not list so are left out; nothing when the list cannot be read.
-    static func written(
+    public static func written(
         _ slots: [EnvPlan.Slot], before: [EnvPlan.Slot: Int64], vercelProjectID: String, client: VercelClient,
         credentials: VercelClient.Credentials
     ) -> [EnvPlan.Slot: VercelEnvVariable] {
@@ -25,7 +23,7 @@ enum EnvReadBack {
     }
 
     /// The state of a slot this service wrote with the value of `hash`, as Vercel holds it.
-    static func owned(hash: String, _ held: VercelEnvVariable) -> EnvStore.State {
+    public static func owned(hash: String, _ held: VercelEnvVariable) -> EnvStore.State {
         EnvStore.State(
             base: .init(hash: hash, vercelID: held.identity, vercelUpdatedAt: held.updatedAt ?? held.createdAt ?? 0),
             owned: true)
@@ -34,7 +32,7 @@ enum EnvReadBack {
 
 extension VercelEnvVariable {
     /// Whether this variable is the one Vercel holds for `slot`: its key, one of its targets, its branch.
-    func holds(_ slot: EnvPlan.Slot) -> Bool {
+    public func holds(_ slot: EnvPlan.Slot) -> Bool {
         key == slot.key && target.contains(slot.target) && gitBranch == slot.gitBranch
     }
 }

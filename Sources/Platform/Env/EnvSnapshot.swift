@@ -1,5 +1,3 @@
-import Platform
-import PlatformHost
 import Vercel
 
 #if canImport(FoundationEssentials)
@@ -12,21 +10,21 @@ import Foundation
 /// gives ids, types and `updatedAt`s (and plain values); an encrypted value is fetched on its own
 /// only when the base cannot vouch for it (its id or `updatedAt` moved, or there is no base) and the
 /// plan must compare it; a sensitive value is never readable. Vercel's system variables are left out.
-struct EnvSnapshot {
-    var inputs: [EnvPlan.Slot: EnvPlan.Input] = [:]
-    var locals: [EnvPlan.Slot: EnvStore.Local] = [:]
-    var states: [EnvPlan.Slot: EnvStore.State] = [:]
+public struct EnvSnapshot {
+    public internal(set) var inputs: [EnvPlan.Slot: EnvPlan.Input] = [:]
+    public internal(set) var locals: [EnvPlan.Slot: EnvStore.Local] = [:]
+    public internal(set) var states: [EnvPlan.Slot: EnvStore.State] = [:]
     /// Vercel's variables by slot.
-    var remotes: [EnvPlan.Slot: VercelEnvVariable] = [:]
+    public internal(set) var remotes: [EnvPlan.Slot: VercelEnvVariable] = [:]
     /// Vercel's values that were read, by slot: what a pull writes and a mask shows.
-    var remoteValues: [EnvPlan.Slot: String] = [:]
+    public internal(set) var remoteValues: [EnvPlan.Slot: String] = [:]
     /// Values fetched one by one from Vercel.
-    var fetched = 0
+    public internal(set) var fetched = 0
 
     /// - Parameters:
     ///   - target: only this target's slots; nil for all.
     ///   - needValues: whether values Vercel alone holds must be read (a pull may need them).
-    static func read(
+    public static func read(
         projectID: UUID, link: LinkedProject?, target: String?, store: EnvStore, client: VercelClient,
         credentials: VercelClient.Credentials?, needValues: Bool
     ) throws -> EnvSnapshot {
@@ -77,7 +75,7 @@ struct EnvSnapshot {
     }
 
     /// What a mask shows of the platform's value of `slot`, or of Vercel's when it was read.
-    func masked(_ slot: EnvPlan.Slot, store: EnvStore) -> String? {
+    public func masked(_ slot: EnvPlan.Slot, store: EnvStore) -> String? {
         if let local = locals[slot] {
             return (try? store.value(of: local)).map { EnvRules.masked($0, type: local.type) }
         }

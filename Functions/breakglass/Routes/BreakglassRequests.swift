@@ -192,7 +192,3 @@ enum BreakglassRequests {
             correlationID: call.requestID)
     }
 }
-
-extension WorkerServices {
-    var breakglass: BreakglassStore { BreakglassStore(database: database) }
-}

@@ -89,7 +89,7 @@ enum AutoDeployApprovals {
             target: approval.target)
         let outcome: GitDeployOutcome
         do {
-            outcome = try context.deployCommit(
+            outcome = try context.deploys.deployCommit(
                 commit, of: project, credentials: credentials, createdBy: call.caller.userID,
                 correlationID: call.requestID, logger: call.logger)
         } catch {

@@ -111,7 +111,7 @@ enum Deploy {
         guard let key = input.idempotencyKey else {
             return .json(try create(call, project, context), status: 202)
         }
-        let outcome = try context.deployOnce(
+        let outcome = try context.deploys.deployOnce(
             project, key: key, fingerprint: input.fingerprint, production: input.isProduction,
             createdBy: call.caller.userID, wait: idempotencyWait, logger: call.logger,
             replay: { Accepted($0, replayed: true) },
@@ -137,7 +137,7 @@ enum Deploy {
         // Only a production deploy from a branch compares with the production branch.
         let productionBranch =
             input.isProduction && input.gitSource != nil
-            ? context.productionBranch(of: project, credentials, logger: call.logger) : project.productionBranch
+            ? context.deploys.productionBranch(of: project, credentials, logger: call.logger) : project.productionBranch
         let guardrail = DeploymentGuardrail.evaluate(
             production: input.isProduction, branch: input.gitSource?.branch, productionBranch: productionBranch)
         let override = try DeploymentOverrides.pass(
@@ -146,11 +146,11 @@ enum Deploy {
         let deployment: DeploymentRecord
         var uploaded: UploadReport?
         do {
-            (deployment, uploaded) = try context.deploying(
+            (deployment, uploaded) = try context.deploys.deploying(
                 project, production: input.isProduction, createdBy: call.caller.userID, under: attempt
             ) { attempt in
                 if let source = input.gitSource {
-                    let made = try context.createGitDeployment(
+                    let made = try context.deploys.createGitDeployment(
                         of: project, production: input.isProduction,
                         source: .init(branch: source.branch, commitSha: source.commitSha, prNumber: source.prNumber),
                         credentials: credentials, createdBy: call.caller.userID, correlationID: call.requestID,

@@ -113,7 +113,7 @@ enum ProjectLinks {
     @Sendable static func unlink(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
         // Waits for the deployments being made for this link to be recorded; none starts after.
         let removed = try context.database.transaction {
-            try context.database.lockForTransaction(WorkerServices.linkLock(call.projectID))
+            try context.database.lockForTransaction(DeployService.linkLock(call.projectID))
             return try context.projectLinks.remove(call.projectID)
         }
         guard let vercelProjectID = removed else { throw PlatformError.projectNotLinked }

@@ -71,7 +71,8 @@ enum Promotion {
             let deployment = try move.requireReady(deploymentID)
             let guardrail = DeploymentGuardrail.evaluate(
                 production: true, branch: deployment.branch,
-                productionBranch: context.productionBranch(of: move.project, move.credentials, logger: call.logger))
+                productionBranch: context.deploys.productionBranch(
+                    of: move.project, move.credentials, logger: call.logger))
             let use = try DeploymentOverrides.pass(
                 guardrail, token: call.input.overrideToken, action: "promote", deploymentID: deploymentID,
                 project: move.project.projectID, call: call, context: context)

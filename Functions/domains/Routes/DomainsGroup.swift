@@ -11,7 +11,3 @@ public let group = FunctionGroup(name: "domains") { router in
     router.platform("POST", "\(domains)/:domain/verify", Domains.verify)
     router.platform("DELETE", "\(domains)/:domain", Domains.remove)
 }
-
-extension WorkerServices {
-    var domains: DomainStore { DomainStore(database: database) }
-}

@@ -23,7 +23,23 @@ public enum DeployOnce<Answer> {
     case missing
 }
 
+/// Deploying a linked project, whoever asks (the deploy route, an approval, a git delivery, its
+/// retry job): once per idempotency key, while the link stands, under an attempt the sync job can
+/// settle, past the production guardrail with Vercel's current production branch.
+public struct DeployService {
+    let services: WorkerServices
+
+    public init(_ services: WorkerServices) {
+        self.services = services
+    }
+}
+
 extension WorkerServices {
+    /// Deploying this worker's linked projects.
+    public var deploys: DeployService { DeployService(self) }
+}
+
+extension DeployService {
     /// Deploys once per idempotency key of a project, whoever asks: the API with the caller's key,
     /// or a git delivery with `git:<provider>:<repo>:<sha>:<target>`. Concurrent requests with one
     /// key wait (up to `wait`) for the first and then get its deployment through `replay`.
@@ -39,16 +55,18 @@ extension WorkerServices {
         create: (DeployAttemptStore.Attempt) throws -> Answer
     ) throws -> DeployOnce<Answer> {
         let deadline = ContinuousClock.now + wait
-        let keyLock = "vercel.deploy:\(project.projectID):\(key)"
-        let attempts = DeployAttemptStore(database: database)
+        let keyLock = "services.vercel.deploy:\(project.projectID):\(key)"
+        let attempts = DeployAttemptStore(database: services.database)
         while true {
-            let outcome = try database.withAdvisoryLocksIfFree(keyLock, shared: Self.linkLock(project.projectID)) {
+            let outcome = try services.database.withAdvisoryLocksIfFree(
+                keyLock, shared: Self.linkLock(project.projectID)
+            ) {
                 () throws -> DeployOnce<Answer> in
                 switch try attempts.begin(project, production: production, createdBy: createdBy, unlessKey: key) {
                 case .named(let deploymentID, let earlier):
                     guard ConstantTime.equals(earlier, fingerprint) else { return .keyReused }
                     guard
-                        let deployment = try deployments(logger: logger).find(
+                        let deployment = try services.deployments(logger: logger).find(
                             deploymentID, projectID: project.projectID)
                     else { return .missing }
                     return .done(replay(deployment))
@@ -66,20 +84,20 @@ extension WorkerServices {
 
     /// The lock a deployment's creation holds shared, and an unlink exclusively: no deployment is
     /// made at Vercel for a link that is gone, or recorded against one removed meanwhile.
-    public static func linkLock(_ projectID: UUID) -> String { "vercel.link:\(projectID)" }
+    public static func linkLock(_ projectID: UUID) -> String { "services.vercel.link:\(projectID)" }
 
     /// Runs `body` (which creates a deployment at Vercel and records it) while `project`'s link
     /// cannot be removed, once it is known to be still there: a deploy without an idempotency key.
     /// `body` names the attempt it is given in the deployment's `meta` and passes it to
     /// `recordCreated`, which ends it; an attempt left over (no answer from Vercel, or a failure
-    /// after it answered) is settled by `vercel-job-deployment-sync`.
+    /// after it answered) is settled by `services.vercel-job-deployment-sync`.
     /// - Throws: `PlatformError.projectNotLinked` when it was unlinked since it was read.
     public func whileLinked<T>(
         _ project: LinkedProject, production: Bool, createdBy: UUID,
         _ body: (DeployAttemptStore.Attempt) throws -> T
     ) throws -> T {
-        try database.withSharedAdvisoryLock(Self.linkLock(project.projectID)) {
-            let attempts = DeployAttemptStore(database: database)
+        try services.database.withSharedAdvisoryLock(Self.linkLock(project.projectID)) {
+            let attempts = DeployAttemptStore(database: services.database)
             guard let attempt = try attempts.begin(project, production: production, createdBy: createdBy) else {
                 throw PlatformError.projectNotLinked
             }
@@ -119,8 +137,8 @@ extension WorkerServices {
                 DeployAttemptStore.metaKey: attempt.metaValue,
             ])
         request.gitSource = gitSource
-        let created = try vercel.createDeployment(request, credentials)
-        return try deployments(logger: logger).recordCreated(
+        let created = try services.vercel.createDeployment(request, credentials)
+        return try services.deployments(logger: logger).recordCreated(
             created, of: project,
             origin: .init(
                 production: production, gitSource: recorded, createdBy: createdBy, correlationID: correlationID,

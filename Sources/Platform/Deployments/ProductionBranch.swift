@@ -7,23 +7,23 @@ import FoundationEssentials
 import Foundation
 #endif
 
-extension WorkerServices {
+extension DeployService {
     /// The production branch the guardrail compares with: Vercel's current one, read again once the
     /// stored one is older than `SHEEN_PRODUCTION_BRANCH_TTL_SECONDS`, so a branch renamed in Vercel
     /// blocks nothing for longer than that. When Vercel cannot say now, the stored one stands.
     public func productionBranch(
         of project: LinkedProject, _ credentials: VercelClient.Credentials, logger: Logger
     ) -> String {
-        let ttl = Double(configuration.deployments.productionBranchTTL.components.seconds)
+        let ttl = Double(services.configuration.deployments.productionBranchTTL.components.seconds)
         if let checked = project.productionBranchCheckedAt, Date().timeIntervalSince(checked) < ttl {
             return project.productionBranch
         }
         do {
-            let current = try vercel.project(project.vercelProjectID, credentials)
+            let current = try services.vercel.project(project.vercelProjectID, credentials)
             guard let branch = current.link?.productionBranch, GitRef.isValidBranch(branch) else {
                 return project.productionBranch
             }
-            try projectLinks.productionBranchRead(project.projectID, branch: branch)
+            try services.projectLinks.productionBranchRead(project.projectID, branch: branch)
             return branch
         } catch {
             logger.warning(

@@ -136,9 +136,9 @@ public struct GitDeliveryReceiver {
         var result = event(.failed, "")
         result.target = target
         do {
-            let credentials = try context.ownerCredentials(
+            let credentials = try context.deploys.ownerCredentials(
                 of: project, owner: owner, correlationID: correlationID, logger: logger)
-            switch try context.deployCommit(
+            switch try context.deploys.deployCommit(
                 commit, of: project, credentials: credentials, createdBy: owner, correlationID: correlationID,
                 logger: logger)
             {

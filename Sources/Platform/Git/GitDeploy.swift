@@ -53,7 +53,7 @@ public struct GitCommit: Sendable {
     }
 }
 
-extension WorkerServices {
+extension DeployService {
     /// How long a git deploy waits for another request deploying the same commit.
     static let gitDeployWait: Duration = .seconds(20)
 
@@ -108,10 +108,10 @@ extension WorkerServices {
     public func ownerCredentials(
         of project: LinkedProject, owner: UUID, correlationID: String, logger: Logger
     ) throws -> VercelClient.Credentials {
-        let credential = try tokens.usable(
+        let credential = try services.tokens.usable(
             userID: owner, connectionID: project.connectionID, correlationID: correlationID)
         try credential.require(.writeDeployment)
-        var credentials = credentials(credential, logger: logger, correlationID: correlationID)
+        var credentials = services.credentials(credential, logger: logger, correlationID: correlationID)
         credentials.requiredScope = VercelPermission.writeDeployment.description
         return credentials
     }

@@ -86,6 +86,8 @@ public final class WorkerServices {
 
     public var audit: SecurityAudit { SecurityAudit(database: database) }
     public var buildMetrics: BuildMetricsStore { BuildMetricsStore(database: database) }
+    public var breakglass: BreakglassStore { BreakglassStore(database: database) }
+    public var domains: DomainStore { DomainStore(database: database) }
     /// The project's variables, their sync states and confirmations.
     public var envStore: EnvStore {
         EnvStore(

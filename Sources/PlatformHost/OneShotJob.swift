@@ -1,5 +1,6 @@
 import FastCGI
 import Glibc
+import Kernel
 import Logging
 import Platform
 import Postgres
@@ -45,12 +46,16 @@ public enum OneShotJob {
         let logger = Logger(label: name)
         let database = PostgresConnection(
             .init(url: configuration.databaseURL, statementTimeout: .seconds(300), applicationName: name))
+        // What the run writes and logs names it, unless a step names itself (a retried job).
+        let trace = "\(name.dropFirst("vercel-".count))-\(UUID().uuidString.prefix(8).lowercased())"
         do {
             let started = ContinuousClock.now
             var summary: Logger.Metadata?
             for slot in 0..<max(slots, 1) where summary == nil {
                 let lock = slot == 0 ? "sheen.vercel.job.\(name)" : "sheen.vercel.job.\(name).\(slot)"
-                summary = try database.withAdvisoryLockIfFree(lock) { try work(database, logger, settings) }
+                summary = try database.withAdvisoryLockIfFree(lock) {
+                    try Trace.$requestID.withValue(trace) { try work(database, logger, settings) }
+                }
             }
             guard let summary else {
                 logger.info("skipped: another run holds the lock")

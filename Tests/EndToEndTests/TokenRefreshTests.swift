@@ -54,8 +54,7 @@ import Vercel
                 userID: user, teamID: nil, teamName: nil, vercelUserID: me.id, email: me.email, mode: "oauth_app",
                 configurationID: nil,
                 installationID: nil, accessToken: pair.accessToken, refreshToken: bogus ?? pair.refreshToken,
-                expiresAt: Date().addingTimeInterval(seconds), scopes: ["read:user", "read:project"],
-                correlationID: "test"))
+                expiresAt: Date().addingTimeInterval(seconds), scopes: ["read:user", "read:project"]))
         return (user, connection, account)
     }
 
@@ -157,6 +156,10 @@ import Vercel
             "SELECT count(*) AS n FROM vercel_security_audit_log WHERE action = 'VERCEL_REFRESH_FAILED' AND connection_id = \(connection)"
         )
         #expect(audit[0]["n"] == "1")
+        let traced = try fixtures.db.query(
+            "SELECT correlation_id FROM vercel_security_audit_log WHERE action = 'VERCEL_REFRESH_FAILED' AND connection_id = \(connection)"
+        )
+        #expect(traced.first?["correlation_id"] == requestIDs.last, "the audit row names the request that wrote it")
         let alerts = try fixtures.db.query(
             """
             SELECT payload->>'type' AS type, (payload->>'body')::jsonb->>'userId' AS user_id FROM vercel_jobs

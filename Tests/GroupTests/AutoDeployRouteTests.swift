@@ -77,7 +77,7 @@ import Testing
         let approval = try #require(
             try AutoDeployStore(database: harness.db).requestApproval(
                 projectID: project, provider: .github, repository: "acme/site", change: change, sha: sha,
-                target: .preview, reason: "a pull request from a fork waits for approval", correlationID: "test"))
+                target: .preview, reason: "a pull request from a fork waits for approval"))
         return approval.id
     }
 
@@ -122,7 +122,7 @@ import Testing
                 .init(
                     provider: .github, deliveryID: "delivery-\(item)", item: 0, change: change, decision: .skipped,
                     reason: "test \(item)"),
-                projectID: project, repository: "acme/site", correlationID: "test")
+                projectID: project, repository: "acme/site")
         }
         let first = try harness.call("GET", "\(base)/auto-deploy/events?limit=2", as: user)
         let events = try #require(first.json["events"] as? [[String: Any]], "\(first.text)")

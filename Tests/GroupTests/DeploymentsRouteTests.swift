@@ -94,6 +94,10 @@ import Vercel
         #expect((first.json["deployment"] as? [String: Any])?["id"] as? String == "dpl_1")
         #expect(first.json["idempotentReplay"] as? Bool == false)
         #expect(first.statements <= 7, "a deploy with an idempotency key took \(first.statements) round trips")
+        // The rows the request wrote carry its id, with no argument passing it down.
+        let stored = try harness.db.query(
+            "SELECT correlation_id FROM vercel_deployments WHERE project_id = \(project)")
+        #expect(stored.map { $0["correlation_id"] } == [first.requestID])
         let again = try harness.call("POST", "\(base)/deploy", as: user, json: body)
         #expect(again.status == 202 && again.json["idempotentReplay"] as? Bool == true)
         #expect(harness.vercel.sent.filter { $0 == "POST /v13/deployments" }.count == 1)

@@ -86,8 +86,7 @@ final class GroupHarness {
             .init(
                 userID: user, teamID: team, teamName: team, vercelUserID: "vu_1", email: "v@example.com",
                 mode: refreshToken == nil ? "integration" : "oauth_app", configurationID: "icfg_1", installationID: nil,
-                accessToken: token, refreshToken: refreshToken, expiresAt: expiresAt, scopes: scopes,
-                correlationID: "fixture"))
+                accessToken: token, refreshToken: refreshToken, expiresAt: expiresAt, scopes: scopes))
     }
 
     /// Links `project` to `vercelProjectID` through `connection`, with a GitHub repository.
@@ -115,6 +114,8 @@ final class GroupHarness {
         let body: [UInt8]
         /// Statements the request sent to Postgres: its round trips.
         let statements: Int
+        /// The id the request was served under.
+        var requestID = ""
 
         var status: Int { response.status }
         var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] ?? [:] }
@@ -161,14 +162,17 @@ final class GroupHarness {
         if case .found(let route, _) = router.match(method: method, path: request.path) {
             RouteLedger.record(group: groupName, method: route.method, pattern: route.pattern)
         }
+        var answer: Answer
         switch response.body {
         case .bytes(let bytes):
-            return Answer(response: response, body: bytes, statements: statements)
+            answer = Answer(response: response, body: bytes, statements: statements)
         case .stream(let produce):
             let sink = CollectingStream()
             try? produce(sink)
-            return Answer(response: response, body: sink.bytes.withLock { $0 }, statements: statements)
+            answer = Answer(response: response, body: sink.bytes.withLock { $0 }, statements: statements)
         }
+        answer.requestID = request.requestID
+        return answer
     }
 }
 

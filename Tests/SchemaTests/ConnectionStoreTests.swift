@@ -30,7 +30,7 @@ import Vercel
             userID: user, teamID: team, teamName: team, vercelUserID: "vu1", email: "v@example.com",
             mode: "integration",
             configurationID: configuration, installationID: nil, accessToken: token, refreshToken: nil, expiresAt: nil,
-            scopes: ["read:user"], correlationID: "c1")
+            scopes: ["read:user"])
     }
 
     @Test func tokensAreSealedForTheirRowAndOpenOnlyThere() throws {
@@ -60,7 +60,7 @@ import Vercel
                             userID: user, teamID: nil, teamName: nil, vercelUserID: "vu", email: nil,
                             mode: "integration", configurationID: nil,
                             installationID: nil, accessToken: "vca_token-\(index)", refreshToken: nil, expiresAt: nil,
-                            scopes: [], correlationID: "c"))
+                            scopes: []))
                 }
             }
             return try await group.reduce(into: Set<UUID>()) { $0.insert($1) }
@@ -75,8 +75,8 @@ import Vercel
         defer { database.drop() }
         let removed = try store.save(grant(configuration: "icfg_removed"))
         let kept = try store.save(grant(team: "team_2", configuration: "icfg_kept"))
-        #expect(try store.markRevoked(configurationID: "icfg_removed", correlationID: "w1") == [removed])
-        #expect(try store.markRevoked(configurationID: "icfg_removed", correlationID: "w2").isEmpty)
+        #expect(try store.markRevoked(configurationID: "icfg_removed") == [removed])
+        #expect(try store.markRevoked(configurationID: "icfg_removed").isEmpty)
         let rows = try db.query(
             "SELECT id, status::text AS status, access_token_sealed FROM vercel_connections ORDER BY status")
         #expect(rows.first { $0["id"] == removed.uuidString.lowercased() }?["status"] == "revoked")
@@ -94,10 +94,10 @@ import Vercel
         var unknownGrant = grant(team: "team_u", configuration: "icfg_up")
         unknownGrant.scopes = nil
         let unknown = try store.save(unknownGrant)
-        try store.grant([.writeDomain, .readUser], configurationID: "icfg_up", correlationID: "w1")
+        try store.grant([.writeDomain, .readUser], configurationID: "icfg_up")
         #expect(try store.credential(known).scopes == ["read:user", "read-write:domain"])
         #expect(try store.credential(unknown).scopes == nil)
-        try store.grant([.readDomain], configurationID: "icfg_up", correlationID: "w2")
+        try store.grant([.readDomain], configurationID: "icfg_up")
         #expect(try store.credential(known).scopes == ["read:user", "read-write:domain"], "read is within read-write")
         try store.credential(known).require(.readDomain)
         #expect(
@@ -128,7 +128,7 @@ import Vercel
         #expect(try store.credential(userID: user, connectionID: nil).id == team)
         #expect(db.statementCount == before + 1)
         #expect(try store.credential(userID: user, connectionID: personal).accessToken == "vca_secret-token-value")
-        try store.disconnect(team, correlationID: "c2")
+        try store.disconnect(team)
         #expect(try store.credential(userID: user, connectionID: nil).id == personal)
         #expect(throws: ConnectionError.notConnected) { try store.credential(userID: user, connectionID: team) }
         #expect(throws: ConnectionError.notConnected) { try store.credential(userID: UUID(), connectionID: personal) }

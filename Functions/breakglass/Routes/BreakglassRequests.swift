@@ -50,8 +50,7 @@ enum BreakglassRequests {
         }
         let request = try refusing {
             try context.breakglass.create(
-                requester: call.caller.userID, level: level, connections: connections, justification: justification,
-                correlationID: call.requestID
+                requester: call.caller.userID, level: level, connections: connections, justification: justification
             ) { try record(.requested, $0, call, context) }
         }
         return .json(One(request: request), status: 201)
@@ -83,7 +82,7 @@ enum BreakglassRequests {
         let id = try requestID(call)
         let request = try refusing {
             try context.breakglass.decide(
-                id, approver: call.caller.userID, approve: approve, correlationID: call.requestID
+                id, approver: call.caller.userID, approve: approve
             ) { request in
                 let step: Step = approve ? (request.status == "approved" ? .approved : .approvalRecorded) : .denied
                 try record(step, request, call, context)
@@ -185,10 +184,8 @@ enum BreakglassRequests {
             connectionIds: request.connectionIds.map { $0.uuidString.lowercased() }, status: request.status,
             actor: call.caller.userID.uuidString.lowercased())
         try context.audit.record(
-            step.auditAction, severity: .high, actor: call.caller.userID, details: event,
-            correlationID: call.requestID)
+            step.auditAction, severity: .high, actor: call.caller.userID, details: event)
         try AlertOutbox(database: context.database).enqueue(
-            "breakglass.\(step.rawValue)", severity: .critical, userID: call.caller.userID, data: event,
-            correlationID: call.requestID)
+            "breakglass.\(step.rawValue)", severity: .critical, userID: call.caller.userID, data: event)
     }
 }

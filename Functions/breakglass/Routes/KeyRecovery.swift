@@ -112,9 +112,8 @@ enum KeyRecovery {
             requestId: call.input.requestId.uuidString.lowercased(), keyId: escrow.keyID, shares: shares,
             threshold: escrow.threshold, reencrypted: tally?.rekeyed, failed: tally?.failed)
         try context.audit.record(
-            action, severity: .high, actor: call.caller.userID, details: event, correlationID: call.requestID)
+            action, severity: .high, actor: call.caller.userID, details: event)
         try AlertOutbox(database: context.database).enqueue(
-            "breakglass.\(alert)", severity: .critical, userID: call.caller.userID, data: event,
-            correlationID: call.requestID)
+            "breakglass.\(alert)", severity: .critical, userID: call.caller.userID, data: event)
     }
 }

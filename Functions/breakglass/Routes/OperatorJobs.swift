@@ -38,8 +38,7 @@ enum OperatorJobs {
         case .notDead(let status): throw OperatorError.jobNotDead(status: status)
         case .queued:
             try context.audit.record(
-                .jobRetried, severity: .medium, actor: call.caller.userID, details: AuditDetails(jobId: text),
-                correlationID: call.requestID)
+                .jobRetried, severity: .medium, actor: call.caller.userID, details: AuditDetails(jobId: text))
             return .json(Retried(retried: true, id: text))
         }
     }

@@ -90,8 +90,7 @@ enum AutoDeployApprovals {
         let outcome: GitDeployOutcome
         do {
             outcome = try context.deploys.deployCommit(
-                commit, of: project, credentials: credentials, createdBy: call.caller.userID,
-                correlationID: call.requestID, logger: call.logger)
+                commit, of: project, credentials: credentials, createdBy: call.caller.userID, logger: call.logger)
         } catch {
             try store.reopen(id)
             throw error
@@ -104,8 +103,7 @@ enum AutoDeployApprovals {
                 details: [
                     "approvalId": id.uuidString.lowercased(), "commitSha": approval.commitSha,
                     "deploymentId": deployment.deploymentID, "fromFork": approval.fromFork ? "true" : "false",
-                ],
-                correlationID: call.requestID)
+                ])
             let stored = try store.approval(id, projectID: project.projectID) ?? approval
             return .json(Decided(approval: View(approval: stored), deployment: deployment))
         case .blocked(let warnings):
@@ -131,8 +129,7 @@ enum AutoDeployApprovals {
         else { throw DeploymentsError.approvalNotPending(status: found.status) }
         try context.audit.record(
             .autoDeployDenied, severity: .low, actor: call.caller.userID, project: project.projectID,
-            details: ["approvalId": id.uuidString.lowercased(), "commitSha": approval.commitSha],
-            correlationID: call.requestID)
+            details: ["approvalId": id.uuidString.lowercased(), "commitSha": approval.commitSha])
         return .json(Decided(approval: View(approval: approval), deployment: nil))
     }
 }

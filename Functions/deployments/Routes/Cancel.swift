@@ -43,8 +43,7 @@ enum Cancel {
         let stored = try store.applyReported(canceled, projectID: call.projectID) ?? deployment
         try context.audit.record(
             .deploymentCanceled, severity: .low, actor: call.caller.userID, project: call.projectID,
-            details: AuditDetails(deploymentId: deployment.deploymentID, state: stored.state.rawValue),
-            correlationID: call.requestID)
+            details: AuditDetails(deploymentId: deployment.deploymentID, state: stored.state.rawValue))
         return .json(Canceled(canceled: stored.state == .canceled, deployment: stored))
     }
 

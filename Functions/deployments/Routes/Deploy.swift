@@ -153,7 +153,7 @@ enum Deploy {
                     let made = try context.deploys.createGitDeployment(
                         of: project, production: input.isProduction,
                         source: .init(branch: source.branch, commitSha: source.commitSha, prNumber: source.prNumber),
-                        credentials: credentials, createdBy: call.caller.userID, correlationID: call.requestID,
+                        credentials: credentials, createdBy: call.caller.userID,
                         logger: call.logger, idempotency: idempotency, attempt: attempt)
                     guard let made else { throw DeploymentsError.noGitRepository }
                     return (made, nil)
@@ -174,7 +174,7 @@ enum Deploy {
                     outcome.deployment, of: project,
                     origin: .init(
                         production: input.isProduction, gitSource: nil, createdBy: call.caller.userID,
-                        correlationID: call.requestID, idempotency: idempotency,
+                        idempotency: idempotency,
                         upload: (outcome.report.filesUploaded, outcome.report.bytesUploaded),
                         uploadAudit: UploadAudit.summarize(files.map { ($0.path, $0.bytes.count) }),
                         attempt: attempt.id))

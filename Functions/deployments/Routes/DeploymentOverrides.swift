@@ -44,14 +44,12 @@ enum DeploymentOverrides {
         guard (1...100).contains(maxUses) else { throw DeploymentsError.invalidMaxUses }
         _ = try call.linkedProject()
         let issued = try context.overrides.issue(
-            project: call.projectID, reason: reason, createdBy: call.caller.userID, minutes: minutes, maxUses: maxUses,
-            correlationID: call.requestID)
+            project: call.projectID, reason: reason, createdBy: call.caller.userID, minutes: minutes, maxUses: maxUses)
         let id = issued.id.uuidString.lowercased()
         try context.audit.record(
             .deploymentOverrideIssued, severity: .medium, actor: call.caller.userID, project: call.projectID,
             details: IssueDetails(
-                overrideId: id, reason: reason, maxUses: maxUses, expiresAt: ISO8601.format(issued.expiresAt)),
-            correlationID: call.requestID)
+                overrideId: id, reason: reason, maxUses: maxUses, expiresAt: ISO8601.format(issued.expiresAt)))
         return .json(
             Issued(overrideToken: issued.token, overrideId: id, expiresAt: issued.expiresAt, maxUses: maxUses),
             status: 201)
@@ -77,8 +75,7 @@ enum DeploymentOverrides {
         var details = PassDetails(action: action, warnings: guardrail.warnings, deploymentId: deploymentID)
         func audit(_ event: AuditAction, _ severity: SecurityAudit.Severity) throws {
             try context.audit.record(
-                event, severity: severity, actor: call.caller.userID, project: project, details: details,
-                correlationID: call.requestID)
+                event, severity: severity, actor: call.caller.userID, project: project, details: details)
         }
         guard let token else {
             try audit(.deploymentBlocked, .medium)

@@ -121,8 +121,7 @@ enum GitRepository {
             .gitRepositoryConfigured, severity: .medium, actor: call.caller.userID, project: project.projectID,
             details: AuditDetails(
                 provider: provider.rawValue, repository: input.repository, secretGenerated: input.webhookSecret == nil,
-                tokenGiven: input.token != nil),
-            correlationID: call.requestID)
+                tokenGiven: input.token != nil))
         var response = Response.json(
             Configured(
                 git: View(configured, projectID: project.projectID, baseURL: context.configuration.deployments.baseURL),
@@ -146,8 +145,7 @@ enum GitRepository {
         let removed = try store.remove(call.projectID)
         if removed {
             try context.audit.record(
-                .gitRepositoryRemoved, severity: .medium, actor: call.caller.userID, project: call.projectID,
-                correlationID: call.requestID)
+                .gitRepositoryRemoved, severity: .medium, actor: call.caller.userID, project: call.projectID)
         }
         return .json(["removed": removed])
     }

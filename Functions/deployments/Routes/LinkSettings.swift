@@ -121,7 +121,7 @@ enum LinkSettings {
         ].filter(\.1).map(\.0)
         try context.audit.record(
             .vercelProjectSettingsChanged, severity: .low, actor: call.caller.userID, project: call.projectID,
-            details: AuditDetails(changed: changed), correlationID: call.requestID)
+            details: AuditDetails(changed: changed))
         return .json(Updated(mapping: detail))
     }
 }

@@ -97,7 +97,7 @@ enum ProjectLinks {
         }
         try context.audit.record(
             .vercelProjectLinked, severity: .low, actor: call.caller.userID, project: call.projectID,
-            details: AuditDetails(vercelProjectId: project.id), correlationID: call.requestID)
+            details: AuditDetails(vercelProjectId: project.id))
         return .json(
             Linked(
                 linked: true, mappingId: mapping.uuidString.lowercased(),
@@ -119,7 +119,7 @@ enum ProjectLinks {
         guard let vercelProjectID = removed else { throw PlatformError.projectNotLinked }
         try context.audit.record(
             .vercelProjectUnlinked, severity: .low, actor: call.caller.userID, project: call.projectID,
-            details: AuditDetails(vercelProjectId: vercelProjectID), correlationID: call.requestID)
+            details: AuditDetails(vercelProjectId: vercelProjectID))
         return .json(Unlinked(unlinked: true))
     }
 }

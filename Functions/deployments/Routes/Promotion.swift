@@ -193,8 +193,7 @@ enum Promotion {
                 .init(
                     projectID: project.projectID, vercelProjectID: project.vercelProjectID, deploymentID: deploymentID,
                     url: production.url, aliases: production.aliases, action: action,
-                    previousDeploymentID: state.lastAliasRequest?.fromDeploymentId, actor: call.caller.userID,
-                    correlationID: call.requestID))
+                    previousDeploymentID: state.lastAliasRequest?.fromDeploymentId, actor: call.caller.userID))
             return production
         }
 

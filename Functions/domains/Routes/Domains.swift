@@ -117,7 +117,7 @@ enum Domains {
         let status = DomainStatus(name: name, domain: added, config: config)
         let stored: DomainStore.Domain
         do {
-            stored = try store.add(name, link: link, status: status, correlationID: call.requestID)
+            stored = try store.add(name, link: link, status: status)
         } catch DomainStore.Refusal.exists {
             throw DomainsError.domainExists
         } catch DomainStore.Refusal.inUseByAnotherProject {
@@ -125,7 +125,7 @@ enum Domains {
         }
         try context.audit.record(
             .domainAdded, severity: .medium, actor: call.caller.userID, project: call.projectID,
-            details: AuditDetails(domain: name, redirect: redirect), correlationID: call.requestID)
+            details: AuditDetails(domain: name, redirect: redirect))
         return .json(
             Added(domain: DomainView(domain: stored), verificationRecords: status.pendingRecords, adopted: adopted),
             status: adopted ? 200 : 201)
@@ -137,7 +137,7 @@ enum Domains {
             for: call, connection: link.connectionID, requiring: .readDomain)
         let status = try DomainStatus.read(
             domain.name, vercelProjectID: link.vercelProjectID, client: context.vercel, credentials)
-        let observed = try context.domains.observe(domain, status, by: .request, correlationID: call.requestID).domain
+        let observed = try context.domains.observe(domain, status, by: .request).domain
         return .json(
             Verification(
                 verificationStatus: observed.verificationStatus, verified: observed.status.verified,
@@ -161,7 +161,7 @@ enum Domains {
         }
         let status = try DomainStatus.read(
             domain.name, vercelProjectID: link.vercelProjectID, client: context.vercel, credentials)
-        let observed = try context.domains.observe(domain, status, by: .request, correlationID: call.requestID).domain
+        let observed = try context.domains.observe(domain, status, by: .request).domain
         guard observed.status.state != .removed else { throw DomainsError.removedOnVercel }
         return .json(
             Verified(
@@ -181,10 +181,10 @@ enum Domains {
         if case .failure(let error) = attempt {
             guard case .api(404, _, _) = error else { throw error }
         }
-        let redirects = try context.domains.remove(domain, correlationID: call.requestID)
+        let redirects = try context.domains.remove(domain)
         try context.audit.record(
             .domainRemoved, severity: .medium, actor: call.caller.userID, project: call.projectID,
-            details: AuditDetails(domain: domain.name, redirect: nil), correlationID: call.requestID)
+            details: AuditDetails(domain: domain.name, redirect: nil))
         return .json(Removed(removed: true, redirectsRemoved: redirects))
     }
 

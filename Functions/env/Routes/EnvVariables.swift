@@ -199,8 +199,7 @@ enum EnvVariables {
         }
         try context.audit.record(
             .envVariableSet, severity: .medium, actor: call.caller.userID, project: call.projectID,
-            details: AuditDetails(key: key, targets: targets, type: type, vercel: outcome.status),
-            correlationID: call.requestID)
+            details: AuditDetails(key: key, targets: targets, type: type, vercel: outcome.status))
         return .json(
             Stored(
                 variable: .init(
@@ -354,8 +353,7 @@ enum EnvVariables {
         }
         try context.audit.record(
             .envVariableDeleted, severity: .medium, actor: call.caller.userID, project: call.projectID,
-            details: AuditDetails(key: key, targets: target.map { [$0] } ?? [], type: nil, vercel: outcome.status),
-            correlationID: call.requestID)
+            details: AuditDetails(key: key, targets: target.map { [$0] } ?? [], type: nil, vercel: outcome.status))
         return .json(Deleted(deleted: true, vercel: outcome))
     }
 }

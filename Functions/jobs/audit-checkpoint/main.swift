@@ -24,7 +24,7 @@ OneShotJob.run(
         try AlertOutbox(database: database).enqueue(
             "audit.checkpoint", severity: .info,
             data: Data(seq: checkpoint.seq, hash: checkpoint.hash, time: checkpoint.time, checkpoint: "\(checkpoint)"),
-            dedupKey: "audit-checkpoint:\(checkpoint.seq)", correlationID: "job-audit-checkpoint")
+            dedupKey: "audit-checkpoint:\(checkpoint.seq)")
         logger.info("audit checkpoint", metadata: ["audit.checkpoint": "\(checkpoint)"])
         return ["audit.head": "\(checkpoint.seq)"]
     })

@@ -23,13 +23,12 @@ OneShotJob.run(
         let context = WorkerServices(
             group: "deployment-sync", configuration: configuration, logger: logger, database: database)
         let store = context.deployments(logger: logger)
-        let correlationID = "job-\(UUID().uuidString.prefix(8).lowercased())"
 
         /// Reads `deploymentID` from Vercel with its project's connection and records what it says.
         func sync(_ deploymentID: String, projectID: UUID) throws -> Bool {
             guard let link = try context.projectLinks.find(projectID) else { return false }
             let credential = try context.connections.credential(link.connectionID)
-            let credentials = context.credentials(credential, logger: logger, correlationID: correlationID)
+            let credentials = context.credentials(credential, logger: logger)
             let reported = try context.vercel.deployment(deploymentID, credentials)
             if reported.isBuildOver {
                 try store.recordFinal(reported, projectID: projectID)
@@ -77,7 +76,7 @@ OneShotJob.run(
         for attempt in try attempts.claimLeftOver(olderThan: configuration.deployments.attemptGrace) {
             do {
                 let credential = try context.connections.credential(attempt.connectionID)
-                let credentials = context.credentials(credential, logger: logger, correlationID: correlationID)
+                let credentials = context.credentials(credential, logger: logger)
                 // A deployment someone deleted at Vercel since is nothing to adopt or cancel.
                 let made = try context.vercel.deployments(
                     projectID: attempt.vercelProjectID, credentials,
@@ -93,8 +92,7 @@ OneShotJob.run(
                         _ = try store.recordCreated(
                             try context.vercel.deployment(summary.uid, credentials), of: link,
                             origin: .init(
-                                production: attempt.production, gitSource: nil, createdBy: attempt.createdBy,
-                                correlationID: correlationID))
+                                production: attempt.production, gitSource: nil, createdBy: attempt.createdBy))
                         adopted += 1
                         logger.notice("unrecorded deployment adopted", metadata: metadata)
                     } else {

@@ -18,7 +18,6 @@ OneShotJob.run(
         let context = WorkerServices(
             group: "domain-health", configuration: configuration, logger: logger, database: database)
         let store = DomainStore(database: context.database)
-        let correlationID = "job-\(UUID().uuidString.prefix(8).lowercased())"
         let deadline = ContinuousClock.now + .seconds(45)
         var checked = 0
         var changed = 0
@@ -29,7 +28,7 @@ OneShotJob.run(
             for domain in due {
                 do {
                     let credential = try context.connections.credential(domain.connectionID)
-                    let credentials = context.credentials(credential, logger: logger, correlationID: correlationID)
+                    let credentials = context.credentials(credential, logger: logger)
                     if domain.status.state == .pending {
                         // Vercel verifies a pending domain when asked; a 400 means its TXT record is not there yet.
                         let asked = Result { () throws(VercelError) -> VercelDomain in
@@ -49,7 +48,7 @@ OneShotJob.run(
                         status.reason =
                             "The domain was not verified within 7 days and is no longer checked; create its TXT record, then verify it"
                     }
-                    let (_, transition) = try store.observe(domain, status, by: .job, correlationID: correlationID)
+                    let (_, transition) = try store.observe(domain, status, by: .job)
                     checked += 1
                     if let transition {
                         changed += 1

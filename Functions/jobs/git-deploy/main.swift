@@ -1,4 +1,5 @@
 import Foundation
+import Kernel
 import Platform
 import PlatformHost
 import Postgres
@@ -33,10 +34,11 @@ OneShotJob.run(
                     gone += 1
                     continue
                 }
-                let receiver = GitDeliveryReceiver(
-                    context: context, projectID: delivery.projectID, logger: logger,
-                    correlationID: "git-deploy-\(job.id)-\(job.attempt)")
-                let event = try receiver.retry(delivery)
+                let receiver = GitDeliveryReceiver(context: context, projectID: delivery.projectID, logger: logger)
+                // Each retry names its job and attempt on its rows and log lines.
+                let event = try Trace.$requestID.withValue("git-deploy-\(job.id)-\(job.attempt)") {
+                    try receiver.retry(delivery)
+                }
                 if let event, event.decision == .failed {
                     try queue.failed(job, reason: event.reason)
                     failed += 1

@@ -49,8 +49,7 @@ OneShotJob.run(
                         "git.reconnect_required", severity: .warning, userID: unit.ownerId,
                         data: ["provider": unit.provider, "repository": unit.repository, "reason": reason],
                         dedupKey:
-                            "git.reconnect_required:\(unit.ownerId):\(unit.provider):\(unit.repository.lowercased())",
-                        correlationID: "git-feedback-\(job.id)")
+                            "git.reconnect_required:\(unit.ownerId):\(unit.provider):\(unit.repository.lowercased())")
                     refused += 1
                 }
             }

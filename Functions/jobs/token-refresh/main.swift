@@ -29,7 +29,7 @@ OneShotJob.run(
         var failed = 0
         for id in due {
             do {
-                _ = try service.refresh(id, unlessFreshFor: 600, correlationID: "job-\(UUID().uuidString.prefix(8))")
+                _ = try service.refresh(id, unlessFreshFor: 600)
                 refreshed += 1
             } catch {
                 failed += 1

@@ -1,4 +1,5 @@
 import Foundation
+import Kernel
 import Platform
 import PlatformHost
 import Postgres
@@ -33,9 +34,11 @@ OneShotJob.run(
             let maxAttempts: Int = try job.decode("max_attempts")
             var failure: String?
             do {
-                if try processor.applyQueued(
-                    Array((job["body"] ?? "").utf8), correlationID: job["correlation_id"] ?? "retry-\(id)") == .queued
-                {
+                // The event's rows keep the id of the request that received it.
+                let applied = try Trace.$requestID.withValue(job["correlation_id"] ?? "retry-\(id)") {
+                    try processor.applyQueued(Array((job["body"] ?? "").utf8))
+                }
+                if applied == .queued {
                     failure = "the event's project is not linked yet"
                 }
             } catch {

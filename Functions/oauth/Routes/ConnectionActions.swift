@@ -29,8 +29,8 @@ enum ConnectionActions {
         _ call: PlatformCall<NoInput>, _ context: WorkerServices
     ) throws -> Response {
         let usable = try context.tokens.usable(
-            userID: call.caller.userID, connectionID: call.connectionChoice.connectionID, correlationID: call.requestID)
-        let credentials = context.credentials(usable, logger: call.logger, correlationID: call.requestID)
+            userID: call.caller.userID, connectionID: call.connectionChoice.connectionID)
+        let credentials = context.credentials(usable, logger: call.logger)
         let missing =
             usable.permissions.map { granted in
                 requiredScopes.filter { !$0.isGranted(by: granted) }.map(\.description)
@@ -62,7 +62,7 @@ enum ConnectionActions {
         else {
             throw ConnectionError.notConnected
         }
-        let refreshed = try context.tokens.refresh(id, correlationID: call.requestID)
+        let refreshed = try context.tokens.refresh(id)
         return .json(Refreshed(refreshed: true, tokenExpiresAt: refreshed.expiresAt))
     }
 }

@@ -29,7 +29,7 @@ enum Disconnect {
                 do {
                     try context.vercel.removeIntegrationConfiguration(
                         configuration,
-                        context.credentials(credential, logger: call.logger, correlationID: call.requestID))
+                        context.credentials(credential, logger: call.logger))
                     ended = true
                 } catch {
                     call.logger.warning(
@@ -41,10 +41,9 @@ enum Disconnect {
                     [credential.refreshToken, credential.accessToken], with: context.oauth, logger: call.logger)
             }
         }
-        try store.disconnect(connection, correlationID: call.requestID)
+        try store.disconnect(connection)
         try context.audit.record(
-            .vercelDisconnected, severity: .medium, actor: call.caller.userID, connection: connection,
-            correlationID: call.requestID)
+            .vercelDisconnected, severity: .medium, actor: call.caller.userID, connection: connection)
         return .json(Disconnected(disconnected: true, endedAtVercel: ended))
     }
 }

@@ -63,8 +63,7 @@ enum OAuthCallback {
                     refreshToken: pair.refreshToken,
                     expiresAt: pair.expiresIn.map { Date().addingTimeInterval(Double($0)) },
                     scopes: VercelPermission.known((pair.scope ?? "").split(separator: " ").map(String.init))?
-                        .map(\.description),
-                    correlationID: request.requestID)
+                        .map(\.description))
             } else {
                 let token = try context.oauth.exchangeIntegrationCode(code)
                 grant = .init(
@@ -73,8 +72,7 @@ enum OAuthCallback {
                     mode: pending.mode, configurationID: configurationID,
                     installationID: token.installationID,
                     accessToken: token.accessToken, refreshToken: nil, expiresAt: nil,
-                    scopes: nil,
-                    correlationID: request.requestID)
+                    scopes: nil)
             }
             let credentials = VercelClient.Credentials(
                 accessToken: grant.accessToken, teamID: grant.teamID, logger: logger)
@@ -103,14 +101,13 @@ enum OAuthCallback {
             let confirmation = try context.pendingGrants.hold(grant)
             try context.audit.record(
                 .vercelConnectPending, severity: .low, actor: pending.userID,
-                details: AuditDetails(mode: pending.mode),
-                correlationID: request.requestID)
+                details: AuditDetails(mode: pending.mode))
             return redirect(target, [("status", "confirm")], fragment: [("confirmation", confirmation)])
         }
         let connection = try context.connections.save(grant)
         try context.audit.record(
             .vercelConnected, severity: .medium, actor: pending.userID, connection: connection,
-            details: AuditDetails(mode: pending.mode), correlationID: request.requestID)
+            details: AuditDetails(mode: pending.mode))
         return redirect(target, [("status", "connected"), ("connectionId", connection.uuidString.lowercased())])
     }
 

@@ -55,14 +55,13 @@ enum OAuthConfirm {
             try context.audit.record(
                 .vercelConnectUserMismatch, severity: .high, actor: call.caller.userID,
                 details: MismatchDetails(
-                    startedBy: grant.userID.uuidString.lowercased(), vercelUserId: grant.vercelUserID),
-                correlationID: call.requestID)
+                    startedBy: grant.userID.uuidString.lowercased(), vercelUserId: grant.vercelUserID))
             throw OAuthError.userMismatch
         }
         let connection = try context.connections.save(grant)
         try context.audit.record(
             .vercelConnected, severity: .medium, actor: call.caller.userID, connection: connection,
-            details: ConnectedDetails(mode: grant.mode, confirmed: true), correlationID: call.requestID)
+            details: ConnectedDetails(mode: grant.mode, confirmed: true))
         return .json(
             Confirmed(
                 connectionId: connection.uuidString.lowercased(),

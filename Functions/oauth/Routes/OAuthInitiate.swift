@@ -55,7 +55,7 @@ enum OAuthInitiate {
         guard try states.pendingCount(call.caller.userID) < maxPendingPerUser else { throw OAuthError.tooManyPending }
         let started = try states.start(
             userID: call.caller.userID, projectID: projectID, teamID: input.teamId, redirectURI: input.redirectUri,
-            mode: settings.mode.rawValue, correlationID: call.requestID)
+            mode: settings.mode.rawValue)
         let url: String
         switch settings.mode {
         case .integration:

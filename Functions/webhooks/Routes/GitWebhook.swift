@@ -65,8 +65,7 @@ enum GitWebhook {
         var decisions: [Received.Decision] = []
         for candidate in proven {
             let receiver = GitDeliveryReceiver(
-                context: context, projectID: candidate.projectID, logger: request.logger,
-                correlationID: request.requestID)
+                context: context, projectID: candidate.projectID, logger: request.logger)
             for event in try receiver.receive(delivery, deliveryID: deliveryID) {
                 count(provider, event.decision.rawValue)
                 decisions.append(

@@ -37,7 +37,7 @@ enum VercelWebhook {
         let outcome = try WebhookProcessor(
             database: context.database, keyRing: context.configuration.keyRing, logger: request.logger
         )
-        .receive(event, body: request.body, correlationID: request.requestID)
+        .receive(event, body: request.body)
         Metrics.shared.increment(
             "sheen_vercel_webhook_events_total", [("source", "vercel"), ("outcome", outcome.rawValue)])
         request.logger.info(

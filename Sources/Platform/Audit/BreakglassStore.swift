@@ -125,7 +125,7 @@ public struct BreakglassStore {
     /// - Throws: `Refusal.dailyLimit` with the seconds until the requester may ask again,
     ///   `Refusal.unknownConnections` when a connection does not exist.
     public func create(
-        requester: UUID, level: AccessLevel, connections: [UUID], justification: String, correlationID: String,
+        requester: UUID, level: AccessLevel, connections: [UUID], justification: String,
         recording record: Recorder
     ) throws -> Request {
         try database.transaction {
@@ -151,7 +151,7 @@ public struct BreakglassStore {
                 INSERT INTO vercel_breakglass_requests (requested_by, justification, access_level, required_approvals,
                   connection_ids, expires_at, correlation_id)
                 VALUES (\(requester), \(justification), \(level.rawValue), \(level.requiredApprovals), \(ids)::uuid[],
-                  now() + make_interval(secs => \(level.lifetimeSeconds)), \(correlationID))
+                  now() + make_interval(secs => \(level.lifetimeSeconds)), \(Trace.requestID))
                 RETURNING id
                 """)[0].decode("id")
             let request = try find(id)!
@@ -180,7 +180,7 @@ public struct BreakglassStore {
     /// Records `approver`'s decision on a pending request: a denial ends it; the approval that
     /// reaches the level's count approves it and opens its execution window.
     public func decide(
-        _ id: UUID, approver: UUID, approve: Bool, correlationID: String, recording record: Recorder
+        _ id: UUID, approver: UUID, approve: Bool, recording record: Recorder
     ) throws -> Request {
         try expireOverdue()
         return try database.transaction {
@@ -197,7 +197,7 @@ public struct BreakglassStore {
                 try database.execute(
                     """
                     INSERT INTO vercel_breakglass_approvals (request_id, approver_id, decision, correlation_id)
-                    VALUES (\(id), \(approver), \(approve ? "approve" : "deny"), \(correlationID))
+                    VALUES (\(id), \(approver), \(approve ? "approve" : "deny"), \(Trace.requestID))
                     """)
             } catch let error as PostgresError where error.isUniqueViolation {
                 throw Refusal.alreadyDecided

@@ -1,3 +1,4 @@
+import Kernel
 import Postgres
 
 #if canImport(FoundationEssentials)
@@ -28,7 +29,7 @@ public struct SecurityAudit {
     ///   - details: encoded as the row's JSON details.
     public func record<Details: Encodable>(
         _ action: AuditAction, severity: Severity, actor: UUID? = nil, connection: UUID? = nil, project: UUID? = nil,
-        details: Details = [String: String](), correlationID: String
+        details: Details = [String: String]()
     ) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
@@ -36,7 +37,7 @@ public struct SecurityAudit {
         try database.execute(
             """
             INSERT INTO vercel_security_audit_log (action, severity, actor_user_id, connection_id, project_id, details, correlation_id)
-            VALUES (\(action.rawValue), \(severity.rawValue), \(actor), \(connection), \(project), \(text)::jsonb, \(correlationID))
+            VALUES (\(action.rawValue), \(severity.rawValue), \(actor), \(connection), \(project), \(text)::jsonb, \(Trace.requestID))
             """)
     }
 }

@@ -1,4 +1,5 @@
 import Crypto
+import Kernel
 import Postgres
 import Vercel
 
@@ -35,13 +36,11 @@ public struct ConnectionStore {
         public var expiresAt: Date?
         /// What Vercel granted, nil when Vercel did not say (an integration installation).
         public var scopes: [String]?
-        public var correlationID: String
 
         public init(
             userID: UUID, teamID: String?, teamName: String?, vercelUserID: String, email: String?, mode: String,
             configurationID: String?,
-            installationID: String?, accessToken: String, refreshToken: String?, expiresAt: Date?, scopes: [String]?,
-            correlationID: String
+            installationID: String?, accessToken: String, refreshToken: String?, expiresAt: Date?, scopes: [String]?
         ) {
             self.userID = userID
             self.teamID = teamID
@@ -55,7 +54,6 @@ public struct ConnectionStore {
             self.refreshToken = refreshToken
             self.expiresAt = expiresAt
             self.scopes = scopes
-            self.correlationID = correlationID
         }
     }
 
@@ -85,7 +83,7 @@ public struct ConnectionStore {
                       installation_id = \(grant.installationID), access_token_sealed = \(access), refresh_token_sealed = \(refresh),
                       token_key_id = \(keyRing.currentKeyID), token_expires_at = \(grant.expiresAt), granted_scopes = \(grant.scopes),
                       status = 'connected', error_message = NULL, refresh_failures = 0,
-                      circuit_breaker_state = '{"consecutive_failures": 0, "is_open": false}', correlation_id = \(grant.correlationID),
+                      circuit_breaker_state = '{"consecutive_failures": 0, "is_open": false}', correlation_id = \(Trace.requestID),
                       updated_at = now(), last_sync_at = now()
                     WHERE id = \(id)
                     """)
@@ -97,7 +95,7 @@ public struct ConnectionStore {
                       granted_scopes, status, correlation_id, last_sync_at)
                     VALUES (\(id), \(grant.userID), \(grant.teamID), \(grant.teamName), \(grant.teamID == nil ? "personal" : "team"),
                       \(grant.vercelUserID), \(grant.email), \(grant.mode), \(grant.configurationID), \(grant.installationID), \(access),
-                      \(refresh), \(keyRing.currentKeyID), \(grant.expiresAt), \(grant.scopes), 'connected', \(grant.correlationID), now())
+                      \(refresh), \(keyRing.currentKeyID), \(grant.expiresAt), \(grant.scopes), 'connected', \(Trace.requestID), now())
                     """)
             }
             return id
@@ -237,7 +235,7 @@ public struct ConnectionStore {
 
     /// Stores a refreshed token pair, sealed for this row, and clears the failure count.
     public func replaceTokens(
-        _ id: UUID, access: String, refresh: String, expiresAt: Date?, correlationID: String
+        _ id: UUID, access: String, refresh: String, expiresAt: Date?
     ) throws {
         let sealedAccess = try keyRing.seal(access, context: Self.context("access_token_sealed", id))
         let sealedRefresh = try keyRing.seal(refresh, context: Self.context("refresh_token_sealed", id))
@@ -245,7 +243,7 @@ public struct ConnectionStore {
             """
             UPDATE vercel_connections SET access_token_sealed = \(sealedAccess), refresh_token_sealed = \(sealedRefresh),
               token_key_id = \(keyRing.currentKeyID), token_expires_at = \(expiresAt), refresh_failures = 0, status = 'connected',
-              error_message = NULL, correlation_id = \(correlationID), updated_at = now()
+              error_message = NULL, correlation_id = \(Trace.requestID), updated_at = now()
             WHERE id = \(id)
             """)
     }
@@ -253,18 +251,18 @@ public struct ConnectionStore {
     /// Vercel says the integration configuration was removed: its connections lose their tokens and
     /// become `revoked`. Returns the connections changed.
     @discardableResult
-    public func markRevoked(configurationID: String, correlationID: String) throws -> [UUID] {
+    public func markRevoked(configurationID: String) throws -> [UUID] {
         let ids: [UUID] = try database.query(
             """
             UPDATE vercel_connections SET access_token_sealed = NULL, refresh_token_sealed = NULL, token_expires_at = NULL,
-              status = 'revoked', error_message = 'integration removed in Vercel', correlation_id = \(correlationID), updated_at = now()
+              status = 'revoked', error_message = 'integration removed in Vercel', correlation_id = \(Trace.requestID), updated_at = now()
             WHERE configuration_id = \(configurationID) AND status <> 'revoked'
             RETURNING id
             """
         ).map { try $0.decode("id") }
         for id in ids {
             try SecurityAudit(database: database).record(
-                .vercelIntegrationRemoved, severity: .medium, connection: id, correlationID: correlationID)
+                .vercelIntegrationRemoved, severity: .medium, connection: id)
         }
         return ids
     }
@@ -273,7 +271,7 @@ public struct ConnectionStore {
     /// connections' known ones. A connection whose permissions are unknown stays unknown: the
     /// upgrade does not say what else it holds. A `read-write:` permission replaces its `read:`.
     /// Run inside the caller's transaction (the webhook's).
-    public func grant(_ permissions: [VercelPermission], configurationID: String, correlationID: String) throws {
+    public func grant(_ permissions: [VercelPermission], configurationID: String) throws {
         guard !permissions.isEmpty else { return }
         let rows = try database.query(
             """
@@ -295,20 +293,20 @@ public struct ConnectionStore {
             let names = held.map(\.description)
             try database.execute(
                 """
-                UPDATE vercel_connections SET granted_scopes = \(names), correlation_id = \(correlationID), updated_at = now()
+                UPDATE vercel_connections SET granted_scopes = \(names), correlation_id = \(Trace.requestID), updated_at = now()
                 WHERE id = \(id)
                 """)
             try SecurityAudit(database: database).record(
-                .vercelPermissionsUpgraded, severity: .low, connection: id, correlationID: correlationID)
+                .vercelPermissionsUpgraded, severity: .low, connection: id)
         }
     }
 
     /// Forgets a connection's tokens and marks it disconnected.
-    public func disconnect(_ id: UUID, correlationID: String) throws {
+    public func disconnect(_ id: UUID) throws {
         try database.execute(
             """
             UPDATE vercel_connections SET access_token_sealed = NULL, refresh_token_sealed = NULL, token_expires_at = NULL,
-              status = 'disconnected', correlation_id = \(correlationID), updated_at = now()
+              status = 'disconnected', correlation_id = \(Trace.requestID), updated_at = now()
             WHERE id = \(id)
             """)
     }

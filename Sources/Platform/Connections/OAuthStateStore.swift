@@ -1,4 +1,5 @@
 import Crypto
+import Kernel
 import Postgres
 
 #if canImport(FoundationEssentials)
@@ -40,7 +41,7 @@ public struct OAuthStateStore {
 
     /// Starts an authorization: a new state and PKCE verifier, stored.
     public func start(
-        userID: UUID, projectID: UUID?, teamID: String?, redirectURI: String?, mode: String, correlationID: String
+        userID: UUID, projectID: UUID?, teamID: String?, redirectURI: String?, mode: String
     ) throws -> Started {
         let state = try SecureRandom.token(byteCount: 32)
         let stateHash = Digest.sha256Hex(state)
@@ -51,7 +52,7 @@ public struct OAuthStateStore {
             INSERT INTO vercel_oauth_states (state_hash, user_id, project_id, team_id, redirect_uri, code_verifier_sealed, auth_mode,
               correlation_id, expires_at)
             VALUES (\(stateHash), \(userID), \(projectID), \(teamID), \(redirectURI), \(sealed),
-              \(mode), \(correlationID), now() + make_interval(secs => \(Self.lifetimeSeconds)))
+              \(mode), \(Trace.requestID), now() + make_interval(secs => \(Self.lifetimeSeconds)))
             RETURNING expires_at
             """)[0].decode("expires_at")
         return Started(state: state, verifier: verifier, expiresAt: expires)

@@ -1,4 +1,5 @@
 import Crypto
+import Kernel
 import Postgres
 
 #if canImport(FoundationEssentials)
@@ -34,7 +35,7 @@ public struct PendingGrants {
         try database.execute(
             """
             INSERT INTO vercel_oauth_confirmations (token_hash, user_id, grant_sealed, correlation_id, expires_at)
-            VALUES (\(hash), \(grant.userID), \(sealed), \(grant.correlationID), now() + make_interval(secs => \(Self.lifetimeSeconds)))
+            VALUES (\(hash), \(grant.userID), \(sealed), \(Trace.requestID), now() + make_interval(secs => \(Self.lifetimeSeconds)))
             """)
         return token
     }

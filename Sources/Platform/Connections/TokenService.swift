@@ -31,16 +31,16 @@ public struct TokenService {
     /// The usable connection of `userID` (`connectionID`, or their newest), fresh for at least
     /// `refreshAhead` seconds when its token can expire.
     /// - Throws: `ConnectionError.notConnected` when the user has no usable connection.
-    public func usable(userID: UUID, connectionID: UUID?, correlationID: String) throws -> ConnectionStore.Credential {
+    public func usable(userID: UUID, connectionID: UUID?) throws -> ConnectionStore.Credential {
         let current = try store.credential(userID: userID, connectionID: connectionID)
         guard let expires = current.expiresAt, expires.timeIntervalSinceNow < Self.refreshAhead else { return current }
-        return try refresh(current.id, unlessFreshFor: Self.refreshAhead, correlationID: correlationID)
+        return try refresh(current.id, unlessFreshFor: Self.refreshAhead)
     }
 
     /// Refreshes now (`unlessFreshFor` nil) or only if, once the lock is held, the token still
     /// expires within that many seconds.
     public func refresh(
-        _ id: UUID, unlessFreshFor ahead: TimeInterval? = nil, correlationID: String
+        _ id: UUID, unlessFreshFor ahead: TimeInterval? = nil
     ) throws
         -> ConnectionStore.Credential
     {
@@ -52,12 +52,11 @@ public struct TokenService {
                 let pair = try oauth.refresh(refreshToken)
                 try store.replaceTokens(
                     id, access: pair.accessToken, refresh: pair.refreshToken ?? refreshToken,
-                    expiresAt: pair.expiresIn.map { Date().addingTimeInterval(Double($0)) },
-                    correlationID: correlationID)
+                    expiresAt: pair.expiresIn.map { Date().addingTimeInterval(Double($0)) })
                 logger.info("vercel token refreshed", metadata: ["connection.id": "\(id)"])
                 return try store.credential(id)
             } catch let error as VercelError {
-                try recordFailure(id, error, correlationID: correlationID)
+                try recordFailure(id, error)
                 throw error
             }
         }
@@ -74,7 +73,7 @@ public struct TokenService {
         let vercelError: String
     }
 
-    private func recordFailure(_ id: UUID, _ error: VercelError, correlationID: String) throws {
+    private func recordFailure(_ id: UUID, _ error: VercelError) throws {
         let row = try database.query(
             """
             UPDATE vercel_connections SET refresh_failures = refresh_failures + 1, updated_at = now(),
@@ -93,17 +92,15 @@ public struct TokenService {
         guard failures >= 2 else {
             try outbox.enqueue(
                 "connection.refresh_failed", severity: .warning, userID: userID, data: alert,
-                dedupKey: "refresh_failed:\(id.uuidString.lowercased())", correlationID: correlationID)
+                dedupKey: "refresh_failed:\(id.uuidString.lowercased())")
             return
         }
         guard failures == 2 else { return }
         try SecurityAudit(database: database).record(
             .vercelRefreshFailed, severity: .high, connection: id,
-            details: RefreshFailure(failures: 2, vercelError: error.code),
-            correlationID: correlationID)
+            details: RefreshFailure(failures: 2, vercelError: error.code))
         try outbox.enqueue(
             "connection.reconnect_required", severity: .critical, userID: userID, data: alert,
-            dedupKey: "reconnect:\(id.uuidString.lowercased())",
-            correlationID: correlationID)
+            dedupKey: "reconnect:\(id.uuidString.lowercased())")
     }
 }

@@ -120,7 +120,7 @@ extension DeployService {
     /// can build from.
     public func createGitDeployment(
         of project: LinkedProject, production: Bool, source: DeploymentRecord.GitSource,
-        credentials: VercelClient.Credentials, createdBy: UUID, correlationID: String, logger: Logger,
+        credentials: VercelClient.Credentials, createdBy: UUID, logger: Logger,
         idempotency: (key: String, fingerprint: String)?, attempt: DeployAttemptStore.Attempt
     ) throws -> DeploymentRecord? {
         guard let branch = source.branch,
@@ -141,7 +141,7 @@ extension DeployService {
         return try services.deployments(logger: logger).recordCreated(
             created, of: project,
             origin: .init(
-                production: production, gitSource: recorded, createdBy: createdBy, correlationID: correlationID,
+                production: production, gitSource: recorded, createdBy: createdBy,
                 idempotency: idempotency, attempt: attempt.id))
     }
 }

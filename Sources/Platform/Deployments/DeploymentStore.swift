@@ -1,3 +1,4 @@
+import Kernel
 import Logging
 import Postgres
 import Vercel
@@ -83,7 +84,6 @@ public struct DeploymentStore {
         public let production: Bool
         public let gitSource: DeploymentRecord.GitSource?
         public let createdBy: UUID
-        public let correlationID: String
         /// The idempotency key and the fingerprint of the request that named it, when it had one.
         public let idempotency: (key: String, fingerprint: String)?
         /// What a deployment from disk uploaded: files and bytes.
@@ -94,7 +94,7 @@ public struct DeploymentStore {
         public let attempt: UUID?
 
         public init(
-            production: Bool, gitSource: DeploymentRecord.GitSource?, createdBy: UUID, correlationID: String,
+            production: Bool, gitSource: DeploymentRecord.GitSource?, createdBy: UUID,
             idempotency: (key: String, fingerprint: String)? = nil, upload: (files: Int, bytes: Int)? = nil,
             uploadAudit: UploadAudit.Summary? = nil, attempt: UUID? = nil
         ) {
@@ -102,7 +102,6 @@ public struct DeploymentStore {
             self.production = production
             self.gitSource = gitSource
             self.createdBy = createdBy
-            self.correlationID = correlationID
             self.idempotency = idempotency
             self.upload = upload
             self.uploadAudit = uploadAudit
@@ -129,7 +128,7 @@ public struct DeploymentStore {
               VALUES (\(deployment.id), vercel_deployment_created_at(\(deployment.id), \(createdAt)), \(project.projectID),
                 \(project.mappingID), \(project.vercelProjectID), \(Self.https(deployment.url)), \(state.rawValue)::vercel_deploy_state,
                 \(origin.production ? "PRODUCTION" : "PREVIEW")::vercel_deploy_type, \(deployment.target), \(origin.createdBy),
-                \(gitSource)::jsonb, \(deployment.inspectorUrl), \(origin.correlationID),
+                \(gitSource)::jsonb, \(deployment.inspectorUrl), \(Trace.requestID),
                 jsonb_strip_nulls(jsonb_build_object('queuedAt', \(createdAt)::timestamptz,
                   'filesUploaded', \(origin.upload?.files)::int, 'bytesUploaded', \(origin.upload?.bytes)::bigint,
                   'uploadAudit', \(audit)::jsonb)),

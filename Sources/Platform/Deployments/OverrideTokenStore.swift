@@ -1,4 +1,5 @@
 import Crypto
+import Kernel
 import Postgres
 
 #if canImport(FoundationEssentials)
@@ -24,14 +25,14 @@ public struct OverrideTokenStore {
     }
 
     public func issue(
-        project: UUID, reason: String, createdBy: UUID, minutes: Int, maxUses: Int, correlationID: String
+        project: UUID, reason: String, createdBy: UUID, minutes: Int, maxUses: Int
     ) throws -> Issued {
         let token = "ovr_" + (try SecureRandom.token(byteCount: 32))
         let row = try database.query(
             """
             INSERT INTO vercel_override_tokens (project_id, token_hash, reason, created_by, expires_at, max_uses, correlation_id)
             VALUES (\(project), \(Digest.sha256Hex(token)), \(reason), \(createdBy), now() + make_interval(mins => \(minutes)),
-              \(maxUses), \(correlationID))
+              \(maxUses), \(Trace.requestID))
             RETURNING id, expires_at
             """)[0]
         return Issued(token: token, id: try row.decode("id"), expiresAt: try row.decode("expires_at"))

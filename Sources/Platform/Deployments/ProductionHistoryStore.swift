@@ -1,3 +1,4 @@
+import Kernel
 import Postgres
 
 #if canImport(FoundationEssentials)
@@ -45,12 +46,11 @@ public struct ProductionHistoryStore {
         public var action: String
         public var previousDeploymentID: String?
         public var actor: UUID
-        public var correlationID: String
 
         public init(
             projectID: UUID, vercelProjectID: String, deploymentID: String, url: String?, aliases: [String],
             action: String,
-            previousDeploymentID: String?, actor: UUID, correlationID: String
+            previousDeploymentID: String?, actor: UUID
         ) {
             self.projectID = projectID
             self.vercelProjectID = vercelProjectID
@@ -60,7 +60,6 @@ public struct ProductionHistoryStore {
             self.action = action
             self.previousDeploymentID = previousDeploymentID
             self.actor = actor
-            self.correlationID = correlationID
         }
     }
 
@@ -84,7 +83,7 @@ public struct ProductionHistoryStore {
                 INSERT INTO vercel_production_history (project_id, vercel_project_id, deployment_id, deployment_url, alias_urls, action,
                   previous_deployment_id, actor_user_id, correlation_id)
                 VALUES (\(move.projectID), \(move.vercelProjectID), \(move.deploymentID), \(move.url),
-                  \(move.aliases), \(move.action), \(move.previousDeploymentID), \(move.actor), \(move.correlationID))
+                  \(move.aliases), \(move.action), \(move.previousDeploymentID), \(move.actor), \(Trace.requestID))
                 """)
             try database.execute(
                 """
@@ -102,8 +101,7 @@ public struct ProductionHistoryStore {
                 move.action == "promote" ? .deploymentPromoted : .deploymentRolledBack, severity: .medium,
                 actor: move.actor,
                 project: move.projectID,
-                details: AuditDetails(deploymentId: move.deploymentID, previousDeploymentId: move.previousDeploymentID),
-                correlationID: move.correlationID)
+                details: AuditDetails(deploymentId: move.deploymentID, previousDeploymentId: move.previousDeploymentID))
         }
     }
 }

@@ -1,3 +1,4 @@
+import Kernel
 import Postgres
 
 #if canImport(FoundationEssentials)
@@ -120,7 +121,7 @@ public struct DomainStore {
     /// of the same name, with its first history row.
     /// - Throws: `Refusal` when the project or another one already has it.
     public func add(
-        _ name: String, link: LinkedProject, status: DomainStatus, correlationID: String
+        _ name: String, link: LinkedProject, status: DomainStatus
     ) throws -> Domain {
         let (pending, pointing) = try Self.encoded(status)
         let interval = DomainSchedule.interval(after: status.state, changed: true, previous: 0)
@@ -154,7 +155,7 @@ public struct DomainStore {
                     """
                     INSERT INTO vercel_domain_history (domain_id, project_id, name, from_state, to_state, reason, observed_by, correlation_id)
                     VALUES (\(id), \(link.projectID), \(name), 'none', \(status.state.rawValue), 'added to the project',
-                      'request', \(correlationID))
+                      'request', \(Trace.requestID))
                     """)
                 return rows
             }
@@ -173,7 +174,7 @@ public struct DomainStore {
     /// and the job) write its history once.
     @discardableResult
     public func observe(
-        _ domain: Domain, _ status: DomainStatus, by observer: Observer, correlationID: String
+        _ domain: Domain, _ status: DomainStatus, by observer: Observer
     ) throws -> (domain: Domain, transition: Transition?) {
         let (pending, pointing) = try Self.encoded(status)
         let changed = status.state != domain.status.state
@@ -200,7 +201,7 @@ public struct DomainStore {
                   RETURNING d.id, d.project_id, d.name, previous.state AS from_state)
                 INSERT INTO vercel_domain_history (domain_id, project_id, name, from_state, to_state, reason, observed_by, correlation_id)
                 SELECT id, project_id, name, from_state, \(status.state.rawValue), \(status.reason), \(observer.rawValue),
-                  \(correlationID)
+                  \(Trace.requestID)
                 FROM updated WHERE from_state <> \(status.state.rawValue)
                 RETURNING id, from_state
                 """)
@@ -214,7 +215,7 @@ public struct DomainStore {
                 data: StatusChanged(
                     domain: domain.name, from: transition.from, to: status.state.rawValue, reason: status.reason,
                     observedBy: observer.rawValue),
-                dedupKey: "domain-history:\(transition.historyID)", correlationID: correlationID)
+                dedupKey: "domain-history:\(transition.historyID)")
             return transition
         }
         let stored = try database.query(
@@ -275,7 +276,7 @@ public struct DomainStore {
 
     /// Deletes the project's domain `name` and the project's domains that redirected to it (Vercel
     /// removes those with it), with a history row each; the names of those redirects.
-    public func remove(_ domain: Domain, correlationID: String) throws -> [String] {
+    public func remove(_ domain: Domain) throws -> [String] {
         try database.transaction {
             let rows = try database.query(
                 """
@@ -289,7 +290,7 @@ public struct DomainStore {
                     INSERT INTO vercel_domain_history (domain_id, project_id, name, from_state, to_state, reason, observed_by, correlation_id)
                     VALUES (\(try row.decode("id", as: UUID.self)), \(domain.projectID), \(try row.decode("name", as: String.self)),
                       \(try row.decode("state", as: String.self)), 'deleted', 'removed from the project by its owner',
-                      'request', \(correlationID))
+                      'request', \(Trace.requestID))
                     """)
             }
             return try rows.compactMap { row -> String? in

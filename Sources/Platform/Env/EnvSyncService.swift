@@ -185,8 +185,7 @@ public struct EnvSyncService {
                 interrupted: answer.interrupted,
                 changes: answer.changes.filter { $0.action != "in_sync" }.map {
                     .init(key: $0.key, target: $0.target, action: $0.action, result: $0.result)
-                }),
-            correlationID: Trace.requestID ?? "env-sync")
+                }))
     }
 }
 

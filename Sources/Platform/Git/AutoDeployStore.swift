@@ -1,3 +1,4 @@
+import Kernel
 import Postgres
 
 #if canImport(FoundationEssentials)
@@ -224,7 +225,7 @@ public struct AutoDeployStore {
     /// retry job to decide again. False when the delivery's item was recorded already (a concurrent
     /// redelivery recorded it first).
     @discardableResult
-    public func record(_ event: Event, projectID: UUID, repository: String?, correlationID: String) throws -> Bool {
+    public func record(_ event: Event, projectID: UUID, repository: String?) throws -> Bool {
         let change = event.change
         let rows = try database.query(
             """
@@ -235,12 +236,12 @@ public struct AutoDeployStore {
                 \(repository.map { String($0.prefix(255)) }), \(change.branch.map { String($0.prefix(255)) }),
                 \(Self.validSha(change.commitSha)), \(change.committedAt),
                 \(change.prNumber.flatMap { $0 > 0 && $0 <= Int(Int32.max) ? $0 : nil }), \(change.fromFork), \(event.decision),
-                \(String(event.reason.prefix(500))), \(event.target), \(event.deploymentID), \(event.approvalID), \(correlationID))
+                \(String(event.reason.prefix(500))), \(event.target), \(event.deploymentID), \(event.approvalID), \(Trace.requestID))
               ON CONFLICT (project_id, provider, delivery_id, item) DO NOTHING
               RETURNING id, decision),
             queued AS (
               INSERT INTO vercel_jobs (kind, payload, dedup_key, correlation_id, run_after)
-              SELECT 'git.deploy', jsonb_build_object('deliveryRowId', id), id::text, \(correlationID), now() + interval '30 seconds'
+              SELECT 'git.deploy', jsonb_build_object('deliveryRowId', id), id::text, \(Trace.requestID), now() + interval '30 seconds'
               FROM inserted WHERE decision = 'failed'
               ON CONFLICT (kind, dedup_key) WHERE dedup_key IS NOT NULL AND status IN ('pending', 'running') DO NOTHING)
             SELECT count(*) AS inserted FROM inserted
@@ -387,7 +388,7 @@ public struct AutoDeployStore {
     /// newer commit's is on record): it never waits again.
     public func requestApproval(
         projectID: UUID, provider: GitProvider, repository: String, change: GitDelivery.Change, sha: String,
-        target: DeployTarget, reason: String, correlationID: String
+        target: DeployTarget, reason: String
     ) throws -> Approval? {
         try database.transaction { () throws -> Approval? in
             try database.lockForTransaction("vercel.auto-deploy.approvals:\(projectID):\(change.subject)")
@@ -423,7 +424,7 @@ public struct AutoDeployStore {
                       pr_number, from_fork, target, reason, expires_at, correlation_id)
                     VALUES (\(projectID), \(provider.rawValue), \(repository), \(change.subject), \(change.branch ?? ""), \(sha),
                       \(change.committedAt), \(change.prNumber), \(change.fromFork), \(target), \(String(reason.prefix(500))),
-                      now() + make_interval(secs => \(Int(Self.approvalLifetime.components.seconds))), \(correlationID))
+                      now() + make_interval(secs => \(Int(Self.approvalLifetime.components.seconds))), \(Trace.requestID))
                     RETURNING \(fragment: Self.approvalColumns)
                     """)[0])
         }

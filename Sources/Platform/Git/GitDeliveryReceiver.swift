@@ -17,13 +17,11 @@ public struct GitDeliveryReceiver {
     let context: WorkerServices
     let projectID: UUID
     let logger: Logger
-    let correlationID: String
 
-    public init(context: WorkerServices, projectID: UUID, logger: Logger, correlationID: String) {
+    public init(context: WorkerServices, projectID: UUID, logger: Logger) {
         self.context = context
         self.projectID = projectID
         self.logger = logger
-        self.correlationID = correlationID
     }
 
     var store: AutoDeployStore { AutoDeployStore(database: context.database) }
@@ -45,7 +43,7 @@ public struct GitDeliveryReceiver {
             event.deliveryID = deliveryID
             event.item = item
             let recorded = try store.record(
-                event, projectID: projectID, repository: delivery.repository, correlationID: correlationID)
+                event, projectID: projectID, repository: delivery.repository)
             if !recorded {
                 event.decision = .duplicate
                 event.reason = "this delivery was received before"
@@ -119,7 +117,7 @@ public struct GitDeliveryReceiver {
             guard
                 let approval = try store.requestApproval(
                     projectID: projectID, provider: provider, repository: repository, change: change, sha: sha,
-                    target: target, reason: reason, correlationID: correlationID)
+                    target: target, reason: reason)
             else {
                 let place = change.prNumber.map { "pull request #\($0)" } ?? "branch \(branch)"
                 return event(
@@ -137,9 +135,9 @@ public struct GitDeliveryReceiver {
         result.target = target
         do {
             let credentials = try context.deploys.ownerCredentials(
-                of: project, owner: owner, correlationID: correlationID, logger: logger)
+                of: project, owner: owner, logger: logger)
             switch try context.deploys.deployCommit(
-                commit, of: project, credentials: credentials, createdBy: owner, correlationID: correlationID,
+                commit, of: project, credentials: credentials, createdBy: owner,
                 logger: logger)
             {
             case .deployed(let deployment, let replayed):

@@ -62,7 +62,7 @@ extension DeployService {
     /// idempotency key of the commit so it deploys once.
     public func deployCommit(
         _ commit: GitCommit, of project: LinkedProject, credentials: VercelClient.Credentials, createdBy: UUID,
-        correlationID: String, logger: Logger
+        logger: Logger
     ) throws -> GitDeployOutcome {
         let production = commit.target == .production
         let productionBranch =
@@ -83,7 +83,7 @@ extension DeployService {
                 guard
                     let made = try createGitDeployment(
                         of: project, production: production, source: source, credentials: credentials,
-                        createdBy: createdBy, correlationID: correlationID, logger: logger,
+                        createdBy: createdBy, logger: logger,
                         idempotency: (key, fingerprint), attempt: attempt)
                 else { throw PlatformError.projectNotLinked }
                 logger.info(
@@ -106,12 +106,12 @@ extension DeployService {
     /// Credentials of the project owner's connection the project is linked with, for deploying
     /// without a signed request of theirs (a git delivery).
     public func ownerCredentials(
-        of project: LinkedProject, owner: UUID, correlationID: String, logger: Logger
+        of project: LinkedProject, owner: UUID, logger: Logger
     ) throws -> VercelClient.Credentials {
         let credential = try services.tokens.usable(
-            userID: owner, connectionID: project.connectionID, correlationID: correlationID)
+            userID: owner, connectionID: project.connectionID)
         try credential.require(.writeDeployment)
-        var credentials = services.credentials(credential, logger: logger, correlationID: correlationID)
+        var credentials = services.credentials(credential, logger: logger)
         credentials.requiredScope = VercelPermission.writeDeployment.description
         return credentials
     }

@@ -28,8 +28,7 @@ public struct AlertOutbox {
     /// Queues an alert; with `dedupKey`, not again while one with that key waits.
     public func enqueue<Data: Encodable>(
         _ type: String, severity: Severity, userID: UUID? = nil, projectID: UUID? = nil, data: Data,
-        dedupKey: String? = nil,
-        correlationID: String
+        dedupKey: String? = nil
     ) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
@@ -43,7 +42,7 @@ public struct AlertOutbox {
             """
             INSERT INTO vercel_jobs (kind, payload, dedup_key, correlation_id)
             VALUES (\(Self.kind), jsonb_build_object('id', \("msg_" + UUID().uuidString.lowercased())::text, 'type', \(type)::text,
-              'body', \(body)::text), \(dedupKey), \(correlationID))
+              'body', \(body)::text), \(dedupKey), \(Trace.requestID))
             ON CONFLICT DO NOTHING
             """)
     }

@@ -1,4 +1,5 @@
 import Crypto
+import Kernel
 import Logging
 import Postgres
 import Vercel
@@ -36,9 +37,9 @@ public struct WebhookProcessor {
     /// Records the delivery (deduplicated) and applies it. When applying fails on the database's
     /// side (a constraint, a bug), the event is recorded and queued for the retry job instead, so
     /// it is never lost; only an unreachable database makes this throw.
-    public func receive(_ event: WebhookEvent, body: [UInt8], correlationID: String) throws -> Outcome {
+    public func receive(_ event: WebhookEvent, body: [UInt8]) throws -> Outcome {
         do {
-            return try record(event, body: body, correlationID: correlationID)
+            return try record(event, body: body)
         } catch let error as PostgresError where !error.isConnectionFailure {
             logger.error(
                 "webhook could not be applied; queued",
@@ -47,11 +48,11 @@ public struct WebhookProcessor {
                 let recorded = try database.query(
                     """
                     INSERT INTO vercel_webhook_dedup (event_id, event_type, deployment_id, payload_hash, correlation_id)
-                    VALUES (\(event.id), \(event.type), \(event.payload.deployment.map { String($0.id.prefix(255)) }), \(Hex.encode(Digest.sha256(body))), \(correlationID))
+                    VALUES (\(event.id), \(event.type), \(event.payload.deployment.map { String($0.id.prefix(255)) }), \(Hex.encode(Digest.sha256(body))), \(Trace.requestID))
                     ON CONFLICT DO NOTHING RETURNING id
                     """)
                 guard !recorded.isEmpty else { return .duplicate }
-                try enqueue(body, correlationID: correlationID)
+                try enqueue(body)
                 return .queued
             }
         }
@@ -60,7 +61,7 @@ public struct WebhookProcessor {
     /// One transaction of four statements for a deployment event: the delivery recorded (with the
     /// project mapping looked up alongside), the deployment row upserted and locked, the change
     /// decided here and written with the processing time, and the commit.
-    private func record(_ event: WebhookEvent, body: [UInt8], correlationID: String) throws -> Outcome {
+    private func record(_ event: WebhookEvent, body: [UInt8]) throws -> Outcome {
         let started = ContinuousClock.now
         let hash = Hex.encode(Digest.sha256(body))
         return try database.transaction {
@@ -68,7 +69,7 @@ public struct WebhookProcessor {
                 """
                 WITH delivery AS (
                   INSERT INTO vercel_webhook_dedup (event_id, event_type, deployment_id, payload_hash, correlation_id)
-                  VALUES (\(event.id), \(event.type), \(event.payload.deployment?.id), \(hash), \(correlationID))
+                  VALUES (\(event.id), \(event.type), \(event.payload.deployment?.id), \(hash), \(Trace.requestID))
                   ON CONFLICT DO NOTHING RETURNING id)
                 SELECT delivery.id AS delivery_id, mapping.id AS mapping_id, mapping.project_id
                 FROM delivery LEFT JOIN LATERAL (
@@ -81,18 +82,17 @@ public struct WebhookProcessor {
                 Mapping(id: $0, projectID: try row.decode("project_id"))
             }
             return try apply(
-                event, body: body, mapping: mapping, correlationID: correlationID, queueWhenUnlinked: true,
+                event, body: body, mapping: mapping, queueWhenUnlinked: true,
                 finished: Finish(delivery: delivery, started: started))
         }
     }
 
     /// Applies an event already recorded (from the queue): `.queued` means still not applicable.
-    public func applyQueued(_ body: [UInt8], correlationID: String) throws -> Outcome {
+    public func applyQueued(_ body: [UInt8]) throws -> Outcome {
         guard let event = WebhookEvent.decode(body) else { return .ignored }
         return try database.transaction {
             try apply(
                 event, body: body, mapping: try mapping(forVercelProject: event.payload.project?.id),
-                correlationID: correlationID,
                 queueWhenUnlinked: false, finished: nil)
         }
     }
@@ -106,7 +106,7 @@ public struct WebhookProcessor {
     }
 
     private func apply(
-        _ event: WebhookEvent, body: [UInt8], mapping: Mapping?, correlationID: String, queueWhenUnlinked: Bool,
+        _ event: WebhookEvent, body: [UInt8], mapping: Mapping?, queueWhenUnlinked: Bool,
         finished: Finish?
     ) throws -> Outcome {
         let outcome: Outcome
@@ -117,19 +117,19 @@ public struct WebhookProcessor {
                 break
             }
             guard let mapping else {
-                if queueWhenUnlinked { try enqueue(body, correlationID: correlationID) }
+                if queueWhenUnlinked { try enqueue(body) }
                 outcome = .queued
                 break
             }
             return try applyDeployment(
-                event, deployment, mapping: mapping, correlationID: correlationID, finished: finished)
+                event, deployment, mapping: mapping, finished: finished)
         case "integration-configuration.removed":
             guard let configuration = event.payload.configuration?.id else {
                 outcome = .ignored
                 break
             }
             try ConnectionStore(database: database, keyRing: keyRing).markRevoked(
-                configurationID: configuration, correlationID: correlationID)
+                configurationID: configuration)
             outcome = .applied
         case "integration-configuration.permission-upgraded":
             guard let configuration = event.payload.configuration?.id, let change = event.payload.scopes else {
@@ -138,7 +138,7 @@ public struct WebhookProcessor {
             }
             let granted = VercelPermission.parse((change.added ?? []) + (change.upgraded ?? []))
             try ConnectionStore(database: database, keyRing: keyRing).grant(
-                granted, configurationID: configuration, correlationID: correlationID)
+                granted, configurationID: configuration)
             outcome = .applied
         case "project.removed":
             guard let project = event.payload.project?.id else {
@@ -177,16 +177,16 @@ public struct WebhookProcessor {
         return Mapping(id: try row.decode("id"), projectID: try row.decode("project_id"))
     }
 
-    private func enqueue(_ body: [UInt8], correlationID: String) throws {
+    private func enqueue(_ body: [UInt8]) throws {
         try database.execute(
             """
             INSERT INTO vercel_jobs (kind, payload, correlation_id, run_after)
-            VALUES ('webhook.apply', jsonb_build_object('body', \(String(decoding: body, as: UTF8.self))::text), \(correlationID), now() + interval '30 seconds')
+            VALUES ('webhook.apply', jsonb_build_object('body', \(String(decoding: body, as: UTF8.self))::text), \(Trace.requestID), now() + interval '30 seconds')
             """)
     }
 
     private func applyDeployment(
-        _ event: WebhookEvent, _ deployment: WebhookEvent.Payload.Deployment, mapping: Mapping, correlationID: String,
+        _ event: WebhookEvent, _ deployment: WebhookEvent.Payload.Deployment, mapping: Mapping,
         finished: Finish?
     ) throws -> Outcome {
         let at = event.createdAt.flatMap(VercelTime.date(milliseconds:)) ?? Date()
@@ -201,7 +201,7 @@ public struct WebhookProcessor {
             INSERT INTO vercel_deployments (deployment_id, created_at, project_id, vercel_project_mapping_id, vercel_project_id,
               deployment_url, deployment_state, deployment_type, target, last_event_at, correlation_id, metadata)
             VALUES (\(deployment.id), vercel_deployment_created_at(\(deployment.id), \(at)), \(mapping.projectID), \(mapping.id),
-              \(event.payload.project?.id), \(url), 'QUEUED', \(type)::vercel_deploy_type, \(event.payload.target), \(at), \(correlationID), '{}')
+              \(event.payload.project?.id), \(url), 'QUEUED', \(type)::vercel_deploy_type, \(event.payload.target), \(at), \(Trace.requestID), '{}')
             ON CONFLICT (deployment_id, created_at) DO UPDATE SET deployment_id = EXCLUDED.deployment_id
             RETURNING created_at, deployment_state::text AS state
             """)[0]
@@ -257,7 +257,7 @@ public struct WebhookProcessor {
             UPDATE vercel_webhook_dedup SET processing_ms = \(finished?.milliseconds) WHERE id = \(finished?.delivery) AND EXISTS (SELECT 1 FROM changed)
             """)
         if state == .error, event.payload.target == "production" {
-            try alertProductionFailure(deployment, mapping: mapping, correlationID: correlationID)
+            try alertProductionFailure(deployment, mapping: mapping)
         }
         switch decision {
         case .reject:
@@ -281,13 +281,13 @@ public struct WebhookProcessor {
 
     /// A production deployment that failed pages its project's owner.
     private func alertProductionFailure(
-        _ deployment: WebhookEvent.Payload.Deployment, mapping: Mapping, correlationID: String
+        _ deployment: WebhookEvent.Payload.Deployment, mapping: Mapping
     ) throws {
         let owner: UUID? = try database.query("SELECT owner_id FROM projects WHERE id = \(mapping.projectID)").first?
             .decode("owner_id")
         try AlertOutbox(database: database).enqueue(
             "deployment.failed", severity: .critical, userID: owner, projectID: mapping.projectID,
             data: FailedDeployment(deploymentId: deployment.id, url: deployment.url, vercelProjectId: nil),
-            dedupKey: "deployment.failed:\(deployment.id)", correlationID: correlationID)
+            dedupKey: "deployment.failed:\(deployment.id)")
     }
 }

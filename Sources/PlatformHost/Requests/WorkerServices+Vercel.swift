@@ -20,9 +20,9 @@ extension WorkerServices {
     ) throws -> VercelClient.Credentials {
         let chosen = try connection ?? self.connection(for: call)
         let credential = try tokens.usable(
-            userID: call.caller.userID, connectionID: chosen, correlationID: call.requestID)
+            userID: call.caller.userID, connectionID: chosen)
         try credential.require(scope)
-        var credentials = credentials(credential, logger: call.logger, correlationID: call.requestID)
+        var credentials = credentials(credential, logger: call.logger)
         credentials.requiredScope = scope.description
         return credentials
     }

@@ -1,7 +1,7 @@
 import FastCGI
 import Glibc
 import Kernel
-import Platform
+@_spi(Host) import Platform
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials

@@ -3,7 +3,7 @@ import FastCGI
 import Foundation
 import Kernel
 import Logging
-import Platform
+@_spi(Host) import Platform
 import PlatformHost
 import Postgres
 import Synchronization

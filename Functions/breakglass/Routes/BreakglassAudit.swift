@@ -68,8 +68,8 @@ enum BreakglassAudit {
             guard text.utf8.count <= 19, let seq = Int64(text), seq > 0 else { throw BreakglassError.invalidCursor }
             return seq
         }
-        let head = try AuditChain.head(context.database)
-        let (entries, verdict) = try AuditChain.page(context.database, before: before, limit: limit)
+        let head = try context.audit.head()
+        let (entries, verdict) = try context.audit.page(before: before, limit: limit)
         var broken: (Int64, String)?
         if case .broken(let seq, let reason) = verdict { broken = (seq, reason) }
         let last = entries.last?.seq ?? 1

@@ -185,7 +185,7 @@ enum BreakglassRequests {
             actor: call.caller.userID.uuidString.lowercased())
         try context.audit.record(
             step.auditAction, severity: .high, actor: call.caller.userID, details: event)
-        try AlertOutbox(database: context.database).enqueue(
+        try context.alerts.enqueue(
             "breakglass.\(step.rawValue)", severity: .critical, userID: call.caller.userID, data: event)
     }
 }

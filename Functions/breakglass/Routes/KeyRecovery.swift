@@ -54,7 +54,7 @@ enum KeyRecovery {
         guard request.accessLevel == .emergencyRecovery, request.status == "executed",
             let executed = request.executedAt, Date().timeIntervalSince(executed) < window
         else { throw BreakglassError.recoveryNotAuthorized }
-        let store = KeyRecoveryStore(database: context.database, keyRing: context.configuration.keyRing)
+        let store = context.keyRecovery
         guard let escrow = try store.escrow(keyID: input.keyId) else { throw BreakglassError.noEscrow }
 
         func answer(duplicate: Bool, recovered: Bool, tally: Rekeyer.Tally? = nil) throws -> Response {
@@ -81,9 +81,7 @@ enum KeyRecovery {
         guard gathered >= escrow.threshold else { return try answer(duplicate: !accepted, recovered: false) }
 
         // One combination at a time for a request, on every host.
-        let outcome = try context.database.withAdvisoryLockIfFree(
-            "sheen.vercel.key-recovery.\(request.id.uuidString.lowercased())"
-        ) { () throws -> Rekeyer.Tally in
+        let outcome = try store.combining(request: request.id) { () throws -> Rekeyer.Tally in
             let shares = try store.shares(request: request.id, keyID: escrow.keyID)
             let key = try? Shamir.combine(shares, threshold: escrow.threshold)
             guard let key, ConstantTime.equals(KeyRing.checkValue(of: key), escrow.checkValue) else {
@@ -93,9 +91,7 @@ enum KeyRecovery {
                 throw BreakglassError.recoveryFailed
             }
             let ring = context.configuration.keyRing
-            let tally = try Rekeyer(
-                database: context.database, opener: try ring.opening(key, as: escrow.keyID), sealer: ring
-            ).run(onlyKeyID: escrow.keyID)
+            let tally = try store.reseal(escrow.keyID, opener: try ring.opening(key, as: escrow.keyID), sealer: ring)
             try store.discard(request: request.id)
             try record(.keyRecovered, "key_recovered", escrow, shares: shares.count, tally, call, context)
             return tally
@@ -113,7 +109,7 @@ enum KeyRecovery {
             threshold: escrow.threshold, reencrypted: tally?.rekeyed, failed: tally?.failed)
         try context.audit.record(
             action, severity: .high, actor: call.caller.userID, details: event)
-        try AlertOutbox(database: context.database).enqueue(
+        try context.alerts.enqueue(
             "breakglass.\(alert)", severity: .critical, userID: call.caller.userID, data: event)
     }
 }

@@ -17,7 +17,7 @@ enum OperatorJobs {
                 return status
             } ?? .dead
         let limit = try call.limit(in: 1...500, otherwise: 100)
-        return .json(Listed(jobs: try JobStore(database: context.database).list(status, limit: limit)))
+        return .json(Listed(jobs: try context.jobs.list(status, limit: limit)))
     }
 
     struct Retried: Encodable {
@@ -33,7 +33,7 @@ enum OperatorJobs {
         guard let text = call.parameter("id"), text.utf8.count <= 19, let id = Int64(text), id > 0 else {
             throw OperatorError.jobNotFound
         }
-        switch try JobStore(database: context.database).retry(id) {
+        switch try context.jobs.retry(id) {
         case .notFound: throw OperatorError.jobNotFound
         case .notDead(let status): throw OperatorError.jobNotDead(status: status)
         case .queued:

@@ -78,7 +78,7 @@ enum AutoDeploy {
         }
     }
 
-    static func store(_ context: WorkerServices) -> AutoDeployStore { AutoDeployStore(database: context.database) }
+    static func store(_ context: WorkerServices) -> AutoDeployStore { context.autoDeploy }
 
     static func rules(_ projectID: UUID, _ context: WorkerServices) throws -> [RuleView] {
         try store(context).rules(projectID).enumerated().map { position, rule in

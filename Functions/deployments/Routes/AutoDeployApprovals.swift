@@ -56,7 +56,7 @@ enum AutoDeployApprovals {
         }
     }
 
-    static func store(_ context: WorkerServices) -> AutoDeployStore { AutoDeployStore(database: context.database) }
+    static func store(_ context: WorkerServices) -> AutoDeployStore { context.autoDeploy }
 
     @Sendable static func list(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
         let status = call.query("status")
@@ -176,7 +176,7 @@ enum AutoDeployEvents {
             cursor = value
         }
         let project = try call.linkedProject()
-        let page = try AutoDeployStore(database: context.database).events(
+        let page = try context.autoDeploy.events(
             project.projectID, before: cursor, limit: limit)
         return .json(Page(events: page.events.map(View.init), pagination: Pagination(next: page.next.map { "\($0)" })))
     }

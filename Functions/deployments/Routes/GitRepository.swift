@@ -114,7 +114,7 @@ enum GitRepository {
                 provider: type, repository: linked.fullName ?? "")
         }
         let secret = try input.webhookSecret ?? "whsec_" + SecureRandom.token(byteCount: 32)
-        let store = GitRepositoryStore(database: context.database, keyRing: context.configuration.keyRing)
+        let store = context.gitRepositories
         let configured = try store.configure(
             project.projectID, provider: provider, repository: input.repository, secret: secret, token: input.token)
         try context.audit.record(
@@ -132,7 +132,7 @@ enum GitRepository {
     }
 
     @Sendable static func get(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
-        let store = GitRepositoryStore(database: context.database, keyRing: context.configuration.keyRing)
+        let store = context.gitRepositories
         return .json([
             "git": View(
                 try store.configured(call.projectID), projectID: call.projectID,
@@ -141,7 +141,7 @@ enum GitRepository {
     }
 
     @Sendable static func delete(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
-        let store = GitRepositoryStore(database: context.database, keyRing: context.configuration.keyRing)
+        let store = context.gitRepositories
         let removed = try store.remove(call.projectID)
         if removed {
             try context.audit.record(

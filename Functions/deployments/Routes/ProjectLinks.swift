@@ -112,10 +112,7 @@ enum ProjectLinks {
 
     @Sendable static func unlink(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
         // Waits for the deployments being made for this link to be recorded; none starts after.
-        let removed = try context.database.transaction {
-            try context.database.lockForTransaction(DeployService.linkLock(call.projectID))
-            return try context.projectLinks.remove(call.projectID)
-        }
+        let removed = try context.projectLinks.unlink(call.projectID)
         guard let vercelProjectID = removed else { throw PlatformError.projectNotLinked }
         try context.audit.record(
             .vercelProjectUnlinked, severity: .low, actor: call.caller.userID, project: call.projectID,

@@ -133,8 +133,7 @@ enum Promotion {
         /// Runs `body` holding the project's promotion lock, or throws 409 `PROMOTION_IN_PROGRESS`.
         func locked(_ body: () throws -> Response) throws -> Response {
             guard
-                let response = try context.database.withAdvisoryLockIfFree(
-                    "vercel.promotion:\(project.projectID)", body)
+                let response = try context.productionHistory.moving(project.projectID, body)
             else {
                 throw DeploymentsError.promotionInProgress
             }

@@ -138,10 +138,7 @@ enum EnvVariables {
     static func writing<T>(
         _ key: String, of projectID: UUID, _ context: WorkerServices, _ body: () throws -> T
     ) throws -> T {
-        let done = try context.database.withSharedAdvisoryLockIfFree(EnvStore.syncLock(projectID)) {
-            try context.database.withAdvisoryLock(EnvStore.keyLock(projectID, key), body)
-        }
-        guard let done else { throw EnvError.syncInProgress }
+        guard let done = try context.envStore.writing(key, of: projectID, body) else { throw EnvError.syncInProgress }
         return done
     }
 
@@ -183,12 +180,7 @@ enum EnvVariables {
         // One writer of a key at a time, from the platform's value to Vercel's: whatever the
         // interleaving, both sides end with the last writer's value.
         let (hash, outcome) = try writing(key, of: call.projectID, context) {
-            var hash = ""
-            try context.database.transaction {
-                for slot in slots {
-                    hash = try store.setLocal(input.value, slot: slot, type: type, projectID: call.projectID)
-                }
-            }
+            let hash = try store.setLocal(input.value, slots: slots, type: type, projectID: call.projectID)
             guard let link = applying, let credentials else { return (hash, VercelOutcome.skippedLocalOnly) }
             return (
                 hash,
@@ -268,11 +260,7 @@ enum EnvVariables {
                     unanswered, before: before, vercelProjectID: link.vercelProjectID, client: context.vercel,
                     credentials: credentials)
             ) { first, _ in first }
-            try context.database.transaction {
-                for (slot, held) in written {
-                    try store.saveState(slot, EnvReadBack.owned(hash: hash, held), projectID: call.projectID)
-                }
-            }
+            try store.saveStates(written.mapValues { EnvReadBack.owned(hash: hash, $0) }, projectID: call.projectID)
             if result.failed.isEmpty, let missing = slots.first(where: { written[$0] == nil }) {
                 return VercelOutcome(
                     status: "failed",

@@ -42,7 +42,7 @@ OneShotJob.run(
             let deploymentId: String
             let projectId: UUID
         }
-        let queue = JobQueue(kind: DeploymentStore.finalizeKind, database: context.database)
+        let queue = JobQueue(kind: DeploymentStore.finalizeKind, database: database)
         var finalized = 0
         var failed = 0
         for job in try queue.claim(limit: 200) {
@@ -72,7 +72,7 @@ OneShotJob.run(
         }
         var adopted = 0
         var cancelled = 0
-        let attempts = DeployAttemptStore(database: context.database)
+        let attempts = DeployAttemptStore(database: database)
         for attempt in try attempts.claimLeftOver(olderThan: configuration.deployments.attemptGrace) {
             do {
                 let credential = try context.connections.credential(attempt.connectionID)
@@ -118,7 +118,6 @@ OneShotJob.run(
                 if attempt.startedAt < Date().addingTimeInterval(-86_400) { try? attempts.end(attempt.id) }
             }
         }
-        context.database.close()
         return [
             "deployments.finalized": "\(finalized)", "deployments.refreshed": "\(refreshed)",
             "deployments.adopted": "\(adopted)", "deployments.cancelled": "\(cancelled)",

@@ -17,7 +17,7 @@ OneShotJob.run(
         database, logger, configuration in
         let context = WorkerServices(
             group: "domain-health", configuration: configuration, logger: logger, database: database)
-        let store = DomainStore(database: context.database)
+        let store = DomainStore(database: database)
         let deadline = ContinuousClock.now + .seconds(45)
         var checked = 0
         var changed = 0
@@ -67,6 +67,5 @@ OneShotJob.run(
                 }
             }
         }
-        context.database.close()
         return ["domains.checked": "\(checked)", "domains.changed": "\(changed)", "domains.failed": "\(failed)"]
     })

@@ -15,8 +15,8 @@ OneShotJob.run(
         database, logger, configuration in
         let context = WorkerServices(
             group: "git-deploy", configuration: configuration, logger: logger, database: database)
-        let queue = JobQueue(kind: "git.deploy", database: context.database)
-        let store = AutoDeployStore(database: context.database)
+        let queue = JobQueue(kind: "git.deploy", database: database)
+        let store = AutoDeployStore(database: database)
         struct Payload: Decodable { let deliveryRowId: Int64 }
         let deadline = ContinuousClock.now + .seconds(45)
         var decided = 0

@@ -38,7 +38,7 @@ enum GitWebhook {
     }
 
     static func handle(_ provider: GitProvider, _ request: Request, _ context: WorkerServices) throws -> Response {
-        let repositories = GitRepositoryStore(database: context.database, keyRing: context.configuration.keyRing)
+        let repositories = context.gitRepositories
         let candidates =
             try GitDelivery.repositoryName(provider, body: request.body).flatMap { name in
                 (3...255).contains(name.utf8.count) ? try repositories.candidates(provider, repository: name) : nil

@@ -34,10 +34,7 @@ enum VercelWebhook {
                 "sheen_vercel_webhook_events_total", [("source", "vercel"), ("outcome", "invalid")])
             throw WebhookError.invalidEvent
         }
-        let outcome = try WebhookProcessor(
-            database: context.database, keyRing: context.configuration.keyRing, logger: request.logger
-        )
-        .receive(event, body: request.body)
+        let outcome = try context.webhookProcessor(logger: request.logger).receive(event, body: request.body)
         Metrics.shared.increment(
             "sheen_vercel_webhook_events_total", [("source", "vercel"), ("outcome", outcome.rawValue)])
         request.logger.info(

@@ -19,6 +19,18 @@ public struct KeyRecoveryStore {
         self.keyRing = keyRing
     }
 
+    /// Runs `body` as the one combination of `request`'s shares on every host; nil, without
+    /// running it, while another runs.
+    public func combining<T>(request: UUID, _ body: () throws -> T) throws -> T? {
+        try database.withAdvisoryLockIfFree("sheen.vercel.key-recovery.\(request.uuidString.lowercased())", body)
+    }
+
+    /// Re-seals every value sealed under `keyID` with `opener` (which holds the recovered key)
+    /// under `sealer`'s current key, a batch per transaction.
+    public func reseal(_ keyID: String, opener: KeyRing, sealer: KeyRing) throws -> Rekeyer.Tally {
+        try Rekeyer(database: database, opener: opener, sealer: sealer).run(onlyKeyID: keyID)
+    }
+
     public struct Escrow: Sendable {
         public let keyID: String
         public let checkValue: String

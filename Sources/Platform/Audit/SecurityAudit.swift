@@ -41,3 +41,15 @@ public struct SecurityAudit {
             """)
     }
 }
+
+extension SecurityAudit {
+    /// The chain's last row: its sequence number and hash.
+    public func head() throws -> (seq: Int64, hash: String) { try AuditChain.head(database) }
+
+    /// A page of the chain, newest first, before `seq`, with the verdict on the rows it shows.
+    public func page(
+        before seq: Int64?, limit: Int
+    ) throws -> (entries: [AuditChain.Entry], verdict: AuditChain.Verdict?) {
+        try AuditChain.page(database, before: seq, limit: limit)
+    }
+}

@@ -16,6 +16,12 @@ public struct ProductionHistoryStore {
         self.database = database
     }
 
+    /// Runs `body` as the one move of `projectID`'s production (a promotion or a rollback) on
+    /// every host; nil, without running it, while another runs.
+    public func moving<T>(_ projectID: UUID, _ body: () throws -> T) throws -> T? {
+        try database.withAdvisoryLockIfFree("vercel.promotion:\(projectID)", body)
+    }
+
     /// The deployment production served before the last move this service made; nil when it made none.
     public func previousOfLastMove(_ projectID: UUID) throws -> String? {
         try database.query(

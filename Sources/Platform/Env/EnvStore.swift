@@ -61,6 +61,24 @@ public struct EnvStore {
         }
     }
 
+    /// Runs one write of `key` (the platform's value, then Vercel's): never beside another write of
+    /// the key, nor beside a sync of the project's variables. Nil, without running `body`, while a
+    /// sync runs.
+    public func writing<T>(_ key: String, of projectID: UUID, _ body: () throws -> T) throws -> T? {
+        try database.withSharedAdvisoryLockIfFree(Self.syncLock(projectID)) {
+            try database.withAdvisoryLock(Self.keyLock(projectID, key), body)
+        }
+    }
+
+    /// Sets `value` in each of `slots` at once: the hash of the value.
+    public func setLocal(_ value: String, slots: [EnvPlan.Slot], type: String, projectID: UUID) throws -> String {
+        try database.transaction {
+            var hash = ""
+            for slot in slots { hash = try setLocal(value, slot: slot, type: type, projectID: projectID) }
+            return hash
+        }
+    }
+
     /// Sets the platform's value of `slot`, sealed under the row it is stored in.
     @discardableResult
     public func setLocal(_ value: String, slot: EnvPlan.Slot, type: String, projectID: UUID) throws -> String {

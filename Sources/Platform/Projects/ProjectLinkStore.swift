@@ -131,6 +131,15 @@ public struct ProjectLinkStore {
     }
 
     /// Removes the project's link; the Vercel project it was linked to, nil when it had none.
+    /// Removes the link once the deployments being made for it are recorded (it takes the link's
+    /// lock exclusively; none starts after): the Vercel project it linked, nil when there was none.
+    public func unlink(_ projectID: UUID) throws -> String? {
+        try database.transaction {
+            try database.lockForTransaction(DeployService.linkLock(projectID))
+            return try remove(projectID)
+        }
+    }
+
     public func remove(_ projectID: UUID) throws -> String? {
         try database.query(
             "DELETE FROM vercel_project_mappings WHERE project_id = \(projectID) RETURNING vercel_project_id"

@@ -15,7 +15,9 @@ import Foundation
 public final class WorkerServices {
     public let group: String
     public let configuration: ServiceConfiguration
-    public let database: PostgresConnection
+    /// The connection itself, for the host and the jobs alone (`@_spi(Host) import Platform`): a
+    /// group reaches the database through the stores and services it lends.
+    @_spi(Host) public let database: PostgresConnection
     public let logger: Logger
     /// Vercel's REST API, with each connection's breaker kept in this database.
     public let vercel: VercelClient
@@ -87,6 +89,17 @@ public final class WorkerServices {
     public var audit: SecurityAudit { SecurityAudit(database: database) }
     public var buildMetrics: BuildMetricsStore { BuildMetricsStore(database: database) }
     public var breakglass: BreakglassStore { BreakglassStore(database: database) }
+    public var alerts: AlertOutbox { AlertOutbox(database: database) }
+    public var jobs: JobStore { JobStore(database: database) }
+    public var autoDeploy: AutoDeployStore { AutoDeployStore(database: database) }
+    public var gitRepositories: GitRepositoryStore {
+        GitRepositoryStore(database: database, keyRing: configuration.keyRing)
+    }
+    public var keyRecovery: KeyRecoveryStore { KeyRecoveryStore(database: database, keyRing: configuration.keyRing) }
+    /// Vercel's webhook events, logging on `logger`.
+    public func webhookProcessor(logger: Logger) -> WebhookProcessor {
+        WebhookProcessor(database: database, keyRing: configuration.keyRing, logger: logger)
+    }
     public var domains: DomainStore { DomainStore(database: database) }
     /// The project's variables, their sync states and confirmations.
     public var envStore: EnvStore {

@@ -1,5 +1,5 @@
 import FastCGI
-import Platform
+@_spi(Host) import Platform
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials

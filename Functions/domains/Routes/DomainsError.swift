@@ -17,6 +17,19 @@ enum DomainsError: Error {
     case tooManyDomains
 }
 
+extension DomainsError {
+    /// The group's answer to what the domain service refuses.
+    init(_ refusal: DomainService.Refusal) {
+        switch refusal {
+        case .exists: self = .domainExists
+        case .tooMany: self = .tooManyDomains
+        case .redirectNotOwn: self = .invalidRedirect("redirectTo must be another domain of this project")
+        case .inUse: self = .domainInUse
+        case .ownedElsewhere: self = .domainOwnedElsewhere
+        }
+    }
+}
+
 extension DomainsError: GroupRefusal {
     var parts: (status: Int, code: String, message: String) {
         switch self {
@@ -43,7 +56,7 @@ extension DomainsError: GroupRefusal {
                 "This domain is no longer on the Vercel project (removed or moved outside this service); remove it here and add it again"
             )
         case .tooManyDomains:
-            (409, "TOO_MANY_DOMAINS", "A project has at most \(Domains.maximumPerProject) domains")
+            (409, "TOO_MANY_DOMAINS", "A project has at most \(DomainService.maximumPerProject) domains")
         }
     }
 

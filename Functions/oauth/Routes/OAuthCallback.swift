@@ -16,12 +16,8 @@ import Foundation
 /// until the platform confirms it for its signed-in user (`OAuthConfirm`; with
 /// `SHEEN_OAUTH_CONFIRMATION=off`, stored as the connection at once). Every outcome is a redirect:
 /// to the success page (`status=confirm#confirmation=…`, or `status=connected`), or to the failure
-/// page with a code.
+/// page with a code. The exchange and what follows are `ConnectFlow`'s.
 enum OAuthCallback {
-    private struct AuditDetails: Encodable {
-        let mode: String
-    }
-
     @Sendable static func handle(_ request: Request, _ context: WorkerServices) throws -> Response {
         let settings = context.configuration.vercel
         let logger = request.logger
@@ -50,65 +46,26 @@ enum OAuthCallback {
         let configurationID = request.query("configurationId")
         if let configurationID, !VercelIdentifier.isValid(configurationID) { return failure("AUTHORIZATION_FAILED") }
 
-        var grant: ConnectionStore.Grant
+        let grant: ConnectionStore.Grant
         do {
-            if pending.mode == VercelSettings.Mode.oauthApp.rawValue {
-                guard let verifier = pending.verifier else { return failure("STATE_INVALID") }
-                let pair = try context.oauth.exchangeAuthorizationCode(code, verifier: verifier)
-                grant = .init(
-                    userID: pending.userID, teamID: pending.teamID ?? teamQuery, teamName: nil, vercelUserID: "",
-                    email: nil,
-                    mode: pending.mode,
-                    configurationID: nil, installationID: nil, accessToken: pair.accessToken,
-                    refreshToken: pair.refreshToken,
-                    expiresAt: pair.expiresIn.map { Date().addingTimeInterval(Double($0)) },
-                    scopes: VercelPermission.known((pair.scope ?? "").split(separator: " ").map(String.init))?
-                        .map(\.description))
-            } else {
-                let token = try context.oauth.exchangeIntegrationCode(code)
-                grant = .init(
-                    userID: pending.userID, teamID: token.teamID ?? teamQuery, teamName: nil,
-                    vercelUserID: token.userID, email: nil,
-                    mode: pending.mode, configurationID: configurationID,
-                    installationID: token.installationID,
-                    accessToken: token.accessToken, refreshToken: nil, expiresAt: nil,
-                    scopes: nil)
-            }
-            let credentials = VercelClient.Credentials(
-                accessToken: grant.accessToken, teamID: grant.teamID, logger: logger)
-            if pending.mode == VercelSettings.Mode.integration.rawValue, let configurationID {
-                // The installation's permissions, where Vercel reports them; unknown otherwise.
-                grant.scopes = (try? context.vercel.integrationConfiguration(configurationID, credentials))?.scopes
-            }
-            let user = try context.vercel.user(credentials)
-            grant.vercelUserID = user.id
-            grant.email = user.email
-            if let team = grant.teamID {
-                grant.teamName =
-                    try context.vercel.teams(credentials).first { $0.id == team }?
-                    .name ?? team
-            }
-        } catch {
-            logger.warning("oauth exchange failed", metadata: ["vercel.error": "\(error.code)"])
+            grant = try context.connect.grant(
+                for: pending, .init(code: code, teamID: teamQuery, configurationID: configurationID), logger: logger)
+        } catch ConnectFlow.Refusal.stateInvalid {
+            return failure("STATE_INVALID")
+        } catch ConnectFlow.Refusal.exchangeFailed {
             return failure("TOKEN_EXCHANGE_FAILED")
         }
         let target =
             pending.redirectURI ?? Self.platformPage(request.query("next"), origin: settings.successURL)
             ?? settings.successURL
-        if settings.confirmationRequired {
+        switch try context.connect.finish(grant, confirmationRequired: settings.confirmationRequired) {
+        case .pending(let confirmation):
             // The browser gets the confirmation in the fragment, which no server and no Referer sees;
             // the platform confirms it for whoever is signed in there (`OAuthConfirm`).
-            let confirmation = try context.pendingGrants.hold(grant)
-            try context.audit.record(
-                .vercelConnectPending, severity: .low, actor: pending.userID,
-                details: AuditDetails(mode: pending.mode))
             return redirect(target, [("status", "confirm")], fragment: [("confirmation", confirmation)])
+        case .connected(let connection):
+            return redirect(target, [("status", "connected"), ("connectionId", connection.uuidString.lowercased())])
         }
-        let connection = try context.connections.save(grant)
-        try context.audit.record(
-            .vercelConnected, severity: .medium, actor: pending.userID, connection: connection,
-            details: AuditDetails(mode: pending.mode))
-        return redirect(target, [("status", "connected"), ("connectionId", connection.uuidString.lowercased())])
     }
 
     /// `next` as a page of the platform: only a path (`/settings/vercel`), joined to the platform's

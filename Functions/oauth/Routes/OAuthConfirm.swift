@@ -36,36 +36,16 @@ enum OAuthConfirm {
         }
     }
 
-    private struct MismatchDetails: Encodable {
-        let startedBy: String
-        let vercelUserId: String
-    }
-
-    private struct ConnectedDetails: Encodable {
-        let mode: String
-        let confirmed: Bool
-    }
-
     @Sendable static func handle(_ call: PlatformCall<Input>, _ context: WorkerServices) throws -> Response {
-        guard let grant = try context.pendingGrants.take(call.input.confirmation) else {
-            throw OAuthError.confirmationInvalid
+        switch try context.connect.confirm(call.input.confirmation, for: call.caller.userID, logger: call.logger) {
+        case .invalid: throw OAuthError.confirmationInvalid
+        case .userMismatch: throw OAuthError.userMismatch
+        case .connected(let connection, let grant):
+            return .json(
+                Confirmed(
+                    connectionId: connection.uuidString.lowercased(),
+                    accountType: grant.teamID == nil ? "personal" : "team",
+                    teamId: grant.teamID, teamName: grant.teamName))
         }
-        guard grant.userID == call.caller.userID else {
-            TokenRevocation.revoke([grant.refreshToken, grant.accessToken], with: context.oauth, logger: call.logger)
-            try context.audit.record(
-                .vercelConnectUserMismatch, severity: .high, actor: call.caller.userID,
-                details: MismatchDetails(
-                    startedBy: grant.userID.uuidString.lowercased(), vercelUserId: grant.vercelUserID))
-            throw OAuthError.userMismatch
-        }
-        let connection = try context.connections.save(grant)
-        try context.audit.record(
-            .vercelConnected, severity: .medium, actor: call.caller.userID, connection: connection,
-            details: ConnectedDetails(mode: grant.mode, confirmed: true))
-        return .json(
-            Confirmed(
-                connectionId: connection.uuidString.lowercased(),
-                accountType: grant.teamID == nil ? "personal" : "team",
-                teamId: grant.teamID, teamName: grant.teamName))
     }
 }

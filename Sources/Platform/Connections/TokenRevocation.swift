@@ -3,10 +3,10 @@ import Vercel
 
 /// Revokes tokens at Vercel before they are forgotten: best effort, since a token this service no
 /// longer holds cannot be used by it anyway; a failure is logged with Vercel's reason.
-enum TokenRevocation {
+public enum TokenRevocation {
     /// Whether every token was revoked.
     @discardableResult
-    static func revoke(_ tokens: [String?], with oauth: VercelOAuth, logger: Logger) -> Bool {
+    public static func revoke(_ tokens: [String?], with oauth: VercelOAuth, logger: Logger) -> Bool {
         var revokedAll = true
         for token in tokens.compactMap({ $0 }) {
             do {

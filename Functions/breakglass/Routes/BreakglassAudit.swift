@@ -64,8 +64,8 @@ enum BreakglassAudit {
 
     @Sendable static func page(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
         let limit = try call.limit(in: 1...200, otherwise: 50)
-        let before = try call.query("before").map { text -> Int64 in
-            guard text.utf8.count <= 19, let seq = Int64(text), seq > 0 else { throw BreakglassError.invalidCursor }
+        let before = try call.cursor("before") { text -> Int64? in
+            guard text.utf8.count <= 19, let seq = Int64(text), seq > 0 else { return nil }
             return seq
         }
         let head = try context.audit.head()

@@ -22,7 +22,6 @@ enum BreakglassError: Error {
     case recoveryFailed
     case recoveryInProgress
     case invalidStatus
-    case invalidCursor
 
     init(_ refusal: BreakglassStore.Refusal) {
         switch refusal {
@@ -77,7 +76,6 @@ extension BreakglassError: GroupRefusal {
         case .recoveryInProgress: (409, "RECOVERY_IN_PROGRESS", "The shares are being combined; ask again shortly")
         case .invalidStatus:
             (400, "INVALID_STATUS", "status must be pending, approved, executed, expired or denied")
-        case .invalidCursor: (400, "INVALID_CURSOR", "cursor is not one this list gave")
         }
     }
 

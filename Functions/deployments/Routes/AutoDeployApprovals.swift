@@ -170,11 +170,7 @@ enum AutoDeployEvents {
 
     @Sendable static func list(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
         let limit = try call.limit()
-        var cursor: Int64?
-        if let text = call.query("cursor") {
-            guard let value = Int64(text), value > 0 else { throw DeploymentsError.invalidCursor }
-            cursor = value
-        }
+        let cursor = try call.cursor { text in Int64(text).flatMap { $0 > 0 ? $0 : nil } }
         let project = try call.linkedProject()
         let page = try context.autoDeploy.events(
             project.projectID, before: cursor, limit: limit)

@@ -51,12 +51,12 @@ enum DeploymentWatch {
 
         static func position(of text: String) throws -> DeploymentStore.Position {
             guard text.utf8.count <= 512, let bytes = Base64URL.decode(text) else {
-                throw DeploymentsError.invalidCursor
+                throw PlatformError.invalidCursor
             }
             let parts = String(decoding: bytes, as: UTF8.self).split(separator: "|", maxSplits: 1).map(String.init)
             guard parts.count == 2, parts[0].utf8.count <= 40, (1...255).contains(parts[1].utf8.count),
                 parts[0].utf8.allSatisfy({ (0x20...0x3a).contains($0) })
-            else { throw DeploymentsError.invalidCursor }
+            else { throw PlatformError.invalidCursor }
             return DeploymentStore.Position(createdAt: parts[0], deploymentID: parts[1])
         }
     }

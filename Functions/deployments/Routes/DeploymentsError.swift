@@ -5,7 +5,6 @@ import PlatformHost
 
 /// Every refusal of the `deployments` group, mapped to its status and code in one place.
 enum DeploymentsError: Error {
-    case invalidCursor
     case invalidSearch
     case invalidState
     case invalidTarget
@@ -61,7 +60,6 @@ enum DeploymentsError: Error {
 extension DeploymentsError: GroupRefusal {
     var parts: (status: Int, code: String, message: String) {
         switch self {
-        case .invalidCursor: (400, "INVALID_CURSOR", "cursor is not one this list gave")
         case .invalidSearch: (400, "INVALID_SEARCH", "search is at most 100 characters")
         case .invalidState:
             (

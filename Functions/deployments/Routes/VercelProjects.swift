@@ -14,8 +14,8 @@ enum VercelProjects {
 
     @Sendable static func list(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
         let limit = try call.limit()
-        let cursor = try call.query("cursor").map { text -> VercelCursor in
-            guard (1...512).contains(text.utf8.count) else { throw DeploymentsError.invalidCursor }
+        let cursor = try call.cursor { text -> VercelCursor? in
+            guard (1...512).contains(text.utf8.count) else { return nil }
             return Int64(text).map { .number($0) } ?? .token(text)
         }
         let search = try call.query("search").map { text -> String in

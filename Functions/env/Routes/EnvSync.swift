@@ -61,7 +61,7 @@ enum EnvSync {
             projectID: call.projectID, userID: call.caller.userID, link: link, direction: direction,
             target: input.target, gitBranch: input.gitBranch, include: include, exclude: exclude, options: options,
             dryRun: dryRun, confirmationToken: input.confirmationToken)
-        switch try EnvSyncService(context).sync(request, credentials: credentials) {
+        switch try context.envSync.sync(request, credentials: credentials) {
         case .answered(let answer): return .json(answer)
         case .busy: throw EnvError.syncInProgress
         case .confirmationInvalid: throw EnvError.confirmationInvalid

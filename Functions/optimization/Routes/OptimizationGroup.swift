@@ -18,10 +18,7 @@ enum Optimization {
     /// `GET …/history?limit=&cursor=`: a page of finished builds, newest first.
     @Sendable static func history(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
         let limit = try call.limit(in: BuildHistory.limits, otherwise: 20)
-        let cursor = try call.query("cursor").map { text in
-            guard let cursor = BuildHistory.Cursor(text) else { throw OptimizationError.invalidCursor }
-            return cursor
-        }
+        let cursor = try call.cursor { BuildHistory.Cursor($0) }
         return .json(try context.buildMetrics.history(of: call.projectID, limit: limit, after: cursor))
     }
 
@@ -58,7 +55,6 @@ extension PlatformCall {
 
 /// Every refusal of the `optimization` group, mapped to its status and code in one place.
 enum OptimizationError: Error {
-    case invalidCursor
     /// A window parameter out of its range.
     case invalidWindow(String, ClosedRange<Int>)
 }
@@ -66,7 +62,6 @@ enum OptimizationError: Error {
 extension OptimizationError: GroupRefusal {
     var parts: (status: Int, code: String, message: String) {
         switch self {
-        case .invalidCursor: (400, "INVALID_CURSOR", "cursor is not one this list gave")
         case .invalidWindow(let name, let range):
             (400, "INVALID_WINDOW", "\(name) must be \(range.lowerBound) to \(range.upperBound)")
         }
@@ -74,7 +69,6 @@ extension OptimizationError: GroupRefusal {
 
     var extraFields: [String: JSONValue] {
         switch self {
-        case .invalidCursor: [:]
         case .invalidWindow(_, let range): ["min": .integer(range.lowerBound), "max": .integer(range.upperBound)]
         }
     }

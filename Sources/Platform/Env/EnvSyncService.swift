@@ -458,3 +458,8 @@ struct Applier {
         }
     }
 }
+
+extension WorkerServices {
+    /// Syncing a project's variables with Vercel.
+    public var envSync: EnvSyncService { EnvSyncService(self) }
+}

@@ -25,6 +25,7 @@ extension PlatformError {
         case .databaseTimeout: ("DATABASE_TIMEOUT", "The database did not answer in time")
         case .vercelNotConfigured: ("VERCEL_NOT_CONFIGURED", "The Vercel integration is not configured")
         case .invalidLimit(let range): ("INVALID_LIMIT", "limit must be \(range.lowerBound) to \(range.upperBound)")
+        case .invalidCursor: ("INVALID_CURSOR", "cursor is not one this list gave")
         }
     }
 }

@@ -26,6 +26,8 @@ public enum PlatformError: Error, Equatable {
     case vercelNotConfigured
     /// A `limit` outside the range the route takes; the answer names the range.
     case invalidLimit(ClosedRange<Int>)
+    /// A page's cursor that no page of the list gave.
+    case invalidCursor
 }
 
 /// One of the user's connections, as a request that must choose sees it.

@@ -5,7 +5,7 @@ import Platform
 extension PlatformError: HTTPResponseError {
     public var status: Int {
         switch self {
-        case .userIDRequired, .invalidUserID, .invalidConnectionID, .invalidTeamID, .invalidLimit: 400
+        case .userIDRequired, .invalidUserID, .invalidConnectionID, .invalidTeamID, .invalidLimit, .invalidCursor: 400
         case .authRequired: 401
         case .adminRequired, .insufficientScope: 403
         case .userNotFound, .projectNotFound, .projectNotLinked: 404

@@ -56,6 +56,15 @@ public struct PlatformCall<Input: Decodable> {
         try integer("limit", in: range, else: PlatformError.invalidLimit(range)) ?? otherwise
     }
 
+    /// The page's cursor in query parameter `name` (`cursor` unless the list names it otherwise),
+    /// read by `parse`; nil when absent.
+    /// - Throws: 400 `INVALID_CURSOR` when `parse` does not take it.
+    public func cursor<Cursor>(_ name: String = "cursor", _ parse: (String) throws -> Cursor?) throws -> Cursor? {
+        guard let text = query(name) else { return nil }
+        guard let cursor = try parse(text) else { throw PlatformError.invalidCursor }
+        return cursor
+    }
+
     /// A path parameter of the route.
     public func parameter(_ name: String) -> String? { request.parameter(name) }
 }

@@ -90,30 +90,9 @@ enum EnvVariables {
         let localOnly: Bool?
     }
 
-    struct VercelOutcome: Encodable {
-        /// `applied`, `failed` or `skipped`.
-        let status: String
-        let error: Nullable<ErrorDetail>
-
-        struct ErrorDetail: Encodable {
-            let code: String
-            let message: String
-        }
-
-        static var skippedLocalOnly: VercelOutcome { VercelOutcome(status: "skipped", error: Nullable(nil)) }
-
-        /// Vercel's refusal or failure, with its code: `AUTH_REQUIRED`, `RATE_LIMITED`, Vercel's own.
-        static func failed(_ error: VercelError) -> VercelOutcome {
-            if case .api(_, let code, let message) = error {
-                return VercelOutcome(status: "failed", error: Nullable(.init(code: code, message: message)))
-            }
-            return VercelOutcome(status: "failed", error: Nullable(.init(code: error.code, message: error.message)))
-        }
-    }
-
     struct Stored: Encodable {
         let variable: Variable
-        let vercel: VercelOutcome
+        let vercel: EnvVariableService.VercelOutcome
 
         struct Variable: Encodable {
             let key: String
@@ -123,23 +102,6 @@ enum EnvVariables {
             let valueHash: String
             let masked: String
         }
-    }
-
-    private struct AuditDetails: Encodable {
-        let key: String
-        let targets: [String]
-        let type: String?
-        let vercel: String
-    }
-
-    /// Runs one write of `key` (the platform's value, then Vercel's): never beside another write
-    /// of the key, nor beside a sync of the project's variables.
-    /// - Throws: 409 `SYNC_IN_PROGRESS` while a sync runs.
-    static func writing<T>(
-        _ key: String, of projectID: UUID, _ context: WorkerServices, _ body: () throws -> T
-    ) throws -> T {
-        guard let done = try context.envStore.writing(key, of: projectID, body) else { throw EnvError.syncInProgress }
-        return done
     }
 
     /// Checks a key, targets and branch as the routes take them.
@@ -170,118 +132,31 @@ enum EnvVariables {
         } catch {
             throw EnvError.invalidVariable(error)
         }
-        let store = context.envStore
         let slots = targets.map { EnvPlan.Slot(key: key, target: $0, gitBranch: input.gitBranch) }
         // The connection is checked first: a refusal there changes nothing.
         let applying = input.localOnly == true ? nil : call.project?.link
         let credentials = try applying.map {
             try context.vercelCredentials(for: call, connection: $0.connectionID, requiring: .writeEnv)
         }
-        // One writer of a key at a time, from the platform's value to Vercel's: whatever the
-        // interleaving, both sides end with the last writer's value.
-        let (hash, outcome) = try writing(key, of: call.projectID, context) {
-            let hash = try store.setLocal(input.value, slots: slots, type: type, projectID: call.projectID)
-            guard let link = applying, let credentials else { return (hash, VercelOutcome.skippedLocalOnly) }
-            return (
-                hash,
-                try apply(
-                    input.value, type: type, slots: slots, hash: hash, link: link, credentials: credentials,
-                    call: call, context: context)
-            )
-        }
-        try context.audit.record(
-            .envVariableSet, severity: .medium, actor: call.caller.userID, project: call.projectID,
-            details: AuditDetails(key: key, targets: targets, type: type, vercel: outcome.status))
-        return .json(
-            Stored(
-                variable: .init(
-                    key: key, target: targets, gitBranch: Nullable(input.gitBranch), type: type, valueHash: hash,
-                    masked: EnvRules.masked(input.value, type: type)),
-                vercel: outcome))
-    }
-
-    /// Writes one key's value to Vercel in one call, one variable per target, unless a variable of
-    /// another owner holds one of its slots there.
-    /// The platform's value is stored by then: whatever Vercel answers is reported, not thrown.
-    static func apply(
-        _ value: String, type: String, slots: [EnvPlan.Slot], hash: String, link: LinkedProject,
-        credentials: VercelClient.Credentials, call: PlatformCall<SetInput>, context: WorkerServices
-    ) throws -> VercelOutcome {
-        let store = context.envStore
-        let states = try store.states(projectID: call.projectID)
-        let listed = Result { () throws(VercelError) -> [VercelEnvVariable] in
-            try context.vercel.envVariables(projectID: link.vercelProjectID, credentials)
-        }
-        let remote: [VercelEnvVariable]
-        switch listed {
-        case .success(let variables): remote = variables
-        case .failure(let error): return .failed(error)
-        }
-        for slot in slots {
-            let holder = remote.first { $0.holds(slot) }
-            if let holder, !(states[slot]?.owned == true && states[slot]?.base.vercelID == holder.identity) {
-                return VercelOutcome(
-                    status: "skipped",
-                    error: Nullable(
-                        .init(
-                            code: "NOT_OWNED",
-                            message:
-                                "Vercel's \(slot.key) for \(slot.target) was not created by this service; sync with adopt to take it over"
-                        )))
-            }
-        }
-        let attempt = Result { () throws(VercelError) -> VercelEnvBatchResult in
-            try context.vercel.createEnvVariables(
-                slots.map {
-                    VercelNewEnvVariable(
-                        key: $0.key, value: value, type: type, target: [$0.target], gitBranch: $0.gitBranch)
-                }, projectID: link.vercelProjectID, upsert: true, credentials)
-        }
-        switch attempt {
-        case .failure(let error):
-            return .failed(error)
-        case .success(let result):
-            var written: [EnvPlan.Slot: VercelEnvVariable] = [:]
-            for created in result.created {
-                for target in created.target {
-                    written[EnvPlan.Slot(key: created.key, target: target, gitBranch: created.gitBranch)] = created
-                }
-            }
-            let unanswered = slots.filter { slot in
-                written[slot] == nil && !result.failed.contains { $0.error.key == slot.key }
-            }
-            let before = unanswered.reduce(into: [EnvPlan.Slot: Int64]()) { before, slot in
-                if let held = remote.first(where: { $0.holds(slot) }) {
-                    before[slot] = held.updatedAt ?? held.createdAt ?? 0
-                }
-            }
-            written.merge(
-                EnvReadBack.written(
-                    unanswered, before: before, vercelProjectID: link.vercelProjectID, client: context.vercel,
-                    credentials: credentials)
-            ) { first, _ in first }
-            try store.saveStates(written.mapValues { EnvReadBack.owned(hash: hash, $0) }, projectID: call.projectID)
-            if result.failed.isEmpty, let missing = slots.first(where: { written[$0] == nil }) {
-                return VercelOutcome(
-                    status: "failed",
-                    error: Nullable(
-                        .init(
-                            code: "NOT_CREATED",
-                            message: "Vercel did not report \(missing.key) for \(missing.target) written")))
-            }
-            if let failure = result.failed.first {
-                return VercelOutcome(
-                    status: "failed",
-                    error: Nullable(
-                        .init(code: failure.error.code, message: failure.error.message ?? failure.error.code)))
-            }
-            return VercelOutcome(status: "applied", error: Nullable(nil))
+        switch try context.envVariables.set(
+            input.value, type: type, slots: slots, projectID: call.projectID, actor: call.caller.userID,
+            link: applying, credentials: credentials)
+        {
+        case .syncInProgress:
+            throw EnvError.syncInProgress
+        case .stored(let hash, let outcome):
+            return .json(
+                Stored(
+                    variable: .init(
+                        key: key, target: targets, gitBranch: Nullable(input.gitBranch), type: type, valueHash: hash,
+                        masked: EnvRules.masked(input.value, type: type)),
+                    vercel: outcome))
         }
     }
 
     struct Deleted: Encodable {
         let deleted: Bool
-        let vercel: VercelOutcome
+        let vercel: EnvVariableService.VercelOutcome
     }
 
     @Sendable static func delete(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
@@ -289,59 +164,17 @@ enum EnvVariables {
         let target = call.query("target")
         let gitBranch = call.query("gitBranch")
         _ = try checked(key: key, targets: target.map { [$0] } ?? ["production"], gitBranch: gitBranch)
-        let store = context.envStore
         let applying = call.query("localOnly") == "true" ? nil : call.project?.link
         let credentials = try applying.map {
             try context.vercelCredentials(for: call, connection: $0.connectionID, requiring: .writeEnv)
         }
-        let outcome = try writing(key, of: call.projectID, context) {
-            let removed = try store.deleteLocal(
-                key: key, target: target, gitBranch: gitBranch, projectID: call.projectID)
-            var outcome = VercelOutcome.skippedLocalOnly
-            if let link = applying, let credentials {
-                let states = try store.states(projectID: call.projectID).filter {
-                    $0.key.key == key && (target == nil || $0.key.target == target) && $0.key.gitBranch == gitBranch
-                        && $0.value.owned
-                }
-                let listed = Result { () throws(VercelError) -> [VercelEnvVariable] in
-                    try context.vercel.envVariables(projectID: link.vercelProjectID, credentials)
-                }
-                let remote: [VercelEnvVariable]
-                switch listed {
-                case .success(let variables): remote = variables
-                case .failure(let error):
-                    outcome = .failed(error)
-                    remote = []
-                }
-                // Only this service's variables, each wholly within the targets deleted.
-                let identities = Set(states.values.map(\.base.vercelID))
-                let ids = Set(
-                    remote.filter { identities.contains($0.identity) && (target == nil || $0.target == [target!]) }
-                        .compactMap(\.id))
-                if !ids.isEmpty, outcome.status != "failed" {
-                    let attempt = Result { () throws(VercelError) -> [String] in
-                        try context.vercel.deleteEnvVariables(
-                            ids: Array(ids), projectID: link.vercelProjectID, credentials)
-                    }
-                    switch attempt {
-                    case .failure(let error):
-                        outcome = .failed(error)
-                    case .success:
-                        outcome = VercelOutcome(status: "applied", error: Nullable(nil))
-                    }
-                }
-                if outcome.status != "failed", !remote.isEmpty || states.isEmpty {
-                    for slot in states.keys { try store.dropState(slot, projectID: call.projectID) }
-                }
-                if removed == 0, states.isEmpty { throw EnvError.variableNotFound }
-            } else if removed == 0 {
-                throw EnvError.variableNotFound
-            }
-            return outcome
+        switch try context.envVariables.delete(
+            key, target: target, gitBranch: gitBranch, projectID: call.projectID, actor: call.caller.userID,
+            link: applying, credentials: credentials)
+        {
+        case .syncInProgress: throw EnvError.syncInProgress
+        case .notFound: throw EnvError.variableNotFound
+        case .deleted(let outcome): return .json(Deleted(deleted: true, vercel: outcome))
         }
-        try context.audit.record(
-            .envVariableDeleted, severity: .medium, actor: call.caller.userID, project: call.projectID,
-            details: AuditDetails(key: key, targets: target.map { [$0] } ?? [], type: nil, vercel: outcome.status))
-        return .json(Deleted(deleted: true, vercel: outcome))
     }
 }

@@ -61,7 +61,9 @@ import Vercel
                     let started = ContinuousClock.now
                     let reply = try await client.signed("GET", otherList)
                     #expect(reply.status == 200, "\(reply.text)")
-                    #expect(ContinuousClock.now - started < .seconds(5), "another user's list waited")
+                    // Behind the old matcher this list waited 14.5 s; under the whole suite on two
+                    // cores a list has taken 5.2 s with no pattern test in its way.
+                    #expect(ContinuousClock.now - started < .seconds(10), "another user's list waited")
                 }
                 return nil
             }

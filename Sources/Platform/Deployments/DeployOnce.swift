@@ -55,7 +55,7 @@ extension DeployService {
         create: (DeployAttemptStore.Attempt) throws -> Answer
     ) throws -> DeployOnce<Answer> {
         let deadline = ContinuousClock.now + wait
-        let keyLock = "services.vercel.deploy:\(project.projectID):\(key)"
+        let keyLock = "vercel.deploy:\(project.projectID):\(key)"
         let attempts = DeployAttemptStore(database: services.database)
         while true {
             let outcome = try services.database.withAdvisoryLocksIfFree(
@@ -84,13 +84,13 @@ extension DeployService {
 
     /// The lock a deployment's creation holds shared, and an unlink exclusively: no deployment is
     /// made at Vercel for a link that is gone, or recorded against one removed meanwhile.
-    public static func linkLock(_ projectID: UUID) -> String { "services.vercel.link:\(projectID)" }
+    public static func linkLock(_ projectID: UUID) -> String { "vercel.link:\(projectID)" }
 
     /// Runs `body` (which creates a deployment at Vercel and records it) while `project`'s link
     /// cannot be removed, once it is known to be still there: a deploy without an idempotency key.
     /// `body` names the attempt it is given in the deployment's `meta` and passes it to
     /// `recordCreated`, which ends it; an attempt left over (no answer from Vercel, or a failure
-    /// after it answered) is settled by `services.vercel-job-deployment-sync`.
+    /// after it answered) is settled by `vercel-job-deployment-sync`.
     /// - Throws: `PlatformError.projectNotLinked` when it was unlinked since it was read.
     public func whileLinked<T>(
         _ project: LinkedProject, production: Bool, createdBy: UUID,

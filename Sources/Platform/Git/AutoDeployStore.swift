@@ -26,14 +26,24 @@ public struct AutoDeployStore {
         guard
             let row = try database.query(
                 """
-                SELECT m.auto_deploy, array_to_json(m.deployment_branch_patterns)::text AS patterns, m.production_branch,
-                  coalesce(c.target_environment, 'auto') AS target_environment, coalesce(c.requires_approval, false) AS requires_approval
+                SELECT \(fragment: Self.settingsColumns)
                 FROM vercel_project_mappings m LEFT JOIN vercel_auto_deploy_configs c ON c.project_id = m.project_id
                 WHERE m.project_id = \(projectID)
                 """
             ).first
         else { return nil }
-        return AutoDeploySettings(
+        return try Self.settings(row)
+    }
+
+    /// The columns of the settings, aliased `m` (the mapping) and `c` (the auto-deploy config).
+    static let settingsColumns: SQL = """
+        m.auto_deploy, array_to_json(m.deployment_branch_patterns)::text AS patterns, m.production_branch,
+        coalesce(c.target_environment, 'auto') AS target_environment, coalesce(c.requires_approval, false) AS requires_approval
+        """
+
+    /// The settings in `row`, read with `settingsColumns`.
+    static func settings(_ row: PostgresRow) throws -> AutoDeploySettings {
+        AutoDeploySettings(
             enabled: try row.decode("auto_deploy"),
             branchPatterns: try JSONDecoder().decode(
                 [String].self, from: Data(try row.decode("patterns", as: String.self).utf8)),
@@ -172,10 +182,7 @@ public struct AutoDeployStore {
                 SELECT p.owner_id,
                   EXISTS (SELECT 1 FROM vercel_git_deliveries d WHERE d.project_id = p.id
                           AND d.provider = \(provider.rawValue) AND d.delivery_id = \(deliveryID)) AS seen,
-                  \(fragment: ProjectLinkStore.columns), m.auto_deploy,
-                  array_to_json(m.deployment_branch_patterns)::text AS patterns,
-                  coalesce(c.target_environment, 'auto') AS target_environment,
-                  coalesce(c.requires_approval, false) AS requires_approval,
+                  \(fragment: ProjectLinkStore.columns), \(fragment: Self.settingsColumns),
                   (SELECT coalesce(json_agg(json_build_object('pattern', r.pattern, 'target', r.target,
                             'requiresApproval', r.requires_approval) ORDER BY r.position, r.created_at), '[]')::text
                    FROM vercel_auto_deploy_rules r WHERE r.project_id = p.id) AS rules
@@ -187,17 +194,9 @@ public struct AutoDeployStore {
             ).first
         else { return nil }
         let link = try ProjectLinkStore.linkedProject(projectID, row)
-        let decoder = JSONDecoder()
-        var settings: AutoDeploySettings?
-        if let link {
-            settings = AutoDeploySettings(
-                enabled: try row.decode("auto_deploy"),
-                branchPatterns: try decoder.decode(
-                    [String].self, from: Data(try row.decode("patterns", as: String.self).utf8)),
-                targetEnvironment: try row.decode("target_environment"),
-                requiresApproval: try row.decode("requires_approval"), productionBranch: link.productionBranch)
-        }
-        let rules = try decoder.decode([StoredRule].self, from: Data(try row.decode("rules", as: String.self).utf8))
+        let settings = try link.map { _ in try Self.settings(row) }
+        let rules = try JSONDecoder().decode(
+            [StoredRule].self, from: Data(try row.decode("rules", as: String.self).utf8))
         return Deciding(
             seen: try row.decode("seen"), owner: try row.decodeIfPresent("owner_id"), link: link, settings: settings,
             rules: rules.map {
@@ -209,16 +208,6 @@ public struct AutoDeployStore {
         let pattern: String
         let target: DeployTarget
         let requiresApproval: Bool
-    }
-
-    /// Whether `deliveryID` of `provider` was recorded for `projectID` already.
-    public func seen(_ provider: GitProvider, _ deliveryID: String, projectID: UUID) throws -> Bool {
-        try !database.query(
-            """
-            SELECT 1 FROM vercel_git_deliveries
-            WHERE project_id = \(projectID) AND provider = \(provider.rawValue) AND delivery_id = \(deliveryID) LIMIT 1
-            """
-        ).isEmpty
     }
 
     /// Records a decision, in one statement: a failed one is queued (`git.deploy`) with it, for the

@@ -144,8 +144,8 @@ public struct GitDeliveryReceiver {
                 result.decision = .deployed
                 result.reason =
                     replayed
-                    ? "this commit was deployed for \(target) already (\(policy.reason))"
-                    : "\(policy.reason); deploying to \(target)"
+                    ? "this commit was deployed for \(target.rawValue) already (\(policy.reason))"
+                    : "\(policy.reason); deploying to \(target.rawValue)"
                 result.deploymentID = deployment.deploymentID
             case .blocked(let warnings):
                 result.decision = .skipped

@@ -48,11 +48,6 @@ public struct ProjectLinkStore {
         try !database.query("SELECT 1 AS owned FROM projects WHERE id = \(projectID) AND owner_id = \(userID)").isEmpty
     }
 
-    /// Who owns the platform project `projectID`; nil when there is no such project.
-    public func owner(_ projectID: UUID) throws -> UUID? {
-        try database.query("SELECT owner_id FROM projects WHERE id = \(projectID)").first?.decodeIfPresent("owner_id")
-    }
-
     /// The project's link, nil when it has none.
     public func find(_ projectID: UUID) throws -> LinkedProject? {
         guard

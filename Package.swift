@@ -46,16 +46,20 @@ var targets: [Target] = [
     // module that imports FastCGI.
     .target(
         name: "PlatformHost",
-        dependencies: ["Kernel", "Settings", "FastCGI", "Postgres", "Crypto", "Vercel", "Platform", logging],
+        dependencies: [
+            "Kernel", "Settings", "FastCGI", "Postgres", "Crypto", "Vercel", "Platform", "Migrator", logging,
+        ],
         path: "Sources/PlatformHost"),
     .target(name: "Vercel", dependencies: ["Kernel", "Crypto", logging], path: "Sources/Vercel"),
-    .target(name: "Migrator", dependencies: ["Postgres", "Crypto"], path: "Sources/Migrator"),
-    .executableTarget(name: "MigrateCommand", dependencies: ["Settings", "Migrator"], path: "Functions/migrate"),
+    .target(name: "Migrator", dependencies: ["Kernel", "Postgres", "Crypto"], path: "Sources/Migrator"),
+    .executableTarget(
+        name: "MigrateCommand", dependencies: ["Kernel", "Settings", "Migrator"], path: "Functions/migrate"),
     .executableTarget(
         name: "AuditCommand", dependencies: ["Kernel", "Settings", "Platform", "PlatformHost", "Postgres", "FastCGI"],
         path: "Functions/audit"),
     .executableTarget(
-        name: "KeyEscrowCommand", dependencies: ["Settings", "Crypto", "Postgres"], path: "Functions/keyescrow"),
+        name: "KeyEscrowCommand", dependencies: ["Kernel", "Settings", "Crypto", "Postgres"],
+        path: "Functions/keyescrow"),
     .executableTarget(
         name: "VercelSimulator", dependencies: ["Kernel", "Settings", "FastCGI", "Crypto", "Vercel", logging],
         path: "Functions/simulator"),

@@ -1,5 +1,6 @@
 import FastCGI
 import Foundation
+import Kernel
 import Platform
 import PlatformHost
 import Postgres
@@ -21,6 +22,7 @@ func fail(_ code: Int32, _ fields: [String: String]) -> Never {
     exit(code)
 }
 
+Release.answerVersion(program: "vercel-audit")
 let arguments = Array(CommandLine.arguments.dropFirst())
 guard let command = arguments.first, ["verify", "head"].contains(command) else {
     FileHandle.standardError.write(Data("usage: vercel-audit verify [--checkpoint <checkpoint>]... | head\n".utf8))

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Kernel
 import Postgres
 import Settings
 
@@ -17,6 +18,7 @@ func usage() -> Never {
     exit(64)
 }
 
+Release.answerVersion(program: "vercel-keyescrow")
 let arguments = Array(CommandLine.arguments.dropFirst())
 guard arguments.first == "split" else { usage() }
 var threshold: Int?

@@ -1,5 +1,6 @@
 import FastCGI
 import Foundation
+import Kernel
 import Logging
 import Settings
 
@@ -8,6 +9,7 @@ import Settings
 
 JSONLogHandler.bootstrap(level: (try? LogLevel.parse()) ?? .info)
 let logger = Logger(label: "simulator")
+Release.answerVersion(program: "vercel-simulator")
 var arguments = CommandLine.arguments.dropFirst()
 var socket = ListenSocket.inherited
 var workers = 4

@@ -15,11 +15,26 @@ public struct Migrator {
     public struct Report: Equatable, Sendable {
         public var applied: [String] = []
         public var alreadyApplied: [String] = []
+        /// Applied files newer than every file of the directory: a later release's schema, on which
+        /// this one runs (migrations expand before they contract). Nothing to do, nothing refused.
+        public var newer: [String] = []
+    }
+
+    /// The files a run would apply, in order; applies nothing.
+    public func pending(on database: PostgresConnection) throws -> [String] {
+        let present = try database.query("SELECT to_regclass('vercel_schema_migrations') IS NOT NULL AS present")
+        guard try present.first?.decode("present", as: Bool.self) == true else { return migrations.map(\.name) }
+        let applied = Set(
+            try database.query("SELECT name FROM vercel_schema_migrations").map {
+                try $0.decode("name", as: String.self)
+            })
+        return migrations.map(\.name).filter { !applied.contains($0) }
     }
 
     /// Brings `database` up to date.
     /// - Throws: `MigrationError` before applying anything when an applied file changed or is
-    ///   missing; the server's error when a file fails (that file is rolled back, earlier ones stay).
+    ///   missing (one older than the directory's newest: files newer than all of them are a later
+    ///   release's, reported in `newer`); the server's error when a file fails (that file is rolled back, earlier ones stay).
     public func run(on database: PostgresConnection) throws -> Report {
         try database.withAdvisoryLock("sheen.vercel.migrate") {
             try database.execute(
@@ -35,7 +50,9 @@ public struct Migrator {
                 applied[try row.decode("name")] = try row.decode("checksum", as: String.self)
             }
             let known = Set(migrations.map(\.name))
-            if let missing = applied.keys.sorted().first(where: { !known.contains($0) }) {
+            let newest = migrations.map(\.name).max() ?? ""
+            let unknown = applied.keys.filter { !known.contains($0) }.sorted()
+            if let missing = unknown.first(where: { $0 < newest }) {
                 throw MigrationError.missingFile(missing)
             }
             for migration in migrations {
@@ -43,7 +60,7 @@ public struct Migrator {
                     throw MigrationError.checksumMismatch(migration.name)
                 }
             }
-            var report = Report()
+            var report = Report(newer: unknown)
             for migration in migrations {
                 if applied[migration.name] != nil {
                     report.alreadyApplied.append(migration.name)

@@ -1,7 +1,10 @@
 import FastCGI
 import Glibc
+import Kernel
 import Logging
+import Migrator
 import Platform
+import Postgres
 import Vercel
 
 #if canImport(FoundationEssentials)
@@ -16,8 +19,10 @@ import Foundation
 /// fd 0), `--workers N`, `--upstream-workers N` and `--upstream-queue N`, loads the configuration,
 /// and serves the group's routes until SIGTERM.
 public enum GroupServer {
-    /// Never returns: exits 0 after a drain, 64 on bad arguments, 78 on bad configuration.
+    /// Never returns: exits 0 after a drain (or after `--version`), 64 on bad arguments, 78 on bad
+    /// configuration or a schema older than this build's, 75 when the database cannot be asked.
     public static func run(_ group: FunctionGroup, arguments: [String] = CommandLine.arguments) -> Never {
+        Release.answerVersion(program: "vercel-\(group.name)", arguments: arguments)
         let configuration: ServiceConfiguration
         do {
             configuration = try ServiceConfiguration.fromEnvironment()
@@ -35,6 +40,7 @@ public enum GroupServer {
             logger.critical("bad arguments", metadata: ["error.detail": "\(error)", "usage": "\(Options.usage)"])
             exit(64)
         }
+        requireSchema(databaseURL: configuration.databaseURL, program: "vercel-\(group.name)", logger: logger)
         let fd: Int32
         do {
             fd = try options.socket.open()
@@ -74,6 +80,38 @@ public enum GroupServer {
         // alive, and the exit-time destructors `exit` runs under them can fault (seen after seven
         // parked workers). Every log line is already written (one `write` each); nothing is buffered.
         _exit(server.exitStatus)
+    }
+
+    /// Serves nothing on a schema older than the one this build needs: one critical line and exit 78,
+    /// which the unit does not restart on (`RestartPreventExitStatus=78`). A database that does not
+    /// answer is asked again for 15 s, then exit 75: systemd starts the function again a second later,
+    /// and the socket keeps nginx's connections waiting meanwhile.
+    static func requireSchema(databaseURL: String, program: String, logger: Logger) {
+        let deadline = ContinuousClock.now + .seconds(15)
+        while true {
+            let database = PostgresConnection(
+                .init(
+                    url: databaseURL, statementTimeout: .seconds(5), connectTimeoutSeconds: 3, applicationName: program)
+            )
+            defer { database.close() }
+            do {
+                let verdict = try SchemaGate.check(database)
+                guard verdict == .ready else {
+                    logger.critical(
+                        "refusing to serve: \(verdict)",
+                        metadata: ["release": "\(Release.version)", "schema.needed": "\(Release.schema)"])
+                    exit(78)
+                }
+                return
+            } catch {
+                guard ContinuousClock.now < deadline else {
+                    logger.critical(
+                        "cannot read the database's schema version", metadata: ["error.detail": "\(error)"])
+                    exit(75)
+                }
+                usleep(500_000)
+            }
+        }
     }
 
     struct Options {

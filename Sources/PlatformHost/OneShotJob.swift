@@ -2,6 +2,7 @@ import FastCGI
 import Glibc
 import Kernel
 import Logging
+import Migrator
 import Platform
 import Postgres
 
@@ -32,6 +33,7 @@ public enum OneShotJob {
         name: String, slots: Int = 1, settings read: () throws -> Settings,
         work: (PostgresConnection, Logger, Settings) throws -> Logger.Metadata
     ) -> Never {
+        Release.answerVersion(program: name)
         let configuration: JobConfiguration
         let settings: Settings
         do {
@@ -49,6 +51,13 @@ public enum OneShotJob {
         // What the run writes and logs names it, unless a step names itself (a retried job).
         let trace = "\(name.dropFirst("vercel-".count))-\(UUID().uuidString.prefix(8).lowercased())"
         do {
+            // Work on a schema older than this build's could write what the new code expects to
+            // find elsewhere: refuse, misconfigured (the timer tries again next period).
+            let verdict = try SchemaGate.check(database)
+            guard verdict == .ready else {
+                logger.critical("refusing to run: \(verdict)", metadata: ["release": "\(Release.version)"])
+                exit(78)
+            }
             let started = ContinuousClock.now
             var summary: Logger.Metadata?
             for slot in 0..<max(slots, 1) where summary == nil {

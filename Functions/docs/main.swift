@@ -10,9 +10,10 @@ import Platform
 import PlatformHost
 import WebhooksGroup
 
-// vercel-docs configuration|routes: prints the README's configuration table (every variable the
-// programs read) or its route table (every route of every group, and whether it works yet), both
-// made from the code. `scripts/dev docs` writes them into the README; a test checks they match.
+// vercel-docs configuration|routes|settings-template: prints the README's configuration table
+// (every variable the programs read), its route table (every route of every group), or the settings
+// file an install starts from; all made from the code. `scripts/dev docs` writes the tables into the
+// README (a test checks they match); scripts/install writes the template.
 
 let groups = [
     OAuthGroup.group, WebhooksGroup.group, DeploymentsGroup.group, EnvGroup.group, DomainsGroup.group,
@@ -24,7 +25,12 @@ case "configuration":
     print(ConfigurationKey.markdownTable())
 case "routes":
     print(RouteTable.markdown(groups))
+case "settings-template":
+    print(
+        ConfigurationKey.settingsTemplate(
+            generated: ["SHEEN_HMAC_SECRET", "TOKEN_ENCRYPTION_KEYS", "SHEEN_AUDIT_CHECKPOINT_KEY"]),
+        terminator: "")
 default:
-    FileHandle.standardError.write(Data("usage: vercel-docs configuration|routes\n".utf8))
+    FileHandle.standardError.write(Data("usage: vercel-docs configuration|routes|settings-template\n".utf8))
     exit(64)
 }

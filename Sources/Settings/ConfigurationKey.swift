@@ -185,4 +185,28 @@ extension ConfigurationKey {
         }
         return lines.joined(separator: "\n")
     }
+
+    /// The settings file an install starts from (`/etc/sheen-vercel/env`, read as systemd's
+    /// `EnvironmentFile=`): every variable with what it means, its default and who reads it, each
+    /// line commented out. Those in `generated` are set in the file of generated secrets instead.
+    public static func settingsTemplate(generated: Set<String>) -> String {
+        var lines = [
+            "# The service's settings, read by systemd for every unit (EnvironmentFile=) and by sheen-vercel-job:",
+            "# KEY=VALUE lines, nothing expanded. Uncomment and set what you need; `sheen-vercel-check` names",
+            "# what is missing. The secrets the package generated are in /etc/sheen-vercel/secrets; a value",
+            "# set here replaces the generated one (every host of a cluster needs the same).",
+        ]
+        for key in all {
+            lines.append("")
+            var note = key.meaning
+            if key.isRequired {
+                note += generated.contains(key.name) ? " (required; generated)" : " (required)"
+            } else if let defaultValue = key.defaultValue {
+                note += defaultValue.isEmpty ? " (default: empty)" : " (default: \(defaultValue))"
+            }
+            lines.append("# \(note.filter { $0 != "`" }); read by \(key.readBy)")
+            lines.append("#\(key.name)=")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
 }

@@ -2,15 +2,14 @@ import Foundation
 import TestSupport
 import Testing
 
-/// The production install: `scripts/install` into a scratch root, and every systemd unit it puts
-/// there checked by `systemd-analyze verify` (syntax, dependencies, that each ExecStart exists).
+/// The production install: `scripts/install` into a scratch root (the package's tree), and every
+/// systemd unit it puts there checked by `systemd-analyze verify` (syntax, dependencies, that each
+/// ExecStart exists). The package itself, in a clean Debian root, is `scripts/release-test`'s.
 @Suite struct UnitFilesTests {
     static let groups = ["oauth", "webhooks", "deployments", "env", "domains", "breakglass", "optimization"]
     static let jobs = [
         "token-refresh", "webhook-retry", "alerts", "deployment-sync", "domain-health", "git-deploy",
-        "git-feedback", "audit-checkpoint",
-        "nonce-prune",
-        "webhook-cleanup", "partitions",
+        "git-feedback", "audit-checkpoint", "rekey", "nonce-prune", "webhook-cleanup", "partitions",
     ]
 
     func run(
@@ -51,14 +50,25 @@ import Testing
         #expect(verified.status == 0 && verified.output.isEmpty, "\(verified.output)")
 
         let service = try String(
-            contentsOf: root.appendingPathComponent("etc/systemd/system/sheen-vercel@.service"), encoding: .utf8)
+            contentsOf: root.appendingPathComponent("lib/systemd/system/sheen-vercel@.service"), encoding: .utf8)
         for line in [
-            "Restart=always", "StandardInput=socket", "DynamicUser=yes", "NoNewPrivileges=yes", "ProtectSystem=strict",
+            "Restart=always", "RestartPreventExitStatus=78", "StandardInput=socket", "User=sheen-vercel",
+            "NoNewPrivileges=yes", "ProtectSystem=strict", "ProtectHome=yes",
         ] {
             #expect(service.contains("\n\(line)\n"), "\(line) is missing")
         }
+        // Each start of the migrations runs them (an upgrade's new files are applied).
+        let migrate = try String(
+            contentsOf: root.appendingPathComponent("lib/systemd/system/sheen-vercel-migrate.service"), encoding: .utf8)
+        #expect(!migrate.contains("\nRemainAfterExit="))
+        // The settings file an install starts from names every variable, each commented out.
+        let settings = try String(contentsOf: root.appendingPathComponent("etc/sheen-vercel/env"), encoding: .utf8)
+        for name in ["DATABASE_URL", "SHEEN_HMAC_SECRET", "SHEEN_AUDIT_CHECKPOINT_KEY", "SHEEN_PROJECTS_ROOT"] {
+            #expect(settings.contains("\n#\(name)=\n"), "\(name) is not in the template")
+        }
+        #expect(!settings.split(separator: "\n").contains { !$0.hasPrefix("#") && !$0.isEmpty })
         let env = root.appendingPathComponent("etc/sheen-vercel/env").path
         let mode = try FileManager.default.attributesOfItem(atPath: env)[.posixPermissions] as? Int
-        #expect(mode == 0o600, "the settings file holds secrets")
+        #expect(mode == 0o640, "the settings file holds secrets: never readable by everyone")
     }
 }

@@ -55,7 +55,8 @@ var targets: [Target] = [
     .executableTarget(
         name: "MigrateCommand", dependencies: ["Kernel", "Settings", "Migrator"], path: "Functions/migrate"),
     .executableTarget(
-        name: "AuditCommand", dependencies: ["Kernel", "Settings", "Platform", "PlatformHost", "Postgres", "FastCGI"],
+        name: "AuditCommand",
+        dependencies: ["Kernel", "Settings", "Crypto", "Platform", "PlatformHost", "Postgres", "FastCGI"],
         path: "Functions/audit"),
     .executableTarget(
         name: "KeyEscrowCommand", dependencies: ["Kernel", "Settings", "Crypto", "Postgres"],
@@ -120,26 +121,12 @@ for group in groups {
             path: "Functions/\(group.folder)/Main"))
 }
 
-/// One-shot maintenance binaries, run by cron (`nginx/crontab`).
-let jobs: [(target: String, folder: String)] = [
-    ("NoncePruneJob", "nonce-prune"),
-    ("PartitionsJob", "partitions"),
-    ("TokenRefreshJob", "token-refresh"),
-    ("WebhookRetryJob", "webhook-retry"),
-    ("WebhookCleanupJob", "webhook-cleanup"),
-    ("AlertsJob", "alerts"),
-    ("DeploymentSyncJob", "deployment-sync"),
-    ("DomainHealthJob", "domain-health"),
-    ("AuditCheckpointJob", "audit-checkpoint"),
-    ("RekeyJob", "rekey"),
-    ("GitDeployJob", "git-deploy"),
-    ("GitFeedbackJob", "git-feedback"),
-]
-targets += jobs.map { job in
+/// The one-shot maintenance jobs, one executable (`vercel-job`) run through its links
+/// `vercel-job-<name>` by the timers or cron: `Functions/jobs/<name>/`, dispatched by `Functions/jobs/main.swift`.
+targets.append(
     .executableTarget(
-        name: job.target, dependencies: ["Kernel", "Platform", "PlatformHost", "Postgres", "Vercel", logging],
-        path: "Functions/jobs/\(job.folder)")
-}
+        name: "Jobs", dependencies: ["Kernel", "Platform", "PlatformHost", "Postgres", "Vercel", logging],
+        path: "Functions/jobs"))
 
 var products: [Product] = [
     .executable(name: "vercel-migrate", targets: ["MigrateCommand"]),
@@ -157,7 +144,7 @@ var products: [Product] = [
 products += groups.map {
     .executable(name: "vercel-\($0.folder)", targets: [$0.executable])
 }
-products += jobs.map { .executable(name: "vercel-job-\($0.folder)", targets: [$0.target]) }
+products.append(.executable(name: "vercel-job", targets: ["Jobs"]))
 
 let package = Package(
     name: "vercel-integration",

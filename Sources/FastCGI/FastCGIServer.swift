@@ -1,4 +1,5 @@
 internal import CFastCGI
+internal import CFastCGIGuard
 import Dispatch
 import Logging
 import Synchronization
@@ -40,6 +41,10 @@ public final class FastCGIServer: Sendable {
     private let handoff: Handoff
     private let logger: Logger
     private let acceptLock = Mutex(())
+    /// The thread inside `FCGX_Accept_r` (0: none), which a drain wakes with SIGUSR2.
+    private let acceptor = Atomic<UInt>(0)
+    /// Accepting workers that have not yet left their loop.
+    private let acceptorsRunning = Atomic<Int>(0)
     private let stopping = Atomic<Bool>(false)
     private let exitCode = Atomic<Int32>(0)
 
@@ -72,6 +77,7 @@ public final class FastCGIServer: Sendable {
         defer { for signal in signals { signal.cancel() } }
 
         CrashGuard.install()
+        sheen_wake_install()
         if upstreamWorkers > 0 { handoff.describeMetrics() }
         let acceptorsFinished = DispatchSemaphore(value: 0)
         let upstreamFinished = DispatchSemaphore(value: 0)
@@ -82,6 +88,7 @@ public final class FastCGIServer: Sendable {
                 switch role {
                 case .accepting:
                     accept(handler)
+                    acceptorsRunning.subtract(1, ordering: .releasing)
                     acceptorsFinished.signal()
                 case .upstream:
                     serveHandedOff(handler)
@@ -89,6 +96,7 @@ public final class FastCGIServer: Sendable {
                 }
             }
         }
+        acceptorsRunning.store(workers, ordering: .releasing)
         for _ in 0..<workers { start(.accepting) }
         for _ in 0..<upstreamWorkers { start(.upstream) }
         startReplacingParkedWorkers(start)
@@ -132,22 +140,42 @@ public final class FastCGIServer: Sendable {
     /// 0 after a normal drain; 70 when the process should be restarted.
     public var exitStatus: Int32 { exitCode.load(ordering: .relaxed) }
 
-    /// Stops accepting; requests in flight finish.
+    /// Stops accepting; requests in flight finish. The accepting thread blocked in `accept` is
+    /// woken by SIGUSR2 (libfcgi gives up on EINTR once shutdown is pending), again every 20 ms
+    /// until every accepting worker has left, since the signal can land just before the call.
+    /// The listening socket itself is left as it is when it was inherited (fd 0): systemd keeps it
+    /// and hands it, with the connections waiting in its backlog, to the next instance; shutting
+    /// it down would refuse them all. A socket this process bound itself is shut down too.
     public func stop() {
         guard !stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
         logger.info("stopping: no new requests, finishing those in flight")
         FastCGIRuntime.shutdownPending()
-        shutdown(listenFD, Int32(SHUT_RDWR))
+        if listenFD != 0 { shutdown(listenFD, Int32(SHUT_RDWR)) }
+        WorkerThread.start { [self] in
+            while acceptorsRunning.load(ordering: .acquiring) > 0 {
+                let thread = acceptor.load(ordering: .acquiring)
+                if thread != 0 { _ = sheen_wake_thread(thread) }
+                usleep(20_000)
+            }
+        }
     }
 
     private func accept(_ handler: any ExchangeHandler) {
+        // A process started with SIGUSR2 blocked (its parent's mask) must still be woken to drain.
+        sheen_wake_prepare_thread()
         var request = Self.newRequest(listenFD)
         defer {
             FCGX_Free(request, 0)
             request.deallocate()
         }
         while !stopping.load(ordering: .acquiring) {
-            let accepted = acceptLock.withLock { _ in FCGX_Accept_r(request) }
+            let accepted = acceptLock.withLock { _ -> Int32 in
+                // A drain that began while this worker waited for the lock: accept no more.
+                guard !stopping.load(ordering: .acquiring) else { return -1 }
+                acceptor.store(sheen_wake_self(), ordering: .releasing)
+                defer { acceptor.store(0, ordering: .releasing) }
+                return FCGX_Accept_r(request)
+            }
             guard accepted >= 0 else { break }
             let exchange = FastCGIExchange(request: request)
             let placement = upstreamWorkers > 0 ? handler.placement(of: exchange) : .local

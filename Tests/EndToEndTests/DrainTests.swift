@@ -5,7 +5,7 @@ import Testing
 /// A function process of its own, driven over FastCGI without nginx: SIGTERM lets the request in
 /// flight finish, refuses new ones and exits 0; a socket inherited on fd 0 is served as well.
 @Suite struct DrainTests {
-    @Test func aSocketInheritedOnStandardInputIsServed() async throws {
+    @Test func aSocketInheritedOnStandardInputIsServedAndOutlivesTheInstanceThatDrained() async throws {
         let bin = try TestEnvironment.require("TEST_BIN_DIR")
         let path = FileManager.default.temporaryDirectory.appendingPathComponent(
             "fd0-\(UUID().uuidString.prefix(8)).sock"
@@ -31,7 +31,7 @@ import Testing
         var environment = ProcessInfo.processInfo.environment
         environment.merge(try TestEnvironment.stackConfiguration()) { $1 }
         process.environment = environment
-        process.standardInput = FileHandle(fileDescriptor: listener, closeOnDealloc: true)
+        process.standardInput = FileHandle(fileDescriptor: listener, closeOnDealloc: false)
         process.standardError = FileHandle.nullDevice
         try process.run()
         defer { process.terminate() }
@@ -39,6 +39,25 @@ import Testing
         let reply = try FastCGIClient.get(socket: path, uri: "/healthz/domains")
         #expect(reply.contains("Status: 200"))
         #expect(reply.contains(#"{"database":"ok","group":"domains"}"#))
+
+        // A drained instance leaves the socket as it was: the next one (systemd restarting the
+        // service on the socket it holds) serves on it, and a request written while no instance
+        // ran waited in the backlog and is answered.
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let waiting = try FastCGIClient.send(socket: path, uri: "/healthz/domains")
+        let next = Process()
+        next.executableURL = process.executableURL
+        next.arguments = process.arguments
+        next.environment = environment
+        next.standardInput = FileHandle(fileDescriptor: listener, closeOnDealloc: true)
+        next.standardError = FileHandle.nullDevice
+        try next.run()
+        defer { next.terminate() }
+        #expect(try waiting.reply().contains("Status: 200"))
+        #expect(try FastCGIClient.get(socket: path, uri: "/healthz/domains").contains("Status: 200"))
+        #expect(next.isRunning)
     }
 
     @Test func sigtermFinishesTheRequestInFlightAndExitsZero() async throws {

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Webhooks and reads through nginx until STOPFILE exists; one JSON line per request in OUT.
 
-    load.py BASE_URL ENV_FILE USER_ID PROJECT_ID STOPFILE OUT
+    load.py BASE_URL ENV_FILE USER_ID PROJECT_ID STOPFILE OUT [READ_BASE_URL]
 
 Two threads send Vercel webhooks (unique ids `evt_upgrade_<n>`, signed with the client secret as
 Vercel signs them), two read the connection status and two list the project's deployments (signed
-as the platform signs). Each line: kind, id, start and end (monotonic seconds), status, code."""
+as the platform signs), to READ_BASE_URL when given (a packaged host's platform listener; https
+is not verified there: the host's snakeoil pair). Each line: kind, id, start and end (monotonic
+seconds), status, code."""
 import hashlib
 import hmac
 import http.client
@@ -13,20 +15,23 @@ import itertools
 import json
 import os
 import secrets
+import ssl
 import sys
 import threading
 import time
 import urllib.parse
 
 base, env_file, user, project, stopfile, out = sys.argv[1:7]
+read_base = sys.argv[7] if len(sys.argv) > 7 else base
 settings = {}
 with open(env_file) as handle:
     for line in handle:
         line = line.strip()
         if line and not line.startswith("#") and "=" in line:
             key, value = line.split("=", 1)
+            if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+                value = value[1:-1]
             settings[key] = value
-parsed = urllib.parse.urlparse(base)
 counter = itertools.count()
 lock = threading.Lock()
 lines = []
@@ -55,8 +60,16 @@ def send(connection, method, target, body, headers):
                 return 0, b""
 
 
+def connect(url):
+    parsed = urllib.parse.urlparse(url)
+    if parsed.scheme == "https":
+        return http.client.HTTPSConnection(parsed.hostname, parsed.port or 443, timeout=90,
+                                           context=ssl._create_unverified_context())
+    return http.client.HTTPConnection(parsed.hostname, parsed.port or 80, timeout=90)
+
+
 def worker(kind):
-    connection = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=90)
+    connection = connect(base if kind == "webhook" else read_base)
     while not os.path.exists(stopfile):
         started = time.monotonic()
         ident = None

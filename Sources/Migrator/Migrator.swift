@@ -22,13 +22,18 @@ public struct Migrator {
 
     /// The files a run would apply, in order; applies nothing.
     public func pending(on database: PostgresConnection) throws -> [String] {
+        let applied = try Self.applied(on: database) ?? []
+        return migrations.map(\.name).filter { !applied.contains($0) }
+    }
+
+    /// The names of the files applied to `database`; nil when it has no record of any (no table).
+    public static func applied(on database: PostgresConnection) throws -> Set<String>? {
         let present = try database.query("SELECT to_regclass('vercel_schema_migrations') IS NOT NULL AS present")
-        guard try present.first?.decode("present", as: Bool.self) == true else { return migrations.map(\.name) }
-        let applied = Set(
+        guard try present.first?.decode("present", as: Bool.self) == true else { return nil }
+        return Set(
             try database.query("SELECT name FROM vercel_schema_migrations").map {
                 try $0.decode("name", as: String.self)
             })
-        return migrations.map(\.name).filter { !applied.contains($0) }
     }
 
     /// Brings `database` up to date.

@@ -12,21 +12,8 @@ public enum SchemaGate {
     }
 
     public static func check(_ database: PostgresConnection, needs schema: String = Release.schema) throws -> Verdict {
-        let rows = try database.query(
-            """
-            SELECT to_regclass('vercel_schema_migrations') IS NOT NULL AS present
-            """)
-        guard let present = try rows.first?.decode("present", as: Bool.self), present else {
-            return .tooOld(needs: schema, newest: nil)
-        }
-        let state = try database.query(
-            """
-            SELECT max(name) AS newest, coalesce(bool_or(name = \(schema)), false) AS applied
-            FROM vercel_schema_migrations
-            """)
-        guard let row = state.first else { return .tooOld(needs: schema, newest: nil) }
-        if try row.decode("applied", as: Bool.self) { return .ready }
-        return .tooOld(needs: schema, newest: try row.decodeIfPresent("newest", as: String.self))
+        guard let applied = try Migrator.applied(on: database) else { return .tooOld(needs: schema, newest: nil) }
+        return applied.contains(schema) ? .ready : .tooOld(needs: schema, newest: applied.max())
     }
 }
 

@@ -205,27 +205,16 @@ public struct Rekeyer {
     ) throws -> Tally {
         var tally = Tally()
         for column in columns {
-            var after = column.start
-            while true {
-                let (count, last) = try database.transaction { () throws -> (Int, String?) in
-                    let rows = try database.query(column.select(after, batch, sealer.currentKeyID))
-                    for row in rows {
-                        let id: String = try row.decode("row_id")
-                        let old: String = try row.decode("sealed")
-                        if let onlyKeyID, (try? KeyRing.keyID(of: old)) != onlyKeyID { continue }
-                        do {
-                            let plaintext = try opener.open(old, context: column.context(id))
-                            let new = try sealer.seal(plaintext, context: column.context(id))
-                            tally.rekeyed += try database.execute(column.update(id, old, new))
-                        } catch is CryptoError {
-                            tally.failed += 1
-                            if tally.failedRows.count < 100 { tally.failedRows.append("\(column.name) \(id)") }
-                        }
-                    }
-                    return (rows.count, try rows.last?.decode("row_id"))
+            try column.walk(database, batch: batch, current: sealer.currentKeyID) { id, old in
+                if let onlyKeyID, (try? KeyRing.keyID(of: old)) != onlyKeyID { return }
+                do {
+                    let plaintext = try opener.open(old, context: column.context(id))
+                    let new = try sealer.seal(plaintext, context: column.context(id))
+                    tally.rekeyed += try database.execute(column.update(id, old, new))
+                } catch is CryptoError {
+                    tally.failed += 1
+                    if tally.failedRows.count < 100 { tally.failedRows.append("\(column.name) \(id)") }
                 }
-                guard let last, count == batch else { break }
-                after = last
             }
         }
         return tally
@@ -249,24 +238,36 @@ public struct SealedValueCheck {
     ) throws -> Tally {
         var tally = Tally()
         for column in columns {
-            var after = column.start
-            while true {
-                // Under no current key: every row with a value, whatever its key.
-                let rows = try database.transaction { try database.query(column.select(after, batch, "")) }
-                for row in rows {
-                    let id: String = try row.decode("row_id")
-                    let sealed: String = try row.decode("sealed")
-                    if (try? ring.open(sealed, context: column.context(id))) != nil {
-                        tally.opened += 1
-                    } else {
-                        tally.failed += 1
-                        if tally.failedRows.count < 100 { tally.failedRows.append("\(column.name) \(id)") }
-                    }
+            // Under no current key: every row with a value, whatever its key.
+            try column.walk(database, batch: batch, current: "") { id, sealed in
+                if (try? ring.open(sealed, context: column.context(id))) != nil {
+                    tally.opened += 1
+                } else {
+                    tally.failed += 1
+                    if tally.failedRows.count < 100 { tally.failedRows.append("\(column.name) \(id)") }
                 }
-                guard rows.count == batch, let last = try rows.last?.decode("row_id", as: String.self) else { break }
-                after = last
             }
         }
         return tally
+    }
+}
+
+extension SealedColumn {
+    /// Every row `select` finds for `current`, a batch per transaction (its rows locked, those
+    /// another transaction holds skipped): `body` sees each row's id and sealed value inside it.
+    func walk(
+        _ database: PostgresConnection, batch: Int, current: String,
+        _ body: (_ id: String, _ sealed: String) throws -> Void
+    ) throws {
+        var after = start
+        while true {
+            let (count, last) = try database.transaction { () throws -> (Int, String?) in
+                let rows = try database.query(select(after, batch, current))
+                for row in rows { try body(try row.decode("row_id"), try row.decode("sealed")) }
+                return (rows.count, try rows.last?.decode("row_id"))
+            }
+            guard let last, count == batch else { break }
+            after = last
+        }
     }
 }

@@ -1,6 +1,7 @@
 internal import CFastCGI
 internal import CFastCGIGuard
 import Dispatch
+import Kernel
 import Logging
 import Synchronization
 
@@ -102,7 +103,10 @@ public final class FastCGIServer: Sendable {
         startReplacingParkedWorkers(start)
         logger.info(
             "serving",
-            metadata: ["workers": "\(workers)", "workers.upstream": "\(upstreamWorkers)", "pid": "\(getpid())"])
+            metadata: [
+                "workers": .stringConvertible(workers), "workers.upstream": .stringConvertible(upstreamWorkers),
+                "pid": .stringConvertible(getpid()),
+            ])
         for _ in 0..<workers { acceptorsFinished.wait() }
         // Nothing more is handed off; the upstream workers finish what is queued, then end.
         handoff.close(consumers: upstreamWorkers)
@@ -118,7 +122,8 @@ public final class FastCGIServer: Sendable {
             var replaced: [WorkerRole: Int] = [.accepting: 0, .upstream: 0]
             while true {
                 let parked = CrashGuard.waitForParkedWorker()
-                logger.critical("a worker faulted and was replaced", metadata: ["workers.parked": "\(parked)"])
+                logger.critical(
+                    "a worker faulted and was replaced", metadata: ["workers.parked": .stringConvertible(parked)])
                 if parked >= Self.maxParkedWorkers {
                     logger.critical("too many faulted workers; draining to restart")
                     exitCode.store(70, ordering: .relaxed)
@@ -185,7 +190,7 @@ public final class FastCGIServer: Sendable {
                     request = Self.newRequest(listenFD)
                     continue
                 }
-                Metrics.shared.increment("sheen_vercel_upstream_refused_total")
+                Metrics.shared.increment(.upstreamRefused)
                 handler.refuseBusy(exchange)
             } else {
                 handler.handle(exchange)
@@ -260,26 +265,16 @@ public final class FastCGIServer: Sendable {
             return body(&lines)
         }
 
-        static let depthGauge = "sheen_vercel_upstream_queue_depth"
-        static let busyGauge = "sheen_vercel_upstream_workers_busy"
-        static let slowGauge = "sheen_vercel_upstream_tenants_slow"
+        static let depthGauge = MetricFamily.upstreamDepth
+        static let busyGauge = MetricFamily.upstreamBusy
+        static let slowGauge = MetricFamily.upstreamSlow
 
         func describeMetrics() {
             let metrics = Metrics.shared
-            metrics.describe(
-                Self.depthGauge, type: "gauge",
-                "Requests for routes that may call Vercel waiting for an upstream worker")
-            metrics.describe(Self.busyGauge, type: "gauge", "Upstream workers serving a request")
-            metrics.describe(
-                Self.slowGauge, type: "gauge",
-                "Tenants whose recent answers were slow: kept off the reserve of upstream workers")
-            metrics.describe(
-                "sheen_vercel_upstream_refused_total", type: "counter",
-                "Requests answered 503 UPSTREAM_BUSY at once because the upstream queue was full")
             metrics.set(Self.depthGauge, [], 0)
             metrics.set(Self.busyGauge, [], 0)
             metrics.set(Self.slowGauge, [], 0)
-            metrics.increment("sheen_vercel_upstream_refused_total", by: 0)
+            metrics.increment(.upstreamRefused, by: 0)
         }
 
         func replaceFaultedWorker() {

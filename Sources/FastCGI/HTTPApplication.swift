@@ -106,11 +106,8 @@ public final class HTTPApplication<Context>: ExchangeHandler {
         write(response, requestID: head.requestID, to: exchange, logger: requestLogger)
         // By route template, never the raw path: ids would make a series per request.
         let seconds = Double((ContinuousClock.now - started).milliseconds) / 1000
-        Metrics.shared.increment(
-            "sheen_vercel_http_requests_total",
-            [("route", route), ("method", head.method), ("status", "\(response.status)")])
-        Metrics.shared.observe(
-            "sheen_vercel_http_request_duration_seconds", [("route", route), ("method", head.method)], seconds)
+        Metrics.shared.increment(.httpRequests, [route, head.method, "\(response.status)"])
+        Metrics.shared.observe(.httpDuration, [route, head.method], seconds)
 
         // nginx's access log records every request with its id; this line is for debugging.
         guard logger.logLevel <= .debug else { return }
@@ -118,8 +115,9 @@ public final class HTTPApplication<Context>: ExchangeHandler {
         requestLogger.logger.debug(
             "request served",
             metadata: [
-                "http.method": "\(head.method)", "http.path": "\(head.path)", "http.status": "\(response.status)",
-                "duration.ms": "\(elapsed.milliseconds)",
+                "http.method": "\(head.method)", "http.path": "\(head.path)",
+                "http.status": .stringConvertible(response.status),
+                "duration.ms": .stringConvertible(elapsed.milliseconds),
             ])
     }
 

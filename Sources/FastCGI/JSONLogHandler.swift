@@ -11,7 +11,9 @@ import Glibc
 #endif
 
 /// A swift-log handler that writes one JSON object per line to stderr: time, level, message, the
-/// logger's label as `group`, and the metadata. One `write` per line, so lines from threads never mix.
+/// logger's label as `group`, the request's id (`request.id`) while one is served, and the
+/// metadata, whose numbers (given as `.stringConvertible`) are JSON numbers. One `write` per line,
+/// so lines from threads never mix.
 public struct JSONLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level
@@ -50,6 +52,11 @@ public struct JSONLogHandler: LogHandler {
     private static func json(_ value: Logger.Metadata.Value) -> JSONValue {
         switch value {
         case .string(let text): .string(text)
+        // Numbers and truth values stay numbers and booleans (`"duration.ms":12`), for queries.
+        case .stringConvertible(let convertible as any BinaryInteger):
+            Int(exactly: convertible).map(JSONValue.integer) ?? .string(convertible.description)
+        case .stringConvertible(let convertible as Double) where convertible.isFinite: .number(convertible)
+        case .stringConvertible(let convertible as Bool): .bool(convertible)
         case .stringConvertible(let convertible): .string(convertible.description)
         case .array(let values): .array(values.map(json))
         case .dictionary(let values): .object(values.mapValues(json))

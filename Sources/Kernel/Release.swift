@@ -7,7 +7,7 @@ import Glibc
 public enum Release {
     public static let version = "1.1.0"
     /// The schema this build needs: a database on which this file is not applied is too old for it.
-    public static let schema = "105_vercel_ready_substate.sql"
+    public static let schema = "106_vercel_metric_totals.sql"
 
     /// `program --version`, the one line every executable prints: its name, version and schema.
     public static func line(program: String) -> String {

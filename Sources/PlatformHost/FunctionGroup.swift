@@ -37,14 +37,6 @@ public struct FunctionGroup: Sendable {
         bulkhead: VercelBulkhead? = nil, reachesVercel: Bool = true
     ) -> (HTTPApplication<WorkerServices>, WorkerServices) {
         Metrics.shared.setConstantLabel("group", name)
-        Metrics.shared.describe(
-            "sheen_vercel_http_requests_total", type: "counter",
-            "Requests answered, by route template, method and status")
-        Metrics.shared.describe(
-            "sheen_vercel_http_request_duration_seconds", type: "histogram",
-            "Time to answer a request (for a stream, until it ends), by route template, method and status")
-        Metrics.shared.describe(
-            "sheen_vercel_webhook_events_total", type: "counter", "Webhook deliveries, by source and outcome")
         let context = WorkerServices(
             group: name, configuration: configuration, logger: logger, makeTransport: makeTransport, bulkhead: bulkhead,
             reachesVercel: reachesVercel)

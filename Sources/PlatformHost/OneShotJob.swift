@@ -73,12 +73,13 @@ public enum OneShotJob {
             }
             var metadata = summary
             let milliseconds = (ContinuousClock.now - started).milliseconds
-            metadata["duration.ms"] = "\(milliseconds)"
+            metadata["duration.ms"] = .stringConvertible(milliseconds)
+            metadata["request.id"] = "\(trace)"
             logger.info("done", metadata: metadata)
             record(name, outcome: .done, milliseconds: milliseconds, database)
             exit(0)
         } catch {
-            logger.error("failed", metadata: ["error.detail": "\(error)"])
+            logger.error("failed", metadata: ["error.detail": "\(error)", "request.id": "\(trace)"])
             record(name, outcome: .failed, milliseconds: 0, database)
             exit(1)
         }
@@ -86,20 +87,26 @@ public enum OneShotJob {
 
     enum Outcome { case done, failed, skipped }
 
-    /// Counts the run in `vercel_job_stats` (what /metrics reports); a failure to count is not the
-    /// job's failure.
+    /// Counts the run in `vercel_job_stats`, and adds what it measured to `vercel_metric_totals`
+    /// (what the host's /metrics reports); a failure to count is not the job's failure.
     static func record(_ name: String, outcome: Outcome, milliseconds: Int64, _ database: PostgresConnection) {
         let job = String(name.dropFirst("vercel-job-".count))
         _ = try? database.execute(
             """
-            INSERT INTO vercel_job_stats (job, runs, failures, skipped, duration_ms_sum, last_duration_ms, last_run_at)
+            INSERT INTO vercel_job_stats (job, runs, failures, skipped, duration_ms_sum, last_duration_ms, last_run_at,
+              last_success_at)
             VALUES (\(job), \(outcome == .skipped ? 0 : 1), \(outcome == .failed ? 1 : 0), \(outcome == .skipped ? 1 : 0),
-              \(milliseconds), \(outcome == .done ? milliseconds : nil), now())
+              \(milliseconds), \(outcome == .done ? milliseconds : nil), now(), CASE WHEN \(outcome == .done) THEN now() END)
             ON CONFLICT (job) DO UPDATE SET runs = vercel_job_stats.runs + excluded.runs,
               failures = vercel_job_stats.failures + excluded.failures, skipped = vercel_job_stats.skipped + excluded.skipped,
               duration_ms_sum = vercel_job_stats.duration_ms_sum + excluded.duration_ms_sum,
               last_duration_ms = coalesce(excluded.last_duration_ms, vercel_job_stats.last_duration_ms),
-              last_run_at = now()
+              last_run_at = now(), last_success_at = coalesce(excluded.last_success_at, vercel_job_stats.last_success_at)
             """)
+        do {
+            try JobTotals.flush(.shared, database)
+        } catch {
+            Logger(label: name).warning("the run's metrics were not kept", metadata: ["error.detail": "\(error)"])
+        }
     }
 }

@@ -7,7 +7,7 @@ public enum RouteTable {
         var lines = ["| group | method | path |", "|---|---|---|"]
         for group in groups {
             for route in group.router().routes
-            where !route.pattern.hasPrefix("/healthz/") && route.pattern != "/metrics" {
+            where !route.pattern.hasPrefix("/healthz/") && !route.pattern.hasPrefix("/metrics") {
                 lines.append("| \(group.name) | \(route.method) | `\(route.pattern)` |")
             }
         }

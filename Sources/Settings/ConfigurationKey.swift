@@ -42,6 +42,10 @@ extension ConfigurationKey {
     public static let faultRoutes = ConfigurationKey(
         "SHEEN_ENABLE_FAULT_ROUTES", default: "0", readBy: "every group",
         "`1` adds `/healthz/<group>/fault/…` routes that fail on purpose, for tests; never in production")
+    public static let refusalLog = ConfigurationKey(
+        "SHEEN_NGINX_REFUSAL_LOG", default: "/var/log/sheen-vercel/refusals.log", readBy: "every group",
+        "the JSON lines nginx writes for each request it answers itself (`deploy/nginx`), counted on the host's `/metrics/host`"
+    )
     public static let vercelAPIBaseURL = ConfigurationKey(
         "VERCEL_API_BASE_URL", default: "https://api.vercel.com", readBy: "every group, jobs",
         "Vercel's REST API (the simulator locally)")
@@ -157,6 +161,7 @@ extension ConfigurationKey {
     /// Every variable, in the order the README lists them.
     public static let all: [ConfigurationKey] = [
         databaseURL, statementTimeout, platformSecret, acceptLegacySignatures, encryptionKeys, logLevel, faultRoutes,
+        refusalLog,
         vercelAPIBaseURL, vercelAuthMode, vercelClientID, vercelClientSecret, vercelRedirectURI, vercelIntegrationSlug,
         vercelIntegrationInstallURL, vercelAuthorizeURL, vercelTokenURL, vercelRevokeURL,
         vercelWebhookSecrets, oauthSuccessURL, oauthFailureURL, oauthConfirmation, projectsRoot, baseURL, maxLogPumps,

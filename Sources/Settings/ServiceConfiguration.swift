@@ -17,6 +17,8 @@ public struct ServiceConfiguration: Sendable {
     public var keyRing: KeyRing
     /// Whether routes that fail on purpose exist (tests of the crash guard only).
     public var faultRoutesEnabled: Bool
+    /// The log of the requests nginx answered itself, which the host's metrics count.
+    public var refusalLog: String
     public var logLevel: Logger.Level
     public var vercel: VercelSettings
     public var deployments: DeploymentSettings
@@ -39,6 +41,7 @@ public struct ServiceConfiguration: Sendable {
             acceptLegacySignatures: try environment.flag(.acceptLegacySignatures),
             keyRing: keyRing,
             faultRoutesEnabled: try environment.flag(.faultRoutes),
+            refusalLog: environment.string(.refusalLog),
             logLevel: try LogLevel.parse(environment),
             vercel: vercel,
             deployments: try DeploymentSettings.fromEnvironment(environment),

@@ -1,3 +1,5 @@
+import Kernel
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -66,6 +68,9 @@ public struct CircuitBreakers {
             }
             if let written = try storage.replace(connection, expected: snapshot, with: next) {
                 known = written
+                if next.isOpen != snapshot.state.isOpen {
+                    Metrics.shared.increment(.breakerTransitions, [next.isOpen ? "open" : "closed"])
+                }
                 return value
             }
             current = nil

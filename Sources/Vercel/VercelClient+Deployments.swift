@@ -126,7 +126,7 @@ extension VercelClient {
         _ idOrURL: String, _ credentials: Credentials
     ) throws(VercelError) -> VercelDeployment {
         try call(
-            Endpoint("GET", "/v13/deployments/\(QueryString.encode(idOrURL))"), credentials: credentials)
+            Endpoint("GET", "/v13/deployments/\(idOrURL)"), credentials: credentials)
     }
 
     /// One page of a project's deployments, newest first.
@@ -157,7 +157,7 @@ extension VercelClient {
         _ id: String, _ credentials: Credentials
     ) throws(VercelError) -> VercelDeployment {
         try call(
-            Endpoint("PATCH", "/v12/deployments/\(QueryString.encode(id))/cancel", idempotent: true),
+            Endpoint("PATCH", "/v12/deployments/\(id)/cancel", idempotent: true),
             credentials: credentials)
     }
 }

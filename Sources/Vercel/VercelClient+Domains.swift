@@ -17,7 +17,7 @@ extension VercelClient {
         }
         return try call(
             try endpoint(
-                "POST", "/v10/projects/\(QueryString.encode(projectID))/domains",
+                "POST", "/v10/projects/\(projectID)/domains",
                 Body(name: name, redirect: redirect, redirectStatusCode: redirectStatusCode, gitBranch: gitBranch)),
             credentials: credentials)
     }
@@ -27,7 +27,7 @@ extension VercelClient {
     ) throws(VercelError) -> [VercelDomain] {
         struct Body: Decodable { let domains: LossyList<VercelDomain> }
         let body = try call(
-            Endpoint("GET", "/v9/projects/\(QueryString.encode(projectID))/domains"), as: Body.self,
+            Endpoint("GET", "/v9/projects/\(projectID)/domains"), as: Body.self,
             credentials: credentials)
         return readable(body.domains, "domain", credentials)
     }
@@ -36,7 +36,7 @@ extension VercelClient {
         _ name: String, projectID: String, _ credentials: Credentials
     ) throws(VercelError) -> VercelDomain {
         try call(
-            Endpoint("GET", "/v9/projects/\(QueryString.encode(projectID))/domains/\(QueryString.encode(name))"),
+            Endpoint("GET", "/v9/projects/\(projectID)/domains/\(name)"),
             credentials: credentials)
     }
 
@@ -46,7 +46,7 @@ extension VercelClient {
     ) throws(VercelError) -> VercelDomain {
         try call(
             Endpoint(
-                "POST", "/v9/projects/\(QueryString.encode(projectID))/domains/\(QueryString.encode(name))/verify",
+                "POST", "/v9/projects/\(projectID)/domains/\(name)/verify",
                 idempotent: true),
             credentials: credentials)
     }
@@ -59,7 +59,7 @@ extension VercelClient {
         struct Body: Encodable { let removeRedirects: Bool }
         _ = try send(
             try endpoint(
-                "DELETE", "/v9/projects/\(QueryString.encode(projectID))/domains/\(QueryString.encode(name))",
+                "DELETE", "/v9/projects/\(projectID)/domains/\(name)",
                 Body(removeRedirects: removeRedirects), idempotent: true),
             credentials: credentials)
     }
@@ -70,7 +70,7 @@ extension VercelClient {
     ) throws(VercelError) -> VercelDomainConfig {
         try call(
             Endpoint(
-                "GET", "/v6/domains/\(QueryString.encode(name))/config",
+                "GET", "/v6/domains/\(name)/config",
                 query: projectID.map { [("projectIdOrName", $0)] } ?? []),
             credentials: credentials)
     }

@@ -8,7 +8,7 @@ extension VercelClient {
         projectID: String, _ credentials: Credentials
     ) throws(VercelError) -> [VercelEnvVariable] {
         let list = try call(
-            Endpoint("GET", "/v10/projects/\(QueryString.encode(projectID))/env"), as: VercelEnvList.self,
+            Endpoint("GET", "/v10/projects/\(projectID)/env"), as: VercelEnvList.self,
             credentials: credentials)
         return readable(list.envs, "env_variable", credentials)
     }
@@ -18,7 +18,7 @@ extension VercelClient {
         _ variables: [VercelNewEnvVariable], projectID: String, upsert: Bool = true, _ credentials: Credentials
     ) throws(VercelError) -> VercelEnvBatchResult {
         var endpoint = try endpoint(
-            "POST", "/v10/projects/\(QueryString.encode(projectID))/env", variables, idempotent: upsert)
+            "POST", "/v10/projects/\(projectID)/env", variables, idempotent: upsert)
         if upsert { endpoint = endpoint.adding(query: [("upsert", "true")]) }
         return try call(endpoint, credentials: credentials)
     }
@@ -34,7 +34,7 @@ extension VercelClient {
         }
         return try call(
             try endpoint(
-                "PATCH", "/v9/projects/\(QueryString.encode(projectID))/env/\(QueryString.encode(id))",
+                "PATCH", "/v9/projects/\(projectID)/env/\(id)",
                 Change(value: value, target: target, type: type), idempotent: true),
             credentials: credentials)
     }
@@ -43,7 +43,7 @@ extension VercelClient {
         id: String, projectID: String, _ credentials: Credentials
     ) throws(VercelError) {
         _ = try send(
-            Endpoint("DELETE", "/v9/projects/\(QueryString.encode(projectID))/env/\(QueryString.encode(id))"),
+            Endpoint("DELETE", "/v9/projects/\(projectID)/env/\(id)"),
             credentials: credentials)
     }
 
@@ -53,7 +53,7 @@ extension VercelClient {
         id: String, projectID: String, _ credentials: Credentials
     ) throws(VercelError) -> VercelEnvVariable {
         try call(
-            Endpoint("GET", "/v1/projects/\(QueryString.encode(projectID))/env/\(QueryString.encode(id))"),
+            Endpoint("GET", "/v1/projects/\(projectID)/env/\(id)"),
             credentials: credentials)
     }
 
@@ -66,7 +66,7 @@ extension VercelClient {
         struct Deleted: Decodable { let ids: [String]? }
         return try call(
             try endpoint(
-                "DELETE", "/v1/projects/\(QueryString.encode(projectID))/env", Batch(ids: ids), idempotent: true),
+                "DELETE", "/v1/projects/\(projectID)/env", Batch(ids: ids), idempotent: true),
             as: Deleted.self, credentials: credentials
         ).ids ?? []
     }

@@ -109,7 +109,7 @@ extension VercelClient {
         var pending: [UInt8] = []
         var unread = LossyList<VercelBuildEvent>()
         let decoder = JSONDecoder()
-        let path = "/v3/deployments/\(QueryString.encode(deploymentID))/events"
+        let path: EndpointPath = "/v3/deployments/\(deploymentID)/events"
         guard follow else {
             let events = try call(
                 Endpoint("GET", path, query: query), as: LossyList<VercelBuildEvent>.self, credentials: credentials)

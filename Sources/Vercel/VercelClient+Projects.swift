@@ -48,7 +48,7 @@ extension VercelClient {
         _ idOrName: String, _ credentials: Credentials
     ) throws(VercelError) -> VercelProject {
         try call(
-            Endpoint("GET", "/v9/projects/\(QueryString.encode(idOrName))"), credentials: credentials)
+            Endpoint("GET", "/v9/projects/\(idOrName)"), credentials: credentials)
     }
 
     public func createProject(
@@ -62,12 +62,12 @@ extension VercelClient {
         _ idOrName: String, _ settings: VercelProjectSettings, _ credentials: Credentials
     ) throws(VercelError) -> VercelProject {
         try call(
-            try endpoint("PATCH", "/v9/projects/\(QueryString.encode(idOrName))", settings, idempotent: true),
+            try endpoint("PATCH", "/v9/projects/\(idOrName)", settings, idempotent: true),
             credentials: credentials)
     }
 
     func endpoint(
-        _ method: String, _ path: String, _ body: some Encodable, idempotent: Bool? = nil
+        _ method: String, _ path: EndpointPath, _ body: some Encodable, idempotent: Bool? = nil
     ) throws(VercelError) -> Endpoint {
         do {
             return try .json(method, path, body, idempotent: idempotent)
@@ -80,7 +80,7 @@ extension VercelClient {
     /// user's installation ends, and with it every token it issued.
     public func removeIntegrationConfiguration(_ id: String, _ credentials: Credentials) throws(VercelError) {
         _ = try send(
-            Endpoint("DELETE", "/v1/integrations/configuration/\(QueryString.encode(id))"), credentials: credentials)
+            Endpoint("DELETE", "/v1/integrations/configuration/\(id)"), credentials: credentials)
     }
 
     /// An integration configuration (`GET /v1/integrations/configuration/{id}`): the installation,
@@ -90,7 +90,7 @@ extension VercelClient {
     ) throws(VercelError)
         -> VercelIntegrationConfiguration
     {
-        try call(Endpoint("GET", "/v1/integrations/configuration/\(QueryString.encode(id))"), credentials: credentials)
+        try call(Endpoint("GET", "/v1/integrations/configuration/\(id)"), credentials: credentials)
     }
 }
 

@@ -10,7 +10,7 @@ extension VercelClient {
     ) throws(VercelError) {
         _ = try send(
             Endpoint(
-                "POST", "/v10/projects/\(QueryString.encode(projectID))/promote/\(QueryString.encode(deploymentID))",
+                "POST", "/v10/projects/\(projectID)/promote/\(deploymentID)",
                 idempotent: true),
             credentials: credentials)
     }
@@ -20,7 +20,7 @@ extension VercelClient {
     ) throws(VercelError) {
         _ = try send(
             Endpoint(
-                "POST", "/v1/projects/\(QueryString.encode(projectID))/rollback/\(QueryString.encode(deploymentID))",
+                "POST", "/v1/projects/\(projectID)/rollback/\(deploymentID)",
                 idempotent: true),
             credentials: credentials)
     }
@@ -30,7 +30,7 @@ extension VercelClient {
         projectID: String, _ credentials: Credentials
     ) throws(VercelError) -> VercelProductionState {
         try call(
-            Endpoint("GET", "/v9/projects/\(QueryString.encode(projectID))"), credentials: credentials)
+            Endpoint("GET", "/v9/projects/\(projectID)"), credentials: credentials)
     }
 
     public func assignAlias(
@@ -39,7 +39,7 @@ extension VercelClient {
         struct Body: Encodable { let alias: String }
         return try call(
             try endpoint(
-                "POST", "/v2/deployments/\(QueryString.encode(deploymentID))/aliases", Body(alias: alias),
+                "POST", "/v2/deployments/\(deploymentID)/aliases", Body(alias: alias),
                 idempotent: true),
             credentials: credentials)
     }

@@ -73,6 +73,8 @@ public final class VercelClient {
     public struct Endpoint: Sendable {
         public var method: String
         public var path: String
+        /// The path with its parameters as `{}`: what the call is measured under.
+        public var template: String
         public var query: [(String, String)]
         public var body: [UInt8]
         public var headers: [(String, String)]
@@ -80,11 +82,12 @@ public final class VercelClient {
         public var idempotent: Bool
 
         public init(
-            _ method: String, _ path: String, query: [(String, String)] = [], body: [UInt8] = [],
+            _ method: String, _ path: EndpointPath, query: [(String, String)] = [], body: [UInt8] = [],
             headers: [(String, String)] = [], idempotent: Bool? = nil
         ) {
             self.method = method
-            self.path = path
+            self.path = path.path
+            self.template = path.template
             self.query = query
             self.body = body
             self.headers = headers
@@ -93,7 +96,7 @@ public final class VercelClient {
 
         /// An endpoint whose body is `value` as JSON.
         public static func json(
-            _ method: String, _ path: String, query: [(String, String)] = [], _ value: some Encodable,
+            _ method: String, _ path: EndpointPath, query: [(String, String)] = [], _ value: some Encodable,
             idempotent: Bool? = nil
         ) throws -> Endpoint {
             Endpoint(
@@ -185,6 +188,7 @@ public final class VercelClient {
             }
             let elapsed = ContinuousClock.now - started
             log(endpoint, outcome, elapsed: elapsed, attempt: attempt, to: credentials.logger ?? logger)
+            measure(endpoint, outcome, elapsed: elapsed)
             record(outcome, credentials.connectionID, &breaker)
 
             let decision: RetryPolicy.Decision
@@ -214,6 +218,7 @@ public final class VercelClient {
             switch decision {
             case .retry(let wait):
                 if let deadline, ContinuousClock.now + wait >= deadline { throw .outOfTime }
+                Outbound.retried(remote: "vercel", endpoint: endpoint.template)
                 sleep(wait)
             case .rateLimited(let wait): throw .rateLimited(retryAfter: wait)
             case .giveUp: preconditionFailure("handled above")
@@ -240,7 +245,9 @@ public final class VercelClient {
         } catch {
             outcome = .failure(error)
         }
-        log(endpoint, outcome, elapsed: ContinuousClock.now - started, attempt: 1, to: credentials.logger ?? logger)
+        let elapsed = ContinuousClock.now - started
+        log(endpoint, outcome, elapsed: elapsed, attempt: 1, to: credentials.logger ?? logger)
+        measure(endpoint, outcome, elapsed: elapsed)
         record(outcome, credentials.connectionID, &breaker)
         switch outcome {
         case .success(let response) where (200..<300).contains(response.status): return
@@ -310,17 +317,32 @@ public final class VercelClient {
         }
     }
 
+    /// The attempt on /metrics: its endpoint's template, status class and time, and a 429 with the
+    /// wait Vercel asked for.
+    private func measure(_ endpoint: Endpoint, _ outcome: Result<HTTPResponse, HTTPTransportError>, elapsed: Duration) {
+        let response = try? outcome.get()
+        Outbound.record(
+            remote: "vercel", endpoint: endpoint.template, method: endpoint.method, status: response?.status,
+            seconds: elapsed.seconds)
+        if let response, response.status == 429 {
+            Outbound.rateLimited(
+                remote: "vercel", endpoint: endpoint.template,
+                wait: RetryPolicy.requestedWait(in: response, now: Date()))
+        }
+    }
+
     private func log(
         _ endpoint: Endpoint, _ outcome: Result<HTTPResponse, HTTPTransportError>, elapsed: Duration, attempt: Int,
         to logger: Logger
     ) {
         var metadata: Logger.Metadata = [
-            "vercel.method": "\(endpoint.method)", "vercel.path": "\(endpoint.path)", "vercel.attempt": "\(attempt)",
-            "duration.ms": "\(elapsed.milliseconds)",
+            "vercel.method": "\(endpoint.method)", "vercel.path": "\(endpoint.path)",
+            "vercel.attempt": .stringConvertible(attempt),
+            "duration.ms": .stringConvertible(elapsed.milliseconds),
         ]
         switch outcome {
         case .success(let response):
-            metadata["vercel.status"] = "\(response.status)"
+            metadata["vercel.status"] = .stringConvertible(response.status)
             logger.log(
                 level: response.status >= 500 || response.status == 429 ? .warning : .info, "vercel call",
                 metadata: metadata)

@@ -1,3 +1,4 @@
+import Kernel
 import Synchronization
 
 /// Decoding as loose as Vercel's answers are: what its 2026 schema lets it omit is optional, a
@@ -13,6 +14,7 @@ public enum VercelDecoding {
     static func countSkipped(_ kind: String, _ count: Int) {
         guard count > 0 else { return }
         skipped.withLock { $0[kind, default: 0] += count }
+        Metrics.shared.increment(.itemsSkipped, [kind], by: Double(count))
     }
 }
 

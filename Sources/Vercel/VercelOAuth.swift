@@ -164,10 +164,14 @@ public final class VercelOAuth {
             body: Array(body.utf8), connectTimeout: .seconds(5), totalTimeout: configuration.timeout)
         let started = ContinuousClock.now
         let outcome = Result { () throws(HTTPTransportError) in try transport.send(request) }
+        Outbound.record(
+            remote: "vercel", endpoint: URLPath.of(url), method: "POST", status: try? outcome.get().status,
+            seconds: (ContinuousClock.now - started).seconds)
         var metadata: Logger.Metadata = [
-            "oauth.endpoint": "\(URLPath.of(url))", "duration.ms": "\((ContinuousClock.now - started).milliseconds)",
+            "oauth.endpoint": "\(URLPath.of(url))",
+            "duration.ms": .stringConvertible((ContinuousClock.now - started).milliseconds),
         ]
-        if case .success(let response) = outcome { metadata["oauth.status"] = "\(response.status)" }
+        if case .success(let response) = outcome { metadata["oauth.status"] = .stringConvertible(response.status) }
         logger.info("vercel oauth call", metadata: metadata)
         return outcome
     }

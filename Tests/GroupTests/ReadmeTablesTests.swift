@@ -3,6 +3,7 @@ import DeploymentsGroup
 import DomainsGroup
 import EnvGroup
 import Foundation
+import Kernel
 import OAuthGroup
 import OptimizationGroup
 import Platform
@@ -39,6 +40,10 @@ import WebhooksGroup
 
     @Test func theRouteTableIsTheRouters() throws {
         #expect(try Self.section("route") == RouteTable.markdown(Self.groups), "run scripts/dev docs")
+    }
+
+    @Test func theMetricsTableIsTheCatalogue() throws {
+        #expect(try Self.section("metrics") == MetricFamily.markdownTable(), "run scripts/dev docs")
     }
 
     @Test func everyGroupFolderIsATableGroup() throws {

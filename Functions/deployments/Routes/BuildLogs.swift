@@ -83,6 +83,7 @@ final class LogPumps: Sendable {
             if let done = state.finished[deploymentID], ContinuousClock.now - done < Self.retention { return .nothing }
             guard state.running.count < settings.maxLogPumps else { return .full }
             state.running.insert(deploymentID)
+            Metrics.shared.set(.logPumps, [], Double(state.running.count))
             return .start
         }
         switch next {
@@ -118,6 +119,7 @@ final class LogPumps: Sendable {
     private func finish(_ deploymentID: String, done: Bool) {
         state.withLock { state in
             state.running.remove(deploymentID)
+            Metrics.shared.set(.logPumps, [], Double(state.running.count))
             if done { state.finished[deploymentID] = .now }
             // Forget what the channels no longer keep.
             state.finished = state.finished.filter { ContinuousClock.now - $0.value < Self.retention }

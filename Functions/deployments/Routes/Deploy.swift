@@ -189,7 +189,7 @@ enum Deploy {
             metadata: [
                 "deployment.id": "\(deployment.deploymentID)", "project.id": "\(project.projectID)",
                 "deployment.type": "\(deployment.type)",
-                "files.uploaded": "\(uploaded?.filesUploaded ?? 0)",
+                "files.uploaded": .stringConvertible(uploaded?.filesUploaded ?? 0),
             ])
         return Accepted(deployment, replayed: false, upload: uploaded)
     }

@@ -37,20 +37,27 @@ enum AlertsJob {
                         ],
                         body: delivery.body, connectTimeout: .seconds(5), totalTimeout: .seconds(15))
                     let reason: String?
+                    let started = ContinuousClock.now
+                    var status: Int?
                     do {
                         let response = try transport.send(request)
+                        status = response.status
                         reason =
                             (200..<300).contains(response.status) ? nil : "the endpoint answered \(response.status)"
                     } catch {
                         reason = "the endpoint could not be reached: \(error)"
                     }
+                    Outbound.record(
+                        remote: "alerts", endpoint: "/", method: "POST", status: status,
+                        seconds: (ContinuousClock.now - started).seconds)
                     if let reason {
                         try outbox.failed(delivery, reason: reason)
                         failed += 1
                         logger.warning(
                             "alert not delivered",
                             metadata: [
-                                "alert.id": "\(delivery.messageID)", "alert.attempt": "\(delivery.attempt)",
+                                "alert.id": "\(delivery.messageID)",
+                                "alert.attempt": .stringConvertible(delivery.attempt),
                                 "error.detail": "\(reason)",
                             ])
                     } else {

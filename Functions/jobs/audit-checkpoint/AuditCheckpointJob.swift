@@ -29,7 +29,7 @@ enum AuditCheckpointJob {
                         seq: checkpoint.seq, hash: checkpoint.hash, time: checkpoint.time, checkpoint: "\(checkpoint)"),
                     dedupKey: "audit-checkpoint:\(checkpoint.seq)")
                 logger.info("audit checkpoint", metadata: ["audit.checkpoint": "\(checkpoint)"])
-                return ["audit.head": "\(checkpoint.seq)"]
+                return ["audit.head": .stringConvertible(checkpoint.seq)]
             })
     }
 }

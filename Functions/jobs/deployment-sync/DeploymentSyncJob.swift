@@ -121,9 +121,11 @@ enum DeploymentSyncJob {
                     }
                 }
                 return [
-                    "deployments.finalized": "\(finalized)", "deployments.refreshed": "\(refreshed)",
-                    "deployments.adopted": "\(adopted)", "deployments.cancelled": "\(cancelled)",
-                    "deployments.failed": "\(failed)",
+                    "deployments.finalized": .stringConvertible(finalized),
+                    "deployments.refreshed": .stringConvertible(refreshed),
+                    "deployments.adopted": .stringConvertible(adopted),
+                    "deployments.cancelled": .stringConvertible(cancelled),
+                    "deployments.failed": .stringConvertible(failed),
                 ]
             })
     }

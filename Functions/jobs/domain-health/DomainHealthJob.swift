@@ -73,7 +73,8 @@ enum DomainHealthJob {
                     }
                 }
                 return [
-                    "domains.checked": "\(checked)", "domains.changed": "\(changed)", "domains.failed": "\(failed)",
+                    "domains.checked": .stringConvertible(checked), "domains.changed": .stringConvertible(changed),
+                    "domains.failed": .stringConvertible(failed),
                 ]
             })
     }

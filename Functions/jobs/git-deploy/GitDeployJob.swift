@@ -52,7 +52,8 @@ enum GitDeployJob {
                     }
                 }
                 return [
-                    "deliveries.decided": "\(decided)", "deliveries.failed": "\(failed)", "deliveries.gone": "\(gone)",
+                    "deliveries.decided": .stringConvertible(decided), "deliveries.failed": .stringConvertible(failed),
+                    "deliveries.gone": .stringConvertible(gone),
                 ]
             })
     }

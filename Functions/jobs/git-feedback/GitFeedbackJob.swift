@@ -59,8 +59,9 @@ enum GitFeedbackJob {
                     }
                 }
                 return [
-                    "units.updated": "\(updated)", "provider.calls": "\(calls)", "units.waiting": "\(waiting)",
-                    "units.refused": "\(refused)",
+                    "units.updated": .stringConvertible(updated), "provider.calls": .stringConvertible(calls),
+                    "units.waiting": .stringConvertible(waiting),
+                    "units.refused": .stringConvertible(refused),
                 ]
             })
     }

@@ -10,7 +10,9 @@ enum NoncePruneJob {
                 "DELETE FROM vercel_request_nonces WHERE seen_at < now() - make_interval(secs => \(PlatformSignature.nonceLifetimeSeconds))"
             )
             let unconfirmed = try PendingGrants.pruneExpired(database)
-            return ["nonces.removed": "\(removed)", "confirmations.removed": "\(unconfirmed)"]
+            return [
+                "nonces.removed": .stringConvertible(removed), "confirmations.removed": .stringConvertible(unconfirmed),
+            ]
         }
     }
 }

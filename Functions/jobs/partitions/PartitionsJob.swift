@@ -10,7 +10,9 @@ enum PartitionsJob {
                 try database.query("SELECT vercel_ensure_deployment_partitions(3) AS created")[0]["created"] ?? "0"
             let dropped =
                 try database.query("SELECT vercel_drop_old_deployment_partitions(6) AS dropped")[0]["dropped"] ?? "0"
-            return ["partitions.created": "\(created)", "partitions.dropped": "\(dropped)"]
+            return [
+                "partitions.created": .stringConvertible(created), "partitions.dropped": .stringConvertible(dropped),
+            ]
         }
     }
 }

@@ -20,12 +20,14 @@ enum RekeyJob {
                 for row in tally.failedRows {
                     logger.warning(
                         "value not re-sealed: its key is not in the ring, or it does not open",
-                        metadata: ["row": "\(row)"])
+                        metadata: ["row": .stringConvertible(row)])
                 }
                 return [
-                    "rekey.current": "\(ring.currentKeyID)", "rekey.rekeyed": "\(tally.rekeyed)",
-                    "rekey.failed": "\(tally.failed)",
-                    "rekey.per_second": "\(seconds > 0 ? Int(Double(tally.rekeyed) / seconds) : tally.rekeyed)",
+                    "rekey.current": .stringConvertible(ring.currentKeyID),
+                    "rekey.rekeyed": .stringConvertible(tally.rekeyed),
+                    "rekey.failed": .stringConvertible(tally.failed),
+                    "rekey.per_second": .stringConvertible(
+                        seconds > 0 ? Int(Double(tally.rekeyed) / seconds) : tally.rekeyed),
                 ]
             })
     }

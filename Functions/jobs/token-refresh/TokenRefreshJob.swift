@@ -38,8 +38,9 @@ enum TokenRefreshJob {
                     }
                 }
                 return [
-                    "connections.due": "\(due.count)", "connections.refreshed": "\(refreshed)",
-                    "connections.failed": "\(failed)",
+                    "connections.due": .stringConvertible(due.count),
+                    "connections.refreshed": .stringConvertible(refreshed),
+                    "connections.failed": .stringConvertible(failed),
                 ]
             })
     }

@@ -29,7 +29,10 @@ enum WebhookCleanupJob {
                 gitRemoved += batch
                 if batch < 5000 { break }
             }
-            return ["deliveries.removed": "\(removed)", "git_deliveries.removed": "\(gitRemoved)"]
+            return [
+                "deliveries.removed": .stringConvertible(removed),
+                "git_deliveries.removed": .stringConvertible(gitRemoved),
+            ]
         }
     }
 }

@@ -70,9 +70,9 @@ enum WebhookRetryJob {
                     }
                 }
                 return [
-                    "events.claimed": "\(claimed.count)", "events.applied": "\(applied)",
-                    "events.waiting": "\(waiting)",
-                    "events.dead": "\(dead)",
+                    "events.claimed": .stringConvertible(claimed.count), "events.applied": .stringConvertible(applied),
+                    "events.waiting": .stringConvertible(waiting),
+                    "events.dead": .stringConvertible(dead),
                 ]
             })
     }

@@ -19,10 +19,23 @@ import Foundation
 /// page with a code. The exchange and what follows are `ConnectFlow`'s.
 enum OAuthCallback {
     @Sendable static func handle(_ request: Request, _ context: WorkerServices) throws -> Response {
+        do {
+            return try answer(request, context)
+        } catch {
+            Metrics.shared.increment(.oauthConnections, ["failed"])
+            throw error
+        }
+    }
+
+    /// The callback's answer, each outcome counted (`sheen_vercel_oauth_connections_total`):
+    /// connected, declined (a state that is unknown or spent, a person or Vercel refusing, a
+    /// malformed return), or failed (the exchange, or anything that throws).
+    private static func answer(_ request: Request, _ context: WorkerServices) throws -> Response {
         let settings = context.configuration.vercel
         let logger = request.logger
         func failure(_ code: String) -> Response {
             logger.info("oauth callback refused", metadata: ["oauth.failure": "\(code)"])
+            Metrics.shared.increment(.oauthConnections, [code == "TOKEN_EXCHANGE_FAILED" ? "failed" : "declined"])
             return redirect(settings.failureURL, [("error", code)])
         }
         // A browser lands here: what the host would refuse as JSON is a failure page too.
@@ -58,7 +71,9 @@ enum OAuthCallback {
         let target =
             pending.redirectURI ?? Self.platformPage(request.query("next"), origin: settings.successURL)
             ?? settings.successURL
-        switch try context.connect.finish(grant, confirmationRequired: settings.confirmationRequired) {
+        let finished = try context.connect.finish(grant, confirmationRequired: settings.confirmationRequired)
+        Metrics.shared.increment(.oauthConnections, ["connected"])
+        switch finished {
         case .pending(let confirmation):
             // The browser gets the confirmation in the fragment, which no server and no Referer sees;
             // the platform confirms it for whoever is signed in there (`OAuthConfirm`).

@@ -1,4 +1,5 @@
 import FastCGI
+import Kernel
 import Logging
 import Platform
 import PlatformHost
@@ -49,7 +50,7 @@ enum GitWebhook {
             count(provider, "refused")
             request.logger.warning(
                 "git webhook refused",
-                metadata: ["git.provider": "\(provider.rawValue)", "projects": "\(candidates.count)"])
+                metadata: ["git.provider": "\(provider.rawValue)", "projects": .stringConvertible(candidates.count)])
             throw WebhookError.gitProofMissing
         }
         guard let deliveryID = request.headers[provider.deliveryHeader], (1...255).contains(deliveryID.utf8.count),
@@ -86,7 +87,6 @@ enum GitWebhook {
     }
 
     static func count(_ provider: GitProvider, _ outcome: String) {
-        Metrics.shared.increment(
-            "sheen_vercel_webhook_events_total", [("source", provider.rawValue), ("outcome", outcome)])
+        Metrics.shared.increment(.webhookEvents, [provider.rawValue, outcome])
     }
 }

@@ -1,4 +1,5 @@
 import FastCGI
+import Kernel
 import Platform
 import PlatformHost
 
@@ -25,18 +26,15 @@ enum VercelWebhook {
         guard !secrets.isEmpty else { throw WebhookError.notConfigured }
         guard WebhookSignature.isValid(request.headers[WebhookSignature.header], body: request.body, secrets: secrets)
         else {
-            Metrics.shared.increment(
-                "sheen_vercel_webhook_events_total", [("source", "vercel"), ("outcome", "refused")])
+            Metrics.shared.increment(.webhookEvents, ["vercel", "refused"])
             throw WebhookError.invalidSignature
         }
         guard let event = WebhookEvent.decode(request.body) else {
-            Metrics.shared.increment(
-                "sheen_vercel_webhook_events_total", [("source", "vercel"), ("outcome", "invalid")])
+            Metrics.shared.increment(.webhookEvents, ["vercel", "invalid"])
             throw WebhookError.invalidEvent
         }
         let outcome = try context.webhookProcessor(logger: request.logger).receive(event, body: request.body)
-        Metrics.shared.increment(
-            "sheen_vercel_webhook_events_total", [("source", "vercel"), ("outcome", outcome.rawValue)])
+        Metrics.shared.increment(.webhookEvents, ["vercel", outcome.rawValue])
         request.logger.info(
             "vercel webhook",
             metadata: [

@@ -1,3 +1,4 @@
+import Kernel
 import Logging
 import Postgres
 import Vercel
@@ -54,8 +55,10 @@ public struct TokenService {
                     id, access: pair.accessToken, refresh: pair.refreshToken ?? refreshToken,
                     expiresAt: pair.expiresIn.map { Date().addingTimeInterval(Double($0)) })
                 logger.info("vercel token refreshed", metadata: ["connection.id": "\(id)"])
+                Metrics.shared.increment(.tokenRefreshes, ["refreshed"])
                 return try store.credential(id)
             } catch let error as VercelError {
+                Metrics.shared.increment(.tokenRefreshes, ["failed"])
                 try recordFailure(id, error)
                 throw error
             }
@@ -85,7 +88,10 @@ public struct TokenService {
         let userID: UUID = try row.decode("user_id")
         logger.warning(
             "vercel token refresh failed",
-            metadata: ["connection.id": "\(id)", "vercel.error": "\(error.code)", "refresh.failures": "\(failures)"])
+            metadata: [
+                "connection.id": "\(id)", "vercel.error": "\(error.code)",
+                "refresh.failures": .stringConvertible(failures),
+            ])
         let outbox = AlertOutbox(database: database)
         let alert = ConnectionAlert(
             connectionId: id.uuidString.lowercased(), failures: failures, vercelError: error.code)

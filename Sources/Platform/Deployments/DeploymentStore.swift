@@ -234,6 +234,9 @@ public struct DeploymentStore {
                 WHERE deployment_id = \(deployment.id) AND created_at = \(createdAt)
                 RETURNING \(fragment: Self.columns)
                 """)
+            if finishes, !stored.isBuildOver, let state {
+                Metrics.shared.increment(.deploymentsFinished, [state.rawValue.lowercased()])
+            }
             if finishes, !finalizing {
                 try Self.queueFinalization(deployment.id, projectID: projectID, database: database)
             }

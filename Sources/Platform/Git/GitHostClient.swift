@@ -58,7 +58,7 @@ public struct GitHostClient {
                     provider == .github
                     ? "/repos/\(Self.segments(repository))/issues/\(pullRequest)/comments?per_page=100&page=\(page)"
                     : "/projects/\(Self.encoded(repository))/merge_requests/\(pullRequest)/notes?per_page=100&page=\(page)"
-                let items = try decode([RawComment].self, try send("GET", baseURL + path))
+                let items = try decode([RawComment].self, try send("GET", baseURL + path, endpoint: commentsTemplate))
                 all += items.map(\.comment)
                 if items.count < 100 { break }
             }
@@ -67,7 +67,7 @@ public struct GitHostClient {
                 baseURL + "/repositories/\(Self.segments(repository))/pullrequests/\(pullRequest)/comments?pagelen=100"
             var pages = 0
             while let next = url, pages < 10 {
-                let page = try decode(BitbucketPage.self, try send("GET", next))
+                let page = try decode(BitbucketPage.self, try send("GET", next, endpoint: commentsTemplate))
                 all += page.values.map(\.comment)
                 // Only a next page on the same API: a link elsewhere is not followed.
                 url = page.next.flatMap { $0.hasPrefix(baseURL + "/") ? $0 : nil }
@@ -85,7 +85,17 @@ public struct GitHostClient {
             case .bitbucket:
                 baseURL + "/repositories/\(Self.segments(repository))/pullrequests/\(pullRequest)/comments"
             }
-        return try decode(RawComment.self, try send("POST", url, json: commentBody(body))).comment
+        return try decode(RawComment.self, try send("POST", url, endpoint: commentsTemplate, json: commentBody(body)))
+            .comment
+    }
+
+    /// The comments' endpoint, as it is measured.
+    var commentsTemplate: String {
+        switch provider {
+        case .github: "/repos/{}/{}/issues/{}/comments"
+        case .gitlab: "/projects/{}/merge_requests/{}/notes"
+        case .bitbucket: "/repositories/{}/{}/pullrequests/{}/comments"
+        }
     }
 
     public func updateComment(repository: String, pullRequest: Int, id: String, body: String) throws(Failure) -> Comment
@@ -106,7 +116,13 @@ public struct GitHostClient {
                         + "/repositories/\(Self.segments(repository))/pullrequests/\(pullRequest)/comments/\(encodedID)"
                 )
             }
-        return try decode(RawComment.self, try send(method, url, json: commentBody(body))).comment
+        let template =
+            switch provider {
+            case .github: "/repos/{}/{}/issues/comments/{}"
+            case .gitlab: "/projects/{}/merge_requests/{}/notes/{}"
+            case .bitbucket: "/repositories/{}/{}/pullrequests/{}/comments/{}"
+            }
+        return try decode(RawComment.self, try send(method, url, endpoint: template, json: commentBody(body))).comment
     }
 
     /// Sets the commit status named `context` on `sha`.
@@ -119,6 +135,7 @@ public struct GitHostClient {
         case .github:
             _ = try send(
                 "POST", baseURL + "/repos/\(Self.segments(repository))/statuses/\(sha)",
+                endpoint: "/repos/{}/{}/statuses/{}",
                 json: GitHubStatus(state: state.rawValue, target_url: url, description: text, context: context))
         case .gitlab:
             let value =
@@ -129,6 +146,7 @@ public struct GitHostClient {
                 }
             _ = try send(
                 "POST", baseURL + "/projects/\(Self.encoded(repository))/statuses/\(sha)",
+                endpoint: "/projects/{}/statuses/{}",
                 json: GitLabStatus(state: value, name: context, target_url: url, description: text))
         case .bitbucket:
             let value =
@@ -139,6 +157,7 @@ public struct GitHostClient {
                 }
             _ = try send(
                 "POST", baseURL + "/repositories/\(Self.segments(repository))/commit/\(sha)/statuses/build",
+                endpoint: "/repositories/{}/{}/commit/{}/statuses/build",
                 json: BitbucketStatus(key: key, state: value, name: context, url: url ?? "", description: text))
         }
     }
@@ -146,14 +165,18 @@ public struct GitHostClient {
     /// Who the token acts as, as comments name their author: GitHub's and GitLab's username,
     /// Bitbucket's account UUID.
     public func whoAmI() throws(Failure) -> String {
-        let me = try decode(Me.self, try send("GET", baseURL + "/user"))
+        let me = try decode(Me.self, try send("GET", baseURL + "/user", endpoint: "/user"))
         guard let name = me.login ?? me.username ?? me.uuid else { throw .failed("the user has no name") }
         return name
     }
 
     // MARK: Wire
 
-    func send(_ method: String, _ url: String, json: (some Encodable)? = String?.none) throws(Failure) -> [UInt8] {
+    /// - Parameter endpoint: the path's template (`/repos/{}/{}/statuses/{}`), what the call is
+    ///   measured under: never a repository's name or an id.
+    func send(
+        _ method: String, _ url: String, endpoint: String, json: (some Encodable)? = String?.none
+    ) throws(Failure) -> [UInt8] {
         var headers = [("Authorization", "Bearer \(token)"), ("Accept", "application/json")]
         var body: [UInt8] = []
         if let json {
@@ -165,16 +188,26 @@ public struct GitHostClient {
             headers += [("X-GitHub-Api-Version", "2022-11-28"), ("User-Agent", "sheen-vercel")]
         }
         let response: HTTPResponse
+        let started = ContinuousClock.now
         do {
             response = try transport.send(
                 HTTPRequest(
                     method: method, url: url, headers: headers, body: body, connectTimeout: .seconds(5),
                     totalTimeout: .seconds(15)))
         } catch {
+            Outbound.record(
+                remote: provider.rawValue, endpoint: endpoint, method: method, status: nil,
+                seconds: (ContinuousClock.now - started).seconds)
             throw .failed("no answer: \(error)")
         }
+        Outbound.record(
+            remote: provider.rawValue, endpoint: endpoint, method: method, status: response.status,
+            seconds: (ContinuousClock.now - started).seconds)
         if (200..<300).contains(response.status) { return response.body }
-        if let wait = Self.rateLimitWait(response) { throw .rateLimited(retryAfterSeconds: wait) }
+        if let wait = Self.rateLimitWait(response) {
+            Outbound.rateLimited(remote: provider.rawValue, endpoint: endpoint, wait: .seconds(wait))
+            throw .rateLimited(retryAfterSeconds: wait)
+        }
         switch response.status {
         case 401, 403: throw .tokenRefused(status: response.status)
         case 404: throw .notFound

@@ -20,7 +20,7 @@ import Testing
         let cron = try String(
             contentsOf: ReadmeTablesTests.root.appendingPathComponent("deploy/cron/sheen-vercel"), encoding: .utf8)
         var scheduled: [String: Int] = [:]
-        for line in cron.split(separator: "\n") where line.contains("sheen-vercel-job ") {
+        for line in cron.split(separator: "\n") where !line.hasPrefix("#") && line.contains("sheen-vercel-job ") {
             let fields = line.split(separator: " ", omittingEmptySubsequences: true)
             let job = String(fields.last!)
             let period = Self.period(fields[0], fields[1], fields[2])

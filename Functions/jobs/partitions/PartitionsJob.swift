@@ -11,7 +11,8 @@ enum PartitionsJob {
             let dropped =
                 try database.query("SELECT vercel_drop_old_deployment_partitions(6) AS dropped")[0]["dropped"] ?? "0"
             return [
-                "partitions.created": .stringConvertible(created), "partitions.dropped": .stringConvertible(dropped),
+                "partitions.created": .stringConvertible(Int(created) ?? 0),
+                "partitions.dropped": .stringConvertible(Int(dropped) ?? 0),
             ]
         }
     }

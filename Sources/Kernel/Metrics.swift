@@ -41,6 +41,10 @@ public struct MetricFamily: Sendable, Hashable {
         self.scope = scope
         self.buckets = buckets
     }
+
+    // A family is its name (the catalogue's are unique): what each record hashes, not its help.
+    public static func == (left: MetricFamily, right: MetricFamily) -> Bool { left.name == right.name }
+    public func hash(into hasher: inout Hasher) { hasher.combine(name) }
 }
 
 /// The process's Prometheus metrics: counters, gauges and histograms of the families in

@@ -1,4 +1,5 @@
 import Foundation
+import Kernel
 import PlatformHost
 import Testing
 
@@ -29,5 +30,12 @@ import Testing
         }
         #expect(scheduled.count == 12)
         #expect(scheduled == Dictionary(uniqueKeysWithValues: JobSchedule.periods.map { ($0.job, $0.seconds) }))
+    }
+}
+
+/// The catalogue names each family once: a family is known by its name.
+@Suite struct MetricCatalogTests {
+    @Test func everyFamilyHasItsOwnName() {
+        #expect(Set(MetricFamily.catalog.map(\.name)).count == MetricFamily.catalog.count)
     }
 }

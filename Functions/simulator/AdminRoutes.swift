@@ -8,6 +8,9 @@ enum AdminRoutes {
     struct NewAccount: Decodable {
         var username: String
         var teams: [String]?
+        /// An account for a person at a browser: the consent page offers it (tests' accounts are
+        /// left off, so the page stays short on a stack a test suite has used).
+        var person: Bool?
     }
 
     struct Created: Encodable {
@@ -38,6 +41,7 @@ enum AdminRoutes {
             state.with {
                 $0.accounts[token] = SimulatorState.Account(user: user, teams: teams)
                 $0.controlTokens[user.id] = token
+                if wanted.person == true { $0.people.append(user.id) }
             }
             return .json(Created(token: token, user: user, teams: teams), status: 201)
         }

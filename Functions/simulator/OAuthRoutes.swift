@@ -39,7 +39,9 @@ enum OAuthRoutes {
             guard request.parameter("slug") == settings.slug else {
                 return oauthError(404, "not_found", "No such integration")
             }
-            return try consent(request, state, redirectURI: settings.redirectURI, challenge: nil, integration: true)
+            return try consent(
+                request, state, redirectURI: settings.redirectURI, challenge: nil,
+                asker: .integration(settings.slug))
         }
         router.add("GET", "/oauth/authorize") { request, state in
             guard request.query("client_id") == settings.clientID else {
@@ -56,7 +58,8 @@ enum OAuthRoutes {
             else {
                 return oauthError(400, "invalid_request", "PKCE with code_challenge_method=S256 is required")
             }
-            return try consent(request, state, redirectURI: redirect, challenge: challenge, integration: false)
+            return try consent(
+                request, state, redirectURI: redirect, challenge: challenge, asker: .app(settings.clientID))
         }
         router.add("POST", "/v2/oauth/access_token") { request, state in
             let form = formFields(request)
@@ -199,14 +202,17 @@ enum OAuthRoutes {
 
     /// Gives consent for the account of `login_hint` and redirects back with a code.
     static func consent(
-        _ request: Request, _ state: SimulatorState, redirectURI: String, challenge: String?, integration: Bool
+        _ request: Request, _ state: SimulatorState, redirectURI: String, challenge: String?, asker: Asker
     ) throws -> Response {
+        let integration = asker.isIntegration
         var back = [("state", request.query("state") ?? "")]
         if request.query("deny") == "1" {
             back = [("error", "access_denied"), ("error_description", "The user denied access")] + back
             return redirect(redirectURI, back)
         }
-        guard let hint = request.query("login_hint") else { return consentPage(request, state) }
+        guard let hint = request.query("login_hint") else {
+            return consentPage(request, state, asker: asker, redirectURI: redirectURI)
+        }
         let account = state.with { data in data.accounts.values.first { $0.user.username == hint } }
         guard let account else { return oauthError(400, "invalid_request", "login_hint must name a simulator account") }
         let team = request.query("team").flatMap { slug in account.teams.first { $0.slug == slug } }
@@ -317,39 +323,84 @@ enum OAuthRoutes {
         .json(JSONValue.object(["error": .string(code), "error_description": .string(description)]), status: status)
     }
 
-    /// The page a person sees when they follow an authorization URL without `login_hint`: every
-    /// simulated account (and each of its teams) with a link that approves for it, and one that
-    /// denies. Each link is this same URL with `login_hint` (and `team`) or `deny=1` added.
-    static func consentPage(_ request: Request, _ state: SimulatorState) -> Response {
-        let accounts = state.with { data in
-            Dictionary(grouping: data.accounts.values, by: { $0.user.id }).compactMap { $0.value.first }
-                .sorted { $0.user.username < $1.user.username }
+    /// Who asks for consent: an integration (by its slug) or an OAuth app (by its client id).
+    enum Asker {
+        case integration(String)
+        case app(String)
+
+        var isIntegration: Bool {
+            if case .integration = self { return true }
+            return false
         }
-        let here = request.path + (request.rawQuery.isEmpty ? "?" : "?\(request.rawQuery)&")
+
+        /// What the page calls it, and the permissions it will hold once approved, in Vercel's
+        /// words: an integration's configuration reports its permissions; an OAuth app's token
+        /// carries the OpenID scopes it was granted.
+        var title: String {
+            switch self {
+            case .integration(let slug): "the integration \u{201C}\(slug)\u{201D}"
+            case .app(let client): "the OAuth app \u{201C}\(client)\u{201D}"
+            }
+        }
+
+        var permissions: [String] {
+            switch self {
+            case .integration: SimulatedShapes.allPermissions
+            case .app: OAuthRoutes.scopes.split(separator: " ").map(String.init)
+            }
+        }
+    }
+
+    /// The page a person sees when they follow an authorization URL without `login_hint`: who asks,
+    /// for which permissions, where the browser goes next, and a button to approve as each account
+    /// made for a person (`"person": true`, and each of its teams) or to deny. Each button sends
+    /// this same URL with `login_hint` (and `team`) or `deny=1` added.
+    static func consentPage(
+        _ request: Request, _ state: SimulatorState, asker: Asker, redirectURI: String
+    ) -> Response {
+        let accounts = state.with { data in
+            data.people.compactMap { id in data.accounts.values.first { $0.user.id == id } }
+        }
         func escaped(_ text: String) -> String {
             text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
                 .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
         }
+        // The request's own query, carried by each button as hidden fields.
+        let carried = QueryString.parse(request.rawQuery).map {
+            "<input type=\"hidden\" name=\"\(escaped($0.name))\" value=\"\(escaped($0.value))\">"
+        }.joined()
+        func button(_ label: String, _ extra: [(String, String)]) -> String {
+            let fields = extra.map { "<input type=\"hidden\" name=\"\($0.0)\" value=\"\(escaped($0.1))\">" }.joined()
+            return "<form method=\"get\" action=\"\(escaped(request.path))\">\(carried)\(fields)"
+                + "<button type=\"submit\">\(escaped(label))</button></form>"
+        }
         var rows: [String] = []
         for account in accounts {
-            let user = QueryString.encode(account.user.username)
-            rows.append(
-                "<li><a href=\"\(escaped(here + "login_hint=" + user))\">Approve as \(escaped(account.user.username))</a></li>"
-            )
+            let user = account.user.username
+            rows.append("<li>" + button("Approve as \(user)", [("login_hint", user)]) + "</li>")
             for team in account.teams {
-                let link = here + "login_hint=" + user + "&team=" + QueryString.encode(team.slug)
                 rows.append(
-                    "<li><a href=\"\(escaped(link))\">Approve as \(escaped(account.user.username)) for the team "
-                        + "\(escaped(team.name ?? team.slug))</a></li>")
+                    "<li>"
+                        + button(
+                            "Approve as \(user) for the team \(team.name ?? team.slug)",
+                            [("login_hint", user), ("team", team.slug)]) + "</li>")
             }
         }
-        if rows.isEmpty { rows.append("<li>No simulated account yet: create one with POST /_sim/accounts.</li>") }
+        if rows.isEmpty {
+            rows.append(
+                "<li>No account was made for a person yet: POST /_sim/accounts with "
+                    + "{\"username\": \"…\", \"person\": true}.</li>")
+        }
+        let permissions = asker.permissions.map { "<li><code>\(escaped($0))</code></li>" }.joined()
         let html = """
             <!doctype html>
             <html><head><meta charset="utf-8"><title>Vercel simulator: authorize</title></head>
-            <body><h1>Authorize the integration</h1><p>Choose the simulated Vercel account to connect.</p>
-            <ul>\(rows.joined(separator: "\n"))</ul>
-            <p><a href="\(escaped(here + "deny=1"))">Deny</a></p></body></html>
+            <body><h1>Authorize \(escaped(asker.title))</h1>
+            <p>It asks for these permissions:</p><ul class="permissions">\(permissions)</ul>
+            <p>Once you decide, your browser goes to <code class="redirect">\(escaped(redirectURI))</code>.</p>
+            <p>Choose the simulated Vercel account to connect:</p>
+            <ul class="accounts">\(rows.joined(separator: "\n"))</ul>
+            \(button("Deny", [("deny", "1")]))</body></html>
             """
         return Response(
             status: 200, headers: [("Content-Type", "text/html; charset=utf-8")], body: .bytes(Array(html.utf8)))

@@ -21,6 +21,9 @@ final class SimulatorState: Sendable {
         /// The token `/_sim/accounts` gave each user (by user id): the key of that account's fault
         /// knobs, webhook settings and request counts, whichever of its tokens a call carries.
         var controlTokens: [String: String] = [:]
+        /// The users made for a person (`"person": true`), in the order they were made: the ones
+        /// the consent page offers.
+        var people: [String] = []
         /// When OAuth-issued access tokens stop working (epoch ms); others never expire.
         var tokenExpiry: [String: Int64] = [:]
         /// Authorization codes waiting to be exchanged.

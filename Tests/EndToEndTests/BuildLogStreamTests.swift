@@ -117,13 +117,43 @@ import Testing
         #expect(try await linked.connected.account.requests()["GET /v3/deployments/:id/events"] == 1)
     }
 
+    /// RFC 9110 §12.5.1: no Accept accepts any type, as do `*/*` and `text/*`; each such reader
+    /// gets the same event stream as one that names it, and its refusals are the same.
+    @Test func aReaderThatAcceptsAnyTypeGetsTheEventStream() async throws {
+        let linked = try await LinkedProjectFixture.make(fixtures, client, buildMs: 1_500)
+        let id = try await linked.deployPreview()
+        let path = "\(linked.base)/deployments/\(id)/logs?userId=\(linked.user)"
+        let named = Self.events(
+            try RawHTTP.get(port: port, path: path, headers: headers(path), timeout: 30, until: "event: end")
+                .map(\.text).joined())
+        #expect(named.last?.type == "end", "\(named)")
+        for accept in [nil, "*/*", "text/*", "application/json;q=0.9, */*;q=0.1"] {
+            var any = client.signatureHeaders("GET", path)
+            if let accept { any["Accept"] = accept }
+            let whole = try RawHTTP.get(port: port, path: path, headers: any, timeout: 30, until: "event: end")
+                .map(\.text).joined()
+            #expect(
+                whole.hasPrefix("HTTP/1.1 200") && whole.contains("Content-Type: text/event-stream"),
+                "\(whole.prefix(300))")
+            #expect(Self.events(whole) == named, "Accept \(accept ?? "(none)") reads the same events")
+        }
+        let unsigned = try RawHTTP.get(port: port, path: path, headers: ["Accept": "*/*"], timeout: 5).map(\.text)
+            .joined()
+        #expect(unsigned.hasPrefix("HTTP/1.1 401") && unsigned.contains("MISSING_SIGNATURE"), "\(unsigned.prefix(300))")
+    }
+
     @Test func anUnsignedOrForeignSubscriptionIsRefused() async throws {
         let linked = try await LinkedProjectFixture.make(fixtures, client, buildMs: 2_000)
         let id = try await linked.deployPreview()
         let path = "\(linked.base)/deployments/\(id)/logs?userId=\(linked.user)"
-        let plain = try RawHTTP.get(port: port, path: path, headers: client.signatureHeaders("GET", path), timeout: 5)
-            .map(\.text).joined()
-        #expect(plain.hasPrefix("HTTP/1.1 406") && plain.contains("NOT_ACCEPTABLE"), "\(plain.prefix(300))")
+        // Only an Accept that excludes event streams is refused.
+        for accept in ["application/json", "text/event-stream;q=0, application/json", "text/html"] {
+            var refusing = client.signatureHeaders("GET", path)
+            refusing["Accept"] = accept
+            let plain = try RawHTTP.get(port: port, path: path, headers: refusing, timeout: 5).map(\.text).joined()
+            #expect(
+                plain.hasPrefix("HTTP/1.1 406") && plain.contains("NOT_ACCEPTABLE"), "\(accept): \(plain.prefix(300))")
+        }
         let unsigned = try RawHTTP.get(port: port, path: path, headers: ["Accept": "text/event-stream"], timeout: 5)
             .map(\.text).joined()
         #expect(unsigned.hasPrefix("HTTP/1.1 401") && unsigned.contains("MISSING_SIGNATURE"), "\(unsigned.prefix(300))")

@@ -139,39 +139,70 @@ import Vercel
 }
 
 /// The simulator for a person: an authorization URL followed without `login_hint` shows a consent
-/// page listing the simulated accounts, whose links approve (or deny) as a browser would.
+/// page that names who asks, for what and where the browser goes next, and offers the accounts made
+/// for a person (not every account a test made), whose buttons approve (or deny) as a browser would.
 @Suite struct SimulatorConsentPageTests {
-    @Test func theConsentPageListsAccountsAndItsApproveLinkCompletesTheFlow() async throws {
+    /// The forms of a page: each button's label with the query its form sends.
+    static func forms(_ html: String) -> [(label: String, query: String)] {
+        html.components(separatedBy: "<form ").dropFirst().map { form in
+            let inputs = form.components(separatedBy: "<input ").dropFirst().map { input -> String in
+                func attribute(_ name: String) -> String {
+                    let value = input.components(separatedBy: "\(name)=\"").dropFirst().first?.prefix { $0 != "\"" }
+                    return String(value ?? "").replacingOccurrences(of: "&quot;", with: "\"")
+                        .replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
+                        .replacingOccurrences(of: "&amp;", with: "&")
+                }
+                return QueryEncoding.encode(attribute("name")) + "=" + QueryEncoding.encode(attribute("value"))
+            }
+            let label = form.components(separatedBy: "<button type=\"submit\">").dropFirst().first?.prefix {
+                $0 != "<"
+            }
+            return (String(label ?? ""), inputs.joined(separator: "&"))
+        }
+    }
+
+    @Test func theConsentPageNamesTheAskerAndOffersPeopleWhoseApproveButtonCompletesTheFlow() async throws {
         let client = try StackClient()
         let fixtures = StackFixtures()
         let user = try fixtures.user()
-        let account = try await SimulatorAccount.create(teams: ["pageteam"])
-        let username = try VercelClient(
-            configuration: .init(apiBaseURL: account.baseURL), transport: CurlTransport(), breakers: nil,
-            logger: Logger(label: "t")
-        ).user(.init(accessToken: account.token)).username
+        let person = try await SimulatorAccount.create(teams: ["pageteam"], person: true)
+        let robot = try await SimulatorAccount.create()
+        func username(_ account: SimulatorAccount) throws -> String {
+            try VercelClient(
+                configuration: .init(apiBaseURL: account.baseURL), transport: CurlTransport(), breakers: nil,
+                logger: Logger(label: "t")
+            ).user(.init(accessToken: account.token)).username
+        }
+        let name = try username(person)
         let initiated = try await client.signed(
             "POST", "/v1/internal/vercel/oauth/initiate", json: #"{"userId":"\#(user)"}"#)
         let url = try #require(initiated.json?["authorizationUrl"] as? String)
+        let settings = try TestEnvironment.stackConfiguration()
 
         let page = try CurlTransport().send(HTTPRequest(method: "GET", url: url))
         #expect(page.status == 200 && page.header("content-type")?.hasPrefix("text/html") == true)
         let html = String(decoding: page.body, as: UTF8.self)
-        #expect(
-            html.contains("Approve as \(username)<") && html.contains("for the team pageteam")
-                && html.contains("deny=1"))
+        let slug = try #require(settings["VERCEL_INTEGRATION_SLUG"])
+        #expect(html.contains("Authorize the integration \u{201C}\(slug)\u{201D}"), "\(html)")
+        #expect(html.contains("<code>read-write:deployment</code>") && html.contains("<code>read:user</code>"))
+        let redirect = try #require(settings["VERCEL_OAUTH_REDIRECT_URI"])
+        #expect(html.contains("<code class=\"redirect\">\(redirect)</code>"))
+        let forms = Self.forms(html)
+        #expect(forms.contains { $0.label == "Approve as \(name)" })
+        #expect(forms.contains { $0.label == "Approve as \(name) for the team pageteam" })
+        #expect(!html.contains(try username(robot)), "an account made by a test is not offered")
+        let deny = try #require(forms.first { $0.label == "Deny" })
+        #expect(deny.query.hasSuffix("&deny=1") && deny.query.contains("state="))
 
-        // The link a person would click, unescaped as a browser does.
-        let marker = "login_hint=\(username)"
-        let link = try #require(
-            html.components(separatedBy: "href=\"").map { $0.prefix { $0 != "\"" } }.first { $0.hasSuffix(marker) })
-        let origin =
-            String(url.prefix { $0 != "/" }) + "//"
-            + url.dropFirst(url.prefix { $0 != "/" }.count + 2).prefix { $0 != "/" }
-        let approved = try CurlTransport().send(
-            HTTPRequest(method: "GET", url: origin + link.replacingOccurrences(of: "&amp;", with: "&")))
+        // The button a person would press: the form's fields as the query of its action.
+        let approve = try #require(forms.first { $0.label == "Approve as \(name)" })
+        let path = try #require(URL(string: url)?.path)
+        let origin = String(url[..<url.range(of: path)!.lowerBound])
+        let approved = try CurlTransport().send(HTTPRequest(method: "GET", url: origin + path + "?" + approve.query))
         #expect(approved.status == 302)
         let callback = try #require(approved.header("location"))
         #expect(callback.contains("/v1/internal/vercel/oauth/callback?") && callback.contains("code="))
+        let denied = try CurlTransport().send(HTTPRequest(method: "GET", url: origin + path + "?" + deny.query))
+        #expect(denied.status == 302 && denied.header("location")?.contains("error=access_denied") == true)
     }
 }

@@ -11,11 +11,12 @@ public struct SimulatorAccount: Sendable {
     public let userID: String
     public let teamIDs: [String]
 
-    /// Creates a user with `teams` (slugs) on the simulator.
-    public static func create(teams: [String] = []) async throws -> SimulatorAccount {
+    /// Creates a user with `teams` (slugs) on the simulator; a `person`'s account is offered on
+    /// the consent page.
+    public static func create(teams: [String] = [], person: Bool = false) async throws -> SimulatorAccount {
         let baseURL = try TestEnvironment.require("TEST_SIMULATOR_URL")
         let body = try JSONSerialization.data(withJSONObject: [
-            "username": "user\(UUID().uuidString.prefix(8).lowercased())", "teams": teams,
+            "username": "user\(UUID().uuidString.prefix(8).lowercased())", "teams": teams, "person": person,
         ])
         let reply = try await send("POST", baseURL + "/_sim/accounts", body: body, token: nil)
         let object = try JSONSerialization.jsonObject(with: reply) as! [String: Any]

@@ -137,6 +137,22 @@ import Testing
                 "\(whole.prefix(300))")
             #expect(Self.events(whole) == named, "Accept \(accept ?? "(none)") reads the same events")
         }
+        // An id the stream never gave is refused in JSON, before Nchan reads it.
+        let garbled = try RawHTTP.get(
+            port: port, path: path, headers: headers(path, lastEventID: ":(R /"), timeout: 5
+        ).map(\.text).joined()
+        #expect(
+            garbled.hasPrefix("HTTP/1.1 400") && garbled.contains("INVALID_LAST_EVENT_ID")
+                && garbled.contains("Content-Type: application/json"), "\(garbled.prefix(300))")
+        // Any other method is refused at once (a subscription is a GET).
+        for method in ["POST", "QUERY", "DELETE"] {
+            let other = try RawHTTP.get(
+                port: port, path: path, headers: headers(path), timeout: 5, until: nil, method: method
+            ).map(\.text).joined()
+            #expect(
+                other.hasPrefix("HTTP/1.1 405") && other.contains("METHOD_NOT_ALLOWED"),
+                "\(method): \(other.prefix(200))")
+        }
         let unsigned = try RawHTTP.get(port: port, path: path, headers: ["Accept": "*/*"], timeout: 5).map(\.text)
             .joined()
         #expect(unsigned.hasPrefix("HTTP/1.1 401") && unsigned.contains("MISSING_SIGNATURE"), "\(unsigned.prefix(300))")

@@ -172,7 +172,36 @@ final class GroupHarness {
             answer = Answer(response: response, body: sink.bytes.withLock { $0 }, statements: statements)
         }
         answer.requestID = request.requestID
+        if case .found(let route, _) = router.match(method: method, path: request.path) {
+            AnswerLedger.record(method: route.method, pattern: route.pattern, answer: answer)
+        }
         return answer
+    }
+}
+
+/// What the routes answered in the in-process suites, one JSON line each (`method`, `pattern`,
+/// `status`, `body`), appended to the file `TEST_ANSWER_LEDGER` names (when it names one), at most
+/// a few per route, status and error code. `scripts/dev test` validates each against the contract
+/// (docs/openapi.yaml), strictly: a field or error code the contract does not declare fails the run.
+enum AnswerLedger {
+    static let counts = Mutex<[String: Int]>([:])
+    static let perKind = 5
+
+    static func record(method: String, pattern: String, answer: GroupHarness.Answer) {
+        guard let path = ProcessInfo.processInfo.environment["TEST_ANSWER_LEDGER"],
+            answer.header("content-type")?.hasPrefix("application/json") == true,
+            let body = try? JSONSerialization.jsonObject(with: Data(answer.body), options: [.fragmentsAllowed])
+        else { return }
+        let kind = "\(method) \(pattern) \(answer.status) \(answer.code ?? "")"
+        guard
+            counts.withLock({ counts in
+                counts[kind, default: 0] += 1
+                return counts[kind]! <= perKind
+            })
+        else { return }
+        let entry: [String: Any] = ["method": method, "pattern": pattern, "status": answer.status, "body": body]
+        guard let line = try? JSONSerialization.data(withJSONObject: entry, options: [.sortedKeys]) else { return }
+        RouteLedger.append(line + Data("\n".utf8), to: path)
     }
 }
 
@@ -186,10 +215,18 @@ enum RouteLedger {
         guard let path = ProcessInfo.processInfo.environment["TEST_ROUTE_LEDGER"] else { return }
         let line = "\(group) \(method) \(pattern)"
         guard seen.withLock({ $0.insert(line).inserted }) else { return }
-        guard let handle = FileHandle(forWritingAtPath: path) ?? create(path) else { return }
-        defer { try? handle.close() }
-        _ = try? handle.seekToEnd()
-        try? handle.write(contentsOf: Data((line + "\n").utf8))
+        append(Data((line + "\n").utf8), to: path)
+    }
+
+    static let writing = Mutex<Void>(())
+
+    static func append(_ data: Data, to path: String) {
+        writing.withLock { _ in
+            guard let handle = FileHandle(forWritingAtPath: path) ?? create(path) else { return }
+            defer { try? handle.close() }
+            _ = try? handle.seekToEnd()
+            try? handle.write(contentsOf: data)
+        }
     }
 
     private static func create(_ path: String) -> FileHandle? {

@@ -14,17 +14,18 @@ public enum RawHTTP {
         try get(host: host, port: port, path: path, headers: headers, timeout: timeout, until: nil)
     }
 
-    /// Reads the reply until `marker` has arrived, then hangs up, as a reader that goes away does.
+    /// Reads the reply until `marker` has arrived, then hangs up, as a reader that goes away does
+    /// (`method` another than GET, for a route that must refuse it).
     public static func get(
         host: String = "127.0.0.1", port: UInt16, path: String, headers: [String: String] = [:], timeout: Int = 15,
-        until marker: String?
+        until marker: String?, method: String = "GET"
     ) throws -> [Arrival] {
         let fd = try connectTCP(host: host, port: port)
         defer { close(fd) }
         var tv = timeval(tv_sec: timeout, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         let extra = headers.map { "\($0.key): \($0.value)\r\n" }.joined()
-        let request = Array("GET \(path) HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n\(extra)\r\n".utf8)
+        let request = Array("\(method) \(path) HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n\(extra)\r\n".utf8)
         _ = request.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         let start = Date()
         var arrivals: [Arrival] = []

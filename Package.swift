@@ -92,7 +92,7 @@ var targets: [Target] = [
         dependencies: ["Kernel", "Vercel", "TestSupport", "Postgres", "Platform", "Crypto", logging],
         path: "Tests/VercelTests"),
     .target(
-        name: "TestSupport", dependencies: ["Kernel", "Migrator", "Postgres", "Crypto", "Vercel", logging],
+        name: "TestSupport", dependencies: ["Kernel", "Migrator", "Postgres", "Crypto", "Vercel", "Platform", logging],
         path: "Tests/TestSupport"),
     .testTarget(
         name: "SchemaTests",

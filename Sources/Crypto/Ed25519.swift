@@ -63,12 +63,14 @@ public enum Ed25519 {
         public init(seed: [UInt8]) throws {
             guard seed.count == 32 else { throw CryptoError.invalidKey("an Ed25519 seed is 32 bytes") }
             guard
-                let raw = Ed25519.withKey(private: seed, { key -> [UInt8]? in
-                    var out = [UInt8](repeating: 0, count: 32)
-                    var length = 32
-                    guard EVP_PKEY_get_raw_public_key(key, &out, &length) == 1, length == 32 else { return nil }
-                    return out
-                }) ?? nil,
+                let raw = Ed25519.withKey(
+                    private: seed,
+                    { key -> [UInt8]? in
+                        var out = [UInt8](repeating: 0, count: 32)
+                        var length = 32
+                        guard EVP_PKEY_get_raw_public_key(key, &out, &length) == 1, length == 32 else { return nil }
+                        return out
+                    }) ?? nil,
                 let publicKey = PublicKey(raw: raw)
             else { throw CryptoError.openSSLFailure("EVP_PKEY_new_raw_private_key") }
             self.seed = seed
@@ -135,17 +137,21 @@ public enum Ed25519 {
     }
 
     private static func withKey<T>(public raw: [UInt8], _ body: (OpaquePointer) -> T) -> T? {
-        guard let key = raw.withUnsafeBufferPointer({
-            EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nil, $0.baseAddress, $0.count)
-        }) else { return nil }
+        guard
+            let key = raw.withUnsafeBufferPointer({
+                EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nil, $0.baseAddress, $0.count)
+            })
+        else { return nil }
         defer { EVP_PKEY_free(key) }
         return body(key)
     }
 
     private static func withKey<T>(private seed: [UInt8], _ body: (OpaquePointer) -> T) -> T? {
-        guard let key = seed.withUnsafeBufferPointer({
-            EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nil, $0.baseAddress, $0.count)
-        }) else { return nil }
+        guard
+            let key = seed.withUnsafeBufferPointer({
+                EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nil, $0.baseAddress, $0.count)
+            })
+        else { return nil }
         defer { EVP_PKEY_free(key) }
         return body(key)
     }

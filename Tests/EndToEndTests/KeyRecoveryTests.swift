@@ -80,29 +80,54 @@ import Testing
         #expect(shares.count == 5 && Set(shares).count == 5)
 
         // An EMERGENCY_RECOVERY request: three other admins approve, its requester executes it.
-        let requester = try fixtures.user(role: "admin")
-        let holders = try (0..<3).map { _ in try fixtures.user(role: "admin") }
+        let requester = try SigningAdmin.enrolled(in: fixtures.db)
+        let holders = try (0..<3).map { _ in try SigningAdmin.enrolled(in: fixtures.db) }
         let requests = "/v1/admin/vercel/breakglass/requests"
         let created = try await post(
-            requests, as: requester,
+            requests, as: requester.id,
             [
                 "accessLevel": "EMERGENCY_RECOVERY",
                 "justification": "The key \(lostID) left the ring before its rotation finished",
             ])
-        let request = try #require((created.json?["request"] as? [String: Any])?["id"] as? String, "\(created.text)")
+        let shown = try #require(created.json?["request"] as? [String: Any], "\(created.text)")
+        let request = try #require(shown["id"] as? String)
         let recovery = "/v1/admin/vercel/breakglass/key-recovery"
         // Before the request is executed, no share is taken.
         let early = try await post(
-            recovery, as: holders[0], ["requestId": request, "share": shares[0], "keyId": lostID])
+            recovery, as: holders[0].id, ["requestId": request, "share": shares[0], "keyId": lostID])
         #expect(early.status == 403 && early.code == "RECOVERY_NOT_AUTHORIZED")
         for holder in holders {
-            #expect(try await post("\(requests)/\(request)/approve", as: holder, [:]).status == 200)
+            let approved = try await post(
+                "\(requests)/\(request)/approve", as: holder.id,
+                ["adminSignature": try holder.signature(.approve, on: shown)])
+            #expect(approved.status == 200, "\(approved.text)")
         }
-        #expect(try await post("\(requests)/\(request)/execute", as: requester, [:]).status == 200)
+        let executed = try await post(
+            "\(requests)/\(request)/execute", as: requester.id,
+            ["adminSignature": try requester.signature(.execute, on: shown)])
+        #expect(executed.status == 200, "\(executed.text)")
 
-        func give(_ share: String, as admin: UUID) async throws -> StackClient.Reply {
-            try await post(recovery, as: admin, ["requestId": request, "share": share, "keyId": lostID])
+        func give(_ share: String, as admin: SigningAdmin) async throws -> StackClient.Reply {
+            try await post(
+                recovery, as: admin.id,
+                [
+                    "requestId": request, "share": share, "keyId": lostID,
+                    "adminSignature": try admin.signature(
+                        .share, on: shown, subject: AdminStatement.subject(ofShare: share)),
+                ])
         }
+        // A share without its admin's signature, or signed for another share, is refused.
+        let unsigned = try await post(
+            recovery, as: holders[0].id, ["requestId": request, "share": shares[0], "keyId": lostID])
+        #expect(unsigned.status == 403 && unsigned.code == "SIGNATURE_REQUIRED", "\(unsigned.text)")
+        let otherShare = try await post(
+            recovery, as: holders[0].id,
+            [
+                "requestId": request, "share": shares[0], "keyId": lostID,
+                "adminSignature": try holders[0].signature(
+                    .share, on: shown, subject: AdminStatement.subject(ofShare: shares[1])),
+            ])
+        #expect(otherShare.status == 403 && otherShare.code == "SIGNATURE_INVALID", "\(otherShare.text)")
         let first = try await give(shares[0], as: holders[0])
         #expect(first.status == 200 && first.json?["progress"] as? String == "1/3", "\(first.text)")
         // The same admin again, or the same share from another: ignored.
@@ -113,7 +138,12 @@ import Testing
         #expect(try sealedKeyIDs(of: connection) == [lostID, lostID])
 
         // A reset discards the progress; the two shares are handed in again.
-        let reset = try await post(recovery, as: holders[2], ["requestId": request, "reset": true, "keyId": lostID])
+        let reset = try await post(
+            recovery, as: holders[2].id,
+            [
+                "requestId": request, "reset": true, "keyId": lostID,
+                "adminSignature": try holders[2].signature(.resetShares, on: shown),
+            ])
         #expect(reset.json?["progress"] as? String == "0/3", "\(reset.text)")
         #expect(try await give(shares[0], as: holders[0]).json?["progress"] as? String == "1/3")
         #expect(try await give(shares[1], as: holders[1]).json?["progress"] as? String == "2/3")
@@ -128,7 +158,7 @@ import Testing
         for (share, holder) in zip([shares[4], shares[2], shares[3]], holders) {
             let reply = try await give(share, as: holder)
             #expect(reply.status == 200, "\(reply.text)")
-            if holder == holders[2] {
+            if holder.id == holders[2].id {
                 #expect(reply.json?["recovered"] as? Bool == true, "\(reply.text)")
                 #expect((reply.json?["reencrypted"] as? Int ?? 0) >= 2)
             }

@@ -3,6 +3,7 @@ import Crypto
 import Foundation
 import Platform
 import PlatformHost
+import TestSupport
 import Testing
 
 /// The `breakglass` group's routes, called in process: a request that two other administrators
@@ -10,27 +11,36 @@ import Testing
 /// the round trips of an approval.
 @Suite(.serialized) struct BreakglassRouteTests {
     let harness: GroupHarness
-    let requester: UUID
-    let approvers: [UUID]
+    let requester: SigningAdmin
+    let approvers: [SigningAdmin]
     let connection: UUID
     let base = "/v1/admin/vercel/breakglass"
 
     init() throws {
         harness = try GroupHarness(BreakglassGroup.group)
-        requester = try harness.user(admin: true)
-        approvers = [try harness.user(admin: true), try harness.user(admin: true)]
+        requester = try SigningAdmin.enrolled(in: harness.db)
+        approvers = [try SigningAdmin.enrolled(in: harness.db), try SigningAdmin.enrolled(in: harness.db)]
         connection = try harness.connect(try harness.user(), token: "vca_opened-only-here")
     }
 
     func create() throws -> String {
         let created = try harness.call(
-            "POST", "\(base)/requests", as: requester,
+            "POST", "\(base)/requests", as: requester.id,
             json: [
                 "accessLevel": "DECRYPT_TOKENS", "connectionIds": [connection.uuidString.lowercased()],
                 "justification": "Customer escalation: deploys fail with 401 since Monday",
             ])
         #expect(created.status == 201, "\(created.text)")
         return try #require((created.json["request"] as? [String: Any])?["id"] as? String)
+    }
+
+    /// `action` on request `id`, signed by `admin` over the request as the group shows it.
+    func act(_ action: AdminStatement.Action, _ id: String, as admin: SigningAdmin) throws -> GroupHarness.Answer {
+        let shown = try harness.call("GET", "\(base)/requests/\(id)", as: admin.id)
+        let request = try #require(shown.json["request"] as? [String: Any], "\(shown.text)")
+        return try harness.call(
+            "POST", "\(base)/requests/\(id)/\(action.rawValue)", as: admin.id,
+            json: ["adminSignature": try admin.signature(action, on: request)])
     }
 
     func status(_ answer: GroupHarness.Answer) -> String? {
@@ -40,25 +50,26 @@ import Testing
     @Test func twoOtherAdministratorsApproveAndTheRequesterExecutesOnce() throws {
         defer { harness.drop() }
         let id = try create()
-        #expect(try harness.call("POST", "\(base)/requests/\(id)/approve", as: requester).code == "SELF_APPROVAL")
-        let one = try harness.call("POST", "\(base)/requests/\(id)/approve", as: approvers[0])
+        #expect(try act(.approve, id, as: requester).code == "SELF_APPROVAL")
+        let one = try act(.approve, id, as: approvers[0])
         #expect(status(one) == "pending", "\(one.text)")
-        #expect(one.statements <= 11, "an approval took \(one.statements) round trips")
-        let two = try harness.call("POST", "\(base)/requests/\(id)/approve", as: approvers[1])
+        // Eleven, and two for the signature: its key looked up (locked against a revocation) and its nonce spent.
+        #expect(one.statements <= 13, "an approval took \(one.statements) round trips")
+        let two = try act(.approve, id, as: approvers[1])
         #expect(status(two) == "approved", "\(two.text)")
 
-        #expect(try harness.call("POST", "\(base)/requests/\(id)/execute", as: approvers[0]).code == "NOT_REQUESTER")
-        let executed = try harness.call("POST", "\(base)/requests/\(id)/execute", as: requester)
+        #expect(try act(.execute, id, as: approvers[0]).code == "NOT_REQUESTER")
+        let executed = try act(.execute, id, as: requester)
         #expect(executed.status == 200 && executed.header("cache-control") == "no-store", "\(executed.text)")
         let tokens = try #require(executed.json["tokens"] as? [[String: Any]])
         #expect(tokens.first?["accessToken"] as? String == "vca_opened-only-here")
         #expect(
-            try harness.call("POST", "\(base)/requests/\(id)/execute", as: requester).code == "REQUEST_NOT_EXECUTABLE")
+            try act(.execute, id, as: requester).code == "REQUEST_NOT_EXECUTABLE")
 
-        let listed = try harness.call("GET", "\(base)/requests?status=executed", as: approvers[1])
+        let listed = try harness.call("GET", "\(base)/requests?status=executed", as: approvers[1].id)
         #expect((listed.json["requests"] as? [[String: Any]])?.map { $0["id"] as? String } == [id])
         #expect(!listed.text.contains("vca_opened-only-here"))
-        let audit = try harness.call("GET", "\(base)/audit?limit=10", as: approvers[0])
+        let audit = try harness.call("GET", "\(base)/audit?limit=10", as: approvers[0].id)
         let actions = (audit.json["entries"] as? [[String: Any]])?.compactMap { $0["action"] as? String } ?? []
         #expect(
             actions.prefix(4) == [
@@ -70,12 +81,12 @@ import Testing
     @Test func oneDenialEndsARequestAndNonAdministratorsAreRefused() throws {
         defer { harness.drop() }
         let id = try create()
-        #expect(status(try harness.call("POST", "\(base)/requests/\(id)/deny", as: approvers[0])) == "denied")
+        #expect(status(try act(.deny, id, as: approvers[0])) == "denied")
         #expect(
-            try harness.call("POST", "\(base)/requests/\(id)/approve", as: approvers[1]).code == "REQUEST_NOT_PENDING")
+            try act(.approve, id, as: approvers[1]).code == "REQUEST_NOT_PENDING")
         let user = try harness.user()
         #expect(try harness.call("GET", "\(base)/requests", as: user).code == "ADMIN_REQUIRED")
-        #expect(try harness.call("GET", "\(base)/requests?limit=101", as: requester).code == "INVALID_LIMIT")
+        #expect(try harness.call("GET", "\(base)/requests?limit=101", as: requester.id).code == "INVALID_LIMIT")
     }
 
     @Test func aDeadJobIsListedAndRetriedOnce() throws {
@@ -85,14 +96,14 @@ import Testing
             INSERT INTO vercel_jobs (kind, payload, status, attempts, last_error)
             VALUES ('alert', '{"type":"test"}', 'dead', 8, 'endpoint answered 500') RETURNING id
             """)[0].decode("id")
-        let listed = try harness.call("GET", "/v1/admin/vercel/jobs", as: requester)
+        let listed = try harness.call("GET", "/v1/admin/vercel/jobs", as: requester.id)
         let ids = (listed.json["jobs"] as? [[String: Any]])?.map { "\($0["id"] ?? "")" } ?? []
         #expect(ids.contains("\(job)"), "\(listed.text)")
-        let retried = try harness.call("POST", "/v1/admin/vercel/jobs/\(job)/retry", as: requester)
+        let retried = try harness.call("POST", "/v1/admin/vercel/jobs/\(job)/retry", as: requester.id)
         #expect(retried.status == 200, "\(retried.text)")
-        #expect(try harness.call("POST", "/v1/admin/vercel/jobs/\(job)/retry", as: requester).code == "JOB_NOT_DEAD")
+        #expect(try harness.call("POST", "/v1/admin/vercel/jobs/\(job)/retry", as: requester.id).code == "JOB_NOT_DEAD")
         #expect(
-            try harness.call("POST", "/v1/admin/vercel/jobs/999999999/retry", as: requester).code == "JOB_NOT_FOUND")
+            try harness.call("POST", "/v1/admin/vercel/jobs/999999999/retry", as: requester.id).code == "JOB_NOT_FOUND")
     }
 
     /// A key that left the ring, escrowed as `vercel-keyescrow split` escrows it: three shares
@@ -119,23 +130,28 @@ import Testing
         try harness.db.execute(
             "INSERT INTO vercel_key_escrow (key_id, check_value, threshold, shares) VALUES (\(lostID), \(check), 3, 5)")
 
-        let holders = [approvers[0], approvers[1], try harness.user(admin: true)]
+        let holders = [approvers[0], approvers[1], try SigningAdmin.enrolled(in: harness.db)]
         let created = try harness.call(
-            "POST", "\(base)/requests", as: requester,
+            "POST", "\(base)/requests", as: requester.id,
             json: [
                 "accessLevel": "EMERGENCY_RECOVERY", "justification": "The key lost1 left the ring before its rotation",
             ])
-        let id = try #require((created.json["request"] as? [String: Any])?["id"] as? String, "\(created.text)")
-        func give(_ share: Shamir.Share, as admin: UUID) throws -> GroupHarness.Answer {
+        let shown = try #require(created.json["request"] as? [String: Any], "\(created.text)")
+        let id = try #require(shown["id"] as? String)
+        func give(_ share: Shamir.Share, as admin: SigningAdmin) throws -> GroupHarness.Answer {
             try harness.call(
-                "POST", "\(base)/key-recovery", as: admin,
-                json: ["requestId": id, "share": share.text, "keyId": lostID])
+                "POST", "\(base)/key-recovery", as: admin.id,
+                json: [
+                    "requestId": id, "share": share.text, "keyId": lostID,
+                    "adminSignature": try admin.signature(
+                        .share, on: shown, subject: AdminStatement.subject(ofShare: share.text)),
+                ])
         }
         #expect(try give(shares[0], as: holders[0]).code == "RECOVERY_NOT_AUTHORIZED")
         for holder in holders {
-            _ = try harness.call("POST", "\(base)/requests/\(id)/approve", as: holder)
+            _ = try act(.approve, id, as: holder)
         }
-        let executed = try harness.call("POST", "\(base)/requests/\(id)/execute", as: requester)
+        let executed = try act(.execute, id, as: requester)
         #expect(executed.status == 200, "\(executed.text)")
 
         #expect(try give(shares[0], as: holders[0]).json["progress"] as? String == "1/3")
@@ -149,7 +165,7 @@ import Testing
         #expect(keyID == harness.keyRing.withCurrentKey { id, _ in id })
         #expect(
             try harness.call(
-                "POST", "\(base)/key-recovery", as: holders[0],
+                "POST", "\(base)/key-recovery", as: holders[0].id,
                 json: ["requestId": id, "share": "not-a-share", "keyId": lostID]
             ).code == "INVALID_SHARE")
     }

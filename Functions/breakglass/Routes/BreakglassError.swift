@@ -22,6 +22,16 @@ enum BreakglassError: Error {
     case recoveryFailed
     case recoveryInProgress
     case invalidStatus
+    case signature(AdminKeyStore.Refusal)
+    case invalidKeyChange
+    case invalidPublicKey
+    case invalidKeyProof
+    case keyInUse
+    case keyAlreadyEnrolled
+    case noActiveKey
+    case keyNotFound
+    case ownKey
+    case noQuorum
 
     init(_ refusal: BreakglassStore.Refusal) {
         switch refusal {
@@ -33,6 +43,8 @@ enum BreakglassError: Error {
         case .notPending(let status): self = .notPending(status: status)
         case .notRequester: self = .notRequester
         case .notExecutable(let status): self = .notExecutable(status: status)
+        case .ownKey: self = .ownKey
+        case .noQuorum: self = .noQuorum
         }
     }
 }
@@ -76,6 +88,29 @@ extension BreakglassError: GroupRefusal {
         case .recoveryInProgress: (409, "RECOVERY_IN_PROGRESS", "The shares are being combined; ask again shortly")
         case .invalidStatus:
             (400, "INVALID_STATUS", "status must be pending, approved, executed, expired or denied")
+        case .signature(let refusal): (403, refusal.rawValue, refusal.message)
+        case .invalidKeyChange:
+            (
+                400, "INVALID_KEY_CHANGE",
+                "An ADMIN_KEY request, and only one, carries keyChange with action enrol, rotate or revoke"
+            )
+        case .invalidPublicKey:
+            (400, "INVALID_PUBLIC_KEY", "publicKey must be an Ed25519 public key, base64url (43 characters)")
+        case .invalidKeyProof:
+            (
+                400, "INVALID_KEY_PROOF",
+                "proof must be the new key's signature of its proof of possession (vercel-admin makes it)"
+            )
+        case .keyInUse: (409, "KEY_IN_USE", "This key is already enrolled, or was: use a new key")
+        case .keyAlreadyEnrolled: (409, "KEY_ALREADY_ENROLLED", "You hold an active key: ask to rotate it instead")
+        case .noActiveKey: (409, "NO_ACTIVE_KEY", "You hold no active key to rotate: ask to enrol one")
+        case .keyNotFound: (404, "KEY_NOT_FOUND", "No active admin key has this fingerprint")
+        case .ownKey: (403, "OWN_KEY", "A change to your own key is decided by the other admins")
+        case .noQuorum:
+            (
+                409, "NO_QUORUM",
+                "No other admin holds a key to approve this: enrol the first key on the host (vercel-admin enrol-first)"
+            )
         }
     }
 

@@ -1,3 +1,4 @@
+import Crypto
 import FastCGI
 import Kernel
 import Platform
@@ -11,14 +12,33 @@ import Foundation
 
 /// `…/breakglass/requests`: emergency access for administrators. A request names its level, the
 /// connections and why; distinct admins other than the requester approve it (1, 2 or 3 by level) or
-/// one denies it; its requester executes it once inside the window its approval opens. Every step is
-/// audited and raises a `breakglass.*` alert; `DECRYPT_TOKENS`' execution is the one answer of this
-/// service that holds tokens, and it is never cached.
+/// one denies it; its requester executes it once inside the window its approval opens. Each
+/// approve, deny and execute carries `adminSignature`, the acting admin's Ed25519 signature over the
+/// request's statement (`AdminStatement`): the platform's HMAC alone decides nothing, and a refused
+/// signature is audited and alerted. An ADMIN_KEY request enrols, rotates or revokes an admin key,
+/// and takes effect on its last approval. Every step is audited and raises a `breakglass.*` alert;
+/// `DECRYPT_TOKENS`' execution is the one answer of this service that holds tokens, and it is never
+/// cached.
 enum BreakglassRequests {
     struct CreateInput: Decodable, Sendable {
         let accessLevel: String
         let connectionIds: [UUID]?
         let justification: String
+        let keyChange: KeyChangeInput?
+    }
+
+    /// An ADMIN_KEY request's change: `enrol` or `rotate` the caller's key (`publicKey`, with
+    /// `proof`, the new key's signature of `AdminStatement.proofOfPossession`), or `revoke` a key by
+    /// its `fingerprint`.
+    struct KeyChangeInput: Decodable, Sendable {
+        let action: String
+        let publicKey: String?
+        let proof: String?
+        let fingerprint: String?
+    }
+
+    struct DecisionInput: Decodable, Sendable {
+        let adminSignature: AdminSignature?
     }
 
     struct One: Encodable {
@@ -35,6 +55,10 @@ enum BreakglassRequests {
         let connectionIds: [String]
         let status: String
         let actor: String
+        let digest: String
+        /// The signature that made the step count, so the audit log alone proves who decided.
+        let adminSignature: AdminSignature?
+        let keyChange: BreakglassStore.KeyChange?
     }
 
     @Sendable static func create(_ call: PlatformCall<CreateInput>, _ context: WorkerServices) throws -> Response {
@@ -44,16 +68,49 @@ enum BreakglassRequests {
         let justification = call.input.justification.trimmingCharacters(in: .whitespacesAndNewlines)
         guard (20...4000).contains(justification.count) else { throw BreakglassError.invalidJustification }
         let connections = call.input.connectionIds ?? []
-        let needsConnections = level != .emergencyRecovery
-        guard connections.count <= 50, !needsConnections || !connections.isEmpty else {
-            throw BreakglassError.invalidConnections
-        }
-        let request = try refusing {
+        let needsConnections = level != .emergencyRecovery && level != .adminKey
+        guard connections.count <= 50, !needsConnections || !connections.isEmpty,
+            level != .adminKey || connections.isEmpty
+        else { throw BreakglassError.invalidConnections }
+        guard (level == .adminKey) == (call.input.keyChange != nil) else { throw BreakglassError.invalidKeyChange }
+        let change = try call.input.keyChange.map { try keyChange($0, caller: call.caller.userID, context) }
+        let request = try refusing(nil, call, context) {
             try context.breakglass.create(
-                requester: call.caller.userID, level: level, connections: connections, justification: justification
-            ) { try record(.requested, $0, call, context) }
+                requester: call.caller.userID, level: level, connections: connections, justification: justification,
+                keyChange: change
+            ) { try record(.requested, $0, call, context, signature: nil) }
         }
         return .json(One(request: request), status: 201)
+    }
+
+    /// The change an ADMIN_KEY request asks for, checked: a new key proven held by its caller, or
+    /// an active key to revoke.
+    private static func keyChange(
+        _ input: KeyChangeInput, caller: UUID, _ context: WorkerServices
+    ) throws -> BreakglassStore.KeyChange {
+        guard let action = BreakglassStore.KeyChange.Action(rawValue: input.action) else {
+            throw BreakglassError.invalidKeyChange
+        }
+        let keys = context.adminKeys
+        switch action {
+        case .revoke:
+            guard input.publicKey == nil, let fingerprint = input.fingerprint, fingerprint.utf8.count <= 64,
+                let key = try keys.find(fingerprint), key.status == "active"
+            else { throw BreakglassError.keyNotFound }
+            return .init(action: .revoke, adminId: key.adminId, publicKey: nil, fingerprint: fingerprint)
+        case .enrol, .rotate:
+            guard let text = input.publicKey, let key = Ed25519.PublicKey(text: text) else {
+                throw BreakglassError.invalidPublicKey
+            }
+            guard let proof = input.proof.flatMap(Base64URL.decode),
+                key.verifies(proof, of: AdminStatement.proofOfPossession(admin: caller, key: key))
+            else { throw BreakglassError.invalidKeyProof }
+            guard try keys.find(key.fingerprint) == nil else { throw BreakglassError.keyInUse }
+            let current = try keys.active(of: caller)
+            if action == .enrol, current != nil { throw BreakglassError.keyAlreadyEnrolled }
+            if action == .rotate, current == nil { throw BreakglassError.noActiveKey }
+            return .init(action: action, adminId: caller, publicKey: key.text, fingerprint: key.fingerprint)
+        }
     }
 
     @Sendable static func list(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
@@ -68,27 +125,62 @@ enum BreakglassRequests {
         return .json(Listed(requests: try context.breakglass.list(status: status, limit: limit)))
     }
 
-    @Sendable static func approve(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
+    /// `GET …/requests/:id`: one request, with its digest, as an admin reviews it before signing.
+    @Sendable static func show(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
+        try context.breakglass.expireOverdue()
+        guard let request = try context.breakglass.find(try requestID(call)) else {
+            throw BreakglassError.requestNotFound
+        }
+        return .json(One(request: request))
+    }
+
+    @Sendable static func approve(_ call: PlatformCall<DecisionInput>, _ context: WorkerServices) throws -> Response {
         try decide(call, context, approve: true)
     }
 
-    @Sendable static func deny(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
+    @Sendable static func deny(_ call: PlatformCall<DecisionInput>, _ context: WorkerServices) throws -> Response {
         try decide(call, context, approve: false)
     }
 
     private static func decide(
-        _ call: PlatformCall<NoInput>, _ context: WorkerServices, approve: Bool
+        _ call: PlatformCall<DecisionInput>, _ context: WorkerServices, approve: Bool
     ) throws -> Response {
         let id = try requestID(call)
-        let request = try refusing {
+        let action: AdminStatement.Action = approve ? .approve : .deny
+        let request = try refusing((id, action), call, context) {
             try context.breakglass.decide(
-                id, approver: call.caller.userID, approve: approve
+                id, approver: call.caller.userID, approve: approve, verifying: verifier(action, call, context)
             ) { request in
-                let step: Step = approve ? (request.status == "approved" ? .approved : .approvalRecorded) : .denied
-                try record(step, request, call, context)
+                let signature = call.input.adminSignature
+                switch (approve, request.status, request.keyChange) {
+                case (false, _, _): try record(.denied, request, call, context, signature: signature)
+                case (true, "executed", let change?):
+                    try record(.approved, request, call, context, signature: signature)
+                    try recordKeyChange(change, request, call, context)
+                case (true, "approved", _): try record(.approved, request, call, context, signature: signature)
+                default: try record(.approvalRecorded, request, call, context, signature: signature)
+                }
             }
         }
         return .json(One(request: request))
+    }
+
+    /// Checks the caller's signature of `action` on the request as the store locked it.
+    static func verifier<Input: Sendable>(
+        _ action: AdminStatement.Action, _ call: PlatformCall<Input>, _ context: WorkerServices,
+        signature: AdminSignature?, subject: String = "-"
+    ) -> BreakglassStore.Verifier {
+        { request in
+            try context.adminKeys.accept(signature, by: call.caller.userID) { nonce, timestamp in
+                request.statement(action, subject: subject, nonce: nonce, timestamp: timestamp)
+            }
+        }
+    }
+
+    private static func verifier(
+        _ action: AdminStatement.Action, _ call: PlatformCall<DecisionInput>, _ context: WorkerServices
+    ) -> BreakglassStore.Verifier {
+        verifier(action, call, context, signature: call.input.adminSignature)
     }
 
     struct Executed: Encodable {
@@ -107,11 +199,13 @@ enum BreakglassRequests {
         let unavailable: String?
     }
 
-    @Sendable static func execute(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
+    @Sendable static func execute(_ call: PlatformCall<DecisionInput>, _ context: WorkerServices) throws -> Response {
         let id = try requestID(call)
-        let request = try refusing {
-            try context.breakglass.execute(id, requester: call.caller.userID) {
-                try record(.executed, $0, call, context)
+        let request = try refusing((id, .execute), call, context) {
+            try context.breakglass.execute(
+                id, requester: call.caller.userID, verifying: verifier(.execute, call, context)
+            ) {
+                try record(.executed, $0, call, context, signature: call.input.adminSignature)
             }
         }
         // EMERGENCY_RECOVERY opens key recovery for 30 minutes; it shows nothing itself.
@@ -140,18 +234,30 @@ enum BreakglassRequests {
         return response
     }
 
-    private static func requestID(_ call: PlatformCall<NoInput>) throws -> UUID {
+    private static func requestID<Input>(_ call: PlatformCall<Input>) throws -> UUID {
         guard let text = call.parameter("id"), let id = UUID(uuidString: text) else {
             throw BreakglassError.requestNotFound
         }
         return id
     }
 
-    private static func refusing<T>(_ body: () throws -> T) throws -> T {
+    /// Runs a step, turning the store's refusals into answers; a refused signature is audited and
+    /// alerted, after the step's transaction has rolled back, before it is answered.
+    static func refusing<T, Input: Sendable>(
+        _ acting: (request: UUID, action: AdminStatement.Action)?, _ call: PlatformCall<Input>,
+        _ context: WorkerServices, signature: AdminSignature? = nil, _ body: () throws -> T
+    ) throws -> T {
         do {
             return try body()
         } catch let refusal as BreakglassStore.Refusal {
             throw BreakglassError(refusal)
+        } catch let refusal as AdminKeyStore.Refusal {
+            if let acting {
+                try SignatureRefusal.record(
+                    refusal, request: acting.request, action: acting.action,
+                    signature: signature ?? (call.input as? DecisionInput)?.adminSignature, call, context)
+            }
+            throw BreakglassError.signature(refusal)
         }
     }
 
@@ -177,15 +283,75 @@ enum BreakglassRequests {
     /// The audit row and the `breakglass.<step>` alert of one step, written in the step's transaction: who, which request, which level
     /// and connections; never a token.
     private static func record<Input>(
-        _ step: Step, _ request: BreakglassStore.Request, _ call: PlatformCall<Input>, _ context: WorkerServices
+        _ step: Step, _ request: BreakglassStore.Request, _ call: PlatformCall<Input>, _ context: WorkerServices,
+        signature: AdminSignature?
     ) throws {
         let event = Event(
             requestId: request.id.uuidString.lowercased(), accessLevel: request.accessLevel.rawValue,
             connectionIds: request.connectionIds.map { $0.uuidString.lowercased() }, status: request.status,
-            actor: call.caller.userID.uuidString.lowercased())
+            actor: call.caller.userID.uuidString.lowercased(), digest: request.digest, adminSignature: signature,
+            keyChange: request.keyChange)
         try context.audit.record(
             step.auditAction, severity: .high, actor: call.caller.userID, details: event)
         try context.alerts.enqueue(
             "breakglass.\(step.rawValue)", severity: .critical, userID: call.caller.userID, data: event)
+    }
+}
+
+extension BreakglassRequests {
+    private struct KeyEvent: Encodable {
+        let requestId: String
+        let action: String
+        let adminId: String
+        let fingerprint: String
+        let approvedBy: [String]
+    }
+
+    /// The audit row and alert of a key change the quorum applied.
+    fileprivate static func recordKeyChange(
+        _ change: BreakglassStore.KeyChange, _ request: BreakglassStore.Request,
+        _ call: PlatformCall<DecisionInput>, _ context: WorkerServices
+    ) throws {
+        let event = KeyEvent(
+            requestId: request.id.uuidString.lowercased(), action: change.action.rawValue,
+            adminId: change.adminId.uuidString.lowercased(), fingerprint: change.fingerprint,
+            approvedBy: request.decisions.filter { $0.decision == "approve" }.map {
+                $0.approverId.uuidString.lowercased()
+            })
+        let action: AuditAction =
+            switch change.action {
+            case .enrol: .adminKeyEnrolled
+            case .rotate: .adminKeyRotated
+            case .revoke: .adminKeyRevoked
+            }
+        try context.audit.record(action, severity: .high, actor: call.caller.userID, details: event)
+        try context.alerts.enqueue(
+            "breakglass.admin_key_\(change.action.rawValue)", severity: .critical, userID: call.caller.userID,
+            data: event)
+    }
+}
+
+/// A decision refused for its signature, audited and alerted: someone holding the platform's
+/// secret, or a stolen or revoked key, tried to act as an admin.
+enum SignatureRefusal {
+    private struct Event: Encodable {
+        let requestId: String
+        let action: String
+        let reason: String
+        let actor: String
+        let keyFingerprint: String?
+    }
+
+    static func record<Input>(
+        _ refusal: AdminKeyStore.Refusal, request: UUID, action: AdminStatement.Action, signature: AdminSignature?,
+        _ call: PlatformCall<Input>, _ context: WorkerServices
+    ) throws {
+        let event = Event(
+            requestId: request.uuidString.lowercased(), action: action.rawValue, reason: refusal.rawValue,
+            actor: call.caller.userID.uuidString.lowercased(),
+            keyFingerprint: signature.map { String($0.keyFingerprint.prefix(64)) })
+        try context.audit.record(.adminSignatureRefused, severity: .high, actor: call.caller.userID, details: event)
+        try context.alerts.enqueue(
+            "breakglass.signature_refused", severity: .critical, userID: call.caller.userID, data: event)
     }
 }

@@ -10,7 +10,8 @@ import Foundation
 #endif
 
 /// `POST /v1/admin/vercel/breakglass/key-recovery` `{requestId, share?, keyId?, reset?}`: recovers an
-/// escrowed encryption key from shares handed in one per call by distinct admins, unseal-style, under
+/// escrowed encryption key from shares handed in one per call by distinct admins, each share signed
+/// with its admin's own key (`adminSignature`, action `share`, subject the share's SHA-256), unseal-style, under
 /// an executed EMERGENCY_RECOVERY request (for the 30 minutes after its execution). A duplicate share
 /// is ignored; `reset` discards the progress. At the threshold the shares are combined and the result
 /// checked against the escrow's key check value before anything else: too few or corrupted shares
@@ -24,6 +25,8 @@ enum KeyRecovery {
         let share: String?
         let keyId: String?
         let reset: Bool?
+        /// The admin's signature of `share` (the share's SHA-256 as the subject) or of `reset-shares`.
+        let adminSignature: AdminSignature?
     }
 
     struct Progress: Encodable {
@@ -66,13 +69,27 @@ enum KeyRecovery {
                     reencrypted: tally?.rekeyed, failed: tally?.failed))
         }
 
+        /// Checks the caller's signature of `action` in the transaction of what it allows.
+        func signed(_ action: AdminStatement.Action, subject: String = "-", _ body: () throws -> Void) throws {
+            try BreakglassRequests.refusing((request.id, action), call, context, signature: input.adminSignature) {
+                try store.transaction {
+                    _ = try BreakglassRequests.verifier(
+                        action, call, context, signature: input.adminSignature, subject: subject)(request)
+                    try body()
+                }
+            }
+        }
+
         if input.reset == true {
-            try store.discard(request: request.id)
+            try signed(.resetShares) { try store.discard(request: request.id) }
             try record(.keyRecoveryReset, "key_recovery_reset", escrow, shares: 0, nil, call, context)
             return try answer(duplicate: false, recovered: false)
         }
         guard let text = input.share, let share = Shamir.Share(text: text) else { throw BreakglassError.invalidShare }
-        let accepted = try store.submit(share, request: request.id, admin: call.caller.userID, keyID: escrow.keyID)
+        var accepted = false
+        try signed(.share, subject: AdminStatement.subject(ofShare: text)) {
+            accepted = try store.submit(share, request: request.id, admin: call.caller.userID, keyID: escrow.keyID)
+        }
         let gathered = try store.count(request: request.id, keyID: escrow.keyID)
         if accepted {
             try record(

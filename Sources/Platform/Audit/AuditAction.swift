@@ -37,4 +37,9 @@ public enum AuditAction: String, Sendable, CaseIterable {
     case keyRecoveryFailed = "KEY_RECOVERY_FAILED"
     case keyRecovered = "KEY_RECOVERED"
     case jobRetried = "JOB_RETRIED"
+    case adminSignatureRefused = "ADMIN_SIGNATURE_REFUSED"
+    case adminKeyEnrolled = "ADMIN_KEY_ENROLLED"
+    case adminKeyRotated = "ADMIN_KEY_ROTATED"
+    case adminKeyRevoked = "ADMIN_KEY_REVOKED"
+    case webhookReplayed = "WEBHOOK_REPLAYED"
 }

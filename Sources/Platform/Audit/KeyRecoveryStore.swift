@@ -19,6 +19,12 @@ public struct KeyRecoveryStore {
         self.keyRing = keyRing
     }
 
+    /// Runs `body` in one transaction: a share's signature is checked, and its nonce spent, with
+    /// the share's keeping, or neither happens.
+    public func transaction<T>(_ body: () throws -> T) throws -> T {
+        try database.transaction(body)
+    }
+
     /// Runs `body` as the one combination of `request`'s shares on every host; nil, without
     /// running it, while another runs.
     public func combining<T>(request: UUID, _ body: () throws -> T) throws -> T? {

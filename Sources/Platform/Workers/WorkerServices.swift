@@ -89,6 +89,7 @@ public final class WorkerServices {
     public var audit: SecurityAudit { SecurityAudit(database: database) }
     public var buildMetrics: BuildMetricsStore { BuildMetricsStore(database: database) }
     public var breakglass: BreakglassStore { BreakglassStore(database: database) }
+    public var adminKeys: AdminKeyStore { AdminKeyStore(database: database) }
     public var alerts: AlertOutbox { AlertOutbox(database: database) }
     public var jobs: JobStore { JobStore(database: database) }
     public var autoDeploy: AutoDeployStore { AutoDeployStore(database: database) }

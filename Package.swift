@@ -59,6 +59,9 @@ var targets: [Target] = [
         dependencies: ["Kernel", "Settings", "Crypto", "Platform", "PlatformHost", "Postgres", "FastCGI"],
         path: "Functions/audit"),
     .executableTarget(
+        name: "AdminCommand", dependencies: ["Kernel", "Crypto", "Platform", "PlatformHost", "Postgres"],
+        path: "Functions/admin"),
+    .executableTarget(
         name: "KeyEscrowCommand", dependencies: ["Kernel", "Settings", "Crypto", "Postgres"],
         path: "Functions/keyescrow"),
     .executableTarget(
@@ -132,6 +135,7 @@ var products: [Product] = [
     .executable(name: "vercel-migrate", targets: ["MigrateCommand"]),
     .executable(name: "vercel-audit", targets: ["AuditCommand"]),
     .executable(name: "vercel-keyescrow", targets: ["KeyEscrowCommand"]),
+    .executable(name: "vercel-admin", targets: ["AdminCommand"]),
     .executable(name: "vercel-docs", targets: ["DocsCommand"]),
     .executable(name: "fastcgi-hello", targets: ["FastCGIHello"]),
     .executable(name: "vercel-simulator", targets: ["VercelSimulator"]),

@@ -9,16 +9,20 @@ import Settings
 
 // vercel-audit: the security audit log's hash chain, checked from outside the service.
 //
-//   vercel-audit verify [--checkpoint v1:<seq>:<hash>:<time>:<mac>]...
+//   vercel-audit verify [--checkpoint <checkpoint>]... [--public-key <key>]
 //       Walks the chain from its first row and names the first row that does not fit (edited,
-//       deleted, moved). With checkpoints (from the log or the `audit.checkpoint` alerts, signed with
-//       SHEEN_AUDIT_CHECKPOINT_KEY) it also finds a tail deleted since. Prints one JSON line.
+//       deleted, moved). With checkpoints (from the log or the `audit.checkpoint` alerts) it also
+//       finds a tail deleted since: a v2 checkpoint is checked with the public key alone, a v1 one
+//       with SHEEN_AUDIT_CHECKPOINT_KEY. Prints one JSON line.
 //       Exit 0 intact, 2 tampered, 1 failed, 78 misconfigured.
 //       With --restored (a restore drill, a database brought back from a backup), a chain that
 //       ends before a checkpoint is not called tampered: it names the gap, the rows written after
 //       the backup, and exits 3.
 //   vercel-audit head
-//       Prints a signed checkpoint of the chain's head.
+//       Prints a signed (v2) checkpoint of the chain's head.
+//   vercel-audit public-key
+//       Prints the public key that verifies v2 checkpoints, derived from SHEEN_AUDIT_CHECKPOINT_KEY:
+//       publish it to whoever audits the chain.
 //   vercel-audit tokens
 //       Opens every sealed value (the connections' tokens) with TOKEN_ENCRYPTION_KEYS and prints how
 //       many opened and which did not. Exit 0 all open, 2 some do not, 1 failed, 78 misconfigured.
@@ -31,12 +35,15 @@ func fail(_ code: Int32, _ fields: [String: String]) -> Never {
 
 Release.answerVersion(program: "vercel-audit")
 let arguments = Array(CommandLine.arguments.dropFirst())
-guard let command = arguments.first, ["verify", "head", "tokens"].contains(command) else {
+guard let command = arguments.first, ["verify", "head", "tokens", "public-key"].contains(command) else {
     FileHandle.standardError.write(
-        Data("usage: vercel-audit verify [--restored] [--checkpoint <checkpoint>]... | head | tokens\n".utf8))
+        Data(
+            "usage: vercel-audit verify [--restored] [--checkpoint <checkpoint>]... [--public-key <key>] | head | public-key | tokens\n"
+                .utf8))
     exit(64)
 }
 var checkpointTexts: [String] = []
+var publicKeyText: String?
 var restored = false
 var index = 1
 while index < arguments.count {
@@ -45,19 +52,41 @@ while index < arguments.count {
         index += 1
         continue
     }
-    guard arguments[index] == "--checkpoint", index + 1 < arguments.count else {
+    guard ["--checkpoint", "--public-key"].contains(arguments[index]), index + 1 < arguments.count else {
         FileHandle.standardError.write(Data("vercel-audit: unknown argument \(arguments[index])\n".utf8))
         exit(64)
     }
-    checkpointTexts.append(arguments[index + 1])
+    if arguments[index] == "--checkpoint" {
+        checkpointTexts.append(arguments[index + 1])
+    } else {
+        publicKeyText = arguments[index + 1]
+    }
     index += 2
+}
+let publicKey = publicKeyText.flatMap(Ed25519.PublicKey.init(text:))
+if publicKeyText != nil, publicKey == nil {
+    fail(64, ["result": "usage", "error": "--public-key must be the key vercel-audit public-key prints"])
+}
+
+if command == "public-key" {
+    do {
+        let key = try AuditCheckpoint.signingKey(from: AuditCheckpointKey.fromEnvironment().bytes)
+        print(key.publicKey.text)
+        exit(0)
+    } catch {
+        fail(78, ["result": "misconfigured", "error": "\(error)"])
+    }
 }
 
 let databaseURL: String
 let key: AuditCheckpointKey?
 do {
     databaseURL = try JobConfiguration.fromEnvironment().databaseURL
-    key = command == "head" || !checkpointTexts.isEmpty ? try AuditCheckpointKey.fromEnvironment() : nil
+    // v2 checkpoints need only the public key; without --public-key it is derived from the secret.
+    let needsSecret =
+        command == "head" || checkpointTexts.contains { $0.hasPrefix("v1:") }
+        || (publicKey == nil && !checkpointTexts.isEmpty)
+    key = needsSecret ? try AuditCheckpointKey.fromEnvironment() : nil
 } catch {
     fail(78, ["result": "misconfigured", "error": "\(error)"])
 }
@@ -82,60 +111,17 @@ do {
     }
     if command == "head" {
         let head = try AuditChain.head(database)
-        let checkpoint = AuditCheckpoint(
-            seq: head.seq, hash: head.hash, time: Int64(Date().timeIntervalSince1970), key: key!.bytes)
+        let checkpoint = try AuditCheckpoint(
+            seq: head.seq, hash: head.hash, time: Int64(Date().timeIntervalSince1970),
+            signer: AuditCheckpoint.signingKey(from: key!.bytes))
         print(checkpoint)
         exit(0)
     }
-    var checkpoints: [AuditCheckpoint] = []
-    for text in checkpointTexts {
-        do {
-            checkpoints.append(try AuditCheckpoint.parse(text, key: key!.bytes))
-        } catch {
-            fail(2, ["result": "tampered", "reason": "a checkpoint is not signed with this key (\(error))"])
-        }
-    }
-    switch try AuditChain.verify(database) {
-    case .broken(let seq, let reason):
-        fail(2, ["result": "tampered", "firstBrokenSeq": "\(seq)", "reason": reason])
-    case .intact(let rows, let headSeq, let headHash):
-        for checkpoint in checkpoints.sorted(by: { $0.seq > $1.seq }) {
-            if checkpoint.seq > headSeq, restored {
-                fail(
-                    3,
-                    [
-                        "result": "restored-gap", "headSeq": "\(headSeq)", "checkpointSeq": "\(checkpoint.seq)",
-                        "missing": "\(checkpoint.seq - headSeq)",
-                        "reason":
-                            "the restored chain is intact up to row \(headSeq); rows \(headSeq + 1) to \(checkpoint.seq), "
-                            + "written after the backup, are not in it",
-                    ])
-            }
-            guard checkpoint.seq <= headSeq else {
-                fail(
-                    2,
-                    [
-                        "result": "tampered", "firstBrokenSeq": "\(headSeq + 1)",
-                        "reason":
-                            "the chain ends at row \(headSeq), but a checkpoint saw row \(checkpoint.seq): its tail was deleted",
-                    ])
-            }
-            guard try checkpoint.isHeld(by: database) else {
-                fail(
-                    2,
-                    [
-                        "result": "tampered", "firstBrokenSeq": "\(checkpoint.seq)",
-                        "reason": "row \(checkpoint.seq) differs from the checkpoint's: the chain was rewritten",
-                    ])
-            }
-        }
-        fail(
-            0,
-            [
-                "result": "intact", "rows": "\(rows)", "headSeq": "\(headSeq)", "headHash": headHash,
-                "checkpoints": "\(checkpoints.count)",
-            ])
-    }
+    let verdict = try AuditVerification.run(
+        database: database, checkpoints: checkpointTexts, hmacKey: key?.bytes,
+        publicKey: try publicKey ?? key.map { try AuditCheckpoint.signingKey(from: $0.bytes).publicKey },
+        restored: restored)
+    fail(verdict.exit, verdict.fields)
 } catch {
     fail(1, ["result": "failed", "error": "\(error)"])
 }

@@ -187,4 +187,56 @@ import Testing
                 "SELECT count(*) AS n FROM vercel_key_recovery_shares WHERE request_id = \(request)::uuid")[0]["n"]
                 == "0")
     }
+
+    /// `vercel-keyescrow combine` with no service and no database: three of five shares give the
+    /// key, checked against its check value, written only to the file named, and it opens a token
+    /// sealed under it; two shares, or a wrong check value, write nothing.
+    @Test func threeOfFiveSharesRecoverTheKeyOfflineAndTwoDoNot() throws {
+        let lostID = "off\(UUID().uuidString.prefix(6).lowercased())"
+        let lostKeys = "\(lostID):" + Base64URL.encode(try SecureRandom.bytes(32))
+        let lost = try KeyRing(parsing: lostKeys)
+        let context = SealContext(table: "vercel_connections", column: "access_token_sealed", rowID: "\(UUID())")
+        let sealed = try lost.seal("vca_opened-after-an-offline-recovery", context: context)
+        let shares = try split(lostKeys, threshold: 3, shares: 5)
+        #expect(shares.count == 5 && shares.allSatisfy { $0.hasPrefix("v2-") })
+        let check: String = try fixtures.db.query(
+            "SELECT check_value FROM vercel_key_escrow WHERE key_id = \(lostID)")[0].decode("check_value")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("combine-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+
+        func combine(_ given: [String], check: String, out: String) throws -> Int32 {
+            let process = Process()
+            process.executableURL = URL(
+                fileURLWithPath: try TestEnvironment.require("TEST_BIN_DIR") + "/vercel-keyescrow")
+            process.arguments = ["combine", "--key-id", lostID, "--check-value", check, "--out", out]
+            // Nothing of the service: no database, no ring.
+            process.environment = ["PATH": "/usr/bin:/bin"]
+            let input = Pipe()
+            process.standardInput = input
+            process.standardError = Pipe()
+            try process.run()
+            input.fileHandleForWriting.write(Data((given.joined(separator: "\n") + "\n").utf8))
+            try input.fileHandleForWriting.close()
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+        let two = folder.appendingPathComponent("two").path
+        #expect(try combine([shares[0], shares[3]], check: check, out: two) == 2)
+        #expect(!FileManager.default.fileExists(atPath: two))
+        let wrong = folder.appendingPathComponent("wrong").path
+        #expect(
+            try combine([shares[0], shares[2], shares[4]], check: String(repeating: "0", count: 64), out: wrong) == 2)
+        #expect(!FileManager.default.fileExists(atPath: wrong))
+
+        let three = folder.appendingPathComponent("three").path
+        #expect(try combine([shares[4], shares[1], shares[2]], check: check, out: three) == 0)
+        let mode = try FileManager.default.attributesOfItem(atPath: three)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        let entry = try String(contentsOfFile: three, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let recovered = try KeyRing(parsing: entry)
+        #expect(try recovered.open(sealed, context: context) == "vca_opened-after-an-offline-recovery")
+        // Never over an existing file.
+        #expect(try combine([shares[4], shares[1], shares[2]], check: check, out: three) == 1)
+    }
 }

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Platform
 import Postgres
@@ -27,13 +28,15 @@ import Testing
     }
 
     /// Runs `vercel-audit` with `arguments`: its exit status and its JSON line.
-    func audit(_ database: TestDatabase, _ arguments: [String]) throws -> (status: Int32, result: [String: String]) {
+    /// Without `secret`, the checkpoint key is not in its environment: what an auditor runs.
+    func audit(
+        _ database: TestDatabase, _ arguments: [String], secret: Bool = true
+    ) throws -> (status: Int32, result: [String: String]) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try TestEnvironment.require("TEST_BIN_DIR") + "/vercel-audit")
         process.arguments = arguments
-        process.environment = [
-            "DATABASE_URL": database.url, "SHEEN_AUDIT_CHECKPOINT_KEY": Self.key, "PATH": "/usr/bin:/bin",
-        ]
+        process.environment = ["DATABASE_URL": database.url, "PATH": "/usr/bin:/bin"]
+        if secret { process.environment?["SHEEN_AUDIT_CHECKPOINT_KEY"] = Self.key }
         let pipe = Pipe()
         process.standardOutput = pipe
         try process.run()
@@ -41,6 +44,7 @@ import Testing
         process.waitUntilExit()
         let text = String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         if arguments.first == "head" { return (process.terminationStatus, ["checkpoint": text]) }
+        if arguments.first == "public-key" { return (process.terminationStatus, ["publicKey": text]) }
         let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: String] ?? ["raw": text]
         return (process.terminationStatus, object)
     }
@@ -122,8 +126,24 @@ import Testing
         let database = try chained(count: 50)
         defer { database.drop() }
         let checkpoint = try #require(try audit(database, ["head"]).result["checkpoint"])
-        #expect(checkpoint.hasPrefix("v1:50:"))
+        #expect(checkpoint.hasPrefix("v2:50:"))
         #expect(try audit(database, ["verify", "--checkpoint", checkpoint]).status == 0)
+        // With the public key alone, no secret: what an auditor holds.
+        let publicKey = try #require(try audit(database, ["public-key"]).result["publicKey"])
+        #expect(Ed25519.PublicKey(text: publicKey) != nil)
+        let audited = try audit(
+            database, ["verify", "--checkpoint", checkpoint, "--public-key", publicKey], secret: false)
+        #expect(audited.status == 0 && audited.result["checkpoints"] == "1", "\(audited.result)")
+        let other = try Ed25519.PrivateKey.generate().publicKey.text
+        #expect(
+            try audit(database, ["verify", "--checkpoint", checkpoint, "--public-key", other], secret: false).status
+                == 2)
+        // Without it, or the secret, a v2 checkpoint cannot be checked: refused, never taken on trust.
+        #expect(try audit(database, ["verify", "--checkpoint", checkpoint], secret: false).status == 78)
+        // The checkpoints written before (v1, an HMAC under the secret) are still read.
+        let head = try AuditChain.head(database.connect())
+        let old = AuditCheckpoint(seq: head.seq, hash: head.hash, time: 1, key: Array(Self.key.utf8))
+        #expect(try audit(database, ["verify", "--checkpoint", "\(old)"]).status == 0)
         try tamper(database, "DELETE FROM vercel_security_audit_log WHERE seq > 45")
         // The chain alone still looks whole; the checkpoint shows what is missing.
         #expect(try audit(database, ["verify"]).status == 0)
@@ -171,8 +191,17 @@ import Testing
             SELECT (payload->>'body')::jsonb->'data'->>'checkpoint' AS checkpoint FROM vercel_jobs
             WHERE kind = 'alert' AND (payload->>'body')::jsonb->>'type' = 'audit.checkpoint'
             """)[0].decode("checkpoint")
-        #expect(alerted.hasPrefix("v1:12:") && log.contains(alerted))
+        #expect(alerted.hasPrefix("v2:12:") && log.contains(alerted))
         #expect(try audit(database, ["verify", "--checkpoint", alerted]).status == 0)
+        // The alert names the public key it verifies with, which is the one vercel-audit publishes.
+        let named: String = try db.query(
+            """
+            SELECT (payload->>'body')::jsonb->'data'->>'publicKey' AS key FROM vercel_jobs
+            WHERE kind = 'alert' AND (payload->>'body')::jsonb->>'type' = 'audit.checkpoint'
+            """)[0].decode("key")
+        #expect(try audit(database, ["public-key"]).result["publicKey"] == named)
+        #expect(
+            try audit(database, ["verify", "--checkpoint", alerted, "--public-key", named], secret: false).status == 0)
         // Without its key the job does not run.
         let unkeyed = Process()
         unkeyed.executableURL = process.executableURL

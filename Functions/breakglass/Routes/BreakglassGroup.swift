@@ -6,6 +6,7 @@ import PlatformHost
 public let group = FunctionGroup(name: "breakglass") { router in
     router.admin("GET", "/v1/admin/vercel/jobs", reach: .local, OperatorJobs.list)
     router.admin("POST", "/v1/admin/vercel/jobs/:id/retry", reach: .local, OperatorJobs.retry)
+    router.admin("POST", "/v1/admin/vercel/jobs/:id/replay", reach: .local, OperatorJobs.replay)
     let base = "/v1/admin/vercel/breakglass"
     router.admin(
         "POST", "\(base)/requests", input: BreakglassRequests.CreateInput.self, reach: .local, BreakglassRequests.create

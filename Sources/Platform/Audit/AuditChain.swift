@@ -160,40 +160,86 @@ public enum AuditChain {
     }
 }
 
-/// A signed statement of the chain's head at a time: `v1:<seq>:<hash>:<unix seconds>:<hex mac>`, the
-/// MAC an HMAC-SHA256 with a key kept out of the database (`SHEEN_AUDIT_CHECKPOINT_KEY`). Written to
-/// the log and sent as an alert, so a tail deleted later is still found.
+/// A signed statement of the chain's head at a time, written to the log and sent as an alert, so a
+/// tail deleted later is still found:
+/// - `v2:<seq>:<hash>:<unix seconds>:<base64url Ed25519 signature>` (written now): signed with a key
+///   derived from `SHEEN_AUDIT_CHECKPOINT_KEY`, verified with its public half alone
+///   (`vercel-audit public-key` prints it; publish it), so an auditor needs no secret;
+/// - `v1:<seq>:<hash>:<unix seconds>:<hex HMAC-SHA256>` (written before): verified with the key.
 public struct AuditCheckpoint: Sendable, Equatable, CustomStringConvertible {
     public let seq: Int64
     public let hash: String
     public let time: Int64
+    /// `v1` or `v2`.
+    public let version: String
+    /// The hex MAC (v1) or the base64url signature (v2).
     public let mac: String
 
+    /// A v1 checkpoint, MAC'd with `key`.
     public init(seq: Int64, hash: String, time: Int64, key: [UInt8]) {
         self.seq = seq
         self.hash = hash
         self.time = time
-        mac = Hex.encode(HMAC.sha256(key: key, message: Array(Self.message(seq, hash, time).utf8)))
+        version = "v1"
+        mac = Hex.encode(HMAC.sha256(key: key, message: Array(Self.message("v1", seq, hash, time).utf8)))
     }
 
-    public var description: String { "\(Self.message(seq, hash, time)):\(mac)" }
+    /// A v2 checkpoint, signed with `signer` (`signingKey(from:)`).
+    public init(seq: Int64, hash: String, time: Int64, signer: Ed25519.PrivateKey) throws {
+        self.seq = seq
+        self.hash = hash
+        self.time = time
+        version = "v2"
+        mac = Base64URL.encode(try signer.sign(Array(Self.message("v2", seq, hash, time).utf8)))
+    }
 
-    static func message(_ seq: Int64, _ hash: String, _ time: Int64) -> String { "v1:\(seq):\(hash):\(time)" }
+    /// The Ed25519 key that signs v2 checkpoints, derived from the checkpoint secret (HMAC-SHA256 of
+    /// a fixed label under it is the seed): nothing new to keep, and the same key on every host.
+    public static func signingKey(from secret: [UInt8]) throws -> Ed25519.PrivateKey {
+        try Ed25519.PrivateKey(
+            seed: HMAC.sha256(key: secret, message: Array("sheen-vercel audit checkpoint ed25519 v1".utf8)))
+    }
+
+    public var description: String { "\(Self.message(version, seq, hash, time)):\(mac)" }
+
+    static func message(_ version: String, _ seq: Int64, _ hash: String, _ time: Int64) -> String {
+        "\(version):\(seq):\(hash):\(time)"
+    }
 
     public enum Problem: Error, Equatable {
         case malformed
         case badSignature
+        /// A v1 checkpoint without the secret, or a v2 one without the public key, to check it.
+        case noKey(version: String)
     }
 
-    /// Reads a checkpoint and checks its MAC.
-    public static func parse(_ text: String, key: [UInt8]) throws(Problem) -> AuditCheckpoint {
+    /// Reads a checkpoint and checks its MAC (v1, with `key`) or signature (v2, with `publicKey`).
+    public static func parse(
+        _ text: String, key: [UInt8]? = nil, publicKey: Ed25519.PublicKey? = nil
+    ) throws(Problem) -> AuditCheckpoint {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-        guard parts.count == 5, parts[0] == "v1", let seq = Int64(parts[1]), seq >= 0, parts[2].utf8.count == 64,
-            let time = Int64(parts[3])
+        guard parts.count == 5, ["v1", "v2"].contains(parts[0]), let seq = Int64(parts[1]), seq >= 0,
+            parts[2].utf8.count == 64, let time = Int64(parts[3])
         else { throw .malformed }
-        let expected = AuditCheckpoint(seq: seq, hash: parts[2], time: time, key: key)
-        guard ConstantTime.equals(expected.mac, parts[4].lowercased()) else { throw .badSignature }
-        return expected
+        if parts[0] == "v1" {
+            guard let key else { throw .noKey(version: "v1") }
+            let expected = AuditCheckpoint(seq: seq, hash: parts[2], time: time, key: key)
+            guard ConstantTime.equals(expected.mac, parts[4].lowercased()) else { throw .badSignature }
+            return expected
+        }
+        guard let publicKey else { throw .noKey(version: "v2") }
+        guard let signature = Base64URL.decode(parts[4]),
+            publicKey.verifies(signature, of: Array(message("v2", seq, parts[2], time).utf8))
+        else { throw .badSignature }
+        return AuditCheckpoint(seq: seq, hash: parts[2], time: time, version: "v2", mac: parts[4])
+    }
+
+    private init(seq: Int64, hash: String, time: Int64, version: String, mac: String) {
+        self.seq = seq
+        self.hash = hash
+        self.time = time
+        self.version = version
+        self.mac = mac
     }
 
     /// Whether the chain, as verified, still holds this checkpoint's head.

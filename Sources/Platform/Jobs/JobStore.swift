@@ -81,6 +81,27 @@ public struct JobStore {
         case notDead(String)
     }
 
+    /// A stored webhook event (a `webhook.apply` job) that has finished (done or dead), for a replay.
+    public enum StoredWebhook: Sendable, Equatable {
+        case found(body: [UInt8])
+        case notFound
+        case notWebhook(kind: String)
+        case unfinished(status: String)
+    }
+
+    public func storedWebhook(_ id: Int64) throws -> StoredWebhook {
+        guard
+            let row = try database.query(
+                "SELECT kind, status::text AS status, payload->>'body' AS body FROM vercel_jobs WHERE id = \(id)"
+            ).first
+        else { return .notFound }
+        let kind: String = try row.decode("kind")
+        guard kind == "webhook.apply" else { return .notWebhook(kind: kind) }
+        let status: String = try row.decode("status")
+        guard status == "done" || status == "dead" else { return .unfinished(status: status) }
+        return .found(body: Array((row["body"] ?? "").utf8))
+    }
+
     /// Puts a dead job back in the queue with its attempts reset, due now.
     public func retry(_ id: Int64) throws -> RetryOutcome {
         let rows = try database.query(

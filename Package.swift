@@ -59,7 +59,7 @@ var targets: [Target] = [
         dependencies: ["Kernel", "Settings", "Crypto", "Platform", "PlatformHost", "Postgres", "FastCGI"],
         path: "Functions/audit"),
     .executableTarget(
-        name: "AdminCommand", dependencies: ["Kernel", "Crypto", "Platform", "PlatformHost", "Postgres"],
+        name: "AdminCommand", dependencies: ["Kernel", "Settings", "Crypto", "Platform", "PlatformHost", "Postgres"],
         path: "Functions/admin"),
     .executableTarget(
         name: "KeyEscrowCommand", dependencies: ["Kernel", "Settings", "Crypto", "Postgres"],

@@ -4,6 +4,7 @@ import Kernel
 import Platform
 import PlatformHost
 import Postgres
+import Settings
 
 // vercel-admin: an administrator's tool. It holds the admin's Ed25519 key file (never sent), signs
 // each break-glass decision and key share with it, and calls the service's admin routes through the
@@ -112,7 +113,7 @@ func readSettings() -> [String: String] {
             settings[String(trimmed[..<equals])] = value
         }
     }
-    return settings.merging(ProcessInfo.processInfo.environment) { $1 }
+    return settings.merging(Environment.process().values) { $1 }
 }
 
 let settings = readSettings()

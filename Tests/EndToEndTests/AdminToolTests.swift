@@ -213,4 +213,41 @@ import Testing
             ], environment: auditor)
         #expect(forged.status == 4, "\(forged.output)")
     }
+
+    /// A key rotated from the tool: the request carries the new key and its proof, two other key
+    /// holders approve it, and from then on the old key signs nothing and the new one does.
+    @Test func aKeyRotatedFromTheToolReplacesTheOldOne() async throws {
+        defer { try? FileManager.default.removeItem(at: home) }
+        let requests = try BreakglassRequestTests()
+        let holder = try admin()
+        let newKey = home.appendingPathComponent("rotated.pem").path
+        #expect(try tool(["keygen"], key: newKey).status == 0)
+        let asked = try tool(
+            ["rotate", "--new-key", newKey, "--justification", "The laptop that held the old key was replaced"],
+            admin: holder.id, key: holder.key)
+        #expect(asked.status == 0, "\(asked.errors)")
+        let request = try #require(asked.json["request"] as? [String: Any])
+        let id = try #require(request["id"] as? String)
+        #expect((request["keyChange"] as? [String: Any])?["action"] as? String == "rotate")
+        for _ in 0..<2 {
+            let approver = try SigningAdmin.enrolled(in: fixtures.db)
+            #expect(try await requests.act(.approve, id, as: approver).status == 200)
+        }
+        let shown = try tool(["show", id], admin: holder.id, key: holder.key)
+        #expect((shown.json["request"] as? [String: Any])?["status"] as? String == "executed", "\(shown.output)")
+        let keys: [String] = try fixtures.db.query(
+            "SELECT status FROM vercel_admin_keys WHERE admin_id = \(holder.id) ORDER BY enrolled_at"
+        ).map { try $0.decode("status") }
+        #expect(keys == ["revoked", "active"])
+
+        let (_, connection) = try await requests.connection()
+        let other = try SigningAdmin.enrolled(in: fixtures.db)
+        let access = try requests.requestID(
+            try await requests.create(as: other.id, level: "READ_METADATA", connections: [connection]))
+        let old = try tool(["approve", access], admin: holder.id, key: holder.key)
+        #expect(old.status == 2 && old.json["code"] as? String == "SIGNATURE_KEY_REVOKED", "\(old.output)")
+        let rotated = try tool(["approve", access], admin: holder.id, key: newKey)
+        #expect(rotated.status == 0 && (rotated.json["request"] as? [String: Any])?["status"] as? String == "approved")
+        #expect(try requests.auditActions(of: id).contains("ADMIN_KEY_ROTATED"))
+    }
 }

@@ -106,6 +106,35 @@ import Testing
             try harness.call("POST", "/v1/admin/vercel/jobs/999999999/retry", as: requester.id).code == "JOB_NOT_FOUND")
     }
 
+    @Test func theEnrolledKeysAreListedAndAStoredWebhookIsReplayed() throws {
+        defer { harness.drop() }
+        let listed = try harness.call("GET", "/v1/admin/vercel/admin-keys", as: requester.id)
+        let fingerprints = (listed.json["keys"] as? [[String: Any]])?.compactMap { $0["fingerprint"] as? String } ?? []
+        #expect(fingerprints.contains(requester.key.publicKey.fingerprint), "\(listed.text)")
+        #expect(!listed.text.contains("PRIVATE"))
+        let body = #"{"id":"evt_group_replay","type":"project.created","payload":{}}"#
+        let done: Int64 = try harness.db.query(
+            """
+            INSERT INTO vercel_jobs (kind, payload, status) VALUES ('webhook.apply', jsonb_build_object('body', \(body)::text), 'done')
+            RETURNING id
+            """)[0].decode("id")
+        let replayed = try harness.call("POST", "/v1/admin/vercel/jobs/\(done)/replay", as: requester.id)
+        #expect(replayed.status == 200 && replayed.json["outcome"] as? String == "ignored", "\(replayed.text)")
+        let queued: Int64 = try harness.db.query(
+            "INSERT INTO vercel_jobs (kind, payload) VALUES ('webhook.apply', '{\"body\":\"{}\"}') RETURNING id")[0]
+            .decode("id")
+        #expect(
+            try harness.call("POST", "/v1/admin/vercel/jobs/\(queued)/replay", as: requester.id).code
+                == "JOB_NOT_FINISHED")
+        let alert: Int64 = try harness.db.query(
+            "INSERT INTO vercel_jobs (kind, payload, status) VALUES ('alert', '{\"type\":\"t\"}', 'dead') RETURNING id")[
+                0
+            ]
+            .decode("id")
+        #expect(
+            try harness.call("POST", "/v1/admin/vercel/jobs/\(alert)/replay", as: requester.id).code == "NOT_A_WEBHOOK")
+    }
+
     /// A key that left the ring, escrowed as `vercel-keyescrow split` escrows it: three shares
     /// handed in by three administrators under an executed EMERGENCY_RECOVERY request re-seal what
     /// it sealed under the ring's current key; before the request is executed no share is taken.

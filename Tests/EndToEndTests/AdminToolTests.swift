@@ -250,4 +250,44 @@ import Testing
         #expect(rotated.status == 0 && (rotated.json["request"] as? [String: Any])?["status"] as? String == "approved")
         #expect(try requests.auditActions(of: id).contains("ADMIN_KEY_ROTATED"))
     }
+
+    /// A key recovery from the tool: an EMERGENCY_RECOVERY request approved by three admins and
+    /// executed by its requester, then shares handed in (one from stdin), a reset, and the
+    /// threshold reached.
+    @Test func sharesHandedInFromTheToolRecoverAKey() async throws {
+        defer { try? FileManager.default.removeItem(at: home) }
+        let lostID = "tool\(UUID().uuidString.prefix(6).lowercased())"
+        let shares = try KeyRecoveryTests().split(
+            "\(lostID):" + Base64URL.encode(try SecureRandom.bytes(32)), threshold: 3, shares: 5)
+        let requester = try admin()
+        let holders = try (0..<3).map { _ in try admin() }
+        let asked = try tool(
+            [
+                "request", "--level", "EMERGENCY_RECOVERY", "--justification",
+                "The key \(lostID) left the ring too early",
+            ],
+            admin: requester.id, key: requester.key)
+        let id = try #require((asked.json["request"] as? [String: Any])?["id"] as? String, "\(asked.output)")
+        for holder in holders {
+            #expect(try tool(["approve", id], admin: holder.id, key: holder.key).status == 0)
+        }
+        #expect(try tool(["execute", id], admin: requester.id, key: requester.key).status == 0)
+
+        let fromStdin = try tool(
+            ["share", id, "-", "--key-id", lostID], admin: holders[0].id, key: holders[0].key, input: shares[0] + "\n")
+        #expect(fromStdin.status == 0 && fromStdin.json["progress"] as? String == "1/3", "\(fromStdin.output)")
+        let second = try tool(["share", id, shares[1], "--key-id", lostID], admin: holders[1].id, key: holders[1].key)
+        #expect(second.json["progress"] as? String == "2/3", "\(second.output)")
+        let reset = try tool(["reset-shares", id, "--key-id", lostID], admin: holders[2].id, key: holders[2].key)
+        #expect(reset.status == 0 && reset.json["progress"] as? String == "0/3", "\(reset.output)")
+        for (holder, share) in zip(holders, [shares[4], shares[3], shares[2]]) {
+            let given = try tool(["share", id, share, "--key-id", lostID], admin: holder.id, key: holder.key)
+            #expect(given.status == 0, "\(given.output)")
+            if holder.id == holders[2].id { #expect(given.json["recovered"] as? Bool == true, "\(given.output)") }
+        }
+        let actions: [String] = try fixtures.db.query(
+            "SELECT action FROM vercel_security_audit_log WHERE details->>'requestId' = \(id) ORDER BY seq"
+        ).map { try $0.decode("action") }
+        #expect(actions.last == "KEY_RECOVERED" && actions.contains("KEY_RECOVERY_RESET"))
+    }
 }

@@ -349,9 +349,13 @@ import FoundationNetworking
         let reply = try await git.deliver("github", event: event, body: body, secret: connected.secret)
         #expect(deploymentIDs(reply).count == 1)
         try runJob()
+        // The delivery's own feedback job, the first; the deployment's READY may have queued another
+        // since, still pending.
         let job = try fixtures.db.query(
-            "SELECT status::text AS status, last_error FROM vercel_jobs WHERE kind = 'git.feedback' AND payload->>'repository' = \(repository)"
-        )
+            """
+            SELECT status::text AS status, last_error FROM vercel_jobs
+            WHERE kind = 'git.feedback' AND payload->>'repository' = \(repository) ORDER BY id
+            """)
         #expect(job.first?["status"] == "dead", "\(job)")
         let alerts = try fixtures.db.query(
             """

@@ -45,6 +45,7 @@ enum BreakglassError: Error {
         case .notExecutable(let status): self = .notExecutable(status: status)
         case .ownKey: self = .ownKey
         case .noQuorum: self = .noQuorum
+        case .keyInUse: self = .keyInUse
         }
     }
 }

@@ -205,11 +205,16 @@ public struct AdminKeyStore {
                 UPDATE vercel_admin_keys SET status = 'revoked', revoked_at = now(), revoked_by_request = \(request)
                 WHERE admin_id = \(change.adminId) AND status = 'active'
                 """)
-            try database.execute(
-                """
-                INSERT INTO vercel_admin_keys (fingerprint, admin_id, public_key, enrolled_by, request_id, approved_by)
-                VALUES (\(change.fingerprint), \(change.adminId), \(change.publicKey), 'quorum', \(request), \(ids)::uuid[])
-                """)
+            do {
+                try database.execute(
+                    """
+                    INSERT INTO vercel_admin_keys (fingerprint, admin_id, public_key, enrolled_by, request_id, approved_by)
+                    VALUES (\(change.fingerprint), \(change.adminId), \(change.publicKey), 'quorum', \(request), \(ids)::uuid[])
+                    """)
+            } catch let error as PostgresError where error.isUniqueViolation {
+                // The key was enrolled another way while the request waited: the approval changes nothing.
+                throw BreakglassStore.Refusal.keyInUse
+            }
         }
     }
 

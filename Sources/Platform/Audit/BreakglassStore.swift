@@ -193,6 +193,8 @@ public struct BreakglassStore {
         case ownKey
         /// No admin other than the requester and the key's admin holds a key to approve with.
         case noQuorum
+        /// The key an ADMIN_KEY request would enrol was enrolled meanwhile.
+        case keyInUse
     }
 
     private static let columns: SQL = """

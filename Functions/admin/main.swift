@@ -38,6 +38,7 @@ let usage = """
       retry JOB                       a dead job back in the queue
       replay JOB                      a stored webhook event applied again
       audit verify [--checkpoint C]... [--public-key KEY]   walk the chain (DATABASE_URL)
+      checkpoint-key                  the public key that verifies checkpoints (SHEEN_AUDIT_CHECKPOINT_KEY): publish it
     """
 
 enum Exit: Int32 {
@@ -481,6 +482,17 @@ func run(_ words: [String]) throws {
         emit(
             answer,
             text: command == "retry" ? "job \(job) is queued again" : "job \(job) replayed: \(answer["outcome"] ?? "?")"
+        )
+    case "checkpoint-key":
+        guard let secret = settings["SHEEN_AUDIT_CHECKPOINT_KEY"], secret.utf8.count >= 32 else {
+            throw Failure(
+                exit: .misconfigured, message: "SHEEN_AUDIT_CHECKPOINT_KEY is not set (--settings FILE reads it)")
+        }
+        let key = try AuditCheckpoint.signingKey(from: Array(secret.utf8)).publicKey
+        emit(
+            ["publicKey": key.text, "fingerprint": key.fingerprint],
+            text:
+                "\(key.text)\n(publish it: vercel-audit verify --public-key and vercel-admin audit verify --public-key check checkpoints with it alone)"
         )
     case "audit":
         guard operand == "verify" else { throw Failure(exit: .usage, message: "audit verify") }

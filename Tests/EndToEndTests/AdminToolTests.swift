@@ -194,6 +194,11 @@ import Testing
         try fixtures.db.execute("DELETE FROM vercel_jobs WHERE id = \(pending)")
         let dead = try tool(["jobs"], admin: operatorAdmin.id, key: operatorAdmin.key)
         #expect((dead.json["jobs"] as? [[String: Any]])?.contains { "\($0["id"] ?? "")" == "\(job)" } == true)
+        let retried = try tool(["retry", "\(job)"], admin: operatorAdmin.id, key: operatorAdmin.key)
+        #expect(retried.status == 0 && retried.json["retried"] as? Bool == true, "\(retried.output)")
+        let twice = try tool(["retry", "\(job)"], admin: operatorAdmin.id, key: operatorAdmin.key)
+        #expect(twice.status == 2 && twice.json["code"] as? String == "JOB_NOT_DEAD", "\(twice.output)")
+        try fixtures.db.execute("DELETE FROM vercel_jobs WHERE id = \(job)")
 
         // The checkpoint as the job writes it, and the public key the operator publishes.
         let settings = try TestEnvironment.stackConfiguration()
@@ -201,6 +206,9 @@ import Testing
         let signer = try AuditCheckpoint.signingKey(from: Array(secret.utf8))
         let head = try AuditChain.head(fixtures.db)
         let checkpoint = try AuditCheckpoint(seq: head.seq, hash: head.hash, time: 1, signer: signer)
+        // The key the operator publishes is the one the checkpoints are signed with.
+        let published = try tool(["checkpoint-key"])
+        #expect(published.status == 0 && published.json["publicKey"] as? String == signer.publicKey.text)
         let auditor = ["DATABASE_URL": try TestEnvironment.require("TEST_DATABASE_URL")]
         let verified = try tool(
             ["audit", "verify", "--checkpoint", "\(checkpoint)", "--public-key", signer.publicKey.text],

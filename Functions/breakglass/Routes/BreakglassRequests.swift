@@ -291,10 +291,7 @@ enum BreakglassRequests {
             connectionIds: request.connectionIds.map { $0.uuidString.lowercased() }, status: request.status,
             actor: call.caller.userID.uuidString.lowercased(), digest: request.digest, adminSignature: signature,
             keyChange: request.keyChange)
-        try context.audit.record(
-            step.auditAction, severity: .high, actor: call.caller.userID, details: event)
-        try context.alerts.enqueue(
-            "breakglass.\(step.rawValue)", severity: .critical, userID: call.caller.userID, data: event)
+        try BreakglassEvent.record(step.auditAction, alert: step.rawValue, event, call, context)
     }
 }
 
@@ -324,10 +321,7 @@ extension BreakglassRequests {
             case .rotate: .adminKeyRotated
             case .revoke: .adminKeyRevoked
             }
-        try context.audit.record(action, severity: .high, actor: call.caller.userID, details: event)
-        try context.alerts.enqueue(
-            "breakglass.admin_key_\(change.action.rawValue)", severity: .critical, userID: call.caller.userID,
-            data: event)
+        try BreakglassEvent.record(action, alert: "admin_key_\(change.action.rawValue)", event, call, context)
     }
 }
 
@@ -350,8 +344,6 @@ enum SignatureRefusal {
             requestId: request.uuidString.lowercased(), action: action.rawValue, reason: refusal.rawValue,
             actor: call.caller.userID.uuidString.lowercased(),
             keyFingerprint: signature.map { String($0.keyFingerprint.prefix(64)) })
-        try context.audit.record(.adminSignatureRefused, severity: .high, actor: call.caller.userID, details: event)
-        try context.alerts.enqueue(
-            "breakglass.signature_refused", severity: .critical, userID: call.caller.userID, data: event)
+        try BreakglassEvent.record(.adminSignatureRefused, alert: "signature_refused", event, call, context)
     }
 }

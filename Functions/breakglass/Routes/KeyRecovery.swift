@@ -124,9 +124,6 @@ enum KeyRecovery {
         let event = Event(
             requestId: call.input.requestId.uuidString.lowercased(), keyId: escrow.keyID, shares: shares,
             threshold: escrow.threshold, reencrypted: tally?.rekeyed, failed: tally?.failed)
-        try context.audit.record(
-            action, severity: .high, actor: call.caller.userID, details: event)
-        try context.alerts.enqueue(
-            "breakglass.\(alert)", severity: .critical, userID: call.caller.userID, data: event)
+        try BreakglassEvent.record(action, alert: alert, event, call, context)
     }
 }

@@ -11,7 +11,8 @@ enum DeploymentRoutes {
         router.api("POST", "/v13/deployments", create)
         router.api("GET", "/v13/deployments/:idOrUrl") { request, state, caller in
             let now = state.now()
-            return .json(try find(request.parameter("idOrUrl") ?? "", caller, state).detail(at: now))
+            let deployment = try find(request.parameter("idOrUrl") ?? "", caller, state)
+            return .json(deployment.detail(at: now, checks: state.checks(of: deployment.id)))
         }
         router.api("GET", "/v6/deployments", list)
         router.api("PATCH", "/v12/deployments/:id/cancel", cancel)
@@ -109,13 +110,7 @@ enum DeploymentRoutes {
             return deployment
         }
         state.emit("deployment.created", deployment, token: caller.token, at: deployment.createdAt)
-        let finished = deployment.createdAt + deployment.buildMs
-        if deployment.failsAtBuild {
-            state.emit("deployment.error", deployment, token: caller.token, at: finished, tag: deployment.id)
-        } else {
-            state.emit("deployment.succeeded", deployment, token: caller.token, at: finished, tag: deployment.id)
-            state.emit("deployment.ready", deployment, token: caller.token, at: finished, tag: deployment.id)
-        }
+        announceBuildEnd(deployment, token: caller.token, at: deployment.createdAt + deployment.buildMs, state)
         return .json(deployment.detail(at: deployment.createdAt))
     }
 
@@ -201,12 +196,21 @@ enum DeploymentRoutes {
         }
         guard let finished else { return false }
         state.webhooks.withdraw(tag: finished.id)
-        if finished.failsAtBuild {
-            state.emit("deployment.error", finished, token: token, at: now, tag: finished.id)
-        } else {
-            state.emit("deployment.succeeded", finished, token: token, at: now, tag: finished.id)
-            state.emit("deployment.ready", finished, token: token, at: now, tag: finished.id)
-        }
+        announceBuildEnd(finished, token: token, at: now, state)
         return true
+    }
+
+    /// The webhooks of a build's end at `at`: `deployment.error`, or `deployment.ready` and,
+    /// unless a blocking check holds it back, `deployment.succeeded`. Tagged with the deployment,
+    /// so a cancel or an earlier end withdraws them.
+    static func announceBuildEnd(_ deployment: SimulatedDeployment, token: String, at: Int64, _ state: SimulatorState) {
+        if deployment.failsAtBuild {
+            state.emit("deployment.error", deployment, token: token, at: at, tag: deployment.id)
+            return
+        }
+        if !state.checks(of: deployment.id).holdsProduction {
+            state.emit("deployment.succeeded", deployment, token: token, at: at, tag: deployment.id)
+        }
+        state.emit("deployment.ready", deployment, token: token, at: at, tag: deployment.id)
     }
 }

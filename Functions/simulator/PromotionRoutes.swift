@@ -29,6 +29,13 @@ enum PromotionRoutes {
             throw VercelAPIError(
                 status: 400, code: "deployment_not_ready", message: "Only a READY deployment can be promoted")
         }
+        // A blocking check that has not passed holds production; a rollback goes to a deployment
+        // that was in production before, which its checks let through then.
+        if type == "promote", state.checks(of: deployment.id).holdsProduction {
+            throw VercelAPIError(
+                status: 400, code: "deployment_checks_blocking",
+                message: "The deployment cannot be promoted until its blocking checks pass")
+        }
         defer {
             state.emit(
                 type == "promote" ? "deployment.promoted" : "deployment.rollback", deployment, token: caller.token,

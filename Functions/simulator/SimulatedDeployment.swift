@@ -29,9 +29,11 @@ struct SimulatedDeployment: Sendable {
     var promotedAt: Int64?
 
     /// Vercel's substate of READY: a production deployment is STAGED until promoted, else PROMOTED.
-    func readySubstate(at now: Int64) -> String? {
+    /// A blocking check that has not passed keeps it STAGED too, until it passes.
+    func readySubstate(at now: Int64, checks: SimulatedChecks = SimulatedChecks(checks: [])) -> String? {
         guard target == "production", state(at: now) == "READY" else { return nil }
-        return staged && promotedAt == nil ? "STAGED" : "PROMOTED"
+        if promotedAt != nil { return "PROMOTED" }
+        return staged || checks.holdsProduction ? "STAGED" : "PROMOTED"
     }
 
     enum JSONScalar: Codable, Sendable, Equatable {
@@ -67,15 +69,16 @@ struct SimulatedDeployment: Sendable {
 
     /// `POST /v13/deployments` and `GET /v13/deployments/{idOrUrl}`, with every field Vercel's
     /// schema requires of a deployment (`build`, `creator`, `regions`, `type`, `ownerId`, `plan`...).
-    func detail(at now: Int64) -> JSONValue {
+    func detail(at now: Int64, checks: SimulatedChecks = SimulatedChecks(checks: [])) -> JSONValue {
         let state = state(at: now)
+        let aliased = state == "READY" && !checks.holdsProduction
         var fields: [String: JSONValue] = [
             "id": .string(id), "url": .string(url), "name": .string(name), "projectId": .string(projectId),
             "readyState": .string(state), "status": .string(state), "createdAt": .integer(Int(createdAt)),
             "buildingAt": .integer(Int(createdAt + buildMs * 2 / 5)), "bootedAt": .integer(Int(createdAt)),
             "target": target.map { .string($0) } ?? .null,
-            "alias": .array((state == "READY" ? alias : []).map { .string($0) }),
-            "aliasAssigned": .bool(state == "READY"),
+            "alias": .array((aliased ? alias : []).map { .string($0) }),
+            "aliasAssigned": .bool(aliased),
             "aliasError": .null, "meta": .object(meta.mapValues { .string($0) }),
             "inspectorUrl": .string("https://vercel.com/simulated/\(name)/\(id)"),
             "build": .object(["env": .array([])]), "env": .array([]), "createdIn": "iad1",
@@ -84,7 +87,9 @@ struct SimulatedDeployment: Sendable {
             "regions": .array(["iad1"]), "routes": .null, "type": "LAMBDAS", "version": 2,
         ]
         if state == "READY" { fields["ready"] = .integer(Int(createdAt + buildMs)) }
-        if let substate = readySubstate(at: now) { fields["readySubstate"] = .string(substate) }
+        if let substate = readySubstate(at: now, checks: checks) { fields["readySubstate"] = .string(substate) }
+        if let checksState = checks.state { fields["checksState"] = .string(checksState) }
+        if let checksConclusion = checks.conclusion { fields["checksConclusion"] = .string(checksConclusion) }
         if let gitSource {
             fields["gitSource"] = .object(
                 gitSource.mapValues {

@@ -1,5 +1,6 @@
 import FastCGI
 import Foundation
+import Kernel
 import Synchronization
 
 /// Everything the simulator knows, in memory, behind one lock: accounts and their tokens,
@@ -54,6 +55,8 @@ final class SimulatorState: Sendable {
         /// SHA-1s of the files each owner (user or team) has uploaded.
         var files: [String: Set<String>] = [:]
         var deployments: [String: SimulatedDeployment] = [:]
+        /// The checks integrations registered, by deployment id.
+        var checks: [String: [SimulatedCheck]] = [:]
         var envs: [String: SimulatedEnv] = [:]
         /// Project domains by project id, then by name.
         var domains: [String: [String: SimulatedDomain]] = [:]
@@ -149,7 +152,10 @@ final class SimulatorState: Sendable {
     private let data = Mutex(Data())
 
     /// Sends a webhook about `deployment` for the account of `token`, as its knobs say.
-    func emit(_ type: String, _ deployment: SimulatedDeployment, token: String, at: Int64, tag: String? = nil) {
+    func emit(
+        _ type: String, _ deployment: SimulatedDeployment, token: String, at: Int64, tag: String? = nil,
+        extra: [String: JSONValue] = [:]
+    ) {
         let (account, project, settings, copies, batch) = with {
             data -> (Account?, SimulatedProject?, WebhookSender.Settings, Int, Int64) in
             var settings = data.webhooks[token] ?? WebhookSender.Settings()
@@ -182,13 +188,18 @@ final class SimulatorState: Sendable {
         webhooks.schedule(
             type: type, deployment: deployment, project: project, account: account, settings: settings, at: at,
             due: due,
-            copies: copies, tag: tag)
+            copies: copies, tag: tag, extra: extra)
     }
 
     /// Now in epoch milliseconds, never before the last write's timestamp: the write clock runs
     /// ahead of the wall clock after bursts, and reads must not see the future as past.
     func now() -> Int64 {
         data.withLock { max($0.lastMillis, Int64(Date().timeIntervalSince1970 * 1000)) }
+    }
+
+    /// The checks registered on a deployment.
+    func checks(of deploymentID: String) -> SimulatedChecks {
+        data.withLock { SimulatedChecks(checks: $0.checks[deploymentID] ?? []) }
     }
 
     /// The answer variants of the account whose control token is `token`.

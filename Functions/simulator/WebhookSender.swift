@@ -100,7 +100,7 @@ final class WebhookSender: Sendable {
     func schedule(
         type: String, deployment: SimulatedDeployment, project: SimulatedProject?, account: SimulatorState.Account,
         settings: Settings,
-        at: Int64, due: Int64, copies: Int, tag: String?
+        at: Int64, due: Int64, copies: Int, tag: String?, extra: [String: JSONValue] = [:]
     ) {
         guard copies > 0, let url = settings.url ?? defaultURL else { return }
         let teamID = deployment.ownerID == account.user.id ? nil : deployment.ownerID
@@ -120,6 +120,7 @@ final class WebhookSender: Sendable {
             "plan": "hobby",
             "regions": .array(["iad1"]),
         ]
+        payload.merge(extra) { _, new in new }
         if type == "deployment.created" { payload["alias"] = .array(deployment.alias.map { .string($0) }) }
         let envelope = JSONValue.object([
             "type": .string(type), "id": .string(SimulatorState.identifier("evt_")), "createdAt": .integer(Int(at)),

@@ -27,6 +27,11 @@ public struct VercelDeployment: Codable, Sendable, Equatable {
     /// `LAMBDAS`.
     public let type: String?
     public let ownerId: String?
+    /// The checks integrations registered, taken together: `registered`, `running` or
+    /// `completed`; nil when there are none.
+    public let checksState: String?
+    /// Once they completed: `succeeded`, `failed`, `skipped` or `canceled`.
+    public let checksConclusion: String?
 
     /// READY, ERROR and CANCELED do not change any more (READY may still be canceled by a person).
     public var isBuildOver: Bool { ["READY", "ERROR", "CANCELED"].contains(readyState) }
@@ -59,6 +64,8 @@ extension VercelDeployment {
         regions = try? container.decodeIfPresent([String].self, forKey: .regions)
         type = try? container.decodeIfPresent(String.self, forKey: .type)
         ownerId = try? container.decodeIfPresent(String.self, forKey: .ownerId)
+        checksState = try? container.decodeIfPresent(String.self, forKey: .checksState)
+        checksConclusion = try? container.decodeIfPresent(String.self, forKey: .checksConclusion)
     }
 }
 

@@ -57,6 +57,9 @@ final class SimulatorState: Sendable {
         var deployments: [String: SimulatedDeployment] = [:]
         /// The checks integrations registered, by deployment id.
         var checks: [String: [SimulatedCheck]] = [:]
+        /// How deployments' pages answer (`SiteRoutes`), and the paths they were asked for.
+        var sites: [String: SiteRoutes.Behaviour] = [:]
+        var siteRequests: [String: [String]] = [:]
         var envs: [String: SimulatedEnv] = [:]
         /// Project domains by project id, then by name.
         var domains: [String: [String: SimulatedDomain]] = [:]

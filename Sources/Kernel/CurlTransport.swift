@@ -75,7 +75,14 @@ public final class CurlTransport: HTTPTransport {
         _ = sheen_curl_set_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(request.connectTimeout.milliseconds))
         _ = sheen_curl_set_long(handle, CURLOPT_TIMEOUT_MS, Int(request.totalTimeout.milliseconds))
         _ = sheen_curl_set_long(handle, CURLOPT_FOLLOWLOCATION, 0)
-        _ = sheen_curl_set_string(handle, CURLOPT_PROTOCOLS_STR, "http,https")
+        _ = sheen_curl_set_string(handle, CURLOPT_PROTOCOLS_STR, request.publicOnly ? "https" : "http,https")
+        if request.publicOnly { _ = sheen_curl_refuse_private_addresses(handle) }
+        var connectTo: UnsafeMutablePointer<curl_slist>?
+        defer { curl_slist_free_all(connectTo) }
+        if let target = request.connectTo {
+            connectTo = curl_slist_append(nil, target)
+            _ = sheen_curl_set_pointer(handle, CURLOPT_CONNECT_TO, UnsafeMutableRawPointer(connectTo))
+        }
         _ = sheen_curl_set_pointer(handle, CURLOPT_HTTPHEADER, UnsafeMutableRawPointer(headerList))
         _ = sheen_curl_set_callback(handle, CURLOPT_WRITEFUNCTION, Self.receiveBody)
         _ = sheen_curl_set_pointer(handle, CURLOPT_WRITEDATA, context)

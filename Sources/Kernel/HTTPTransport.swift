@@ -8,6 +8,13 @@ public struct HTTPRequest: Sendable {
     public var connectTimeout: Duration
     /// How long the whole exchange may take, connection included.
     public var totalTimeout: Duration
+    /// What a request to a host a user names needs: only public addresses are connected to (the
+    /// check is on the address about to be connected, after resolution), never through a proxy,
+    /// and only over https.
+    public var publicOnly = false
+    /// `host:port:address:port`: where the connection for the URL's host and port goes instead
+    /// (curl's `CONNECT_TO`); the URL and its Host header stay as they are.
+    public var connectTo: String?
 
     public init(
         method: String, url: String, headers: [(String, String)] = [], body: [UInt8] = [],

@@ -53,6 +53,11 @@ OPERATIONS = {
     ("GET", "/v6/domains/{domain}/config"): "getDomainConfig",
     ("POST", "/v2/deployments/{id}/aliases"): "assignAlias",
     ("GET", "/v1/integrations/configuration/{id}"): "getConfiguration",
+    ("POST", "/v1/deployments/{deploymentId}/checks"): "createCheck",
+    ("GET", "/v1/deployments/{deploymentId}/checks"): "getAllChecks",
+    ("GET", "/v1/deployments/{deploymentId}/checks/{checkId}"): "getCheck",
+    ("PATCH", "/v1/deployments/{deploymentId}/checks/{checkId}"): "updateCheck",
+    ("POST", "/v1/deployments/{deploymentId}/checks/{checkId}/rerequest"): "rerequestCheck",
 }
 
 # The document's flaws, by name: why an answer that follows Vercel as it is today still fails it.
@@ -252,6 +257,18 @@ def scenario(sim: Simulator, shapes: list):
     _, building = sim.call("POST", "/v13/deployments", {"name": project["name"], "project": pid,
                                                         "gitSource": {"type": "github", "org": "acme", "repo": "site", "ref": "main"}}, token=token)
     record("PATCH", "/v12/deployments/{id}/cancel", f"/v12/deployments/{building['id']}/cancel")
+    _, checked = sim.call("POST", "/v13/deployments", {"name": project["name"], "project": pid,
+                                                       "gitSource": {"type": "github", "org": "acme", "repo": "site", "ref": "main"}}, token=token)
+    checks = f"/v1/deployments/{checked['id']}/checks"
+    _, check = record("POST", "/v1/deployments/{deploymentId}/checks", checks,
+                      {"name": "Smoke", "blocking": True, "path": "/", "rerequestable": True})
+    record("GET", "/v1/deployments/{deploymentId}/checks", checks)
+    record("GET", "/v1/deployments/{deploymentId}/checks/{checkId}", f"{checks}/{check['id']}")
+    record("PATCH", "/v1/deployments/{deploymentId}/checks/{checkId}", f"{checks}/{check['id']}",
+           {"status": "completed", "conclusion": "failed", "detailsUrl": "https://example.com/run/1"})
+    record("POST", "/v1/deployments/{deploymentId}/checks/{checkId}/rerequest", f"{checks}/{check['id']}/rerequest")
+    record("GET", "/v1/deployments/{deploymentId}/checks/{checkId}", f"{checks}/chk_missing")
+    record("GET", "/v13/deployments/{idOrUrl}", f"/v13/deployments/{checked['id']}")
 
     domain = f"www.conform-{uuid.uuid4().hex[:6]}.example.com"
     record("POST", "/v10/projects/{idOrName}/domains", f"/v10/projects/{pid}/domains", {"name": domain})

@@ -55,6 +55,7 @@ enum DeploymentsError: Error {
     case invalidApprovalStatus
     case approvalNotFound
     case approvalNotPending(status: String)
+    case invalidSmokeCheck(String)
 }
 
 extension DeploymentsError: GroupRefusal {
@@ -151,6 +152,7 @@ extension DeploymentsError: GroupRefusal {
         case .approvalNotFound: (404, "APPROVAL_NOT_FOUND", "No approval of this project has this id")
         case .approvalNotPending(let status):
             (409, "APPROVAL_NOT_PENDING", "This approval is \(status); only a pending one can be decided")
+        case .invalidSmokeCheck(let detail): (400, "INVALID_SMOKE_CHECK", detail)
         }
     }
 

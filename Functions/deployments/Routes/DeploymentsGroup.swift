@@ -36,6 +36,8 @@ public let group = FunctionGroup(name: "deployments") { router in
     router.platform(
         "POST", "\(project)/auto-deploy/approvals/:approvalId/deny", reach: .local, AutoDeployApprovals.deny)
     router.platform("GET", "\(project)/auto-deploy/events", reach: .local, AutoDeployEvents.list)
+    router.platform("GET", "\(project)/checks", reach: .local, SmokeChecks.get)
+    router.platform("PUT", "\(project)/checks", input: SmokeChecks.Input.self, reach: .local, SmokeChecks.put)
     router.platform("PUT", "\(project)/git", input: GitRepository.Input.self, GitRepository.put)
     router.platform("GET", "\(project)/git", reach: .local, GitRepository.get)
     router.platform("DELETE", "\(project)/git", reach: .local, GitRepository.delete)

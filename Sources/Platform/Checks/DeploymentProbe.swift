@@ -31,9 +31,9 @@ public struct SmokeCheck: Codable, Sendable, Equatable {
         }
         guard
             !path.utf8.contains(where: {
-                $0 < 0x21 || $0 == 0x7f || $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "#")
+                $0 < 0x21 || $0 > 0x7e || $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "#")
             })
-        else { return "path must not contain spaces, control characters, `\\` or `#`" }
+        else { return "path must be printable ASCII without spaces, `\\` or `#`" }
         if let expectStatus, !(100...599).contains(expectStatus) { return "expectStatus must be 100 to 599" }
         if let contains, contains.isEmpty || contains.utf8.count > Self.containsLimit {
             return "contains must be 1 to \(Self.containsLimit) bytes"

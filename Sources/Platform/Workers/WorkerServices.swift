@@ -93,6 +93,7 @@ public final class WorkerServices {
     public var alerts: AlertOutbox { AlertOutbox(database: database) }
     public var jobs: JobStore { JobStore(database: database) }
     public var autoDeploy: AutoDeployStore { AutoDeployStore(database: database) }
+    public var smokeChecks: SmokeCheckStore { SmokeCheckStore(database: database) }
     public var gitRepositories: GitRepositoryStore {
         GitRepositoryStore(database: database, keyRing: configuration.keyRing)
     }

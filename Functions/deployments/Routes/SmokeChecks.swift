@@ -1,0 +1,53 @@
+import FastCGI
+import Platform
+import PlatformHost
+
+/// `GET` and `PUT /v1/projects/:projectId/vercel/checks`: the smoke checks a project's deployments
+/// are probed with before they may serve production. `PUT {"checks": [...]}` replaces them whole
+/// (at most ten; an empty list returns to the default: the root answers 2xx with a body).
+enum SmokeChecks {
+    struct Input: Decodable {
+        let checks: [Entry]
+
+        /// One entry as sent: `latencyBudgetMs` defaults to 5000.
+        struct Entry: Decodable {
+            let path: String
+            let expectStatus: Int?
+            let contains: String?
+            let latencyBudgetMs: Int?
+
+            var check: SmokeCheck {
+                SmokeCheck(
+                    path: path, expectStatus: expectStatus, contains: contains, latencyBudgetMs: latencyBudgetMs ?? 5000
+                )
+            }
+        }
+    }
+
+    private struct AuditDetails: Encodable {
+        let changed: [String]
+        let checks: Int
+    }
+
+    @Sendable static func get(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
+        let link = try call.linkedProject()
+        return .json(try context.smokeChecks.settings(mappingID: link.mappingID))
+    }
+
+    @Sendable static func put(_ call: PlatformCall<Input>, _ context: WorkerServices) throws -> Response {
+        let checks = call.input.checks.map(\.check)
+        guard checks.count <= SmokeCheck.perProject else {
+            throw DeploymentsError.invalidSmokeCheck("a project has at most \(SmokeCheck.perProject) checks")
+        }
+        for (index, check) in checks.enumerated() {
+            if let problem = check.problem { throw DeploymentsError.invalidSmokeCheck("checks[\(index)]: \(problem)") }
+        }
+        let link = try call.linkedProject()
+        let settings = try context.smokeChecks.replace(
+            mappingID: link.mappingID, with: checks, by: call.caller.userID)
+        try context.audit.record(
+            .vercelProjectSettingsChanged, severity: .low, actor: call.caller.userID, project: call.projectID,
+            details: AuditDetails(changed: ["smokeChecks"], checks: checks.count))
+        return .json(settings)
+    }
+}

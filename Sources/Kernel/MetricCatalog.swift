@@ -65,6 +65,9 @@ extension MetricFamily {
     public static let deploymentsFinished = MetricFamily(
         "sheen_vercel_deployments_finished_total", .counter, labels: ["outcome"], scope: .processAndJobs,
         "Deployments whose build ended, by outcome (ready, error, canceled), counted once when the end is recorded")
+    public static let deploymentChecks = MetricFamily(
+        "sheen_vercel_deployment_checks_total", .counter, labels: ["conclusion"], scope: .processAndJobs,
+        "Deployments' smoke checks run to a conclusion, by conclusion (succeeded, failed)")
     public static let itemsSkipped = MetricFamily(
         "sheen_vercel_items_skipped_total", .counter, labels: ["kind"], scope: .processAndJobs,
         "Items of Vercel's lists this service could not read and skipped, by kind")
@@ -122,7 +125,8 @@ extension MetricFamily {
         up, httpRequests, httpDuration, webhookEvents, oauthConnections, upstreamDepth, upstreamBusy, upstreamSlow,
         upstreamRefused, logPumps, outboundRequests, outboundDuration, outboundRetries, outboundRateLimited,
         outboundRateLimitWait,
-        breakerTransitions, tokenRefreshes, deploymentsFinished, itemsSkipped, processStart, processCPU,
+        breakerTransitions, tokenRefreshes, deploymentsFinished, deploymentChecks, itemsSkipped, processStart,
+        processCPU,
         processResident, processVirtual, processOpenFDs, processMaxFDs, databaseUp, outboxJobs, outboxOldest,
         circuitBreakers, jobRuns, jobLastDuration, jobLastRun, jobLastSuccess, jobPeriod, auditCheckpointAge,
         nginxRefusals,

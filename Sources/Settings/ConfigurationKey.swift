@@ -109,6 +109,10 @@ extension ConfigurationKey {
         "SHEEN_PRODUCTION_BRANCH_TTL_SECONDS", default: "60", readBy: "deployments",
         "how long the production branch read from Vercel is trusted before a production deploy or promotion reads it again (0 to 3600)"
     )
+    public static let deploymentProbeVia = ConfigurationKey(
+        "SHEEN_DEPLOYMENT_PROBE_VIA", default: "", readBy: "deployments, jobs",
+        "dev and tests only: the loopback `address:port` (the simulator) every smoke check reaches deployment hosts at, over plain http; refused when Vercel's API is Vercel's. Unset, probes go to the deployment's host over https, public addresses only"
+    )
     public static let staleDeploymentMinutes = ConfigurationKey(
         "SHEEN_STALE_DEPLOYMENT_MINUTES", default: "15", readBy: "jobs",
         "a deployment in progress this long without news (a lost webhook) is read from Vercel again (1 to 1440)")
@@ -165,7 +169,8 @@ extension ConfigurationKey {
         vercelAPIBaseURL, vercelAuthMode, vercelClientID, vercelClientSecret, vercelRedirectURI, vercelIntegrationSlug,
         vercelIntegrationInstallURL, vercelAuthorizeURL, vercelTokenURL, vercelRevokeURL,
         vercelWebhookSecrets, oauthSuccessURL, oauthFailureURL, oauthConfirmation, projectsRoot, baseURL, maxLogPumps,
-        logPublishURL, logPumpDirectory, productionBranchTTL, staleDeploymentMinutes, deployAttemptGrace,
+        logPublishURL, logPumpDirectory, productionBranchTTL, deploymentProbeVia, staleDeploymentMinutes,
+        deployAttemptGrace,
         vercelCallsPerConnection,
         vercelBusyWait,
         vercelRequestTimeout, requestBudget, alertWebhookURL, alertWebhookSecret,

@@ -75,6 +75,24 @@ public struct DeploymentSettings: Sendable {
     public var attemptGrace: Duration
     /// How long the production branch read from Vercel is trusted.
     public var productionBranchTTL: Duration
+    /// Dev and tests: the loopback `address:port` smoke checks reach every deployment host at, over
+    /// plain http (the simulator); nil in production.
+    public var probeVia: String? = nil
+
+    /// A loopback `address:port`, and never beside Vercel's own API: a probe through it skips the
+    /// public-address and https rules, which only the simulator may.
+    static func probeVia(_ environment: Environment) throws -> String? {
+        guard let value = environment.value(.deploymentProbeVia) else { return nil }
+        let name = ConfigurationKey.deploymentProbeVia.name
+        guard !environment.string(.vercelAPIBaseURL).hasPrefix("https://api.vercel.com") else {
+            throw ConfigurationError.malformed(name, "is for the simulator; unset it with Vercel's API")
+        }
+        let parts = value.split(separator: ":")
+        guard parts.count == 2, parts[0] == "127.0.0.1" || parts[0] == "localhost",
+            let port = Int(parts[1]), (1...65535).contains(port)
+        else { throw ConfigurationError.malformed(name, "must be 127.0.0.1:<port>") }
+        return "127.0.0.1:\(port)"
+    }
 
     /// An http URL (the publisher is on loopback), without a trailing `/`.
     static func loopbackURL(_ environment: Environment, _ key: ConfigurationKey) throws -> String {
@@ -94,7 +112,8 @@ public struct DeploymentSettings: Sendable {
             logPumpDirectory: environment.string(.logPumpDirectory),
             staleAfter: .seconds(60 * (try environment.integer(.staleDeploymentMinutes, in: 1...1440))),
             attemptGrace: .seconds(try environment.integer(.deployAttemptGrace, in: 0...3600)),
-            productionBranchTTL: .seconds(try environment.integer(.productionBranchTTL, in: 0...3600)))
+            productionBranchTTL: .seconds(try environment.integer(.productionBranchTTL, in: 0...3600)),
+            probeVia: try probeVia(environment))
     }
 }
 

@@ -17,7 +17,8 @@ struct LinkedProjectFixture {
 
     static func make(
         _ fixtures: StackFixtures, _ client: StackClient, buildMs: Int = 300, webhooks: Bool = true,
-        repository: VercelProjectSettings.GitRepository = .init(type: "github", repo: "acme/storefront")
+        repository: VercelProjectSettings.GitRepository = .init(type: "github", repo: "acme/storefront"),
+        smokeChecks: Bool = false
     ) async throws -> LinkedProjectFixture {
         let connected = try await VercelConnectionFixture.connect(fixtures, client)
         try await connected.account.setFaults(["buildMs": buildMs])
@@ -34,6 +35,17 @@ struct LinkedProjectFixture {
             "POST", "/v1/projects/\(project)/vercel/projects/link",
             json: #"{"userId":"\#(connected.user)","vercelProjectId":"\#(vercelProject.id)"}"#)
         guard linked.status == 200 else { throw TestEnvironment.Missing(name: "a linked project (\(linked.text))") }
+        // Off unless a test is about them: a blocking check holds production until the sync job
+        // probes the deployment, which the other tests do not run.
+        // (Written here, not through the route, so the tests' audit trails stay their own.)
+        if !smokeChecks {
+            try fixtures.db.execute(
+                """
+                INSERT INTO vercel_smoke_check_settings (vercel_project_mapping_id, checks, enabled)
+                SELECT id, '[{"path":"/","latencyBudgetMs":5000}]', false FROM vercel_project_mappings
+                WHERE project_id = \(project)
+                """)
+        }
         return LinkedProjectFixture(
             connected: connected, project: project, vercelProject: vercelProject, client: client, fixtures: fixtures)
     }

@@ -25,7 +25,7 @@ import Testing
     }
 
     @Test func aProjectsChecksReplaceTheDefaultAndAreBounded() async throws {
-        let linked = try await LinkedProjectFixture.make(fixtures, client, webhooks: false)
+        let linked = try await LinkedProjectFixture.make(fixtures, client, webhooks: false, smokeChecks: true)
         let fresh = try await client.signed("GET", "\(linked.base)/checks?userId=\(linked.user.uuidString)")
         #expect(fresh.status == 200 && fresh.json?["custom"] as? Bool == false, "\(fresh.text)")
         #expect(checks(fresh).map { $0["path"] as? String } == ["/"])

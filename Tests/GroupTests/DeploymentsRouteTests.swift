@@ -81,11 +81,15 @@ import Vercel
     }
 
     /// Eight, and two for the link's shared lock with one to see the link is still there (an
-    /// unlink waits for the deploys being made; see `WorkerServices.whileLinked`).
-    @Test func aDeployWithAnIdempotencyKeyCostsAtMostSevenRoundTripsAndReplays() throws {
+    /// unlink waits for the deploys being made; see `WorkerServices.whileLinked`), and two for the
+    /// deployment's smoke check (its claim, then the check Vercel registered).
+    @Test func aDeployWithAnIdempotencyKeyCostsAtMostNineRoundTripsAndReplays() throws {
         defer { harness.drop() }
         try harness.link(project, connection: connection)
         harness.vercel.on("POST", "/v13/deployments", json: VercelJSON.deployment("dpl_1", state: "QUEUED"))
+        harness.vercel.on(
+            "POST", "/v1/deployments/dpl_1/checks",
+            json: #"{"id":"chk_1","name":"Smoke checks","status":"registered","blocking":true,"deploymentId":"dpl_1"}"#)
         let body: [String: Any] = [
             "deploymentType": "preview", "gitSource": ["branch": "feature"], "idempotencyKey": "k-1",
         ]
@@ -93,7 +97,13 @@ import Vercel
         #expect(first.status == 202)
         #expect((first.json["deployment"] as? [String: Any])?["id"] as? String == "dpl_1")
         #expect(first.json["idempotentReplay"] as? Bool == false)
-        #expect(first.statements <= 7, "a deploy with an idempotency key took \(first.statements) round trips")
+        #expect(first.statements <= 9, "a deploy with an idempotency key took \(first.statements) round trips")
+        // Its blocking check was registered while it builds.
+        #expect(harness.vercel.sent.contains("POST /v1/deployments/dpl_1/checks"))
+        let check = try harness.db.query(
+            "SELECT status::text AS status, vercel_check_id FROM vercel_deployment_checks WHERE deployment_id = 'dpl_1'"
+        )
+        #expect(check.first?["status"] == "registered" && check.first?["vercel_check_id"] == "chk_1")
         // The rows the request wrote carry its id, with no argument passing it down.
         let stored = try harness.db.query(
             "SELECT correlation_id FROM vercel_deployments WHERE project_id = \(project)")

@@ -37,4 +37,51 @@ import Testing
             "PUT", "\(base)/checks", as: user, json: ["checks": [["path": "//evil.example"]]])
         #expect(refused.status == 400 && refused.code == "INVALID_SMOKE_CHECK", "\(refused.text)")
     }
+
+    @Test func aRerunNeedsAConcludedCheckAndQueuesItsRun() throws {
+        defer { harness.drop() }
+        try harness.link(project, connection: try harness.connect(user))
+        let rerun = "\(base)/deployments/dpl_check1/checks/rerun"
+        #expect(try harness.call("POST", rerun, as: user).code == "DEPLOYMENT_NOT_FOUND")
+        try harness.db.execute(
+            """
+            INSERT INTO vercel_deployments (deployment_id, created_at, project_id, vercel_project_id, deployment_url,
+              deployment_state, deployment_type)
+            VALUES ('dpl_check1', vercel_deployment_created_at('dpl_check1', now()), \(project), 'prj_1',
+              'https://dpl-check1.vercel.app', 'READY', 'PRODUCTION')
+            """)
+        #expect(try harness.call("POST", rerun, as: user).code == "CHECK_NOT_FOUND")
+        try harness.db.execute(
+            """
+            INSERT INTO vercel_deployment_checks (deployment_id, project_id, status, runs)
+            VALUES ('dpl_check1', \(project), 'running', 1)
+            """)
+        let running = try harness.call("POST", rerun, as: user)
+        #expect(running.status == 409 && running.code == "CHECK_NOT_CONCLUDED", "\(running.text)")
+        #expect(running.json["status"] as? String == "running")
+
+        // Concluded, with no check at Vercel to rerequest: reopened here and its run queued, once.
+        try harness.db.execute(
+            """
+            UPDATE vercel_deployment_checks SET status = 'completed', conclusion = 'failed',
+              results = '[{"path":"/","status":500,"durationMs":12,"passed":false,"reason":"answered 500, expected 2xx"}]'
+            WHERE deployment_id = 'dpl_check1'
+            """)
+        let shown = try harness.call("GET", "\(base)/deployments/dpl_check1", as: user)
+        let checks = try #require(shown.json["checks"] as? [String: Any], "\(shown.text)")
+        #expect(checks["conclusion"] as? String == "failed" && checks["blocking"] as? Bool == false)
+        #expect((checks["results"] as? [[String: Any]])?.first?["reason"] as? String == "answered 500, expected 2xx")
+        let accepted = try harness.call("POST", rerun, as: user)
+        #expect(accepted.status == 202, "\(accepted.text)")
+        #expect((accepted.json["checks"] as? [String: Any])?["status"] as? String == "unregistered")
+        let queued: Int = try #require(
+            try harness.db.query(
+                """
+                SELECT count(*)::int AS n FROM vercel_jobs WHERE kind = 'deployment.check'
+                  AND payload->>'action' = 'run' AND payload->>'deploymentId' = 'dpl_check1' AND status = 'pending'
+                """
+            ).first?.decode("n"))
+        #expect(queued == 1)
+        #expect(try harness.call("POST", rerun, as: user).code == "CHECK_NOT_CONCLUDED")
+    }
 }

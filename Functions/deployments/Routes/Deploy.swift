@@ -178,6 +178,8 @@ enum Deploy {
                         upload: (outcome.report.filesUploaded, outcome.report.bytesUploaded),
                         uploadAudit: UploadAudit.summarize(files.map { ($0.path, $0.bytes.count) }),
                         attempt: attempt.id))
+                context.deploymentChecks.registerCreated(
+                    recorded, of: project, credentials: credentials, logger: call.logger)
                 return (recorded, outcome.report)
             }
         } catch {

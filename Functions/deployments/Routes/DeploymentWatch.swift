@@ -64,6 +64,16 @@ enum DeploymentWatch {
     struct Detail: Encodable {
         let deployment: DeploymentRecord
         let stale: Bool
+        /// Its smoke check: null when none was asked for (a deployment older than checks).
+        let checks: DeploymentCheckStore.Record?
+
+        func encode(to encoder: any Encoder) throws {
+            enum Keys: String, CodingKey { case deployment, stale, checks }
+            var container = encoder.container(keyedBy: Keys.self)
+            try container.encode(deployment, forKey: .deployment)
+            try container.encode(stale, forKey: .stale)
+            try container.encode(checks, forKey: .checks)
+        }
     }
 
     @Sendable static func get(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
@@ -86,7 +96,10 @@ enum DeploymentWatch {
                 stale = true
             }
         }
-        return .json(Detail(deployment: deployment, stale: stale))
+        return .json(
+            Detail(
+                deployment: deployment, stale: stale,
+                checks: try context.deploymentCheckStore.record(deployment.deploymentID, projectID: call.projectID)))
     }
 }
 

@@ -56,6 +56,9 @@ enum DeploymentsError: Error {
     case approvalNotFound
     case approvalNotPending(status: String)
     case invalidSmokeCheck(String)
+    case checkNotFound
+    case checkNotConcluded(status: String)
+    case checksNotPassed(status: String, conclusion: String?)
 }
 
 extension DeploymentsError: GroupRefusal {
@@ -153,6 +156,16 @@ extension DeploymentsError: GroupRefusal {
         case .approvalNotPending(let status):
             (409, "APPROVAL_NOT_PENDING", "This approval is \(status); only a pending one can be decided")
         case .invalidSmokeCheck(let detail): (400, "INVALID_SMOKE_CHECK", detail)
+        case .checkNotFound: (404, "CHECK_NOT_FOUND", "This deployment has no smoke check")
+        case .checkNotConcluded(let status):
+            (409, "CHECK_NOT_CONCLUDED", "The smoke check is \(status); only a concluded one can be run again")
+        case .checksNotPassed(let status, let conclusion):
+            (
+                409, "CHECKS_NOT_PASSED",
+                conclusion == "failed"
+                    ? "This deployment's smoke checks failed; fix it and rerun them (…/checks/rerun)"
+                    : "This deployment's smoke checks are \(status); it can be promoted once they pass"
+            )
         }
     }
 
@@ -169,7 +182,9 @@ extension DeploymentsError: GroupRefusal {
             }
         case .deploymentNotReady(let state), .deploymentNotCancelable(let state): ["state": .string(state)]
         case .productionBranchIsVercels(let current): ["productionBranch": .string(current)]
-        case .approvalNotPending(let status): ["status": .string(status)]
+        case .approvalNotPending(let status), .checkNotConcluded(let status): ["status": .string(status)]
+        case .checksNotPassed(let status, let conclusion):
+            ["checks": .object(["status": .string(status), "conclusion": conclusion.map { .string($0) } ?? .null])]
         case .repositoryMismatch(let provider, let repository):
             ["provider": .string(provider), "repository": .string(repository)]
         default: [:]

@@ -19,6 +19,7 @@ public let group = FunctionGroup(name: "deployments") { router in
     router.platform(
         "POST", "\(project)/deployments/:deploymentId/promote", input: Promotion.PromoteInput.self, Promotion.promote)
     router.platform("DELETE", "\(project)/deployments/:deploymentId", Cancel.cancel)
+    router.platform("POST", "\(project)/deployments/:deploymentId/checks/rerun", DeploymentCheckRerun.rerun)
     router.platform("POST", "\(project)/rollback", input: Promotion.RollbackInput.self, Promotion.rollback)
     router.platform(
         "POST", "\(project)/deployment-override", input: DeploymentOverrides.Input.self, DeploymentOverrides.issue)

@@ -69,6 +69,13 @@ enum Promotion {
         }
         return try move.locked {
             let deployment = try move.requireReady(deploymentID)
+            // A deployment whose smoke checks failed, or have not concluded, does not serve
+            // production, whether Vercel holds it for them or not.
+            if let checks = try context.deploymentCheckStore.record(deploymentID, projectID: move.project.projectID),
+                checks.conclusion != "succeeded"
+            {
+                throw DeploymentsError.checksNotPassed(status: checks.status, conclusion: checks.conclusion)
+            }
             let guardrail = DeploymentGuardrail.evaluate(
                 production: true, branch: deployment.branch,
                 productionBranch: context.deploys.productionBranch(

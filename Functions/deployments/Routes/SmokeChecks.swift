@@ -4,10 +4,13 @@ import PlatformHost
 
 /// `GET` and `PUT /v1/projects/:projectId/vercel/checks`: the smoke checks a project's deployments
 /// are probed with before they may serve production. `PUT {"checks": [...]}` replaces them whole
-/// (at most ten; an empty list returns to the default: the root answers 2xx with a body).
+/// (at most ten; an empty list returns to the default: the root answers 2xx with a body), and
+/// `"enabled": false` turns them off.
 enum SmokeChecks {
     struct Input: Decodable {
         let checks: [Entry]
+        /// False turns the project's checks off: its deployments are promoted unchecked.
+        let enabled: Bool?
 
         /// One entry as sent: `latencyBudgetMs` defaults to 5000.
         struct Entry: Decodable {
@@ -27,6 +30,7 @@ enum SmokeChecks {
     private struct AuditDetails: Encodable {
         let changed: [String]
         let checks: Int
+        let enabled: Bool
     }
 
     @Sendable static func get(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
@@ -44,10 +48,11 @@ enum SmokeChecks {
         }
         let link = try call.linkedProject()
         let settings = try context.smokeChecks.replace(
-            mappingID: link.mappingID, with: checks, by: call.caller.userID)
+            mappingID: link.mappingID, with: checks, enabled: call.input.enabled ?? true, by: call.caller.userID)
         try context.audit.record(
-            .vercelProjectSettingsChanged, severity: .low, actor: call.caller.userID, project: call.projectID,
-            details: AuditDetails(changed: ["smokeChecks"], checks: checks.count))
+            .vercelProjectSettingsChanged, severity: settings.enabled ? .low : .medium, actor: call.caller.userID,
+            project: call.projectID,
+            details: AuditDetails(changed: ["smokeChecks"], checks: checks.count, enabled: settings.enabled))
         return .json(settings)
     }
 }

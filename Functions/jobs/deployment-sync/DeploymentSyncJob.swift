@@ -6,10 +6,12 @@ import Postgres
 import Vercel
 
 // vercel-job-deployment-sync (every minute): reads deployments from Vercel where webhooks do not
-// tell enough.
+// tell enough, and runs their smoke checks.
 // - A build that ended (`deployment.finalize`, queued when a webhook or a refresh saw it end) is
 //   read once: Vercel's error code, message and step, its out-of-memory report, and the build's
-//   metrics row (queued and build time, target, framework, outcome, uploads).
+//   metrics row (queued and build time, target, framework, outcome, uploads). A READY one has its
+//   smoke checks run (`deployment.check` `run`), and a check `deployment.created` asked for is
+//   registered with Vercel (`register`) when the deploy paths did not already.
 // - A deployment still in progress after SHEEN_STALE_DEPLOYMENT_MINUTES without news (a webhook was
 //   lost) is read again, and recorded as above if it has ended.
 // - A deployment begun more than SHEEN_DEPLOY_ATTEMPT_GRACE_SECONDS ago and never recorded (Vercel's
@@ -34,6 +36,10 @@ enum DeploymentSyncJob {
                     let reported = try context.vercel.deployment(deploymentID, credentials)
                     if reported.isBuildOver {
                         try store.recordFinal(reported, projectID: projectID)
+                        if reported.readyState == "READY" {
+                            try context.deploymentCheckStore.queue(
+                                .run, deploymentID: deploymentID, projectID: projectID)
+                        }
                     } else {
                         try store.applyReported(reported, projectID: projectID, finalizing: true)
                     }
@@ -58,6 +64,54 @@ enum DeploymentSyncJob {
                         try queue.failed(job, reason: "\(error)")
                         logger.warning(
                             "deployment not finalized", metadata: ["job.id": "\(job.id)", "error.detail": "\(error)"])
+                    }
+                }
+
+                // Checks: registered for deployments made elsewhere, probed once READY. One job at a
+                // time, for as long as the run's share allows: each probes for up to 100 s.
+                struct CheckStep: Decodable {
+                    let action: DeploymentCheckStore.Action
+                    let deploymentId: String
+                    let projectId: UUID
+                }
+                let checkQueue = JobQueue(kind: DeploymentCheckStore.jobKind, database: database)
+                let checksUntil = ContinuousClock.now + .seconds(40)
+                var checksRun = 0
+                while ContinuousClock.now < checksUntil, let job = try checkQueue.claim(limit: 1).first {
+                    do {
+                        let step = try JSONDecoder().decode(CheckStep.self, from: Data(job.payload.utf8))
+                        // An unlinked project's deployments are no longer this service's to check.
+                        guard let link = try context.projectLinks.find(step.projectId) else {
+                            try checkQueue.done(job)
+                            continue
+                        }
+                        let credentials = context.credentials(
+                            try context.connections.credential(link.connectionID), logger: logger)
+                        switch step.action {
+                        case .register:
+                            try context.deploymentChecks.register(
+                                step.deploymentId, of: link, credentials: credentials)
+                            try checkQueue.done(job)
+                        case .run:
+                            guard let deployment = try store.find(step.deploymentId, projectID: step.projectId) else {
+                                try checkQueue.done(job)
+                                continue
+                            }
+                            if try context.deploymentChecks.run(deployment, of: link, credentials: credentials)
+                                == .waiting
+                            {
+                                try checkQueue.failed(job, reason: "its check is still being registered", after: 15)
+                            } else {
+                                checksRun += 1
+                                try checkQueue.done(job)
+                            }
+                        }
+                    } catch {
+                        failed += 1
+                        try checkQueue.failed(job, reason: "\(error)")
+                        logger.warning(
+                            "deployment check step failed",
+                            metadata: ["job.id": "\(job.id)", "error.detail": "\(error)"])
                     }
                 }
 
@@ -122,6 +176,7 @@ enum DeploymentSyncJob {
                 }
                 return [
                     "deployments.finalized": .stringConvertible(finalized),
+                    "deployments.checked": .stringConvertible(checksRun),
                     "deployments.refreshed": .stringConvertible(refreshed),
                     "deployments.adopted": .stringConvertible(adopted),
                     "deployments.cancelled": .stringConvertible(cancelled),

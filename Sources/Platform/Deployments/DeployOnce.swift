@@ -116,7 +116,7 @@ extension DeployService {
     }
 
     /// Creates a deployment of a git commit (or branch head) of the project's repository at Vercel
-    /// under `attempt` and stores it. Nil when Vercel's project is connected to no repository it
+    /// under `attempt`, stores it and registers its smoke check. Nil when Vercel's project is connected to no repository it
     /// can build from.
     public func createGitDeployment(
         of project: LinkedProject, production: Bool, source: DeploymentRecord.GitSource,
@@ -138,10 +138,13 @@ extension DeployService {
             ])
         request.gitSource = gitSource
         let created = try services.vercel.createDeployment(request, credentials)
-        return try services.deployments(logger: logger).recordCreated(
+        let record = try services.deployments(logger: logger).recordCreated(
             created, of: project,
             origin: .init(
                 production: production, gitSource: recorded, createdBy: createdBy,
                 idempotency: idempotency, attempt: attempt.id))
+        services.deploymentChecks.registerCreated(
+            record, of: project, credentials: credentials, logger: logger)
+        return record
     }
 }

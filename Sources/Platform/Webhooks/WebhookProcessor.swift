@@ -253,6 +253,16 @@ public struct WebhookProcessor {
               SELECT \(DeploymentStore.finalizeKind), jsonb_build_object('deploymentId', \(deployment.id)::text,
                 'projectId', \(mapping.projectID)::text), \(deployment.id)
               WHERE \(finishes) AND EXISTS (SELECT 1 FROM changed)
+              ON CONFLICT DO NOTHING),
+            checked AS (
+              -- A new deployment gets its blocking check while it builds (once: the deploy paths
+              -- register theirs at once, and a registration done is not done again).
+              INSERT INTO vercel_jobs (kind, payload, dedup_key)
+              SELECT \(DeploymentCheckStore.jobKind), jsonb_build_object('action', 'register',
+                'deploymentId', \(deployment.id)::text, 'projectId', \(mapping.projectID)::text), 'register:' || \(deployment.id)::text
+              WHERE \(event.type == "deployment.created") AND \(!finishes) AND EXISTS (SELECT 1 FROM changed)
+                AND NOT EXISTS (SELECT 1 FROM vercel_deployment_checks WHERE deployment_id = \(deployment.id))
+                AND NOT EXISTS (SELECT 1 FROM vercel_smoke_check_settings WHERE vercel_project_mapping_id = \(mapping.id) AND NOT enabled)
               ON CONFLICT DO NOTHING)
             UPDATE vercel_webhook_dedup SET processing_ms = \(finished?.milliseconds) WHERE id = \(finished?.delivery) AND EXISTS (SELECT 1 FROM changed)
             """)

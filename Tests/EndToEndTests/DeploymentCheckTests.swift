@@ -96,6 +96,22 @@ import Vercel
         #expect((passed["checks"] as? [String: Any])?["runs"] as? Int == 2)
         let promoted = try linked.connected.vercel.deployment(id, linked.connected.credentials)
         #expect(promoted.readySubstate == "PROMOTED" && !(promoted.alias ?? []).isEmpty, "\(promoted)")
+
+        // A rerun asked of Vercel itself (its dashboard's button) arrives as
+        // `deployment.check-rerequested`: the check is reopened here and run again.
+        try linked.connected.vercel.rerequestCheck(
+            checkID: registered[0].id, deploymentID: id, linked.connected.credentials)
+        var status: String?
+        for _ in 0..<200 where status != "registered" {
+            status = try fixtures.db.query(
+                "SELECT status::text AS status FROM vercel_deployment_checks WHERE deployment_id = \(id)"
+            ).first?["status"]
+            if status != "registered" { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(status == "registered")
+        try runSync()
+        let third = try #require(try await detail(linked, id)["checks"] as? [String: Any])
+        #expect(third["runs"] as? Int == 3 && third["conclusion"] as? String == "succeeded", "\(third)")
     }
 
     @Test func aDeploymentMadeElsewhereGetsItsCheckFromTheCreatedWebhook() async throws {

@@ -167,17 +167,26 @@ public struct DeploymentChecks {
         }
     }
 
-    /// Runs a deployment's checks again: Vercel is asked to rerun its check (it holds production
-    /// again until it concludes), and the run is queued. False when it has not concluded yet.
+    /// Runs a deployment's checks again: the check is reopened and its run queued, then Vercel is
+    /// asked to rerun it (it holds production again until the run concludes it). Reopened first, so
+    /// the `deployment.check-rerequested` Vercel sends back finds it pending and does nothing more.
+    /// False when it has not concluded yet.
     public func rerun(
         _ deploymentID: String, projectID: UUID, credentials: VercelClient.Credentials
     ) throws -> Bool {
-        guard let record = try store.record(deploymentID, projectID: projectID), record.status == "completed"
-        else { return false }
-        if record.blocking, let checkID = try checkID(deploymentID) {
-            try services.vercel.rerequestCheck(checkID: checkID, deploymentID: deploymentID, credentials)
+        let checkID = try self.checkID(deploymentID)
+        guard try store.rerun(deploymentID, projectID: projectID) else { return false }
+        if let checkID {
+            do {
+                try services.vercel.rerequestCheck(checkID: checkID, deploymentID: deploymentID, credentials)
+            } catch {
+                // The queued run concludes the check at Vercel all the same.
+                services.logger.warning(
+                    "deployment check not rerequested at Vercel",
+                    metadata: ["deployment.id": "\(deploymentID)", "error.detail": "\(error)"])
+            }
         }
-        return try store.rerun(deploymentID, projectID: projectID)
+        return true
     }
 
     private func checkID(_ deploymentID: String) throws -> String? {

@@ -263,6 +263,18 @@ public struct WebhookProcessor {
               WHERE \(event.type == "deployment.created") AND \(!finishes) AND EXISTS (SELECT 1 FROM changed)
                 AND NOT EXISTS (SELECT 1 FROM vercel_deployment_checks WHERE deployment_id = \(deployment.id))
                 AND NOT EXISTS (SELECT 1 FROM vercel_smoke_check_settings WHERE vercel_project_mapping_id = \(mapping.id) AND NOT enabled)
+              ON CONFLICT DO NOTHING),
+            rerequested AS (
+              -- Someone asked Vercel to rerun the check (its dashboard's button): reopened, its run queued.
+              UPDATE vercel_deployment_checks SET status = 'registered', updated_at = now()
+              WHERE \(event.type == "deployment.check-rerequested") AND deployment_id = \(deployment.id)
+                AND project_id = \(mapping.projectID) AND status = 'completed' AND vercel_check_id IS NOT NULL
+              RETURNING deployment_id),
+            rerun AS (
+              INSERT INTO vercel_jobs (kind, payload, dedup_key)
+              SELECT \(DeploymentCheckStore.jobKind), jsonb_build_object('action', 'run', 'deploymentId', deployment_id,
+                'projectId', \(mapping.projectID)::text), 'run:' || deployment_id
+              FROM rerequested
               ON CONFLICT DO NOTHING)
             UPDATE vercel_webhook_dedup SET processing_ms = \(finished?.milliseconds) WHERE id = \(finished?.delivery) AND EXISTS (SELECT 1 FROM changed)
             """)

@@ -144,6 +144,30 @@ import Vercel
             try linked.connected.vercel.deployment(made.id, linked.connected.credentials).readySubstate == "PROMOTED")
     }
 
+    @Test func aBuildOverBeforeItsCheckIsProbedAllTheSameButNotHeld() async throws {
+        // Made at Vercel directly and built before the sync job came to register its check: Vercel
+        // refuses the check and promotes the deployment as built; the probe still tells the user.
+        let linked = try await LinkedProjectFixture.make(fixtures, client, buildMs: 600_000, smokeChecks: true)
+        let made = try linked.connected.vercel.createDeployment(
+            VercelDeploymentRequest(
+                name: linked.vercelProject.name, project: linked.vercelProject.id,
+                gitSource: .github(org: "acme", repo: "storefront", ref: "main", sha: nil)),
+            linked.connected.credentials)
+        var seen: String?
+        for _ in 0..<200 where seen == nil {
+            seen = try linked.storedState(made.id)
+            if seen == nil { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        _ = try await linked.connected.account.admin("POST", "/_sim/deployments/\(made.id)/finish", nil)
+        #expect(try await linked.waitForStoredState(made.id, "READY") == "READY")
+        try runSync()
+        #expect(try linked.connected.vercel.checks(deploymentID: made.id, linked.connected.credentials).isEmpty)
+        let checks = try #require(try await detail(linked, made.id)["checks"] as? [String: Any])
+        #expect(checks["blocking"] as? Bool == false && checks["conclusion"] as? String == "succeeded", "\(checks)")
+        #expect((checks["reason"] as? String)?.contains("Vercel refused the check") == true, "\(checks)")
+        #expect((checks["results"] as? [[String: Any]])?.first?["passed"] as? Bool == true)
+    }
+
     @Test func aProjectWithChecksOffGetsNoneAndIsPromotedAsBuilt() async throws {
         let linked = try await LinkedProjectFixture.make(fixtures, client, buildMs: 600_000)
         let id = try await linked.deployPreview()

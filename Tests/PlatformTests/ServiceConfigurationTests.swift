@@ -54,6 +54,23 @@ import Testing
         }
     }
 
+    /// The probes' detour to the simulator lifts the https and public-address rules: a loopback
+    /// address only, and never beside Vercel's own API.
+    @Test func theProbeDetourIsLoopbackOnlyAndNeverWithVercelsAPI() throws {
+        #expect(try ServiceConfiguration.fromEnvironment(Self.complete).deployments.probeVia == nil)
+        var environment = Self.complete
+        environment["SHEEN_DEPLOYMENT_PROBE_VIA"] = "127.0.0.1:18081"
+        #expect(throws: ConfigurationError.self) { try ServiceConfiguration.fromEnvironment(environment) }
+        environment["VERCEL_API_BASE_URL"] = "http://127.0.0.1:18081"
+        #expect(try ServiceConfiguration.fromEnvironment(environment).deployments.probeVia == "127.0.0.1:18081")
+        for elsewhere in ["169.254.169.254:80", "10.0.0.1:8090", "127.0.0.1", "127.0.0.1:0", "evil.example:443"] {
+            environment["SHEEN_DEPLOYMENT_PROBE_VIA"] = elsewhere
+            #expect(throws: ConfigurationError.self, "\(elsewhere)") {
+                try ServiceConfiguration.fromEnvironment(environment)
+            }
+        }
+    }
+
     @Test func malformedSecretsAreRefusedWithoutEchoingThem() {
         var environment = Self.complete
         environment["TOKEN_ENCRYPTION_KEYS"] = "k1:c2VjcmV0LWtleS1tYXRlcmlhbA"

@@ -184,13 +184,14 @@ public struct DeploymentCheckStore {
         return status == "registering" ? .registering : .taken
     }
 
-    /// Stores a run's conclusion and what each probe found.
+    /// Stores a run's conclusion and what each probe found; why the check is not registered, when
+    /// it is not, stays.
     func concluded(_ deploymentID: String, _ conclusion: String, results: [ProbeResult], reason: String?) throws {
         let encoded = String(decoding: try JSONEncoder().encode(results), as: UTF8.self)
         try database.execute(
             """
             UPDATE vercel_deployment_checks SET status = 'completed', conclusion = \(conclusion),
-              results = \(encoded)::jsonb, reason = \(reason.map { String($0.prefix(500)) }), claimed_until = NULL,
+              results = \(encoded)::jsonb, reason = coalesce(\(reason.map { String($0.prefix(500)) }), reason), claimed_until = NULL,
               concluded_at = now(), updated_at = now()
             WHERE deployment_id = \(deploymentID) AND status = 'running'
             """)

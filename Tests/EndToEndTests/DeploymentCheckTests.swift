@@ -26,6 +26,16 @@ import Vercel
         try #require(try await client.signed("GET", "\(linked.base)/deployments/\(id)?userId=\(linked.user)").json)
     }
 
+    /// Waits until `deployment.created` has stored the deployment's row.
+    func waitForRow(_ linked: LinkedProjectFixture, _ id: String) async throws {
+        var seen: String?
+        for _ in 0..<200 where seen == nil {
+            seen = try linked.storedState(id)
+            if seen == nil { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        try #require(seen != nil, "no row for \(id)")
+    }
+
     func site(_ linked: LinkedProjectFixture, _ id: String, _ behaviour: [String: Any]) async throws {
         _ = try await linked.connected.account.admin("PUT", "/_sim/deployments/\(id)/site", behaviour)
     }
@@ -123,12 +133,7 @@ import Vercel
                 gitSource: .github(org: "acme", repo: "storefront", ref: "main", sha: nil)),
             linked.connected.credentials)
         // Its row, from `deployment.created`, which also queued the registration.
-        var seen: String?
-        for _ in 0..<200 where seen == nil {
-            seen = try linked.storedState(made.id)
-            if seen == nil { try await Task.sleep(for: .milliseconds(50)) }
-        }
-        try #require(seen != nil)
+        try await waitForRow(linked, made.id)
         #expect(try linked.connected.vercel.checks(deploymentID: made.id, linked.connected.credentials).isEmpty)
         try runSync()
         let registered = try linked.connected.vercel.checks(deploymentID: made.id, linked.connected.credentials)
@@ -153,11 +158,7 @@ import Vercel
                 name: linked.vercelProject.name, project: linked.vercelProject.id,
                 gitSource: .github(org: "acme", repo: "storefront", ref: "main", sha: nil)),
             linked.connected.credentials)
-        var seen: String?
-        for _ in 0..<200 where seen == nil {
-            seen = try linked.storedState(made.id)
-            if seen == nil { try await Task.sleep(for: .milliseconds(50)) }
-        }
+        try await waitForRow(linked, made.id)
         _ = try await linked.connected.account.admin("POST", "/_sim/deployments/\(made.id)/finish", nil)
         #expect(try await linked.waitForStoredState(made.id, "READY") == "READY")
         try runSync()
@@ -166,6 +167,39 @@ import Vercel
         #expect(checks["blocking"] as? Bool == false && checks["conclusion"] as? String == "succeeded", "\(checks)")
         #expect((checks["reason"] as? String)?.contains("Vercel refused the check") == true, "\(checks)")
         #expect((checks["results"] as? [[String: Any]])?.first?["passed"] as? Bool == true)
+    }
+
+    @Test func aRegistrationLeftByARunThatDiedIsTakenOverAndItsCheckAdoptedNotDoubled() async throws {
+        let linked = try await LinkedProjectFixture.make(fixtures, client, buildMs: 600_000, smokeChecks: true)
+        let made = try linked.connected.vercel.createDeployment(
+            VercelDeploymentRequest(
+                name: linked.vercelProject.name, project: linked.vercelProject.id, target: "production",
+                gitSource: .github(org: "acme", repo: "storefront", ref: "main", sha: nil)),
+            linked.connected.credentials)
+        try await waitForRow(linked, made.id)
+        // A run registered the check at Vercel and died before it recorded it: its claim lapsed,
+        // and nothing is queued for it any more.
+        let orphan = try linked.connected.vercel.createCheck(
+            VercelCheckRequest(name: "Smoke checks", blocking: true), deploymentID: made.id,
+            linked.connected.credentials)
+        try fixtures.db.execute(
+            """
+            DELETE FROM vercel_jobs WHERE kind = 'deployment.check' AND payload->>'deploymentId' = \(made.id);
+            """)
+        try fixtures.db.execute(
+            """
+            INSERT INTO vercel_deployment_checks (deployment_id, project_id, attempts, claimed_until)
+            VALUES (\(made.id), \(linked.project), 1, now() - interval '1 minute')
+            """)
+        _ = try await linked.connected.account.admin("POST", "/_sim/deployments/\(made.id)/finish", nil)
+        #expect(try await linked.waitForStoredState(made.id, "READY") == "READY")
+        try runSync()
+        let atVercel = try linked.connected.vercel.checks(deploymentID: made.id, linked.connected.credentials)
+        #expect(atVercel.map(\.id) == [orphan.id] && atVercel.first?.conclusion == "succeeded", "\(atVercel)")
+        let checks = try #require(try await detail(linked, made.id)["checks"] as? [String: Any])
+        #expect(checks["blocking"] as? Bool == true && checks["conclusion"] as? String == "succeeded", "\(checks)")
+        #expect(
+            try linked.connected.vercel.deployment(made.id, linked.connected.credentials).readySubstate == "PROMOTED")
     }
 
     @Test func aProjectWithChecksOffGetsNoneAndIsPromotedAsBuilt() async throws {

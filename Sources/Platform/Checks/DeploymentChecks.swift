@@ -73,8 +73,8 @@ public struct DeploymentChecks {
         logger: Logger
     ) {
         guard !deployment.isSettled else { return }
-        guard let attempt = try? store.claimRegistration(deployment.deploymentID, of: project) else { return }
         do {
+            guard let attempt = try store.claimRegistration(deployment.deploymentID, of: project) else { return }
             try register(deployment.deploymentID, attempt: attempt, credentials: credentials)
         } catch {
             logger.warning(
@@ -107,7 +107,13 @@ public struct DeploymentChecks {
         let run: DeploymentCheckStore.Run
         switch try store.claimRun(deployment.deploymentID, projectID: project.projectID) {
         case .run(let claimed): run = claimed
-        case .registering: return .waiting
+        case .registering:
+            // A registration whose claim lapsed (its run died) is taken over: a check Vercel made
+            // for it is adopted, else Vercel refuses one for the finished build. Then it is run.
+            try register(deployment.deploymentID, of: project, credentials: credentials)
+            guard case .run(let claimed) = try store.claimRun(deployment.deploymentID, projectID: project.projectID)
+            else { return .waiting }
+            run = claimed
         case .taken: return .nothing
         }
         let id = deployment.deploymentID

@@ -5,7 +5,6 @@
 #include "fastcgi_guard.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -166,25 +165,3 @@ int sheen_guard_wait_for_parked(void) {
 int sheen_guard_parked_of_kind(int kind) {
     return (kind >= 0 && kind < SHEEN_GUARD_KINDS) ? parked_of_kind[kind] : 0;
 }
-
-static void on_wake(int number) { (void)number; }
-
-void sheen_wake_install(void) {
-    struct sigaction action;
-    memset(&action, 0, sizeof action);
-    action.sa_handler = on_wake;
-    action.sa_flags = 0;
-    sigemptyset(&action.sa_mask);
-    sigaction(SIGUSR2, &action, NULL);
-}
-
-void sheen_wake_prepare_thread(void) {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGUSR2);
-    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-}
-
-int sheen_wake_thread(unsigned long thread) { return pthread_kill((pthread_t)thread, SIGUSR2); }
-
-unsigned long sheen_wake_self(void) { return (unsigned long)pthread_self(); }

@@ -42,10 +42,8 @@ public final class FastCGIServer: Sendable {
     private let handoff: Handoff
     private let logger: Logger
     private let acceptLock = Mutex(())
-    /// The thread inside `FCGX_Accept_r` (0: none), which a drain wakes with SIGUSR2.
-    private let acceptor = Atomic<UInt>(0)
-    /// Accepting workers that have not yet left their loop.
-    private let acceptorsRunning = Atomic<Int>(0)
+    /// The eventfd a drain writes to wake the accepting workers (-1 until `run` makes it).
+    private let wakeFD = Atomic<Int32>(-1)
     private let stopping = Atomic<Bool>(false)
     private let exitCode = Atomic<Int32>(0)
 
@@ -78,7 +76,15 @@ public final class FastCGIServer: Sendable {
         defer { for signal in signals { signal.cancel() } }
 
         CrashGuard.install()
-        sheen_wake_install()
+        let wake = sheen_accept_wake_create()
+        guard wake >= 0, sheen_accept_prepare(listenFD) == 0 else {
+            logger.critical("cannot wait for connections", metadata: ["errno": .stringConvertible(errno)])
+            exitCode.store(71, ordering: .relaxed)
+            return
+        }
+        wakeFD.store(wake, ordering: .releasing)
+        defer { close(wake) }
+        if stopping.load(ordering: .acquiring) { sheen_accept_wake(wake) }
         if upstreamWorkers > 0 { handoff.describeMetrics() }
         let acceptorsFinished = DispatchSemaphore(value: 0)
         let upstreamFinished = DispatchSemaphore(value: 0)
@@ -89,7 +95,6 @@ public final class FastCGIServer: Sendable {
                 switch role {
                 case .accepting:
                     accept(handler)
-                    acceptorsRunning.subtract(1, ordering: .releasing)
                     acceptorsFinished.signal()
                 case .upstream:
                     serveHandedOff(handler)
@@ -97,7 +102,6 @@ public final class FastCGIServer: Sendable {
                 }
             }
         }
-        acceptorsRunning.store(workers, ordering: .releasing)
         for _ in 0..<workers { start(.accepting) }
         for _ in 0..<upstreamWorkers { start(.upstream) }
         startReplacingParkedWorkers(start)
@@ -145,49 +149,53 @@ public final class FastCGIServer: Sendable {
     /// 0 after a normal drain; 70 when the process should be restarted.
     public var exitStatus: Int32 { exitCode.load(ordering: .relaxed) }
 
-    /// Stops accepting; requests in flight finish. The accepting thread blocked in `accept` is
-    /// woken by SIGUSR2 (libfcgi gives up on EINTR once shutdown is pending), again every 20 ms
-    /// until every accepting worker has left, since the signal can land just before the call.
-    /// The listening socket itself is left as it is when it was inherited (fd 0): systemd keeps it
-    /// and hands it, with the connections waiting in its backlog, to the next instance; shutting
-    /// it down would refuse them all. A socket this process bound itself is shut down too.
+    /// Stops accepting; requests in flight finish. The accepting workers wait on the listening
+    /// socket and a wake descriptor together, and the drain wakes them through the latter: a
+    /// connection already taken is read and answered whatever happens, and the listening socket
+    /// itself is left as it is when it was inherited (fd 0): systemd keeps it and hands it, with
+    /// the connections waiting in its backlog, to the next instance; shutting it down would refuse
+    /// them all. A socket this process bound itself is shut down too.
     public func stop() {
         guard !stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
         logger.info("stopping: no new requests, finishing those in flight")
         FastCGIRuntime.shutdownPending()
+        let wake = wakeFD.load(ordering: .acquiring)
+        if wake >= 0 { sheen_accept_wake(wake) }
         if listenFD != 0 { shutdown(listenFD, Int32(SHUT_RDWR)) }
-        WorkerThread.start { [self] in
-            while acceptorsRunning.load(ordering: .acquiring) > 0 {
-                let thread = acceptor.load(ordering: .acquiring)
-                if thread != 0 { _ = sheen_wake_thread(thread) }
-                usleep(20_000)
-            }
-        }
     }
 
     private func accept(_ handler: any ExchangeHandler) {
-        // A process started with SIGUSR2 blocked (its parent's mask) must still be woken to drain.
-        sheen_wake_prepare_thread()
-        var request = Self.newRequest(listenFD)
+        var request = Self.newRequest()
         defer {
             FCGX_Free(request, 0)
             request.deallocate()
         }
+        let wake = wakeFD.load(ordering: .acquiring)
         while !stopping.load(ordering: .acquiring) {
-            let accepted = acceptLock.withLock { _ -> Int32 in
+            // One worker at a time waits for a connection; reading it happens outside the lock.
+            let connection = acceptLock.withLock { _ -> Int32 in
                 // A drain that began while this worker waited for the lock: accept no more.
                 guard !stopping.load(ordering: .acquiring) else { return -1 }
-                acceptor.store(sheen_wake_self(), ordering: .releasing)
-                defer { acceptor.store(0, ordering: .releasing) }
-                return FCGX_Accept_r(request)
+                return sheen_accept_next(listenFD, wake, Self.receiveTimeoutMilliseconds)
             }
-            guard accepted >= 0 else { break }
+            if connection == -1 { break }
+            if connection < 0 {
+                logger.error("cannot accept a connection", metadata: ["errno": .stringConvertible(-connection)])
+                usleep(50_000)
+                continue
+            }
+            // libfcgi reads the request from this connection instead of accepting one: it finishes
+            // the (empty) previous request first, which must not close it.
+            request.pointee.ipcFd = connection
+            request.pointee.keepConnection = 1
+            // A connection that ends or sends garbage before its parameters is closed by libfcgi.
+            guard FCGX_Accept_r(request) >= 0 else { continue }
             let exchange = FastCGIExchange(request: request)
             let placement = upstreamWorkers > 0 ? handler.placement(of: exchange) : .local
             if placement.reach == .upstream {
                 // The upstream worker finishes and frees it; this worker accepts on a new one.
                 if handoff.offer(HandedOff(request: request), tenant: placement.tenant) {
-                    request = Self.newRequest(listenFD)
+                    request = Self.newRequest()
                     continue
                 }
                 Metrics.shared.increment(.upstreamRefused)
@@ -196,8 +204,14 @@ public final class FastCGIServer: Sendable {
                 handler.handle(exchange)
             }
             FCGX_Finish_r(request)
+            // One request per connection (nginx keeps none open): close one the peer asked to keep.
+            FCGX_Free(request, 1)
         }
     }
+
+    /// How long a read from an accepted connection may wait; nginx sends a request (its body
+    /// buffered) at once.
+    static var receiveTimeoutMilliseconds: Int32 { 30_000 }
 
     private func serveHandedOff(_ handler: any ExchangeHandler) {
         while let (item, tenant) = handoff.take() {
@@ -212,9 +226,11 @@ public final class FastCGIServer: Sendable {
         }
     }
 
-    private static func newRequest(_ listenFD: Int32) -> UnsafeMutablePointer<FCGX_Request> {
+    /// A request with no listening socket of its own: libfcgi never accepts (`accept` does), so a
+    /// connection that fails before its parameters makes `FCGX_Accept_r` return instead of waiting.
+    private static func newRequest() -> UnsafeMutablePointer<FCGX_Request> {
         let request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
-        FCGX_InitRequest(request, listenFD, 0)
+        FCGX_InitRequest(request, -1, 0)
         return request
     }
 

@@ -83,4 +83,30 @@ import Testing
         #expect(process.terminationReason == .exit)
         #expect(process.terminationStatus == 0)
     }
+
+    /// A connection the process took just before SIGTERM, whose request is still on its way (nginx
+    /// connects, then writes), is answered, not closed: the drain wakes only workers waiting for
+    /// a connection.
+    @Test func aConnectionTakenBeforeSigtermIsAnsweredWhenItsRequestArrivesAfter() async throws {
+        let function = try await FunctionProcess(group: "env", workers: 2)
+        defer { function.stop() }
+        let process = function.process
+        let socket = function.socket
+        #expect(try FastCGIClient.get(socket: socket, uri: "/healthz/env").contains("Status: 200"))
+
+        let reply = try await onOwnThread { () -> String in
+            let pending = try FastCGIClient.send(socket: socket, uri: "/healthz/env", timeout: 5) {
+                // Time for a worker to take the connection and wait for the rest of the request,
+                // then for the drain to have been under way a while.
+                usleep(400_000)
+                kill(process.processIdentifier, SIGTERM)
+                usleep(300_000)
+            }
+            return try pending.reply()
+        }
+        #expect(reply.contains("Status: 200"))
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit)
+        #expect(process.terminationStatus == 0)
+    }
 }

@@ -74,9 +74,11 @@ public enum FastCGIClient {
     }
 
     /// Connects and writes a GET for `uri`; the reply is read later with `Pending.reply()`.
+    /// `betweenRecords`, when given, runs after the BEGIN_REQUEST record is written and before the
+    /// rest: a peer slow to send its request.
     public static func send(
         socket path: String, uri: String, parameters extra: [(String, String)] = [], timeout: TimeInterval = 10,
-        keepConnection: Bool = false
+        keepConnection: Bool = false, betweenRecords: (() throws -> Void)? = nil
     ) throws -> Pending {
         let fd = try connect(path)
         let pending = Pending(fd: fd)
@@ -85,16 +87,25 @@ public enum FastCGIClient {
         var out: [UInt8] = []
         // BEGIN_REQUEST, role RESPONDER, flags FCGI_KEEP_CONN or none
         out += record(type: 1, content: [0, 1, keepConnection ? 1 : 0, 0, 0, 0, 0, 0])
+        if let betweenRecords {
+            try write(out, to: fd)
+            try betweenRecords()
+            out = []
+        }
         var params: [UInt8] = []
         for (name, value) in [("REQUEST_METHOD", "GET"), ("REQUEST_URI", uri), ("CONTENT_LENGTH", "0")] + extra {
             params += length(name.utf8.count) + length(value.utf8.count) + Array(name.utf8) + Array(value.utf8)
         }
         out += record(type: 4, content: params) + record(type: 4, content: [])  // PARAMS
         out += record(type: 5, content: [])  // STDIN, empty
-        guard out.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == out.count else {
+        try write(out, to: fd)
+        return pending
+    }
+
+    private static func write(_ bytes: [UInt8], to fd: Int32) throws {
+        guard bytes.withUnsafeBytes({ Foundation.write(fd, $0.baseAddress, $0.count) }) == bytes.count else {
             throw Failure(description: "write failed")
         }
-        return pending
     }
 
     /// A name-value length as FastCGI writes it: one byte up to 127, else four with the high bit set.

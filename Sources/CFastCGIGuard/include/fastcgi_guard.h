@@ -35,18 +35,4 @@ int sheen_guard_wait_for_parked(void);
 /// How many threads of `kind` have parked so far.
 int sheen_guard_parked_of_kind(int kind);
 
-/// Installs a handler for SIGUSR2 without SA_RESTART, so the signal interrupts a blocking accept:
-/// how a draining server wakes its accepting thread without touching the listening socket, which
-/// a service manager (systemd's socket activation) keeps and hands to the next instance.
-void sheen_wake_install(void);
-
-/// Unblocks SIGUSR2 on the calling thread, whatever signal mask the process was started with.
-void sheen_wake_prepare_thread(void);
-
-/// Sends SIGUSR2 to `thread` (a pthread_t); 0 when sent.
-int sheen_wake_thread(unsigned long thread);
-
-/// The calling thread's pthread_t.
-unsigned long sheen_wake_self(void);
-
 #endif

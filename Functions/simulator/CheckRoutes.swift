@@ -213,6 +213,17 @@ enum CheckRoutes {
         // The last blocking check through: the deployment has succeeded.
         let now = state.now()
         if released, deployment.state(at: now) == "READY" {
+            // A production build Vercel did not only stage takes the project's production domains now.
+            if deployment.target == "production", !deployment.staged {
+                state.with { data in
+                    guard var project = data.projects[deployment.projectId] else { return }
+                    project.targets = .init(
+                        production: .init(
+                            id: deployment.id, url: deployment.url, alias: ["\(project.name).vercel.app"]))
+                    project.updatedAt = data.tick()
+                    data.projects[deployment.projectId] = project
+                }
+            }
             state.emit("deployment.succeeded", deployment, token: caller.token, at: now)
         } else if released {
             state.webhooks.withdraw(tag: deployment.id)

@@ -68,6 +68,9 @@ extension MetricFamily {
     public static let deploymentChecks = MetricFamily(
         "sheen_vercel_deployment_checks_total", .counter, labels: ["conclusion"], scope: .processAndJobs,
         "Deployments' smoke checks run to a conclusion, by conclusion (succeeded, failed)")
+    public static let productionWatches = MetricFamily(
+        "sheen_vercel_production_watches_total", .counter, labels: ["outcome"], scope: .processAndJobs,
+        "Promotions watched to an end, by outcome (passed, rolled_back, held: failing but not rolled back, superseded)")
     public static let itemsSkipped = MetricFamily(
         "sheen_vercel_items_skipped_total", .counter, labels: ["kind"], scope: .processAndJobs,
         "Items of Vercel's lists this service could not read and skipped, by kind")
@@ -125,7 +128,8 @@ extension MetricFamily {
         up, httpRequests, httpDuration, webhookEvents, oauthConnections, upstreamDepth, upstreamBusy, upstreamSlow,
         upstreamRefused, logPumps, outboundRequests, outboundDuration, outboundRetries, outboundRateLimited,
         outboundRateLimitWait,
-        breakerTransitions, tokenRefreshes, deploymentsFinished, deploymentChecks, itemsSkipped, processStart,
+        breakerTransitions, tokenRefreshes, deploymentsFinished, deploymentChecks, productionWatches, itemsSkipped,
+        processStart,
         processCPU,
         processResident, processVirtual, processOpenFDs, processMaxFDs, databaseUp, outboxJobs, outboxOldest,
         circuitBreakers, jobRuns, jobLastDuration, jobLastRun, jobLastSuccess, jobPeriod, auditCheckpointAge,

@@ -15,14 +15,14 @@ extension VercelClient {
             credentials: credentials)
     }
 
+    /// Points production back at a deployment that served it; `description`, the reason, shows in
+    /// Vercel's dashboard.
     public func rollback(
-        deploymentID: String, projectID: String, _ credentials: Credentials
+        deploymentID: String, projectID: String, description: String? = nil, _ credentials: Credentials
     ) throws(VercelError) {
-        _ = try send(
-            Endpoint(
-                "POST", "/v1/projects/\(projectID)/rollback/\(deploymentID)",
-                idempotent: true),
-            credentials: credentials)
+        var endpoint = Endpoint("POST", "/v1/projects/\(projectID)/rollback/\(deploymentID)", idempotent: true)
+        if let description { endpoint = endpoint.adding(query: [("description", String(description.prefix(200)))]) }
+        _ = try send(endpoint, credentials: credentials)
     }
 
     /// The production deployment and the last alias request of a project.

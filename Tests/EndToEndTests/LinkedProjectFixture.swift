@@ -36,13 +36,13 @@ struct LinkedProjectFixture {
             json: #"{"userId":"\#(connected.user)","vercelProjectId":"\#(vercelProject.id)"}"#)
         guard linked.status == 200 else { throw TestEnvironment.Missing(name: "a linked project (\(linked.text))") }
         // Off unless a test is about them: a blocking check holds production until the sync job
-        // probes the deployment, which the other tests do not run.
+        // probes the deployment, which the other tests do not run; so does rollback on its own.
         // (Written here, not through the route, so the tests' audit trails stay their own.)
         if !smokeChecks {
             try fixtures.db.execute(
                 """
-                INSERT INTO vercel_smoke_check_settings (vercel_project_mapping_id, checks, enabled)
-                SELECT id, '[{"path":"/","latencyBudgetMs":5000}]', false FROM vercel_project_mappings
+                INSERT INTO vercel_smoke_check_settings (vercel_project_mapping_id, checks, enabled, rollback_enabled)
+                SELECT id, '[{"path":"/","latencyBudgetMs":5000}]', false, false FROM vercel_project_mappings
                 WHERE project_id = \(project)
                 """)
         }

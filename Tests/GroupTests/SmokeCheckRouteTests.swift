@@ -38,6 +38,38 @@ import Testing
         #expect(refused.status == 400 && refused.code == "INVALID_SMOKE_CHECK", "\(refused.text)")
     }
 
+    @Test func rollbackIsOnByDefaultAndItsSettingsAreBounded() throws {
+        defer { harness.drop() }
+        try harness.link(project, connection: try harness.connect(user))
+        let fresh = try harness.call("GET", "\(base)/checks", as: user)
+        let standard = try #require(fresh.json["rollback"] as? [String: Any], "\(fresh.text)")
+        #expect(standard["enabled"] as? Bool == true && standard["windowMinutes"] as? Int == 15)
+        #expect(standard["failures"] as? Int == 3)
+
+        for (window, failures) in [(0, 3), (1441, 3), (15, 0), (15, 61)] {
+            let refused = try harness.call(
+                "PUT", "\(base)/checks", as: user,
+                json: ["checks": [], "rollback": ["enabled": true, "windowMinutes": window, "failures": failures]])
+            #expect(refused.status == 400 && refused.code == "INVALID_SMOKE_CHECK", "\(refused.text)")
+        }
+        // Turned off with the default checks: kept, and audited at medium.
+        let off = try harness.call(
+            "PUT", "\(base)/checks", as: user,
+            json: ["checks": [], "rollback": ["enabled": false, "windowMinutes": 30, "failures": 5]])
+        #expect(off.status == 200, "\(off.text)")
+        let stored = try #require(
+            try harness.call("GET", "\(base)/checks", as: user).json["rollback"] as? [String: Any])
+        #expect(stored["enabled"] as? Bool == false && stored["windowMinutes"] as? Int == 30)
+        #expect(stored["failures"] as? Int == 5)
+        let severity: String? = try harness.db.query(
+            """
+            SELECT severity FROM vercel_security_audit_log WHERE project_id = \(project)
+              AND action = 'VERCEL_PROJECT_SETTINGS_CHANGED' ORDER BY id DESC LIMIT 1
+            """
+        ).first?["severity"]
+        #expect(severity == "MEDIUM")
+    }
+
     @Test func aRerunNeedsAConcludedCheckAndQueuesItsRun() throws {
         defer { harness.drop() }
         try harness.link(project, connection: try harness.connect(user))

@@ -66,13 +66,16 @@ enum DeploymentWatch {
         let stale: Bool
         /// Its smoke check: null when none was asked for (a deployment older than checks).
         let checks: DeploymentCheckStore.Record?
+        /// How it fared in production after its promotion: null when it was never watched.
+        let productionWatch: ProductionWatchStore.Record?
 
         func encode(to encoder: any Encoder) throws {
-            enum Keys: String, CodingKey { case deployment, stale, checks }
+            enum Keys: String, CodingKey { case deployment, stale, checks, productionWatch }
             var container = encoder.container(keyedBy: Keys.self)
             try container.encode(deployment, forKey: .deployment)
             try container.encode(stale, forKey: .stale)
             try container.encode(checks, forKey: .checks)
+            try container.encode(productionWatch, forKey: .productionWatch)
         }
     }
 
@@ -99,7 +102,9 @@ enum DeploymentWatch {
         return .json(
             Detail(
                 deployment: deployment, stale: stale,
-                checks: try context.deploymentCheckStore.record(deployment.deploymentID, projectID: call.projectID)))
+                checks: try context.deploymentCheckStore.record(deployment.deploymentID, projectID: call.projectID),
+                productionWatch: try context.productionWatchStore.record(
+                    deployment.deploymentID, projectID: call.projectID)))
     }
 }
 

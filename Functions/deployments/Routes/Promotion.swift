@@ -90,6 +90,9 @@ enum Promotion {
                 use.map(context.overrides.refund)
                 throw error
             }
+            move.watch {
+                try context.productionWatch.promoted(deploymentID, of: move.project, previous: production.previous)
+            }
             return .json(
                 Promoted(deploymentId: deploymentID, productionUrl: production.url, aliasUrls: production.aliases))
         }
@@ -109,6 +112,11 @@ enum Promotion {
             // A deployment Vercel only staged never served production: there is nothing to go back to.
             guard try move.requireReady(targetID).promoted else { throw DeploymentsError.notAProductionDeployment }
             let production = try move.perform("rollback", targetID)
+            // The user's own move wins over a watch of the deployment production left.
+            move.watch {
+                try context.productionWatchStore.supersede(
+                    projectID: move.project.projectID, reason: "rolled back to \(targetID) by its user")
+            }
             return .json(
                 RolledBack(deploymentId: targetID, productionUrl: production.url, aliasUrls: production.aliases))
         }
@@ -118,6 +126,8 @@ enum Promotion {
     struct Production {
         let url: String?
         let aliases: [String]
+        /// The deployment production served before, as Vercel reported the move.
+        let previous: String?
     }
 
     /// One move of a project's production, with what it needs.
@@ -135,6 +145,16 @@ enum Promotion {
             store = context.deployments(logger: call.logger)
             credentials = try context.vercelCredentials(
                 for: call, connection: project.connectionID, requiring: .writeDeployment)
+        }
+
+        /// Updates the project's production watch after a move Vercel made: a failure is logged, not
+        /// answered, since production has moved already.
+        func watch(_ body: () throws -> Void) {
+            do {
+                try body()
+            } catch {
+                call.logger.error("production watch not updated", metadata: ["error.detail": "\(error)"])
+            }
         }
 
         /// Runs `body` holding the project's promotion lock, or throws 409 `PROMOTION_IN_PROGRESS`.
@@ -194,7 +214,7 @@ enum Promotion {
             }
             let production = Production(
                 url: state.targets?.production?.url.map(DeploymentStore.https),
-                aliases: state.targets?.production?.alias ?? [])
+                aliases: state.targets?.production?.alias ?? [], previous: state.lastAliasRequest?.fromDeploymentId)
             try context.productionHistory.record(
                 .init(
                     projectID: project.projectID, vercelProjectID: project.vercelProjectID, deploymentID: deploymentID,
@@ -205,21 +225,12 @@ enum Promotion {
 
         /// Vercel's project once its last alias job is the one for `deploymentID` and has finished.
         private func awaitAlias(_ deploymentID: String) throws -> VercelProductionState {
-            let deadline = ContinuousClock.now + aliasWait
-            var pause: Duration = .milliseconds(50)
-            while true {
-                let state = try context.vercel.productionState(
-                    projectID: project.vercelProjectID, credentials)
-                if let job = state.lastAliasRequest, job.toDeploymentId == deploymentID {
-                    switch job.jobStatus {
-                    case "succeeded", "skipped": return state
-                    case "failed": throw DeploymentsError.promotionFailed
-                    default: break
-                    }
-                }
-                guard ContinuousClock.now < deadline else { throw DeploymentsError.promotionPending }
-                usleep(useconds_t(pause.milliseconds * 1000))
-                pause = min(pause * 2, .seconds(1))
+            switch try context.vercel.awaitAlias(
+                deploymentID, projectID: project.vercelProjectID, credentials, wait: aliasWait)
+            {
+            case .done(let state): return state
+            case .failed: throw DeploymentsError.promotionFailed
+            case .pending: throw DeploymentsError.promotionPending
             }
         }
     }

@@ -12,6 +12,9 @@ import Vercel
 //   metrics row (queued and build time, target, framework, outcome, uploads). A READY one has its
 //   smoke checks run (`deployment.check` `run`), and a check `deployment.created` asked for is
 //   registered with Vercel (`register`) when the deploy paths did not already.
+// - A deployment that became production is probed with its project's checks once a minute for the
+//   project's window, and production is rolled back to the one before when it keeps failing
+//   (`ProductionWatch`).
 // - A deployment still in progress after SHEEN_STALE_DEPLOYMENT_MINUTES without news (a webhook was
 //   lost) is read again, and recorded as above if it has ended.
 // - A deployment begun more than SHEEN_DEPLOY_ATTEMPT_GRACE_SECONDS ago and never recorded (Vercel's
@@ -115,6 +118,10 @@ enum DeploymentSyncJob {
                     }
                 }
 
+                // Production after a promotion: probed once a minute for the project's window, and
+                // rolled back on its own when it keeps failing.
+                let watched = try context.productionWatch.run(until: ContinuousClock.now + .seconds(30))
+
                 var refreshed = 0
                 for stale in try store.stale(olderThan: configuration.deployments.staleAfter, limit: 100) {
                     do {
@@ -177,6 +184,8 @@ enum DeploymentSyncJob {
                 return [
                     "deployments.finalized": .stringConvertible(finalized),
                     "deployments.checked": .stringConvertible(checksRun),
+                    "production.probed": .stringConvertible(watched.probed),
+                    "production.rolled_back": .stringConvertible(watched.rolledBack),
                     "deployments.refreshed": .stringConvertible(refreshed),
                     "deployments.adopted": .stringConvertible(adopted),
                     "deployments.cancelled": .stringConvertible(cancelled),

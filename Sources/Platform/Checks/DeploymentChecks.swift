@@ -138,6 +138,7 @@ public struct DeploymentChecks {
                 ]
             }
             let conclusion = results.allSatisfy(\.passed) ? "succeeded" : "failed"
+            let earlier = try store.record(id, projectID: project.projectID)?.conclusion
             if let checkID {
                 _ = try services.vercel.updateCheck(
                     .completed(conclusion), checkID: checkID, deploymentID: id, credentials)
@@ -146,6 +147,9 @@ public struct DeploymentChecks {
             Metrics.shared.increment(.deploymentChecks, [conclusion])
             if conclusion == "failed" {
                 try alertFailure(deployment, project: project, results: results, run: run.number)
+            } else if deployment.type == "production", earlier != "succeeded" {
+                // Passed for the first time: Vercel lets it take production now, and it is watched.
+                try services.productionWatch.promoted(id, of: project, previous: nil)
             }
             services.logger.info(
                 "deployment checks concluded",

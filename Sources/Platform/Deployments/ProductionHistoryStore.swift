@@ -1,6 +1,10 @@
 import Kernel
 import Postgres
+import Vercel
 
+#if canImport(Glibc)
+import Glibc
+#endif
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -51,12 +55,13 @@ public struct ProductionHistoryStore {
         /// `promote` or `rollback`.
         public var action: String
         public var previousDeploymentID: String?
-        public var actor: UUID
+        /// Who asked; nil for the service's own rollback.
+        public var actor: UUID?
 
         public init(
             projectID: UUID, vercelProjectID: String, deploymentID: String, url: String?, aliases: [String],
             action: String,
-            previousDeploymentID: String?, actor: UUID
+            previousDeploymentID: String?, actor: UUID?
         ) {
             self.projectID = projectID
             self.vercelProjectID = vercelProjectID
@@ -108,6 +113,39 @@ public struct ProductionHistoryStore {
                 actor: move.actor,
                 project: move.projectID,
                 details: AuditDetails(deploymentId: move.deploymentID, previousDeploymentId: move.previousDeploymentID))
+        }
+    }
+}
+
+/// What became of the alias job of a move Vercel was asked to make.
+public enum AliasJobOutcome: Sendable {
+    /// Production points at the deployment: Vercel's project as it is now.
+    case done(VercelProductionState)
+    case failed
+    /// Not done within the wait.
+    case pending
+}
+
+extension VercelClient {
+    /// Waits, up to `wait`, until the project's last alias job is the one for `deploymentID` and
+    /// has finished.
+    public func awaitAlias(
+        _ deploymentID: String, projectID: String, _ credentials: Credentials, wait: Duration = .seconds(25)
+    ) throws -> AliasJobOutcome {
+        let deadline = ContinuousClock.now + wait
+        var pause: Duration = .milliseconds(50)
+        while true {
+            let state = try productionState(projectID: projectID, credentials)
+            if let job = state.lastAliasRequest, job.toDeploymentId == deploymentID {
+                switch job.jobStatus {
+                case "succeeded", "skipped": return .done(state)
+                case "failed": return .failed
+                default: break
+                }
+            }
+            guard ContinuousClock.now < deadline else { return .pending }
+            usleep(useconds_t(pause.milliseconds * 1000))
+            pause = min(pause * 2, .seconds(1))
         }
     }
 }

@@ -109,6 +109,16 @@ public struct GitDeliveryReceiver {
         guard policy.wouldDeploy, let policyTarget = policy.target else { return event(.skipped, policy.reason) }
         // A pull request builds a preview of its head, whatever the branch's rule targets.
         let target = change.prNumber == nil ? policyTarget : .preview
+        // A commit production was rolled back from on its own does not go back there unasked.
+        if target == .production,
+            let bad = try ProductionWatchStore(database: context.database).rolledBack(
+                commitSha: sha, projectID: project.projectID)
+        {
+            return event(
+                .skipped,
+                "production was rolled back from this commit's deployment \(bad) when it failed its checks; "
+                    + "promote a deployment of it to put it back")
+        }
         if change.fromFork || policy.requiresApproval {
             let reason =
                 change.fromFork

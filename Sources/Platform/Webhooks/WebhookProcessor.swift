@@ -281,6 +281,12 @@ public struct WebhookProcessor {
         if state == .error, event.payload.target == "production" {
             try alertProductionFailure(deployment, mapping: mapping)
         }
+        if event.type == "deployment.promoted" {
+            // Production moved at Vercel (its dashboard, its CLI, this service's own promotion):
+            // the new production is watched, the watch of the one before ends.
+            try ProductionWatchStore(database: database).start(
+                deployment.id, projectID: mapping.projectID, mappingID: mapping.id, previous: nil)
+        }
         switch decision {
         case .reject:
             logger.warning(

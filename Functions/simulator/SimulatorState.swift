@@ -60,6 +60,8 @@ final class SimulatorState: Sendable {
         /// How deployments' pages answer (`SiteRoutes`), and the paths they were asked for.
         var sites: [String: SiteRoutes.Behaviour] = [:]
         var siteRequests: [String: [String]] = [:]
+        /// Each deployment's runtime log lines, oldest first (`RuntimeLogRoutes`).
+        var runtimeLogs: [String: RuntimeLogRoutes.Kept] = [:]
         var envs: [String: SimulatedEnv] = [:]
         /// Project domains by project id, then by name.
         var domains: [String: [String: SimulatedDomain]] = [:]
@@ -105,6 +107,8 @@ final class SimulatorState: Sendable {
         /// When 0 or more: that many env writes (creates, edits, deletes) succeed, then every one
         /// answers 500 until the knob is set again: a sync cut off halfway.
         var envWritesBeforeFailure = -1
+        /// How long a runtime-logs stream stays open (Vercel's: five minutes).
+        var runtimeLogsMs = 300_000
 
         init() {}
 
@@ -120,6 +124,7 @@ final class SimulatorState: Sendable {
             forbidden = try container.decodeIfPresent(Int.self, forKey: .forbidden) ?? 0
             rateLimitedDeletes = try container.decodeIfPresent(Int.self, forKey: .rateLimitedDeletes) ?? 0
             envWritesBeforeFailure = try container.decodeIfPresent(Int.self, forKey: .envWritesBeforeFailure) ?? -1
+            runtimeLogsMs = try container.decodeIfPresent(Int.self, forKey: .runtimeLogsMs) ?? 300_000
         }
     }
 

@@ -35,9 +35,11 @@ enum SiteRoutes {
             }
             let plainPath = String(path.prefix { $0 != "?" })
             guard let behaviour, behaviour.paths.map({ $0.contains(plainPath) }) ?? true else {
+                state.with { RuntimeLogRoutes.logRequest(deployment, path: path, status: 200, in: &$0) }
                 return .page("<!doctype html><title>\(deployment.name)</title><h1>\(deployment.name)</h1>\n")
             }
             if behaviour.delayMs > 0 { usleep(useconds_t(min(behaviour.delayMs, 30_000) * 1000)) }
+            state.with { RuntimeLogRoutes.logRequest(deployment, path: path, status: behaviour.status, in: &$0) }
             var response = Response.page(behaviour.body ?? "", status: behaviour.status)
             if let location = behaviour.location { response.headers.append(("Location", location)) }
             return response

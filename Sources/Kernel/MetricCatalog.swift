@@ -36,6 +36,10 @@ extension MetricFamily {
     public static let logPumps = MetricFamily(
         "sheen_vercel_log_pumps", .gauge,
         "Build log pumps this process runs: each follows one deployment's events from Vercel for all its readers")
+    public static let runtimeLogPumps = MetricFamily(
+        "sheen_vercel_runtime_log_pumps", .gauge,
+        "Runtime log pumps this process runs: each follows one deployment's runtime logs from Vercel for all its readers"
+    )
 
     // MARK: Each function and the jobs
 
@@ -126,7 +130,8 @@ extension MetricFamily {
 
     public static let catalog: [MetricFamily] = [
         up, httpRequests, httpDuration, webhookEvents, oauthConnections, upstreamDepth, upstreamBusy, upstreamSlow,
-        upstreamRefused, logPumps, outboundRequests, outboundDuration, outboundRetries, outboundRateLimited,
+        upstreamRefused, logPumps, runtimeLogPumps, outboundRequests, outboundDuration, outboundRetries,
+        outboundRateLimited,
         outboundRateLimitWait,
         breakerTransitions, tokenRefreshes, deploymentsFinished, deploymentChecks, productionWatches, itemsSkipped,
         processStart,

@@ -79,9 +79,9 @@ def test_every_answer_is_in_the_contract(case, stack):
         body = body.encode()
     if case.operation.definition.raw.get("security", [{"platformSignature": []}]):
         prepared.headers.update(sign(prepared.method, prepared.path_url, body, stack["secret"]))
-    # A build log subscription that is let in is an event stream that does not end: its status and
+    # A build or runtime log subscription that is let in is an event stream that does not end: its status and
     # type are what the contract says, then the reader hangs up.
-    streaming = case.path.endswith("/logs")
+    streaming = case.path.endswith(("/logs", "/runtime-logs"))
     try:
         response = session.send(prepared, allow_redirects=False, timeout=30, stream=streaming)
     except requests.exceptions.InvalidHeader:

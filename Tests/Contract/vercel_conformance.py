@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -75,6 +76,27 @@ FLAWS = {
     "link-cursor-origin": "the document's link union knows github, gitlab and bitbucket; Vercel's 2026 models add "
     "cursor-origin, whose repoId is a string",
     "undocumented-operation": "an operation Vercel serves that the 2023 document does not describe",
+}
+
+# A line of a deployment's runtime logs, which the 2023 document does not describe: Vercel's SDK
+# (src/models/getruntimelogsop.ts, GetRuntimeLogsResponseBody) streams each as one JSON line.
+RUNTIME_LOGS = "/v1/projects/{projectId}/deployments/{deploymentId}/runtime-logs"
+RUNTIME_LOG = {
+    "type": "object",
+    "required": ["level", "message", "rowId", "source", "timestampInMs", "domain", "messageTruncated",
+                 "requestMethod", "requestPath", "responseStatusCode"],
+    "properties": {
+        "level": {"enum": ["trace", "debug", "info", "warning", "error", "fatal"]},
+        "message": {"type": "string"},
+        "rowId": {"type": "string"},
+        "source": {"enum": ["delimiter", "edge-function", "edge-middleware", "serverless", "request"]},
+        "timestampInMs": {"type": "number"},
+        "domain": {"type": "string"},
+        "messageTruncated": {"type": "boolean"},
+        "requestMethod": {"type": "string"},
+        "requestPath": {"type": "string"},
+        "responseStatusCode": {"type": "number"},
+    },
 }
 
 # Vercel's flat build event (VERCEL-FACTS "Shapes as of 2026"; the CLI's BuildLog type).
@@ -254,6 +276,26 @@ def scenario(sim: Simulator, shapes: list):
     record("GET", "/v6/deployments", f"/v6/deployments?projectId={pid}")
     record("GET", "/v3/deployments/{idOrUrl}/events", f"/v3/deployments/{did}/events")
     record("GET", "/v13/deployments/{idOrUrl}", "/v13/deployments/dpl_missing")
+    # Runtime logs from now: a stream kept open 1.5 s here, a line logged while it is.
+    sim.call("PUT", "/_sim/faults", {"buildMs": 300, "runtimeLogsMs": 1500}, token=token)
+    streamed = []
+
+    def follow():
+        request = urllib.request.Request(
+            sim.base + f"/v1/projects/{pid}/deployments/{did}/runtime-logs",
+            headers={"Authorization": "Bearer " + token, "Accept": "application/stream+json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            streamed.append((response.status, response.read()))
+
+    follower = threading.Thread(target=follow)
+    follower.start()
+    time.sleep(0.4)
+    sim.call("POST", f"/_sim/deployments/{did}/runtime-logs",
+             {"level": "error", "message": "TypeError: x is undefined", "path": "/api", "status": 500}, token=token)
+    follower.join()
+    status, text = streamed[0]
+    answers.append(("GET", RUNTIME_LOGS, status, [json.loads(line) for line in text.splitlines() if line.strip()]))
+    sim.call("PUT", "/_sim/faults", {"buildMs": 300}, token=token)
     _, building = sim.call("POST", "/v13/deployments", {"name": project["name"], "project": pid,
                                                         "gitSource": {"type": "github", "org": "acme", "repo": "site", "ref": "main"}}, token=token)
     record("PATCH", "/v12/deployments/{id}/cancel", f"/v12/deployments/{building['id']}/cancel")
@@ -294,6 +336,13 @@ def judge(document: Document, answers):
     verdicts = []
     for method, template, status, body in answers:
         operation = OPERATIONS.get((method, template))
+        if template == RUNTIME_LOGS:
+            errors = list(jsonschema.Draft7Validator({"type": "array", "minItems": 1, "items": RUNTIME_LOG}).iter_errors(body))
+            if status != 200 or errors:
+                verdicts.append((method, template, status, "fails", "; ".join(error.message[:160] for error in errors[:3])))
+            else:
+                verdicts.append((method, template, status, "flaw", "undocumented-operation"))
+            continue
         if operation is None:
             verdicts.append((method, template, status, "flaw", "undocumented-operation"))
             continue

@@ -14,7 +14,8 @@ public enum RawHTTP {
         try get(host: host, port: port, path: path, headers: headers, timeout: timeout, until: nil)
     }
 
-    /// Reads the reply until `marker` has arrived, then hangs up, as a reader that goes away does
+    /// Reads the reply until `marker` has arrived (or `timeout` seconds have passed), then hangs up,
+    /// as a reader that goes away does
     /// (`method` another than GET, for a route that must refuse it).
     public static func get(
         host: String = "127.0.0.1", port: UInt16, path: String, headers: [String: String] = [:], timeout: Int = 15,
@@ -30,7 +31,8 @@ public enum RawHTTP {
         let start = Date()
         var arrivals: [Arrival] = []
         var buffer = [UInt8](repeating: 0, count: 16384)
-        while true {
+        // `timeout` bounds each read and the whole reply: a stream's pings never keep it open longer.
+        while Date().timeIntervalSince(start) < Double(timeout) {
             let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if count <= 0 { break }
             arrivals.append(

@@ -33,6 +33,9 @@ public final class ScriptedVercel: HTTPTransport, Sendable {
         state.withLock { $0.sent.map { "\($0.method) \(Self.path(of: $0.url))" } }
     }
 
+    /// The requests sent so far, whole.
+    public var requests: [HTTPRequest] { state.withLock { $0.sent } }
+
     public func send(_ request: HTTPRequest) throws(HTTPTransportError) -> HTTPResponse {
         let path = Self.path(of: request.url)
         let rule = state.withLock { state in

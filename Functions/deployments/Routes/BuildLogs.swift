@@ -201,29 +201,35 @@ final class LogPumps: Sendable {
 struct LogPublisher {
     let url: String
     let transport: any HTTPTransport
+    /// Sent with every request: which channel of the location (the runtime logs' filter).
+    var headers: [(String, String)] = []
 
     /// Publishes `data` as an event named `event`; false when nginx did not take it.
     func publish(_ data: String, event: String) -> Bool {
         let request = HTTPRequest(
             method: "POST", url: url,
-            headers: [("Content-Type", "application/json"), ("X-EventSource-Event", event)], body: Array(data.utf8),
-            connectTimeout: .seconds(2), totalTimeout: .seconds(5))
+            headers: [("Content-Type", "application/json"), ("X-EventSource-Event", event)] + headers,
+            body: Array(data.utf8), connectTimeout: .seconds(2), totalTimeout: .seconds(5))
         guard let response = try? transport.send(request) else { return false }
         return (200..<300).contains(response.status)
     }
 
     /// How many messages the channel holds now; 0 when it has none (or cannot say).
-    func published() -> Int {
+    func published() -> Int { info()?.messages ?? 0 }
+
+    /// How many readers the channel has now; 0 when it has none (or cannot say).
+    func subscribers() -> Int { info()?.subscribers ?? 0 }
+
+    private func info() -> ChannelInfo? {
         let request = HTTPRequest(
-            method: "GET", url: url, headers: [("Accept", "application/json")], connectTimeout: .seconds(2),
+            method: "GET", url: url, headers: [("Accept", "application/json")] + headers, connectTimeout: .seconds(2),
             totalTimeout: .seconds(5))
-        guard let response = try? transport.send(request), response.status == 200,
-            let info = try? JSONDecoder().decode(ChannelInfo.self, from: Data(response.body))
-        else { return 0 }
-        return info.messages
+        guard let response = try? transport.send(request), response.status == 200 else { return nil }
+        return try? JSONDecoder().decode(ChannelInfo.self, from: Data(response.body))
     }
 
     struct ChannelInfo: Decodable {
         let messages: Int
+        let subscribers: Int?
     }
 }

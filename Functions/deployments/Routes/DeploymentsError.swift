@@ -56,6 +56,8 @@ enum DeploymentsError: Error {
     case approvalNotFound
     case approvalNotPending(status: String)
     case invalidSmokeCheck(String)
+    case invalidRuntimeLogFilter(String)
+    case invalidSince
     case checkNotFound
     case checkNotConcluded(status: String)
     case checksNotPassed(status: String, conclusion: String?)
@@ -156,6 +158,9 @@ extension DeploymentsError: GroupRefusal {
         case .approvalNotPending(let status):
             (409, "APPROVAL_NOT_PENDING", "This approval is \(status); only a pending one can be decided")
         case .invalidSmokeCheck(let detail): (400, "INVALID_SMOKE_CHECK", detail)
+        case .invalidRuntimeLogFilter(let detail): (400, "INVALID_RUNTIME_LOG_FILTER", detail)
+        case .invalidSince:
+            (400, "INVALID_SINCE", "since must be an RFC 3339 time or milliseconds since 1970, not in the future")
         case .checkNotFound: (404, "CHECK_NOT_FOUND", "This deployment has no smoke check")
         case .checkNotConcluded(let status):
             (409, "CHECK_NOT_CONCLUDED", "The smoke check is \(status); only a concluded one can be run again")

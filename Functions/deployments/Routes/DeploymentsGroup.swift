@@ -16,6 +16,8 @@ public let group = FunctionGroup(name: "deployments") { router in
     router.platform("GET", "\(project)/deployments", reach: .local, DeploymentWatch.list)
     router.platform("GET", "\(project)/deployments/:deploymentId", DeploymentWatch.get)
     router.platform("GET", "\(project)/deployments/:deploymentId/logs", BuildLogs.authorize)
+    router.platform("GET", "\(project)/deployments/:deploymentId/runtime-logs", RuntimeLogs.authorize)
+    router.platform("GET", "\(project)/deployments/:deploymentId/runtime-errors", RuntimeLogs.errors)
     router.platform(
         "POST", "\(project)/deployments/:deploymentId/promote", input: Promotion.PromoteInput.self, Promotion.promote)
     router.platform("DELETE", "\(project)/deployments/:deploymentId", Cancel.cancel)

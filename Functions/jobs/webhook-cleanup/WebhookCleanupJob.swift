@@ -3,7 +3,8 @@ import PlatformHost
 
 // vercel-job-webhook-cleanup (daily): forgets Vercel's webhook deliveries older than 7 days (Vercel
 // stops retrying a delivery after 24 hours, so older ones cannot come back as duplicates), and the
-// git deliveries' decisions older than 90 days (the events a project's owner can page through).
+// git deliveries' decisions older than 90 days (the events a project's owner can page through),
+// and the runtime errors older than a day (the summary looks back a day at most).
 // The job's advisory lock makes an overlapping run skip.
 enum WebhookCleanupJob {
     static func main() -> Never {
@@ -29,9 +30,20 @@ enum WebhookCleanupJob {
                 gitRemoved += batch
                 if batch < 5000 { break }
             }
+            var errorsRemoved = 0
+            while true {
+                let batch = try database.execute(
+                    """
+                    DELETE FROM vercel_runtime_errors WHERE id IN (
+                      SELECT id FROM vercel_runtime_errors WHERE created_at < now() - interval '1 day' LIMIT 5000)
+                    """)
+                errorsRemoved += batch
+                if batch < 5000 { break }
+            }
             return [
                 "deliveries.removed": .stringConvertible(removed),
                 "git_deliveries.removed": .stringConvertible(gitRemoved),
+                "runtime_errors.removed": .stringConvertible(errorsRemoved),
             ]
         }
     }

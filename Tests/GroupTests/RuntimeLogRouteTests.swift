@@ -90,6 +90,13 @@ import Vercel
         let streams = harness.vercel.sent.filter { $0 == "GET /v1/projects/prj_1/deployments/dpl_rt/runtime-logs" }
             .count
         #expect(try harness.call("GET", "\(logs)?status=5xx", as: user).status == 204)
+        // A deployment's readers hold at most 32 filters at once: each costs a publish per line.
+        for index in 0..<30 {
+            #expect(try harness.call("GET", "\(logs)?path=%2Fp\(index)", as: user).status == 204)
+        }
+        let full = try harness.call("GET", "\(logs)?path=%2Fone-more", as: user)
+        #expect(full.status == 503 && full.code == "TOO_MANY_LOG_STREAMS", "\(full.text)")
+        #expect(try harness.call("GET", "\(logs)?path=%2Fp0", as: user).status == 204)
         #expect(
             harness.vercel.sent.filter { $0 == "GET /v1/projects/prj_1/deployments/dpl_rt/runtime-logs" }.count
                 <= streams + 1)

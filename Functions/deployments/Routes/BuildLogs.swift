@@ -23,15 +23,7 @@ import Glibc
 /// the readers, the pump holds the one stream from Vercel.
 enum BuildLogs {
     @Sendable static func authorize(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
-        let project = try call.linkedProject()
-        guard
-            let deployment = try context.deployments(logger: call.logger).find(
-                try call.deploymentID(), projectID: call.projectID)
-        else {
-            throw DeploymentsError.deploymentNotFound
-        }
-        let credentials = try context.vercelCredentials(
-            for: call, connection: project.connectionID, requiring: .readDeployment)
+        let (_, deployment, credentials) = try call.readableDeployment(context)
         try LogPumps.shared.ensure(
             deployment.deploymentID,
             LogPumps.Source(
@@ -231,5 +223,22 @@ struct LogPublisher {
     struct ChannelInfo: Decodable {
         let messages: Int
         let subscribers: Int?
+    }
+}
+
+extension PlatformCall where Input == NoInput {
+    /// The linked project, the call's deployment of it and credentials that may read it: what a
+    /// log reader is let in with.
+    func readableDeployment(
+        _ context: WorkerServices
+    ) throws -> (LinkedProject, DeploymentRecord, VercelClient.Credentials) {
+        let project = try linkedProject()
+        guard let deployment = try context.deployments(logger: logger).find(try deploymentID(), projectID: projectID)
+        else {
+            throw DeploymentsError.deploymentNotFound
+        }
+        let credentials = try context.vercelCredentials(
+            for: self, connection: project.connectionID, requiring: .readDeployment)
+        return (project, deployment, credentials)
     }
 }

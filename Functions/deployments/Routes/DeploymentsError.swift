@@ -133,7 +133,7 @@ extension DeploymentsError: GroupRefusal {
             (504, "PROMOTION_PENDING", "Vercel has not finished moving production yet; check again shortly")
         case .deploymentNotCancelable(let state):
             (409, "DEPLOYMENT_NOT_CANCELABLE", "A deployment that is \(state) cannot be canceled")
-        case .tooManyLogStreams: (503, "TOO_MANY_LOG_STREAMS", "Too many build log streams are open; try again shortly")
+        case .tooManyLogStreams: (503, "TOO_MANY_LOG_STREAMS", "Too many log streams are open; try again shortly")
         case .invalidProvider: (400, "INVALID_PROVIDER", "provider must be github, gitlab or bitbucket")
         case .invalidRepository:
             (400, "INVALID_REPOSITORY", "repository must be owner/name (GitLab: group/…/name), 3 to 255 characters")

@@ -177,15 +177,7 @@ enum RuntimeLogs {
     private static func follow(
         _ call: PlatformCall<NoInput>, _ context: WorkerServices
     ) throws -> (DeploymentRecord, RuntimeLogPumps.Source) {
-        let project = try call.linkedProject()
-        guard
-            let deployment = try context.deployments(logger: call.logger).find(
-                try call.deploymentID(), projectID: call.projectID)
-        else {
-            throw DeploymentsError.deploymentNotFound
-        }
-        let credentials = try context.vercelCredentials(
-            for: call, connection: project.connectionID, requiring: .readDeployment)
+        let (project, deployment, credentials) = try call.readableDeployment(context)
         return (
             deployment,
             RuntimeLogPumps.Source(
@@ -228,6 +220,8 @@ final class RuntimeLogPumps: Sendable {
     static let filterGrace: Duration = .seconds(30)
     /// How often a pump asks nginx whether its channels still have readers.
     static let readerCheck: Duration = .seconds(5)
+    /// The distinct filters one deployment's readers may hold at once.
+    static let filtersPerPump = 32
     /// The rowIds a pump remembers, so a line Vercel sends again (a stream followed again) is skipped.
     static let remembered = 10_000
 
@@ -241,7 +235,13 @@ final class RuntimeLogPumps: Sendable {
         let now = ContinuousClock.now
         let started = try pumps.withLock { pumps -> (Date, Bool) in
             if var pump = pumps[deploymentID] {
-                if let filter { pump.filters[filter.key] = (filter, now) }
+                if let filter {
+                    // Each filter costs a publish per line it passes and a channel check: a bound.
+                    guard pump.filters[filter.key] != nil || pump.filters.count < Self.filtersPerPump else {
+                        throw DeploymentsError.tooManyLogStreams
+                    }
+                    pump.filters[filter.key] = (filter, now)
+                }
                 pump.keepUntil = max(pump.keepUntil, now + keep)
                 pumps[deploymentID] = pump
                 return (pump.startedAt, false)

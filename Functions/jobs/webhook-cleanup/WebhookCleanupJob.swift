@@ -1,5 +1,6 @@
 import Platform
 import PlatformHost
+import Postgres
 
 // vercel-job-webhook-cleanup (daily): forgets Vercel's webhook deliveries older than 7 days (Vercel
 // stops retrying a delivery after 24 hours, so older ones cannot come back as duplicates), and the
@@ -9,41 +10,27 @@ import PlatformHost
 enum WebhookCleanupJob {
     static func main() -> Never {
         OneShotJob.run(name: "vercel-job-webhook-cleanup") { database, _ in
-            var removed = 0
-            // In batches, so a large backlog never holds one long transaction.
-            while true {
-                let batch = try database.execute(
-                    """
-                    DELETE FROM vercel_webhook_dedup WHERE id IN (
-                      SELECT id FROM vercel_webhook_dedup WHERE processed_at < now() - interval '7 days' LIMIT 5000)
-                    """)
-                removed += batch
-                if batch < 5000 { break }
-            }
-            var gitRemoved = 0
-            while true {
-                let batch = try database.execute(
-                    """
-                    DELETE FROM vercel_git_deliveries WHERE id IN (
-                      SELECT id FROM vercel_git_deliveries WHERE received_at < now() - interval '90 days' LIMIT 5000)
-                    """)
-                gitRemoved += batch
-                if batch < 5000 { break }
-            }
-            var errorsRemoved = 0
-            while true {
-                let batch = try database.execute(
-                    """
-                    DELETE FROM vercel_runtime_errors WHERE id IN (
-                      SELECT id FROM vercel_runtime_errors WHERE created_at < now() - interval '1 day' LIMIT 5000)
-                    """)
-                errorsRemoved += batch
-                if batch < 5000 { break }
+            /// Deletes the rows of `table` whose `column` is older than `age`, in batches, so a large
+            /// backlog never holds one long transaction; how many.
+            func forget(_ table: SQL, olderThan age: String, by column: SQL) throws -> Int {
+                var removed = 0
+                while true {
+                    let batch = try database.execute(
+                        """
+                        DELETE FROM \(fragment: table) WHERE id IN (
+                          SELECT id FROM \(fragment: table) WHERE \(fragment: column) < now() - \(age)::interval LIMIT 5000)
+                        """)
+                    removed += batch
+                    if batch < 5000 { return removed }
+                }
             }
             return [
-                "deliveries.removed": .stringConvertible(removed),
-                "git_deliveries.removed": .stringConvertible(gitRemoved),
-                "runtime_errors.removed": .stringConvertible(errorsRemoved),
+                "deliveries.removed": .stringConvertible(
+                    try forget("vercel_webhook_dedup", olderThan: "7 days", by: "processed_at")),
+                "git_deliveries.removed": .stringConvertible(
+                    try forget("vercel_git_deliveries", olderThan: "90 days", by: "received_at")),
+                "runtime_errors.removed": .stringConvertible(
+                    try forget("vercel_runtime_errors", olderThan: "1 day", by: "created_at")),
             ]
         }
     }

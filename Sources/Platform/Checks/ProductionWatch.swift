@@ -55,6 +55,7 @@ public struct ProductionWatch {
             do {
                 try step(watch, &summary)
             } catch {
+                try? store.release(watch.deploymentID)
                 services.logger.warning(
                     "production watch step failed",
                     metadata: ["deployment.id": "\(watch.deploymentID)", "error.detail": "\(error)"])

@@ -8,8 +8,9 @@ import Foundation
 
 /// The deployments watched after they became production (`vercel_production_watch`). One row per
 /// deployment, so none is watched, or rolled back, twice; one watch per project at a time, since
-/// a newer promotion supersedes the one before. Each probe claims the row until the next run is due
-/// (`probeSpacing`), so hosts running the sync job at once probe a watch once a minute between them.
+/// a newer promotion supersedes the one before. A step claims the row while it runs (`stepLease`),
+/// and its probe leaves it claimed until the next is due (`probeSpacing`), so hosts running the
+/// sync job at once probe a watch once a minute between them.
 public struct ProductionWatchStore {
     let database: PostgresConnection
 
@@ -142,11 +143,15 @@ public struct ProductionWatchStore {
         public let watchUntil: Date
     }
 
-    /// Claims up to `limit` watches due for a probe, until the next is due.
+    /// How long a step holds its watch (probes of this deployment and the one before, a rollback),
+    /// so no other run probes it meanwhile; a run that died lets go when it lapses.
+    public static let stepLease = 300
+
+    /// Claims up to `limit` watches due for a probe, for one step.
     public func claimDue(limit: Int) throws -> [Claimed] {
         try database.query(
             """
-            UPDATE vercel_production_watch SET claimed_until = now() + make_interval(secs => \(Self.probeSpacing)),
+            UPDATE vercel_production_watch SET claimed_until = now() + make_interval(secs => \(Self.stepLease)),
               updated_at = now()
             WHERE deployment_id IN (
               SELECT deployment_id FROM vercel_production_watch
@@ -170,11 +175,22 @@ public struct ProductionWatchStore {
         return try database.query(
             """
             UPDATE vercel_production_watch SET probes = probes + 1,
-              failures = CASE WHEN \(passed) THEN 0 ELSE failures + 1 END, results = \(encoded)::jsonb, updated_at = now()
+              failures = CASE WHEN \(passed) THEN 0 ELSE failures + 1 END, results = \(encoded)::jsonb,
+              claimed_until = now() + make_interval(secs => \(Self.probeSpacing)), updated_at = now()
             WHERE deployment_id = \(deploymentID) AND status = 'watching'
             RETURNING failures
             """
         ).first?.decode("failures")
+    }
+
+    /// Lets a step that failed be tried again on the next run, not after its lease.
+    public func release(_ deploymentID: String) throws {
+        try database.execute(
+            """
+            UPDATE vercel_production_watch SET claimed_until = now() + make_interval(secs => \(Self.probeSpacing)),
+              updated_at = now()
+            WHERE deployment_id = \(deploymentID) AND status = 'watching'
+            """)
     }
 
     /// Ends a watch still going on; false when it had ended already.

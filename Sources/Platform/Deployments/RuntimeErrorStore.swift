@@ -26,13 +26,17 @@ public struct RuntimeErrorStore {
     public func record(_ logs: [VercelRuntimeLog], deploymentID: String, projectID: UUID) throws {
         guard !logs.isEmpty else { return }
         let encoder = JSONEncoder()
+        // Postgres counts a text's length in code points, so each is cut by code points too (a
+        // cut by characters could leave more, and the row would fail its check).
+        func cut(_ text: String, _ limit: Int) -> String {
+            String(String.UnicodeScalarView(text.unicodeScalars.prefix(limit)))
+        }
         let rows = logs.map {
             Row(
-                rowId: String($0.rowId.prefix(255)), at: Double($0.timestampInMs) / 1000,
-                level: String($0.level.prefix(16)), source: String($0.source.prefix(32)),
-                method: String($0.requestMethod.prefix(16)), path: String($0.requestPath.prefix(1024)),
+                rowId: cut($0.rowId, 255), at: Double($0.timestampInMs) / 1000, level: cut($0.level, 16),
+                source: cut($0.source, 32), method: cut($0.requestMethod, 16), path: cut($0.requestPath, 1024),
                 status: (0...999).contains($0.responseStatusCode) ? $0.responseStatusCode : nil,
-                message: String($0.message.prefix(Self.messageLimit)))
+                message: cut($0.message, Self.messageLimit))
         }
         let encoded = String(decoding: try encoder.encode(rows), as: UTF8.self)
         try database.execute(
@@ -43,7 +47,7 @@ public struct RuntimeErrorStore {
               r.status, r.message
             FROM jsonb_to_recordset(\(encoded)::jsonb) AS r("rowId" text, at float8, level text, source text,
               method text, path text, status int, message text)
-            WHERE r."rowId" <> ''
+            WHERE r."rowId" <> '' AND r.level <> '' AND r.source <> ''
             ON CONFLICT (deployment_id, row_id) DO NOTHING
             """)
     }

@@ -101,10 +101,6 @@ extension ConfigurationKey {
     public static let logPublishURL = ConfigurationKey(
         "SHEEN_LOG_PUBLISH_URL", default: "http://127.0.0.1:9180/_logs/publish", readBy: "deployments",
         "nginx's loopback Nchan publisher the pumps post build events to (`<url>/<deploymentId>`)")
-    public static let logPumpDirectory = ConfigurationKey(
-        "SHEEN_LOG_PUMP_DIR", default: "/run/sheen-vercel/deployments", readBy: "deployments",
-        "where the pumps of one host hold their locks (one pump per deployment per host) and mark the deployments they finished"
-    )
     public static let productionBranchTTL = ConfigurationKey(
         "SHEEN_PRODUCTION_BRANCH_TTL_SECONDS", default: "60", readBy: "deployments",
         "how long the production branch read from Vercel is trusted before a production deploy or promotion reads it again (0 to 3600)"
@@ -169,7 +165,7 @@ extension ConfigurationKey {
         vercelAPIBaseURL, vercelAuthMode, vercelClientID, vercelClientSecret, vercelRedirectURI, vercelIntegrationSlug,
         vercelIntegrationInstallURL, vercelAuthorizeURL, vercelTokenURL, vercelRevokeURL,
         vercelWebhookSecrets, oauthSuccessURL, oauthFailureURL, oauthConfirmation, projectsRoot, baseURL, maxLogPumps,
-        logPublishURL, logPumpDirectory, productionBranchTTL, deploymentProbeVia, staleDeploymentMinutes,
+        logPublishURL, productionBranchTTL, deploymentProbeVia, staleDeploymentMinutes,
         deployAttemptGrace,
         vercelCallsPerConnection,
         vercelBusyWait,

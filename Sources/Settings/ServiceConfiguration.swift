@@ -66,8 +66,6 @@ public struct DeploymentSettings: Sendable {
     public var maxLogPumps: Int
     /// Where the pumps publish build events (nginx's Nchan publisher, on loopback).
     public var logPublishURL: String
-    /// Where the pumps of one host hold their locks.
-    public var logPumpDirectory: String
     /// How long a deployment may stay in progress without news before it is read again.
     public var staleAfter: Duration
     /// How long a deployment being made may go unrecorded before the sync job looks for it at
@@ -109,7 +107,6 @@ public struct DeploymentSettings: Sendable {
             baseURL: environment.string(.baseURL),
             maxLogPumps: try environment.integer(.maxLogPumps, in: 1...1024),
             logPublishURL: try Self.loopbackURL(environment, .logPublishURL),
-            logPumpDirectory: environment.string(.logPumpDirectory),
             staleAfter: .seconds(60 * (try environment.integer(.staleDeploymentMinutes, in: 1...1440))),
             attemptGrace: .seconds(try environment.integer(.deployAttemptGrace, in: 0...3600)),
             productionBranchTTL: .seconds(try environment.integer(.productionBranchTTL, in: 0...3600)),

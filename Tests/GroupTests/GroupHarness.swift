@@ -45,7 +45,6 @@ final class GroupHarness {
             "SHEEN_OAUTH_SUCCESS_URL": "https://platform.test/connected",
             "SHEEN_OAUTH_FAILURE_URL": "https://platform.test/failed",
             "SHEEN_BASE_URL": "https://service.test",
-            "SHEEN_LOG_PUMP_DIR": NSTemporaryDirectory() + "sheen-pumps-" + UUID().uuidString,
             "SHEEN_LOG_PUBLISH_URL": "http://logs.test/_logs/publish",
         ]
         environment.merge(settings) { $1 }

@@ -15,11 +15,12 @@ import Foundation
 import Glibc
 #endif
 
-/// `GET /v1/projects/:projectId/vercel/deployments/:deploymentId/logs`, as nginx asks it when a
-/// reader subscribes to the deployment's build events (Nchan's authorization subrequest, carrying
-/// the reader's URI and signature). The signature, the nonce and the project's ownership are checked
-/// as for any route; then the deployment's one pump on this host is started if it is not running,
-/// and 204 lets nginx serve the reader from the channel. No thread is held per reader: nginx holds
+/// `GET /v1/projects/:projectId/vercel/deployments/:deploymentId/logs`, as nginx passes it when a
+/// reader subscribes to the deployment's build events. The signature, the nonce and the project's
+/// ownership are checked as for any route; then the deployment's one pump (across every host) is
+/// started if none runs, and 204 with an X-Accel-Redirect has nginx serve the reader from the
+/// channel (Nchan's own authorization subrequest cannot be used: with its channels in Redis, Nchan
+/// 1.3.6 crashes on it). No thread is held per reader: nginx holds
 /// the readers, the pump holds the one stream from Vercel.
 enum BuildLogs {
     @Sendable static func authorize(_ call: PlatformCall<NoInput>, _ context: WorkerServices) throws -> Response {
@@ -28,18 +29,22 @@ enum BuildLogs {
             deployment.deploymentID,
             LogPumps.Source(
                 accessToken: credentials.accessToken, teamID: credentials.teamID,
-                apiBaseURL: context.configuration.vercel.apiBaseURL, makeTransport: context.makeTransport),
+                apiBaseURL: context.configuration.vercel.apiBaseURL, makeTransport: context.makeTransport,
+                configuration: context.configuration),
             settings: context.configuration.deployments, logger: call.logger)
-        return Response(status: 204)
+        // nginx serves the reader from the deployment's channel (routes.conf's `/_logs/subscribe/…`).
+        return Response(status: 204, headers: [("X-Accel-Redirect", "/_logs/subscribe/\(deployment.deploymentID)")])
     }
 }
 
-/// The build log pumps of this process: at most one per deployment per host (a lock file in
-/// `SHEEN_LOG_PUMP_DIR` that the pump holds while it runs), each on a thread of its own, reading the
-/// deployment's events from Vercel and publishing each to nginx's Nchan channel for the deployment.
-/// A pump that starts again (its predecessor failed) skips what the channel already holds, so
-/// readers never see an event twice; a deployment whose pump finished within the hour the channel
-/// keeps its events is not pumped again.
+/// The build log pumps of this process. A deployment has one pump across every host: the process
+/// that holds its lease (`LogPumpLeaseKeeper`, renewed every few seconds) reads the deployment's
+/// events from Vercel and publishes each to nginx's Nchan channel for it, which every host's
+/// readers share when the channels are kept in Redis. A process whose reader subscribes while
+/// another host pumps waits as a standby for as long as the channel has readers, and takes the
+/// deployment over when that host's lease lapses (the host died). A pump that starts again skips
+/// what the channel already holds, so readers never see an event twice; a deployment whose pump
+/// finished within the hour the channel keeps its events is not pumped again.
 final class LogPumps: Sendable {
     static let shared = LogPumps()
 
@@ -49,10 +54,16 @@ final class LogPumps: Sendable {
         let teamID: String?
         let apiBaseURL: String
         let makeTransport: @Sendable () -> any HTTPTransport
+        let configuration: ServiceConfiguration
     }
 
     /// How long a finished deployment's events stay in its channel (nginx's `nchan_message_timeout`).
-    static let retention: Duration = .seconds(3600)
+    static let retention: Duration = .seconds(LogPumpLeaseStore.retentionSeconds)
+    /// How often a standby tries the lease, and how long it waits with no reader on the channel.
+    static let standbyPoll: Duration = .seconds(2)
+    static let standbyWithoutReaders: Duration = .seconds(30)
+    /// How often the process renews the leases it holds.
+    static let renewal: Duration = .seconds(3)
 
     private struct State {
         var running: Set<String> = []
@@ -60,9 +71,30 @@ final class LogPumps: Sendable {
     }
 
     private let state = Mutex(State())
+    private let keeper = Mutex<LogPumpLeaseKeeper?>(nil)
 
-    /// Pumps running in this process now.
+    /// Pumps and standbys running in this process now.
     var running: Int { state.withLock { $0.running.count } }
+
+    /// The process's lease keeper, made (and its renewals started) on the first pump.
+    private func leases(_ configuration: ServiceConfiguration) -> LogPumpLeaseKeeper {
+        keeper.withLock { keeper in
+            if let keeper { return keeper }
+            var name = [CChar](repeating: 0, count: 256)
+            gethostname(&name, name.count - 1)
+            let host = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let made = LogPumpLeaseKeeper(
+                configuration, holder: "\(host.prefix(200))/\(getpid())/\(UInt32.random(in: 0...UInt32.max))")
+            keeper = made
+            WorkerThread.start {
+                while true {
+                    usleep(UInt32(Self.renewal.components.seconds * 1_000_000))
+                    try? made.renew()
+                }
+            }
+            return made
+        }
+    }
 
     func ensure(_ deploymentID: String, _ source: Source, settings: DeploymentSettings, logger: Logger) throws {
         enum Next {
@@ -83,27 +115,10 @@ final class LogPumps: Sendable {
         case .full: throw DeploymentsError.tooManyLogStreams
         case .start: break
         }
-        let directory = settings.logPumpDirectory
-        mkdir(directory, 0o700)
-        let marker = "\(directory)/\(deploymentID).done"
-        var info = stat()
-        if stat(marker, &info) == 0, Double(time(nil) - info.st_mtim.tv_sec) < Double(Self.retention.components.seconds)
-        {
-            finish(deploymentID, done: true)
-            return
-        }
-        // Another process of this host may pump it: its lock says so.
-        let lock = open("\(directory)/\(deploymentID).lock", O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
-        guard lock >= 0, flock(lock, LOCK_EX | LOCK_NB) == 0 else {
-            if lock >= 0 { close(lock) }
-            finish(deploymentID, done: false)
-            return
-        }
+        let keeper = leases(source.configuration)
         let publishURL = settings.logPublishURL + "/" + deploymentID
         WorkerThread.start { [self] in
-            let completed = Self.pump(deploymentID, source, publishURL: publishURL, logger: logger)
-            if completed { close(open(marker, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0o600)) }
-            close(lock)
+            let completed = Self.follow(deploymentID, source, keeper: keeper, publishURL: publishURL, logger: logger)
             finish(deploymentID, done: completed)
         }
     }
@@ -118,6 +133,47 @@ final class LogPumps: Sendable {
         }
     }
 
+    /// Pumps the deployment once its lease is this process's; true when its build's end is in the
+    /// channel (published here, or by the host that finished it). While another host holds the
+    /// lease this waits, trying it every two seconds, until the channel has had no reader for 30 s
+    /// or the channel's retention has passed.
+    static func follow(
+        _ deploymentID: String, _ source: Source, keeper: LogPumpLeaseKeeper, publishURL: String, logger: Logger
+    ) -> Bool {
+        let channel = LogPublisher(url: publishURL, transport: source.makeTransport())
+        let began = ContinuousClock.now
+        var unread: ContinuousClock.Instant?
+        while ContinuousClock.now - began < retention {
+            do {
+                switch try keeper.claim(deploymentID) {
+                case .finished:
+                    return true
+                case .claimed:
+                    let completed = pump(
+                        deploymentID, source, publishURL: publishURL, logger: logger,
+                        stillOurs: { keeper.holds(deploymentID) })
+                    keeper.release(deploymentID, finished: completed)
+                    return completed
+                case .held:
+                    break
+                }
+            } catch {
+                logger.warning(
+                    "build log pump lease not claimed",
+                    metadata: ["deployment.id": "\(deploymentID)", "error.detail": "\(error)"])
+            }
+            if channel.subscribers() > 0 {
+                unread = nil
+            } else if let since = unread, ContinuousClock.now - since >= standbyWithoutReaders {
+                return false
+            } else if unread == nil {
+                unread = .now
+            }
+            usleep(UInt32(standbyPoll.components.seconds * 1_000_000))
+        }
+        return false
+    }
+
     /// How often a stream that ends before the build does is followed again.
     static let maxStreams = 5
 
@@ -126,7 +182,11 @@ final class LogPumps: Sendable {
     /// stream stops without one, the deployment's own state read back; a build still running then
     /// is followed again (Vercel sends its events from the start: those already published are
     /// skipped by count).
-    static func pump(_ deploymentID: String, _ source: Source, publishURL: String, logger: Logger) -> Bool {
+    /// `stillOurs` says whether the lease is surely this process's: an event is published only then.
+    static func pump(
+        _ deploymentID: String, _ source: Source, publishURL: String, logger: Logger,
+        stillOurs: () -> Bool = { true }
+    ) -> Bool {
         let publisher = LogPublisher(url: publishURL, transport: source.makeTransport())
         let client = VercelClient(
             configuration: .init(apiBaseURL: source.apiBaseURL), transport: source.makeTransport(), breakers: nil,
@@ -139,6 +199,7 @@ final class LogPumps: Sendable {
         let alreadyPublished = publisher.published()
         var publishedCount = 0
         var finalState: String?
+        var lost = false
         for _ in 0..<maxStreams {
             var seen = 0
             var published = true
@@ -146,6 +207,10 @@ final class LogPumps: Sendable {
                 try client.buildEvents(deploymentID: deploymentID, follow: true, credentials) { event in
                     seen += 1
                     if seen > max(alreadyPublished, publishedCount) {
+                        guard stillOurs() else {
+                            lost = true
+                            return false
+                        }
                         guard let data = try? encoder.encode(event),
                             publisher.publish(String(decoding: data, as: UTF8.self), event: event.type)
                         else {
@@ -170,6 +235,10 @@ final class LogPumps: Sendable {
                     event: "error")
                 return false
             }
+            if lost {
+                logger.warning("build log pump lost its lease", metadata: ["deployment.id": "\(deploymentID)"])
+                return false
+            }
             guard published else {
                 logger.warning("build events could not be published", metadata: ["deployment.id": "\(deploymentID)"])
                 return false
@@ -185,6 +254,7 @@ final class LogPumps: Sendable {
                 "build events stopped before the build ended", metadata: ["deployment.id": "\(deploymentID)"])
             return false
         }
+        guard stillOurs() else { return false }
         return publisher.publish(JSONValue.object(["state": .string(finalState)]).serializedText, event: "end")
     }
 }

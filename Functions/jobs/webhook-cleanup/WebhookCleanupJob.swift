@@ -5,7 +5,8 @@ import Postgres
 // vercel-job-webhook-cleanup (daily): forgets Vercel's webhook deliveries older than 7 days (Vercel
 // stops retrying a delivery after 24 hours, so older ones cannot come back as duplicates), and the
 // git deliveries' decisions older than 90 days (the events a project's owner can page through),
-// and the runtime errors older than a day (the summary looks back a day at most).
+// and the runtime errors older than a day (the summary looks back a day at most), and the build log
+// pumps' leases that ended more than a day ago.
 // The job's advisory lock makes an overlapping run skip.
 enum WebhookCleanupJob {
     static func main() -> Never {
@@ -31,6 +32,7 @@ enum WebhookCleanupJob {
                     try forget("vercel_git_deliveries", olderThan: "90 days", by: "received_at")),
                 "runtime_errors.removed": .stringConvertible(
                     try forget("vercel_runtime_errors", olderThan: "1 day", by: "created_at")),
+                "log_pump_leases.removed": .stringConvertible(try LogPumpLeaseStore(database: database).forgetEnded()),
             ]
         }
     }

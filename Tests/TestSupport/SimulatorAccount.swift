@@ -56,7 +56,7 @@ public struct SimulatorAccount: Sendable {
         return try JSONSerialization.jsonObject(with: data) as? [String: Int] ?? [:]
     }
 
-    static func send(_ method: String, _ url: String, body: Data?, token: String?) async throws -> Data {
+    public static func send(_ method: String, _ url: String, body: Data?, token: String?) async throws -> Data {
         var request = URLRequest(url: URL(string: url)!)
         request.httpMethod = method
         request.httpBody = body

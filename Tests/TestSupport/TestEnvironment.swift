@@ -16,9 +16,12 @@ public enum TestEnvironment {
     }
 
     /// The stack's generated configuration (`.local/test.env`), read from its file.
+    /// (A cluster's tests name theirs in `TEST_ENV_FILE`.)
     public static func stackConfiguration() throws -> [String: String] {
         let logDir = try require("TEST_LOG_DIR")
-        let file = URL(fileURLWithPath: logDir).deletingLastPathComponent().deletingLastPathComponent()
+        let file =
+            ProcessInfo.processInfo.environment["TEST_ENV_FILE"].map { URL(fileURLWithPath: $0) }
+            ?? URL(fileURLWithPath: logDir).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("test.env")
         var values: [String: String] = [:]
         for line in try String(contentsOf: file, encoding: .utf8).split(separator: "\n") where !line.hasPrefix("#") {

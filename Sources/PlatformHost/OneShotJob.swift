@@ -63,7 +63,14 @@ public enum OneShotJob {
             for slot in 0..<max(slots, 1) where summary == nil {
                 let lock = slot == 0 ? "sheen.vercel.job.\(name)" : "sheen.vercel.job.\(name).\(slot)"
                 summary = try database.withAdvisoryLockIfFree(lock) {
-                    try Trace.$requestID.withValue(trace) { try work(database, logger, settings) }
+                    // When this run held the lock (epoch ms): runs of the job on every host can be
+                    // told apart in their logs, and seen never to overlap beyond its slots.
+                    let from = Self.epochMilliseconds()
+                    var metadata = try Trace.$requestID.withValue(trace) { try work(database, logger, settings) }
+                    metadata["lock.from_ms"] = .stringConvertible(from)
+                    metadata["lock.until_ms"] = .stringConvertible(Self.epochMilliseconds())
+                    metadata["lock.slot"] = .stringConvertible(slot)
+                    return metadata
                 }
             }
             guard let summary else {
@@ -108,5 +115,12 @@ public enum OneShotJob {
         } catch {
             Logger(label: name).warning("the run's metrics were not kept", metadata: ["error.detail": "\(error)"])
         }
+    }
+
+    /// The wall clock in milliseconds since 1970.
+    static func epochMilliseconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
     }
 }

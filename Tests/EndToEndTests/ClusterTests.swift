@@ -181,13 +181,44 @@ enum ClusterStack {
             #expect(events.map(\.type) == Self.successfulBuild, "\(events)")
             #expect(events == seenThroughout, "the reconnecting reader's events are not the survivor's")
             #expect(Set(events.compactMap(\.id)).count == events.count, "an event came twice")
-            let row = try #require(try pumpRows([id])[id])
+            // The lease is let go just after the end is published.
+            var row = try #require(try pumpRows([id])[id])
+            for _ in 0..<50 where !row.finished {
+                try await Task.sleep(for: .milliseconds(100))
+                row = try #require(try pumpRows([id])[id])
+            }
             #expect(try ClusterStack.host(holding: row.holder) == surviving, "\(row.holder)")
             #expect(row.takeovers == 1 && row.finished, "\(row)")
             // The dead host's stream and the one that took over.
             #expect(try await linked.connected.account.requests()["GET /v3/deployments/:id/events"] == 2)
         }
         #expect(try await ClusterStack.dev("start", pumping) == 0)
+    }
+
+    @Test func aHostNamesTheClientTheBalancerSawAndKeepsItsRequestID() async throws {
+        let user = try fixtures.user()
+        let requestID = "cluster-\(UUID().uuidString.prefix(12).lowercased())"
+        // A client that claims another address: the balancer adds the one it saw (127.0.0.1), and
+        // each host trusts only the balancer's own address (127.0.0.2).
+        let reply = try await client.signed(
+            "GET", "/v1/internal/vercel/oauth/status?userId=\(user)",
+            headers: ["X-Request-ID": requestID, "X-Forwarded-For": "203.0.113.9"])
+        #expect(reply.status == 200, "\(reply.text)")
+        #expect(reply.header("x-request-id") == requestID)
+        var line: [String: Any]?
+        for _ in 0..<50 where line == nil {
+            for host in try ClusterStack.hosts().keys {
+                let file = "\(try ClusterStack.state())/\(host)/logs/nginx-access.log"
+                let text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+                if let match = text.split(separator: "\n").first(where: { $0.contains(requestID) }) {
+                    line = try JSONSerialization.jsonObject(with: Data(match.utf8)) as? [String: Any]
+                }
+            }
+            if line == nil { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        let logged = try #require(line, "no host logged \(requestID)")
+        #expect(logged["client"] as? String == "127.0.0.1", "\(logged)")
+        #expect(logged["request.id"] as? String == requestID)
     }
 
     // MARK: Jobs once across hosts
@@ -252,7 +283,7 @@ enum ClusterStack {
         // Alerts: eight failed production deployments.
         var failed: [String] = []
         for _ in 0..<8 { failed.append(try await failProductionDeployment(secret: webhookSecret)) }
-        // Git deliveries: six pushes Vercel refused once, for the retry job; their builds' ends
+        // Git deliveries: four pushes Vercel refused once, for the retry job; their builds' ends
         // (Vercel's webhooks) queue the finalizations.
         let linked = try await LinkedProjectFixture.make(
             fixtures, client, repository: .init(type: "github", repo: "acme/cluster-jobs"))
@@ -260,7 +291,8 @@ enum ClusterStack {
             "PUT", "\(linked.base)/git",
             json: #"{"userId":"\#(linked.user)","provider":"github","repository":"acme/cluster-jobs"}"#)
         let secret = try #require(connected.json?["webhookSecret"] as? String, "\(connected.text)")
-        let shas = (0..<6).map { index in String(repeating: "\(index)", count: 8) + "deadbeefcafe1234567890abcdef1234" }
+        // Four: a fifth refusal in a row would open the account's circuit breaker for a minute.
+        let shas = (0..<4).map { index in String(repeating: "\(index)", count: 8) + "deadbeefcafe1234567890abcdef1234" }
         for sha in shas {
             try await pushThatWaitsForTheRetryJob(linked, repository: "acme/cluster-jobs", secret: secret, sha: sha)
         }
@@ -273,7 +305,7 @@ enum ClusterStack {
             """)
 
         // Both hosts' runners work through it on their schedules (every minute), for at least two
-        // minutes, until everything is done (four minutes at most).
+        // minutes, until everything is done (five minutes at most).
         func deployments() throws -> [String] {
             try fixtures.db.query(
                 "SELECT git_source->>'commitSha' AS sha FROM vercel_deployments WHERE project_id = \(linked.project)"
@@ -302,7 +334,7 @@ enum ClusterStack {
                   AND lower(payload->>'projectId') = \(linked.project.uuidString.lowercased())
                 """)
         }
-        let deadline = Date().addingTimeInterval(240)
+        let deadline = Date().addingTimeInterval(300)
         while Date() < deadline {
             let done =
                 try gitJobs().allSatisfy { $0.status == "done" } && alertJobs().allSatisfy { $0.status == "done" }
@@ -314,8 +346,7 @@ enum ClusterStack {
         // Every git delivery deployed once, by one run of one host.
         let deployed = try deployments()
         #expect(deployed.sorted() == shas.sorted(), "\(deployed)")
-        // (A job may take more than one attempt: six refusals in a row open the account's breaker,
-        // and a run that finds it open tries again later.)
+        // (A job may take more than one attempt: a run that finds Vercel failing tries again later.)
         let git = try gitJobs()
         #expect(git.count == shas.count && git.allSatisfy { $0.status == "done" }, "\(git)")
         // Every finalization queued once and applied.
@@ -354,10 +385,14 @@ enum ClusterStack {
                     },
                     "\(job) did not run on host \(host)")
                 for line in lines where line["message"] as? String == "done" {
-                    guard let end = (line["time"] as? String).flatMap(formatter.date(from:)),
-                        let milliseconds = Double("\(line["duration.ms"] ?? "")")
-                    else { continue }
-                    runs.append((end.addingTimeInterval(-milliseconds / 1000), end))
+                    // While the run held its lock (its slot's, for a job with several).
+                    guard let from = Double("\(line["lock.from_ms"] ?? "")"),
+                        let until = Double("\(line["lock.until_ms"] ?? "")")
+                    else {
+                        Issue.record("\(job) on \(host) logged no lock times: \(line)")
+                        continue
+                    }
+                    runs.append((Date(timeIntervalSince1970: from / 1000), Date(timeIntervalSince1970: until / 1000)))
                 }
             }
             #expect(!runs.isEmpty, "\(job) never did its work")
@@ -366,127 +401,5 @@ enum ClusterStack {
                 #expect(atOnce <= slots[job, default: 1], "\(job): \(atOnce) runs at once around \(run.start)")
             }
         }
-    }
-}
-
-/// The primary dies under load and the replica is promoted (`scripts/dev cluster failover`). Run
-/// last, on its own: the cluster has one server afterwards.
-@Suite(.serialized, .enabled(if: ClusterStack.enabled)) struct ClusterFailoverTests {
-    let client: StackClient
-    let fixtures = StackFixtures()
-
-    init() throws {
-        client = try StackClient()
-    }
-
-    struct Answer: Sendable {
-        let id: String
-        let status: Int
-        let retryAfter: String?
-        let code: String?
-    }
-
-    @Test func aFailoverLosesNoAcknowledgedWebhookAnswersOnly503sAndEveryGroupServesAgain() async throws {
-        let hosts = try ClusterStack.hosts()
-        let settings = try TestEnvironment.stackConfiguration()
-        let secret = Array(try #require(settings["VERCEL_OAUTH_CLIENT_SECRET"]).utf8)
-        let linked = try await LinkedProjectFixture.make(fixtures, client)
-        let deployment = try await linked.deployPreview()
-        let pids = try hosts.keys.sorted().flatMap { host in
-            try DatabaseOutageTests.groups.map { try ClusterStack.pid(of: $0, on: host) }
-        }
-        let tag = UUID().uuidString.prefix(8).lowercased()
-        let client = self.client
-        let stop = Date().addingTimeInterval(20)
-        func body(_ id: String, _ index: Int) -> [UInt8] {
-            Array(
-                #"{"type":"deployment.check-rerequested","id":"\#(id)","createdAt":\#(1_790_000_000_000 + index),"payload":{}}"#
-                    .utf8)
-        }
-        func deliver(_ id: String, _ index: Int) async throws -> Answer {
-            let bytes = body(id, index)
-            let reply = try await client.send(
-                "POST", "/v1/webhooks/vercel", body: Data(bytes),
-                headers: [
-                    "content-type": "application/json",
-                    "x-vercel-signature": Hex.encode(HMAC.sha1(key: secret, message: bytes)),
-                ])
-            return Answer(id: id, status: reply.status, retryAfter: reply.header("retry-after"), code: reply.code)
-        }
-        // Webhooks from two senders and a reader of the deployment, for 20 s; the primary dies
-        // after 4 s.
-        let senders = (0..<2).map { sender in
-            Task { () -> [Answer] in
-                var answers: [Answer] = []
-                var index = 0
-                while Date() < stop {
-                    let id = "evt_failover_\(tag)_\(sender)_\(index)"
-                    answers.append(try await deliver(id, index))
-                    index += 1
-                }
-                return answers
-            }
-        }
-        let readPath = "\(linked.base)/deployments/\(deployment)?userId=\(linked.user)"
-        let reader = Task { () -> [Answer] in
-            var answers: [Answer] = []
-            while Date() < stop {
-                let reply = try await client.signed("GET", readPath)
-                answers.append(
-                    Answer(id: "read", status: reply.status, retryAfter: reply.header("retry-after"), code: reply.code))
-                try await Task.sleep(for: .milliseconds(20))
-            }
-            return answers
-        }
-        try await Task.sleep(for: .seconds(4))
-        #expect(try await ClusterStack.dev("failover") == 0)
-        var answers: [Answer] = []
-        for sender in senders { answers += try await sender.value }
-        let reads = try await reader.value
-
-        // Nothing but answers and JSON 503s with Retry-After, and some of each.
-        let refused = answers.filter { $0.status == 503 }
-        #expect(answers.allSatisfy { $0.status == 200 || $0.status == 503 }, "\(Set(answers.map(\.status)))")
-        #expect(!refused.isEmpty, "the failover refused nothing: it was not under load")
-        #expect(refused.allSatisfy { $0.retryAfter != nil && $0.code != nil }, "a 503 without Retry-After or a code")
-        #expect(reads.allSatisfy { $0.status == 200 || $0.status == 503 }, "\(Set(reads.map(\.status)))")
-        #expect(reads.filter { $0.status == 503 }.allSatisfy { $0.retryAfter != nil && $0.code != nil })
-        #expect(reads.last?.status == 200, "reads did not come back")
-
-        // Every webhook answered 200 is in the promoted server.
-        let stored = Set(
-            try fixtures.db.query(
-                "SELECT event_id FROM vercel_webhook_dedup WHERE event_id LIKE \("evt_failover_\(tag)_%")"
-            ).compactMap { $0["event_id"] ?? nil })
-        let acknowledged = answers.filter { $0.status == 200 }.map(\.id)
-        #expect(acknowledged.count > 100)
-        let lost = acknowledged.filter { !stored.contains($0) }
-        #expect(lost.isEmpty, "\(lost.count) acknowledged webhooks lost")
-        #expect(
-            try fixtures.db.query("SELECT pg_is_in_recovery()::text AS standby")[0]["standby"] == "false",
-            "the tests' connection did not follow the failover")
-
-        // Every group of both hosts serves again, with the functions that ran before the failover.
-        for (host, port) in hosts {
-            for group in DatabaseOutageTests.groups {
-                let health = try await onOwnThread {
-                    try RawHTTP.get(port: port, path: "/healthz/\(group)", timeout: 10).map(\.text).joined()
-                }
-                #expect(health.hasPrefix("HTTP/1.1 200"), "\(host) \(group): \(health.prefix(200))")
-            }
-        }
-        let after = try hosts.keys.sorted().flatMap { host in
-            try DatabaseOutageTests.groups.map { try ClusterStack.pid(of: $0, on: host) }
-        }
-        #expect(after == pids, "a function was restarted")
-        // Vercel delivers the refused ones again: every event is stored once.
-        for answer in refused {
-            let index = Int(answer.id.split(separator: "_").last!)!
-            #expect(try await deliver(answer.id, index).status == 200)
-        }
-        #expect(
-            try fixtures.db.query(
-                "SELECT count(*) AS n FROM vercel_webhook_dedup WHERE event_id LIKE \("evt_failover_\(tag)_%")")[0]["n"]
-                == "\(answers.count)")
     }
 }

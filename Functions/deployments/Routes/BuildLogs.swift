@@ -71,21 +71,22 @@ final class LogPumps: Sendable {
     }
 
     private let state = Mutex(State())
-    private let keeper = Mutex<LogPumpLeaseKeeper?>(nil)
+    /// One per database (a process has one; the in-process tests each have their own).
+    private let keepers = Mutex<[String: LogPumpLeaseKeeper]>([:])
 
     /// Pumps and standbys running in this process now.
     var running: Int { state.withLock { $0.running.count } }
 
     /// The process's lease keeper, made (and its renewals started) on the first pump.
     private func leases(_ configuration: ServiceConfiguration) -> LogPumpLeaseKeeper {
-        keeper.withLock { keeper in
-            if let keeper { return keeper }
+        keepers.withLock { keepers in
+            if let keeper = keepers[configuration.databaseURL] { return keeper }
             var name = [CChar](repeating: 0, count: 256)
             gethostname(&name, name.count - 1)
             let host = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             let made = LogPumpLeaseKeeper(
                 configuration, holder: "\(host.prefix(200))/\(getpid())/\(UInt32.random(in: 0...UInt32.max))")
-            keeper = made
+            keepers[configuration.databaseURL] = made
             WorkerThread.start {
                 while true {
                     usleep(UInt32(Self.renewal.components.seconds * 1_000_000))

@@ -16,6 +16,7 @@ import importlib.machinery
 import importlib.util
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -80,6 +81,9 @@ def linked_project(cluster, build_ms):
     """A user connected to the simulator's developer, and a project linked to a new Vercel project."""
     user = cluster.dev("user", "bench-%s@example.com" % uuid.uuid4().hex[:8])
     project = cluster.dev("project", user, "bench")
+    # The files a deploy sends: the README's sample site, where the platform puts a project's files.
+    shutil.copytree(os.path.join(cluster.root, "scripts", "demo-site"),
+                    os.path.join(cluster.env["SHEEN_PROJECTS_ROOT"], project), dirs_exist_ok=True)
     status, answer = cluster.signed("POST", "/v1/internal/vercel/oauth/initiate", {"userId": user})
     assert status == 200, answer
     consent = subprocess.run([os.path.join(cluster.root, "scripts", "consent"), answer["authorizationUrl"], "developer"],

@@ -150,6 +150,7 @@ public final class HTTPApplication<Context>: ExchangeHandler {
             method: head.method, path: head.path, rawQuery: head.rawQuery, headers: head.headers, body: body,
             requestID: head.requestID)
         request.pathParameters = parameters
+        request.documentURI = head.documentURI
         request.baseLogger = logger.base
         return try run(route, request)
     }
@@ -246,9 +247,11 @@ struct RequestHead {
     let rawQuery: String
     let headers: HTTPHeaders
     let requestID: String
+    let documentURI: String?
 
     init(parameter: (String) -> String?, headers: HTTPHeaders) {
         method = parameter("REQUEST_METHOD") ?? "GET"
+        documentURI = parameter("DOCUMENT_URI")
         let uri = parameter("REQUEST_URI") ?? "/"
         if let mark = uri.utf8.firstIndex(of: UInt8(ascii: "?")) {
             path = String(uri[..<mark])

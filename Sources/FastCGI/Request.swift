@@ -24,6 +24,10 @@ public struct Request: Sendable {
     public let requestID: String
     /// Values of `:name` segments of the matched route, percent-decoded.
     public internal(set) var pathParameters: [String: String] = [:]
+    /// The location nginx served the request from (`DOCUMENT_URI`, its `$uri`): the request's own
+    /// path, or another's for a subrequest (an authorization subrequest's location). Nil when nginx
+    /// did not say.
+    public var documentURI: String?
     var baseLogger = Request.placeholderLogger
     /// The logger of requests made outside a group (tests); made once, not per request.
     static let placeholderLogger = Logger(label: "request")

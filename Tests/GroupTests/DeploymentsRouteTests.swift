@@ -234,6 +234,15 @@ import Vercel
         usleep(200_000)
         #expect(harness.vercel.sent.filter { $0 == "GET /v3/deployments/dpl_logs/events" }.count == 1)
         #expect(try harness.call("GET", "\(base)/deployments/dpl_none/logs", as: user).code == "DEPLOYMENT_NOT_FOUND")
+        // The reader's own request (nginx's location is its path) is sent on to the channel; one
+        // through an authorization subrequest (the previous release's routing table) is not.
+        let direct = try harness.call(
+            "GET", "\(base)/deployments/dpl_logs/logs", as: user, documentURI: "\(base)/deployments/dpl_logs/logs")
+        #expect(direct.status == 204 && direct.header("X-Accel-Redirect") == "/_logs/subscribe/dpl_logs")
+        let subrequest = try harness.call(
+            "GET", "\(base)/deployments/dpl_logs/logs", as: user, documentURI: "/_logs/authorize")
+        #expect(subrequest.status == 204 && subrequest.header("X-Accel-Redirect") == nil)
+        #expect(answer.header("X-Accel-Redirect") == nil)
     }
 
     /// A stream that stops before the build ends (no final state in it): the deployment is read,

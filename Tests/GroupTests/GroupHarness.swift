@@ -129,7 +129,7 @@ final class GroupHarness {
     /// A request signed for `user`: `userId` joins the query of a GET or DELETE, the JSON body otherwise.
     func call(
         _ method: String, _ target: String, as user: UUID, json: [String: Any] = [:],
-        headers extra: [String: String] = [:]
+        headers extra: [String: String] = [:], documentURI: String? = nil
     ) throws -> Answer {
         var target = target
         var body = Data()
@@ -143,18 +143,23 @@ final class GroupHarness {
         var headers = PlatformSigner.headers(method, target, body: body, secret: secret)
         headers["content-type"] = "application/json"
         headers.merge(extra) { $1 }
-        return send(method, target, body: Array(body), headers: headers)
+        return send(method, target, body: Array(body), headers: headers, documentURI: documentURI)
     }
 
     /// A request as given, unsigned unless its headers say otherwise.
-    func send(_ method: String, _ target: String, body: [UInt8] = [], headers: [String: String] = [:]) -> Answer {
+    /// (`documentURI`: nginx's location for it, as `DOCUMENT_URI` says.)
+    func send(
+        _ method: String, _ target: String, body: [UInt8] = [], headers: [String: String] = [:],
+        documentURI: String? = nil
+    ) -> Answer {
         let parts = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         var fields = HTTPHeaders()
         for (name, value) in headers { fields[name.lowercased()] = value }
-        let request = Request(
+        var request = Request(
             method: method, path: String(parts[0]), rawQuery: parts.count == 2 ? String(parts[1]) : "", headers: fields,
             body: body,
             requestID: RequestID.make())
+        request.documentURI = documentURI
         let before = context.database.statementCount
         let response = application.respond(to: request)
         let statements = context.database.statementCount - before

@@ -33,6 +33,10 @@ enum BuildLogs {
                 configuration: context.configuration),
             settings: context.configuration.deployments, logger: call.logger)
         // nginx serves the reader from the deployment's channel (routes.conf's `/_logs/subscribe/…`).
+        // An nginx still on the previous release's routing table (an upgrade between a group's
+        // restart and nginx's reload) asks through Nchan's authorization subrequest, whose location
+        // is not the reader's: its 204 alone lets the reader in there.
+        guard call.request.documentURI?.hasSuffix("/logs") == true else { return Response(status: 204) }
         return Response(status: 204, headers: [("X-Accel-Redirect", "/_logs/subscribe/\(deployment.deploymentID)")])
     }
 }

@@ -45,35 +45,8 @@ import FoundationNetworking
     /// A production deployment of a linked project fails: the webhook queues a `deployment.failed`
     /// alert. Its job id.
     func failProductionDeployment() async throws -> (job: Int64, owner: UUID) {
-        let owner = try fixtures.user()
-        let project = try fixtures.project(owner: owner)
-        let vercelProject = "prj_alert_\(UUID().uuidString.prefix(8).lowercased())"
-        let connection: UUID = try fixtures.db.query(
-            "INSERT INTO vercel_connections (user_id, account_type, status) VALUES (\(owner), 'personal', 'revoked') RETURNING id"
-        )[0]
-        .decode("id")
-        try fixtures.db.execute(
-            """
-            INSERT INTO vercel_project_mappings (project_id, vercel_connection_id, vercel_project_id)
-            VALUES (\(project), \(connection), \(vercelProject))
-            """)
-        let deployment = "dpl_\(vercelProject)"
-        for type in ["deployment.created", "deployment.error"] {
-            let body = Array(
-                """
-                {"id":"evt_\(type)_\(deployment)","type":"\(type)","createdAt":1790000000000,
-                 "payload":{"deployment":{"id":"\(deployment)","url":"\(deployment).vercel.app"},"project":{"id":"\(vercelProject)"},
-                 "target":"production"}}
-                """.utf8)
-            let key = Array(settings["VERCEL_OAUTH_CLIENT_SECRET"]!.utf8)
-            let reply = try await client.send(
-                "POST", "/v1/webhooks/vercel", body: Data(body),
-                headers: [
-                    "content-type": "application/json",
-                    "x-vercel-signature": Hex.encode(HMAC.sha1(key: key, message: body)),
-                ])
-            #expect(reply.status == 200)
-        }
+        let (deployment, owner) = try await fixtures.failProductionDeployment(
+            through: client, secret: Array(settings["VERCEL_OAUTH_CLIENT_SECRET"]!.utf8), prefix: "alert")
         let job: Int64 = try fixtures.db.query(
             "SELECT id FROM vercel_jobs WHERE kind = 'alert' AND dedup_key = \("deployment.failed:\(deployment)")")[0]
             .decode("id")

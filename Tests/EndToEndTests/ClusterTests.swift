@@ -223,40 +223,6 @@ enum ClusterStack {
 
     // MARK: Jobs once across hosts
 
-    /// A production deployment of a mapped project fails, as Vercel's webhooks tell it (through the
-    /// balancer): the alert it queues. Its deployment id.
-    func failProductionDeployment(secret: [UInt8]) async throws -> String {
-        let owner = try fixtures.user()
-        let project = try fixtures.project(owner: owner)
-        let vercelProject = "prj_cluster_\(UUID().uuidString.prefix(8).lowercased())"
-        let connection: UUID = try fixtures.db.query(
-            "INSERT INTO vercel_connections (user_id, account_type, status) VALUES (\(owner), 'personal', 'revoked') RETURNING id"
-        )[0]
-        .decode("id")
-        try fixtures.db.execute(
-            """
-            INSERT INTO vercel_project_mappings (project_id, vercel_connection_id, vercel_project_id)
-            VALUES (\(project), \(connection), \(vercelProject))
-            """)
-        let deployment = "dpl_\(vercelProject)"
-        for type in ["deployment.created", "deployment.error"] {
-            let body = Array(
-                """
-                {"id":"evt_\(type)_\(deployment)","type":"\(type)","createdAt":1790000000000,
-                 "payload":{"deployment":{"id":"\(deployment)","url":"\(deployment).vercel.app"},"project":{"id":"\(vercelProject)"},
-                 "target":"production"}}
-                """.utf8)
-            let reply = try await client.send(
-                "POST", "/v1/webhooks/vercel", body: Data(body),
-                headers: [
-                    "content-type": "application/json",
-                    "x-vercel-signature": Hex.encode(HMAC.sha1(key: secret, message: body)),
-                ])
-            #expect(reply.status == 200, "\(reply.text)")
-        }
-        return deployment
-    }
-
     /// A git push whose deployment Vercel refuses once: the delivery waits for `vercel-job-git-deploy`.
     func pushThatWaitsForTheRetryJob(
         _ linked: LinkedProjectFixture, repository: String, secret: String, sha: String
@@ -282,7 +248,11 @@ enum ClusterStack {
         let webhookSecret = Array(try #require(settings["VERCEL_OAUTH_CLIENT_SECRET"]).utf8)
         // Alerts: eight failed production deployments.
         var failed: [String] = []
-        for _ in 0..<8 { failed.append(try await failProductionDeployment(secret: webhookSecret)) }
+        for _ in 0..<8 {
+            failed.append(
+                try await fixtures.failProductionDeployment(through: client, secret: webhookSecret, prefix: "cluster")
+                    .deployment)
+        }
         // Git deliveries: four pushes Vercel refused once, for the retry job; their builds' ends
         // (Vercel's webhooks) queue the finalizations.
         let linked = try await LinkedProjectFixture.make(

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Postgres
 import TestSupport
@@ -41,5 +42,43 @@ struct StackFixtures {
             logs = try Self.logs()
         }
         return logs
+    }
+
+    /// A production deployment of a project mapped to a revoked connection fails, as Vercel's
+    /// webhooks tell it (`deployment.created`, then `deployment.error`, signed with `secret`, sent
+    /// through `client`): the `deployment.failed` alert it queues has the dedup key
+    /// `deployment.failed:<deployment>`. The deployment's id and the project's owner.
+    func failProductionDeployment(
+        through client: StackClient, secret: [UInt8], prefix: String
+    ) async throws -> (deployment: String, owner: UUID) {
+        let owner = try user()
+        let project = try project(owner: owner)
+        let vercelProject = "prj_\(prefix)_\(UUID().uuidString.prefix(8).lowercased())"
+        let connection: UUID = try db.query(
+            "INSERT INTO vercel_connections (user_id, account_type, status) VALUES (\(owner), 'personal', 'revoked') RETURNING id"
+        )[0]
+        .decode("id")
+        try db.execute(
+            """
+            INSERT INTO vercel_project_mappings (project_id, vercel_connection_id, vercel_project_id)
+            VALUES (\(project), \(connection), \(vercelProject))
+            """)
+        let deployment = "dpl_\(vercelProject)"
+        for type in ["deployment.created", "deployment.error"] {
+            let body = Array(
+                """
+                {"id":"evt_\(type)_\(deployment)","type":"\(type)","createdAt":1790000000000,
+                 "payload":{"deployment":{"id":"\(deployment)","url":"\(deployment).vercel.app"},"project":{"id":"\(vercelProject)"},
+                 "target":"production"}}
+                """.utf8)
+            let reply = try await client.send(
+                "POST", "/v1/webhooks/vercel", body: Data(body),
+                headers: [
+                    "content-type": "application/json",
+                    "x-vercel-signature": Hex.encode(HMAC.sha1(key: secret, message: body)),
+                ])
+            guard reply.status == 200 else { throw TestEnvironment.Missing(name: "a 200 for \(type) (\(reply.text))") }
+        }
+        return (deployment, owner)
     }
 }

@@ -27,10 +27,7 @@ enum BuildLogs {
         let (_, deployment, credentials) = try call.readableDeployment(context)
         try LogPumps.shared.ensure(
             deployment.deploymentID,
-            LogPumps.Source(
-                accessToken: credentials.accessToken, teamID: credentials.teamID,
-                apiBaseURL: context.configuration.vercel.apiBaseURL, makeTransport: context.makeTransport,
-                configuration: context.configuration),
+            LogPumpSource(credentials, context),
             settings: context.configuration.deployments, logger: call.logger)
         // nginx serves the reader from the deployment's channel (routes.conf's `/_logs/subscribe/…`).
         // An nginx still on the previous release's routing table (an upgrade between a group's
@@ -51,15 +48,6 @@ enum BuildLogs {
 /// finished within the hour the channel keeps its events is not pumped again.
 final class LogPumps: Sendable {
     static let shared = LogPumps()
-
-    /// How a pump reaches Vercel: the subscriber's token, fresh when it subscribed.
-    struct Source: Sendable {
-        let accessToken: String
-        let teamID: String?
-        let apiBaseURL: String
-        let makeTransport: @Sendable () -> any HTTPTransport
-        let configuration: ServiceConfiguration
-    }
 
     /// How long a finished deployment's events stay in its channel (nginx's `nchan_message_timeout`).
     static let retention: Duration = .seconds(LogPumpLeaseStore.retentionSeconds)
@@ -101,7 +89,7 @@ final class LogPumps: Sendable {
         }
     }
 
-    func ensure(_ deploymentID: String, _ source: Source, settings: DeploymentSettings, logger: Logger) throws {
+    func ensure(_ deploymentID: String, _ source: LogPumpSource, settings: DeploymentSettings, logger: Logger) throws {
         enum Next {
             case nothing
             case full
@@ -143,7 +131,7 @@ final class LogPumps: Sendable {
     /// lease this waits, trying it every two seconds, until the channel has had no reader for 30 s
     /// or the channel's retention has passed.
     static func follow(
-        _ deploymentID: String, _ source: Source, keeper: LogPumpLeaseKeeper, publishURL: String, logger: Logger
+        _ deploymentID: String, _ source: LogPumpSource, keeper: LogPumpLeaseKeeper, publishURL: String, logger: Logger
     ) -> Bool {
         let channel = LogPublisher(url: publishURL, transport: source.makeTransport())
         let began = ContinuousClock.now
@@ -189,15 +177,11 @@ final class LogPumps: Sendable {
     /// skipped by count).
     /// `stillOurs` says whether the lease is surely this process's: an event is published only then.
     static func pump(
-        _ deploymentID: String, _ source: Source, publishURL: String, logger: Logger,
+        _ deploymentID: String, _ source: LogPumpSource, publishURL: String, logger: Logger,
         stillOurs: () -> Bool = { true }
     ) -> Bool {
         let publisher = LogPublisher(url: publishURL, transport: source.makeTransport())
-        let client = VercelClient(
-            configuration: .init(apiBaseURL: source.apiBaseURL), transport: source.makeTransport(), breakers: nil,
-            logger: logger)
-        let credentials = VercelClient.Credentials(
-            accessToken: source.accessToken, teamID: source.teamID, logger: logger)
+        let (client, credentials) = source.vercel(logger: logger)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         // What an earlier pump published: the same first events of Vercel's stream.
@@ -261,6 +245,33 @@ final class LogPumps: Sendable {
         }
         guard stillOurs() else { return false }
         return publisher.publish(JSONValue.object(["state": .string(finalState)]).serializedText, event: "end")
+    }
+}
+
+/// How a log pump (build or runtime) reaches Vercel and the service: the subscriber's token, fresh
+/// when it subscribed, and the process's settings.
+struct LogPumpSource: Sendable {
+    let accessToken: String
+    let teamID: String?
+    let apiBaseURL: String
+    let makeTransport: @Sendable () -> any HTTPTransport
+    let configuration: ServiceConfiguration
+
+    init(_ credentials: VercelClient.Credentials, _ context: WorkerServices) {
+        accessToken = credentials.accessToken
+        teamID = credentials.teamID
+        apiBaseURL = context.configuration.vercel.apiBaseURL
+        makeTransport = context.makeTransport
+        configuration = context.configuration
+    }
+
+    /// A client of its own (no shared breakers) and the subscriber's credentials.
+    func vercel(logger: Logger) -> (VercelClient, VercelClient.Credentials) {
+        (
+            VercelClient(
+                configuration: .init(apiBaseURL: apiBaseURL), transport: makeTransport(), breakers: nil, logger: logger),
+            VercelClient.Credentials(accessToken: accessToken, teamID: teamID, logger: logger)
+        )
     }
 }
 

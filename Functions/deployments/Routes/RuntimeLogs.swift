@@ -181,10 +181,8 @@ enum RuntimeLogs {
         return (
             deployment,
             RuntimeLogPumps.Source(
-                accessToken: credentials.accessToken, teamID: credentials.teamID,
-                apiBaseURL: context.configuration.vercel.apiBaseURL, makeTransport: context.makeTransport,
-                vercelProjectID: project.vercelProjectID, projectID: project.projectID,
-                configuration: context.configuration)
+                vercel: LogPumpSource(credentials, context), vercelProjectID: project.vercelProjectID,
+                projectID: project.projectID)
         )
     }
 }
@@ -198,13 +196,9 @@ final class RuntimeLogPumps: Sendable {
     static let shared = RuntimeLogPumps()
 
     struct Source: Sendable {
-        let accessToken: String
-        let teamID: String?
-        let apiBaseURL: String
-        let makeTransport: @Sendable () -> any HTTPTransport
+        let vercel: LogPumpSource
         let vercelProjectID: String
         let projectID: UUID
-        let configuration: ServiceConfiguration
     }
 
     private struct Pump {
@@ -282,15 +276,11 @@ final class RuntimeLogPumps: Sendable {
     }
 
     private func run(_ deploymentID: String, _ source: Source, publishURL: String, logger: Logger) {
-        let client = VercelClient(
-            configuration: .init(apiBaseURL: source.apiBaseURL), transport: source.makeTransport(), breakers: nil,
-            logger: logger)
-        let credentials = VercelClient.Credentials(
-            accessToken: source.accessToken, teamID: source.teamID, logger: logger)
-        let transport = source.makeTransport()
+        let (client, credentials) = source.vercel.vercel(logger: logger)
+        let transport = source.vercel.makeTransport()
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let recorder = RuntimeErrorRecorder(source.configuration)
+        let recorder = RuntimeErrorRecorder(source.vercel.configuration)
         defer { recorder.close() }
         var seen = Set<String>()
         var order: [String] = []

@@ -99,7 +99,7 @@ var targets: [Target] = [
         path: "Tests/TestSupport"),
     .testTarget(
         name: "SchemaTests",
-        dependencies: ["Kernel", "TestSupport", "Migrator", "Postgres", "Crypto", "Platform", "PlatformHost"],
+        dependencies: ["Kernel", "TestSupport", "Migrator", "Postgres", "Crypto", "Platform", "PlatformHost", logging],
         path: "Tests/SchemaTests"),
     .testTarget(
         name: "GroupTests",

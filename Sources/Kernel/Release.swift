@@ -7,7 +7,7 @@ import Glibc
 public enum Release {
     public static let version = "1.1.0"
     /// The schema this build needs: a database on which this file is not applied is too old for it.
-    public static let schema = "112_vercel_log_pumps.sql"
+    public static let schema = "113_vercel_webhook_one_statement.sql"
 
     /// `program --version`, the one line every executable prints: its name, version and schema.
     public static func line(program: String) -> String {

@@ -95,3 +95,11 @@ extension WebhookEvent {
             && (payload.alias ?? []).allSatisfy { $0.unicodeScalars.count <= Self.maxIdentifierLength }
     }
 }
+
+extension WebhookEvent {
+    /// The deployment of a `deployment.*` event that names one: such an event is applied by
+    /// `vercel_receive_deployment_event`; nil for every other event.
+    var deploymentEvent: Payload.Deployment? {
+        type.hasPrefix("deployment.") ? payload.deployment : nil
+    }
+}

@@ -63,9 +63,22 @@ DECLARE
   v_decision TEXT;
   v_state vercel_deploy_state;
   v_finishes BOOLEAN;
+  v_new BOOLEAN;
+  v_tries INT := 0;
+  v_ready_at TIMESTAMPTZ;
+  v_completed_at TIMESTAMPTZ;
+  v_error_code TEXT;
+  v_error_step TEXT;
+  v_url TEXT;
+  v_type vercel_deploy_type;
+  v_invalid INT;
+  v_alias TEXT[];
+  v_metadata JSONB;
+  v_duration INT;
+  v_last_event TIMESTAMPTZ;
+  v_queued_at TIMESTAMPTZ;
   v_is_created BOOLEAN := p_event_type = 'deployment.created';
   v_is_promoted BOOLEAN := p_event_type = 'deployment.promoted';
-  v_type vercel_deploy_type := CASE WHEN p_target = 'production' THEN 'PRODUCTION' ELSE 'PREVIEW' END;
 BEGIN
   IF p_record THEN
     INSERT INTO vercel_webhook_dedup (event_id, event_type, deployment_id, payload_hash, correlation_id)
@@ -92,49 +105,81 @@ BEGIN
     RETURN;
   END IF;
 
-  -- The first report of a deployment decides its partition; every later one finds the same row,
-  -- locked by the no-op update. A new row starts QUEUED and takes the reported state below, so
-  -- what a state implies is filled whatever arrives first.
-  INSERT INTO vercel_deployments AS d (deployment_id, created_at, project_id, vercel_project_mapping_id,
-    vercel_project_id, deployment_url, deployment_state, deployment_type, target, last_event_at, correlation_id, metadata)
-  VALUES (p_deployment_id, vercel_deployment_created_at(p_deployment_id, p_at), v_project, v_mapping,
-    p_vercel_project_id, p_url, 'QUEUED', v_type, p_target, p_at, p_correlation_id, '{}')
-  ON CONFLICT (deployment_id, created_at) DO UPDATE SET deployment_id = EXCLUDED.deployment_id
-  RETURNING d.created_at, d.deployment_state INTO v_created, v_stored;
+  -- The first report of a deployment decides its partition (its key row); every later one reads it.
+  SELECT k.created_at INTO v_created FROM vercel_deployment_keys k WHERE k.deployment_id = p_deployment_id;
+  IF NOT FOUND THEN
+    -- vercel_deployment_created_at, written out: a SQL function's body is parsed at every call.
+    INSERT INTO vercel_deployment_keys AS k (deployment_id, created_at)
+    VALUES (p_deployment_id, coalesce(p_at, now()))
+    ON CONFLICT (deployment_id) DO UPDATE SET deployment_id = k.deployment_id
+    RETURNING k.created_at INTO v_created;
+  END IF;
 
-  v_decision := CASE WHEN v_is_promoted OR p_reported IS NULL THEN 'keep'
-                     ELSE vercel_deploy_decision(v_stored, p_reported) END;
-  v_state := CASE WHEN v_decision = 'apply' THEN p_reported END;
-  v_finishes := coalesce(v_state IN ('READY', 'ERROR', 'CANCELED'), false);
+  -- The row locked, or a new one: a new row starts QUEUED and takes the reported state, so what a
+  -- state implies is filled whatever arrives first, and is inserted whole (one write, not an insert
+  -- and an update). Two first reports at once: the one whose insert finds the other's row reads
+  -- it, locked, and decides again.
+  LOOP
+    SELECT d.deployment_state, d.ready_at, d.completed_at, d.error_code, d.error_step, d.deployment_url,
+      d.deployment_type, d.invalid_transitions, d.alias_urls, d.metadata, d.build_duration_ms, d.last_event_at
+    INTO v_stored, v_ready_at, v_completed_at, v_error_code, v_error_step, v_url, v_type, v_invalid, v_alias,
+      v_metadata, v_duration, v_last_event
+    FROM vercel_deployments d WHERE d.deployment_id = p_deployment_id AND d.created_at = v_created
+    FOR UPDATE;
+    v_new := NOT FOUND;
+    IF v_new THEN
+      v_stored := 'QUEUED'; v_ready_at := NULL; v_completed_at := NULL; v_error_code := NULL; v_error_step := NULL;
+      v_url := NULL; v_invalid := 0; v_alias := '{}'; v_metadata := '{}'; v_duration := NULL; v_last_event := p_at;
+      v_type := CASE WHEN p_target = 'production' THEN 'PRODUCTION' ELSE 'PREVIEW' END;
+    END IF;
 
-  -- SET reads the row as it was, so the new completion and queue times are spelled out where the
-  -- build duration needs them.
-  UPDATE vercel_deployments AS d SET
-    deployment_state = coalesce(v_state, d.deployment_state),
-    ready_at = CASE WHEN v_state = 'READY' THEN p_at ELSE d.ready_at END,
-    completed_at = CASE WHEN v_finishes THEN coalesce(d.completed_at, p_at) ELSE d.completed_at END,
-    error_code = CASE WHEN v_state = 'ERROR' THEN 'BUILD_FAILED' ELSE d.error_code END,
-    error_step = CASE WHEN v_state = 'ERROR' THEN 'BUILD' ELSE d.error_step END,
-    deployment_url = coalesce(d.deployment_url, p_url),
-    deployment_type = CASE WHEN v_is_promoted THEN 'PRODUCTION' ELSE d.deployment_type END,
-    invalid_transitions = d.invalid_transitions + CASE WHEN v_decision = 'reject' THEN 1 ELSE 0 END,
-    alias_urls = CASE WHEN v_is_created AND cardinality(d.alias_urls) = 0 THEN coalesce(p_alias, '{}') ELSE d.alias_urls END,
-    metadata = d.metadata
-      || CASE WHEN v_is_created AND NOT d.metadata ? 'queuedAt' THEN jsonb_build_object('queuedAt', p_at) ELSE '{}' END
+    v_decision := CASE WHEN v_is_promoted OR p_reported IS NULL THEN 'keep'
+                       ELSE vercel_deploy_decision(v_stored, p_reported) END;
+    v_state := CASE WHEN v_decision = 'apply' THEN p_reported END;
+    v_finishes := coalesce(v_state IN ('READY', 'ERROR', 'CANCELED'), false);
+
+    -- What the event implies, from the row as it was.
+    v_queued_at := coalesce((v_metadata->>'queuedAt')::TIMESTAMPTZ, CASE WHEN v_is_created THEN p_at END);
+    IF v_finishes THEN v_completed_at := coalesce(v_completed_at, p_at); END IF;
+    IF v_state = 'READY' THEN v_ready_at := p_at; END IF;
+    IF v_state = 'ERROR' THEN v_error_code := 'BUILD_FAILED'; v_error_step := 'BUILD'; END IF;
+    v_url := coalesce(v_url, p_url);
+    IF v_is_promoted THEN v_type := 'PRODUCTION'; END IF;
+    IF v_decision = 'reject' THEN v_invalid := v_invalid + 1; END IF;
+    IF v_is_created AND cardinality(v_alias) = 0 THEN v_alias := coalesce(p_alias, '{}'); END IF;
+    v_metadata := v_metadata
+      || CASE WHEN v_is_created AND NOT v_metadata ? 'queuedAt' THEN jsonb_build_object('queuedAt', p_at) ELSE '{}' END
       || CASE WHEN v_is_promoted THEN jsonb_build_object('promotedAt', p_at) ELSE '{}' END
       || CASE WHEN v_decision = 'reject'
            THEN jsonb_build_object('lastInvalidTransition', v_stored::TEXT || '->' || coalesce(p_reported::TEXT, ''))
-           ELSE '{}' END,
-    build_duration_ms = coalesce(d.build_duration_ms, CASE
-      WHEN (CASE WHEN v_finishes THEN coalesce(d.completed_at, p_at) ELSE d.completed_at END) IS NULL THEN NULL
-      WHEN coalesce((d.metadata->>'queuedAt')::TIMESTAMPTZ, CASE WHEN v_is_created THEN p_at END) IS NULL THEN NULL
-      ELSE greatest(0, (extract(epoch FROM
-        (CASE WHEN v_finishes THEN coalesce(d.completed_at, p_at) ELSE d.completed_at END)
-        - coalesce((d.metadata->>'queuedAt')::TIMESTAMPTZ, CASE WHEN v_is_created THEN p_at END)) * 1000)::INT)
-      END),
-    last_event_at = greatest(d.last_event_at, p_at),
-    updated_at = now()
-  WHERE d.deployment_id = p_deployment_id AND d.created_at = v_created;
+           ELSE '{}' END;
+    IF v_duration IS NULL AND v_completed_at IS NOT NULL AND v_queued_at IS NOT NULL THEN
+      v_duration := greatest(0, (extract(epoch FROM v_completed_at - v_queued_at) * 1000)::INT);
+    END IF;
+    v_last_event := greatest(v_last_event, p_at);
+
+    IF NOT v_new THEN
+      UPDATE vercel_deployments AS d SET
+        deployment_state = coalesce(v_state, d.deployment_state), ready_at = v_ready_at, completed_at = v_completed_at,
+        error_code = v_error_code, error_step = v_error_step, deployment_url = v_url, deployment_type = v_type,
+        invalid_transitions = v_invalid, alias_urls = v_alias, metadata = v_metadata, build_duration_ms = v_duration,
+        last_event_at = v_last_event, updated_at = now()
+      WHERE d.deployment_id = p_deployment_id AND d.created_at = v_created;
+      EXIT;
+    END IF;
+    INSERT INTO vercel_deployments (deployment_id, created_at, project_id, vercel_project_mapping_id, vercel_project_id,
+      deployment_url, deployment_state, deployment_type, target, ready_at, completed_at, error_code, error_step,
+      invalid_transitions, alias_urls, metadata, build_duration_ms, last_event_at, correlation_id)
+    VALUES (p_deployment_id, v_created, v_project, v_mapping, p_vercel_project_id,
+      v_url, coalesce(v_state, 'QUEUED'), v_type, p_target, v_ready_at, v_completed_at, v_error_code, v_error_step,
+      v_invalid, v_alias, v_metadata, v_duration, v_last_event, p_correlation_id)
+    ON CONFLICT (deployment_id, created_at) DO NOTHING;
+    EXIT WHEN FOUND;
+    v_tries := v_tries + 1;
+    IF v_tries > 3 THEN
+      RAISE EXCEPTION 'deployment % neither found nor inserted', p_deployment_id;
+    END IF;
+  END LOOP;
 
   IF v_finishes THEN
     -- A build that ends here is read from Vercel once more, for why and how it ended

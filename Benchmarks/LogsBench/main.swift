@@ -12,8 +12,10 @@ import Vercel
 // nginx (signed, as the platform subscribes) to `…/deployments/:id/logs`. Reports the readers
 // served and refused, whether each got every event in order, the Vercel event streams opened (the
 // simulator's count), the delay from each event's time in the simulator to its arrival at a reader
-// (median, p99), the memory nginx's workers and the deployments function added, and the p99 of
-// another route (the deployment list) read meanwhile.
+// (median, p99), the memory nginx's workers and the deployments function added, and two other
+// routes of the project (its deployment list, and its Vercel project list, which calls Vercel)
+// read quietly for 3 s before and during the subscribe burst: p50/p99 of each, the burst's p99
+// against the quiet one and against the 50 ms target.
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 6 else {
@@ -38,7 +40,7 @@ getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
 limit.rlim_cur = limit.rlim_max
 setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
 
-func milliseconds() -> Double { Date().timeIntervalSince1970 * 1000 }
+@Sendable func milliseconds() -> Double { Date().timeIntervalSince1970 * 1000 }
 
 func json(_ response: HTTPResponse) -> [String: Any] {
     (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any] ?? [:]
@@ -81,6 +83,54 @@ _ = try transport.send(
         headers: [("Content-Type", "application/json"), ("Authorization", "Bearer \(token)")],
         body: Array(#"{"buildMs":20000}"#.utf8)))
 let path = "/v1/projects/\(project)/vercel"
+// Other routes meanwhile, one after the other every 5 ms, from 3 s before the burst: the project's
+// deployment list (served from the database) and its Vercel project list (a route that calls
+// Vercel, in the same project's turn of the upstream queue as the readers' authorizations).
+struct Sample {
+    let started: Double
+    let milliseconds: Double
+    let route: String
+}
+final class LatencyLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var values: [Sample] = []
+    func add(_ value: Sample) { lock.withLock { values.append(value) } }
+    var all: [Sample] { lock.withLock { values } }
+}
+final class LatencyFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    var isSet: Bool { lock.withLock { value } }
+    func set() { lock.withLock { value = true } }
+}
+let otherLatencies = LatencyLog()
+let stopOther = LatencyFlag()
+let otherRoutes = [
+    ("deployment list", "\(path)/deployments?userId=\(user)&limit=20"),
+    ("Vercel project list", "\(path)/projects?userId=\(user)"),
+]
+let (otherSecret, otherBase) = (secret, base)
+let (otherLog, otherStop) = (otherLatencies, stopOther)
+let otherThread = Thread {
+    let own = CurlTransport()
+    while !otherStop.isSet {
+        for (route, target) in otherRoutes {
+            let headers = PlatformSigner.headers("GET", target, body: Data(), secret: otherSecret).map {
+                ($0.key, $0.value)
+            }
+            let started = milliseconds()
+            if let reply = try? own.send(HTTPRequest(method: "GET", url: otherBase + target, headers: headers)),
+                reply.status == 200
+            {
+                otherLog.add(Sample(started: started, milliseconds: milliseconds() - started, route: route))
+            }
+            usleep(5_000)
+        }
+    }
+}
+otherThread.start()
+usleep(3_000_000)
+let quietEnd = milliseconds()
 var deployments: [String] = []
 for _ in 0..<deploymentCount {
     let reply = try signed(
@@ -134,46 +184,14 @@ final class Reader {
     return Reader(fd: fd, deployment: deployment)
 }
 
-// Another route meanwhile: the deployment list, every 50 ms.
-let otherLatencies = LatencyLog()
-final class LatencyLog: @unchecked Sendable {
-    private let lock = NSLock()
-    private var values: [Double] = []
-    func add(_ value: Double) { lock.withLock { values.append(value) } }
-    var all: [Double] { lock.withLock { values } }
-}
-let stopOther = LatencyFlag()
-final class LatencyFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    var isSet: Bool { lock.withLock { value } }
-    func set() { lock.withLock { value = true } }
-}
-let (otherTarget, otherSecret, otherBase) = ("\(path)/deployments?userId=\(user)&limit=20", secret, base)
-let (otherLog, otherStop) = (otherLatencies, stopOther)
-let otherThread = Thread {
-    let own = CurlTransport()
-    while !otherStop.isSet {
-        let headers = PlatformSigner.headers("GET", otherTarget, body: Data(), secret: otherSecret).map {
-            ($0.key, $0.value)
-        }
-        let started = Date()
-        if let reply = try? own.send(HTTPRequest(method: "GET", url: otherBase + otherTarget, headers: headers)),
-            reply.status == 200
-        {
-            otherLog.add(Date().timeIntervalSince(started) * 1000)
-        }
-        usleep(50_000)
-    }
-}
-otherThread.start()
-
 let openedStarted = milliseconds()
 var readers: [Reader] = []
 for index in 0..<readerCount {
     readers.append(try connectReader(deployments[index % deployments.count]))
 }
 let openedIn = milliseconds() - openedStarted
+/// When the last reader's answer (its 200 or its refusal) came: the burst of authorizations is over.
+var subscribedAt: Double?
 var delays: [Double] = []
 var delaysByType: [String: [Double]] = [:]
 let deadline = Date().addingTimeInterval(90)
@@ -195,6 +213,7 @@ while Date() < deadline, readers.contains(where: { !$0.done }) {
         var text = String(decoding: reader.buffer, as: UTF8.self).replacingOccurrences(of: "\r", with: "")
         if reader.status == nil, let end = text.range(of: "\n\n") {
             reader.status = Int(text.split(separator: " ").dropFirst().first ?? "") ?? 0
+            if subscribedAt == nil, !readers.contains(where: { $0.status == nil }) { subscribedAt = milliseconds() }
             if reader.status != 200 {
                 reader.done = true
                 continue
@@ -251,6 +270,18 @@ func percentile(_ values: [Double], _ p: Double) -> Double {
     return sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))]
 }
 let other = otherLatencies.all
+let burstEnd = subscribedAt ?? milliseconds()
+func otherLine(_ route: String) -> String {
+    let quiet = other.filter { $0.route == route && $0.started < quietEnd }.map(\.milliseconds)
+    let burst = other.filter { $0.route == route && $0.started >= openedStarted && $0.started <= burstEnd }
+        .map(\.milliseconds)
+    let (quietP99, burstP99) = (percentile(quiet, 0.99), percentile(burst, 0.99))
+    return """
+          \(route), quiet    p50 \(String(format: "%.1f", percentile(quiet, 0.5))) ms, p99 \(String(format: "%.1f", quietP99)) ms over \(quiet.count) reads
+          \(route), during the subscribe burst   p50 \(String(format: "%.1f", percentile(burst, 0.5))) ms, p99 \(String(format: "%.1f", burstP99)) ms, max \(String(format: "%.1f", percentile(burst, 1))) ms over \(burst.count) reads
+          \(route): burst p99 / quiet p99 = \(String(format: "%.2f", burstP99 / quietP99)); burst p99 / 50 ms target = \(String(format: "%.2f", burstP99 / 50))
+        """
+}
 for (type, values) in delaysByType.sorted(by: { $0.key < $1.key }) {
     print("  delay of \(type): median \(Int(percentile(values, 0.5))) ms, max \(Int(percentile(values, 1)))")
 }
@@ -262,5 +293,7 @@ print(
       Vercel event streams opened          \(streams)   target: \(deploymentCount)
       delay, simulator event → reader      median \(String(format: "%.1f", percentile(delays, 0.5))) ms, p99 \(String(format: "%.1f", percentile(delays, 0.99))) ms over \(delays.count) deliveries   target: median < 100 ms
       memory added                         nginx workers \((memoryAfter.nginx - memoryBefore.nginx) / 1024) MiB, deployments function \((memoryAfter.function - memoryBefore.function) / 1024) MiB
-      deployment list meanwhile            p50 \(String(format: "%.1f", percentile(other, 0.5))) ms, p99 \(String(format: "%.1f", percentile(other, 0.99))) ms over \(other.count) reads
+      subscribe burst                      \(Int(burstEnd - openedStarted)) ms from the first reader's request to the last one's answer
     """)
+print(otherLine("deployment list"))
+print(otherLine("Vercel project list"))

@@ -66,7 +66,8 @@ public final class HTTPApplication<Context>: ExchangeHandler {
     }
 
     /// The route's reach, and its tenant: the first of `tenantKeys` found among the path's
-    /// parameters, else in the query. A path without a route is answered where it is (404, 405).
+    /// parameters, else in the query, in the route's own line when it has one (`Route.line`). A
+    /// path without a route is answered where it is (404, 405).
     public func placement(of exchange: FastCGIExchange) -> Placement {
         let method = exchange.parameter("REQUEST_METHOD") ?? "GET"
         let uri = exchange.parameter("REQUEST_URI") ?? "/"
@@ -75,12 +76,13 @@ public final class HTTPApplication<Context>: ExchangeHandler {
         guard case .found(let route, let parameters) = router.match(method: method, path: path) else { return .local }
         guard route.reach == .upstream else { return .local }
         let query = mark.map { QueryString.parse(String(uri[uri.utf8.index(after: $0)...])) } ?? []
+        let line = route.line.map { $0 + "/" } ?? ""
         for key in tenantKeys {
             if let value = parameters[key] ?? query.first(where: { $0.name == key })?.value {
-                return Placement(reach: .upstream, tenant: key + ":" + value.prefix(128))
+                return Placement(reach: .upstream, tenant: line + key + ":" + value.prefix(128))
             }
         }
-        return Placement(reach: .upstream, tenant: "")
+        return Placement(reach: .upstream, tenant: line)
     }
 
     public func refuseBusy(_ exchange: FastCGIExchange) {

@@ -16,6 +16,10 @@ public struct Router<Context>: Sendable {
         public let bodyLimit: Int
         /// Whether it may wait on another service (served by the upstream workers) or not.
         public let reach: Reach
+        /// For an upstream route, the line of the upstream queue its requests wait in apart from
+        /// their tenant's other requests (nil: the tenant's own line). A burst of one project's
+        /// build log subscriptions waits behind itself, not in front of the project's other routes.
+        public let line: String?
         /// Whether the host refuses a NUL or a repeated query parameter before the handler runs
         /// (`Request.screen`); a route that must answer everything its own way screens itself.
         public let screened: Bool
@@ -47,11 +51,13 @@ public struct Router<Context>: Sendable {
     ///   - reach: `.local` for a route that reaches only this service's own state, served by the
     ///     accepting workers; `.upstream` (the default, the safe side) for one that may wait on
     ///     another service.
+    ///   - line: for an upstream route, a line of the upstream queue of its own beside its tenant's
+    ///     (see `Route.line`).
     ///   - screened: false for a route that calls `Request.screen` itself, to answer a refusal
     ///     its own way (a browser's redirect, say).
     public mutating func add(
         _ method: String, _ pattern: String, bodyLimit: Int = Router.defaultBodyLimit, reach: Reach = .upstream,
-        screened: Bool = true, _ handler: @escaping Handler
+        line: String? = nil, screened: Bool = true, _ handler: @escaping Handler
     ) {
         let segments = pattern.split(separator: "/").map { part -> Segment in
             part.hasPrefix(":") ? .parameter(String(part.dropFirst())) : .literal(Array(part.utf8))
@@ -61,7 +67,7 @@ public struct Router<Context>: Sendable {
             "route \(method) \(pattern) is registered twice")
         routes.append(
             Route(
-                method: method, pattern: pattern, bodyLimit: bodyLimit, reach: reach, screened: screened,
+                method: method, pattern: pattern, bodyLimit: bodyLimit, reach: reach, line: line, screened: screened,
                 segments: segments, handler: handler))
     }
 
@@ -100,4 +106,10 @@ public struct Router<Context>: Sendable {
         }
         return parameters
     }
+}
+
+/// Lines of the upstream queue that routes take apart from their tenant's own (`Router.Route.line`).
+public enum UpstreamLine {
+    /// Readers subscribing to a stream (build and runtime logs).
+    public static let subscriptions = "subscriptions"
 }

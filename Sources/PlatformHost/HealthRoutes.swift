@@ -33,6 +33,12 @@ extension Router where Context == WorkerServices {
             usleep(useconds_t(milliseconds * 1000))
             return .json(JSONValue.object(["slept": .integer(milliseconds)]))
         }
+        // The same, in the subscriptions' line of the upstream queue (as the log routes are).
+        add("GET", "/healthz/\(group)/fault/subscribe-sleep", line: UpstreamLine.subscriptions) { request, _ in
+            let milliseconds = min(max(Int(request.query("ms") ?? "") ?? 100, 0), 30000)
+            usleep(useconds_t(milliseconds * 1000))
+            return .json(JSONValue.object(["slept": .integer(milliseconds)]))
+        }
         add("GET", "/healthz/\(group)/fault/stream") { request, _ in
             let events = min(max(Int(request.query("events") ?? "") ?? 3, 0), 20)
             let interval = min(max(Int(request.query("ms") ?? "") ?? 200, 0), 2000)

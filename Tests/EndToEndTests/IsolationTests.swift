@@ -99,6 +99,45 @@ import Vercel
         #expect(at["b"]! < at["a1"]! && at["a1"]! < at["a2"]!, "b's request did not wait behind all of a's")
     }
 
+    /// Readers subscribing to a stream wait in a line of their own (`UpstreamLine.subscriptions`):
+    /// a request of user a that arrives behind three of a's subscriptions is served after the
+    /// first of them, not the last, as if another tenant's.
+    @Test func aBurstOfSubscriptionsWaitsBehindItselfNotInFrontOfItsTenantsOtherRequests() async throws {
+        let function = try await FunctionProcess(group: "env", workers: 1, arguments: ["--upstream-workers", "1"])
+        defer { function.stop() }
+        let socket = function.socket
+        let ends = try await onOwnThread { () -> [String: (reply: String, at: ContinuousClock.Instant)] in
+            func sleep(_ route: String, _ ms: Int) throws -> FastCGIClient.Pending {
+                try FastCGIClient.send(
+                    socket: socket, uri: "/healthz/env/fault/\(route)?ms=\(ms)&userId=a", timeout: 30)
+            }
+            var sent = [("held", try sleep("sleep", 2000))]
+            try Self.waitForUpstream(socket, waiting: 0, busy: 1)
+            sent += try (0..<3).map { ("s\($0)", try sleep("subscribe-sleep", 500)) }
+            try Self.waitForUpstream(socket, waiting: 3, busy: 1)
+            sent.append(("other", try sleep("sleep", 500)))
+            try Self.waitForUpstream(socket, waiting: 4, busy: 1)
+            let ends = Mutex<[String: (reply: String, at: ContinuousClock.Instant)]>([:])
+            let readers = DispatchGroup()
+            for (name, pending) in sent {
+                readers.enter()
+                Thread {
+                    let reply = (try? pending.reply()) ?? ""
+                    ends.withLock { $0[name] = (reply, ContinuousClock.now) }
+                    readers.leave()
+                }.start()
+            }
+            readers.wait()
+            return ends.withLock { $0 }
+        }
+        for name in ["held", "s0", "s1", "s2", "other"] {
+            #expect(ends[name]?.reply.contains(#""slept""#) == true, "\(name): \(ends[name]?.reply ?? "no reply")")
+        }
+        let at = ends.mapValues(\.at)
+        #expect(at["s0"]! < at["other"]!, "the first subscription went before the later request")
+        #expect(at["other"]! < at["s1"]! && at["s1"]! < at["s2"]!, "a's request did not wait behind its subscriptions")
+    }
+
     /// The issue's case through nginx: one user's Vercel account answers in 6 s and twelve clients
     /// hammer a route that calls it. Before the first of the slow calls comes back, another user's
     /// deployment list (database only) is answered thirty times, and that user's own Vercel project

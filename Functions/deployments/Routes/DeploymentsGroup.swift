@@ -15,8 +15,13 @@ public let group = FunctionGroup(name: "deployments") { router in
     router.platform("POST", "\(project)/deploy", input: Deploy.Input.self, Deploy.deploy)
     router.platform("GET", "\(project)/deployments", reach: .local, DeploymentWatch.list)
     router.platform("GET", "\(project)/deployments/:deploymentId", DeploymentWatch.get)
-    router.platform("GET", "\(project)/deployments/:deploymentId/logs", BuildLogs.authorize)
-    router.platform("GET", "\(project)/deployments/:deploymentId/runtime-logs", RuntimeLogs.authorize)
+    // A burst of readers subscribing waits in a line of its own, not in front of the project's
+    // other requests.
+    router.platform(
+        "GET", "\(project)/deployments/:deploymentId/logs", line: UpstreamLine.subscriptions, BuildLogs.authorize)
+    router.platform(
+        "GET", "\(project)/deployments/:deploymentId/runtime-logs", line: UpstreamLine.subscriptions,
+        RuntimeLogs.authorize)
     router.platform("GET", "\(project)/deployments/:deploymentId/runtime-errors", RuntimeLogs.errors)
     router.platform(
         "POST", "\(project)/deployments/:deploymentId/promote", input: Promotion.PromoteInput.self, Promotion.promote)

@@ -12,13 +12,14 @@ extension Router where Context == WorkerServices {
     /// signature is verified, its nonce is spent, the body is decoded into `Input`, the user is
     /// loaded and, when the pattern has a `:projectId`, the user must own that project (404
     /// otherwise). No route can forget a step. `reach`: `.local` for a route that never calls
-    /// Vercel (it is then served by workers no Vercel call can hold, and trap if it does).
+    /// Vercel (it is then served by workers no Vercel call can hold, and trap if it does); `line`:
+    /// a line of the upstream queue of its own (`Router.Route.line`).
     public mutating func platform<Input: Decodable & SendableMetatype>(
         _ method: String, _ pattern: String, input: Input.Type, bodyLimit: Int = Router.defaultBodyLimit,
-        reach: Reach = .upstream,
+        reach: Reach = .upstream, line: String? = nil,
         _ handler: @escaping @Sendable (PlatformCall<Input>, WorkerServices) throws -> Response
     ) {
-        add(method, pattern, bodyLimit: bodyLimit, reach: reach) { request, context in
+        add(method, pattern, bodyLimit: bodyLimit, reach: reach, line: line) { request, context in
             try handler(try Self.authenticate(request, context, as: Input.self), context)
         }
     }
@@ -36,10 +37,10 @@ extension Router where Context == WorkerServices {
 
     /// A platform route whose only input is `userId` (and the query).
     public mutating func platform(
-        _ method: String, _ pattern: String, reach: Reach = .upstream,
+        _ method: String, _ pattern: String, reach: Reach = .upstream, line: String? = nil,
         _ handler: @escaping @Sendable (PlatformCall<NoInput>, WorkerServices) throws -> Response
     ) {
-        platform(method, pattern, input: NoInput.self, reach: reach, handler)
+        platform(method, pattern, input: NoInput.self, reach: reach, line: line, handler)
     }
 
     /// An admin route whose only input is `userId` (and the query).

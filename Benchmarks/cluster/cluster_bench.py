@@ -12,11 +12,8 @@ The cluster's settings are read from ROOT/.local/cluster.env; calls are signed a
 """
 import hashlib
 import hmac
-import importlib.machinery
-import importlib.util
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -26,13 +23,8 @@ import urllib.error
 import urllib.request
 import uuid
 
-
-def load_call(root):
-    loader = importlib.machinery.SourceFileLoader("sheen_call", os.path.join(root, "scripts", "call"))
-    spec = importlib.util.spec_from_loader("sheen_call", loader)
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import benchstack  # noqa: E402
 
 
 def percentile(values, share):
@@ -43,7 +35,7 @@ def percentile(values, share):
 class Cluster:
     def __init__(self, root):
         self.root = root
-        self.call = load_call(root)
+        self.call = benchstack.load_call(root)
         self.env = self.call.load_env(os.path.join(root, ".local", "cluster.env"))
         self.state = os.path.join(root, ".local", "cluster")
         front = int(self.env["SHEEN_BASE_URL"].rsplit(":", 1)[1])
@@ -79,21 +71,8 @@ class Cluster:
 
 def linked_project(cluster, build_ms):
     """A user connected to the simulator's developer, and a project linked to a new Vercel project."""
-    user = cluster.dev("user", "bench-%s@example.com" % uuid.uuid4().hex[:8])
-    project = cluster.dev("project", user, "bench")
-    # The files a deploy sends: the README's sample site, where the platform puts a project's files.
-    shutil.copytree(os.path.join(cluster.root, "scripts", "demo-site"),
-                    os.path.join(cluster.env["SHEEN_PROJECTS_ROOT"], project), dirs_exist_ok=True)
-    status, answer = cluster.signed("POST", "/v1/internal/vercel/oauth/initiate", {"userId": user})
-    assert status == 200, answer
-    consent = subprocess.run([os.path.join(cluster.root, "scripts", "consent"), answer["authorizationUrl"], "developer"],
-                             cwd=cluster.root, env=dict(os.environ, SHEEN_DEV_ENV="cluster"), check=True,
-                             capture_output=True, text=True).stdout.strip()
-    status, answer = cluster.signed("POST", "/v1/internal/vercel/oauth/confirm", {"userId": user, "confirmation": consent})
-    assert status == 200, answer
-    status, answer = cluster.signed("POST", "/v1/projects/%s/vercel/projects/link" % project,
-                                    {"userId": user, "createProject": {"name": "bench-%s" % uuid.uuid4().hex[:6]}})
-    assert status == 200, answer
+    user, project, _ = benchstack.linked_project(cluster.root, "cluster", cluster.dev, cluster.signed,
+                                                 cluster.env["SHEEN_PROJECTS_ROOT"], "bench")
     with open(os.path.join(cluster.state, "simulator-developer.token")) as handle:
         token = handle.read().strip()
     request = urllib.request.Request(cluster.env["VERCEL_SIMULATOR_URL"] + "/_sim/faults", method="PUT",

@@ -13,11 +13,8 @@ how many were not 2xx; exits 1 if any was.
 """
 import hashlib
 import hmac
-import importlib.machinery
-import importlib.util
 import json
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -26,19 +23,14 @@ import urllib.error
 import urllib.request
 import uuid
 
-
-def load_call(root):
-    loader = importlib.machinery.SourceFileLoader("sheen_call", os.path.join(root, "scripts", "call"))
-    spec = importlib.util.spec_from_loader("sheen_call", loader)
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import benchstack  # noqa: E402
 
 
 class Stack:
     def __init__(self, root, env_file, state):
         self.root, self.state = root, state
-        self.call = load_call(root)
+        self.call = benchstack.load_call(root)
         self.env = self.call.load_env(env_file)
         self.webhook_secret = self.env["VERCEL_WEBHOOK_SECRETS"].split(",")[0]
 
@@ -74,22 +66,9 @@ class Stack:
 
 
 def setup(stack):
-    user = stack.dev("user", "mem-%s@example.com" % uuid.uuid4().hex[:8])
+    user, project, vercel_project = benchstack.linked_project(stack.root, "bench", stack.dev, stack.signed,
+                                                              stack.env["SHEEN_PROJECTS_ROOT"], "mem")
     admin = stack.dev("user", "mem-admin-%s@example.com" % uuid.uuid4().hex[:8], "--admin")
-    project = stack.dev("project", user, "mem")
-    shutil.copytree(os.path.join(stack.root, "scripts", "demo-site"),
-                    os.path.join(stack.env["SHEEN_PROJECTS_ROOT"], project), dirs_exist_ok=True)
-    status, answer = stack.signed("POST", "/v1/internal/vercel/oauth/initiate", {"userId": user})
-    assert status == 200, answer
-    consent = subprocess.run([os.path.join(stack.root, "scripts", "consent"), answer["authorizationUrl"], "developer"],
-                             cwd=stack.root, env=dict(os.environ, SHEEN_DEV_ENV="bench"), check=True,
-                             capture_output=True, text=True).stdout.strip()
-    status, answer = stack.signed("POST", "/v1/internal/vercel/oauth/confirm", {"userId": user, "confirmation": consent})
-    assert status == 200, answer
-    status, answer = stack.signed("POST", "/v1/projects/%s/vercel/projects/link" % project,
-                                  {"userId": user, "createProject": {"name": "mem-%s" % uuid.uuid4().hex[:6]}})
-    assert status == 200, answer
-    vercel_project = answer["vercelProjectId"]
     status, answer = stack.signed("POST", "/v1/projects/%s/vercel/deploy" % project,
                                   {"userId": user, "deploymentType": "preview"})
     assert status == 202, answer

@@ -78,18 +78,7 @@ import Vercel
             sent += try (0..<3).map { ("a\($0)", try sleep("a", 500)) }
             try Self.waitForUpstream(socket, waiting: 3, busy: 1)
             sent.append(("b", try sleep("b", 500)))
-            let ends = Mutex<[String: (reply: String, at: ContinuousClock.Instant)]>([:])
-            let readers = DispatchGroup()
-            for (name, pending) in sent {
-                readers.enter()
-                Thread {
-                    let reply = (try? pending.reply()) ?? ""
-                    ends.withLock { $0[name] = (reply, ContinuousClock.now) }
-                    readers.leave()
-                }.start()
-            }
-            readers.wait()
-            return ends.withLock { $0 }
+            return Self.readAll(sent)
         }
         for name in ["held", "a0", "a1", "a2", "b"] {
             #expect(ends[name]?.reply.contains(#""slept""#) == true, "\(name): \(ends[name]?.reply ?? "no reply")")
@@ -117,18 +106,7 @@ import Vercel
             try Self.waitForUpstream(socket, waiting: 3, busy: 1)
             sent.append(("other", try sleep("sleep", 500)))
             try Self.waitForUpstream(socket, waiting: 4, busy: 1)
-            let ends = Mutex<[String: (reply: String, at: ContinuousClock.Instant)]>([:])
-            let readers = DispatchGroup()
-            for (name, pending) in sent {
-                readers.enter()
-                Thread {
-                    let reply = (try? pending.reply()) ?? ""
-                    ends.withLock { $0[name] = (reply, ContinuousClock.now) }
-                    readers.leave()
-                }.start()
-            }
-            readers.wait()
-            return ends.withLock { $0 }
+            return Self.readAll(sent)
         }
         for name in ["held", "s0", "s1", "s2", "other"] {
             #expect(ends[name]?.reply.contains(#""slept""#) == true, "\(name): \(ends[name]?.reply ?? "no reply")")
@@ -242,6 +220,25 @@ import Vercel
 
     /// Blocks until the group's function counts at least `count` slow tenants (through nginx's
     /// internal metrics listener). Throws after 30 s.
+    /// Reads every reply of `sent`, each on a thread of its own that notes when its reply ended, so
+    /// a slow test machine cannot change the order seen.
+    static func readAll(
+        _ sent: [(String, FastCGIClient.Pending)]
+    ) -> [String: (reply: String, at: ContinuousClock.Instant)] {
+        let ends = Mutex<[String: (reply: String, at: ContinuousClock.Instant)]>([:])
+        let readers = DispatchGroup()
+        for (name, pending) in sent {
+            readers.enter()
+            Thread {
+                let reply = (try? pending.reply()) ?? ""
+                ends.withLock { $0[name] = (reply, ContinuousClock.now) }
+                readers.leave()
+            }.start()
+        }
+        readers.wait()
+        return ends.withLock { $0 }
+    }
+
     static func waitForSlowTenants(group: String, atLeast count: Int) throws {
         let url = try TestEnvironment.require("TEST_METRICS_URL") + "/metrics/\(group)"
         let deadline = ContinuousClock.now + .seconds(30)

@@ -10,7 +10,9 @@ import Testing
 
 /// A deployment event is one statement (`vercel_receive_deployment_event`, migration 113): its
 /// lifecycle decision is DeploymentState's, it is one round trip, and events of one deployment
-/// arriving at once on many connections are decided on the locked row.
+/// arriving at once on many connections are decided on the locked row. The jobs it queues are
+/// counted by the kinds the Swift side names (`DeploymentStore.finalizeKind`,
+/// `DeploymentCheckStore.jobKind`), which the function spells out.
 @Suite struct DeploymentEventStatementTests {
     let database: TestDatabase
     let db: PostgresConnection
@@ -91,8 +93,8 @@ import Testing
         let row = try db.query(
             """
             SELECT deployment_state::text AS state, build_duration_ms, completed_at IS NOT NULL AS completed,
-              (SELECT count(*) FROM vercel_jobs WHERE kind = 'deployment.finalize' AND dedup_key = 'dpl_one') AS finalize,
-              (SELECT count(*) FROM vercel_jobs WHERE kind = 'deployment.check' AND dedup_key = 'register:dpl_one') AS register,
+              (SELECT count(*) FROM vercel_jobs WHERE kind = \(DeploymentStore.finalizeKind) AND dedup_key = 'dpl_one') AS finalize,
+              (SELECT count(*) FROM vercel_jobs WHERE kind = \(DeploymentCheckStore.jobKind) AND dedup_key = 'register:dpl_one') AS register,
               (SELECT count(*) FROM vercel_webhook_dedup WHERE deployment_id = 'dpl_one' AND processing_ms IS NOT NULL) AS timed
             FROM vercel_deployments WHERE deployment_id = 'dpl_one'
             """)[0]
@@ -167,7 +169,7 @@ import Testing
         let summary = try db.query(
             """
             SELECT count(*) FILTER (WHERE deployment_state = 'READY') AS ready, sum(invalid_transitions) AS refused,
-              (SELECT count(*) FROM vercel_jobs WHERE kind = 'deployment.finalize') AS finalize
+              (SELECT count(*) FROM vercel_jobs WHERE kind = \(DeploymentStore.finalizeKind)) AS finalize
             FROM vercel_deployments WHERE deployment_id LIKE 'dpl_race_%'
             """)[0]
         #expect(try summary.decode("ready", as: Int.self) == deployments)
